@@ -1,0 +1,1 @@
+"""borgkit kvstore package."""

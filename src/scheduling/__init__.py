@@ -1,0 +1,1 @@
+"""borgkit scheduling package."""

@@ -1,0 +1,32 @@
+"""The three packages import, and imports point one way: scheduling -> objects -> kvstore."""
+import ast
+import pathlib
+
+SRC = pathlib.Path(__file__).resolve().parents[1] / "src"
+ALLOWED = {"kvstore": set(), "objects": {"kvstore"}, "scheduling": {"objects", "kvstore"}}
+
+
+def _imported_top_levels(path: pathlib.Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_imports_point_one_way() -> None:
+    for package, allowed in ALLOWED.items():
+        others = set(ALLOWED) - allowed - {package}
+        for path in (SRC / package).rglob("*.py"):
+            bad = _imported_top_levels(path) & others
+            assert not bad, f"{path.relative_to(SRC)} imports {sorted(bad)}"
+
+
+def test_no_pickle_anywhere() -> None:
+    for path in SRC.rglob("*.py"):
+        if "replication" in path.parts:
+            continue  # the pysyncobj guard mentions pickle to refuse it; checked by its own tests
+        assert "pickle" not in _imported_top_levels(path), path
