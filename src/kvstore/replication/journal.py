@@ -1,0 +1,271 @@
+"""The Raft journal pysyncobj writes through, made durable and checked.
+
+pysyncobj 0.3.17's FileJournal is an mmap that is never fsynced, has no checksums, and renames its
+`.meta` file without fsync. This journal keeps pysyncobj's interface (add / deleteEntriesFrom /
+deleteEntriesTo / clear / term and vote) but stores:
+
+- `raft.log`: a header, then records `u32 length | u32 crc32 | msgpack [index, term, command]`.
+  Appends are buffered in memory and made durable by `sync()`, which the member calls before any
+  message leaves the process (so an entry is never acknowledged, nor a vote granted, before it is on
+  disk) and before a leader counts its own copy towards a commit.
+- `raft.meta`: msgpack {term, vote, commit} with a crc32, replaced atomically (write, fsync, rename,
+  fsync the directory) every time the term or the vote changes.
+
+On open, a torn tail (a last record cut short, or zeroes after the last good record, i.e. an append
+that never finished and so was never acknowledged) is cut off; any other damage raises
+`CorruptedError` naming the file and the offset, never a silently shorter history.
+"""
+from __future__ import annotations
+
+import os
+import struct
+import threading
+import zlib
+from typing import Any, Optional
+
+import msgpack
+
+from ..errors import CorruptedError
+
+LOG_NAME = "raft.log"
+META_NAME = "raft.meta"
+MAGIC = b"BKRAFT1\n"
+_RECORD_HEAD = struct.Struct("<II")
+
+Entry = tuple[bytes, int, int]  # pysyncobj's (command, index, term)
+
+
+def fsync_directory(directory: str) -> None:
+    """Make renames and file creations inside `directory` durable."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_file_atomically(path: str, data: bytes) -> None:
+    """Replace `path` with `data` so that a crash leaves either the old or the new content."""
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    fsync_directory(os.path.dirname(os.path.abspath(path)))
+
+
+def encode_record(entry: Entry) -> bytes:
+    """Frame one journal entry: length, crc32 of the body, msgpack body."""
+    command, index, term = entry
+    body = msgpack.packb([index, term, command], use_bin_type=True)
+    return _RECORD_HEAD.pack(len(body), zlib.crc32(body)) + body
+
+
+def decode_records(data: bytes, path: str) -> tuple[list[Entry], list[int], int]:
+    """Parse a whole journal file: (entries, their offsets, end of the last good record).
+
+    A damaged last record, or a tail of zero bytes, is a torn append and ends the log; damage
+    followed by more data raises CorruptedError.
+    """
+    if not data.startswith(MAGIC):
+        raise CorruptedError(f"journal header is {data[:len(MAGIC)]!r}, expected {MAGIC!r}", path, 0)
+    entries: list[Entry] = []
+    offsets: list[int] = []
+    pos = len(MAGIC)
+    end = len(data)
+    while pos < end:
+        if end - pos < _RECORD_HEAD.size:
+            return _torn(entries, offsets, pos, data, path)
+        length, crc = _RECORD_HEAD.unpack_from(data, pos)
+        body_start = pos + _RECORD_HEAD.size
+        body = data[body_start:body_start + length]
+        if len(body) < length or zlib.crc32(body) != crc or (length == 0 and crc == 0):
+            return _torn(entries, offsets, pos, data, path, body_start + length)
+        index, term, command = msgpack.unpackb(body, raw=False)
+        if entries and index != entries[-1][1] + 1:
+            raise CorruptedError(f"journal entry index {index} does not follow {entries[-1][1]}", path, pos)
+        entries.append((bytes(command), int(index), int(term)))
+        offsets.append(pos)
+        pos = body_start + length
+    return entries, offsets, pos
+
+
+def _torn(entries: list[Entry], offsets: list[int], pos: int, data: bytes, path: str,
+          record_end: Optional[int] = None) -> tuple[list[Entry], list[int], int]:
+    rest = data[pos:]
+    last_record = record_end is None or record_end >= len(data)
+    if last_record or not rest.strip(b"\0"):
+        return entries, offsets, pos
+    raise CorruptedError(
+        f"damaged journal record followed by {len(data) - pos} more bytes (checksum mismatch inside "
+        "the journal, not a torn tail)", path, pos)
+
+
+class DurableJournal:
+    """pysyncobj's Journal interface over a checksummed, fsynced append-only file."""
+
+    def __init__(self, directory: str) -> None:
+        os.makedirs(directory, exist_ok=True)
+        self.directory = directory
+        self.path = os.path.join(directory, LOG_NAME)
+        self.meta_path = os.path.join(directory, META_NAME)
+        self._lock = threading.Lock()
+        self._meta = self._read_meta()
+        self._meta_saved = dict(self._meta)
+        self._entries, self._offsets, self._fd, self._written = self._open_log()
+        self._pending = bytearray()
+
+    # -- pysyncobj's Journal interface -------------------------------------------------------------
+
+    def add(self, command: bytes, idx: int, term: int) -> None:
+        """Append one entry; durable after the next sync()."""
+        if self._entries and idx != self._entries[-1][1] + 1:
+            raise ValueError(f"journal index {idx} does not follow {self._entries[-1][1]}")
+        entry = (bytes(command), idx, term)
+        self._offsets.append(self._written + len(self._pending))
+        self._entries.append(entry)
+        self._pending += encode_record(entry)
+
+    def clear(self) -> None:
+        """Drop every entry (pysyncobj calls this before installing a snapshot)."""
+        self._rewrite([])
+
+    def deleteEntriesFrom(self, entryFrom: int) -> None:  # noqa: N802 - pysyncobj's name
+        """Drop the entries at list positions >= entryFrom (a conflicting suffix)."""
+        if entryFrom >= len(self._entries):
+            return
+        cut = self._offsets[entryFrom]
+        del self._entries[entryFrom:]
+        del self._offsets[entryFrom:]
+        with self._lock:
+            if cut >= self._written:
+                del self._pending[cut - self._written:]
+            else:
+                self._pending.clear()
+                os.ftruncate(self._fd, cut)
+                os.fsync(self._fd)
+                self._written = cut
+
+    def deleteEntriesTo(self, entryTo: int) -> None:  # noqa: N802 - pysyncobj's name
+        """Drop the entries at list positions < entryTo (covered by a snapshot)."""
+        self._rewrite(self._entries[entryTo:])
+
+    def __getitem__(self, item: Any) -> Any:
+        return self._entries[item]
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def _destroy(self) -> None:
+        with self._lock:
+            if self._fd >= 0:
+                self._sync_locked()
+                os.close(self._fd)
+                self._fd = -1
+
+    def flush(self) -> None:
+        """Same as sync(): pysyncobj calls flush() when it wants data on disk."""
+        self.sync()
+
+    def setRaftCommitIndex(self, raftCommitIndex: int) -> None:  # noqa: N802
+        """Remember the commit index; saved lazily, a stale value is only relearned from the leader."""
+        self._meta["commit"] = raftCommitIndex
+
+    def getRaftCommitIndex(self) -> int:  # noqa: N802
+        """The commit index saved last (1 for a new journal, as pysyncobj expects)."""
+        return int(self._meta.get("commit", 1))
+
+    def setCurrentTerm(self, term: int, votedForNodeId: Optional[str]) -> None:  # noqa: N802
+        """Persist term and vote before any message reflecting them is sent (Raft §5.1)."""
+        self._meta["term"] = term
+        self._meta["vote"] = votedForNodeId
+        self._save_meta()
+
+    def getCurrentTerm(self) -> int:  # noqa: N802
+        """The persisted current term."""
+        return int(self._meta.get("term", 0))
+
+    def getVotedForNodeId(self) -> Optional[str]:  # noqa: N802
+        """The persisted vote of the current term."""
+        return self._meta.get("vote")
+
+    def onOneSecondTimer(self) -> None:  # noqa: N802
+        """pysyncobj's periodic hook: flush the log and save the commit index."""
+        self.sync()
+        self._save_meta()
+
+    # -- durability ------------------------------------------------------------------------------
+
+    def sync(self) -> None:
+        """Write buffered records and fsync them; a no-op when nothing is pending."""
+        if not self._pending:
+            return
+        with self._lock:
+            self._sync_locked()
+
+    def _sync_locked(self) -> None:
+        if not self._pending or self._fd < 0:
+            return
+        data = bytes(self._pending)
+        view = memoryview(data)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+        os.fsync(self._fd)
+        self._written += len(data)
+        self._pending.clear()
+
+    def _rewrite(self, entries: list[Entry]) -> None:
+        with self._lock:
+            body = bytearray(MAGIC)
+            offsets = []
+            for entry in entries:
+                offsets.append(len(body))
+                body += encode_record(entry)
+            write_file_atomically(self.path, bytes(body))
+            if self._fd >= 0:
+                os.close(self._fd)
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+            self._entries = list(entries)
+            self._offsets = offsets
+            self._written = len(body)
+            self._pending.clear()
+
+    def _open_log(self) -> tuple[list[Entry], list[int], int, int]:
+        if not os.path.exists(self.path):
+            write_file_atomically(self.path, MAGIC)
+        with open(self.path, "rb") as f:
+            data = f.read()
+        entries, offsets, good_end = decode_records(data, self.path)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+        if good_end < len(data):
+            os.ftruncate(fd, good_end)  # a torn, never-acknowledged append
+            os.fsync(fd)
+        return entries, offsets, fd, good_end
+
+    # -- meta ------------------------------------------------------------------------------------
+
+    def _read_meta(self) -> dict[str, Any]:
+        if not os.path.exists(self.meta_path):
+            return {}
+        with open(self.meta_path, "rb") as f:
+            data = f.read()
+        if len(data) < 4:
+            raise CorruptedError(f"term/vote record is {len(data)} bytes, too short for a checksum",
+                                 self.meta_path, 0)
+        crc, body = struct.unpack_from("<I", data)[0], data[4:]
+        if zlib.crc32(body) != crc:
+            raise CorruptedError("checksum mismatch in the term/vote record", self.meta_path, 4)
+        meta = msgpack.unpackb(body, raw=False)
+        if not isinstance(meta, dict):
+            raise CorruptedError(f"term/vote record is a {type(meta).__name__}, expected a map",
+                                 self.meta_path, 4)
+        return meta
+
+    def _save_meta(self) -> None:
+        if self._meta == self._meta_saved:
+            return
+        body = msgpack.packb(self._meta, use_bin_type=True)
+        write_file_atomically(self.meta_path, struct.pack("<I", zlib.crc32(body)) + body)
+        self._meta_saved = dict(self._meta)

@@ -1,0 +1,207 @@
+"""The pysyncobj member: SyncObj with our journal, our snapshots, our apply path and the guards.
+
+What this class changes in pysyncobj 0.3.17 (each pinned in `_pin`):
+- journal: `DurableJournal` (checksummed, fsynced before any send) instead of the unsynced mmap;
+- snapshots: msgpack files written by us (`serializer`/`deserializer` hooks), never pickle;
+- apply: REGULAR entries are our msgpack batches, applied by `BatchApplier` (never raises), so
+  no pickle is ever loaded for a client command;
+- AppendEntries: `trim_append_entries` keeps committed entries from being truncated;
+- timers: AppendEntries sent as soon as an entry is queued (no 100 ms batching timer), election
+  and step-down timeouts in the sub-second range, a secret always set, bound to one address.
+"""
+from __future__ import annotations
+
+import os
+import zlib
+from typing import Any, Callable, Optional
+
+import msgpack
+import pysyncobj.syncobj as _syncobj
+from pysyncobj.node import TCPNode
+
+from ._pin import FAIL_REASON, REGULAR_COMMAND, SyncObj, SyncObjConf
+from .cluster import Cluster
+from .guards import trim_append_entries
+from .journal import DurableJournal, fsync_directory
+from .machine import BatchApplier
+from .transport import DurableTransport
+from ..errors import CorruptedError
+
+SNAPSHOT_NAME = "raft.snapshot"
+SNAPSHOT_FORMAT = 1
+
+_original_create_journal = _syncobj.createJournal
+
+
+def _create_journal(journal_file: Any = None) -> Any:
+    # pysyncobj builds its journal from conf.journalFile; ours is passed as that object.
+    if isinstance(journal_file, DurableJournal):
+        return journal_file
+    return _original_create_journal(journal_file)
+
+
+_syncobj.createJournal = _create_journal
+
+Callback = Callable[[Any, int], None]
+
+
+class RaftNode(SyncObj):  # type: ignore[misc]
+    """One Raft member replicating a `BatchApplier`'s state machine."""
+
+    truncation_guard = True
+
+    def __init__(self, cluster: Cluster, data_dir: str, applier: BatchApplier,
+                 on_applied: Optional[Callable[[], None]] = None, auto_tick: bool = True) -> None:
+        os.makedirs(data_dir, exist_ok=True)
+        self.cluster = cluster
+        self.data_dir = data_dir
+        self.applier = applier
+        self.journal = DurableJournal(data_dir)
+        self._on_applied = on_applied
+        snapshot_path = os.path.join(data_dir, SNAPSHOT_NAME)
+        if os.path.exists(snapshot_path):
+            _decode_snapshot(snapshot_path)  # pysyncobj would log and skip a damaged one: refuse here
+        conf = SyncObjConf(
+            password=cluster.secret_bytes,
+            bindAddress=cluster.bind_address or cluster.self_address,
+            autoTick=auto_tick,
+            autoTickPeriod=cluster.heartbeat_interval,
+            appendEntriesUseBatch=False,
+            appendEntriesPeriod=cluster.heartbeat_interval,
+            appendEntriesBatchSizeBytes=2 * cluster.max_batch_bytes,
+            raftMinTimeout=cluster.election_timeout_min,
+            raftMaxTimeout=cluster.election_timeout_max,
+            connectionTimeout=max(cluster.election_timeout_max, 1.5),
+            connectionRetryTime=cluster.reconnect_interval,
+            leaderFallbackTimeout=cluster.leader_step_down_timeout,
+            commandsWaitLeader=False,
+            journalFile=self.journal,
+            fullDumpFile=os.path.join(data_dir, SNAPSHOT_NAME),
+            serializer=self._write_snapshot,
+            deserializer=self._read_snapshot,
+            logCompactionMinEntries=cluster.snapshot_entries,
+            logCompactionMinTime=10 ** 9,
+            dynamicMembershipChange=True,
+            useFork=False,
+            bindRetryTime=0.2,
+            tcp_keepalive=None,
+        )
+        super().__init__(cluster.self_address, cluster.other_members, conf,
+                         transportClass=DurableTransport)
+        # A leader counts its own copy of an entry towards commit: make it durable every tick too
+        # (followers' acknowledgements are covered by DurableTransport).
+        self.addOnTickCallback(self.journal.sync)
+
+    # -- proposing -------------------------------------------------------------------------------
+
+    def submit(self, payload: bytes, callback: Callback) -> None:
+        """Queue one log entry (a msgpack batch); `callback(results, fail_reason)` on the tick thread."""
+        self._applyCommand(REGULAR_COMMAND + payload, callback)
+
+    def wake(self) -> None:
+        """Make the tick thread run now (instead of after its poll timeout)."""
+        notifier = getattr(self, "_SyncObj__pipeNotifier", None)
+        if notifier is not None:
+            notifier.notify()
+
+    # -- state -----------------------------------------------------------------------------------
+
+    @property
+    def leader_address(self) -> Optional[str]:
+        """The address of the leader this member last heard from, or None."""
+        leader = self._getLeader()
+        return None if leader is None else leader.address
+
+    @property
+    def is_leader(self) -> bool:
+        """Whether this member believes it is the leader."""
+        return bool(self._isLeader())
+
+    def member_addresses(self) -> list[str]:
+        """Every voting member's address, this one included."""
+        return sorted([self.selfNode.address] + [n.address for n in self.otherNodes])
+
+    def term_at(self, index: int) -> Optional[int]:
+        """Term of the local log entry at `index`, or None when not held."""
+        if not len(self.journal):
+            return None
+        first = self.journal[0][1]
+        position = index - first
+        if position < 0 or position >= len(self.journal):
+            return None
+        return int(self.journal[position][2])
+
+    # -- pysyncobj overrides (name-mangled methods of SyncObj 0.3.17) -----------------------------
+
+    def _SyncObj__doApplyCommand(self, command: bytes) -> Any:  # noqa: N802
+        if command[:1] == REGULAR_COMMAND:
+            results = self.applier.apply_entry(command[1:])
+            if self._on_applied is not None:
+                self._on_applied()
+            return results
+        return SyncObj._SyncObj__doApplyCommand(self, command)
+
+    def _SyncObj__onMessageReceived(self, node: Any, message: Any) -> None:  # noqa: N802
+        ack = None
+        if (self.truncation_guard and isinstance(message, dict)
+                and message.get("type") == "append_entries"
+                and message.get("term", -1) >= self.raftCurrentTerm):
+            last_index = self.journal[-1][1] if len(self.journal) else 0
+            message, ack = trim_append_entries(message, self.term_at, last_index)
+        SyncObj._SyncObj__onMessageReceived(self, node, message)
+        if ack is not None:
+            self._SyncObj__sendNextNodeIdx(node, nextNodeIdx=ack, success=True)
+
+    # -- snapshots in msgpack (pysyncobj's serializer / deserializer hooks) -----------------------
+
+    def _write_snapshot(self, path: str, data: Any) -> None:
+        last_entry, previous_entry, cluster = data
+        body = msgpack.packb({
+            "format": SNAPSHOT_FORMAT,
+            "last": list(last_entry),
+            "previous": list(previous_entry),
+            "cluster": sorted(node.address for node in cluster),
+            "machine": self.applier.snapshot(),
+        }, use_bin_type=True)
+        with open(path, "wb") as f:
+            f.write(len(body).to_bytes(8, "little") + zlib.crc32(body).to_bytes(4, "little") + body)
+            f.flush()
+            os.fsync(f.fileno())
+
+    def _read_snapshot(self, path: str) -> tuple[Any, Any, Any]:
+        snap = _decode_snapshot(path)
+        last = (bytes(snap["last"][0]), int(snap["last"][1]), int(snap["last"][2]))
+        previous = (bytes(snap["previous"][0]), int(snap["previous"][1]), int(snap["previous"][2]))
+        self.applier.restore(snap["machine"])
+        self._align_journal(previous, last)
+        fsync_directory(self.data_dir)
+        if self._on_applied is not None:
+            self._on_applied()
+        return last, previous, [TCPNode(address) for address in snap["cluster"]]
+
+    def _align_journal(self, previous: tuple[bytes, int, int], last: tuple[bytes, int, int]) -> None:
+        # pysyncobj clears the whole journal when it does not start with the snapshot's two entries
+        # (the crash window between writing a snapshot and compacting the journal): that would drop
+        # acknowledged entries after the snapshot. Compact the journal to start there instead.
+        for position in range(len(self.journal) - 1):
+            if self.journal[position] == previous and self.journal[position + 1] == last:
+                if position:
+                    self.journal.deleteEntriesTo(position)
+                return
+
+
+def _decode_snapshot(path: str) -> dict[str, Any]:
+    with open(path, "rb") as f:
+        data = f.read()
+    size = int.from_bytes(data[:8], "little")
+    body = data[12:12 + size]
+    if len(data) < 12 or len(body) != size or zlib.crc32(body) != int.from_bytes(data[8:12], "little"):
+        raise CorruptedError(f"snapshot body of {len(body)} bytes does not match its header "
+                             f"(size {size}, checksum)", path, 12)
+    snap = msgpack.unpackb(body, raw=False)
+    if not isinstance(snap, dict) or snap.get("format") != SNAPSHOT_FORMAT:
+        raise CorruptedError(f"snapshot format is not {SNAPSHOT_FORMAT}", path, 12)
+    return snap
+
+
+__all__ = ["RaftNode", "FAIL_REASON"]
