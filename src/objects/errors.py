@@ -23,8 +23,8 @@ class FieldError:
     type: str = "Invalid value"  # "Required value", "Unsupported value", "Forbidden", "Too long", ...
 
     def __str__(self) -> str:
-        if self.type == "Required value":
-            return f"{self.path}: Required value" + (f": {self.message}" if self.message else "")
+        if self.type in ("Required value", "Forbidden"):  # field.Error prints no value for these
+            return f"{self.path}: {self.type}" + (f": {self.message}" if self.message else "")
         shown = self.value if isinstance(self.value, (int, float)) else f'"{self.value}"'
         text = f"{self.path}: {self.type}: {shown}"
         return f"{text}: {self.message}" if self.message else text
