@@ -1,0 +1,54 @@
+"""Shared helpers of the replication tests: free ports, a tiny stand-in state machine, bounded waits."""
+from __future__ import annotations
+
+import socket
+import time
+from typing import Any, Callable
+
+SECRET = "replication-test-secret-0123456789"
+
+
+def free_ports(count: int) -> list[int]:
+    """Ports free on 127.0.0.1 right now (held open together so they differ)."""
+    sockets = []
+    try:
+        for _ in range(count):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            sockets.append(s)
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.02) -> Any:
+    """Poll `predicate` until truthy; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+class CounterMachine:
+    """A minimal deterministic state machine: a dict and a revision counter."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = {}
+        self.revision = 0
+
+    def apply(self, command: Any) -> Any:
+        self.revision += 1
+        self.data[command[0]] = command[1]
+        return self.revision
+
+    def snapshot(self) -> Any:
+        return {"data": self.data, "revision": self.revision}
+
+    def restore(self, snapshot: Any) -> None:
+        self.data = dict(snapshot["data"])
+        self.revision = snapshot["revision"]
