@@ -1,1 +1,86 @@
-"""borgkit kvstore package."""
+"""borgkit kvstore: an etcd-v3-like MVCC key-value store to embed in a Python program.
+
+    import kvstore
+    with kvstore.open("/var/lib/app/kv") as store:          # durable; kvstore.open() keeps it in memory
+        store.put(b"/config/a", b"1")
+        store.get(b"/config/a").value                          # b"1"
+        with store.watch(b"/config/", prefix=True) as w: ...
+
+See docs/kvstore.md for the data model, the guarantees and a point-by-point comparison with etcd.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .errors import (Compacted, CorruptedError, DuplicateKey, EmptyKey, FutureRevision, InvalidArgument,
+                     InvalidType, KeyNotFound, KVError, LeaseError, LeaseExists, LeaseNotFound, LeaseProvided,
+                     LeaseTTLTooLarge, NoLeader, NotReady, RevisionError, StoreClosed, Timeout, TooManyOps,
+                     ValueProvided, ValueTooLarge, WatchCanceled)
+from .statemachine import StateMachine
+from .store import DEFAULT_MAX_TXN_OPS, DEFAULT_MAX_VALUE_BYTES, Store
+from .txn import Compare, CompareResult, CompareTarget, Op
+from .types import (DeleteResponse, Event, EventType, KeyValue, Lease, LeaseTimeToLive, PutResponse, RangeResponse,
+                    SortOrder, SortTarget, Status, TxnResponse, WatchFilter, WatchResponse)
+from .watch import Watcher
+
+__all__ = [
+    "open", "Store", "Watcher", "StateMachine", "Compare", "Op", "CompareTarget", "CompareResult",
+    "KeyValue", "Event", "EventType", "PutResponse", "RangeResponse", "DeleteResponse", "TxnResponse",
+    "WatchResponse", "WatchFilter", "Lease", "LeaseTimeToLive", "Status", "SortOrder", "SortTarget",
+    "KVError", "InvalidArgument", "InvalidType", "EmptyKey", "ValueTooLarge", "TooManyOps", "DuplicateKey",
+    "KeyNotFound", "ValueProvided", "LeaseProvided", "RevisionError", "Compacted", "FutureRevision",
+    "LeaseError", "LeaseNotFound", "LeaseExists", "LeaseTTLTooLarge", "CorruptedError", "StoreClosed",
+    "WatchCanceled", "NoLeader", "NotReady", "Timeout", "DEFAULT_MAX_VALUE_BYTES", "DEFAULT_MAX_TXN_OPS",
+    "FSYNC_POLICIES",
+]
+
+FSYNC_POLICIES = ("always", "batch", "never")
+
+
+def open(path: str | None = None, *, fsync: str = "always", clock: Callable[[], float] | None = None,
+         max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES, max_txn_ops: int = DEFAULT_MAX_TXN_OPS,
+         snapshot_every: int = 100_000, watch_queue_size: int = 1024, progress_notify_interval: float = 600.0,
+         cluster: Any = None, **options: Any) -> Any:
+    """Open (or create) a store.
+
+    ``path=None`` keeps everything in memory; a directory path makes it durable (WAL + snapshots; see
+    docs/kvstore-wal.md). ``fsync``: ``"always"`` (a write returns after its record is fsynced),
+    ``"batch"`` (group commit: concurrent writers share an fsync) or ``"never"`` (bytes handed to the OS).
+    ``clock`` returns seconds (monotonic); when given, leases expire only when ``Store.expire_leases()``
+    is called, so tests never sleep. ``snapshot_every``: WAL records between automatic snapshots.
+    With ``cluster=`` the store is a Raft member: ``kvstore.replication.open(path, cluster=..., ...)``.
+    """
+    if fsync not in FSYNC_POLICIES:
+        raise InvalidArgument(f"fsync={fsync!r} is not one of {', '.join(FSYNC_POLICIES)}")
+    if cluster is not None:
+        from . import replication  # the Raft member lives in its own package, imported only when asked
+
+        return replication.open(path, cluster=cluster, fsync=fsync, clock=clock, max_value_bytes=max_value_bytes,
+                                max_txn_ops=max_txn_ops, **options)
+    from .embedded import EmbeddedEngine, recover
+
+    state = StateMachine(max_txn_ops=max_txn_ops, max_value_bytes=max_value_bytes)
+    wal = None
+    if path is not None:
+        from . import wal as wal_module
+
+        wal, snapshot, records = wal_module.open_wal(path, fsync=fsync, **options)
+        try:
+            recover(state, snapshot, records)
+        except BaseException:
+            wal.close()
+            raise
+    elif options:
+        raise InvalidArgument(f"unknown options for an in-memory store: {', '.join(sorted(options))}")
+    engine = EmbeddedEngine(state, wal, snapshot_every=snapshot_every if path is not None else 0)
+    store = Store(engine, clock=clock, max_value_bytes=max_value_bytes, max_txn_ops=max_txn_ops,
+                  watch_queue_size=watch_queue_size, progress_notify_interval=progress_notify_interval)
+    state.leases.refresh((clock or _monotonic)())
+    return store
+
+
+def _monotonic() -> float:
+    import time
+
+    return time.monotonic()

@@ -1,0 +1,424 @@
+"""The revisioned key-value state machine shared by the embedded store and the Raft member.
+
+``StateMachine.apply(command)`` is pure and deterministic: no clock, no I/O, no randomness, and it never
+raises for a bad request -- the error comes back as a :class:`~kvstore.errors.KVError` *value*. Commands
+are the plain lists documented in :mod:`kvstore.txn` plus::
+
+    ["compact", revision]            ["grant", lease_id, ttl, now]     ["keepalive", lease_id, now]
+    ["revoke", lease_id]             ["expire", lease_id, now]   (revoke only if due at ``now``)
+
+Revisions follow etcd: an empty store is at revision 1, every change (a put, a delete that deleted
+something, a txn that wrote something, a revoke of a lease with keys) adds exactly one.
+
+After each apply, ``last_record`` is what a write-ahead log must keep to replay the change (``None``
+when nothing durable changed; an ``expire`` that fired is recorded as a plain ``revoke``). Every new
+revision is handed to ``listener(revision, events)`` (the watch hub) and kept in an event log so
+watchers can replay history since the compact revision.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+import msgpack
+
+from .errors import Compacted, FutureRevision, InvalidArgument, KeyNotFound, KVError, LeaseExists, \
+    LeaseNotFound, ValueTooLarge
+from .keyindex import KeyIndex
+from .leases import LeaseTable
+from .txn import check_txn_command
+from .types import DeleteResponse, Event, EventType, KeyValue, Lease, PutResponse, RangeResponse, SortOrder, \
+    SortTarget, TxnResponse
+
+__all__ = ["StateMachine", "Listener", "SNAPSHOT_FORMAT"]
+
+Listener = Callable[[int, list[Event]], None]
+SNAPSHOT_FORMAT = 1
+PUT = EventType.PUT
+DELETE = EventType.DELETE
+_NO_LIMIT = 1 << 62
+
+_SORT_KEYS: dict[int, Callable[[KeyValue], Any]] = {
+    SortTarget.KEY: lambda kv: kv.key,
+    SortTarget.VERSION: lambda kv: kv.version,
+    SortTarget.CREATE: lambda kv: kv.create_revision,
+    SortTarget.MOD: lambda kv: kv.mod_revision,
+    SortTarget.VALUE: lambda kv: kv.value,
+}
+_COMPARE_FIELDS = ("version", "create_revision", "mod_revision", "value", "lease")
+
+
+class StateMachine:
+    """etcd's MVCC key space plus the lease table, changed only through :meth:`apply`."""
+
+    def __init__(self, max_txn_ops: int = 128, max_value_bytes: int = 1536 * 1024) -> None:
+        self.index = KeyIndex()
+        self.leases = LeaseTable()
+        self.revision = 1
+        self.compact_revision = 0
+        self.max_txn_ops = max_txn_ops
+        self.max_value_bytes = max_value_bytes
+        self.listener: Listener | None = None
+        self.last_record: list[Any] | None = None
+        # the event log: _log[i] holds the events of revision _log_first + i (an Event or a tuple of them)
+        self._log: list[Any] = []
+        self._log_first = 2
+        self._pending: list[Event] = []
+        self._handlers: dict[str, Callable[[list[Any]], Any]] = {
+            "put": self._apply_put, "delete": self._apply_delete, "range": self._apply_range,
+            "txn": self._apply_txn, "compact": self._apply_compact, "grant": self._apply_grant,
+            "keepalive": self._apply_keepalive, "revoke": self._apply_revoke, "expire": self._apply_expire,
+        }
+
+    # ------------------------------------------------------------------ apply
+    def apply(self, command: list[Any]) -> Any:
+        """Apply one command; return its response, or the error as a value (nothing changed then)."""
+        self.last_record = None
+        try:
+            handler = self._handlers[command[0]]
+        except (KeyError, IndexError, TypeError):
+            return InvalidArgument(f"command={command!r:.80} is not a known state machine command")
+        try:
+            return handler(command)
+        except (TypeError, ValueError, IndexError) as error:
+            # only a malformed command can get here; validation happens before any change
+            return InvalidArgument(f"command={command!r:.80} is malformed: {error}")
+
+    def _commit(self, revision: int, events: list[Event]) -> None:
+        self.revision = revision
+        self._log.append(events[0] if len(events) == 1 else tuple(events))
+        if self.listener is not None:
+            self.listener(revision, events)
+
+    def _apply_put(self, command: list[Any]) -> Any:
+        _, key, value, lease, want_prev, ignore_value, ignore_lease = command
+        index = self.index
+        prev = index.latest.get(key)
+        if ignore_value or ignore_lease:
+            if prev is None:
+                return KeyNotFound(key, "ignore_value" if ignore_value else "ignore_lease")
+            if ignore_value:
+                value = prev.value
+            if ignore_lease:
+                lease = prev.lease
+        if lease and lease not in self.leases.records:
+            return LeaseNotFound(lease)
+        if len(value) > self.max_value_bytes:
+            return ValueTooLarge(len(value), self.max_value_bytes)
+        revision = self.revision + 1
+        self._write_put(revision, key, value, lease, prev)
+        self._commit(revision, self._take_pending())
+        self.last_record = command
+        return PutResponse(revision, prev if want_prev else None)
+
+    def _take_pending(self) -> list[Event]:
+        events = self._pending
+        self._pending = []
+        return events
+
+    def _write_put(self, revision: int, key: bytes, value: bytes, lease: int, prev: KeyValue | None) -> None:
+        if prev is None:
+            kv = KeyValue(key, value, revision, revision, 1, lease)
+        else:
+            kv = KeyValue(key, value, prev.create_revision, revision, prev.version + 1, lease)
+            if prev.lease and prev.lease != lease:
+                self.leases.detach(prev.lease, key)
+        if lease:
+            self.leases.attach(lease, key)
+        self.index.record(kv)
+        self._pending.append(Event(PUT, kv, prev))
+
+    def _write_delete(self, revision: int, key: bytes, end: bytes | None) -> list[KeyValue]:
+        index = self.index
+        doomed = list(index.live_in(key, end, None))
+        for prev in doomed:
+            tombstone = KeyValue(prev.key, b"", 0, revision, 0, 0)
+            if prev.lease:
+                self.leases.detach(prev.lease, prev.key)
+            index.record(tombstone)
+            self._pending.append(Event(DELETE, tombstone, prev))
+        return doomed
+
+    def _apply_delete(self, command: list[Any]) -> Any:
+        _, key, end, want_prev = command
+        revision = self.revision + 1
+        deleted = self._write_delete(revision, key, end)
+        if not deleted:
+            return DeleteResponse(0, [], self.revision)
+        self._commit(revision, self._take_pending())
+        self.last_record = command
+        return DeleteResponse(len(deleted), deleted if want_prev else [], revision)
+
+    # ------------------------------------------------------------------ reads
+    def _apply_range(self, command: list[Any]) -> Any:
+        return self.range(*command[1:])
+
+    def range(self, key: bytes, end: bytes | None, revision: int = 0, limit: int = 0,
+              sort_order: int = SortOrder.NONE, sort_target: int = SortTarget.KEY, keys_only: bool = False,
+              count_only: bool = False, min_mod_revision: int = 0, max_mod_revision: int = 0,
+              min_create_revision: int = 0, max_create_revision: int = 0) -> RangeResponse | KVError:
+        """etcd's Range (server/etcdserver/apply.go), as a value-returning read of the current state."""
+        at: int | None = None
+        if revision > 0:
+            if revision > self.revision:
+                return FutureRevision(revision, self.revision)
+            if revision < self.compact_revision:
+                return Compacted(revision, self.compact_revision)
+            if revision < self.revision:
+                at = revision
+        kvs = list(self.index.live_in(key, end, at))
+        count = len(kvs)
+        if count_only:
+            return RangeResponse([], count, False, self.revision)
+        if max_mod_revision:
+            kvs = [kv for kv in kvs if kv.mod_revision <= max_mod_revision]
+        if min_mod_revision:
+            kvs = [kv for kv in kvs if kv.mod_revision >= min_mod_revision]
+        if max_create_revision:
+            kvs = [kv for kv in kvs if kv.create_revision <= max_create_revision]
+        if min_create_revision:
+            kvs = [kv for kv in kvs if kv.create_revision >= min_create_revision]
+        order = sort_order
+        if sort_target != SortTarget.KEY and order == SortOrder.NONE:
+            order = SortOrder.ASCEND  # etcd: a non-key target sorts ascending by default
+        if order == SortOrder.DESCEND:
+            kvs.sort(key=_SORT_KEYS[sort_target], reverse=True)
+        elif order == SortOrder.ASCEND and sort_target != SortTarget.KEY:
+            kvs.sort(key=_SORT_KEYS[sort_target])
+        more = False
+        if limit and len(kvs) > limit:
+            del kvs[limit:]
+            more = True
+        if keys_only:
+            kvs = [kv.with_value(b"") for kv in kvs]
+        return RangeResponse(kvs, count, more, self.revision)
+
+    def events_since(self, revision: int, max_events: int) -> tuple[list[tuple[int, Any]], int]:
+        """Logged revisions from ``revision`` on, stopping after about ``max_events`` events.
+
+        Returns ``[(revision, Event | tuple of Events), ...]`` and the next revision to read.
+        The caller checks ``revision >= compact_revision`` first.
+        """
+        start = max(revision, self._log_first)
+        first = start - self._log_first
+        batch = []
+        seen = 0
+        log = self._log
+        i = first
+        while i < len(log) and seen < max_events:
+            entry = log[i]
+            batch.append((self._log_first + i, entry))
+            seen += 1 if type(entry) is Event else len(entry)
+            i += 1
+        return batch, self._log_first + i
+
+    # ------------------------------------------------------------------ txn
+    def _apply_txn(self, command: list[Any]) -> Any:
+        error = check_txn_command(command, self.max_txn_ops, self.max_value_bytes)
+        if error is not None:
+            return error
+        path: list[bool] = []
+        self._choose_path(command, path)  # every guard is read before any write, as etcd's compareToPath
+        error = self._check_path(command, iter(path))
+        if error is not None:
+            return error
+        revision = self.revision + 1
+        response = self._run_txn(command, iter(path), revision)
+        if self._pending:
+            self._commit(revision, self._take_pending())
+            self.last_record = command
+            _set_revision(response, revision)
+        return response
+
+    def _compare(self, compare: list[Any]) -> bool:
+        target, result, key, end, operand = compare
+        kvs = list(self.index.live_in(key, end, None))
+        if not kvs:
+            if target == 3:  # a value guard on a missing key is always false in etcd
+                return False
+            return _compare_result(0, result, operand)
+        field = _COMPARE_FIELDS[target]
+        return all(_compare_result(getattr(kv, field), result, operand) for kv in kvs)
+
+    def _choose_path(self, txn: list[Any], path: list[bool]) -> None:
+        succeeded = all(self._compare(compare) for compare in txn[1])
+        path.append(succeeded)
+        for op in txn[2] if succeeded else txn[3]:
+            if op[0] == "txn":
+                self._choose_path(op, path)
+
+    def _check_path(self, txn: list[Any], path: Any) -> KVError | None:
+        succeeded = next(path)
+        for op in txn[2] if succeeded else txn[3]:
+            kind = op[0]
+            if kind == "put":
+                _, key, _value, lease, _prev, ignore_value, ignore_lease = op
+                if (ignore_value or ignore_lease) and key not in self.index.latest:
+                    return KeyNotFound(key, "ignore_value" if ignore_value else "ignore_lease")
+                if lease and lease not in self.leases.records:
+                    return LeaseNotFound(lease)
+            elif kind == "txn":
+                error = self._check_path(op, path)
+                if error is not None:
+                    return error
+            elif kind == "range":
+                at = op[3]
+                if at > self.revision:
+                    return FutureRevision(at, self.revision)
+                if 0 < at < self.compact_revision:
+                    return Compacted(at, self.compact_revision)
+        return None
+
+    def _run_txn(self, txn: list[Any], path: Any, revision: int) -> TxnResponse:
+        succeeded = next(path)
+        responses: list[Any] = []
+        for op in txn[2] if succeeded else txn[3]:
+            kind = op[0]
+            if kind == "put":
+                _, key, value, lease, want_prev, _iv, _il = op
+                prev = self.index.latest.get(key)
+                if op[5]:
+                    value = prev.value  # type: ignore[union-attr]
+                if op[6]:
+                    lease = prev.lease  # type: ignore[union-attr]
+                self._write_put(revision, key, value, lease, prev)
+                responses.append(PutResponse(revision, prev if want_prev else None))
+            elif kind == "delete":
+                deleted = self._write_delete(revision, op[1], op[2])
+                responses.append(DeleteResponse(len(deleted), deleted if op[3] else [], self.revision))
+            elif kind == "range":
+                read = self.range(*op[1:])
+                if self._pending and isinstance(read, RangeResponse):
+                    read.revision = revision  # etcd: a read after a write in a txn sees the txn's revision
+                responses.append(read)
+            else:
+                responses.append(self._run_txn(op, path, revision))
+        return TxnResponse(succeeded, responses, self.revision)
+
+    # ------------------------------------------------------------------ compaction
+    def _apply_compact(self, command: list[Any]) -> Any:
+        revision = command[1]
+        if revision <= self.compact_revision:
+            return Compacted(revision, self.compact_revision)
+        if revision > self.revision:
+            return FutureRevision(revision, self.revision)
+        self.compact_revision = revision
+        self.index.compact(revision)
+        # keep the events of the compact revision itself: etcd lets a watch start exactly there
+        drop = revision - self._log_first
+        if drop > 0:
+            del self._log[:drop]
+            self._log_first = revision
+        self.last_record = command
+        return self.revision
+
+    # ------------------------------------------------------------------ leases
+    def _apply_grant(self, command: list[Any]) -> Any:
+        _, lease_id, ttl, now = command
+        if lease_id in self.leases.records:
+            return LeaseExists(lease_id)
+        self.leases.grant(lease_id, ttl, now)
+        self.last_record = command
+        return Lease(lease_id, ttl)
+
+    def _apply_keepalive(self, command: list[Any]) -> Any:
+        _, lease_id, now = command
+        record = self.leases.keepalive(lease_id, now)
+        if record is None:
+            return LeaseNotFound(lease_id)
+        return Lease(lease_id, record.ttl)
+
+    def _apply_revoke(self, command: list[Any]) -> Any:
+        lease_id = command[1]
+        record = self.leases.records.get(lease_id)
+        if record is None:
+            return LeaseNotFound(lease_id)
+        revision = self.revision + 1
+        for key in sorted(record.keys):  # etcd deletes a revoked lease's keys in key order
+            self._write_delete(revision, key, None)
+        del self.leases.records[lease_id]
+        if self._pending:
+            self._commit(revision, self._take_pending())
+        self.last_record = ["revoke", lease_id]
+        return self.revision
+
+    def _apply_expire(self, command: list[Any]) -> Any:
+        _, lease_id, now = command
+        record = self.leases.records.get(lease_id)
+        if record is None or record.expiry > now:
+            return None  # kept alive (or revoked) since the caller saw it due
+        return self._apply_revoke(["revoke", lease_id])
+
+    # ------------------------------------------------------------------ snapshots
+    def snapshot(self) -> dict[str, Any]:
+        """The full state as a msgpack-able dict: retained history (as events), leases, revisions."""
+        first = self._log_first
+        base = [_kv_list(kv) for revisions in self.index.history.values() for kv in revisions
+                if kv.mod_revision < first]
+        log = []
+        for entry in self._log:
+            events = (entry,) if type(entry) is Event else entry
+            log.append([[int(event.type), _kv_list(event.kv)] for event in events])
+        leases = [[r.id, r.ttl, r.expiry, sorted(r.keys)] for r in self.leases.records.values()]
+        return {"format": SNAPSHOT_FORMAT, "revision": self.revision, "compact_revision": self.compact_revision,
+                "log_first": first, "base": base, "log": log, "leases": leases}
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        """Replace the whole state with a :meth:`snapshot` result (the listener is not called)."""
+        if snapshot.get("format") != SNAPSHOT_FORMAT:
+            raise InvalidArgument(f"snapshot format={snapshot.get('format')!r}, expected {SNAPSHOT_FORMAT}")
+        index = KeyIndex()
+        for fields in sorted(snapshot["base"], key=lambda f: f[3]):
+            index.record(KeyValue(*fields))
+        log: list[Any] = []
+        for events in snapshot["log"]:
+            built = []
+            for event_type, fields in events:
+                kv = KeyValue(*fields)
+                built.append(Event(EventType(event_type), kv, index.latest.get(kv.key)))
+                index.record(kv)
+            log.append(built[0] if len(built) == 1 else tuple(built))
+        leases = LeaseTable()
+        for lease_id, ttl, expiry, keys in snapshot["leases"]:
+            leases.grant(lease_id, ttl, expiry - ttl).keys.update(keys)
+        self.index, self.leases, self._log = index, leases, log
+        self.revision = snapshot["revision"]
+        self.compact_revision = snapshot["compact_revision"]
+        self._log_first = snapshot["log_first"]
+
+    def hash_kv(self, revision: int = 0) -> int:
+        """A 64-bit hash of the key space at ``revision`` (0: current), like etcd's HashKV."""
+        at = self.revision if revision <= 0 else revision
+        if at > self.revision:
+            raise FutureRevision(at, self.revision)
+        if at < self.compact_revision:
+            raise Compacted(at, self.compact_revision)
+        digest = hashlib.blake2b(digest_size=8)
+        digest.update(msgpack.packb([at, self.compact_revision]))
+        for kv in self.index.live_in(b"\x00", b"", at):
+            digest.update(msgpack.packb(_kv_list(kv)))
+        return int.from_bytes(digest.digest(), "big")
+
+
+def _kv_list(kv: KeyValue) -> list[Any]:
+    return [kv.key, kv.value, kv.create_revision, kv.mod_revision, kv.version, kv.lease]
+
+
+def _compare_result(actual: Any, result: int, operand: Any) -> bool:
+    if result == 0:
+        return bool(actual == operand)
+    if result == 1:
+        return bool(actual > operand)
+    if result == 2:
+        return bool(actual < operand)
+    return bool(actual != operand)
+
+
+def _set_revision(response: TxnResponse, revision: int) -> None:
+    response.revision = revision
+    for inner in response.responses:
+        if isinstance(inner, TxnResponse):
+            _set_revision(inner, revision)
+        elif not isinstance(inner, RangeResponse):
+            inner.revision = revision

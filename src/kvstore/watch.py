@@ -1,0 +1,358 @@
+"""The watch hub: synced watchers fed by each new revision, unsynced ones catching up from history.
+
+As in etcd's watchable store, a watcher is either *synced* (it has every event up to the store revision
+queued, and the hub appends new ones as they are applied) or *unsynced* (it is behind: its start revision
+is in the past, or its queue was full). Writers never wait for a watcher: when a synced watcher's queue is
+full the hub just marks it unsynced at that revision. The *consumer* then catches up by itself, reading
+the state machine's event log in bounded batches under the store lock, and becomes synced again when it
+reaches the store revision. If the history it needs was compacted meanwhile, the watcher ends with
+:class:`~kvstore.errors.Compacted`.
+
+Watchers are indexed so a put does not scan them all: single-key watchers by key, range watchers grouped
+by their ``(start, end)`` range (a put checks each distinct range once).
+
+Lock order: the store lock, then a watcher's condition. Consumers never hold their condition while taking
+the store lock.
+"""
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from .errors import Compacted, KVError, WatchCanceled
+from .types import Event, EventType, WatchFilter, WatchResponse
+
+__all__ = ["Watcher", "WatchHub", "WatchCallback"]
+
+WatchCallback = Callable[[Any], None]
+_END = object()  # the watcher ended: canceled, or the store closed
+
+
+class Watcher:
+    """A stream of events for a key or a range; iterate it, or give ``callback=`` to ``Store.watch``.
+
+    * ``for event in watcher`` blocks for the next :class:`Event` and stops when the watcher is canceled;
+      it raises :class:`Compacted` if the history it needs was compacted away.
+    * ``watcher.get(timeout)`` returns the next event or ``None`` after ``timeout`` seconds.
+    * ``watcher.responses(timeout)`` yields whole :class:`WatchResponse` batches, progress
+      notifications included (``progress_notify=True``, no events).
+    * ``async for event in watcher`` works in asyncio code.
+    * ``cancel()`` (or leaving a ``with`` block) ends the stream.
+    """
+
+    def __init__(self, hub: WatchHub, watch_id: int, key: bytes, range_end: bytes | None, start_revision: int,
+                 prev_kv: bool, filters: Iterable[WatchFilter], progress_notify: bool, capacity: int) -> None:
+        self.id = watch_id
+        self.key = key
+        self.range_end = range_end
+        self.start_revision = start_revision
+        self.prev_kv = prev_kv
+        self.progress_notify = progress_notify
+        self.revision = 0  # header revision of the last response taken: every event up to it was delivered
+        self._hub = hub
+        self._dropped = frozenset(EventType.PUT if f == WatchFilter.NOPUT else EventType.DELETE for f in filters)
+        self._capacity = capacity
+        self._cond = threading.Condition(threading.Lock())
+        self._queue: deque[WatchResponse] = deque()
+        self._queued_events = 0
+        self._events: deque[Event] = deque()  # the rest of the response being iterated
+        self._synced = False
+        self._next_revision = start_revision  # first revision not yet queued
+        self._error: KVError | None = None
+        self._ended = False
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------ fed by the hub (store lock held)
+    def _matches(self, key: bytes) -> bool:
+        end = self.range_end
+        if end is None:
+            return key == self.key
+        return self.key <= key and (not end or key < end)
+
+    def _shape(self, events: Iterable[Event]) -> tuple[Event, ...]:
+        dropped = self._dropped
+        keep_prev = self.prev_kv
+        return tuple(event if keep_prev or event.prev_kv is None else Event(event.type, event.kv, None)
+                     for event in events if event.type not in dropped)
+
+    def _offer(self, revision: int, events: Iterable[Event]) -> None:
+        shaped = self._shape(events)
+        if not shaped:
+            return
+        with self._cond:
+            if self._ended or not self._synced or revision < self._next_revision:
+                return
+            if self._queued_events and self._queued_events + len(shaped) > self._capacity:
+                self._synced = False  # fall behind; the consumer catches up from history
+                self._next_revision = revision
+                return
+            self._queue.append(WatchResponse(shaped, revision))
+            self._queued_events += len(shaped)
+            self._next_revision = revision + 1
+            self._cond.notify_all()
+
+    def _offer_progress(self, revision: int) -> None:
+        with self._cond:
+            if self._ended or not self._synced:
+                return  # etcd only notifies watchers that have every event up to the revision
+            self._queue.append(WatchResponse((), revision, True))
+            self._cond.notify_all()
+
+    def _end(self, error: KVError | None) -> None:
+        with self._cond:
+            if not self._ended:
+                self._ended = True
+                self._error = error
+            self._cond.notify_all()
+
+    # ------------------------------------------------------------ consumer side
+    def _next_response(self, timeout: float | None) -> Any:
+        """The next response; None on timeout; _END when ended; raises the ending error."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._cond:
+                if self._queue:
+                    response = self._queue.popleft()
+                    self._queued_events -= len(response.events)
+                    self.revision = response.revision
+                    return response
+                if self._ended:
+                    if self._error is not None:
+                        raise self._error
+                    return _END
+                if self._synced:
+                    remaining = None if deadline is None else deadline - time.monotonic()
+                    if remaining is not None and remaining <= 0:
+                        return None
+                    self._cond.wait(remaining)
+                    continue
+            self._hub._catch_up(self)
+
+    def _next_event(self, timeout: float | None) -> Any:
+        """The next event; None on timeout; _END when ended."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._events:
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            response = self._next_response(remaining)
+            if response is None or response is _END:
+                return response
+            self._events.extend(response.events)
+        return self._events.popleft()
+
+    def get(self, timeout: float | None = None) -> Event | None:
+        """The next event, or None when ``timeout`` seconds pass first.
+
+        Raises :class:`WatchCanceled` once the watcher has ended, :class:`Compacted` if it fell behind a
+        compaction.
+        """
+        event = self._next_event(timeout)
+        if event is _END:
+            raise WatchCanceled(f"watch id={self.id} was canceled")
+        return event
+
+    def responses(self, timeout: float | None = None) -> Iterator[WatchResponse]:
+        """Yield whole responses (progress notifications included) until the watcher ends, or until
+        no response arrives for ``timeout`` seconds."""
+        while True:
+            if self._events:  # events left over from event iteration come first
+                events = tuple(self._events)
+                self._events.clear()
+                yield WatchResponse(events, self.revision)
+                continue
+            response = self._next_response(timeout)
+            if response is None or response is _END:
+                return
+            yield response
+
+    def __iter__(self) -> Iterator[Event]:
+        return self
+
+    def __next__(self) -> Event:
+        event = self._next_event(None)
+        if event is _END:
+            raise StopIteration
+        return event  # type: ignore[no-any-return]
+
+    def __aiter__(self) -> Watcher:
+        return self
+
+    async def __anext__(self) -> Event:
+        loop = asyncio.get_running_loop()
+        while True:
+            # short waits in the default executor, so a cancelled task does not pin a thread for long
+            event = await loop.run_in_executor(None, self._next_event, 0.2)
+            if event is _END:
+                raise StopAsyncIteration
+            if event is not None:
+                return event  # type: ignore[no-any-return]
+
+    def request_progress(self) -> None:
+        """Ask for a progress notification (queued only while the watcher is synced, as etcd)."""
+        self._hub.request_progress(self)
+
+    @property
+    def canceled(self) -> bool:
+        """True once the watcher has ended (canceled, compacted or the store closed)."""
+        return self._ended
+
+    def cancel(self) -> None:
+        """Stop the stream; iteration ends after the events already taken. Idempotent."""
+        self._hub._remove(self)
+        self._end(None)
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=5.0)
+
+    def __enter__(self) -> Watcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cancel()
+
+    def __repr__(self) -> str:
+        return f"<Watcher id={self.id} key={self.key!r} range_end={self.range_end!r} synced={self._synced}>"
+
+    def _run_callback(self, callback: WatchCallback) -> None:
+        try:
+            for event in self:
+                callback(event)
+        except KVError as error:
+            callback(error)
+
+
+class WatchHub:
+    """Every watcher of one store, indexed by key and by range (guarded by the store lock)."""
+
+    def __init__(self, lock: Any, state: Any, capacity: int = 1024) -> None:
+        self._lock = lock
+        self._state = state
+        self._capacity = capacity
+        self._by_key: dict[bytes, set[Watcher]] = {}
+        self._by_range: dict[tuple[bytes, bytes], set[Watcher]] = {}
+        self._next_id = 1
+
+    def watch(self, key: bytes, range_end: bytes | None, start_revision: int, prev_kv: bool,
+              filters: Iterable[WatchFilter], progress_notify: bool,
+              callback: WatchCallback | None = None) -> Watcher:
+        """Register a watcher; ``start_revision`` 0 means "from the next revision"."""
+        with self._lock:
+            current = self._state.revision
+            start = start_revision if start_revision > 0 else current + 1
+            watcher = Watcher(self, self._next_id, key, range_end, start, prev_kv, filters, progress_notify,
+                              self._capacity)
+            self._next_id += 1
+            # a start in the past replays history first; a start now or later is fed live
+            watcher._synced = start > current
+            if range_end is None:
+                self._by_key.setdefault(key, set()).add(watcher)
+            else:
+                self._by_range.setdefault((key, range_end), set()).add(watcher)
+        if callback is not None:
+            thread = threading.Thread(target=watcher._run_callback, args=(callback,),
+                                      name=f"kvstore-watch-{watcher.id}", daemon=True)
+            watcher._thread = thread
+            thread.start()
+        return watcher
+
+    def publish(self, revision: int, events: list[Event]) -> None:
+        """The state machine's listener: hand a new revision's events to the synced watchers."""
+        by_key = self._by_key
+        by_range = self._by_range
+        if not by_key and not by_range:
+            return
+        if len(events) == 1:
+            key = events[0].kv.key
+            targets = by_key.get(key)
+            if targets:
+                for watcher in targets:
+                    watcher._offer(revision, events)
+            for (start, end), watchers in by_range.items():
+                if start <= key and (not end or key < end):
+                    for watcher in watchers:
+                        watcher._offer(revision, events)
+            return
+        per_watcher: dict[Watcher, list[Event]] = {}
+        for event in events:
+            key = event.kv.key
+            for watcher in by_key.get(key, ()):
+                per_watcher.setdefault(watcher, []).append(event)
+            for (start, end), watchers in by_range.items():
+                if start <= key and (not end or key < end):
+                    for watcher in watchers:
+                        per_watcher.setdefault(watcher, []).append(event)
+        for watcher, matched in per_watcher.items():
+            watcher._offer(revision, matched)
+
+    def _catch_up(self, watcher: Watcher) -> None:
+        """Move an unsynced watcher forward from the event log (runs in the consumer's thread)."""
+        with self._lock:
+            state = self._state
+            with watcher._cond:
+                if watcher._synced or watcher._ended:
+                    return
+                next_revision = watcher._next_revision
+            if next_revision < state.compact_revision:
+                self._remove_locked(watcher)
+                watcher._end(Compacted(next_revision, state.compact_revision, "start_revision"))
+                return
+            batch, after = state.events_since(next_revision, watcher._capacity)
+            responses = []
+            for revision, entry in batch:
+                events = (entry,) if type(entry) is Event else entry
+                shaped = watcher._shape(event for event in events if watcher._matches(event.kv.key))
+                if shaped:
+                    responses.append(WatchResponse(shaped, revision))
+            with watcher._cond:
+                watcher._queue.extend(responses)
+                watcher._queued_events += sum(len(r.events) for r in responses)
+                watcher._next_revision = max(after, next_revision)
+                if watcher._next_revision > state.revision:
+                    watcher._synced = True
+                watcher._cond.notify_all()
+
+    def request_progress(self, watcher: Watcher | None = None) -> None:
+        """Queue a progress notification at the store revision for one watcher, or for every watcher
+        created with ``progress_notify=True``."""
+        with self._lock:
+            revision = self._state.revision
+            if watcher is not None:
+                watcher._offer_progress(revision)
+                return
+            for group in (*self._by_key.values(), *self._by_range.values()):
+                for each in group:
+                    if each.progress_notify:
+                        each._offer_progress(revision)
+
+    def _remove_locked(self, watcher: Watcher) -> None:
+        if watcher.range_end is None:
+            group = self._by_key.get(watcher.key)
+            index: dict[Any, set[Watcher]] = self._by_key
+            group_key: Any = watcher.key
+        else:
+            group_key = (watcher.key, watcher.range_end)
+            group = self._by_range.get(group_key)
+            index = self._by_range
+        if group is not None:
+            group.discard(watcher)
+            if not group:
+                del index[group_key]
+
+    def _remove(self, watcher: Watcher) -> None:
+        with self._lock:
+            self._remove_locked(watcher)
+
+    def close(self) -> None:
+        """End every watcher (their iteration stops)."""
+        with self._lock:
+            watchers = [w for group in (*self._by_key.values(), *self._by_range.values()) for w in group]
+            self._by_key.clear()
+            self._by_range.clear()
+        for watcher in watchers:
+            watcher.cancel()
+
+    def __len__(self) -> int:
+        return sum(len(group) for group in (*self._by_key.values(), *self._by_range.values()))
