@@ -1,0 +1,417 @@
+"""A small client for etcd's v3 JSON gateway (grpc-gateway), over http.client with keep-alive.
+
+It speaks the wire format only: base64 keys and values, int64 fields as JSON strings, fields left out
+when zero. Results are plain dicts/lists with the JSON decoded (bytes for keys and values, ints for
+revisions), so tests can compare them with borgkit's typed responses. Errors come back as
+:class:`EtcdError` carrying etcd's gRPC code and message.
+
+One ``EtcdClient`` holds one connection and is not thread-safe: give each thread its own.
+"""
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import socket
+import time
+from collections.abc import Iterator
+from typing import Any
+
+__all__ = ["EtcdClient", "EtcdError", "EtcdWatch", "decode_kv", "b64", "prefix_end"]
+
+# gRPC status codes etcd uses for the errors the differential tests meet
+CODE_INVALID_ARGUMENT = 3
+CODE_NOT_FOUND = 5
+CODE_OUT_OF_RANGE = 11
+
+
+def b64(data: bytes) -> str:
+    """bytes -> the base64 text the gateway expects for ``bytes`` fields."""
+    return base64.b64encode(data).decode("ascii")
+
+
+def _unb64(text: str | None) -> bytes:
+    return base64.b64decode(text) if text else b""
+
+
+def prefix_end(prefix: bytes) -> bytes:
+    """The exclusive end of the range of keys starting with ``prefix`` (etcd's ``GetPrefixRangeEnd``)."""
+    end = bytearray(prefix)
+    for i in range(len(end) - 1, -1, -1):
+        if end[i] < 0xFF:
+            end[i] += 1
+            return bytes(end[: i + 1])
+    return b"\0"
+
+
+def decode_kv(raw: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A gateway ``mvccpb.KeyValue`` as a dict with bytes and ints (zeros filled in)."""
+    if raw is None:
+        return None
+    return {
+        "key": _unb64(raw.get("key")),
+        "value": _unb64(raw.get("value")),
+        "create_revision": int(raw.get("create_revision", 0)),
+        "mod_revision": int(raw.get("mod_revision", 0)),
+        "version": int(raw.get("version", 0)),
+        "lease": int(raw.get("lease", 0)),
+    }
+
+
+class EtcdError(Exception):
+    """An error response of the gateway: ``code`` (gRPC status), ``message`` (etcd's text)."""
+
+    def __init__(self, status: int, code: int, message: str) -> None:
+        super().__init__(f"etcd HTTP {status}, code {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+    @property
+    def kind(self) -> str:
+        """A short name for the error, comparable with borgkit's exception class names."""
+        for needle, name in _ERROR_KINDS:
+            if needle in self.message:
+                return name
+        return f"code{self.code}"
+
+
+_ERROR_KINDS = (
+    ("required revision has been compacted", "Compacted"),
+    ("required revision is a future revision", "FutureRevision"),
+    ("duplicate key given in txn request", "DuplicateKey"),
+    ("too many operations in txn request", "TooManyOps"),
+    ("key is not provided", "EmptyKey"),
+    ("requested lease not found", "LeaseNotFound"),
+    ("lease already exists", "LeaseExists"),
+    ("request is too large", "ValueTooLarge"),
+    ("value is provided", "ValueProvided"),
+    ("lease is provided", "LeaseProvided"),
+    ("key not found", "KeyNotFound"),
+)
+
+
+def _range_fields(key: bytes, range_end: bytes | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"key": b64(key)}
+    if range_end is not None:
+        body["range_end"] = b64(range_end)
+    return body
+
+
+class EtcdClient:
+    """Requests to one etcd member's gateway at ``host:port`` (``/v3/...`` paths, etcd >= 3.4)."""
+
+    def __init__(self, host: str, port: int, *, timeout: float = 30.0) -> None:
+        self.host = host
+        self.port = port
+        self.timeout = timeout
+        self._conn: http.client.HTTPConnection | None = None
+
+    # -- transport -------------------------------------------------------------------------------------
+    def _connection(self) -> http.client.HTTPConnection:
+        if self._conn is None:
+            self._conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            self._conn.connect()
+            # small request/response pairs: do not let Nagle hold them back
+            assert self._conn.sock is not None
+            self._conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return self._conn
+
+    def call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST ``body`` as JSON to ``path``; the decoded reply, or :class:`EtcdError`."""
+        payload = json.dumps(body).encode()
+        for attempt in (0, 1):  # a keep-alive connection the server closed is reopened once
+            conn = self._connection()
+            try:
+                conn.request("POST", path, body=payload, headers={"Content-Type": "application/json"})
+                response = conn.getresponse()
+                data = response.read()
+                break
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                self.close()
+                if attempt:
+                    raise
+        reply = json.loads(data) if data else {}
+        if response.status != 200:
+            raise EtcdError(response.status, int(reply.get("code", -1)), str(reply.get("message", data)))
+        return reply
+
+    def close(self) -> None:
+        """Close the keep-alive connection (a later call opens a new one)."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> EtcdClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- KV --------------------------------------------------------------------------------------------
+    @staticmethod
+    def put_request(key: bytes, value: bytes, *, lease: int = 0, prev_kv: bool = False,
+                    ignore_value: bool = False, ignore_lease: bool = False) -> dict[str, Any]:
+        """The JSON of a ``PutRequest``."""
+        body: dict[str, Any] = {"key": b64(key), "value": b64(value)}
+        if lease:
+            body["lease"] = str(lease)
+        if prev_kv:
+            body["prev_kv"] = True
+        if ignore_value:
+            body["ignore_value"] = True
+        if ignore_lease:
+            body["ignore_lease"] = True
+        return body
+
+    @staticmethod
+    def range_request(key: bytes, range_end: bytes | None = None, *, limit: int = 0, revision: int = 0,
+                      sort_order: int = 0, sort_target: int = 0, keys_only: bool = False,
+                      count_only: bool = False, min_mod_revision: int = 0, max_mod_revision: int = 0,
+                      min_create_revision: int = 0, max_create_revision: int = 0) -> dict[str, Any]:
+        """The JSON of a ``RangeRequest`` (enums as their numbers)."""
+        body = _range_fields(key, range_end)
+        for name, value in (("limit", limit), ("revision", revision), ("min_mod_revision", min_mod_revision),
+                            ("max_mod_revision", max_mod_revision),
+                            ("min_create_revision", min_create_revision),
+                            ("max_create_revision", max_create_revision)):
+            if value:
+                body[name] = str(value)
+        if sort_order:
+            body["sort_order"] = int(sort_order)
+        if sort_target:
+            body["sort_target"] = int(sort_target)
+        if keys_only:
+            body["keys_only"] = True
+        if count_only:
+            body["count_only"] = True
+        return body
+
+    @staticmethod
+    def delete_request(key: bytes, range_end: bytes | None = None, *, prev_kv: bool = False) -> dict[str, Any]:
+        """The JSON of a ``DeleteRangeRequest``."""
+        body = _range_fields(key, range_end)
+        if prev_kv:
+            body["prev_kv"] = True
+        return body
+
+    def put(self, key: bytes, value: bytes, **options: Any) -> dict[str, Any]:
+        """``/v3/kv/put`` -> ``{"revision", "prev_kv"}``."""
+        reply = self.call("/v3/kv/put", self.put_request(key, value, **options))
+        return decode_put(reply)
+
+    def range(self, key: bytes, range_end: bytes | None = None, **options: Any) -> dict[str, Any]:
+        """``/v3/kv/range`` -> ``{"kvs", "count", "more", "revision"}``."""
+        return decode_range(self.call("/v3/kv/range", self.range_request(key, range_end, **options)))
+
+    def get(self, key: bytes, *, revision: int = 0) -> dict[str, Any] | None:
+        """The KeyValue of one key, or None."""
+        kvs = self.range(key, revision=revision)["kvs"]
+        return kvs[0] if kvs else None
+
+    def delete(self, key: bytes, range_end: bytes | None = None, *, prev_kv: bool = False) -> dict[str, Any]:
+        """``/v3/kv/deleterange`` -> ``{"deleted", "prev_kvs", "revision"}``."""
+        return decode_delete(self.call("/v3/kv/deleterange", self.delete_request(key, range_end, prev_kv=prev_kv)))
+
+    def txn(self, compare: list[dict[str, Any]], success: list[dict[str, Any]],
+            failure: list[dict[str, Any]]) -> dict[str, Any]:
+        """``/v3/kv/txn`` with requests already in gateway JSON (see :meth:`compare_json`, ``op_*``)."""
+        body = {"compare": compare, "success": success, "failure": failure}
+        return decode_txn(self.call("/v3/kv/txn", body))
+
+    @staticmethod
+    def compare_json(target: str, result: str, key: bytes, range_end: bytes | None, operand: Any) -> dict[str, Any]:
+        """A ``Compare``: target VERSION/CREATE/MOD/VALUE/LEASE, result EQUAL/GREATER/LESS/NOT_EQUAL."""
+        body = _range_fields(key, range_end)
+        body["target"] = target
+        body["result"] = result
+        field = {"VERSION": "version", "CREATE": "create_revision", "MOD": "mod_revision",
+                 "VALUE": "value", "LEASE": "lease"}[target]
+        body[field] = b64(operand) if target == "VALUE" else str(operand)
+        return body
+
+    @staticmethod
+    def op_put(request: dict[str, Any]) -> dict[str, Any]:
+        return {"request_put": request}
+
+    @staticmethod
+    def op_range(request: dict[str, Any]) -> dict[str, Any]:
+        return {"request_range": request}
+
+    @staticmethod
+    def op_delete(request: dict[str, Any]) -> dict[str, Any]:
+        return {"request_delete_range": request}
+
+    @staticmethod
+    def op_txn(compare: list[dict[str, Any]], success: list[dict[str, Any]],
+               failure: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"request_txn": {"compare": compare, "success": success, "failure": failure}}
+
+    def compact(self, revision: int, *, physical: bool = False) -> int:
+        """``/v3/kv/compaction``; returns the header revision."""
+        body: dict[str, Any] = {"revision": str(revision)}
+        if physical:
+            body["physical"] = True
+        return _revision(self.call("/v3/kv/compaction", body))
+
+    def revision(self) -> int:
+        """The store's current revision (a count-only range of one key reads the header)."""
+        return self.range(b"\0", count_only=True)["revision"]
+
+    # -- leases ----------------------------------------------------------------------------------------
+    def grant(self, ttl: int, lease_id: int = 0) -> dict[str, Any]:
+        """``/v3/lease/grant`` -> ``{"id", "ttl"}``."""
+        body: dict[str, Any] = {"TTL": str(ttl)}
+        if lease_id:
+            body["ID"] = str(lease_id)
+        reply = self.call("/v3/lease/grant", body)
+        if reply.get("error"):
+            raise EtcdError(200, -1, reply["error"])
+        return {"id": int(reply.get("ID", 0)), "ttl": int(reply.get("TTL", 0))}
+
+    def revoke(self, lease_id: int) -> int:
+        """``/v3/lease/revoke``; returns the header revision."""
+        return _revision(self.call("/v3/lease/revoke", {"ID": str(lease_id)}))
+
+    def time_to_live(self, lease_id: int, *, keys: bool = False) -> dict[str, Any]:
+        """``/v3/lease/timetolive`` -> ``{"id", "ttl", "granted_ttl", "keys"}``."""
+        reply = self.call("/v3/lease/timetolive", {"ID": str(lease_id), "keys": keys})
+        return {"id": int(reply.get("ID", 0)), "ttl": int(reply.get("TTL", 0)),
+                "granted_ttl": int(reply.get("grantedTTL", 0)),
+                "keys": [_unb64(k) for k in reply.get("keys", [])]}
+
+    def keepalive(self, lease_id: int) -> int:
+        """One ``/v3/lease/keepalive`` round; returns the new TTL."""
+        reply = self.call("/v3/lease/keepalive", {"ID": str(lease_id)})
+        return int(reply.get("result", {}).get("TTL", 0))
+
+    # -- watch -----------------------------------------------------------------------------------------
+    def watch(self, key: bytes, range_end: bytes | None = None, *, start_revision: int = 0,
+              prev_kv: bool = False, filters: tuple[int, ...] = (), progress_notify: bool = False) -> EtcdWatch:
+        """Open a ``/v3/watch`` stream on its own connection; see :class:`EtcdWatch`."""
+        request = _range_fields(key, range_end)
+        if start_revision:
+            request["start_revision"] = str(start_revision)
+        if prev_kv:
+            request["prev_kv"] = True
+        if filters:
+            request["filters"] = [int(f) for f in filters]
+        if progress_notify:
+            request["progress_notify"] = True
+        return EtcdWatch(self.host, self.port, {"create_request": request}, self.timeout)
+
+
+class EtcdWatch:
+    """One streaming watch. ``responses(timeout)`` yields each decoded ``WatchResponse`` as a dict
+    ``{"events": [...], "revision", "created", "canceled", "compact_revision", "cancel_reason"}``,
+    ``events`` items ``{"type": "PUT"|"DELETE", "kv", "prev_kv"}``. The gateway sends one JSON object
+    per response on a chunked HTTP body."""
+
+    def __init__(self, host: str, port: int, create: dict[str, Any], timeout: float) -> None:
+        self._conn = http.client.HTTPConnection(host, port, timeout=timeout)
+        self._conn.request("POST", "/v3/watch", body=json.dumps(create).encode(),
+                           headers={"Content-Type": "application/json"})
+        self._response = self._conn.getresponse()
+        self._buffer = ""
+        self._decoder = json.JSONDecoder()
+
+    def _next_object(self, deadline: float) -> dict[str, Any] | None:
+        while True:
+            text = self._buffer.lstrip()
+            if text:
+                try:
+                    obj, end = self._decoder.raw_decode(text)
+                except json.JSONDecodeError:
+                    pass
+                else:
+                    self._buffer = text[end:]
+                    return obj
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            assert self._conn.sock is not None
+            self._conn.sock.settimeout(remaining)
+            try:
+                chunk = self._response.read1(65536)
+            except (socket.timeout, TimeoutError):
+                return None
+            if not chunk:
+                return None
+            self._buffer = text + chunk.decode("utf-8")
+
+    def next_response(self, timeout: float) -> dict[str, Any] | None:
+        """The next WatchResponse, or None after ``timeout`` seconds (or at the end of the stream)."""
+        obj = self._next_object(time.monotonic() + timeout)
+        if obj is None:
+            return None
+        if "error" in obj:
+            error = obj["error"]
+            raise EtcdError(200, int(error.get("grpc_code", error.get("code", -1))),
+                            str(error.get("message", error)))
+        return decode_watch_response(obj.get("result", {}))
+
+    def responses(self, timeout: float) -> Iterator[dict[str, Any]]:
+        """WatchResponses until none arrives for ``timeout`` seconds."""
+        while True:
+            response = self.next_response(timeout)
+            if response is None:
+                return
+            yield response
+
+    def close(self) -> None:
+        """Drop the stream (etcd cancels the watch when the connection closes)."""
+        self._conn.close()
+
+    def __enter__(self) -> EtcdWatch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# -- decoders of gateway replies -------------------------------------------------------------------------
+def _revision(reply: dict[str, Any]) -> int:
+    return int(reply.get("header", {}).get("revision", 0))
+
+
+def decode_put(reply: dict[str, Any]) -> dict[str, Any]:
+    return {"revision": _revision(reply), "prev_kv": decode_kv(reply.get("prev_kv"))}
+
+
+def decode_range(reply: dict[str, Any]) -> dict[str, Any]:
+    return {"kvs": [decode_kv(kv) for kv in reply.get("kvs", [])], "count": int(reply.get("count", 0)),
+            "more": bool(reply.get("more", False)), "revision": _revision(reply)}
+
+
+def decode_delete(reply: dict[str, Any]) -> dict[str, Any]:
+    return {"deleted": int(reply.get("deleted", 0)),
+            "prev_kvs": [decode_kv(kv) for kv in reply.get("prev_kvs", [])], "revision": _revision(reply)}
+
+
+def decode_txn(reply: dict[str, Any]) -> dict[str, Any]:
+    responses: list[tuple[str, dict[str, Any]]] = []
+    for item in reply.get("responses", []):
+        if "response_put" in item:
+            responses.append(("put", decode_put(item["response_put"])))
+        elif "response_range" in item:
+            responses.append(("range", decode_range(item["response_range"])))
+        elif "response_delete_range" in item:
+            responses.append(("delete", decode_delete(item["response_delete_range"])))
+        elif "response_txn" in item:
+            responses.append(("txn", decode_txn(item["response_txn"])))
+        else:
+            raise ValueError(f"unknown txn response item {item!r}")
+    return {"succeeded": bool(reply.get("succeeded", False)), "responses": responses,
+            "revision": _revision(reply)}
+
+
+def decode_event(raw: dict[str, Any]) -> dict[str, Any]:
+    return {"type": raw.get("type", "PUT"), "kv": decode_kv(raw.get("kv", {})),
+            "prev_kv": decode_kv(raw.get("prev_kv"))}
+
+
+def decode_watch_response(result: dict[str, Any]) -> dict[str, Any]:
+    return {"events": [decode_event(e) for e in result.get("events", [])], "revision": _revision(result),
+            "created": bool(result.get("created", False)), "canceled": bool(result.get("canceled", False)),
+            "compact_revision": int(result.get("compact_revision", 0)),
+            "cancel_reason": result.get("cancel_reason", "")}
