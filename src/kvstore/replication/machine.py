@@ -10,6 +10,7 @@ result (an exception value), as the architecture's state machine contract asks.
 """
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from typing import Any, Optional, Protocol
 
@@ -40,8 +41,10 @@ def encode_batch(requests: list[tuple[Optional[bytes], Any]]) -> bytes:
 class BatchApplier:
     """Applies batches in log order, remembering recent request ids and their results."""
 
-    def __init__(self, machine: StateMachine, window: int = DEDUPE_WINDOW) -> None:
+    def __init__(self, machine: StateMachine, window: int = DEDUPE_WINDOW,
+                 lock: Optional[threading.RLock] = None) -> None:
         self.machine = machine
+        self.lock = lock if lock is not None else threading.RLock()
         self._window = window
         self._results: OrderedDict[bytes, Any] = OrderedDict()
 
@@ -51,7 +54,8 @@ class BatchApplier:
             requests = msgpack.unpackb(payload, raw=False)
         except Exception as exc:  # a foreign entry must not wedge the log
             return [ApplyFailed(f"undecodable log entry of {len(payload)} bytes: {exc}")]
-        return [self._apply_one(request) for request in requests]
+        with self.lock:  # readers of the state see whole batches
+            return [self._apply_one(request) for request in requests]
 
     def _apply_one(self, request: Any) -> Any:
         request_id, command = request
@@ -70,9 +74,11 @@ class BatchApplier:
 
     def snapshot(self) -> dict[str, Any]:
         """State-machine snapshot plus the remembered request ids (results are not kept)."""
-        return {"state": self.machine.snapshot(), "request_ids": list(self._results)}
+        with self.lock:
+            return {"state": self.machine.snapshot(), "request_ids": list(self._results)}
 
     def restore(self, snapshot: dict[str, Any]) -> None:
         """Replace everything with a snapshot taken by `snapshot()`."""
-        self.machine.restore(snapshot["state"])
-        self._results = OrderedDict((bytes(rid), None) for rid in snapshot["request_ids"])
+        with self.lock:
+            self.machine.restore(snapshot["state"])
+            self._results = OrderedDict((bytes(rid), None) for rid in snapshot["request_ids"])

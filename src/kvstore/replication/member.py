@@ -1,0 +1,158 @@
+"""`Member`: the embedded Store's API on a Raft member, plus the cluster operations etcd users know."""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Callable, Optional
+
+from ..errors import InvalidArgument, NotReady, Timeout
+from ..statemachine import StateMachine
+from ..store import DEFAULT_MAX_TXN_OPS, DEFAULT_MAX_VALUE_BYTES, Store
+from ..types import KeyValue, RangeResponse
+from ._pin import FAIL_REASON
+from .cluster import Cluster, _check_address
+from .engine import RaftEngine
+
+
+class Member(Store):
+    """A kvstore Store whose writes and linearizable reads go through Raft (open with `open`).
+
+    Every member accepts writes (forwarded to the leader) and returns once the write is committed
+    and applied locally. Reads are linearizable unless `serializable=True`. Leases expire by the
+    leader's wall clock. Watches work on every member, from the member's own applied history.
+    """
+
+    def __init__(self, engine: RaftEngine, **store_options: Any) -> None:
+        self._raft = engine
+        super().__init__(engine, clock=time.time, **store_options)
+        self._lease_stop = threading.Event()
+        self._lease_thread = threading.Thread(target=self._expire_as_leader, name="kvstore-lease-expiry",
+                                              daemon=True)
+        self._lease_thread.start()
+
+    # -- reads with etcd's serializable option ---------------------------------------------------
+
+    def get(self, key: bytes | str, *, revision: Optional[int] = None,  # type: ignore[override]
+            serializable: bool = False) -> Optional[KeyValue]:
+        """The live value of `key`; `serializable=True` reads local state without a barrier."""
+        if serializable:
+            with self._raft.serializable():
+                return super().get(key, revision=revision)
+        return super().get(key, revision=revision)
+
+    def range(self, key: bytes | str, range_end: bytes | str | None = None, *,  # type: ignore[override]
+              serializable: bool = False, **options: Any) -> RangeResponse:
+        """etcd Range (see Store.range); `serializable=True` reads local state without a barrier."""
+        if serializable:
+            with self._raft.serializable():
+                return super().range(key, range_end, **options)
+        return super().range(key, range_end, **options)
+
+    # -- cluster ---------------------------------------------------------------------------------
+
+    def wait_ready(self, timeout: float) -> None:
+        """Block until a leader is known and this member has applied what it committed; else NotReady."""
+        node = self._raft.node
+        deadline = time.monotonic() + timeout
+        while not (node.leader_address is not None and node.isReady()):
+            if time.monotonic() >= deadline:
+                raise NotReady(f"member {node.cluster.self_address} not ready within timeout={timeout}s "
+                               f"(leader={node.leader_address}, applied={node.raftLastApplied}, "
+                               f"commit={node.raftCommitIndex})")
+            time.sleep(0.01)
+
+    @property
+    def leader(self) -> Optional[str]:
+        """Address of the current leader as this member knows it, or None during an election."""
+        return self._raft.node.leader_address
+
+    @property
+    def is_leader(self) -> bool:
+        """True when this member is the leader."""
+        return self._raft.node.is_leader
+
+    def members(self) -> list[str]:
+        """Addresses of every voting member, this one included (etcd MemberList)."""
+        return self._raft.node.member_addresses()
+
+    def add_member(self, address: str, timeout: Optional[float] = None) -> None:
+        """Add a voting member (etcd MemberAdd); start it with every current member as peers."""
+        _check_address("address", address)
+        self._change_membership(self._raft.node.addNodeToCluster, address, timeout)
+
+    def remove_member(self, address: str, timeout: Optional[float] = None) -> None:
+        """Remove a voting member (etcd MemberRemove)."""
+        _check_address("address", address)
+        if address not in self.members():
+            raise InvalidArgument(f"address={address!r} is not a member ({', '.join(self.members())})")
+        self._change_membership(self._raft.node.removeNodeFromCluster, address, timeout)
+
+    def _change_membership(self, change: Callable[..., None], address: str, timeout: Optional[float]) -> None:
+        timeout = self._raft.cluster.request_timeout if timeout is None else timeout
+        done = threading.Event()
+        outcome: list[int] = []
+
+        def callback(_result: Any, error: int) -> None:
+            outcome.append(error)
+            done.set()
+
+        change(address, callback=callback)
+        if not done.wait(timeout):
+            raise Timeout(f"membership change for {address} not committed within timeout={timeout}s; "
+                          "it may still be applied")
+        if outcome[0] != FAIL_REASON.SUCCESS:
+            raise InvalidArgument(f"membership change for address={address!r} refused (pysyncobj reason "
+                                  f"{outcome[0]}): one change at a time, on a cluster with a leader")
+
+    # -- leases ----------------------------------------------------------------------------------
+
+    def _expire_as_leader(self) -> None:
+        interval = self._raft.cluster.lease_check_interval
+        while not self._lease_stop.wait(interval):
+            if self.closed:
+                return
+            if self.is_leader:
+                try:
+                    self.expire_leases()
+                except Exception:  # NoLeader/Timeout during an election: the next round retries
+                    continue
+
+    def close(self) -> None:
+        """Leave the cluster's traffic (the member stays a member), stop threads, close the journal."""
+        self._lease_stop.set()
+        super().close()
+        if self._lease_thread is not threading.current_thread():
+            self._lease_thread.join(timeout=5.0)
+
+    def __repr__(self) -> str:
+        return (f"<kvstore.replication.Member {self._raft.cluster.self_address} leader={self.leader} "
+                f"revision={self.revision}>")
+
+
+def open(path: str, *, cluster: Cluster, max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES,  # noqa: A001
+         max_txn_ops: int = DEFAULT_MAX_TXN_OPS, watch_queue_size: int = 1024,
+         progress_notify_interval: float = 600.0, fsync: str = "always",
+         clock: Optional[Callable[[], float]] = None, **options: Any) -> Member:
+    """Open (or create) a Raft member's data directory and join its cluster.
+
+    The journal is always fsynced before an entry is acknowledged (`fsync` must stay "always"), and
+    the lease clock is the leader's wall clock (`clock` must be None).
+    """
+    if not isinstance(cluster, Cluster):
+        raise InvalidArgument(f"cluster={cluster!r} is not a kvstore.Cluster")
+    if path is None:
+        raise InvalidArgument("path=None: a Raft member needs a data directory for its journal")
+    if fsync != "always":
+        raise InvalidArgument(f"fsync={fsync!r}: a Raft member always fsyncs before acknowledging (use 'always')")
+    if clock is not None:
+        raise InvalidArgument("clock: a Raft member's leases follow the leader's clock; it cannot be injected")
+    if options:
+        raise InvalidArgument(f"unknown options for a Raft member: {', '.join(sorted(options))}")
+    state = StateMachine(max_txn_ops=max_txn_ops, max_value_bytes=max_value_bytes)
+    engine = RaftEngine(path, cluster, state)
+    try:
+        return Member(engine, max_value_bytes=max_value_bytes, max_txn_ops=max_txn_ops,
+                      watch_queue_size=watch_queue_size, progress_notify_interval=progress_notify_interval)
+    except BaseException:
+        engine.close()
+        raise

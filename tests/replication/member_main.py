@@ -1,0 +1,97 @@
+"""A Raft member in its own OS process, serving a tiny msgpack RPC on 127.0.0.1 for the tests.
+
+usage: python member_main.py DATA_DIR SELF_ADDRESS BIND_ADDRESS RPC_PORT PEER [PEER ...]
+Frames are `u32 length | msgpack`; a request is [op, *args], a reply [ok, result-or-error-name].
+"""
+from __future__ import annotations
+
+import os
+import socket
+import socketserver
+import struct
+import sys
+import threading
+from typing import Any
+
+import msgpack
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "src"))
+
+import kvstore  # noqa: E402
+from kvstore.replication import Cluster  # noqa: E402
+from kvstore.txn import Compare, Op  # noqa: E402
+
+SECRET = "replication-test-secret-0123456789"
+
+
+def serve(member: Any, port: int) -> None:
+    def handle(op: str, args: list) -> Any:
+        if op == "put":
+            return member.put(args[0], args[1]).revision
+        if op == "get":
+            kv = member.get(args[0], serializable=bool(args[1]))
+            return None if kv is None else [kv.value, kv.mod_revision]
+        if op == "cas":  # put args[2] if the value is args[1] (None: key absent)
+            key, expected, new = args
+            compare = (Compare.version(key) == 0) if expected is None else (Compare.value(key) == expected)
+            return member.txn([compare], [Op.put(key, new)], []).succeeded
+        if op == "hash":
+            with member._raft.serializable():
+                revision = member.revision
+                return [revision, member.hash_kv(revision)]
+        if op == "status":
+            node = member._raft.node
+            return {"leader": member.leader, "is_leader": member.is_leader, "revision": member.revision,
+                    "applied": node.raftLastApplied, "commit": node.raftCommitIndex, "members": member.members()}
+        if op == "wait_ready":
+            member.wait_ready(args[0])
+            return True
+        if op == "transfer":
+            member._raft.node.transferLeadership(args[0])
+            return True
+        if op == "keys":
+            with member._raft.serializable():
+                return [[kv.key, kv.value] for kv in member.range(b"\0", b"\0").kvs]
+        raise ValueError(f"unknown op {op}")
+
+    class Handler(socketserver.BaseRequestHandler):
+        def handle(self) -> None:
+            conn: socket.socket = self.request
+            while True:
+                head = _recv(conn, 4)
+                if head is None:
+                    return
+                request = msgpack.unpackb(_recv(conn, struct.unpack("<I", head)[0]), raw=False)
+                try:
+                    reply = [True, handle(request[0], request[1:])]
+                except Exception as exc:  # the client records the error type
+                    reply = [False, type(exc).__name__]
+                body = msgpack.packb(reply, use_bin_type=True)
+                conn.sendall(struct.pack("<I", len(body)) + body)
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", port), Handler)
+    server.daemon_threads = True
+    server.serve_forever()
+
+
+def _recv(conn: socket.socket, size: int) -> Any:
+    data = b""
+    while len(data) < size:
+        chunk = conn.recv(size - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+def main() -> None:
+    data_dir, self_address, bind_address, rpc_port, *peers = sys.argv[1:]
+    cluster = Cluster(self_address=self_address, peers=peers, secret=SECRET, bind_address=bind_address)
+    member = kvstore.replication.open(data_dir, cluster=cluster)
+    threading.Thread(target=serve, args=(member, int(rpc_port)), daemon=True).start()
+    print("serving", flush=True)
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()
