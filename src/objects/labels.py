@@ -1,0 +1,474 @@
+"""Label selectors: ``metav1.LabelSelector`` (matchLabels / matchExpressions) and the ``kubectl -l`` form.
+
+A selector compiles once, when built, into a tuple of small checks (or, for the common
+matchLabels-only selector, into a plain tuple of key/value pairs), because the scheduler calls
+:meth:`LabelSelector.matches` millions of times.
+
+Semantics are Kubernetes': an empty selector matches everything (a *missing* selector is ``None`` in the
+models and matches nothing where Kubernetes says so); ``In`` needs the label present with one of the
+values; ``NotIn`` and ``DoesNotExist`` are satisfied by a missing label; ``Gt`` / ``Lt`` need the label
+present and parse it as a base-10 int64 (a non-integer label never matches).
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from .errors import FieldError, ValidationError
+from .labelsyntax import check_label_key, check_label_value, check_labels
+
+IN = "In"
+NOT_IN = "NotIn"
+EXISTS = "Exists"
+DOES_NOT_EXIST = "DoesNotExist"
+GT = "Gt"
+LT = "Lt"
+SELECTOR_OPERATORS = (IN, NOT_IN, EXISTS, DOES_NOT_EXIST)
+NODE_SELECTOR_OPERATORS = (IN, NOT_IN, EXISTS, DOES_NOT_EXIST, GT, LT)
+
+_INT64_RE = re.compile(r"^[+-]?[0-9]+$")
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_EMPTY: Mapping[str, str] = {}
+
+# Check codes of a compiled requirement, tested in this order of likelihood by _match_checks.
+_C_IN, _C_NOT_IN, _C_EXISTS, _C_DOES_NOT_EXIST, _C_GT, _C_LT = range(6)
+_CODE = {IN: _C_IN, NOT_IN: _C_NOT_IN, EXISTS: _C_EXISTS, DOES_NOT_EXIST: _C_DOES_NOT_EXIST,
+         GT: _C_GT, LT: _C_LT}
+
+
+def parse_int64(text: str) -> int | None:
+    """strconv.ParseInt(text, 10, 64): the int, or None when it is not one."""
+    if not _INT64_RE.match(text):
+        return None
+    number = int(text)
+    return number if _INT64_MIN <= number <= _INT64_MAX else None
+
+
+def check_requirement(key: Any, operator: Any, values: Any, path: str,
+                      operators: Sequence[str] = SELECTOR_OPERATORS) -> list[FieldError]:
+    """Every problem of one requirement (ValidateLabelSelectorRequirement / NodeSelectorRequirement)."""
+    errors = check_label_key(key, f"{path}.key")
+    if values is None:
+        values = []
+    if not isinstance(values, (list, tuple)):
+        return errors + [FieldError(f"{path}.values", "must be a list of strings", repr(values))]
+    if operator in (IN, NOT_IN):
+        if not values:
+            errors.append(FieldError(f"{path}.values", "must be specified when `operator` is 'In' or 'NotIn'",
+                                     type="Required value"))
+    elif operator in (EXISTS, DOES_NOT_EXIST):
+        if values:
+            errors.append(FieldError(f"{path}.values",
+                                     "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
+                                     type="Forbidden"))
+    elif operator in (GT, LT) and operator in operators:
+        if len(values) != 1:
+            errors.append(FieldError(f"{path}.values",
+                                     "must be specified single value when `operator` is 'Lt' or 'Gt'",
+                                     type="Required value"))
+        elif not isinstance(values[0], str) or parse_int64(values[0]) is None:
+            errors.append(FieldError(f"{path}.values[0]", "must be an integer", values[0]))
+        return errors
+    else:
+        shown = operator if isinstance(operator, str) else repr(operator)
+        errors.append(FieldError(f"{path}.operator", "not a valid selector operator", shown))
+        return errors
+    for i, value in enumerate(values):
+        errors.extend(check_label_value(value, f"{path}.values[{i}]"))
+    return errors
+
+
+class Requirement:
+    """One matchExpressions entry: ``key``, ``operator`` (In NotIn Exists DoesNotExist Gt Lt), ``values``."""
+
+    __slots__ = ("key", "operator", "values", "_symbol", "_check")
+
+    def __init__(self, key: str, operator: str, values: Iterable[str] = (), path: str = "requirement",
+                 operators: Sequence[str] = NODE_SELECTOR_OPERATORS, symbol: str = "") -> None:
+        if not isinstance(values, (list, tuple)):
+            values = values if isinstance(values, str) else list(values)
+        errors = check_requirement(key, operator, values, path, operators)
+        if errors:
+            raise ValidationError(errors)
+        self.key: str = key
+        self.operator: str = operator
+        self.values: tuple[str, ...] = tuple(values)
+        self._symbol = symbol  # how `kubectl -l` spelled it ("=", "!="), for printing only
+        code = _CODE[operator]
+        if code in (_C_GT, _C_LT):
+            arg: Any = parse_int64(values[0])
+        elif code in (_C_IN, _C_NOT_IN):
+            arg = frozenset(values)
+        else:
+            arg = None
+        self._check = (code, key, arg)
+
+    @classmethod
+    def from_dict(cls, d: Any, path: str = "requirement",
+                  operators: Sequence[str] = SELECTOR_OPERATORS) -> "Requirement":
+        """Read ``{"key", "operator", "values"}``; ValidationError lists every problem."""
+        if not isinstance(d, dict):
+            raise ValidationError(FieldError(path, "must be an object", repr(d)))
+        if "operator" not in d:
+            raise ValidationError(FieldError(f"{path}.operator", "", type="Required value"))
+        values = d.get("values")
+        return cls(d.get("key", ""), d["operator"], [] if values is None else values, path, operators)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form; ``values`` omitted when empty."""
+        out: dict[str, Any] = {"key": self.key, "operator": self.operator}
+        if self.values:
+            out["values"] = list(self.values)
+        return out
+
+    def matches(self, labels: Mapping[str, str] | None) -> bool:
+        """Whether a labels map satisfies this requirement."""
+        return _match_checks(labels or _EMPTY, (self._check,))
+
+    def __str__(self) -> str:
+        op, key, values = self.operator, self.key, self.values
+        if op == EXISTS:
+            return key
+        if op == DOES_NOT_EXIST:
+            return "!" + key
+        if op == GT:
+            return f"{key}>{values[0]}"
+        if op == LT:
+            return f"{key}<{values[0]}"
+        if self._symbol and len(values) == 1:
+            return f"{key}{self._symbol}{values[0]}"
+        word = "in" if op == IN else "notin"
+        return f"{key} {word} ({','.join(sorted(set(values)))})"
+
+    def __repr__(self) -> str:
+        return f"Requirement({self.key!r}, {self.operator!r}, {list(self.values)!r})"
+
+    def _identity(self) -> tuple:
+        return (self.key, self.operator, frozenset(self.values))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Requirement):
+            return self._identity() == other._identity()
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._identity())
+
+
+def _match_checks(labels: Mapping[str, str], checks: tuple) -> bool:
+    """All compiled checks hold for ``labels``; one loop, no calls per requirement."""
+    get = labels.get
+    for code, key, arg in checks:
+        value = get(key)
+        if code == _C_IN:
+            if value is None or value not in arg:
+                return False
+        elif code == _C_NOT_IN:
+            if value is not None and value in arg:
+                return False
+        elif code == _C_EXISTS:
+            if value is None:
+                return False
+        elif code == _C_DOES_NOT_EXIST:
+            if value is not None:
+                return False
+        else:
+            if value is None:
+                return False
+            number = parse_int64(value)
+            if number is None:
+                return False
+            if code == _C_GT:
+                if not number > arg:
+                    return False
+            elif not number < arg:
+                return False
+    return True
+
+
+def _always(labels: Mapping[str, str] | None) -> bool:
+    return True
+
+
+def _compile(pairs: tuple[tuple[str, str], ...], checks: tuple) -> Callable[[Any], bool]:
+    """The cheapest function deciding this selector; chosen once per selector."""
+    if not pairs and not checks:
+        return _always
+    if not checks and len(pairs) == 1:
+        ((k, v),) = pairs
+
+        def one_label(labels: Mapping[str, str] | None) -> bool:
+            return labels is not None and labels.get(k) == v
+        return one_label
+    if not checks:
+        def all_labels(labels: Mapping[str, str] | None) -> bool:
+            if not labels:
+                return False
+            get = labels.get
+            for key, value in pairs:
+                if get(key) != value:
+                    return False
+            return True
+        return all_labels
+
+    def general(labels: Mapping[str, str] | None) -> bool:
+        if labels is None:
+            labels = _EMPTY
+        get = labels.get
+        for key, value in pairs:
+            if get(key) != value:
+                return False
+        return _match_checks(labels, checks)
+    return general
+
+
+class LabelSelector:
+    """``metav1.LabelSelector``: matchLabels ANDed with matchExpressions. Empty matches everything."""
+
+    __slots__ = ("match_labels", "match_expressions", "_extra", "_match")
+
+    def __init__(self, match_labels: Mapping[str, str] | None = None,
+                 match_expressions: Sequence[Requirement] | None = None, path: str = "selector") -> None:
+        labels = dict(match_labels or {})
+        errors = check_labels(labels, f"{path}.matchLabels")
+        if errors:
+            raise ValidationError(errors)
+        self.match_labels: dict[str, str] = labels
+        self.match_expressions: tuple[Requirement, ...] = tuple(match_expressions or ())
+        self._extra: dict[str, Any] = {}
+        self._match = _compile(tuple(labels.items()), tuple(r._check for r in self.match_expressions))
+
+    # --- constructors -------------------------------------------------------------------------
+    @classmethod
+    def everything(cls) -> "LabelSelector":
+        """The empty selector, which matches every object."""
+        return cls()
+
+    @classmethod
+    def from_dict(cls, d: Any, path: str = "selector") -> "LabelSelector":
+        """Read ``{"matchLabels": {...}, "matchExpressions": [...]}``, validating as the API server does."""
+        if not isinstance(d, dict):
+            raise ValidationError(FieldError(path, "must be an object", repr(d)))
+        errors: list[FieldError] = []
+        labels = d.get("matchLabels")
+        labels = {} if labels is None else labels
+        errors.extend(check_labels(labels, f"{path}.matchLabels"))
+        raw = d.get("matchExpressions")
+        raw = [] if raw is None else raw
+        expressions: list[Requirement] = []
+        if not isinstance(raw, list):
+            errors.append(FieldError(f"{path}.matchExpressions", "must be a list", repr(raw)))
+            raw = []
+        for i, item in enumerate(raw):
+            try:
+                expressions.append(Requirement.from_dict(item, f"{path}.matchExpressions[{i}]"))
+            except ValidationError as exc:
+                errors.extend(exc.errors)
+        if errors:
+            raise ValidationError(errors)
+        selector = cls(labels, expressions, path)  # type: ignore[arg-type]
+        selector._extra = {k: v for k, v in d.items() if k not in ("matchLabels", "matchExpressions")}
+        return selector
+
+    @classmethod
+    def from_set(cls, labels: Mapping[str, str]) -> "LabelSelector":
+        """``labels.SelectorFromSet``: every key equal to its value (a pod's nodeSelector, say)."""
+        return cls(labels)
+
+    @classmethod
+    def parse(cls, text: str, path: str = "labelSelector") -> "LabelSelector":
+        """Parse the ``kubectl -l`` form: "app=web,tier!=db,env in (prod,staging),!canary,key,n>3"."""
+        if not isinstance(text, str):
+            raise ValidationError(FieldError(path, "must be a string", repr(text)))
+        requirements = _Parser(text, path).parse()
+        labels: dict[str, str] = {}
+        expressions: list[Requirement] = []
+        for req in requirements:
+            if req._symbol in ("=", "==") and req.key not in labels:
+                labels[req.key] = req.values[0]
+            else:
+                expressions.append(req)
+        return cls(labels, expressions, path)
+
+    # --- use ----------------------------------------------------------------------------------
+    def matches(self, labels: Mapping[str, str] | None) -> bool:
+        """Whether an object with these labels is selected."""
+        return self._match(labels)
+
+    @property
+    def empty(self) -> bool:
+        """True for the selector that matches everything."""
+        return not self.match_labels and not self.match_expressions
+
+    @property
+    def requirements(self) -> tuple[Requirement, ...]:
+        """Every requirement (matchLabels as In with one value), sorted by key as Kubernetes does."""
+        reqs = [Requirement(k, IN, (v,), symbol="=") for k, v in self.match_labels.items()]
+        reqs.extend(self.match_expressions)
+        return tuple(sorted(reqs, key=lambda r: r.key))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form; empty fields omitted, unknown fields written back."""
+        out: dict[str, Any] = dict(self._extra)
+        if self.match_labels:
+            out["matchLabels"] = dict(self.match_labels)
+        if self.match_expressions:
+            out["matchExpressions"] = [r.to_dict() for r in self.match_expressions]
+        return out
+
+    def __str__(self) -> str:
+        return ",".join(str(r) for r in self.requirements)
+
+    def __repr__(self) -> str:
+        return f"LabelSelector.parse({str(self)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, LabelSelector):
+            return frozenset(self.requirements) == frozenset(other.requirements)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(frozenset(self.requirements))
+
+
+# --- the `kubectl -l` parser (apimachinery labels.Parse, token for token) -------------------------
+
+_SPECIAL = "=!(),<>"
+_OPERATOR_WORDS = {"=": "=", "==": "==", "!=": "!=", "in": "in", "notin": "notin", ">": ">", "<": "<"}
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    """(kind, literal) tokens: kind is "id", "end" or the symbol itself."""
+    out: list[tuple[str, str]] = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c.isspace():
+            i += 1
+        elif c in _SPECIAL:
+            two = text[i:i + 2]
+            if two in ("==", "!="):
+                out.append((two, two))
+                i += 2
+            else:
+                out.append((c, c))
+                i += 1
+        else:
+            j = i
+            while j < n and not text[j].isspace() and text[j] not in _SPECIAL:
+                j += 1
+            out.append(("id", text[i:j]))
+            i = j
+    out.append(("end", ""))
+    return out
+
+
+class _Parser:
+    def __init__(self, text: str, path: str) -> None:
+        self.text = text
+        self.path = path
+        self.toks = _tokens(text)
+        self.pos = 0
+
+    def fail(self, message: str) -> ValidationError:
+        return ValidationError(FieldError(self.path, f"unable to parse requirement: {message}", self.text))
+
+    def peek(self) -> tuple[str, str]:
+        return self.toks[self.pos]
+
+    def take(self) -> tuple[str, str]:
+        tok = self.toks[self.pos]
+        if tok[0] != "end":
+            self.pos += 1
+        return tok
+
+    def parse(self) -> list[Requirement]:
+        reqs: list[Requirement] = []
+        while True:
+            kind, lit = self.peek()
+            if kind == "end":
+                return reqs
+            if kind not in ("id", "!"):
+                raise self.fail(f"found '{lit}', expected: !, identifier, or 'end of string'")
+            reqs.append(self.requirement())
+            kind, lit = self.take()
+            if kind == "end":
+                return reqs
+            if kind != ",":
+                raise self.fail(f"found '{lit}', expected: ',' or 'end of string'")
+            if self.peek()[0] not in ("id", "!"):
+                raise self.fail(f"found '{self.peek()[1]}', expected: identifier after ','")
+
+    def requirement(self) -> Requirement:
+        negated = self.peek()[0] == "!"
+        if negated:
+            self.take()
+        kind, key = self.take()
+        if kind != "id" or key in ("in", "notin"):
+            raise self.fail(f"found '{key}', expected: identifier")
+        self.check(check_label_key(key, self.path))
+        if self.peek()[0] in ("end", ","):
+            return self.make(key, DOES_NOT_EXIST if negated else EXISTS, [], "")
+        if negated:
+            raise self.fail(f"found '{self.peek()[1]}', expected: ',' or 'end of string'")
+        kind, lit = self.take()
+        symbol = _OPERATOR_WORDS.get(lit) if kind in ("id", "=", "==", "!=", ">", "<") else None
+        if symbol is None:
+            raise self.fail(f"found '{lit}', expected: in, notin, =, ==, !=, gt, lt")
+        if symbol in ("in", "notin"):
+            return self.make(key, IN if symbol == "in" else NOT_IN, self.value_set(), "")
+        value = self.exact_value()
+        if symbol in (">", "<"):
+            return self.make(key, GT if symbol == ">" else LT, [value], "")
+        return self.make(key, NOT_IN if symbol == "!=" else IN, [value], symbol)
+
+    def exact_value(self) -> str:
+        kind, lit = self.peek()
+        if kind in ("end", ","):
+            return ""
+        self.take()
+        if kind == "id":
+            return lit
+        raise self.fail(f"found '{lit}', expected: identifier")
+
+    def value_set(self) -> list[str]:
+        kind, lit = self.take()
+        if kind != "(":
+            raise self.fail(f"found '{lit}', expected: '('")
+        values: list[str] = []
+        kind, lit = self.peek()
+        if kind == ")":
+            self.take()
+            return [""]
+        while True:
+            kind, lit = self.take()
+            if kind == "id":
+                values.append(lit)
+                if self.peek()[0] == ",":
+                    self.take()
+                    if self.peek()[0] == ")":
+                        values.append("")
+                    elif self.peek()[0] == ",":
+                        values.append("")
+                    continue
+                if self.peek()[0] == ")":
+                    self.take()
+                    return values
+                raise self.fail(f"found '{self.peek()[1]}', expected: ',' or ')'")
+            if kind == ",":
+                values.append("")
+                if self.peek()[0] == ")":
+                    self.take()
+                    return values
+                continue
+            if kind == ")" and values:
+                return values
+            raise self.fail(f"found '{lit}', expected: ',', or identifier")
+
+    def check(self, errors: list[FieldError]) -> None:
+        if errors:
+            raise ValidationError(errors)
+
+    def make(self, key: str, op: str, values: list[str], symbol: str) -> Requirement:
+        unique = list(dict.fromkeys(values))
+        return Requirement(key, op, unique, self.path, NODE_SELECTOR_OPERATORS, symbol)
