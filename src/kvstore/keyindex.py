@@ -29,12 +29,14 @@ def _mod_revision(kv: KeyValue) -> int:
 class KeyIndex:
     """Ordered, revisioned storage of key values (not thread-safe: the store's lock guards it)."""
 
-    __slots__ = ("latest", "history", "keys", "_compactable")
+    __slots__ = ("latest", "history", "_keys", "_new_keys", "_compactable")
 
     def __init__(self) -> None:
         self.latest: dict[bytes, KeyValue] = {}
         self.history: dict[bytes, list[KeyValue]] = {}
-        self.keys: SortedList = SortedList()
+        self._keys: SortedList = SortedList()
+        # keys created since the last ordered read: sorted in one batch (cheaper than one add per put)
+        self._new_keys: list[bytes] = []
         # keys whose history compaction could shorten: more than one entry, or a tombstone
         self._compactable: set[bytes] = set()
 
@@ -44,7 +46,7 @@ class KeyIndex:
         revisions = self.history.get(key)
         if revisions is None:
             self.history[key] = [kv]
-            self.keys.add(key)
+            self._new_keys.append(key)
             if not kv.version:
                 self._compactable.add(key)
         else:
@@ -54,6 +56,14 @@ class KeyIndex:
             self.latest[key] = kv
         else:
             self.latest.pop(key, None)
+
+    @property
+    def keys(self) -> SortedList:
+        """Every key with retained history, in order."""
+        if self._new_keys:
+            self._keys.update(self._new_keys)
+            self._new_keys = []
+        return self._keys
 
     def at(self, key: bytes, revision: int) -> KeyValue | None:
         """The live value of ``key`` at ``revision`` (None if absent or deleted then)."""
@@ -102,6 +112,7 @@ class KeyIndex:
     def compact(self, revision: int) -> None:
         """Drop history no read at or after ``revision`` can see."""
         history = self.history
+        keys = self.keys
         done = []
         for key in self._compactable:
             revisions = history[key]
@@ -113,7 +124,7 @@ class KeyIndex:
                 del revisions[:keep_from]
             if not revisions:
                 del history[key]
-                self.keys.remove(key)
+                keys.remove(key)
                 done.append(key)
             elif len(revisions) == 1 and revisions[0].version:
                 done.append(key)

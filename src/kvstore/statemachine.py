@@ -107,8 +107,21 @@ class StateMachine:
         if len(value) > self.max_value_bytes:
             return ValueTooLarge(len(value), self.max_value_bytes)
         revision = self.revision + 1
-        self._write_put(revision, key, value, lease, prev)
-        self._commit(revision, self._take_pending())
+        # the hot path: _write_put and _commit inlined
+        if prev is None:
+            kv = KeyValue(key, value, revision, revision, 1, lease)
+        else:
+            kv = KeyValue(key, value, prev.create_revision, revision, prev.version + 1, lease)
+            if prev.lease and prev.lease != lease:
+                self.leases.detach(prev.lease, key)
+        if lease:
+            self.leases.attach(lease, key)
+        index.record(kv)
+        event = Event(PUT, kv, prev)
+        self.revision = revision
+        self._log.append(event)
+        if self.listener is not None:
+            self.listener(revision, [event])
         self.last_record = command
         return PutResponse(revision, prev if want_prev else None)
 

@@ -234,17 +234,18 @@ def check_txn_command(command: Command, max_txn_ops: int, max_value_bytes: int) 
         return error
 
 
-def _check_sizes(command: Command, max_txn_ops: int, max_value_bytes: int) -> Exception | None:
+def _check_sizes(command: Command, max_txn_ops: int, max_value_bytes: int, path: str = "") -> Exception | None:
     for field, items in (("compare", command[1]), ("success", command[2]), ("failure", command[3])):
         if len(items) > max_txn_ops:
-            return TooManyOps(field, len(items), max_txn_ops)
-    for op in (*command[2], *command[3]):
-        if op[0] == "put" and len(op[2]) > max_value_bytes:
-            return ValueTooLarge(len(op[2]), max_value_bytes)
-        if op[0] == "txn":
-            error = _check_sizes(op, max_txn_ops, max_value_bytes)
-            if error is not None:
-                return error
+            return TooManyOps(path + field, len(items), max_txn_ops)
+    for field, ops in (("success", command[2]), ("failure", command[3])):
+        for number, op in enumerate(ops):
+            if op[0] == "put" and len(op[2]) > max_value_bytes:
+                return ValueTooLarge(len(op[2]), max_value_bytes, f"{path}{field}[{number}].value")
+            if op[0] == "txn":
+                error = _check_sizes(op, max_txn_ops, max_value_bytes, f"{path}{field}[{number}].")
+                if error is not None:
+                    return error
     return None
 
 

@@ -107,6 +107,11 @@ class Watcher:
             if not self._ended:
                 self._ended = True
                 self._error = error
+                if error is None:
+                    # canceled: nothing more is delivered (a compacted watcher keeps what it had queued)
+                    self._queue.clear()
+                    self._queued_events = 0
+                    self._events.clear()
             self._cond.notify_all()
 
     # ------------------------------------------------------------ consumer side

@@ -1,0 +1,253 @@
+"""Watch: live events, history replay, filters, prev_kv, progress, slow consumers, compaction, callbacks."""
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+import kvstore
+from kvstore import EventType, Op, WatchFilter
+
+WAIT = 5.0  # every wait is bounded
+
+
+def take(watcher, count):
+    events = []
+    for _ in range(count):
+        event = watcher.get(WAIT)
+        assert event is not None, f"only {len(events)} of {count} events arrived"
+        events.append(event)
+    return events
+
+
+def summary(events):
+    return [(e.type, e.kv.key, e.kv.value, e.kv.mod_revision) for e in events]
+
+
+def test_a_key_watcher_sees_puts_and_deletes_of_that_key_only(store):
+    with store.watch(b"k") as watcher:
+        store.put(b"k", b"1")
+        store.put(b"other", b"x")
+        store.delete(b"k")
+        assert summary(take(watcher, 2)) == [(EventType.PUT, b"k", b"1", 2), (EventType.DELETE, b"k", b"", 4)]
+        assert watcher.get(0.05) is None
+
+
+def test_prefix_and_range_watchers(store):
+    prefix = store.watch(b"p/", prefix=True)
+    ranged = store.watch(b"a", b"c")
+    everything = store.watch(b"\0", b"\0")
+    for key in (b"p/1", b"b", b"c", b"p"):
+        store.put(key, b"v")
+    assert [e.kv.key for e in take(prefix, 1)] == [b"p/1"]
+    assert [e.kv.key for e in take(ranged, 1)] == [b"b"]
+    assert [e.kv.key for e in take(everything, 4)] == [b"p/1", b"b", b"c", b"p"]
+    for watcher in (prefix, ranged, everything):
+        assert watcher.get(0.05) is None
+        watcher.cancel()
+
+
+def test_start_revision_replays_history_then_goes_live(store):
+    for value in (b"1", b"2", b"3"):
+        store.put(b"k", value)
+    with store.watch(b"k", start_revision=3) as watcher:
+        store.put(b"k", b"4")
+        assert [e.kv.value for e in take(watcher, 3)] == [b"2", b"3", b"4"]
+
+
+def test_a_txn_arrives_as_one_response_in_op_order(store):
+    with store.watch(b"", prefix=True) as watcher:
+        store.txn([], [Op.put(b"b", b"1"), Op.put(b"a", b"1"), Op.delete(b"zz")])
+        response = next(watcher.responses(WAIT))
+        assert [e.kv.key for e in response.events] == [b"b", b"a"] and response.revision == 2
+
+
+def test_filters_drop_puts_or_deletes(store):
+    no_put = store.watch(b"k", filters=[WatchFilter.NOPUT])
+    no_delete = store.watch(b"k", filters=[WatchFilter.NODELETE])
+    store.put(b"k", b"1")
+    store.delete(b"k")
+    assert [e.type for e in take(no_put, 1)] == [EventType.DELETE]
+    assert [e.type for e in take(no_delete, 1)] == [EventType.PUT]
+    assert no_put.get(0.05) is None and no_delete.get(0.05) is None
+    no_put.cancel()
+    no_delete.cancel()
+
+
+def test_prev_kv_only_when_asked(store):
+    store.put(b"k", b"1")
+    with_prev = store.watch(b"k", prev_kv=True)
+    without = store.watch(b"k", start_revision=2)
+    store.put(b"k", b"2")
+    store.delete(b"k")
+    put, delete = take(with_prev, 2)
+    assert put.prev_kv.value == b"1" and delete.prev_kv.value == b"2"
+    assert all(event.prev_kv is None for event in take(without, 3))
+    with_prev.cancel()
+    without.cancel()
+
+
+def test_progress_notifications_carry_the_store_revision(store):
+    store.put(b"x", b"1")
+    watcher = store.watch(b"k", progress_notify=True)
+    quiet = store.watch(b"k")
+    store.request_progress()
+    response = next(watcher.responses(WAIT))
+    assert response.progress_notify and response.events == () and response.revision == 2
+    assert next(quiet.responses(0.05), None) is None
+    watcher.request_progress()
+    assert next(watcher.responses(WAIT)).revision == 2
+    watcher.cancel()
+    quiet.cancel()
+
+
+def test_a_future_start_revision_waits_for_it(store):
+    with store.watch(b"k", start_revision=4) as watcher:
+        for value in (b"1", b"2", b"3"):
+            store.put(b"k", value)
+        store.put(b"k", b"4")
+        assert [e.kv.mod_revision for e in take(watcher, 2)] == [4, 5]
+
+
+def test_a_slow_consumer_never_blocks_writers_and_still_sees_every_event_once(clock):
+    with kvstore.open(clock=clock, watch_queue_size=4) as store:
+        watcher = store.watch(b"k", prefix=True)
+        for number in range(200):
+            store.put(b"k%03d" % (number % 7), b"%d" % number)  # the consumer reads nothing meanwhile
+        events = take(watcher, 200)
+        assert [e.kv.value for e in events] == [b"%d" % n for n in range(200)]
+        assert [e.kv.mod_revision for e in events] == list(range(2, 202))
+        store.put(b"k", b"live")
+        assert take(watcher, 1)[0].kv.value == b"live"
+        watcher.cancel()
+
+
+def test_a_watcher_behind_a_compaction_ends_with_compacted(clock):
+    with kvstore.open(clock=clock, watch_queue_size=2) as store:
+        watcher = store.watch(b"k")
+        for number in range(10):
+            store.put(b"k", b"%d" % number)
+        store.compact(8)
+        seen = []
+        with pytest.raises(kvstore.Compacted) as raised:
+            while True:
+                seen.append(watcher.get(WAIT).kv.value)
+        assert raised.value.compact_revision == 8
+        assert seen == [b"0", b"1"]  # what was queued before it fell behind
+        assert watcher.canceled
+
+
+def test_a_start_revision_below_the_compact_revision_ends_with_compacted(store):
+    for number in range(5):
+        store.put(b"k", b"%d" % number)
+    store.compact(4)
+    with pytest.raises(kvstore.Compacted, match="start_revision=3"):
+        list(store.watch(b"k", start_revision=3))
+    with store.watch(b"k", start_revision=4) as watcher:  # the compact revision itself is still there
+        assert [e.kv.mod_revision for e in take(watcher, 3)] == [4, 5, 6]
+
+
+def test_callback_receives_every_event_from_its_own_thread(store):
+    received = []
+    done = threading.Event()
+
+    def callback(event):
+        received.append(event)
+        if len(received) == 3:
+            done.set()
+
+    watcher = store.watch(b"k", callback=callback)
+    for value in (b"1", b"2", b"3"):
+        store.put(b"k", value)
+    assert done.wait(WAIT)
+    watcher.cancel()
+    assert [e.kv.value for e in received] == [b"1", b"2", b"3"]
+
+
+def test_callback_is_told_about_compaction(clock):
+    with kvstore.open(clock=clock) as store:
+        for number in range(4):
+            store.put(b"k", b"%d" % number)
+        store.compact(4)
+        errors = []
+        done = threading.Event()
+        watcher = store.watch(b"k", start_revision=2, callback=lambda item: (errors.append(item), done.set()))
+        assert done.wait(WAIT)
+        watcher.cancel()
+        assert isinstance(errors[0], kvstore.Compacted)
+
+
+def test_cancel_ends_iteration_and_drops_undelivered_events(store):
+    watcher = store.watch(b"k")
+    store.put(b"k", b"1")
+    watcher.cancel()
+    watcher.cancel()
+    assert list(watcher) == []
+    with pytest.raises(kvstore.WatchCanceled):
+        watcher.get(0.05)
+
+
+def test_iteration_blocks_until_an_event_and_stops_on_cancel(store):
+    watcher = store.watch(b"k")
+    seen = []
+    reader = threading.Thread(target=lambda: seen.extend(event.kv.value for event in watcher))
+    reader.start()
+    store.put(b"k", b"1")
+    store.put(b"k", b"2")
+    deadline = threading.Event()
+    for _ in range(100):
+        if len(seen) == 2:
+            break
+        deadline.wait(0.05)
+    watcher.cancel()
+    reader.join(WAIT)
+    assert not reader.is_alive() and seen == [b"1", b"2"]
+
+
+def test_closing_the_store_ends_every_watcher(clock):
+    store = kvstore.open(clock=clock)
+    watcher = store.watch(b"k")
+    store.close()
+    assert list(watcher) == [] and watcher.canceled
+    with pytest.raises(kvstore.StoreClosed):
+        store.watch(b"k")
+
+
+def test_async_iteration(store):
+    async def consume():
+        watcher = store.watch(b"k", start_revision=1)
+        store.put(b"k", b"1")
+        store.put(b"k", b"2")
+        values = []
+        async for event in watcher:
+            values.append(event.kv.value)
+            if len(values) == 2:
+                watcher.cancel()
+        return values
+
+    assert asyncio.run(asyncio.wait_for(consume(), WAIT)) == [b"1", b"2"]
+
+
+def test_a_thousand_watchers_each_get_their_own_key(store):
+    watchers = [store.watch(b"key%04d" % n) for n in range(1000)]
+    ranged = store.watch(b"key", prefix=True)
+    for n in range(1000):
+        store.put(b"key%04d" % n, b"%d" % n)
+    for n in (0, 499, 999):
+        assert [e.kv.value for e in take(watchers[n], 1)] == [b"%d" % n]
+        assert watchers[n].get(0) is None
+    assert len(take(ranged, 1000)) == 1000
+    for watcher in (*watchers, ranged):
+        watcher.cancel()
+
+
+def test_watch_argument_errors(store):
+    with pytest.raises(kvstore.InvalidArgument, match="start_revision=-1"):
+        store.watch(b"k", start_revision=-1)
+    with pytest.raises(kvstore.InvalidArgument, match="filters"):
+        store.watch(b"k", filters=[9])
+    with pytest.raises(kvstore.InvalidArgument, match="callback"):
+        store.watch(b"k", callback=5)
+    with pytest.raises(kvstore.EmptyKey):
+        store.watch(b"")
