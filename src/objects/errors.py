@@ -54,3 +54,7 @@ class AlreadyExists(ObjectsError):
 
 class Conflict(ObjectsError):
     """The object was modified since the resourceVersion the caller read (HTTP 409, reason Conflict)."""
+
+
+class Expired(ObjectsError):
+    """The resourceVersion or continue token is older than the retained history (HTTP 410 Gone)."""
