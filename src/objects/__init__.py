@@ -1,1 +1,34 @@
-"""borgkit objects package."""
+"""borgkit objects: Kubernetes object models, values, the codec, validation, defaulting and the registry.
+
+Start with :func:`from_dict`, :func:`to_dict` and :func:`load`; see docs/objects.md.
+"""
+from .affinity import (Affinity, NodeAffinity, PodAffinity, PodAffinityTerm, PodAntiAffinity,
+                       PreferredSchedulingTerm, TopologySpreadConstraint, WeightedPodAffinityTerm)
+from .codec import KINDS, dumps_yaml, from_dict, from_msgpack, kind_class, load, register_kind, to_dict, to_msgpack
+from .core import (Container, ContainerImage, ContainerPort, Node, NodeAddress, NodeSpec, NodeStatus, Pod,
+                   PodSchedulingGate, PodSpec, PodStatus)
+from .defaulting import DEFAULT_SCHEDULER_NAME, apply_defaults
+from .errors import AlreadyExists, Conflict, FieldError, Invalid, NotFound, ObjectsError, ValidationError
+from .fields import FieldSelector
+from .generic import GenericObject
+from .labels import LabelSelector, Requirement
+from .meta import Condition, KubeObject, ObjectMeta, OwnerReference
+from .nodeselector import NodeSelector, NodeSelectorRequirement, NodeSelectorTerm
+from .quantity import Quantity
+from .resources import ResourceRequirements
+from .schema import Model
+from .taints import Taint, Toleration
+from .validation import validate
+
+__all__ = [
+    "AlreadyExists", "Conflict", "FieldError", "Invalid", "NotFound", "ObjectsError", "ValidationError",
+    "Quantity", "LabelSelector", "Requirement", "Taint", "Toleration",
+    "NodeSelector", "NodeSelectorTerm", "NodeSelectorRequirement", "FieldSelector",
+    "Model", "KubeObject", "ObjectMeta", "OwnerReference", "Condition", "GenericObject",
+    "Pod", "PodSpec", "PodStatus", "Container", "ContainerPort", "ResourceRequirements", "PodSchedulingGate",
+    "Affinity", "NodeAffinity", "PreferredSchedulingTerm", "PodAffinity", "PodAntiAffinity",
+    "PodAffinityTerm", "WeightedPodAffinityTerm", "TopologySpreadConstraint",
+    "Node", "NodeSpec", "NodeStatus", "NodeAddress", "ContainerImage",
+    "from_dict", "to_dict", "load", "dumps_yaml", "to_msgpack", "from_msgpack", "register_kind", "kind_class",
+    "KINDS", "apply_defaults", "DEFAULT_SCHEDULER_NAME", "validate",
+]

@@ -1,0 +1,349 @@
+"""The core/v1 kinds: Pod, Node, Namespace, Service, Endpoints, ConfigMap, and their parts.
+
+Pods and Nodes carry the values the scheduler reads on its hot path, computed once when built:
+``Pod.requests``, ``Pod.non_zero_requests``, ``Pod.host_ports``, ``Pod.priority_value``, ``Pod.key`` and
+``Node.allocatable_resources``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .affinity import Affinity, TopologySpreadConstraint
+from .errors import FieldError
+from .meta import METADATA, TYPE_META, Condition, KubeObject, ObjectMeta, attach_kind
+from .quantity import Quantity
+from .resources import QuantityMap, ResourceRequirements, aggregate_requests, non_zero, to_units
+from .schema import (INT64, Bool, Enum, Errors, Field, Int, IntOrString, ListOf, Model, Raw, Str, StrList,
+                     StrMap, join, model)
+from .taints import Taint, Toleration
+from .validation import (config_map_key, dns1035_label, dns1123_label, dns1123_subdomain, ip_address,
+                         label_value, qualified_name, timestamp)
+
+__all__ = [
+    "ContainerPort", "Container", "PodSchedulingGate", "PodSpec", "PodStatus", "Pod",
+    "NodeSpec", "ContainerImage", "NodeAddress", "NodeStatus", "Node",
+    "NamespaceSpec", "NamespaceStatus", "Namespace",
+    "ServicePort", "ServiceSpec", "Service",
+    "EndpointAddress", "EndpointPort", "EndpointSubset", "Endpoints", "ConfigMap",
+]
+
+PROTOCOL = Enum("TCP", "UDP", "SCTP")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Pod
+
+
+@model
+class ContainerPort(Model):
+    """A port a container exposes; ``host_port`` > 0 reserves the port on the node."""
+
+    FIELDS = (
+        Field("name", Str()),
+        Field("host_port", Int(0, 65535)),
+        Field("container_port", Int(1, 65535), required=True),
+        Field("protocol", PROTOCOL),
+        Field("host_ip", Str(ip_address), "hostIP"),
+    )
+    name: str | None
+    host_port: int | None
+    container_port: int
+    protocol: str | None
+    host_ip: str | None
+
+
+@model
+class Container(Model):
+    """A container of a pod (``spec.containers[]`` / ``spec.initContainers[]``).
+
+    Fields the scheduler does not read (command, env, volumeMounts, probes, ...) are kept in
+    ``unknown_fields`` and written back unchanged.  ``restart_policy: Always`` on an init container makes it
+    a sidecar.
+    """
+
+    FIELDS = (
+        Field("name", Str(dns1123_label), required=True),
+        Field("image", Str()),
+        Field("ports", ListOf(ContainerPort)),
+        Field("resources", ResourceRequirements, always=True),
+        Field("restart_policy", Enum("Always")),
+    )
+    name: str
+    image: str | None
+    ports: list[ContainerPort]
+    resources: ResourceRequirements
+    restart_policy: str | None
+
+
+@model
+class PodSchedulingGate(Model):
+    """``spec.schedulingGates[]``: while any gate remains the pod is not scheduled."""
+
+    FIELDS = (Field("name", Str(qualified_name), required=True),)
+    name: str
+
+
+@model
+class PodSpec(Model):
+    """``spec`` of a Pod (and of every pod template)."""
+
+    FIELDS = (
+        Field("init_containers", ListOf(Container)),
+        Field("containers", ListOf(Container), required=True),
+        Field("restart_policy", Enum("Always", "OnFailure", "Never")),
+        Field("node_selector", StrMap(qualified_name, label_value)),
+        Field("service_account_name", Str(dns1123_subdomain)),
+        Field("node_name", Str(dns1123_subdomain)),
+        Field("host_network", Bool()),
+        Field("affinity", Affinity),
+        Field("scheduler_name", Str(dns1123_subdomain)),
+        Field("tolerations", ListOf(Toleration)),
+        Field("priority_class_name", Str(dns1123_subdomain)),
+        Field("priority", Int()),
+        Field("preemption_policy", Enum("PreemptLowerPriority", "Never")),
+        Field("overhead", QuantityMap()),
+        Field("topology_spread_constraints", ListOf(TopologySpreadConstraint)),
+        Field("scheduling_gates", ListOf(PodSchedulingGate)),
+    )
+    init_containers: list[Container]
+    containers: list[Container]
+    restart_policy: str | None
+    node_selector: dict[str, str]
+    service_account_name: str | None
+    node_name: str | None
+    host_network: bool | None
+    affinity: Affinity | None
+    scheduler_name: str | None
+    tolerations: list[Toleration]
+    priority_class_name: str | None
+    priority: int | None
+    preemption_policy: str | None
+    overhead: dict[str, Quantity]
+    topology_spread_constraints: list[TopologySpreadConstraint]
+    scheduling_gates: list[PodSchedulingGate]
+
+    def validate(self, path: str, errs: Errors) -> None:
+        if not self.containers and "containers" not in _required_reported(errs, path):
+            errs.append(FieldError(join(path, "containers"), "", None, "Required value"))
+        seen: set[str] = set()
+        for list_key, containers in (("initContainers", self.init_containers), ("containers", self.containers)):
+            for i, c in enumerate(containers):
+                if c is None or c.name is None:
+                    continue
+                if c.name in seen:
+                    errs.append(FieldError(join(join(join(path, list_key), i), "name"), "", c.name,
+                                           "Duplicate value"))
+                seen.add(c.name)
+                if list_key == "containers" and c.restart_policy is not None:
+                    errs.append(FieldError(join(join(join(path, list_key), i), "restartPolicy"),
+                                           "may not be set for non-init containers", None, "Forbidden"))
+        gates: set[str] = set()
+        for i, gate in enumerate(self.scheduling_gates):
+            if gate is not None and gate.name in gates:
+                errs.append(FieldError(join(join(join(path, "schedulingGates"), i), "name"), "", gate.name,
+                                       "Duplicate value"))
+            if gate is not None:
+                gates.add(gate.name)
+
+
+def _required_reported(errs: Errors, path: str) -> set[str]:
+    """The fields under ``path`` already reported as required (to report a missing list only once)."""
+    prefix = join(path, "")
+    return {e.path[len(prefix):] for e in errs if e.type == "Required value" and e.path.startswith(prefix)}
+
+
+@model
+class PodStatus(Model):
+    """``status`` of a Pod: its phase, conditions and the node preemption nominated it to."""
+
+    FIELDS = (
+        Field("phase", Enum("Pending", "Running", "Succeeded", "Failed", "Unknown")),
+        Field("conditions", ListOf(Condition)),
+        Field("message", Str()),
+        Field("reason", Str()),
+        Field("nominated_node_name", Str()),
+        Field("host_ip", Str(ip_address), "hostIP"),
+        Field("pod_ip", Str(ip_address), "podIP"),
+        Field("start_time", Str(timestamp)),
+    )
+    phase: str | None
+    conditions: list[Condition]
+    message: str | None
+    reason: str | None
+    nominated_node_name: str | None
+    host_ip: str | None
+    pod_ip: str | None
+    start_time: str | None
+
+
+def _host_ports(spec: PodSpec) -> tuple[tuple[str, str, int], ...]:
+    """(hostIP, protocol, hostPort) the pod reserves on its node, defaulted as Kubernetes defaults them."""
+    ports = []
+    host_network = spec.host_network
+    for c in spec.containers:
+        for p in c.ports:
+            host_port = p.host_port
+            if not host_port and host_network:
+                host_port = p.container_port  # hostNetwork pods bind the container port on the host
+            if host_port and host_port > 0:
+                ports.append((p.host_ip or "0.0.0.0", p.protocol or "TCP", host_port))
+    return tuple(ports)
+
+
+@model
+class Pod(KubeObject):
+    """A Pod.  Derived values, computed once when built (objects are values, so they never go stale):
+
+    - ``requests``: dict[str, int] — what the pod asks of a node (kube-scheduler's computePodResourceRequest:
+      the containers' sum, the peak of init containers and sidecars, plus overhead; a resource with only a
+      limit requests its limit); "cpu" in millicores, others in units.
+    - ``non_zero_requests``: (cpu millis, memory bytes) with 100m / 200Mi standing in for missing requests.
+    - ``host_ports``: tuple of (hostIP, protocol, hostPort) for every hostPort > 0.
+    - ``priority_value``: ``spec.priority`` or 0.
+    - ``key``: "namespace/name" (namespace "default" when unset).
+    """
+
+    FIELDS = TYPE_META + (
+        METADATA,
+        Field("spec", PodSpec, always=True),
+        Field("status", PodStatus, always=True),
+    )
+    DERIVED = ("requests", "non_zero_requests", "host_ports", "priority_value", "key")
+    spec: PodSpec
+    status: PodStatus
+    requests: dict[str, int]
+    non_zero_requests: tuple[int, int]
+    host_ports: tuple[tuple[str, str, int], ...]
+    priority_value: int
+    key: str  # type: ignore[assignment]
+
+    def _derive(self) -> None:
+        spec = self.spec
+        meta = self.metadata
+        containers = [c.resources.effective_requests for c in spec.containers if c is not None]
+        inits = [(c.resources.effective_requests, c.restart_policy == "Always")
+                 for c in spec.init_containers if c is not None]
+        overhead = to_units(spec.overhead) if spec.overhead else None
+        if not inits and len(containers) == 1 and not overhead:
+            self.requests = dict(containers[0])
+            nz = non_zero(containers[0])
+        else:
+            self.requests = aggregate_requests(containers, inits, overhead)
+            nz = aggregate_requests([non_zero(c) for c in containers],
+                                    [(non_zero(c), r) for c, r in inits], overhead)
+        self.non_zero_requests = (nz.get("cpu", 0), nz.get("memory", 0))
+        self.host_ports = _host_ports(spec)
+        self.priority_value = spec.priority or 0
+        self.key = f"{meta.namespace or 'default'}/{meta.name or ''}"
+
+    def with_node_name(self, node_name: str | None) -> Pod:
+        """A copy bound to ``node_name`` (what a binding does); shares everything else, derived values too."""
+        return self._copy(spec=self.spec._copy(node_name=node_name))
+
+    def with_nominated_node_name(self, node_name: str | None) -> Pod:
+        """A copy with ``status.nominatedNodeName`` set (what preemption records)."""
+        return self._copy(status=self.status._copy(nominated_node_name=node_name))
+
+    def with_metadata(self, **changes: Any) -> Pod:
+        """A copy with metadata fields changed (``resource_version``, ``uid``, ...); ``key`` follows name."""
+        pod = self._copy(metadata=self.metadata.replace(**changes))
+        meta = pod.metadata
+        pod.key = f"{meta.namespace or 'default'}/{meta.name or ''}"
+        return pod
+
+
+attach_kind(Pod, "v1", "Pod", "pods")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Node
+
+
+@model
+class NodeSpec(Model):
+    """``spec`` of a Node: its taints and whether new pods may be scheduled on it."""
+
+    FIELDS = (
+        Field("pod_cidr", Str(), "podCIDR"),
+        Field("pod_cidrs", StrList(), "podCIDRs"),
+        Field("provider_id", Str(), "providerID"),
+        Field("unschedulable", Bool()),
+        Field("taints", ListOf(Taint)),
+    )
+    pod_cidr: str | None
+    pod_cidrs: list[str]
+    provider_id: str | None
+    unschedulable: bool | None
+    taints: list[Taint]
+
+
+@model
+class ContainerImage(Model):
+    """An image present on a node (``status.images[]``), for ImageLocality."""
+
+    FIELDS = (
+        Field("names", StrList()),
+        Field("size_bytes", Int(0, INT64[1])),
+    )
+    names: list[str]
+    size_bytes: int | None
+
+
+@model
+class NodeAddress(Model):
+    """``status.addresses[]``."""
+
+    FIELDS = (
+        Field("type", Enum("Hostname", "InternalIP", "ExternalIP", "InternalDNS", "ExternalDNS"), required=True),
+        Field("address", Str(), required=True),
+    )
+    type: str
+    address: str
+
+
+@model
+class NodeStatus(Model):
+    """``status`` of a Node: capacity, allocatable, conditions and images."""
+
+    FIELDS = (
+        Field("capacity", QuantityMap()),
+        Field("allocatable", QuantityMap()),
+        Field("phase", Enum("Pending", "Running", "Terminated")),
+        Field("conditions", ListOf(Condition)),
+        Field("addresses", ListOf(NodeAddress)),
+        Field("images", ListOf(ContainerImage)),
+    )
+    capacity: dict[str, Quantity]
+    allocatable: dict[str, Quantity]
+    phase: str | None
+    conditions: list[Condition]
+    addresses: list[NodeAddress]
+    images: list[ContainerImage]
+
+
+@model
+class Node(KubeObject):
+    """A Node.  Derived: ``allocatable_resources`` (dict[str, int]: "cpu" in millicores, others in units,
+    "pods" a count) from ``status.allocatable``, or ``status.capacity`` when allocatable is unset (the
+    API server defaults allocatable to capacity)."""
+
+    FIELDS = TYPE_META + (
+        METADATA,
+        Field("spec", NodeSpec, always=True),
+        Field("status", NodeStatus, always=True),
+    )
+    DERIVED = ("allocatable_resources",)
+    spec: NodeSpec
+    status: NodeStatus
+    allocatable_resources: dict[str, int]
+
+    def _derive(self) -> None:
+        status = self.status
+        self.allocatable_resources = to_units(status.allocatable or status.capacity)
+
+    def with_spec(self, **changes: Any) -> Node:
+        """A copy with spec fields changed (``taints``, ``unschedulable``)."""
+        return self._copy(spec=self.spec.replace(**changes))
+
+
+attach_kind(Node, "v1", "Node", "nodes", namespaced=False)

@@ -1,0 +1,156 @@
+"""The API server's defaulting, for the fields the scheduler and controllers depend on.
+
+Reading (``from_dict``) keeps an object as written, so a round trip gives the manifest back; defaulting is
+a separate step that returns a new object, as the API server defaults an object before storing it:
+
+- every namespaced object: ``metadata.namespace`` "default";
+- Pod (and pod templates): ``schedulerName`` "default-scheduler", ``restartPolicy`` Always, container
+  port ``protocol`` TCP (and ``hostPort`` = ``containerPort`` under ``hostNetwork``), each container's
+  ``requests`` taking its ``limits`` for resources it does not request, toleration ``operator`` Equal
+  (already so when read), and ``priority`` / ``preemptionPolicy`` from the PriorityClass (see below);
+- Node: ``status.allocatable`` = ``status.capacity`` when unset;
+- workloads and services: see :data:`objects.apps` / ``Service`` sections of docs/objects.md.
+
+Priority (the Priority admission plugin): pass ``priority_classes``, either a mapping of name ->
+PriorityClass or a callable ``name -> PriorityClass | None``.  A pod naming a class gets that class's
+value and preemption policy; a pod naming a class that does not exist raises ValidationError
+(``spec.priorityClassName: Not found``); a pod naming none gets the mapping's ``globalDefault`` class, or
+priority 0.  The built-in ``system-cluster-critical`` (2000000000) and ``system-node-critical``
+(2000001000) classes always resolve.  Without ``priority_classes`` priority is left as written.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping, Union
+
+from .errors import FieldError, ValidationError
+
+__all__ = ["apply_defaults", "DEFAULT_SCHEDULER_NAME", "SYSTEM_PRIORITY_CLASSES", "PriorityClassResolver"]
+
+DEFAULT_SCHEDULER_NAME = "default-scheduler"
+SYSTEM_PRIORITY_CLASSES = {"system-cluster-critical": 2000000000, "system-node-critical": 2000001000}
+
+PriorityClassResolver = Union[Mapping[str, Any], Callable[[str], Any], None]
+
+_DEFAULTERS: dict[str, Callable[[Any, PriorityClassResolver], Any]] = {}
+
+
+def defaulter(kind: str) -> Callable[[Callable[[Any, PriorityClassResolver], Any]], Any]:
+    """Register the defaulting function of one kind."""
+    def register(fn: Callable[[Any, PriorityClassResolver], Any]) -> Any:
+        _DEFAULTERS[kind] = fn
+        return fn
+    return register
+
+
+def apply_defaults(obj: Any, *, priority_classes: PriorityClassResolver = None) -> Any:
+    """A new object with the API server's defaults applied (``obj`` itself is not changed)."""
+    if obj.NAMESPACED and not obj.metadata.namespace:
+        obj = obj.replace(metadata=obj.metadata.replace(namespace="default"))
+    fn = _DEFAULTERS.get(type(obj).KIND) if obj.NAMESPACED is not None else None
+    return fn(obj, priority_classes) if fn is not None else obj
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Pods
+
+
+def default_container(c: Any, host_network: bool | None) -> Any:
+    """requests <- limits for unrequested resources; port protocol TCP; hostPort under hostNetwork."""
+    changes: dict[str, Any] = {}
+    res = c.resources
+    missing = {k: q for k, q in res.limits.items() if k not in res.requests}
+    if missing:
+        changes["resources"] = res.replace(requests={**res.requests, **missing})
+    if c.ports and any(p.protocol is None or (host_network and not p.host_port) for p in c.ports):
+        changes["ports"] = [p.replace(protocol=p.protocol or "TCP",
+                                      host_port=p.container_port if host_network and not p.host_port
+                                      else p.host_port)
+                            for p in c.ports]
+    return c.replace(**changes) if changes else c
+
+
+def _lookup(priority_classes: PriorityClassResolver, name: str) -> Any:
+    if name in SYSTEM_PRIORITY_CLASSES and not (isinstance(priority_classes, Mapping) and name in priority_classes):
+        return SYSTEM_PRIORITY_CLASSES[name]
+    if isinstance(priority_classes, Mapping):
+        return priority_classes.get(name)
+    return priority_classes(name) if priority_classes is not None else None
+
+
+def _global_default(priority_classes: PriorityClassResolver) -> Any:
+    if not isinstance(priority_classes, Mapping):
+        return None
+    defaults = [pc for pc in priority_classes.values() if getattr(pc, "global_default", False)]
+    # Kubernetes picks the lowest value when several classes claim globalDefault
+    return min(defaults, key=lambda pc: pc.value) if defaults else None
+
+
+def default_pod_spec(spec: Any, priority_classes: PriorityClassResolver, path: str = "spec") -> Any:
+    """Default a PodSpec (of a Pod or a pod template)."""
+    changes: dict[str, Any] = {}
+    if spec.scheduler_name is None:
+        changes["scheduler_name"] = DEFAULT_SCHEDULER_NAME
+    if spec.restart_policy is None:
+        changes["restart_policy"] = "Always"
+    for attr in ("containers", "init_containers"):
+        items = getattr(spec, attr)
+        defaulted = [default_container(c, spec.host_network) for c in items]
+        if any(a is not b for a, b in zip(defaulted, items)):
+            changes[attr] = defaulted
+    if priority_classes is not None:
+        changes.update(_priority(spec, priority_classes, path))
+    return spec.replace(**changes) if changes else spec
+
+
+def _priority(spec: Any, priority_classes: PriorityClassResolver, path: str) -> dict[str, Any]:
+    name = spec.priority_class_name
+    if name:
+        pc = _lookup(priority_classes, name)
+        if pc is None:
+            raise ValidationError(FieldError(f"{path}.priorityClassName",
+                                             f"no PriorityClass with name {name} was found", name, "Not found"))
+    else:
+        pc = _global_default(priority_classes)
+    if pc is None:
+        value, policy, name = 0, None, None
+    elif isinstance(pc, int):
+        value, policy = pc, None
+    else:
+        value, policy, name = pc.value, pc.preemption_policy, pc.metadata.name
+    if spec.priority is not None and spec.priority != value:
+        raise ValidationError(FieldError(
+            f"{path}.priority", "the integer value of priority must not be provided in pod spec; priority "
+            f"admission controller computed {value} from the given PriorityClass name", spec.priority,
+            "Forbidden"))
+    changes: dict[str, Any] = {"priority": value}
+    if name and not spec.priority_class_name:
+        changes["priority_class_name"] = name
+    if spec.preemption_policy is None:
+        changes["preemption_policy"] = policy or "PreemptLowerPriority"
+    return changes
+
+
+@defaulter("Pod")
+def default_pod(pod: Any, priority_classes: PriorityClassResolver) -> Any:
+    """Default a Pod (see the module documentation)."""
+    spec = default_pod_spec(pod.spec, priority_classes)
+    return pod if spec is pod.spec else pod.replace(spec=spec)
+
+
+def default_template(template: Any, priority_classes: PriorityClassResolver, path: str) -> Any:
+    """Default a PodTemplateSpec (``spec.template`` of a workload)."""
+    spec = default_pod_spec(template.spec, None, f"{path}.spec")
+    return template if spec is template.spec else template.replace(spec=spec)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Nodes
+
+
+@defaulter("Node")
+def default_node(node: Any, priority_classes: PriorityClassResolver) -> Any:
+    """status.allocatable defaults to status.capacity."""
+    status = node.status
+    if not status.allocatable and status.capacity:
+        return node.replace(status=status.replace(allocatable=dict(status.capacity)))
+    return node
