@@ -69,6 +69,7 @@ def serve(member: Any, port: int) -> None:
                 body = msgpack.packb(reply, use_bin_type=True)
                 conn.sendall(struct.pack("<I", len(body)) + body)
 
+    socketserver.ThreadingTCPServer.allow_reuse_address = True  # restarts reuse the port at once
     server = socketserver.ThreadingTCPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     server.serve_forever()
