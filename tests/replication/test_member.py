@@ -1,0 +1,121 @@
+"""The Store API on a 3-member cluster in one process: kvstore.open(path, cluster=Cluster(...))."""
+from __future__ import annotations
+
+import os
+from typing import Iterator
+
+import pytest
+
+import kvstore
+from kvstore.errors import InvalidArgument, NotReady
+from kvstore.replication import Cluster, Member
+
+from .support import SECRET, free_ports, wait_until
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def _open(root: str, addresses: list[str], i: int) -> Member:
+    cluster = Cluster(self_address=addresses[i], peers=addresses, secret=SECRET)
+    return kvstore.open(os.path.join(root, f"m{i}"), cluster=cluster)
+
+
+@pytest.fixture
+def members(tmp_path) -> Iterator[list]:
+    addresses = [f"127.0.0.1:{p}" for p in free_ports(3)]
+    opened: list = [_open(str(tmp_path), addresses, i) for i in range(3)]
+    opened.append(addresses)  # type: ignore[arg-type]
+    try:
+        for member in opened[:3]:
+            member.wait_ready(15)
+        yield opened
+    finally:
+        for member in opened[:3]:
+            member.close()
+
+
+def test_write_on_any_member_is_read_linearizably_everywhere(members) -> None:
+    a, b, c, _ = members
+    follower = next(m for m in (a, b, c) if not m.is_leader)
+    response = follower.put(b"k", b"v1")
+    assert response.revision >= 2
+    for member in (a, b, c):
+        kv = member.get(b"k")
+        assert kv is not None and kv.value == b"v1" and kv.mod_revision == response.revision
+    assert len({m.leader for m in (a, b, c)}) == 1 and sum(m.is_leader for m in (a, b, c)) == 1
+    assert a.members() == sorted(members[3])
+    txn = c.txn([kvstore.Compare.value(b"k") == b"v1"], [kvstore.Op.put(b"k", b"v2")], [])
+    assert txn.succeeded
+    assert follower.range(b"k", serializable=False).kvs[0].value == b"v2"
+    wait_until(lambda: all(m.get(b"k", serializable=True).value == b"v2" for m in (a, b, c)), 5,
+               "serializable reads to catch up")
+
+
+def test_watch_on_a_follower_resumes_after_its_restart(members, tmp_path) -> None:
+    a, b, c, addresses = members
+    follower_index = next(i for i, m in enumerate((a, b, c)) if not m.is_leader)
+    follower = members[follower_index]
+    writer = next(m for m in (a, b, c) if m is not follower)
+    first = writer.put(b"w/1", b"1").revision
+    with follower.watch(b"w/", prefix=True, start_revision=first) as watcher:
+        writer.put(b"w/2", b"2")
+        seen = [watcher.get(timeout=5), watcher.get(timeout=5)]
+    assert [e.kv.key for e in seen] == [b"w/1", b"w/2"]
+    last_seen = seen[-1].kv.mod_revision
+    follower.close()
+    writer.put(b"w/3", b"3")  # committed by the two others while the follower is down
+    reopened = _open(str(tmp_path), addresses, follower_index)
+    members[follower_index] = reopened
+    reopened.wait_ready(15)
+    with reopened.watch(b"w/", prefix=True, start_revision=last_seen + 1) as watcher:
+        writer.put(b"w/4", b"4")
+        resumed = [watcher.get(timeout=5), watcher.get(timeout=5)]
+    assert [e.kv.key for e in resumed] == [b"w/3", b"w/4"]
+    assert resumed[0].kv.mod_revision > last_seen
+
+
+def test_lease_granted_on_a_follower_expires_by_the_leader_everywhere(members) -> None:
+    a, b, c, _ = members
+    follower = next(m for m in (a, b, c) if not m.is_leader)
+    lease = follower.grant(1)
+    follower.put(b"leased", b"x", lease=lease.id)
+    assert all(m.get(b"leased") is not None for m in (a, b, c))
+    wait_until(lambda: all(m.get(b"leased", serializable=True) is None for m in (a, b, c)), 10,
+               "the leased key to expire on every member")
+    hashes = {m.hash_kv(a.revision) for m in (a, b, c)}
+    assert len(hashes) == 1
+
+
+def test_membership_remove_and_add_back(members) -> None:
+    a, b, c, addresses = members
+    leader = next(m for m in (a, b, c) if m.is_leader)
+    follower = next(m for m in (a, b, c) if not m.is_leader)
+    address = follower._raft.cluster.self_address
+    leader.remove_member(address)
+    wait_until(lambda: address not in leader.members(), 5, "the removal to apply")
+    leader.put(b"after-removal", b"1")
+    leader.add_member(address)
+    wait_until(lambda: address in leader.members(), 5, "the addition to apply")
+    wait_until(lambda: follower.get(b"after-removal", serializable=True) is not None, 10,
+               "the re-added member to catch up")
+    with pytest.raises(InvalidArgument):
+        leader.remove_member("127.0.0.1:1")
+
+
+def test_open_refuses_what_a_member_cannot_honour(tmp_path) -> None:
+    port, = free_ports(1)
+    cluster = Cluster(self_address=f"127.0.0.1:{port}", peers=[], secret=SECRET)
+    with pytest.raises(InvalidArgument, match="fsync"):
+        kvstore.open(str(tmp_path), cluster=cluster, fsync="never")
+    with pytest.raises(InvalidArgument, match="cluster"):
+        kvstore.replication.open(str(tmp_path), cluster="127.0.0.1:1")  # type: ignore[arg-type]
+
+
+def test_wait_ready_without_a_quorum_raises_not_ready(tmp_path) -> None:
+    me, other1, other2 = (f"127.0.0.1:{p}" for p in free_ports(3))
+    member = _open(str(tmp_path), [me, other1, other2], 0)
+    try:
+        with pytest.raises(NotReady, match="not ready"):
+            member.wait_ready(1.0)
+    finally:
+        member.close()
