@@ -84,3 +84,12 @@ def _monotonic() -> float:
     import time
 
     return time.monotonic()
+
+
+def __getattr__(name: str) -> Any:
+    # kvstore.Cluster lives with the Raft member; imported lazily so embedded users never load pysyncobj
+    if name == "Cluster":
+        from .replication import Cluster
+
+        return Cluster
+    raise AttributeError(f"module 'kvstore' has no attribute {name!r}")
