@@ -1,9 +1,252 @@
-"""Placeholder until the scheduling benchmark lands."""
+"""The scheduling benchmark: ``python -m scheduling.bench`` (or ``borgkit-bench``).
+
+Runs a workload set (the built-in one, or ``--workload FILE`` in the shared format) in two modes, ``core``
+(the scheduler fed directly) and ``e2e`` (through the objects Registry on the embedded kvstore), and prints
+one table with kube-scheduler's own throughput floor beside each row. Each run happens in a child process of
+its own, so its peak memory is its own and one run's garbage does not slow the next; the child reports
+progress on stderr and its result as JSON on stdout.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from typing import Any, Sequence, TextIO
+
+from .benchrun import MODES, RunResult, peak_rss_mib, run_workload, unavailable
+from .workload import Workload, WorkloadError, builtin_workloads, load_workload
+
+__all__ = ["main", "format_table", "DEFAULT_SCALE"]
+
+# The scale of a run with no arguments: the whole built-in set in about a minute on a 2-core machine.
+DEFAULT_SCALE = 0.05
+PROGRESS_PREFIX = "@progress "
+
+COLUMNS = [
+    ("workload", "workload", "<"), ("mode", "mode", "<"), ("nodes", "nodes", ">"),
+    ("measured", "measured_pods", ">"), ("pods/s", "pods_per_s", ">"), ("k8s floor", "threshold", ">"),
+    ("ratio", "ratio", ">"), ("p50 ms", "p50_ms", ">"), ("p99 ms", "p99_ms", ">"),
+    ("peak MiB", "peak_rss_mib", ">"), ("unsched", "unschedulable", ">"),
+]
 
 
-def main() -> None:
-    print("scheduling benchmark not implemented yet")
+def _cell(key: str, row: dict[str, Any]) -> str:
+    value = row.get(key)
+    if not row.get("available", True) and key not in ("workload", "mode", "nodes", "measured_pods", "threshold"):
+        return "n/a" if key == "pods_per_s" else ""
+    if value is None:
+        return "-"
+    if key == "ratio":
+        return f"{value:.2f}x"
+    if key in ("p50_ms", "p99_ms"):
+        return f"{value:.2f}"
+    if isinstance(value, float):
+        return f"{value:,.0f}" if value >= 10 else f"{value:.1f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def format_table(rows: Sequence[dict[str, Any]]) -> str:
+    """The results as a fixed-width text table, with notes (unavailable modes, check results) below it."""
+    columns = list(COLUMNS)
+    if any(r.get("exact") for r in rows):
+        columns.append(("checked", "checked", ">"))
+    header = [title for title, _, _ in columns]
+    body = [[_cell(key, r) if key != "checked" else f"{r.get('checked', 0)}/{r.get('mismatches', 0)} bad"
+             for _, key, _ in columns] for r in rows]
+    widths = [max(len(header[i]), *(len(b[i]) for b in body)) if body else len(header[i])
+              for i in range(len(columns))]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(c.ljust(w) if align == "<" else c.rjust(w)
+                         for c, w, (_, _, align) in zip(cells, widths, columns)).rstrip()
+
+    out = [line(header), line(["-" * w for w in widths])] + [line(b) for b in body]
+    notes = [f"{r['workload']} {r['mode']}: {r['note']}" for r in rows if r.get("note")]
+    if notes:
+        out += [""] + notes
+    return "\n".join(out)
+
+
+class ProgressBar:
+    """A one-line progress bar on a stream (stderr); redrawn in place on a terminal, sparingly otherwise."""
+
+    def __init__(self, stream: TextIO, label: str, width: int = 30) -> None:
+        self.stream = stream
+        self.label = label
+        self.width = width
+        self.tty = stream.isatty()
+        self._shown = -1
+
+    def update(self, done: int, total: int) -> None:
+        """Show ``done`` out of ``total``."""
+        pct = 100 * done // total if total else 100
+        if pct == self._shown or (not self.tty and pct % 25 and pct != 100):
+            return
+        self._shown = pct
+        filled = self.width * pct // 100
+        bar = "#" * filled + "." * (self.width - filled)
+        end = "\r" if self.tty else "\n"
+        self.stream.write(f"[{bar}] {pct:3d}% {self.label} {done}/{total}{end}")
+        self.stream.flush()
+
+    def close(self) -> None:
+        """End the line."""
+        if self.tty and self._shown >= 0:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _child_args(source: str, mode: str, args: argparse.Namespace) -> list[str]:
+    out = [sys.executable, "-m", "scheduling.bench", "--child", source, "--mode", mode,
+           "--scale", repr(args.scale), "--seed", str(args.seed), "--check", str(args.check)]
+    return out + (["--exact"] if args.exact else [])
+
+
+def _run_isolated(source: str, workload: Workload, mode: str, args: argparse.Namespace,
+                  stderr: TextIO) -> RunResult | dict[str, Any]:
+    """Run one workload in a child process; forward its progress to a bar and return its result row."""
+    env = dict(os.environ)
+    src = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    bar = ProgressBar(stderr, f"{workload.name} {mode}")
+    proc = subprocess.Popen(_child_args(source, mode, args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+    errors: list[str] = []
+
+    def follow() -> None:
+        assert proc.stderr is not None
+        for text in proc.stderr:
+            if text.startswith(PROGRESS_PREFIX):
+                done, total = text[len(PROGRESS_PREFIX):].split()
+                bar.update(int(done), int(total))
+            else:
+                errors.append(text)
+
+    reader = threading.Thread(target=follow, daemon=True)
+    reader.start()
+    try:
+        out, _ = proc.communicate(timeout=args.timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        reader.join(timeout=5)
+        bar.close()
+        return unavailable(workload, mode, f"did not finish within --timeout {args.timeout:g} s")
+    reader.join(timeout=5)
+    bar.close()
+    if proc.returncode != 0 or not out.strip():
+        last = "".join(errors).strip().splitlines()[-1:] or [f"exit status {proc.returncode}"]
+        return unavailable(workload, mode, f"failed: {last[0]}")
+    return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def _load(source: str, scale: float) -> Workload:
+    if source.startswith("builtin:"):
+        (workload,) = builtin_workloads([source[len("builtin:"):]])
+    else:
+        workload = load_workload(source)
+    return workload.scaled(scale)
+
+
+def _child(args: argparse.Namespace) -> int:
+    """Run one workload in this process and print its result row as JSON (progress on stderr)."""
+    workload = _load(args.child, args.scale)
+
+    def progress(done: int, total: int) -> None:
+        sys.stderr.write(f"{PROGRESS_PREFIX}{done} {total}\n")
+        sys.stderr.flush()
+
+    try:
+        result = run_workload(workload, args.mode, exact=args.exact, seed=args.seed, progress=progress)
+    except ImportError as e:
+        # The e2e pieces (Registry, Scheduler.run) may be missing from a partial install: say so, not fake it.
+        result = unavailable(workload, args.mode, f"not available: {e}")
+    else:
+        if args.exact and args.check and result.available and args.mode == "core":
+            from .benchcheck import check_sample
+
+            result.checked, result.mismatches = check_sample(workload, args.check, seed=args.seed)
+    result.peak_rss_mib = peak_rss_mib()
+    print(json.dumps(result.to_dict()))
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="borgkit-bench",
+        description="Benchmark the scheduler on kube-scheduler's scheduler_perf shapes and compare with "
+                    "kube-scheduler's own throughput floors.",
+        epilog=f"With no arguments: the built-in set at --scale {DEFAULT_SCALE} (about a minute). "
+               "Full sizes: --scale 1 (5,000 nodes; tens of minutes). "
+               "The shared workload files run as they are: --workload FILE.")
+    p.add_argument("--workload", action="append", default=[], metavar="FILE",
+                   help="a workload file in the shared format (repeatable); default: the built-in set")
+    p.add_argument("--builtin", action="append", default=[], metavar="NAME",
+                   help="run only this built-in workload (repeatable)")
+    p.add_argument("--scale", type=float, default=None,
+                   help=f"multiply every count by this (default {DEFAULT_SCALE} for the built-in set, "
+                        "1 for --workload files)")
+    p.add_argument("--mode", choices=[*MODES, "both"], default="both", help="which modes to run (default both)")
+    p.add_argument("--exact", action="store_true",
+                   help="score every feasible node (percentageOfNodesToScore 100) and check a sample of "
+                        "decisions against the exhaustive reference")
+    p.add_argument("--check", type=int, default=20, metavar="N",
+                   help="with --exact: how many decisions to check against the reference (default 20)")
+    p.add_argument("--seed", type=int, default=0, help="tie-break seed (default 0)")
+    p.add_argument("--json", metavar="FILE", help="also write the results as a JSON list to FILE")
+    p.add_argument("--timeout", type=float, default=3600.0, help="seconds allowed per run (default 3600)")
+    p.add_argument("--child", metavar="SOURCE", help=argparse.SUPPRESS)
+    return p
+
+
+def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    """Entry point of ``python -m scheduling.bench`` and ``borgkit-bench``; returns the exit status."""
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.scale is not None and not args.scale > 0:
+        parser.error(f"--scale: invalid value {args.scale!r}: must be greater than 0")
+    if args.child:
+        return _child(args)
+    sources = list(args.workload) or [f"builtin:{n}" for n in (args.builtin or _builtin_names())]
+    if args.scale is None:
+        args.scale = 1.0 if args.workload else DEFAULT_SCALE
+    try:
+        workloads = [(s, _load(s, args.scale)) for s in sources]
+    except WorkloadError as e:
+        stderr.write(f"borgkit-bench: {e}\n")
+        return 2
+    modes = list(MODES) if args.mode == "both" else [args.mode]
+    rows: list[dict[str, Any]] = []
+    started = time.perf_counter()
+    for source, workload in workloads:
+        for mode in modes:
+            row = _run_isolated(source, workload, mode, args, stderr)
+            rows.append(row.to_dict() if isinstance(row, RunResult) else row)
+    stdout.write(format_table(rows) + "\n")
+    stdout.write(f"\n{len(rows)} runs in {time.perf_counter() - started:.0f} s at --scale {args.scale:g}"
+                 f"{' --exact' if args.exact else ''}.")
+    if args.scale < 1 and not args.workload:
+        stdout.write(" Full sizes (5,000 nodes, kube-scheduler's): python -m scheduling.bench --scale 1")
+    stdout.write("\n")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=2)
+    return 0
+
+
+def _builtin_names() -> list[str]:
+    from .workload import builtin_workload_names
+
+    return builtin_workload_names()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
