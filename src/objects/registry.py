@@ -1,0 +1,472 @@
+"""The Registry: the API server's storage layer for objects, on any kvstore store.
+
+Objects live under the API server's keys (``/registry/pods/<namespace>/<name>``, see
+:mod:`objects.storagekeys`) as msgpack of their JSON form, without ``resourceVersion``: an object's
+``metadata.resourceVersion`` is the kvstore ``mod_revision`` of its key, filled in on every read, and a
+list's is the store revision it read at. Every write is one kvstore transaction guarded by a compare
+(``create_revision == 0`` for create, ``mod_revision == resourceVersion`` for update), so concurrent
+writers cannot lose each other's updates: the loser gets :class:`Conflict` and retries on a fresh read.
+"""
+from __future__ import annotations
+
+import copy
+import datetime
+import secrets
+import uuid
+from typing import Any, Callable, Mapping, Protocol
+
+import msgpack
+
+from kvstore import Compacted, Compare, Op
+
+from .continuetoken import decode_continue, encode_continue
+from .errors import AlreadyExists, Conflict, Expired, FieldError, NotFound, ValidationError
+from .fields import FieldSelector
+from .labels import LabelSelector
+from .mergepatch import merge_patch, parse_patch
+from .registrywatch import WatchEvent, WatchStream
+from .storagekeys import BUILTIN_KINDS, REGISTRY_PREFIX, KindInfo, guess_kind
+
+__all__ = ["Registry", "ObjectList", "WatchEvent", "WatchStream", "UNSTRUCTURED", "Codec", "retry_on_conflict"]
+
+# utilrand.String's alphabet: no vowels (no words), no confusable 0/1/3.
+_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+_GENERATE_NAME_ATTEMPTS = 8
+_PAGE = 256  # keys read per kvstore range while filling one list page
+
+
+class Codec(Protocol):
+    """Turns objects into their JSON-shaped dicts and back (``objects.codec`` is the default)."""
+
+    def to_dict(self, obj: Any) -> dict[str, Any]: ...
+
+    def from_dict(self, d: dict[str, Any]) -> Any: ...
+
+
+class _Unstructured:
+    """A codec for plain dicts (like client-go's unstructured objects): copies in, copies out."""
+
+    @staticmethod
+    def to_dict(obj: Any) -> dict[str, Any]:
+        if not isinstance(obj, dict):
+            raise ValidationError(FieldError("<object>", "must be a JSON object (dict)", type(obj).__name__))
+        return copy.deepcopy(obj)
+
+    @staticmethod
+    def from_dict(d: dict[str, Any]) -> dict[str, Any]:
+        return d
+
+
+UNSTRUCTURED: Codec = _Unstructured()
+
+
+class ObjectList:
+    """One page of a list: ``items``, the ``resource_version`` it reflects, and ``continue_`` (or None)."""
+
+    __slots__ = ("items", "resource_version", "continue_")
+
+    def __init__(self, items: list[Any], resource_version: str, continue_: str | None) -> None:
+        self.items = items
+        self.resource_version = resource_version
+        self.continue_ = continue_
+
+    def __iter__(self) -> Any:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __repr__(self) -> str:
+        return f"ObjectList({len(self.items)} items, resource_version={self.resource_version!r})"
+
+
+def _now_rfc3339(clock: Callable[[], float]) -> str:
+    stamp = datetime.datetime.fromtimestamp(clock(), tz=datetime.timezone.utc)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _pack(d: Mapping[str, Any]) -> bytes:
+    return msgpack.packb(d, use_bin_type=True)  # type: ignore[no-any-return]
+
+
+def _unpack(data: bytes) -> dict[str, Any]:
+    return msgpack.unpackb(data, raw=False, strict_map_key=False)  # type: ignore[no-any-return]
+
+
+def _meta(d: dict[str, Any]) -> dict[str, Any]:
+    meta = d.get("metadata")
+    if meta is None:
+        meta = d["metadata"] = {}
+    elif not isinstance(meta, dict):
+        raise ValidationError(FieldError("metadata", "must be an object", repr(meta)))
+    return meta
+
+
+def _selector(value: Any, cls: Any) -> Any:
+    if value is None or isinstance(value, cls):
+        return value
+    if isinstance(value, str):
+        return cls.parse(value)
+    if isinstance(value, dict) and cls is LabelSelector:
+        return LabelSelector.from_dict(value)
+    raise ValidationError(FieldError(cls.__name__, "must be a selector or its string form", repr(value)))
+
+
+class Registry:
+    """Typed object storage on a kvstore store, with the API server's semantics (see module doc).
+
+    ``codec`` converts objects to and from their dict form (default: ``objects.codec``; pass
+    :data:`UNSTRUCTURED` to store plain dicts). ``clock`` gives seconds since the epoch for
+    creationTimestamp / deletionTimestamp.
+    """
+
+    def __init__(self, store: Any, *, codec: Codec | None = None, clock: Callable[[], float] | None = None,
+                 prefix: str = REGISTRY_PREFIX) -> None:
+        self.store = store
+        if codec is None:
+            from . import codec as default_codec  # the models' codec; imported late to avoid a cycle
+            codec = default_codec  # type: ignore[assignment]
+        self._codec: Codec = codec  # type: ignore[assignment]
+        if clock is None:
+            import time
+            clock = time.time
+        self._clock = clock
+        self._root = prefix.rstrip("/")
+        self._kinds: dict[str, KindInfo] = {}
+        for info in BUILTIN_KINDS:
+            self.register_kind(info)
+
+    # ------------------------------------------------------------------ kinds
+    def register_kind(self, info: KindInfo) -> None:
+        """Teach the registry a kind (a custom resource, say): reachable by Kind name and by resource."""
+        self._kinds[info.kind] = info
+        self._kinds[info.resource] = info
+
+    def kind_info(self, kind: str) -> KindInfo:
+        """The storage layout for a Kind name ("Pod") or resource ("pods")."""
+        info = self._kinds.get(kind)
+        if info is None:
+            raise NotFound(f'the server doesn\'t have a resource type "{kind}"')
+        return info
+
+    def _info_for(self, obj: Any, d: dict[str, Any]) -> KindInfo:
+        kind = d.get("kind")
+        if not isinstance(kind, str) or not kind:
+            raise ValidationError(FieldError("kind", "", type="Required value"))
+        info = self._kinds.get(kind)
+        if info is None:
+            cls = type(obj)
+            namespaced = getattr(cls, "NAMESPACED", None)
+            if namespaced is None:
+                namespaced = bool(_meta(d).get("namespace"))
+            info = guess_kind(kind, str(d.get("apiVersion") or ""), bool(namespaced),
+                              str(getattr(cls, "RESOURCE", "") or ""))
+            self.register_kind(info)
+        return info
+
+    # ------------------------------------------------------------------ decoding
+    def _decode(self, kv: Any, resource_version: int | None = None) -> Any:
+        return self._codec.from_dict(self._decode_dict(kv, resource_version))
+
+    @staticmethod
+    def _decode_dict(kv: Any, resource_version: int | None = None) -> dict[str, Any]:
+        d = _unpack(kv.value)
+        _meta(d)["resourceVersion"] = str(resource_version or kv.mod_revision)
+        return d
+
+    def _encode(self, d: dict[str, Any]) -> tuple[Any, bytes]:
+        """Validate through the codec; returns the object (without resourceVersion) and the stored bytes."""
+        _meta(d).pop("resourceVersion", None)
+        obj = self._codec.from_dict(d)
+        stored = self._codec.to_dict(obj)
+        _meta(stored).pop("resourceVersion", None)
+        return obj, _pack(stored)
+
+    def _with_version(self, data: bytes, revision: int) -> Any:
+        d = _unpack(data)
+        _meta(d)["resourceVersion"] = str(revision)
+        return self._codec.from_dict(d)
+
+    def _key(self, info: KindInfo, name: str, namespace: str | None) -> str:
+        if not isinstance(name, str) or not name:
+            raise ValidationError(FieldError("metadata.name", "name is required", type="Required value"))
+        return info.key(name, namespace, self._root)
+
+    # ------------------------------------------------------------------ create / get
+    def create(self, obj: Any) -> Any:
+        """Store a new object: sets uid, creationTimestamp, generation 1 and resourceVersion; a
+        ``generateName`` gets a random 5-character suffix. AlreadyExists if the name is taken."""
+        d = self._codec.to_dict(obj)
+        info = self._info_for(obj, d)
+        meta = _meta(d)
+        if meta.get("resourceVersion"):
+            raise ValidationError(FieldError("metadata.resourceVersion",
+                                             "resourceVersion should not be set on objects to be created",
+                                             meta["resourceVersion"]))
+        if info.namespaced:
+            meta["namespace"] = meta.get("namespace") or "default"
+        generated = not meta.get("name") and bool(meta.get("generateName"))
+        for _ in range(_GENERATE_NAME_ATTEMPTS if generated else 1):
+            if generated:
+                meta["name"] = str(meta["generateName"]) + "".join(
+                    secrets.choice(_SUFFIX_ALPHABET) for _ in range(5))
+            meta["uid"] = str(uuid.uuid4())
+            meta["creationTimestamp"] = _now_rfc3339(self._clock)
+            meta["generation"] = 1
+            for system_field in ("deletionTimestamp", "deletionGracePeriodSeconds"):
+                meta.pop(system_field, None)
+            _, data = self._encode(d)
+            key = self._key(info, meta.get("name"), meta.get("namespace"))
+            response = self.store.txn([Compare.create_revision(key) == 0], [Op.put(key, data)], [])
+            if response.succeeded:
+                return self._with_version(data, response.revision)
+        raise AlreadyExists(f'{info.resource} "{meta.get("name")}" already exists')
+
+    def get(self, kind: str, name: str, namespace: str | None = None) -> Any:
+        """The object, with its resourceVersion; NotFound if there is none."""
+        info = self.kind_info(kind)
+        kv = self.store.get(self._key(info, name, namespace))
+        if kv is None:
+            raise NotFound(f'{info.resource} "{name}" not found')
+        return self._decode(kv)
+
+    # ------------------------------------------------------------------ list
+    def list(self, kind: str, namespace: str | None = None,
+             label_selector: LabelSelector | str | None = None,
+             field_selector: FieldSelector | str | None = None,
+             limit: int = 0, continue_: str | None = None) -> ObjectList:
+        """Objects of a kind (in one namespace, or all), filtered by selectors, ``limit`` per page.
+
+        Pages of one list read the snapshot of the first page (the continue token pins its revision);
+        a token whose revision was compacted raises :class:`Expired`, as the API server answers 410.
+        """
+        info = self.kind_info(kind)
+        labels = _selector(label_selector, LabelSelector)
+        fields = _selector(field_selector, FieldSelector)
+        if type(limit) is not int or limit < 0:
+            raise ValidationError(FieldError("limit", "must be a non-negative integer", repr(limit)))
+        prefix = info.prefix(namespace, self._root)
+        start_key, revision = prefix, 0
+        if continue_:
+            start, revision = decode_continue(continue_)
+            start_key = prefix + start
+        end_key = prefix[:-1] + chr(ord("/") + 1)
+        items: list[Any] = []
+        last_key: str | None = None
+        more = False
+        while True:
+            page = max(_PAGE, limit * 2) if limit else 0
+            try:
+                response = self.store.range(start_key, end_key, limit=page, revision=revision or None)
+            except Compacted:
+                raise Expired("The provided continue parameter is too old to display a consistent list "
+                              "result. You can start a new list without the continue parameter.") from None
+            revision = revision or response.revision
+            for kv in response.kvs:
+                if limit and len(items) >= limit:
+                    more = True
+                    break
+                last_key = kv.key.decode()
+                d = self._decode_dict(kv)
+                if labels is not None and not labels.matches(d["metadata"].get("labels")):
+                    continue
+                if fields is not None and not fields.matches(d):
+                    continue
+                items.append(self._codec.from_dict(d))
+            if more or not response.more:
+                break
+            start_key = response.kvs[-1].key.decode() + "\x00"
+        token = None
+        if more and last_key is not None:
+            token = encode_continue(last_key[len(prefix):] + "\x00", revision)
+        return ObjectList(items, str(revision), token)
+
+    # ------------------------------------------------------------------ update
+    def update(self, obj: Any) -> Any:
+        """Replace an object. With ``metadata.resourceVersion`` set, only if it is still current (else
+        :class:`Conflict`); without it, unconditionally (the API server's unconditional update).
+        Status is kept for kinds with a status subresource; a spec change bumps ``generation``."""
+        return self._update(obj, status_only=False)
+
+    def update_status(self, obj: Any) -> Any:
+        """Replace only the status of an object (the ``/status`` subresource), same concurrency rules."""
+        return self._update(obj, status_only=True)
+
+    def _update(self, obj: Any, status_only: bool) -> Any:
+        new = self._codec.to_dict(obj)
+        info = self._info_for(obj, new)
+        meta = _meta(new)
+        key = self._key(info, meta.get("name"), meta.get("namespace") if info.namespaced else None)
+        wanted = meta.get("resourceVersion")
+        precondition = self._parse_rv(wanted) if wanted else None
+        while True:
+            kv = self.store.get(key)
+            if kv is None:
+                raise NotFound(f'{info.resource} "{meta.get("name")}" not found')
+            if precondition is not None and precondition != kv.mod_revision:
+                raise self._conflict(info, meta.get("name"))
+            old = _unpack(kv.value)
+            merged = self._apply_update(info, old, copy.deepcopy(new), status_only)
+            result = self._write(info, key, kv, old, merged)
+            if result is not None:
+                return result
+            if precondition is not None:
+                raise self._conflict(info, meta.get("name"))
+
+    def _apply_update(self, info: KindInfo, old: dict[str, Any], new: dict[str, Any],
+                      status_only: bool) -> dict[str, Any]:
+        """The object to store: system fields from ``old``; spec or status from ``new`` as allowed."""
+        old_meta, meta = _meta(old), _meta(new)
+        if meta.get("uid") and meta["uid"] != old_meta.get("uid"):
+            raise ValidationError(FieldError("metadata.uid", "field is immutable", meta["uid"]))
+        if status_only:
+            result = copy.deepcopy(old)
+            if "status" in new:
+                result["status"] = new["status"]
+            else:
+                result.pop("status", None)
+            return result
+        for system_field in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
+                             "generation", "name", "namespace"):
+            if system_field in old_meta:
+                meta[system_field] = old_meta[system_field]
+            else:
+                meta.pop(system_field, None)
+        if info.has_status:
+            if "status" in old:
+                new["status"] = old["status"]
+            else:
+                new.pop("status", None)
+        if old_meta.get("deletionTimestamp"):
+            added = set(meta.get("finalizers") or ()) - set(old_meta.get("finalizers") or ())
+            if added:
+                raise ValidationError(FieldError("metadata.finalizers",
+                                                 "no new finalizers can be added if the object is being deleted",
+                                                 ", ".join(sorted(added)), "Forbidden"))
+        if new.get("spec") != old.get("spec"):
+            meta["generation"] = int(old_meta.get("generation") or 0) + 1
+        return new
+
+    def _write(self, info: KindInfo, key: str, kv: Any, old: dict[str, Any], new: dict[str, Any]) -> Any:
+        """CAS-write ``new`` over ``kv``; None if the key moved on meanwhile. An object being deleted
+        whose last finalizer is gone is deleted instead, as the API server does."""
+        obj, data = self._encode(new)
+        meta = _meta(new)
+        if meta.get("deletionTimestamp") and not meta.get("finalizers"):
+            response = self.store.txn([Compare.mod_revision(key) == kv.mod_revision], [Op.delete(key)], [])
+            return self._with_version(data, response.revision) if response.succeeded else None
+        if data == kv.value:
+            return self._with_version(data, kv.mod_revision)  # no-op update: no new revision
+        response = self.store.txn([Compare.mod_revision(key) == kv.mod_revision], [Op.put(key, data)], [])
+        return self._with_version(data, response.revision) if response.succeeded else None
+
+    # ------------------------------------------------------------------ patch
+    def patch(self, kind: str, name: str, patch: Mapping[str, Any] | str | bytes,
+              namespace: str | None = None) -> Any:
+        """Apply a JSON merge patch (RFC 7386) to the current object and store it; retried on
+        concurrent writes unless the patch sets ``metadata.resourceVersion`` (a precondition)."""
+        info = self.kind_info(kind)
+        body = parse_patch(patch)
+        if not isinstance(body, dict):
+            raise ValidationError(FieldError("patch", "must be a JSON object", repr(body)))
+        key = self._key(info, name, namespace)
+        wanted = (body.get("metadata") or {}).get("resourceVersion") if isinstance(body.get("metadata"), dict) else None
+        precondition = self._parse_rv(wanted) if wanted else None
+        while True:
+            kv = self.store.get(key)
+            if kv is None:
+                raise NotFound(f'{info.resource} "{name}" not found')
+            if precondition is not None and precondition != kv.mod_revision:
+                raise self._conflict(info, name)
+            old = _unpack(kv.value)
+            patched = merge_patch(old, body)
+            if not isinstance(patched.get("metadata"), dict):
+                patched["metadata"] = {}
+            patched["metadata"].pop("resourceVersion", None)
+            merged = self._apply_update(info, old, patched, status_only=False)
+            result = self._write(info, key, kv, old, merged)
+            if result is not None:
+                return result
+            if precondition is not None:
+                raise self._conflict(info, name)
+
+    # ------------------------------------------------------------------ delete
+    def delete(self, kind: str, name: str, namespace: str | None = None) -> Any:
+        """Delete an object and return its last state. With finalizers, only mark it: set
+        ``deletionTimestamp`` (and bump generation); it goes once an update empties ``finalizers``."""
+        info = self.kind_info(kind)
+        key = self._key(info, name, namespace)
+        while True:
+            kv = self.store.get(key)
+            if kv is None:
+                raise NotFound(f'{info.resource} "{name}" not found')
+            old = _unpack(kv.value)
+            meta = _meta(old)
+            if meta.get("finalizers"):
+                if meta.get("deletionTimestamp"):
+                    return self._decode(kv)
+                marked = copy.deepcopy(old)
+                _meta(marked)["deletionTimestamp"] = _now_rfc3339(self._clock)
+                _meta(marked)["deletionGracePeriodSeconds"] = 0
+                _meta(marked)["generation"] = int(meta.get("generation") or 0) + 1
+                result = self._write(info, key, kv, old, marked)
+            else:
+                response = self.store.txn([Compare.mod_revision(key) == kv.mod_revision], [Op.delete(key)], [])
+                result = self._with_version(kv.value, response.revision) if response.succeeded else None
+            if result is not None:
+                return result
+
+    # ------------------------------------------------------------------ watch
+    def watch(self, kind: str, namespace: str | None = None, resource_version: str | None = None,
+              label_selector: LabelSelector | str | None = None,
+              field_selector: FieldSelector | str | None = None) -> WatchStream:
+        """Events for a kind after ``resource_version``: ADDED / MODIFIED / DELETED (and BOOKMARK on
+        request). Without a resourceVersion (or "0"), the current objects arrive first as ADDED.
+        With selectors, an object that starts matching is ADDED and one that stops is DELETED, as the
+        API server's watch cache does. A compacted resourceVersion raises :class:`Expired`."""
+        info = self.kind_info(kind)
+        labels = _selector(label_selector, LabelSelector)
+        fields = _selector(field_selector, FieldSelector)
+        prefix = info.prefix(namespace, self._root)
+        initial: list[dict[str, Any]] = []
+        if resource_version in (None, "", "0"):
+            listed = self.store.range(prefix, prefix[:-1] + chr(ord("/") + 1))
+            start = listed.revision + 1
+            for kv in listed.kvs:
+                d = self._decode_dict(kv)
+                if WatchStream.selected(d, labels, fields):
+                    initial.append(d)
+        else:
+            start = self._parse_rv(resource_version) + 1
+        try:
+            watcher = self.store.watch(prefix, prefix[:-1] + chr(ord("/") + 1), start_revision=start,
+                                       prev_kv=True, progress_notify=True)
+        except Compacted:
+            raise Expired(f"too old resource version: {resource_version}") from None
+        return WatchStream(watcher, self._codec.from_dict, initial, labels, fields)
+
+    # ------------------------------------------------------------------ helpers
+    @staticmethod
+    def _parse_rv(value: Any) -> int:
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            number = -1
+        if number < 0 or str(number) != str(value):
+            raise ValidationError(FieldError("metadata.resourceVersion", "must be a resource version", value))
+        return number
+
+    @staticmethod
+    def _conflict(info: KindInfo, name: Any) -> Conflict:
+        return Conflict(f'Operation cannot be fulfilled on {info.resource} "{name}": the object has been '
+                        "modified; please apply your changes to the latest version and try again")
+
+
+def retry_on_conflict(action: Callable[[], Any], attempts: int = 100) -> Any:
+    """``retry.RetryOnConflict``: run ``action`` until it does not raise Conflict (at most ``attempts``)."""
+    for _ in range(attempts - 1):
+        try:
+            return action()
+        except Conflict:
+            continue
+    return action()

@@ -1,0 +1,127 @@
+"""Registry watch streams: kvstore events turned into the API server's ADDED / MODIFIED / DELETED / BOOKMARK.
+
+With selectors, each change is judged on the object before and after it (the kvstore's prev_kv), like
+the API server's watch cache: starts matching -> ADDED, stops matching -> DELETED (carrying the last
+matching state, at the new resourceVersion), matches before and after -> MODIFIED.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator
+
+import msgpack
+
+from kvstore import Compacted, EventType
+
+from .errors import Expired
+
+ADDED = "ADDED"
+MODIFIED = "MODIFIED"
+DELETED = "DELETED"
+BOOKMARK = "BOOKMARK"
+
+
+class WatchEvent:
+    """One watch event: ``type`` (ADDED, MODIFIED, DELETED, BOOKMARK), ``object`` (None for a BOOKMARK)
+    and ``resource_version`` (the revision the event brings the watcher up to)."""
+
+    __slots__ = ("type", "object", "resource_version")
+
+    def __init__(self, type: str, object: Any, resource_version: str) -> None:
+        self.type = type
+        self.object = object
+        self.resource_version = resource_version
+
+    def __repr__(self) -> str:
+        return f"WatchEvent({self.type}, resource_version={self.resource_version})"
+
+
+def _decode(data: bytes, revision: int) -> dict[str, Any]:
+    d = msgpack.unpackb(data, raw=False, strict_map_key=False)
+    meta = d.get("metadata")
+    if not isinstance(meta, dict):
+        meta = d["metadata"] = {}
+    meta["resourceVersion"] = str(revision)
+    return d  # type: ignore[no-any-return]
+
+
+class WatchStream:
+    """An iterator of :class:`WatchEvent`; ``get(timeout)`` for bounded waits; ``stop()`` ends it."""
+
+    def __init__(self, watcher: Any, decode: Callable[[dict[str, Any]], Any], initial: list[dict[str, Any]],
+                 labels: Any, fields: Any) -> None:
+        self._watcher = watcher
+        self._decode = decode
+        self._labels = labels
+        self._fields = fields
+        self._ready: list[WatchEvent] = [
+            WatchEvent(ADDED, decode(d), d["metadata"]["resourceVersion"]) for d in initial]
+        self._ready.reverse()  # popped from the end
+
+    @staticmethod
+    def selected(d: dict[str, Any], labels: Any, fields: Any) -> bool:
+        """Whether an object (dict form) passes the label and field selectors."""
+        if labels is not None and not labels.matches((d.get("metadata") or {}).get("labels")):
+            return False
+        return fields is None or fields.matches(d)
+
+    def _translate(self, event: Any) -> WatchEvent | None:
+        kv, prev = event.kv, event.prev_kv
+        revision = kv.mod_revision
+        old = _decode(prev.value, revision) if prev is not None else None
+        old_ok = old is not None and self.selected(old, self._labels, self._fields)
+        if event.type == EventType.DELETE:
+            return WatchEvent(DELETED, self._decode(old), str(revision)) if old_ok else None
+        new = _decode(kv.value, revision)
+        new_ok = self.selected(new, self._labels, self._fields)
+        if new_ok:
+            return WatchEvent(MODIFIED if old_ok else ADDED, self._decode(new), str(revision))
+        if old_ok:
+            return WatchEvent(DELETED, self._decode(old), str(revision))  # type: ignore[arg-type]
+        return None
+
+    def get(self, timeout: float | None = None) -> WatchEvent | None:
+        """The next event, or None if none arrives within ``timeout`` seconds (or the stream ended)."""
+        while not self._ready:
+            try:
+                response = next(self._watcher.responses(timeout), None)
+            except Compacted as exc:
+                raise Expired(f"too old resource version: {exc}") from None
+            if response is None:
+                return None
+            if response.progress_notify and not response.events:
+                return WatchEvent(BOOKMARK, None, str(response.revision))
+            for event in reversed(response.events):
+                translated = self._translate(event)
+                if translated is not None:
+                    self._ready.append(translated)
+        return self._ready.pop()
+
+    def request_bookmark(self) -> None:
+        """Ask for a BOOKMARK event carrying the revision the stream has caught up to."""
+        self._watcher.request_progress()
+
+    def stop(self) -> None:
+        """End the stream (iteration stops; pending events are dropped)."""
+        self._watcher.cancel()
+
+    @property
+    def stopped(self) -> bool:
+        """True once the stream has ended."""
+        return bool(self._watcher.canceled)
+
+    def __iter__(self) -> Iterator[WatchEvent]:
+        return self
+
+    def __next__(self) -> WatchEvent:
+        while True:
+            event = self.get(None)
+            if event is not None:
+                return event
+            if self.stopped:
+                raise StopIteration
+
+    def __enter__(self) -> "WatchStream":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
