@@ -126,15 +126,19 @@ class ProcessCluster:
     """N member processes; every member's Raft port sits behind a Proxy (member 0 has the lowest
     address, so all its connections are inbound and its proxy alone can cut it off)."""
 
-    def __init__(self, size: int, root: str) -> None:
+    def __init__(self, size: int, root: str, proxied: bool = True) -> None:
         self.size = size
         self.root = root
         ports = sorted(free_ports(3 * size))
         self.proxy_ports = ports[:size]  # ascending: member 0 has the smallest address
         self.raft_ports = ports[size:2 * size]
         self.rpc_ports = ports[2 * size:]
-        self.addresses = [f"127.0.0.1:{p}" for p in self.proxy_ports]
-        self.proxies = [Proxy(p, r) for p, r in zip(self.proxy_ports, self.raft_ports)]
+        if proxied:
+            self.addresses = [f"127.0.0.1:{p}" for p in self.proxy_ports]
+            self.proxies = [Proxy(p, r) for p, r in zip(self.proxy_ports, self.raft_ports)]
+        else:  # benchmarks: members talk directly
+            self.addresses = [f"127.0.0.1:{p}" for p in self.raft_ports]
+            self.proxies = []
         self.procs: list[Optional[subprocess.Popen]] = [None] * size
         self.logs = [os.path.join(root, f"member{i}.log") for i in range(size)]
 
