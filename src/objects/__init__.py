@@ -4,15 +4,22 @@ Start with :func:`from_dict`, :func:`to_dict` and :func:`load`; see docs/objects
 """
 from .affinity import (Affinity, NodeAffinity, PodAffinity, PodAffinityTerm, PodAntiAffinity,
                        PreferredSchedulingTerm, TopologySpreadConstraint, WeightedPodAffinityTerm)
+from .apps import (DaemonSet, DaemonSetSpec, DaemonSetStatus, DaemonSetUpdateStrategy, Deployment,
+                   DeploymentSpec, DeploymentStatus, DeploymentStrategy, PodTemplateSpec, ReplicaSet,
+                   ReplicaSetSpec, ReplicaSetStatus, RollingUpdateDaemonSet, RollingUpdateDeployment)
 from .codec import KINDS, dumps_yaml, from_dict, from_msgpack, kind_class, load, register_kind, to_dict, to_msgpack
-from .core import (Container, ContainerImage, ContainerPort, Node, NodeAddress, NodeSpec, NodeStatus, Pod,
-                   PodSchedulingGate, PodSpec, PodStatus)
+from .coordination import Lease, LeaseSpec
+from .core import (ConfigMap, Container, ContainerImage, ContainerPort, EndpointAddress, EndpointPort, Endpoints,
+                   EndpointSubset, Namespace, NamespaceSpec, NamespaceStatus, Node, NodeAddress, NodeSpec,
+                   NodeStatus, Pod, PodSchedulingGate, PodSpec, PodStatus, Service, ServicePort, ServiceSpec)
 from .defaulting import DEFAULT_SCHEDULER_NAME, apply_defaults
 from .errors import AlreadyExists, Conflict, FieldError, Invalid, NotFound, ObjectsError, ValidationError
 from .fields import FieldSelector
 from .generic import GenericObject
 from .labels import LabelSelector, Requirement
 from .meta import Condition, KubeObject, ObjectMeta, OwnerReference
+from .policy import PodDisruptionBudget, PodDisruptionBudgetSpec, PodDisruptionBudgetStatus
+from .priority import PriorityClass
 from .nodeselector import NodeSelector, NodeSelectorRequirement, NodeSelectorTerm
 from .quantity import Quantity
 from .resources import ResourceRequirements
@@ -29,6 +36,13 @@ __all__ = [
     "Affinity", "NodeAffinity", "PreferredSchedulingTerm", "PodAffinity", "PodAntiAffinity",
     "PodAffinityTerm", "WeightedPodAffinityTerm", "TopologySpreadConstraint",
     "Node", "NodeSpec", "NodeStatus", "NodeAddress", "ContainerImage",
+    "Namespace", "NamespaceSpec", "NamespaceStatus", "Service", "ServiceSpec", "ServicePort",
+    "Endpoints", "EndpointSubset", "EndpointAddress", "EndpointPort", "ConfigMap",
+    "PodTemplateSpec", "ReplicaSet", "ReplicaSetSpec", "ReplicaSetStatus",
+    "Deployment", "DeploymentSpec", "DeploymentStatus", "DeploymentStrategy", "RollingUpdateDeployment",
+    "DaemonSet", "DaemonSetSpec", "DaemonSetStatus", "DaemonSetUpdateStrategy", "RollingUpdateDaemonSet",
+    "PodDisruptionBudget", "PodDisruptionBudgetSpec", "PodDisruptionBudgetStatus", "PriorityClass",
+    "Lease", "LeaseSpec",
     "from_dict", "to_dict", "load", "dumps_yaml", "to_msgpack", "from_msgpack", "register_kind", "kind_class",
     "KINDS", "apply_defaults", "DEFAULT_SCHEDULER_NAME", "validate",
 ]

@@ -177,8 +177,10 @@ def from_msgpack(data: bytes) -> Any:
 
 
 def _register_builtin_kinds() -> None:
-    from . import core
-    for cls in (core.Pod, core.Node):
+    from . import apps, coordination, core, policy, priority
+    for cls in (core.Pod, core.Node, core.Namespace, core.Service, core.Endpoints, core.ConfigMap,
+                apps.ReplicaSet, apps.Deployment, apps.DaemonSet, policy.PodDisruptionBudget,
+                priority.PriorityClass, coordination.Lease):
         register_kind(cls)
 
 

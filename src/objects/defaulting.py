@@ -154,3 +154,91 @@ def default_node(node: Any, priority_classes: PriorityClassResolver) -> Any:
     if not status.allocatable and status.capacity:
         return node.replace(status=status.replace(allocatable=dict(status.capacity)))
     return node
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Workloads, services, priority classes
+
+
+def _default_workload_spec(spec: Any, replicas: bool) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    if replicas and spec.replicas is None:
+        changes["replicas"] = 1
+    if spec.template is not None:
+        template = default_template(spec.template, None, "spec.template")
+        if template is not spec.template:
+            changes["template"] = template
+    return changes
+
+
+@defaulter("ReplicaSet")
+def default_replica_set(rs: Any, priority_classes: PriorityClassResolver) -> Any:
+    """replicas 1; the pod template defaulted like a pod."""
+    changes = _default_workload_spec(rs.spec, replicas=True)
+    return rs.replace(spec=rs.spec.replace(**changes)) if changes else rs
+
+
+@defaulter("Deployment")
+def default_deployment(deploy: Any, priority_classes: PriorityClassResolver) -> Any:
+    """replicas 1, RollingUpdate 25%/25%, revisionHistoryLimit 10, progressDeadlineSeconds 600."""
+    from .apps import DeploymentStrategy, RollingUpdateDeployment
+    spec = deploy.spec
+    changes = _default_workload_spec(spec, replicas=True)
+    strategy = spec.strategy or DeploymentStrategy()
+    if strategy.type is None:
+        strategy = strategy.replace(type="RollingUpdate")
+    if strategy.type == "RollingUpdate":
+        rolling = strategy.rolling_update or RollingUpdateDeployment()
+        rolling = rolling.replace(max_unavailable="25%" if rolling.max_unavailable is None else rolling.max_unavailable,
+                                  max_surge="25%" if rolling.max_surge is None else rolling.max_surge)
+        strategy = strategy.replace(rolling_update=rolling)
+    if strategy != spec.strategy:
+        changes["strategy"] = strategy
+    if spec.revision_history_limit is None:
+        changes["revision_history_limit"] = 10
+    if spec.progress_deadline_seconds is None:
+        changes["progress_deadline_seconds"] = 600
+    return deploy.replace(spec=spec.replace(**changes)) if changes else deploy
+
+
+@defaulter("DaemonSet")
+def default_daemon_set(ds: Any, priority_classes: PriorityClassResolver) -> Any:
+    """RollingUpdate with maxUnavailable 1 and maxSurge 0; revisionHistoryLimit 10."""
+    from .apps import DaemonSetUpdateStrategy, RollingUpdateDaemonSet
+    spec = ds.spec
+    changes = _default_workload_spec(spec, replicas=False)
+    strategy = spec.update_strategy or DaemonSetUpdateStrategy()
+    if strategy.type is None:
+        strategy = strategy.replace(type="RollingUpdate")
+    if strategy.type == "RollingUpdate":
+        rolling = strategy.rolling_update or RollingUpdateDaemonSet()
+        rolling = rolling.replace(max_unavailable=1 if rolling.max_unavailable is None else rolling.max_unavailable,
+                                  max_surge=0 if rolling.max_surge is None else rolling.max_surge)
+        strategy = strategy.replace(rolling_update=rolling)
+    if strategy != spec.update_strategy:
+        changes["update_strategy"] = strategy
+    if spec.revision_history_limit is None:
+        changes["revision_history_limit"] = 10
+    return ds.replace(spec=spec.replace(**changes)) if changes else ds
+
+
+@defaulter("Service")
+def default_service(svc: Any, priority_classes: PriorityClassResolver) -> Any:
+    """type ClusterIP, sessionAffinity None, port protocol TCP, targetPort = port."""
+    spec = svc.spec
+    changes: dict[str, Any] = {}
+    if spec.type is None:
+        changes["type"] = "ClusterIP"
+    if spec.session_affinity is None:
+        changes["session_affinity"] = "None"
+    if any(p.protocol is None or p.target_port is None for p in spec.ports):
+        changes["ports"] = [p.replace(protocol=p.protocol or "TCP",
+                                      target_port=p.port if p.target_port is None else p.target_port)
+                            for p in spec.ports]
+    return svc.replace(spec=spec.replace(**changes)) if changes else svc
+
+
+@defaulter("PriorityClass")
+def default_priority_class(pc: Any, priority_classes: PriorityClassResolver) -> Any:
+    """preemptionPolicy PreemptLowerPriority."""
+    return pc.replace(preemption_policy="PreemptLowerPriority") if pc.preemption_policy is None else pc
