@@ -23,6 +23,7 @@ from typing import Any
 
 import msgpack
 
+from .commands import check_command
 from .errors import Compacted, FutureRevision, InvalidArgument, KeyNotFound, KVError, LeaseExists, \
     LeaseNotFound, ValueTooLarge
 from .keyindex import KeyIndex
@@ -75,15 +76,15 @@ class StateMachine:
     def apply(self, command: list[Any]) -> Any:
         """Apply one command; return its response, or the error as a value (nothing changed then)."""
         self.last_record = None
-        try:
-            handler = self._handlers[command[0]]
-        except (KeyError, IndexError, TypeError):
-            return InvalidArgument(f"command={command!r:.80} is not a known state machine command")
-        try:
-            return handler(command)
-        except (TypeError, ValueError, IndexError) as error:
-            # only a malformed command can get here; validation happens before any change
-            return InvalidArgument(f"command={command!r:.80} is malformed: {error}")
+        if type(command) is list and len(command) == 7 and command[0] == "put":
+            # the hot path: a put's shape is checked inline
+            key, value, lease = command[1], command[2], command[3]
+            if type(key) is bytes and key and type(value) is bytes and type(lease) is int and lease >= 0:
+                return self._apply_put(command)
+        error = check_command(command)
+        if error is not None:
+            return error
+        return self._handlers[command[0]](command)
 
     def _commit(self, revision: int, events: list[Event]) -> None:
         self.revision = revision
