@@ -51,7 +51,7 @@ class Proposer:
         self._prefix = os.urandom(8)
         self._counter = itertools.count(1)
         self._closed = False
-        node.addOnTickCallback(self._flush)
+        node.add_before_commands_callback(self._flush)
 
     def new_request_id(self) -> bytes:
         """A request id unique across members and restarts (random prefix + counter)."""

@@ -58,6 +58,7 @@ class RaftNode(SyncObj):  # type: ignore[misc]
         self.applier = applier
         self.journal = DurableJournal(data_dir)
         self._on_applied = on_applied
+        self._before_commands: list[Callable[[], None]] = []
         snapshot_path = os.path.join(data_dir, SNAPSHOT_NAME)
         if os.path.exists(snapshot_path):
             _decode_snapshot(snapshot_path)  # pysyncobj would log and skip a damaged one: refuse here
@@ -97,6 +98,16 @@ class RaftNode(SyncObj):  # type: ignore[misc]
     def submit(self, payload: bytes, callback: Callback) -> None:
         """Queue one log entry (a msgpack batch); `callback(results, fail_reason)` on the tick thread."""
         self._applyCommand(REGULAR_COMMAND + payload, callback)
+
+    def add_before_commands_callback(self, callback: Callable[[], None]) -> None:
+        """Run `callback` on the tick thread right before pysyncobj drains its command queue."""
+        self._before_commands.append(callback)
+
+    def _checkCommandsToApply(self) -> None:  # noqa: N802 - pysyncobj's name
+        # Proposals queued by callbacks here are appended in this very tick, not the next one.
+        for callback in self._before_commands:
+            callback()
+        super()._checkCommandsToApply()
 
     def wake(self) -> None:
         """Make the tick thread run now (instead of after its poll timeout)."""
