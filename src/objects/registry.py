@@ -123,8 +123,9 @@ class Registry:
     def __init__(self, store: Any, *, codec: Codec | None = None, clock: Callable[[], float] | None = None,
                  prefix: str = REGISTRY_PREFIX) -> None:
         self.store = store
+        self._models = codec is None  # the models' codec: writes get the API server's defaulting
         if codec is None:
-            from . import codec as default_codec  # the models' codec; imported late to avoid a cycle
+            from . import codec as default_codec  # imported late: the codec imports every kind
             codec = default_codec  # type: ignore[assignment]
         self._codec: Codec = codec  # type: ignore[assignment]
         if clock is None:
@@ -174,10 +175,18 @@ class Registry:
         _meta(d)["resourceVersion"] = str(resource_version or kv.mod_revision)
         return d
 
-    def _encode(self, d: dict[str, Any]) -> tuple[Any, bytes]:
-        """Validate through the codec; returns the object (without resourceVersion) and the stored bytes."""
+    def _encode(self, d: dict[str, Any], admit_pod: bool = False) -> tuple[Any, bytes]:
+        """Validate (and default) through the codec; returns the object and the bytes to store.
+
+        ``admit_pod``: also resolve priority from the stored PriorityClasses, as the API server's
+        Priority admission plugin does when a pod is created.
+        """
         _meta(d).pop("resourceVersion", None)
-        obj = self._codec.from_dict(d)
+        if self._models:
+            classes = self._priority_classes() if admit_pod else None
+            obj = self._codec.from_dict(d, defaults=True, priority_classes=classes)  # type: ignore[call-arg]
+        else:
+            obj = self._codec.from_dict(d)
         stored = self._codec.to_dict(obj)
         _meta(stored).pop("resourceVersion", None)
         return obj, _pack(stored)
@@ -215,7 +224,7 @@ class Registry:
             meta["generation"] = 1
             for system_field in ("deletionTimestamp", "deletionGracePeriodSeconds"):
                 meta.pop(system_field, None)
-            _, data = self._encode(d)
+            _, data = self._encode(d, admit_pod=info.kind == "Pod")
             key = self._key(info, meta.get("name"), meta.get("namespace"))
             response = self.store.txn([Compare.create_revision(key) == 0], [Op.put(key, data)], [])
             if response.succeeded:
@@ -438,6 +447,9 @@ class Registry:
                     initial.append(d)
         else:
             start = self._parse_rv(resource_version) + 1
+            compacted = self.store.status().compact_revision
+            if compacted and start < compacted:
+                raise Expired(f"too old resource version: {resource_version} ({compacted})")
         try:
             watcher = self.store.watch(prefix, prefix[:-1] + chr(ord("/") + 1), start_revision=start,
                                        prev_kv=True, progress_notify=True)
@@ -446,6 +458,12 @@ class Registry:
         return WatchStream(watcher, self._codec.from_dict, initial, labels, fields)
 
     # ------------------------------------------------------------------ helpers
+    def _priority_classes(self) -> dict[str, Any]:
+        prefix = self.kind_info("PriorityClass").prefix(None, self._root)
+        listed = self.store.range(prefix, prefix[:-1] + chr(ord("/") + 1))
+        classes = (self._decode(kv) for kv in listed.kvs)
+        return {pc.metadata.name: pc for pc in classes}
+
     @staticmethod
     def _parse_rv(value: Any) -> int:
         try:

@@ -1,0 +1,117 @@
+"""Registry watch: replay from a resourceVersion then follow; selector transitions; bookmarks; expiry."""
+import threading
+
+import pytest
+
+from objects.errors import Expired
+
+from registry_helpers import new_registry, pod
+
+WAIT = 5.0  # seconds; every wait in these tests is bounded
+
+
+@pytest.fixture
+def reg():
+    store, registry = new_registry()
+    yield registry
+    store.close()
+
+
+def drain(stream, n):
+    events = []
+    for _ in range(n):
+        event = stream.get(WAIT)
+        assert event is not None, f"only {len(events)} of {n} events arrived"
+        events.append(event)
+    return events
+
+
+def test_watch_from_resource_version_replays_then_follows(reg):
+    a = reg.create(pod("a"))
+    reg.create(pod("b"))
+    reg.patch("Pod", "a", {"metadata": {"labels": {"x": "1"}}})
+    reg.delete("Pod", "b")
+    with reg.watch("Pod", resource_version=a.metadata.resource_version) as stream:
+        replayed = drain(stream, 3)
+        assert [(e.type, e.object.metadata.name) for e in replayed] == [
+            ("ADDED", "b"), ("MODIFIED", "a"), ("DELETED", "b")]
+        versions = [int(e.resource_version) for e in replayed]
+        assert versions == sorted(versions) and versions[0] > int(a.metadata.resource_version)
+        reg.create(pod("c"))
+        live = drain(stream, 1)[0]
+        assert (live.type, live.object.metadata.name) == ("ADDED", "c")
+        assert live.object.metadata.resource_version == live.resource_version
+        assert stream.get(0.05) is None
+
+
+def test_watch_without_resource_version_starts_with_current_objects(reg):
+    reg.create(pod("a"))
+    reg.create(pod("b", namespace="other"))
+    with reg.watch("Pod", namespace="default") as stream:
+        first = drain(stream, 1)[0]
+        assert (first.type, first.object.metadata.name) == ("ADDED", "a")
+        reg.create(pod("c", namespace="other"))     # other namespace: not seen
+        reg.create(pod("d"))
+        assert drain(stream, 1)[0].object.metadata.name == "d"
+
+
+def test_selector_transitions_are_added_and_deleted(reg):
+    reg.create(pod("a", labels={"app": "db"}))
+    start = reg.list("Pod").resource_version
+    with reg.watch("Pod", resource_version=start, label_selector="app=web") as stream:
+        reg.patch("Pod", "a", {"metadata": {"labels": {"app": "web"}}})      # starts matching
+        reg.patch("Pod", "a", {"metadata": {"labels": {"v": "2"}}})          # still matching
+        reg.patch("Pod", "a", {"metadata": {"labels": {"app": "api"}}})      # stops matching
+        reg.patch("Pod", "a", {"metadata": {"labels": {"v": "3"}}})          # unseen
+        reg.patch("Pod", "a", {"metadata": {"labels": {"app": "web"}}})
+        reg.delete("Pod", "a")
+        events = drain(stream, 5)
+        assert [e.type for e in events] == ["ADDED", "MODIFIED", "DELETED", "ADDED", "DELETED"]
+        assert events[2].object.metadata.labels["app"] == "web"            # last state that matched
+        assert stream.get(0.05) is None
+
+
+def test_field_selector_watch_sees_binding(reg):
+    reg.create(pod("a"))
+    with reg.watch("Pod", field_selector="spec.nodeName=n1", resource_version="1") as stream:
+        reg.patch("Pod", "a", {"spec": {"nodeName": "n1"}})
+        event = drain(stream, 1)[0]
+        assert event.type == "ADDED" and event.object.spec.node_name == "n1"
+
+
+def test_bookmark_on_request(reg):
+    reg.create(pod("a"))
+    with reg.watch("Pod", resource_version=str(reg.store.revision)) as stream:
+        stream.request_bookmark()
+        event = drain(stream, 1)[0]
+        assert event.type == "BOOKMARK" and event.object is None
+        assert int(event.resource_version) >= 2
+
+
+def test_compacted_resource_version_is_expired(reg):
+    reg.create(pod("a"))
+    reg.create(pod("b"))
+    reg.store.compact(reg.store.revision)
+    with pytest.raises(Expired):
+        reg.watch("Pod", resource_version="1")
+
+
+def test_iteration_ends_when_stopped(reg):
+    stream = reg.watch("Pod")
+    got = []
+
+    def consume():
+        for event in stream:
+            got.append(event)
+
+    t = threading.Thread(target=consume)
+    t.start()
+    reg.create(pod("a"))
+    for _ in range(500):
+        if got:
+            break
+        t.join(0.01)
+    stream.stop()
+    t.join(WAIT)
+    assert not t.is_alive()
+    assert [e.object.metadata.name for e in got] == ["a"]
