@@ -13,7 +13,7 @@ from .core import (ConfigMap, Container, ContainerImage, ContainerPort, Endpoint
                    EndpointSubset, Namespace, NamespaceSpec, NamespaceStatus, Node, NodeAddress, NodeSpec,
                    NodeStatus, Pod, PodSchedulingGate, PodSpec, PodStatus, Service, ServicePort, ServiceSpec)
 from .defaulting import DEFAULT_SCHEDULER_NAME, apply_defaults
-from .errors import AlreadyExists, Conflict, FieldError, Invalid, NotFound, ObjectsError, ValidationError
+from .errors import AlreadyExists, Conflict, Expired, FieldError, Invalid, NotFound, ObjectsError, ValidationError
 from .fields import FieldSelector
 from .generic import GenericObject
 from .labels import LabelSelector, Requirement
@@ -22,12 +22,14 @@ from .policy import PodDisruptionBudget, PodDisruptionBudgetSpec, PodDisruptionB
 from .priority import PriorityClass
 from .nodeselector import NodeSelector, NodeSelectorRequirement, NodeSelectorTerm
 from .quantity import Quantity
+from .registry import UNSTRUCTURED, ObjectList, Registry, WatchEvent, WatchStream, retry_on_conflict
 from .resources import ResourceRequirements
 from .schema import Model
 from .taints import Taint, Toleration
 from .validation import validate
 
 __all__ = [
+    "Registry", "ObjectList", "WatchEvent", "WatchStream", "UNSTRUCTURED", "retry_on_conflict", "Expired",
     "AlreadyExists", "Conflict", "FieldError", "Invalid", "NotFound", "ObjectsError", "ValidationError",
     "Quantity", "LabelSelector", "Requirement", "Taint", "Toleration",
     "NodeSelector", "NodeSelectorTerm", "NodeSelectorRequirement", "FieldSelector",
