@@ -96,6 +96,9 @@ class StateMachine:
         _, key, value, lease, want_prev, ignore_value, ignore_lease = command
         index = self.index
         prev = index.latest.get(key)
+        # etcd's plain Put looks the lease up before the key (a put inside a txn checks the key first)
+        if lease and lease not in self.leases.records:
+            return LeaseNotFound(lease)
         if ignore_value or ignore_lease:
             if prev is None:
                 return KeyNotFound(key, "ignore_value" if ignore_value else "ignore_lease")
@@ -103,8 +106,6 @@ class StateMachine:
                 value = prev.value
             if ignore_lease:
                 lease = prev.lease
-        if lease and lease not in self.leases.records:
-            return LeaseNotFound(lease)
         if len(value) > self.max_value_bytes:
             return ValueTooLarge(len(value), self.max_value_bytes)
         revision = self.revision + 1
