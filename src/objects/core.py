@@ -63,7 +63,7 @@ class Container(Model):
 
     FIELDS = (
         Field("name", Str(dns1123_label), required=True),
-        Field("image", Str()),
+        Field("image", Str(), required=True),
         Field("ports", ListOf(ContainerPort)),
         Field("resources", ResourceRequirements, always=True),
         Field("restart_policy", Enum("Always")),

@@ -247,6 +247,10 @@ class Value(FieldType):
 
     def parse(self, value: Any, parent: str, key: str | int, errs: Errors) -> Any:
         path = join(parent, key)
+        before = len(errs)
+        check_json(value, path, errs)  # value classes keep unknown fields: they must be storable JSON
+        if len(errs) > before:
+            return None
         try:
             return self.cls.from_dict(value, path)
         except ValidationError as e:
