@@ -110,9 +110,12 @@ class Toleration:
 
     An absent operator means ``Equal`` (Kubernetes' defaulting); an empty key with ``Exists`` tolerates
     every taint, an empty effect tolerates every effect.
+
+    ``toleration.tolerates(taint) -> bool`` is ``ToleratesTaint``; it is a function specialised once per
+    toleration (see :func:`compile_toleration`), since the scheduler calls it for every pod x node x taint.
     """
 
-    __slots__ = ("key", "operator", "value", "effect", "toleration_seconds", "_exists", "_extra")
+    __slots__ = ("key", "operator", "value", "effect", "toleration_seconds", "tolerates", "_extra")
 
     def __init__(self, key: str = "", operator: str = EQUAL, value: str = "", effect: str = "",
                  toleration_seconds: int | None = None, path: str = "toleration") -> None:
@@ -125,7 +128,8 @@ class Toleration:
         self.value: str = value or ""
         self.effect: str = effect or ""
         self.toleration_seconds: int | None = toleration_seconds
-        self._exists = operator == EXISTS
+        self.tolerates: Callable[[Taint], bool] = compile_toleration(
+            self.key, operator == EXISTS, self.value, self.effect)
         self._extra: dict[str, Any] = {}
 
     @staticmethod
@@ -190,14 +194,6 @@ class Toleration:
         out.update(self._extra)
         return out
 
-    def tolerates(self, taint: Taint) -> bool:
-        """``ToleratesTaint``: whether this toleration tolerates ``taint``."""
-        if self.effect and self.effect != taint.effect:
-            return False
-        if self.key and self.key != taint.key:
-            return False
-        return self._exists or self.value == taint.value
-
     def __repr__(self) -> str:
         return (f"Toleration({self.key!r}, {self.operator!r}, {self.value!r}, {self.effect!r}, "
                 f"{self.toleration_seconds!r})")
@@ -212,6 +208,21 @@ class Toleration:
 
     def __hash__(self) -> int:
         return hash(self._identity())
+
+
+def compile_toleration(key: str, exists: bool, value: str, effect: str) -> Callable[[Taint], bool]:
+    """ToleratesTaint specialised to one toleration: only the comparisons that can fail remain."""
+    if exists:
+        if not key:
+            if not effect:
+                return lambda taint: True
+            return lambda taint: taint.effect == effect
+        if not effect:
+            return lambda taint: taint.key == key
+        return lambda taint: taint.key == key and taint.effect == effect
+    if not effect:
+        return lambda taint: taint.key == key and taint.value == value
+    return lambda taint: taint.key == key and taint.value == value and taint.effect == effect
 
 
 def tolerates(tolerations: Iterable[Toleration], taint: Taint) -> bool:
