@@ -12,7 +12,7 @@ from typing import Any
 import msgpack
 
 from .errors import CorruptedError, KVError, StoreClosed
-from .statemachine import StateMachine
+from .statemachine import StateMachine, gc_paused
 from .txn import Command
 
 __all__ = ["EmbeddedEngine", "recover"]
@@ -85,6 +85,11 @@ class EmbeddedEngine:
 
 def recover(state: StateMachine, snapshot: bytes | None, records: Any) -> None:
     """Rebuild ``state`` from a snapshot payload and the WAL record payloads written after it."""
+    with gc_paused():
+        _recover(state, snapshot, records)
+
+
+def _recover(state: StateMachine, snapshot: bytes | None, records: Any) -> None:
     if snapshot is not None:
         try:
             state.restore(msgpack.unpackb(snapshot, raw=False))
