@@ -12,6 +12,7 @@ What this class changes in pysyncobj 0.3.17 (each pinned in `_pin`):
 from __future__ import annotations
 
 import os
+import time
 import zlib
 from typing import Any, Callable, Optional
 
@@ -24,6 +25,7 @@ from .cluster import Cluster
 from .guards import trim_append_entries
 from .journal import DurableJournal, fsync_directory
 from .machine import BatchApplier
+from .readindex import ReadIndex
 from .transport import DurableTransport
 from ..errors import CorruptedError
 
@@ -59,6 +61,8 @@ class RaftNode(SyncObj):  # type: ignore[misc]
         self.journal = DurableJournal(data_dir)
         self._on_applied = on_applied
         self._before_commands: list[Callable[[], None]] = []
+        self.read_index = ReadIndex()
+        self.echo_sequence: Optional[int] = None  # read_seq of the AppendEntries being handled
         snapshot_path = os.path.join(data_dir, SNAPSHOT_NAME)
         if os.path.exists(snapshot_path):
             _decode_snapshot(snapshot_path)  # pysyncobj would log and skip a damaged one: refuse here
@@ -89,9 +93,12 @@ class RaftNode(SyncObj):  # type: ignore[misc]
         )
         super().__init__(cluster.self_address, cluster.other_members, conf,
                          transportClass=DurableTransport)
-        # A leader counts its own copy of an entry towards commit: make it durable every tick too
-        # (followers' acknowledgements are covered by DurableTransport).
-        self.addOnTickCallback(self.journal.sync)
+
+    def _onTick(self, timeToWait: float = 0.0) -> None:  # noqa: N802 - pysyncobj's name
+        # A leader counts its own copy of every entry towards the commit computed at the top of the
+        # tick: everything appended so far must be on disk first (acknowledgements sync in send).
+        self.journal.sync()
+        super()._onTick(timeToWait)
 
     # -- proposing -------------------------------------------------------------------------------
 
@@ -108,6 +115,28 @@ class RaftNode(SyncObj):  # type: ignore[misc]
         for callback in self._before_commands:
             callback()
         super()._checkCommandsToApply()
+
+    def leader_read(self, timeout: float) -> bool:
+        """ReadIndex: True once a read started now may be served from local state; False when this
+        member cannot confirm it (not leader, no entry of its term committed yet, term changed, or
+        timeout); the caller then falls back to a barrier entry."""
+        try:
+            term = self.raftCurrentTerm
+            commit = self.raftCommitIndex
+            if not self.is_leader or self.term_at(commit) != term:
+                return False
+        except (IndexError, KeyError):  # the log moved under us: let the barrier decide
+            return False
+        sequence = self.read_index.next_sequence()
+        nodes = self.otherNodes
+        self._SyncObj__newAppendEntriesTime = 0  # a heartbeat round now, shared by concurrent reads
+        self.wake()
+        deadline = time.monotonic() + timeout
+        if not self.read_index.wait(lambda: self.read_index.confirmed(nodes, sequence), deadline):
+            return False
+        if self.raftCurrentTerm != term or not self.is_leader:
+            return False
+        return self.read_index.wait(lambda: self.raftLastApplied >= commit, deadline)
 
     def wake(self) -> None:
         """Make the tick thread run now (instead of after its poll timeout)."""
@@ -149,19 +178,30 @@ class RaftNode(SyncObj):  # type: ignore[misc]
             results = self.applier.apply_entry(command[1:])
             if self._on_applied is not None:
                 self._on_applied()
+            self.read_index.notify()
             return results
-        return SyncObj._SyncObj__doApplyCommand(self, command)
+        result = SyncObj._SyncObj__doApplyCommand(self, command)
+        self.read_index.notify()
+        return result
 
     def _SyncObj__onMessageReceived(self, node: Any, message: Any) -> None:  # noqa: N802
         ack = None
-        if (self.truncation_guard and isinstance(message, dict)
-                and message.get("type") == "append_entries"
-                and message.get("term", -1) >= self.raftCurrentTerm):
+        kind = message.get("type") if isinstance(message, dict) else None
+        if kind == "next_node_idx" and "read_seq" in message and self.is_leader:
+            self.read_index.acknowledged(node, message["read_seq"])
+        if kind != "append_entries":
+            SyncObj._SyncObj__onMessageReceived(self, node, message)
+            return
+        if self.truncation_guard and message.get("term", -1) >= self.raftCurrentTerm:
             last_index = self.journal[-1][1] if len(self.journal) else 0
             message, ack = trim_append_entries(message, self.term_at, last_index)
-        SyncObj._SyncObj__onMessageReceived(self, node, message)
-        if ack is not None:
-            self._SyncObj__sendNextNodeIdx(node, nextNodeIdx=ack, success=True)
+        self.echo_sequence = message.get("read_seq")
+        try:
+            SyncObj._SyncObj__onMessageReceived(self, node, message)
+            if ack is not None:
+                self._SyncObj__sendNextNodeIdx(node, nextNodeIdx=ack, success=True)
+        finally:
+            self.echo_sequence = None
 
     # -- snapshots in msgpack (pysyncobj's serializer / deserializer hooks) -----------------------
 

@@ -1,9 +1,15 @@
-"""pysyncobj's TCP transport, with the journal made durable before any message leaves.
+"""pysyncobj's TCP transport, with the journal made durable before anything is acknowledged.
 
-Every Raft message that reflects local state (an AppendEntries acknowledgement, a vote, a leader's
-AppendEntries carrying entries it counts as its own copy) goes through `send`, so syncing the
-journal there is the single point that orders "on disk" before "told anyone". Consecutive sends
-share one fsync: `sync()` is a no-op when nothing new was appended.
+A follower acknowledges entries with `next_node_idx` and grants votes with `response_vote`; both go
+through `send`, so syncing the journal there orders "on disk" before "told anyone" (the vote itself
+is already durable: `setCurrentTerm` writes it synchronously). Consecutive sends share one fsync.
+A leader does not need its copy on disk before sending AppendEntries (Raft thesis §10.2.1): it only
+must not count itself towards a commit before its fsync, and the member syncs at the end of every
+tick, before the acknowledgements that could complete a commit are read. So the leader's fsync
+overlaps the followers' work instead of preceding it.
+
+The transport also carries the read-confirmation sequence (`ReadIndex`): a leader stamps each
+AppendEntries with a sequence number and a follower echoes the last one it received in its reply.
 """
 from __future__ import annotations
 
@@ -11,11 +17,20 @@ from typing import Any
 
 from pysyncobj.transport import TCPTransport
 
+ACKNOWLEDGEMENTS = ("next_node_idx", "response_vote")
+
 
 class DurableTransport(TCPTransport):
-    """TCPTransport that fsyncs the member's journal before sending."""
+    """TCPTransport that fsyncs the member's journal before acknowledging, and stamps heartbeats."""
 
     def send(self, node: Any, message: Any) -> bool:
-        """Sync the journal, then send as pysyncobj does."""
-        self._syncObj.journal.sync()
+        """Sync the journal before an acknowledgement, stamp read sequences, then send as pysyncobj."""
+        kind = message.get("type") if isinstance(message, dict) else None
+        member = self._syncObj
+        if kind in ACKNOWLEDGEMENTS:
+            member.journal.sync()
+            if kind == "next_node_idx" and member.echo_sequence is not None:
+                message["read_seq"] = member.echo_sequence
+        elif kind == "append_entries":
+            message["read_seq"] = member.read_index.stamp()
         return bool(super().send(node, message))

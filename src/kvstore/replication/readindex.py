@@ -1,0 +1,64 @@
+"""Linearizable reads on the leader without a log entry (etcd's ReadIndex, Raft thesis §6.4).
+
+A read on the leader records the commit index, then waits until a majority of the cluster has
+answered an AppendEntries sent *after* the read started: proof that no other leader could have
+committed anything newer at that moment. It then waits until the state machine has applied the
+recorded commit index and reads locally. Concurrent reads share the same heartbeat round.
+
+Heartbeats carry a sequence number (`read_seq`, added by DurableTransport); a follower echoes the
+last one it received in its acknowledgement, and only acknowledgements of the leader's current term
+exist (pysyncobj ignores AppendEntries from an older term and does not answer them). Sequence
+numbers only grow, so an echo >= the number current when the read started answers a later message.
+"""
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from typing import Any, Callable
+
+
+class ReadIndex:
+    """Per-member bookkeeping of heartbeat sequences and their acknowledgements."""
+
+    def __init__(self) -> None:
+        self._counter = itertools.count(1)
+        self._issued = 0
+        self._acked: dict[Any, int] = {}
+        self._changed = threading.Condition()
+
+    def stamp(self) -> int:
+        """The sequence number for an AppendEntries about to be sent (tick thread)."""
+        self._issued = next(self._counter)
+        return self._issued
+
+    def next_sequence(self) -> int:
+        """The smallest sequence a message sent from now on can carry."""
+        return self._issued + 1
+
+    def acknowledged(self, node: Any, sequence: int) -> None:
+        """A follower echoed `sequence` (tick thread)."""
+        with self._changed:
+            if sequence > self._acked.get(node, 0):
+                self._acked[node] = sequence
+                self._changed.notify_all()
+
+    def notify(self) -> None:
+        """Something else a waiter may wait for changed (an entry was applied)."""
+        with self._changed:
+            self._changed.notify_all()
+
+    def wait(self, predicate: Callable[[], bool], deadline: float) -> bool:
+        """Wait until `predicate()` holds (checked on every change), or the monotonic deadline."""
+        with self._changed:
+            while not predicate():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._changed.wait(min(remaining, 0.05))
+            return True
+
+    def confirmed(self, nodes: set, sequence: int) -> bool:
+        """Whether the leader plus acknowledgements >= sequence form a majority of `nodes` + leader."""
+        votes = 1 + sum(1 for node in nodes if self._acked.get(node, 0) >= sequence)
+        return votes * 2 > len(nodes) + 1
