@@ -12,6 +12,7 @@ present and parse it as a base-10 int64 (a non-integer label never matches).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .errors import FieldError, ValidationError
@@ -199,6 +200,7 @@ def _int_compare(value: str | None, bound: int, greater: bool) -> bool:
     return number > bound if greater else number < bound
 
 
+@lru_cache(maxsize=4096)  # pods stamped from one template share selectors: compile each shape once
 def compile_matcher(pairs: tuple[tuple[str, str], ...], checks: tuple) -> Callable[[Any], bool]:
     """One Python function deciding ``pairs`` (label == value) AND ``checks``, built once per selector.
 
