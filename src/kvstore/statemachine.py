@@ -63,6 +63,8 @@ class StateMachine:
         self.max_txn_ops = max_txn_ops
         self.max_value_bytes = max_value_bytes
         self.listener: Listener | None = None
+        # called with the revision before a restore replaces the state, so watchers can resync from it
+        self.before_restore: Callable[[int], None] | None = None
         self.last_record: list[Any] | None = None
         # the event log: _log[i] holds the events of revision _log_first + i (an Event or a tuple of them)
         self._log: list[Any] = []
@@ -385,6 +387,8 @@ class StateMachine:
         """Replace the whole state with a :meth:`snapshot` result (the listener is not called)."""
         if snapshot.get("format") != SNAPSHOT_FORMAT:
             raise InvalidArgument(f"snapshot format={snapshot.get('format')!r}, expected {SNAPSHOT_FORMAT}")
+        if self.before_restore is not None:
+            self.before_restore(self.revision)
         with gc_paused():
             self._restore(snapshot)
 

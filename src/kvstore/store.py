@@ -59,6 +59,7 @@ class Store:
         self._clock = clock if clock is not None else time.monotonic
         self._hub = WatchHub(engine.lock, engine.state, to_int("watch_queue_size", watch_queue_size, minimum=1))
         engine.state.listener = self._hub.publish
+        engine.state.before_restore = self._hub.resync
         self._closed = False
         self._random = random.SystemRandom()
         self._stop = threading.Event()

@@ -227,6 +227,10 @@ class Watcher:
                 callback(event)
         except KVError as error:
             callback(error)
+        finally:
+            # a callback that raised ends its watcher (the thread's excepthook reports the error)
+            self._hub._remove(self)
+            self._end(None)
 
 
 class WatchHub:
@@ -318,6 +322,18 @@ class WatchHub:
                 if watcher._next_revision > state.revision:
                     watcher._synced = True
                 watcher._cond.notify_all()
+
+    def resync(self, revision: int) -> None:
+        """The state is about to be replaced (a Raft snapshot install): every watcher has seen all up to
+        ``revision`` and from now on catches up from the new history (or ends with Compacted)."""
+        with self._lock:
+            for group in (*self._by_key.values(), *self._by_range.values()):
+                for watcher in group:
+                    with watcher._cond:
+                        if watcher._synced:
+                            watcher._synced = False
+                            watcher._next_revision = max(watcher._next_revision, revision + 1)
+                        watcher._cond.notify_all()
 
     def request_progress(self, watcher: Watcher | None = None) -> None:
         """Queue a progress notification at the store revision for one watcher, or for every watcher

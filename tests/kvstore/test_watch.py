@@ -251,3 +251,27 @@ def test_watch_argument_errors(store):
         store.watch(b"k", callback=5)
     with pytest.raises(kvstore.EmptyKey):
         store.watch(b"")
+
+
+def test_watchers_resync_when_the_state_is_replaced_by_a_snapshot(clock):
+    with kvstore.open(clock=clock) as source, kvstore.open(clock=clock) as store:
+        for number in range(5):
+            source.put(b"k", b"%d" % number)  # revisions 2..6
+        store.put(b"k", b"mine")  # revision 2 here
+        watcher = store.watch(b"k")
+        with store._lock:  # what a Raft snapshot install does: restore under the engine lock
+            store._state.restore(source._state.snapshot())
+        store.put(b"k", b"after")  # revision 7
+        # the watcher had everything up to revision 2, then catches up from the new history
+        assert [e.kv.value for e in take(watcher, 5)] == [b"1", b"2", b"3", b"4", b"after"]
+        watcher.cancel()
+
+
+def test_a_callback_that_raises_ends_its_watcher(store):
+    def callback(event):
+        raise RuntimeError("boom")
+
+    watcher = store.watch(b"k", callback=callback)
+    store.put(b"k", b"1")
+    watcher._thread.join(WAIT)
+    assert watcher.canceled and not watcher._thread.is_alive()
