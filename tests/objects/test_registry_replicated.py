@@ -1,0 +1,82 @@
+"""The Registry on a 3-member Raft cluster (in one process, 127.0.0.1): CAS holds across members."""
+from __future__ import annotations
+
+import os
+import socket
+import threading
+
+import pytest
+
+import kvstore
+from kvstore.replication import Cluster
+from objects.errors import AlreadyExists
+from objects.registry import Registry, retry_on_conflict
+
+from registry_helpers import config_map
+
+pytestmark = pytest.mark.timeout(180)
+SECRET = b"objects-registry-test-secret-0123"
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = []
+    try:
+        for _ in range(count):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            sockets.append(s)
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+@pytest.fixture
+def members(tmp_path):
+    addresses = [f"127.0.0.1:{p}" for p in free_ports(3)]
+    opened = []
+    try:
+        for i in range(3):
+            cluster = Cluster(self_address=addresses[i], peers=addresses, secret=SECRET)
+            opened.append(kvstore.open(os.path.join(str(tmp_path), f"m{i}"), cluster=cluster))
+        for member in opened:
+            member.wait_ready(15)
+        yield opened
+    finally:
+        for member in opened:
+            member.close()
+
+
+def test_updates_through_different_members_are_never_lost(members):
+    registries = [Registry(m) for m in members]
+    registries[0].create(config_map("counter", {"n": "0"}))
+    with pytest.raises(AlreadyExists):
+        registries[1].create(config_map("counter"))
+    with registries[2].watch("ConfigMap", resource_version="1") as stream:
+        errors = []
+
+        def worker(reg):
+            def increment():
+                current = reg.get("ConfigMap", "counter")
+                return reg.update(current.replace(data={"n": str(int(current.data["n"]) + 1)}))
+            try:
+                for _ in range(10):
+                    retry_on_conflict(increment, attempts=1000)
+            except Exception as exc:  # reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=worker, args=(r,)) for r in registries[:2]]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=150)
+        assert not any(t.is_alive() for t in threads) and errors == []
+        final = registries[2].get("ConfigMap", "counter")
+        assert final.data["n"] == "20"
+        seen = []
+        while len(seen) < 21:
+            event = stream.get(10)
+            assert event is not None, f"watch on the third member stopped after {len(seen)} events"
+            seen.append(event)
+        assert [e.type for e in seen] == ["ADDED"] + ["MODIFIED"] * 20
+        assert [e.object.data["n"] for e in seen] == [str(i) for i in range(21)]
