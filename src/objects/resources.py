@@ -20,6 +20,10 @@ DEFAULT_MILLI_CPU_REQUEST = 100
 DEFAULT_MEMORY_REQUEST = 200 * 1024 * 1024
 
 
+_PARSED: dict[str, Quantity] = {}
+_PARSED_LIMIT = 8192
+
+
 class QuantityMap(FieldType):
     """A ``ResourceList``: resource name -> Quantity; names checked, quantities non-negative."""
 
@@ -40,6 +44,8 @@ class QuantityMap(FieldType):
                 errs.append(FieldError(join(path, name), problem, name))
             if type(raw) is Quantity:
                 q = raw
+            elif type(raw) is str and raw in _PARSED:
+                q = _PARSED[raw]
             else:
                 try:
                     q = Quantity.from_dict(raw, join(path, name))
@@ -49,6 +55,8 @@ class QuantityMap(FieldType):
                 except Exception:  # noqa: BLE001 - never let odd input escape as another exception
                     errs.append(FieldError(join(path, name), "must be a quantity", json_type(raw)))
                     continue
+            if type(raw) is str and len(_PARSED) < _PARSED_LIMIT:
+                _PARSED[raw] = q  # quantities are immutable values: one per distinct text is enough
             if q.sign() < 0:
                 errs.append(FieldError(join(path, name), "must be greater than or equal to 0", str(q)))
             out[name] = q

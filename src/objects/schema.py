@@ -379,6 +379,7 @@ class Model:
     _by_key: ClassVar[dict[str, Field]] = {}
     _required: ClassVar[tuple[Field, ...]] = ()
     _empty: ClassVar[Any] = None
+    _has_rules: ClassVar[bool] = False
     unknown_fields: dict[str, Any] | None
 
     # -- reading ------------------------------------------------------------------------------------------
@@ -403,16 +404,18 @@ class Model:
                 unknown[k] = v
             elif v is not None:
                 kwargs[f.attr] = f.type.parse(v, path, k, errs)
-        for f in cls._required:
-            if kwargs.get(f.attr) is None and value.get(f.key) is None:
-                errs.append(FieldError(join(path, f.key), "", None, "Required value"))
+        if cls._required:
+            for f in cls._required:
+                if kwargs.get(f.attr) is None and value.get(f.key) is None:
+                    errs.append(FieldError(join(path, f.key), "", None, "Required value"))
         try:
             obj = cls(**kwargs)
         except ValidationError as e:  # a derived value that cannot be computed from valid-looking fields
             errs.extend(e.errors)
             return None
         obj.unknown_fields = unknown
-        obj.validate(path, errs)
+        if cls._has_rules:
+            obj.validate(path, errs)
         return obj
 
     @classmethod
@@ -493,6 +496,7 @@ def model(cls: type[M]) -> type[M]:
     new.__qualname__ = cls.__qualname__
     new._by_key = {f.key: f for f in fields}
     new._required = tuple(f for f in fields if f.required)
+    new._has_rules = new.validate is not Model.validate
     new.__slots_all__ = ("unknown_fields",) + namespace["__slots__"]  # type: ignore[attr-defined]
     for f in fields:
         if f.always:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Any
+from functools import lru_cache
+from typing import Any, Callable
 
 from .errors import FieldError, ValidationError
 from .labelsyntax import dns1123_subdomain_problems, label_value_problems, qualified_name_problems
@@ -32,6 +33,17 @@ _TIMESTAMP_RE = re.compile(
 
 STANDARD_RESOURCES = frozenset({"cpu", "memory", "ephemeral-storage", "pods", "storage"})
 _STANDARD_PREFIXES = ("hugepages-", "requests.", "limits.")
+
+
+def memoized(check: Callable[[str], list[str]]) -> Callable[[str], tuple[str, ...]]:
+    """A check remembered per value: names, keys and resource names repeat across thousands of objects."""
+    cached = lru_cache(maxsize=16384)(lambda value: tuple(check(value)))
+
+    def remembered(value: str) -> tuple[str, ...]:
+        return cached(value) if type(value) is str else tuple(check(value))
+    remembered.__name__ = check.__name__
+    remembered.__doc__ = check.__doc__
+    return remembered
 
 
 def dns1123_label(value: str) -> list[str]:
@@ -148,3 +160,14 @@ def validate(obj: Any) -> None:
     except Exception as e:  # noqa: BLE001 - a malformed attribute must surface as a validation problem
         raise ValidationError(FieldError("", f"cannot be written as JSON: {e}", type(obj).__name__)) from None
     from_dict(data)
+
+
+# Every rule is a pure function of one string: remember the answers (the module's public checks are these).
+dns1123_label = memoized(dns1123_label)  # type: ignore[assignment]
+dns1123_subdomain = memoized(dns1123_subdomain)  # type: ignore[assignment]
+dns1035_label = memoized(dns1035_label)  # type: ignore[assignment]
+qualified_name = memoized(qualified_name)  # type: ignore[assignment]
+label_value = memoized(label_value)  # type: ignore[assignment]
+resource_name = memoized(resource_name)  # type: ignore[assignment]
+timestamp = memoized(timestamp)  # type: ignore[assignment]
+ip_address = memoized(ip_address)  # type: ignore[assignment]
