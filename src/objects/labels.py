@@ -360,7 +360,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     i, n = 0, len(text)
     while i < n:
         c = text[i]
-        if c.isspace():
+        if c in " \t\r\n":  # labels.Parse's isWhitespace, not Unicode spaces
             i += 1
         elif c in _SPECIAL:
             two = text[i:i + 2]
@@ -372,7 +372,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
                 i += 1
         else:
             j = i
-            while j < n and not text[j].isspace() and text[j] not in _SPECIAL:
+            while j < n and text[j] not in " \t\r\n" and text[j] not in _SPECIAL:
                 j += 1
             out.append(("id", text[i:j]))
             i = j

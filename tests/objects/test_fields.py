@@ -58,3 +58,13 @@ def test_printed_form_parses_back(value, other, equal):
     assert FieldSelector.parse(str(s)) == s
     assert s.matches(pod(name=other)) is ((other == value) == equal)
     assert escape_value(value).count(",") == escape_value(value).count("\\,")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="metadn.ams=!,\\xspec.nodeNa", max_size=30))
+def test_parse_fuzz_gives_only_validation_errors(text):
+    try:
+        s = FieldSelector.parse(text)
+    except ValidationError:
+        return
+    assert FieldSelector.parse(str(s)) == s

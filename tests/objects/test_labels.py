@@ -154,3 +154,33 @@ def test_requirement_matches_alone():
     assert Requirement("a", "In", ["x"]).matches({"a": "x"})
     assert Requirement("a", "Gt", ["3"]).matches({"a": "4"})
     assert not Requirement("a", "Lt", ["3"]).matches(None)
+
+
+json_like = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=5)),
+                         lambda c: st.one_of(st.lists(c, max_size=3), st.dictionaries(st.text(max_size=5), c, max_size=3)),
+                         max_leaves=12)
+shaped = st.fixed_dictionaries({}, optional={
+    "matchLabels": st.one_of(json_like, st.dictionaries(st.text(max_size=5), json_like, max_size=3)),
+    "matchExpressions": st.one_of(json_like, st.lists(st.fixed_dictionaries({}, optional={
+        "key": st.one_of(json_like, keys), "operator": st.one_of(json_like, st.sampled_from(["In", "Exists", "Gt"])),
+        "values": st.one_of(json_like, st.lists(st.one_of(vals, json_like), max_size=3))}), max_size=3))})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(json_like, shaped))
+def test_from_dict_fuzz_gives_only_validation_errors(d):
+    try:
+        sel = LabelSelector.from_dict(d)
+    except ValidationError:
+        return
+    assert LabelSelector.from_dict(sel.to_dict()) == sel
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab=!,() inotx<>5\t.-/", max_size=20))
+def test_parse_fuzz_gives_only_validation_errors(text):
+    try:
+        sel = LabelSelector.parse(text)
+    except ValidationError:
+        return
+    assert LabelSelector.parse(str(sel)) == sel

@@ -127,3 +127,25 @@ def test_matches_agrees_with_reference(ts, labels):
     expected = any(t.get("matchExpressions") and all(reference_requirement(r, labels) for r in t["matchExpressions"])
                    for t in ts)
     assert sel(*ts).matches(labels) is expected
+
+
+json_like = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=5)),
+                         lambda c: st.one_of(st.lists(c, max_size=3), st.dictionaries(st.text(max_size=5), c, max_size=3)),
+                         max_leaves=10)
+requirement_like = st.fixed_dictionaries({}, optional={
+    "key": st.one_of(json_like, label_keys, st.just("metadata.name")),
+    "operator": st.one_of(json_like, st.sampled_from(["In", "NotIn", "Exists", "Gt"])),
+    "values": st.one_of(json_like, st.lists(st.one_of(label_values, json_like), max_size=2))})
+term_like = st.fixed_dictionaries({}, optional={"matchExpressions": st.one_of(json_like, st.lists(requirement_like, max_size=2)),
+                                                "matchFields": st.one_of(json_like, st.lists(requirement_like, max_size=2))})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(json_like, st.fixed_dictionaries({"nodeSelectorTerms": st.one_of(json_like, st.lists(term_like, max_size=3))})))
+def test_from_dict_fuzz_gives_only_validation_errors(d):
+    try:
+        s = NodeSelector.from_dict(d)
+    except ValidationError:
+        return
+    assert NodeSelector.from_dict(s.to_dict()) == s
+    s.matches({"a": "1"}, {"metadata.name": "x"})

@@ -174,3 +174,14 @@ def test_arithmetic_matches_fraction_arithmetic(texts, signs):
         # Beyond int64 a binary sum prints fine but parses back capped, exactly as in Kubernetes.
         assert Quantity(str(total)) == total
     assert (total < Quantity(0)) == (expected < 0)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.text(alphabet="0123456789.+-eEinumkKMGTP ", max_size=14), st.integers(), st.floats(),
+                 st.none(), st.booleans(), st.lists(st.integers(), max_size=2)))
+def test_from_dict_fuzz_gives_only_validation_errors(value):
+    try:
+        q = Quantity.from_dict(value, "q")
+    except ValidationError:
+        return
+    assert Quantity(str(q)) == q or q.format == BINARY_SI

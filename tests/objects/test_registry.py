@@ -258,3 +258,24 @@ def test_durable_store_keeps_objects_across_reopen(tmp_path):
     again = reg.get("Pod", "web")
     assert objects.to_dict(again) == objects.to_dict(created)
     store.close()
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from objects.continuetoken import decode_continue, encode_continue  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=40).filter(lambda s: ".." not in s), st.integers(1, 2**62))
+def test_continue_tokens_round_trip(start, revision):
+    assert decode_continue(encode_continue(start, revision)) == (start, revision)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=60))
+def test_arbitrary_continue_text_is_a_validation_error_or_a_token(text):
+    try:
+        start, revision = decode_continue(text)
+    except ValidationError:
+        return
+    assert isinstance(start, str) and revision >= 1

@@ -88,3 +88,23 @@ def test_tolerates_agrees_with_the_definition(key, op, value, effect, tkey, tval
                 and (op == "Exists" or value == tvalue))
     assert tol.tolerates(Taint(tkey, tvalue, teffect)) is expected
     assert Toleration.from_dict(tol.to_dict()) == tol
+
+
+json_like = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=5)),
+                         lambda c: st.one_of(st.lists(c, max_size=3), st.dictionaries(st.text(max_size=5), c, max_size=3)),
+                         max_leaves=10)
+toleration_like = st.fixed_dictionaries({}, optional={
+    "key": st.one_of(json_like, keys), "operator": st.one_of(json_like, st.sampled_from(["Equal", "Exists"])),
+    "value": st.one_of(json_like, values), "effect": st.one_of(json_like, effects),
+    "tolerationSeconds": st.one_of(json_like, st.integers()), "timeAdded": json_like})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(json_like, toleration_like))
+def test_from_dict_fuzz_gives_only_validation_errors(d):
+    for cls in (Toleration, Taint):
+        try:
+            obj = cls.from_dict(d, "x")
+        except ValidationError:
+            continue
+        assert cls.from_dict(obj.to_dict()) == obj
