@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping, Sequence
 
 from .errors import FieldError, ValidationError
+from .labelsyntax import dns1123_subdomain_problems
 from .labels import (DOES_NOT_EXIST, EXISTS, GT, IN, LT, NODE_SELECTOR_OPERATORS, NOT_IN, Requirement,
                      compile_matcher)
 
@@ -59,20 +60,27 @@ class _FieldRequirement:
 
     @staticmethod
     def check(d: Any, path: str) -> list[FieldError]:
+        """ValidateNodeFieldSelectorRequirement: In / NotIn, one value, a known key, a valid node name."""
         if not isinstance(d, dict):
             return [FieldError(path, "must be an object", repr(d))]
         errors = []
         key, operator, values = d.get("key"), d.get("operator"), d.get("values")
-        if key not in NODE_FIELD_SELECTOR_KEYS:
-            errors.append(FieldError(f"{path}.key", "not a valid field selector key",
-                                     key if isinstance(key, str) else repr(key)))
         if operator not in (IN, NOT_IN):
             errors.append(FieldError(f"{path}.operator", "not a valid selector operator",
                                      operator if isinstance(operator, str) else repr(operator)))
-        elif not isinstance(values, list) or len(values) != 1 or not isinstance(values[0], str):
-            errors.append(FieldError(f"{path}.values",
-                                     "must be only one value when `operator` is 'In' or 'NotIn' for node "
-                                     "field selector", repr(values)))
+        elif not isinstance(values, list) or len(values) != 1:
+            errors.append(FieldError(f"{path}.values", "must be only one value when `operator` is 'In' or "
+                                     "'NotIn' for node field selector", type="Required value"))
+        if key not in NODE_FIELD_SELECTOR_KEYS:
+            errors.append(FieldError(f"{path}.key", "not a valid field selector key",
+                                     key if isinstance(key, str) else repr(key)))
+        elif isinstance(values, list):
+            for i, value in enumerate(values):
+                if not isinstance(value, str):
+                    errors.append(FieldError(f"{path}.values[{i}]", "must be a string", repr(value)))
+                else:
+                    errors.extend(FieldError(f"{path}.values[{i}]", msg, value)
+                                  for msg in dns1123_subdomain_problems(value))
         return errors
 
     def to_dict(self) -> dict[str, Any]:
