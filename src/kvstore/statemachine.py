@@ -383,6 +383,32 @@ class StateMachine:
         return {"format": SNAPSHOT_FORMAT, "revision": self.revision, "compact_revision": self.compact_revision,
                 "log_first": first, "base": base, "log": log, "leases": leases}
 
+    def snapshot_bytes(self) -> bytes:
+        """``msgpack.packb(self.snapshot())`` without building the intermediate lists: the encoding is
+        streamed item by item, so a snapshot of a large store costs its bytes and little else."""
+        packer = msgpack.Packer(use_bin_type=True, autoreset=False)
+        first = self._log_first
+        packer.pack_map_header(7)
+        for name, value in (("format", SNAPSHOT_FORMAT), ("revision", self.revision),
+                            ("compact_revision", self.compact_revision), ("log_first", first)):
+            packer.pack(name)
+            packer.pack(value)
+        base = [kv for revisions in self.index.history.values() for kv in revisions if kv.mod_revision < first]
+        packer.pack("base")
+        packer.pack_array_header(len(base))
+        pack = packer.pack
+        for kv in base:
+            pack((kv.key, kv.value, kv.create_revision, kv.mod_revision, kv.version, kv.lease))
+        packer.pack("log")
+        packer.pack_array_header(len(self._log))
+        for entry in self._log:
+            events = (entry,) if type(entry) is Event else entry
+            pack([(int(e.type), (e.kv.key, e.kv.value, e.kv.create_revision, e.kv.mod_revision, e.kv.version,
+                                 e.kv.lease)) for e in events])
+        packer.pack("leases")
+        pack([[r.id, r.ttl, r.expiry, sorted(r.keys)] for r in self.leases.records.values()])
+        return packer.bytes()
+
     def restore(self, snapshot: dict[str, Any]) -> None:
         """Replace the whole state with a :meth:`snapshot` result (the listener is not called)."""
         if snapshot.get("format") != SNAPSHOT_FORMAT:

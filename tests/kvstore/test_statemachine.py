@@ -63,8 +63,10 @@ def test_same_commands_same_state_and_the_wal_records_replay_to_it(ops):
             assert not isinstance(replayed.apply(record), KVError)
     assert first.hash_kv() == second.hash_kv() == replayed.hash_kv()
     assert first.revision == replayed.revision and first.compact_revision == replayed.compact_revision
+    encoded = msgpack.packb(first.snapshot(), use_bin_type=True)
+    assert first.snapshot_bytes() == encoded  # the streamed encoding is the same bytes
     restored = StateMachine()
-    restored.restore(msgpack.unpackb(msgpack.packb(first.snapshot(), use_bin_type=True), raw=False))
+    restored.restore(msgpack.unpackb(encoded, raw=False))
     assert restored.hash_kv() == first.hash_kv()
     assert sorted(restored.leases.records) == sorted(first.leases.records)
 
