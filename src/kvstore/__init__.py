@@ -57,7 +57,8 @@ def open(path: str | None = None, *, fsync: str = "always", clock: Callable[[], 
         from . import replication  # the Raft member lives in its own package, imported only when asked
 
         return replication.open(path, cluster=cluster, fsync=fsync, clock=clock, max_value_bytes=max_value_bytes,
-                                max_txn_ops=max_txn_ops, **options)
+                                max_txn_ops=max_txn_ops, watch_queue_size=watch_queue_size,
+                                progress_notify_interval=progress_notify_interval, **options)
     from .embedded import EmbeddedEngine, recover
 
     state = StateMachine(max_txn_ops=max_txn_ops, max_value_bytes=max_value_bytes)
@@ -78,6 +79,15 @@ def open(path: str | None = None, *, fsync: str = "always", clock: Callable[[], 
                   watch_queue_size=watch_queue_size, progress_notify_interval=progress_notify_interval)
     state.leases.refresh((clock or _monotonic)())
     return store
+
+
+def __getattr__(name: str) -> Any:
+    # the Raft package (and pysyncobj) is imported only when a program asks for it
+    if name in ("Cluster", "Member"):
+        from . import replication
+
+        return getattr(replication, name)
+    raise AttributeError(f"module 'kvstore' has no attribute {name!r}")
 
 
 def _monotonic() -> float:
