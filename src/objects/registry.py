@@ -134,6 +134,7 @@ class Registry:
         self._clock = clock
         self._root = prefix.rstrip("/")
         self._kinds: dict[str, KindInfo] = {}
+        self._priority_cache: tuple[tuple[int, ...], dict[str, Any]] | None = None
         for info in BUILTIN_KINDS:
             self.register_kind(info)
 
@@ -191,7 +192,11 @@ class Registry:
         _meta(stored).pop("resourceVersion", None)
         return obj, _pack(stored)
 
-    def _with_version(self, data: bytes, revision: int) -> Any:
+    def _with_version(self, data: bytes, revision: int, obj: Any = None) -> Any:
+        """The stored object at ``revision``: ``obj`` (just validated from ``data``) with its
+        resourceVersion set when the models' ``replace`` allows, else decoded from ``data``."""
+        if obj is not None and self._models:
+            return obj.replace(metadata=obj.metadata.replace(resource_version=str(revision)))
         d = _unpack(data)
         _meta(d)["resourceVersion"] = str(revision)
         return self._codec.from_dict(d)
@@ -224,11 +229,11 @@ class Registry:
             meta["generation"] = 1
             for system_field in ("deletionTimestamp", "deletionGracePeriodSeconds"):
                 meta.pop(system_field, None)
-            _, data = self._encode(d, admit_pod=info.kind == "Pod")
+            obj, data = self._encode(d, admit_pod=info.kind == "Pod")
             key = self._key(info, meta.get("name"), meta.get("namespace"))
             response = self.store.txn([Compare.create_revision(key) == 0], [Op.put(key, data)], [])
             if response.succeeded:
-                return self._with_version(data, response.revision)
+                return self._with_version(data, response.revision, obj)
         raise AlreadyExists(f'{info.resource} "{meta.get("name")}" already exists')
 
     def get(self, kind: str, name: str, namespace: str | None = None) -> Any:
@@ -363,11 +368,11 @@ class Registry:
         meta = _meta(new)
         if meta.get("deletionTimestamp") and not meta.get("finalizers"):
             response = self.store.txn([Compare.mod_revision(key) == kv.mod_revision], [Op.delete(key)], [])
-            return self._with_version(data, response.revision) if response.succeeded else None
+            return self._with_version(data, response.revision, obj) if response.succeeded else None
         if data == kv.value:
-            return self._with_version(data, kv.mod_revision)  # no-op update: no new revision
+            return self._with_version(data, kv.mod_revision, obj)  # no-op update: no new revision
         response = self.store.txn([Compare.mod_revision(key) == kv.mod_revision], [Op.put(key, data)], [])
-        return self._with_version(data, response.revision) if response.succeeded else None
+        return self._with_version(data, response.revision, obj) if response.succeeded else None
 
     # ------------------------------------------------------------------ patch
     def patch(self, kind: str, name: str, patch: Mapping[str, Any] | str | bytes,
@@ -459,10 +464,19 @@ class Registry:
 
     # ------------------------------------------------------------------ helpers
     def _priority_classes(self) -> dict[str, Any]:
+        """Every stored PriorityClass by name; decoded again only when one of them changed."""
         prefix = self.kind_info("PriorityClass").prefix(None, self._root)
-        listed = self.store.range(prefix, prefix[:-1] + chr(ord("/") + 1))
-        classes = (self._decode(kv) for kv in listed.kvs)
-        return {pc.metadata.name: pc for pc in classes}
+        end = prefix[:-1] + chr(ord("/") + 1)
+        versions = tuple(kv.mod_revision for kv in self.store.range(prefix, end, keys_only=True).kvs)
+        cached = self._priority_cache
+        if cached is None or cached[0] != versions:
+            listed = self.store.range(prefix, end)
+            classes = {}
+            for kv in listed.kvs:
+                pc = self._decode(kv)
+                classes[pc.metadata.name] = pc
+            cached = self._priority_cache = (tuple(kv.mod_revision for kv in listed.kvs), classes)
+        return cached[1]
 
     @staticmethod
     def _parse_rv(value: Any) -> int:

@@ -67,6 +67,10 @@ class WatchStream:
     def _translate(self, event: Any) -> WatchEvent | None:
         kv, prev = event.kv, event.prev_kv
         revision = kv.mod_revision
+        if self._labels is None and self._fields is None and event.type != EventType.DELETE:
+            # Unfiltered: the previous state only tells ADDED from MODIFIED; no need to decode it.
+            return WatchEvent(MODIFIED if prev is not None else ADDED,
+                              self._decode(_decode(kv.value, revision)), str(revision))
         old = _decode(prev.value, revision) if prev is not None else None
         old_ok = old is not None and self.selected(old, self._labels, self._fields)
         if event.type == EventType.DELETE:
