@@ -80,7 +80,15 @@ class Watcher:
                      for event in events if event.type not in dropped)
 
     def _offer(self, revision: int, events: Iterable[Event]) -> None:
-        shaped = self._shape(events)
+        self._offer_shaped(revision, self._shape(events))
+
+    def _offer_one(self, revision: int, event: Event, full: tuple[Event, ...], bare: tuple[Event, ...]) -> None:
+        """The common case, one event: the hub shares ``full`` and ``bare`` (without prev_kv) tuples."""
+        if event.type in self._dropped:
+            return
+        self._offer_shaped(revision, full if self.prev_kv else bare)
+
+    def _offer_shaped(self, revision: int, shaped: tuple[Event, ...]) -> None:
         if not shaped:
             return
         with self._cond:
@@ -274,15 +282,18 @@ class WatchHub:
         if not by_key and not by_range:
             return
         if len(events) == 1:
-            key = events[0].kv.key
+            event = events[0]
+            key = event.kv.key
+            full = (event,)
+            bare = full if event.prev_kv is None else (Event(event.type, event.kv, None),)
             targets = by_key.get(key)
             if targets:
                 for watcher in targets:
-                    watcher._offer(revision, events)
+                    watcher._offer_one(revision, event, full, bare)
             for (start, end), watchers in by_range.items():
                 if start <= key and (not end or key < end):
                     for watcher in watchers:
-                        watcher._offer(revision, events)
+                        watcher._offer_one(revision, event, full, bare)
             return
         per_watcher: dict[Watcher, list[Event]] = {}
         for event in events:
