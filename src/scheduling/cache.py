@@ -1,0 +1,224 @@
+"""The scheduler cache: every node's ``NodeInfo``, kept current incrementally, and the pods assumed on nodes.
+
+Pods enter the cache three ways: bound pods the user adds (or the registry reports), pods the scheduler
+*assumes* on a node at Reserve — accounted at once so the next cycle sees the node's resources taken — and
+which are then confirmed when the binding is observed (``finish_binding`` / a bound ``add_pod``) or
+forgotten when binding fails (``forget_pod``). As kube-scheduler's cache, a pod bound to a node the cache
+does not know yet is kept on a placeholder NodeInfo that becomes real when the node arrives.
+
+The cache is also the ``SnapshotLister`` plugins read: the scheduler runs cycles one at a time on this
+thread, so the live cache is a consistent snapshot during a cycle (no copy is made). Node order is
+insertion order; a removed node leaves the order, and ``NodeInfo.index`` follows.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable, Optional
+
+from .framework import NodeInfo, NodeNotFound, PodNotFound
+from .framework.nodeinfo import ImageStateSummary
+
+__all__ = ["Cache", "NodeInfo"]
+
+
+class _PodState:
+    __slots__ = ("pod", "node_name", "assumed")
+
+    def __init__(self, pod: Any, node_name: str, assumed: bool) -> None:
+        self.pod = pod
+        self.node_name = node_name
+        self.assumed = assumed
+
+
+class Cache:
+    """Node infos by name, their examination order, pods by key, image spread, affinity indexes."""
+
+    def __init__(self) -> None:
+        self._nodes: dict[str, NodeInfo] = {}
+        self._order: list[NodeInfo] = []
+        self._pods: dict[str, _PodState] = {}
+        self._images: dict[str, tuple[ImageStateSummary, set[str]]] = {}
+        self._with_affinity: dict[str, NodeInfo] = {}
+        self._with_anti_affinity: dict[str, NodeInfo] = {}
+        self.image_generation = 0
+
+    # -- SnapshotLister -----------------------------------------------------------------------------------
+    def list(self) -> list[NodeInfo]:
+        """Every real node's NodeInfo in examination order (do not modify the list)."""
+        return self._order
+
+    def get(self, node_name: str) -> NodeInfo:
+        info = self._nodes.get(node_name)
+        if info is None or info.node is None:
+            raise NodeNotFound(f"node {node_name!r} not found in the scheduler cache")
+        return info
+
+    def find(self, node_name: str) -> Optional[NodeInfo]:
+        """The NodeInfo of a real node, or None."""
+        info = self._nodes.get(node_name)
+        return info if info is not None and info.node is not None else None
+
+    def num_nodes(self) -> int:
+        return len(self._order)
+
+    def have_pods_with_affinity_list(self) -> list[NodeInfo]:
+        return [n for n in self._with_affinity.values() if n.node is not None]
+
+    def have_pods_with_required_anti_affinity_list(self) -> list[NodeInfo]:
+        return [n for n in self._with_anti_affinity.values() if n.node is not None]
+
+    # -- nodes --------------------------------------------------------------------------------------------
+    def add_node(self, node: Any) -> NodeInfo:
+        """Add a node, or update it when a node with this name is present."""
+        name = node.metadata.name
+        info = self._nodes.get(name)
+        if info is None:
+            info = NodeInfo()
+            info.name = name
+            self._nodes[name] = info
+        was_real = info.node is not None
+        if was_real:
+            self._remove_images(info)
+        info.set_node(node)
+        self._add_images(info, node)
+        if not was_real:
+            info.index = len(self._order)
+            self._order.append(info)
+        return info
+
+    def update_node(self, node: Any) -> NodeInfo:
+        """Replace a node's object; unknown nodes are added (as an informer's update would)."""
+        return self.add_node(node)
+
+    def remove_node(self, name: str) -> NodeInfo:
+        """Remove a node; its pods stay accounted on a placeholder until they are removed too."""
+        info = self._nodes.get(name)
+        if info is None or info.node is None:
+            raise NodeNotFound(f"node {name!r} not found in the scheduler cache")
+        self._remove_images(info)
+        del self._order[info.index]
+        for i in range(info.index, len(self._order)):
+            self._order[i].index = i
+        info.index = -1
+        info.node = None
+        if not info.pods:
+            del self._nodes[name]
+            self._with_affinity.pop(name, None)
+            self._with_anti_affinity.pop(name, None)
+        return info
+
+    def _add_images(self, info: NodeInfo, node: Any) -> None:
+        states: dict[str, ImageStateSummary] = {}
+        for image in node.status.images or ():
+            for image_name in image.names or ():
+                entry = self._images.get(image_name)
+                if entry is None:
+                    entry = (ImageStateSummary(image.size_bytes or 0, 0), set())
+                    self._images[image_name] = entry
+                if info.name not in entry[1]:
+                    entry[1].add(info.name)
+                    entry[0].num_nodes = len(entry[1])
+                states[image_name] = entry[0]
+        if states:
+            self.image_generation += 1
+        info.image_states = states
+
+    def _remove_images(self, info: NodeInfo) -> None:
+        if not info.image_states:
+            return
+        for image_name in info.image_states:
+            entry = self._images.get(image_name)
+            if entry is None:
+                continue
+            entry[1].discard(info.name)
+            entry[0].num_nodes = len(entry[1])
+            if not entry[1]:
+                del self._images[image_name]
+        info.image_states = {}
+        self.image_generation += 1
+
+    # -- pods ---------------------------------------------------------------------------------------------
+    def _node_for_pod(self, node_name: str) -> NodeInfo:
+        info = self._nodes.get(node_name)
+        if info is None:
+            info = NodeInfo(name=node_name)
+            self._nodes[node_name] = info
+        return info
+
+    def _account(self, pod: Any, node_name: str) -> None:
+        info = self._node_for_pod(node_name)
+        info.add_pod(pod)
+        if info.pods_with_affinity:
+            self._with_affinity[node_name] = info
+        if info.pods_with_required_anti_affinity:
+            self._with_anti_affinity[node_name] = info
+
+    def _unaccount(self, pod: Any, node_name: str) -> None:
+        info = self._nodes.get(node_name)
+        if info is None:
+            return
+        info.remove_pod(pod)
+        if not info.pods_with_affinity:
+            self._with_affinity.pop(node_name, None)
+        if not info.pods_with_required_anti_affinity:
+            self._with_anti_affinity.pop(node_name, None)
+        if info.node is None and not info.pods:
+            del self._nodes[node_name]
+
+    def add_pod(self, pod: Any) -> None:
+        """A bound pod (``spec.nodeName`` set) was observed: account it, confirming an assumed copy."""
+        node_name = pod.spec.node_name
+        if not node_name:
+            raise PodNotFound(f"pod {pod.key!r}: spec.nodeName is empty; only bound pods go into the cache")
+        state = self._pods.get(pod.key)
+        if state is not None:
+            self._unaccount(state.pod, state.node_name)
+        self._account(pod, node_name)
+        self._pods[pod.key] = _PodState(pod, node_name, False)
+
+    def update_pod(self, pod: Any) -> None:
+        """A bound pod changed (labels, ...): same as ``add_pod``."""
+        self.add_pod(pod)
+
+    def remove_pod(self, pod: Any) -> Any:
+        """Forget a bound or assumed pod by key; returns the stored pod. ``PodNotFound`` when absent."""
+        state = self._pods.pop(pod.key, None)
+        if state is None:
+            raise PodNotFound(f"pod {pod.key!r} not found in the scheduler cache")
+        self._unaccount(state.pod, state.node_name)
+        return state.pod
+
+    def assume_pod(self, pod: Any) -> None:
+        """Account ``pod`` (with ``spec.nodeName`` set to the chosen node) before it is bound."""
+        if pod.key in self._pods:
+            raise PodNotFound(f"pod {pod.key!r} is already in the scheduler cache; it cannot be assumed")
+        self._account(pod, pod.spec.node_name)
+        self._pods[pod.key] = _PodState(pod, pod.spec.node_name, True)
+
+    def forget_pod(self, pod: Any) -> None:
+        """Undo ``assume_pod`` (binding failed)."""
+        state = self._pods.get(pod.key)
+        if state is None or not state.assumed:
+            raise PodNotFound(f"pod {pod.key!r} is not assumed in the scheduler cache")
+        del self._pods[pod.key]
+        self._unaccount(state.pod, state.node_name)
+
+    def finish_binding(self, pod: Any) -> None:
+        """The binding of an assumed pod succeeded: it is now an ordinary bound pod."""
+        state = self._pods.get(pod.key)
+        if state is not None:
+            state.assumed = False
+
+    def is_assumed(self, key: str) -> bool:
+        state = self._pods.get(key)
+        return state is not None and state.assumed
+
+    def get_pod(self, key: str) -> Optional[Any]:
+        state = self._pods.get(key)
+        return None if state is None else state.pod
+
+    def pods(self) -> Iterable[Any]:
+        """Every pod in the cache (bound and assumed)."""
+        return (s.pod for s in self._pods.values())
+
+    def __len__(self) -> int:
+        return len(self._order)

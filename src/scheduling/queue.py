@@ -1,0 +1,288 @@
+"""The scheduling queue (kube-scheduler's ``PriorityQueue``): active, backoff and unschedulable pods.
+
+* ``active``: a heap ordered by the profile's QueueSort plugin (``sort_key`` when it has one, else ``less``).
+* ``backoff``: pods that failed and wait ``1 s * 2^(attempts-1)``, at most 10 s, from their last attempt;
+  ``flush_backoff_completed`` moves the expired ones to active. The clock is injectable.
+* ``unschedulable``: pods that did not fit. A cluster event (node added or updated, an assigned pod
+  added / deleted) moves the pods whose failing plugins registered that event back — to backoff while
+  their backoff lasts, else to active. Pods left there longer than 5 minutes move back on the next flush.
+* ``gated``: pods a PreEnqueue plugin rejected (scheduling gates); re-checked when the pod is updated.
+
+Pods are keyed by ``pod.key``; every operation is O(log n) or O(moved pods), never O(all pods).
+"""
+from __future__ import annotations
+
+import functools
+import heapq
+import itertools
+import time
+from typing import Any, Callable, Iterable, Optional
+
+from .framework import QueueSortPlugin, SchedulingError
+
+__all__ = ["QueuedPodInfo", "SchedulingQueue", "INITIAL_BACKOFF_SECONDS", "MAX_BACKOFF_SECONDS",
+           "MAX_UNSCHEDULABLE_SECONDS"]
+
+INITIAL_BACKOFF_SECONDS = 1.0
+MAX_BACKOFF_SECONDS = 10.0
+MAX_UNSCHEDULABLE_SECONDS = 300.0
+_ANY = "*"
+
+
+class QueuedPodInfo:
+    """A pending pod with its queue bookkeeping (``framework.QueuedPodInfo``)."""
+
+    __slots__ = ("pod", "timestamp", "initial_attempt_timestamp", "attempts", "unschedulable_plugins",
+                 "gated_by", "seq", "signature", "_entry")
+
+    def __init__(self, pod: Any, timestamp: float, seq: int) -> None:
+        self.pod = pod
+        self.timestamp = timestamp
+        self.initial_attempt_timestamp: Optional[float] = None
+        self.attempts = 0
+        self.unschedulable_plugins: frozenset[str] = frozenset()
+        self.gated_by: str = ""
+        self.seq = seq
+        self.signature: Any = None
+        self._entry: Optional[list] = None
+
+    def backoff_expiry(self) -> float:
+        """When this pod's backoff ends: last attempt time + 1 s doubled per earlier attempt, capped at 10 s."""
+        duration = INITIAL_BACKOFF_SECONDS
+        for _ in range(1, self.attempts):
+            duration *= 2
+            if duration >= MAX_BACKOFF_SECONDS:
+                duration = MAX_BACKOFF_SECONDS
+                break
+        return self.timestamp + duration
+
+    def __repr__(self) -> str:
+        return f"QueuedPodInfo({self.pod.key!r}, attempts={self.attempts})"
+
+
+class SchedulingQueue:
+    """Active / backoff / unschedulable / gated pods. ``sort`` is the QueueSort plugin."""
+
+    def __init__(self, sort: Any, clock: Optional[Callable[[], float]] = None,
+                 pre_enqueue: Optional[Callable[[Any], Any]] = None,
+                 events_of: Optional[Callable[[str], Iterable[str]]] = None) -> None:
+        self._clock = clock or time.monotonic
+        self._pre_enqueue = pre_enqueue
+        self._events_of = events_of or (lambda plugin: (_ANY,))
+        self._seq = itertools.count()
+        # A plugin overriding sort_key gets a plain tuple heap (much faster than a comparator).
+        self._keyed = type(sort).sort_key is not QueueSortPlugin.sort_key
+        self._sort = sort
+        self._less_key = None if self._keyed else functools.cmp_to_key(
+            lambda a, b: -1 if sort.less(a, b) else (1 if sort.less(b, a) else 0))
+        self._active: list[list] = []
+        self._active_count = 0
+        self._backoff: list[tuple[float, int, QueuedPodInfo]] = []
+        self._in_backoff: dict[str, QueuedPodInfo] = {}
+        self._unschedulable: dict[str, tuple[QueuedPodInfo, float]] = {}
+        self._by_event: dict[str, dict[str, QueuedPodInfo]] = {}
+        self._gated: dict[str, QueuedPodInfo] = {}
+        self._infos: dict[str, QueuedPodInfo] = {}
+
+    # -- adding -------------------------------------------------------------------------------------------
+    def add(self, pod: Any) -> QueuedPodInfo:
+        """A new pending pod (``Add``): to active, or to gated when a PreEnqueue plugin rejects it."""
+        key = pod.key
+        if key in self._infos:
+            return self.update(pod)
+        info = QueuedPodInfo(pod, self._clock(), next(self._seq))
+        self._infos[key] = info
+        self._enqueue_checked(info)
+        return info
+
+    def _enqueue_checked(self, info: QueuedPodInfo) -> None:
+        if self._pre_enqueue is not None:
+            status = self._pre_enqueue(info.pod)
+            if status is not None and not status.is_success:
+                info.gated_by = status.plugin or "PreEnqueue"
+                self._gated[info.pod.key] = info
+                return
+        info.gated_by = ""
+        self._push_active(info)
+
+    def _push_active(self, info: QueuedPodInfo) -> None:
+        key = self._sort.sort_key(info) if self._keyed else self._less_key(info)
+        entry = [key, info.seq, info, True]
+        info._entry = entry
+        heapq.heappush(self._active, entry)
+        self._active_count += 1
+
+    def update(self, pod: Any) -> QueuedPodInfo:
+        """A pending pod changed: keep its place in line, re-check gates, retry it if it was unschedulable."""
+        info = self._infos.get(pod.key)
+        if info is None:
+            return self.add(pod)
+        info.pod = pod
+        info.signature = None
+        if pod.key in self._gated:
+            del self._gated[pod.key]
+            self._enqueue_checked(info)
+        elif pod.key in self._unschedulable:
+            self._take_unschedulable(pod.key)
+            self._to_backoff_or_active(info)
+        elif info._entry is not None and info._entry[3]:
+            info._entry[3] = False
+            self._active_count -= 1
+            self._push_active(info)
+        return info
+
+    def delete(self, pod: Any) -> bool:
+        """Remove a pending pod from wherever it waits; False when it is not queued."""
+        key = pod.key
+        info = self._infos.pop(key, None)
+        if info is None:
+            return False
+        if info._entry is not None and info._entry[3]:
+            info._entry[3] = False
+            self._active_count -= 1
+        info._entry = None
+        self._in_backoff.pop(key, None)
+        self._gated.pop(key, None)
+        if key in self._unschedulable:
+            self._take_unschedulable(key)
+        return True
+
+    # -- taking -------------------------------------------------------------------------------------------
+    def pop(self) -> Optional[QueuedPodInfo]:
+        """The first active pod (by QueueSort), counted as an attempt; None when active is empty."""
+        active = self._active
+        while active:
+            entry = heapq.heappop(active)
+            if entry[3]:
+                info = entry[2]
+                info._entry = None
+                self._active_count -= 1
+                info.attempts += 1
+                if info.initial_attempt_timestamp is None:
+                    info.initial_attempt_timestamp = self._clock()
+                return info
+        return None
+
+    def done(self, info: QueuedPodInfo) -> None:
+        """The pod left the queue for good (bound)."""
+        self._infos.pop(info.pod.key, None)
+
+    def add_unschedulable(self, info: QueuedPodInfo, plugins: Iterable[str]) -> None:
+        """The pod did not fit: wait for an event one of ``plugins`` (the rejecting plugins) registered."""
+        info.timestamp = self._clock()
+        info.unschedulable_plugins = frozenset(plugins)
+        key = info.pod.key
+        if key not in self._infos:
+            return  # deleted while it was being scheduled
+        self._unschedulable[key] = (info, info.timestamp)
+        events: set[str] = set()
+        for plugin in info.unschedulable_plugins or (_ANY,):
+            events.update(self._events_of(plugin) if plugin != _ANY else (_ANY,))
+        if not events:
+            events = {_ANY}
+        for event in events:
+            self._by_event.setdefault(event, {})[key] = info
+
+    def add_backoff(self, info: QueuedPodInfo) -> None:
+        """The attempt failed with an error: retry after the backoff."""
+        info.timestamp = self._clock()
+        if info.pod.key in self._infos:
+            self._to_backoff(info)
+
+    def _to_backoff(self, info: QueuedPodInfo) -> None:
+        self._in_backoff[info.pod.key] = info
+        heapq.heappush(self._backoff, (info.backoff_expiry(), info.seq, info))
+
+    def _to_backoff_or_active(self, info: QueuedPodInfo) -> None:
+        if info.backoff_expiry() > self._clock():
+            self._to_backoff(info)
+        else:
+            self._push_active(info)
+
+    def _take_unschedulable(self, key: str) -> Optional[QueuedPodInfo]:
+        entry = self._unschedulable.pop(key, None)
+        if entry is None:
+            return None
+        for bucket in self._by_event.values():
+            bucket.pop(key, None)
+        return entry[0]
+
+    # -- moving -------------------------------------------------------------------------------------------
+    def move_on_event(self, event: str) -> int:
+        """A cluster event happened: move the unschedulable pods interested in it. Returns how many moved."""
+        moved = 0
+        for bucket_name in (event, _ANY):
+            bucket = self._by_event.get(bucket_name)
+            if not bucket:
+                continue
+            for key in list(bucket):
+                info = self._take_unschedulable(key)
+                if info is not None:
+                    self._to_backoff_or_active(info)
+                    moved += 1
+        return moved
+
+    def flush_backoff_completed(self, everything: bool = False) -> int:
+        """Move pods whose backoff has ended (all of them with ``everything``) to active."""
+        now = self._clock()
+        moved = 0
+        backoff = self._backoff
+        while backoff and (everything or backoff[0][0] <= now):
+            _, _, info = heapq.heappop(backoff)
+            if self._in_backoff.get(info.pod.key) is info:
+                del self._in_backoff[info.pod.key]
+                self._push_active(info)
+                moved += 1
+        return moved
+
+    def flush_unschedulable_leftover(self) -> int:
+        """Pods unschedulable for more than 5 minutes go back (``flushUnschedulablePodsLeftover``)."""
+        now = self._clock()
+        stale = [k for k, (_, since) in self._unschedulable.items() if now - since > MAX_UNSCHEDULABLE_SECONDS]
+        for key in stale:
+            info = self._take_unschedulable(key)
+            if info is not None:
+                self._to_backoff_or_active(info)
+        return len(stale)
+
+    # -- reading ------------------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._infos)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._infos
+
+    def get(self, key: str) -> Optional[QueuedPodInfo]:
+        return self._infos.get(key)
+
+    @property
+    def active_count(self) -> int:
+        return self._active_count
+
+    @property
+    def backoff_count(self) -> int:
+        return len(self._in_backoff)
+
+    @property
+    def unschedulable_count(self) -> int:
+        return len(self._unschedulable)
+
+    @property
+    def gated_count(self) -> int:
+        return len(self._gated)
+
+    def pending_pods(self) -> list[Any]:
+        """Every queued pod."""
+        return [info.pod for info in self._infos.values()]
+
+    def check_invariants(self) -> None:
+        """Each queued pod is in exactly one place (for tests)."""
+        places: dict[str, int] = {}
+        for entry in self._active:
+            if entry[3]:
+                places[entry[2].pod.key] = places.get(entry[2].pod.key, 0) + 1
+        for key in [*self._in_backoff, *self._unschedulable, *self._gated]:
+            places[key] = places.get(key, 0) + 1
+        bad = {k: n for k, n in places.items() if n != 1}
+        if bad or set(places) - set(self._infos):
+            raise SchedulingError(f"queue invariant broken: {bad or set(places) - set(self._infos)}")

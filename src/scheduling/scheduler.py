@@ -1,0 +1,693 @@
+"""The scheduling cycle and the public ``Scheduler``.
+
+One cycle, for the pod at the head of the active queue, with kube-scheduler's rules:
+
+1. PreFilter (may narrow the nodes or reject the pod outright).
+2. Filter, starting at a round-robin index, until ``numFeasibleNodesToFind`` nodes fit (adaptive
+   percentageOfNodesToScore: ``50 - nodes/125`` %, at least 5 %, at least 100 nodes; 100 % is exact mode).
+3. No node fits: PostFilter (preemption), and kube-scheduler's "0/N nodes are available: ..." message.
+4. One node fits: it is chosen without scoring. Several: PreScore, Score, NormalizeScore, weights; the
+   highest total wins and ties are broken uniformly by the scheduler's seeded ``random.Random``.
+5. Assume the pod on the node (the cache accounts it at once), Reserve, Permit, PreBind, Bind, PostBind;
+   a failure after Reserve runs Unreserve, forgets the pod and retries it after its backoff.
+
+Equivalence classes (Borg): a plugin whose Filter/Score are node-local gives an ``equivalence_key(pod)``;
+pods with equal keys share one cache, per node, of that plugin's filter status and raw score, valid while
+the node's ``NodeInfo.generation`` is unchanged. A bind changes one node's generation, so the next pod of
+the class recomputes only that node; other nodes cost a dictionary lookup. Plugins without a key (the
+cluster-wide ones) run plainly on every node examined. The cached values are exactly what the plain calls
+return, in the same plugin order, so decisions equal the plain definitions.
+"""
+from __future__ import annotations
+
+import random
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Callable, Hashable, Iterable, Mapping, Optional, Sequence
+
+from .cache import Cache
+from .framework import (DEFAULT_SCHEDULER_NAME, ClusterEvent, Code, ConfigError, CycleState, Framework,
+                        NodeInfo, NodeScore, PluginFailure, PodNotFound, Registry, Status,
+                        load_config)
+from .metrics import Metrics
+from .queue import QueuedPodInfo, SchedulingQueue
+
+__all__ = ["Scheduler", "ScheduleResult", "fit_error_message", "num_feasible_nodes_to_find",
+           "NO_NODES_AVAILABLE"]
+
+NO_NODES_AVAILABLE = "no nodes available to schedule pods"
+MIN_FEASIBLE_NODES_TO_FIND = 100
+MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5
+_NO_FAILURE = 1 << 30
+_MAX_CLASSES = 128
+
+
+@dataclass
+class ScheduleResult:
+    """The outcome of one scheduling attempt of one pod.
+
+    ``node_name`` is the node it was bound to (None when it was not); ``message`` says why not, in
+    kube-scheduler's words; ``nominated_node_name`` and ``victims`` are preemption's choice (the pod waits
+    for the victims to leave and is retried).
+    """
+
+    pod: Any
+    node_name: Optional[str]
+    message: str = ""
+    nominated_node_name: Optional[str] = None
+    victims: list[Any] = field(default_factory=list)
+
+    @property
+    def scheduled(self) -> bool:
+        return self.node_name is not None
+
+
+def num_feasible_nodes_to_find(percentage: int, num_all_nodes: int) -> int:
+    """kube-scheduler's ``numFeasibleNodesToFind``: how many feasible nodes end the search."""
+    if num_all_nodes < MIN_FEASIBLE_NODES_TO_FIND:
+        return num_all_nodes
+    if percentage == 0:
+        percentage = 50 - num_all_nodes // 125
+        if percentage < MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND:
+            percentage = MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND
+    num = num_all_nodes * percentage // 100
+    return max(num, MIN_FEASIBLE_NODES_TO_FIND)
+
+
+def fit_error_message(num_all_nodes: int, statuses: Mapping[str, Status], pre_filter_message: str = "",
+                      post_filter_message: str = "") -> str:
+    """``FitError.Error()``: "0/N nodes are available: <count> <reason>, ... ." plus PostFilter's message.
+
+    Reasons are counted over the nodes' statuses and sorted as strings, as kube-scheduler sorts them.
+    """
+    message = f"0/{num_all_nodes} nodes are available:"
+    if pre_filter_message:
+        message += f" {pre_filter_message}."
+    else:
+        counts: dict[str, int] = {}
+        for status in statuses.values():
+            for reason in status.reasons:
+                counts[reason] = counts.get(reason, 0) + 1
+        if counts:
+            message += " " + ", ".join(sorted(f"{n} {reason}" for reason, n in counts.items())) + "."
+    if post_filter_message:
+        message += f" {post_filter_message}."
+    return message
+
+
+class _Profile:
+    """A framework plus its equivalence-class caches."""
+
+    def __init__(self, framework: Framework) -> None:
+        self.framework = framework
+        self.filter_classes: OrderedDict[Hashable, dict[NodeInfo, tuple]] = OrderedDict()
+        self.score_classes: OrderedDict[Hashable, dict[NodeInfo, tuple]] = OrderedDict()
+        self.plugins_by_name = framework.plugins
+        names = [p.name for p in framework.filter_plugins] + [sp.name for sp in framework.score_plugins]
+        self.keyed_names = tuple(dict.fromkeys(names))
+        self.volatile = tuple(n for n in self.keyed_names
+                              if getattr(self.plugins_by_name[n], "equivalence_key_volatile", False))
+
+    @staticmethod
+    def _lru(classes: "OrderedDict[Hashable, dict]", key: Hashable) -> dict:
+        table = classes.get(key)
+        if table is None:
+            table = classes[key] = {}
+            if len(classes) > _MAX_CLASSES:
+                classes.popitem(last=False)
+        else:
+            classes.move_to_end(key)
+        return table
+
+    def filter_class(self, key: Hashable) -> dict:
+        return self._lru(self.filter_classes, key)
+
+    def score_class(self, key: Hashable) -> dict:
+        return self._lru(self.score_classes, key)
+
+    def keys_for(self, info: QueuedPodInfo) -> dict[str, Hashable]:
+        """Every filter/score plugin's equivalence key for the pod (memoized on the queue entry)."""
+        keys = info.signature
+        pod = info.pod
+        plugins = self.plugins_by_name
+        if keys is None:
+            keys = {name: plugins[name].equivalence_key(pod) for name in self.keyed_names}
+            info.signature = keys
+        else:
+            for name in self.volatile:
+                keys[name] = plugins[name].equivalence_key(pod)
+        return keys
+
+
+class _Handle:
+    """What plugins get as ``handle`` (see ``framework.interfaces.Handle``)."""
+
+    def __init__(self, scheduler: "Scheduler") -> None:
+        self._scheduler = scheduler
+        self.snapshot = scheduler._cache
+
+    def clock(self) -> float:
+        return self._scheduler._clock()
+
+    def framework(self, pod: Any) -> Framework:
+        return self._scheduler._profile_for(pod).framework
+
+    def bind_pod(self, pod: Any, node_name: str) -> Optional[Status]:
+        return self._scheduler._write_binding(pod, node_name)
+
+    def delete_pod(self, pod: Any) -> None:
+        self._scheduler._evict(pod)
+
+    def pod_disruption_budgets(self) -> Sequence[Any]:
+        return list(self._scheduler._pdbs.values())
+
+    def nominated_pods(self, node_name: str) -> Sequence[Any]:
+        return [p for p in self._scheduler._nominated.get(node_name, {}).values()]
+
+    @property
+    def percentage_of_nodes_to_score(self) -> int:
+        return self._scheduler._config.percentage_of_nodes_to_score
+
+
+class Scheduler:
+    """A kube-scheduler-style scheduler to embed.
+
+    ``config``: a KubeSchedulerConfiguration-shaped dict (None: the default profile); ``seed``: the seed of
+    the tie-breaking random generator; ``registry``: a plugin ``Registry`` (default: every built-in
+    plugin); ``clock``: seconds as a float for the queue's backoff (default ``time.monotonic``).
+
+    Feed it directly (``add_node``, ``add_pod``, ... then ``schedule_pending()``) or connect it to an
+    ``objects.Registry`` with ``run(registry)``.
+    """
+
+    def __init__(self, config: Optional[Mapping[str, Any]] = None, seed: int = 0, *,
+                 registry: Optional[Registry] = None, clock: Optional[Callable[[], float]] = None) -> None:
+        if registry is None:
+            from .plugins import default_registry
+            registry = default_registry()
+        self._config = load_config(config)
+        self._clock: Callable[[], float] = clock or time.monotonic
+        self._rng = random.Random(seed)
+        self._cache = Cache()
+        self._pdbs: dict[str, Any] = {}
+        self._nominated: dict[str, dict[str, Any]] = {}
+        self._binder: Optional[Callable[[Any, str], Optional[Status]]] = None
+        self._evictor: Optional[Callable[[Any], None]] = None
+        self._handle = _Handle(self)
+        self._profiles: dict[str, _Profile] = {}
+        for profile in self._config.profiles:
+            fwk = Framework(profile, registry, self._handle, self._config.percentage_of_nodes_to_score)
+            self._profiles[profile.scheduler_name] = _Profile(fwk)
+        first = next(iter(self._profiles.values())).framework
+        for prof in self._profiles.values():
+            if type(prof.framework.queue_sort) is not type(first.queue_sort):
+                raise ConfigError("profiles: every profile must use the same queueSort plugin, got "
+                                  f"{first.queue_sort.name!r} and {prof.framework.queue_sort.name!r}")
+        self._queue = SchedulingQueue(first.queue_sort, self._clock, self._pre_enqueue, self._events_of)
+        self._next_start_node_index = 0
+        self.metrics = Metrics()
+        self._current_victims: list[Any] = []
+        self._bound_pods: dict[str, Any] = {}
+
+    # -- introspection --------------------------------------------------------------------------------
+    @property
+    def cache(self) -> Cache:
+        """The scheduler's cache (node infos; read-only for callers)."""
+        return self._cache
+
+    @property
+    def queue(self) -> SchedulingQueue:
+        """The scheduling queue (read-only for callers)."""
+        return self._queue
+
+    @property
+    def rng(self) -> random.Random:
+        """The seeded tie-breaking generator."""
+        return self._rng
+
+    def framework(self, scheduler_name: str = DEFAULT_SCHEDULER_NAME) -> Framework:
+        """The runtime of one profile."""
+        try:
+            return self._profiles[scheduler_name].framework
+        except KeyError:
+            raise ConfigError(f"schedulerName: no profile named {scheduler_name!r} "
+                              f"(profiles: {sorted(self._profiles)})") from None
+
+    @property
+    def profiles(self) -> list[str]:
+        return list(self._profiles)
+
+    def _profile_for(self, pod: Any) -> _Profile:
+        prof = self._profiles.get(pod.spec.scheduler_name or DEFAULT_SCHEDULER_NAME)
+        if prof is None:
+            raise ConfigError(f"pod {pod.key!r}: spec.schedulerName {pod.spec.scheduler_name!r} names no "
+                              f"profile of this scheduler (profiles: {sorted(self._profiles)})")
+        return prof
+
+    def _responsible_for(self, pod: Any) -> bool:
+        return (pod.spec.scheduler_name or DEFAULT_SCHEDULER_NAME) in self._profiles
+
+    def _pre_enqueue(self, pod: Any) -> Optional[Status]:
+        return self._profile_for(pod).framework.run_pre_enqueue_plugins(pod)
+
+    def _events_of(self, plugin_name: str) -> Iterable[str]:
+        events: set[str] = set()
+        for prof in self._profiles.values():
+            plugin = prof.framework.plugins.get(plugin_name)
+            if plugin is None:
+                continue
+            register = getattr(plugin, "events_to_register", None)
+            events.update(register() if register is not None else ClusterEvent.ALL)
+        return events or ClusterEvent.ALL
+
+    # -- feeding --------------------------------------------------------------------------------------
+    def add_node(self, node: Any) -> None:
+        """A node joined the cluster (an existing name is updated)."""
+        known = self._cache.find(node.metadata.name) is not None
+        self._cache.add_node(node)
+        self._queue.move_on_event(ClusterEvent.NODE_UPDATE if known else ClusterEvent.NODE_ADD)
+
+    def update_node(self, node: Any) -> None:
+        """A node changed (labels, taints, allocatable, unschedulable)."""
+        self._cache.update_node(node)
+        self._queue.move_on_event(ClusterEvent.NODE_UPDATE)
+
+    def remove_node(self, name: str) -> None:
+        """A node left; ``NodeNotFound`` when unknown. Its pods stay accounted until removed."""
+        self._cache.remove_node(name)
+
+    def add_pod(self, pod: Any) -> None:
+        """A pod appeared: bound pods (``spec.nodeName``) are accounted on their node, others are queued.
+
+        Pods naming a ``schedulerName`` no profile has are left alone (another scheduler's), as
+        kube-scheduler does.
+        """
+        if pod.spec.node_name:
+            self._queue.delete(pod)
+            self._forget_nomination(pod)
+            self._cache.add_pod(pod)
+            self._bound_pods[pod.key] = pod
+            self._queue.move_on_event(ClusterEvent.ASSIGNED_POD_ADD)
+        elif self._responsible_for(pod):
+            self._queue.add(pod)
+
+    def update_pod(self, pod: Any) -> None:
+        """A pod changed: bound pods are re-accounted, pending pods re-queued (gates re-checked)."""
+        if pod.spec.node_name:
+            self.add_pod(pod)
+            self._queue.move_on_event(ClusterEvent.ASSIGNED_POD_UPDATE)
+        elif self._responsible_for(pod):
+            self._queue.update(pod)
+
+    def remove_pod(self, pod: Any) -> None:
+        """A pod was deleted: it leaves the queue or its node (which may let pending pods fit)."""
+        if self._queue.delete(pod):
+            self._forget_nomination(pod)
+            return
+        self._forget_nomination(pod)
+        try:
+            self._cache.remove_pod(pod)
+        except PodNotFound:
+            raise PodNotFound(f"pod {pod.key!r}: neither queued nor bound in this scheduler") from None
+        self._bound_pods.pop(pod.key, None)
+        self._queue.move_on_event(ClusterEvent.ASSIGNED_POD_DELETE)
+
+    def add_pdb(self, pdb: Any) -> None:
+        """A PodDisruptionBudget preemption must respect (by namespace/name)."""
+        self._pdbs[f"{pdb.metadata.namespace or 'default'}/{pdb.metadata.name}"] = pdb
+
+    def remove_pdb(self, pdb: Any) -> None:
+        self._pdbs.pop(f"{pdb.metadata.namespace or 'default'}/{pdb.metadata.name}", None)
+
+    def bound_pod(self, key: str) -> Optional[Any]:
+        """The pod as bound by this scheduler or added bound ("namespace/name"), or None."""
+        return self._bound_pods.get(key)
+
+    @property
+    def pending(self) -> int:
+        """How many pods wait in the queue (active, backoff, unschedulable and gated)."""
+        return len(self._queue)
+
+    # -- scheduling -----------------------------------------------------------------------------------
+    def schedule_pending(self, include_backoff: bool = False) -> list[ScheduleResult]:
+        """Attempt every pod that is active now, in queue order, once each; returns one result per attempt.
+
+        Pods whose backoff has ended (by the clock) are attempted too; ``include_backoff`` attempts the
+        ones still backing off as well. Unschedulable pods wait for a cluster event, as in kube-scheduler.
+        """
+        queue = self._queue
+        queue.flush_unschedulable_leftover()
+        queue.flush_backoff_completed(everything=include_backoff)
+        budget = queue.active_count
+        results = []
+        while budget > 0:
+            info = queue.pop()
+            if info is None:
+                break
+            budget -= 1
+            results.append(self.schedule_one(info))
+        return results
+
+    def schedule_one(self, info: QueuedPodInfo) -> ScheduleResult:
+        """Run one scheduling cycle (and the binding) for a popped queue entry."""
+        pod = info.pod
+        prof = self._profile_for(pod)
+        fwk = prof.framework
+        metrics = self.metrics
+        metrics.attempts += 1
+        state = CycleState()
+        try:
+            node_name, failure = self._schedule_pod(prof, state, info)
+        except PluginFailure as exc:
+            return self._failed(info, fwk, exc.status, exc.status.message, state)
+        if node_name is None:
+            return failure  # type: ignore[return-value]
+        return self._assume_and_bind(info, fwk, state, node_name)
+
+    def _schedule_pod(self, prof: _Profile, state: CycleState,
+                      info: QueuedPodInfo) -> tuple[Optional[str], Optional[ScheduleResult]]:
+        pod = info.pod
+        fwk = prof.framework
+        nodes = self._cache.list()
+        num_all = len(nodes)
+        add_time = self.metrics.add_time
+        if num_all == 0:
+            return None, self._failed(info, fwk, Status.unschedulable(NO_NODES_AVAILABLE), NO_NODES_AVAILABLE,
+                                      state)
+        t0 = time.perf_counter()
+        pre_result, status = fwk.run_pre_filter_plugins(state, pod, nodes)
+        t1 = time.perf_counter()
+        add_time("PreFilter", t1 - t0)
+        statuses: dict[str, Status] = {}
+        if status is not None and not status.is_success:
+            if status.code == Code.ERROR:
+                raise PluginFailure(status)
+            for ni in nodes:
+                statuses[ni.name] = status
+            return None, self._unschedulable(info, prof, state, statuses, num_all, status.message,
+                                             {status.plugin}, pre_filter_failed=True)
+        candidates = nodes
+        if pre_result is not None and pre_result.node_names is not None:
+            allowed = pre_result.node_names
+            filtered_out = Status.unresolvable("node is filtered out by the prefilter result")
+            candidates = []
+            for ni in nodes:
+                if ni.name in allowed:
+                    candidates.append(ni)
+                else:
+                    statuses[ni.name] = filtered_out
+        keys = prof.keys_for(info)
+        feasible = self._find_feasible(prof, state, pod, keys, candidates, statuses)
+        t2 = time.perf_counter()
+        add_time("Filter", t2 - t1)
+        if not feasible:
+            plugins = {s.plugin for s in statuses.values() if s.plugin}
+            return None, self._unschedulable(info, prof, state, statuses, num_all, "", plugins)
+        if len(feasible) == 1:
+            return feasible[0].name, None
+        chosen = self._prioritize(prof, state, pod, keys, feasible)
+        add_time("Score", time.perf_counter() - t2)
+        return chosen, None
+
+    def _find_feasible(self, prof: _Profile, state: CycleState, pod: Any, keys: Mapping[str, Hashable],
+                       nodes: Sequence[NodeInfo], statuses: dict[str, Status]) -> list[NodeInfo]:
+        """Filter from the round-robin start until enough nodes fit (``findNodesThatPassFilters``)."""
+        fwk = prof.framework
+        n = len(nodes)
+        if n == 0:
+            return []
+        to_find = num_feasible_nodes_to_find(fwk.percentage_of_nodes_to_score, n)
+        start = self._next_start_node_index % n
+        skip = state.skip_filter_plugins
+        active = [(pos, p) for pos, p in enumerate(fwk.filter_plugins) if not (skip and p.name in skip)]
+        if not active:
+            take = min(to_find, n)
+            feasible = [nodes[(start + i) % n] for i in range(take)]
+            self._next_start_node_index = (start + take) % n
+            return feasible
+        cached = [(pos, p) for pos, p in active if keys[p.name] is not None]
+        plain = [(pos, p) for pos, p in active if keys[p.name] is None]
+        table = prof.filter_class(tuple((p.name, keys[p.name]) for _, p in cached))
+        lookup = table.get
+        feasible: list[NodeInfo] = []
+        append = feasible.append
+        misses = 0
+        processed = 0
+        for i in range(start, start + n):
+            ni = nodes[i - n if i >= n else i]
+            processed += 1
+            entry = lookup(ni)
+            if entry is None or entry[0] != ni.generation:
+                misses += 1
+                entry = _run_filters(cached, state, pod, ni)
+                if entry[1] is None or entry[1].code != Code.ERROR:
+                    table[ni] = entry
+            found = entry[1]
+            if plain:
+                fail_pos = entry[2]
+                for pos, plugin in plain:
+                    if pos > fail_pos:
+                        break
+                    s = plugin.filter(state, pod, ni)
+                    if s is not None and s.code != Code.SUCCESS:
+                        found = s if s.plugin == plugin.name else s.with_plugin(plugin.name)
+                        break
+            if found is None:
+                append(ni)
+                if len(feasible) >= to_find:
+                    break
+            elif found.code == Code.ERROR:
+                raise PluginFailure(found)
+            else:
+                statuses[ni.name] = found
+        # As kube-scheduler: processed = feasible + rejected (including nodes PreFilter's result excluded).
+        self._next_start_node_index = (start + len(feasible) + len(statuses)) % n
+        self.metrics.equivalence_cache_misses += misses
+        self.metrics.equivalence_cache_hits += processed - misses
+        return feasible
+
+    def _prioritize(self, prof: _Profile, state: CycleState, pod: Any, keys: Mapping[str, Hashable],
+                    feasible: list[NodeInfo]) -> str:
+        """PreScore, Score, NormalizeScore, weights, then the highest total (ties at random)."""
+        fwk = prof.framework
+        status = fwk.run_pre_score_plugins(state, pod, feasible)
+        if status is not None and not status.is_success:
+            raise PluginFailure(status)
+        skip = state.skip_score_plugins
+        active = [sp for sp in fwk.score_plugins if not (skip and sp.name in skip)]
+        if not active:
+            totals = [0] * len(feasible)
+        else:
+            totals = self._totals(prof, state, pod, keys, feasible, active)
+        best = max(totals)
+        ties = [i for i, t in enumerate(totals) if t == best]
+        pick = ties[0] if len(ties) == 1 else ties[self._rng.randrange(len(ties))]
+        return feasible[pick].name
+
+    def _totals(self, prof: _Profile, state: CycleState, pod: Any, keys: Mapping[str, Hashable],
+                feasible: list[NodeInfo], active: list[Any]) -> list[int]:
+        fwk = prof.framework
+        cached = [sp for sp in active if keys[sp.name] is not None]
+        plain = [sp for sp in active if keys[sp.name] is None]
+        totals: list[int]
+        if cached:
+            table = prof.score_class(tuple((sp.name, keys[sp.name]) for sp in cached))
+            fixed = [(j, sp.weight) for j, sp in enumerate(cached) if not sp.normalizes]
+            rows = []
+            for ni in feasible:
+                entry = table.get(ni)
+                if entry is None or entry[0] != ni.generation:
+                    raw = tuple([sp.plugin.score(state, pod, ni) for sp in cached])
+                    for j, _ in fixed:
+                        if not 0 <= raw[j] <= 100:
+                            raise PluginFailure(_bad_score(cached[j].name, raw[j], ni.name))
+                    entry = (ni.generation, raw, sum(raw[j] * w for j, w in fixed))
+                    table[ni] = entry
+                rows.append(entry)
+            totals = [e[2] for e in rows]
+            for j, sp in enumerate(cached):
+                if sp.normalizes:
+                    column = [e[1][j] for e in rows]
+                    normalized = _normalized(fwk, sp, state, pod, feasible, column)
+                    w = sp.weight
+                    totals = [t + w * v for t, v in zip(totals, normalized)]
+        else:
+            totals = [0] * len(feasible)
+        for sp in plain:
+            column = [sp.plugin.score(state, pod, ni) for ni in feasible]
+            normalized = _normalized(fwk, sp, state, pod, feasible, column)
+            w = sp.weight
+            totals = [t + w * v for t, v in zip(totals, normalized)]
+        return totals
+
+    # -- outcomes -------------------------------------------------------------------------------------
+    def _unschedulable(self, info: QueuedPodInfo, prof: _Profile, state: CycleState,
+                       statuses: dict[str, Status], num_all: int, pre_filter_message: str,
+                       plugins: set[str], pre_filter_failed: bool = False) -> ScheduleResult:
+        fwk = prof.framework
+        pod = info.pod
+        post_message = ""
+        nominated: Optional[str] = None
+        victims: list[Any] = []
+        if fwk.post_filter_plugins:
+            t0 = time.perf_counter()
+            self.metrics.preemption_attempts += 1
+            self._current_victims = []
+            result, post_status = fwk.run_post_filter_plugins(state, pod, statuses)
+            self.metrics.add_time("PostFilter", time.perf_counter() - t0)
+            post_message = post_status.message
+            if result is not None and result.nominated_node_name:
+                nominated = result.nominated_node_name
+                victims = list(result.victims) or list(self._current_victims)
+                self.metrics.preemptions += 1
+                self.metrics.preemption_victims += len(victims)
+                pod = pod.with_nominated_node_name(nominated)
+                info.pod = pod
+                self._nominated.setdefault(nominated, {})[pod.key] = pod
+            self._current_victims = []
+        message = fit_error_message(num_all, {} if pre_filter_failed else statuses, pre_filter_message,
+                                    post_message)
+        self.metrics.unschedulable += 1
+        self._queue.add_unschedulable(info, plugins)
+        return ScheduleResult(pod, None, message, nominated, victims)
+
+    def _failed(self, info: QueuedPodInfo, fwk: Framework, status: Status, message: str,
+                state: CycleState) -> ScheduleResult:
+        if status.code == Code.ERROR:
+            self.metrics.errors += 1
+            self._queue.add_backoff(info)
+        else:
+            self.metrics.unschedulable += 1
+            self._queue.add_unschedulable(info, {status.plugin} if status.plugin else set())
+        return ScheduleResult(info.pod, None, message)
+
+    def _assume_and_bind(self, info: QueuedPodInfo, fwk: Framework, state: CycleState,
+                         node_name: str) -> ScheduleResult:
+        pod = info.pod
+        add_time = self.metrics.add_time
+        assumed = pod.with_node_name(node_name)
+        self._cache.assume_pod(assumed)
+        t0 = time.perf_counter()
+        status = fwk.run_reserve_plugins(state, assumed, node_name)
+        t1 = time.perf_counter()
+        add_time("Reserve", t1 - t0)
+        if status is None:
+            status = fwk.run_permit_plugins(state, assumed, node_name)
+            t2 = time.perf_counter()
+            add_time("Permit", t2 - t1)
+            if status is None:
+                status = fwk.run_pre_bind_plugins(state, assumed, node_name)
+                t3 = time.perf_counter()
+                add_time("PreBind", t3 - t2)
+                if status is None:
+                    status = fwk.run_bind_plugins(state, assumed, node_name)
+                    add_time("Bind", time.perf_counter() - t3)
+        if status is not None and not status.is_success:
+            fwk.run_unreserve_plugins(state, assumed, node_name)
+            self._cache.forget_pod(assumed)
+            message = f"running {status.plugin or 'binding'} for node {node_name!r}: {status.message}"
+            if status.code == Code.ERROR:
+                return self._failed(info, fwk, status, message, state)
+            self.metrics.unschedulable += 1
+            self._queue.add_unschedulable(info, {status.plugin} if status.plugin else set())
+            return ScheduleResult(pod, None, message)
+        bound = self._bound_pods.get(pod.key, assumed)
+        self._cache.finish_binding(bound)
+        self._queue.done(info)
+        self._forget_nomination(pod)
+        t4 = time.perf_counter()
+        fwk.run_post_bind_plugins(state, bound, node_name)
+        add_time("PostBind", time.perf_counter() - t4)
+        self.metrics.scheduled += 1
+        self._queue.move_on_event(ClusterEvent.ASSIGNED_POD_ADD)
+        return ScheduleResult(bound, node_name)
+
+    def _forget_nomination(self, pod: Any) -> None:
+        nominated = pod.status.nominated_node_name
+        if nominated and nominated in self._nominated:
+            self._nominated[nominated].pop(pod.key, None)
+            if not self._nominated[nominated]:
+                del self._nominated[nominated]
+
+    # -- the handle's side effects --------------------------------------------------------------------
+    def _write_binding(self, pod: Any, node_name: str) -> Optional[Status]:
+        """DefaultBinder's write: through the connected registry, else recorded in memory."""
+        if self._binder is not None:
+            return self._binder(pod, node_name)
+        self._bound_pods[pod.key] = pod if pod.spec.node_name == node_name else pod.with_node_name(node_name)
+        return None
+
+    def _evict(self, pod: Any) -> None:
+        """Preemption removes a victim: from the registry when connected, and from the cache at once."""
+        if self._evictor is not None:
+            self._evictor(pod)
+        self._current_victims.append(pod)
+        try:
+            self._cache.remove_pod(pod)
+        except PodNotFound:
+            return
+        self._bound_pods.pop(pod.key, None)
+        self._queue.move_on_event(ClusterEvent.ASSIGNED_POD_DELETE)
+
+    # -- explain --------------------------------------------------------------------------------------
+    def explain(self, pod: Any) -> Any:
+        """Every node's filter verdict and each score plugin's score per node for ``pod``; changes nothing.
+
+        See ``scheduling.explain.Explanation``.
+        """
+        from .explain import explain
+        return explain(self, pod)
+
+    # -- registry mode --------------------------------------------------------------------------------
+    def run(self, registry: Any, *, stop: Any = None, until_idle: bool = False,
+            idle_seconds: float = 0.05, timeout: Optional[float] = None) -> int:
+        """Connect to an ``objects.Registry``: rebuild from it, then watch nodes and pods and bind through it.
+
+        Returns the number of pods bound. ``stop`` (a ``threading.Event``) ends the loop; ``until_idle``
+        ends it once nothing is pending that can be attempted and no event arrived for ``idle_seconds``;
+        ``timeout`` bounds the whole run.
+        """
+        from .connect import RegistryConnection
+        return RegistryConnection(self, registry).run(stop=stop, until_idle=until_idle,
+                                                      idle_seconds=idle_seconds, timeout=timeout)
+
+
+def _run_filters(cached: Sequence[tuple[int, Any]], state: CycleState, pod: Any, ni: NodeInfo) -> tuple:
+    """The first failing node-local filter: (generation, Status or None, its position or _NO_FAILURE)."""
+    for pos, plugin in cached:
+        status = plugin.filter(state, pod, ni)
+        if status is not None and status.code != Code.SUCCESS:
+            if status.plugin != plugin.name:
+                status = status.with_plugin(plugin.name)
+            return (ni.generation, status, pos)
+    return (ni.generation, None, _NO_FAILURE)
+
+
+def _bad_score(plugin: str, score: int, node: str) -> Status:
+    return Status.error(f"plugin {plugin!r} returns an invalid score {score} for node {node!r}: it must be in "
+                        f"0..100").with_plugin(plugin)
+
+
+def _normalized(fwk: Framework, sp: Any, state: CycleState, pod: Any, nodes: Sequence[NodeInfo],
+                column: list[int]) -> list[int]:
+    """One plugin's scores after NormalizeScore (a fast path for ``default_normalize_reverse`` plugins)."""
+    reverse = getattr(sp.plugin, "default_normalize_reverse", None)
+    if reverse is not None:
+        top = max(column)
+        if min(column) < 0:
+            raise PluginFailure(_bad_score(sp.name, min(column), nodes[column.index(min(column))].name))
+        if top == 0:
+            return [100] * len(column) if reverse else column
+        if reverse:
+            return [100 - 100 * s // top for s in column]
+        return [100 * s // top for s in column]
+    if not sp.normalizes:
+        for s, ni in zip(column, nodes):
+            if not 0 <= s <= 100:
+                raise PluginFailure(_bad_score(sp.name, s, ni.name))
+        return column
+    scores = [NodeScore(ni.name, s) for ni, s in zip(nodes, column)]
+    fwk.normalize(sp, state, pod, scores)
+    return [s.score for s in scores]
+
