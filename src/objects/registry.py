@@ -404,6 +404,48 @@ class Registry:
             if precondition is not None:
                 raise self._conflict(info, name)
 
+    # ------------------------------------------------------------------ bind
+    def bind(self, name: str, node_name: str, namespace: str | None = None,
+             resource_version: str | None = None) -> Any:
+        """The ``pods/binding`` subresource: set ``spec.nodeName`` and the PodScheduled=True condition.
+
+        As the API server: :class:`Conflict` if the pod is already on a node or being deleted; with
+        ``resource_version`` also if the pod changed since. Generation is not bumped.
+        """
+        info = self.kind_info("Pod")
+        if not isinstance(node_name, str) or not node_name:
+            raise ValidationError(FieldError("target.name", "", type="Required value"))
+        precondition = self._parse_rv(resource_version) if resource_version else None
+        key = self._key(info, name, namespace)
+        while True:
+            kv = self.store.get(key)
+            if kv is None:
+                raise NotFound(f'pods "{name}" not found')
+            if precondition is not None and precondition != kv.mod_revision:
+                raise self._conflict(info, name)
+            old = _unpack(kv.value)
+            spec = old.get("spec") if isinstance(old.get("spec"), dict) else {}
+            if _meta(old).get("deletionTimestamp"):
+                raise Conflict(f'Operation cannot be fulfilled on pods/binding "{name}": pod {name} is being deleted, '
+                               "cannot be assigned to a host")
+            if spec.get("nodeName"):
+                raise Conflict(f'Operation cannot be fulfilled on pods/binding "{name}": pod {name} is already '
+                               f'assigned to node "{spec["nodeName"]}"')
+            bound = copy.deepcopy(old)
+            bound.setdefault("spec", {})["nodeName"] = node_name
+            status = bound.get("status") if isinstance(bound.get("status"), dict) else {}
+            conditions = [c for c in status.get("conditions") or [] if not (isinstance(c, dict)
+                                                                            and c.get("type") == "PodScheduled")]
+            conditions.append({"type": "PodScheduled", "status": "True",
+                               "lastTransitionTime": _now_rfc3339(self._clock)})
+            status["conditions"] = conditions
+            bound["status"] = status
+            result = self._write(info, key, kv, old, bound)
+            if result is not None:
+                return result
+            if precondition is not None:
+                raise self._conflict(info, name)
+
     # ------------------------------------------------------------------ delete
     def delete(self, kind: str, name: str, namespace: str | None = None) -> Any:
         """Delete an object and return its last state. With finalizers, only mark it: set

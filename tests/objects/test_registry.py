@@ -279,3 +279,21 @@ def test_arbitrary_continue_text_is_a_validation_error_or_a_token(text):
     except ValidationError:
         return
     assert isinstance(start, str) and revision >= 1
+
+
+def test_bind_sets_node_name_and_pod_scheduled(reg):
+    created = reg.create(pod("web"))
+    bound = reg.bind("web", "n1")
+    assert bound.spec.node_name == "n1" and bound.metadata.generation == created.metadata.generation
+    assert [(c.type, c.status) for c in bound.status.conditions] == [("PodScheduled", "True")]
+    with pytest.raises(Conflict, match='already assigned to node "n1"'):
+        reg.bind("web", "n2")
+    reg.create(pod("other"))
+    with pytest.raises(Conflict):
+        reg.bind("other", "n1", resource_version=created.metadata.resource_version)
+    with pytest.raises(NotFound):
+        reg.bind("nope", "n1")
+    reg.create(pod("dying", finalizers=["example.com/f"]))
+    reg.delete("Pod", "dying")
+    with pytest.raises(Conflict, match="being deleted"):
+        reg.bind("dying", "n1")
