@@ -1,0 +1,500 @@
+"""Differential tests: the same random request sequences on real etcd 3.4 and on ``kvstore.open()``.
+
+One etcd (Debian's ``etcd-server``, ``--unsafe-no-fsync`` for speed: durability is not what is compared)
+is started for the whole module; each hypothesis example gets a fresh in-memory store and a fresh key
+prefix in etcd. etcd's revisions are global, so they are compared *relative to the example's start*:
+our fresh store starts at revision 1, etcd at ``base``; every etcd revision ``r`` (headers, create/mod
+revisions, compact revisions) is compared as ``r - (base - 1)``, and every revision argument we send
+(read revision, compact, min/max filters, compare operands) is shifted the other way. Prefixes increase
+from example to example, so a "from key" range (``range_end=b"\\0"``) never sees another example's keys.
+Compaction is only generated at relative revision >= 2: relative 1 is ``base`` in etcd, which the previous
+example may already have compacted.
+
+Compared exactly: header revisions, every KeyValue field, ``count``/``more``, txn outcomes with every
+nested response, deleted counts and ``prev_kvs``, error kinds (compacted, future revision, duplicate key in
+txn, key not found for ``ignore_value``, lease not found / exists), lease TTL-to-live (granted TTL, keys),
+and whole watch streams (live watchers created mid-sequence and history watchers from a start revision,
+with ``prev_kv`` and filters), including the cancel of a watch whose start was compacted.
+Left out of the random comparison, each pinned by a small explicit test instead:
+- the header revision of the responses *inside* a txn: etcd reports the revision as of that op (the
+  txn's start revision until its first write, then start + 1) and leaves a nested txn's header empty;
+  test_txn_sub_response_revisions_like_etcd pins the first part (a kvstore difference, reported);
+- a txn that puts a key and deletes it with a "from key" range: etcd's duplicate-key check misses it
+  (test_txn_put_and_from_key_delete_like_etcd; kvstore is stricter, reported).
+"""
+from __future__ import annotations
+
+import itertools
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ holds the etcd helper modules
+
+import kvstore  # noqa: E402
+from etcd_client import (EtcdClient, EtcdError, decode_delete, decode_put, decode_range,  # noqa: E402
+                         decode_txn, prefix_end)
+from etcd_server import SKIP_REASON, EtcdServer, etcd_installed  # noqa: E402
+from kvstore import Compare, Op, SortOrder, SortTarget, WatchFilter  # noqa: E402
+
+pytestmark = [pytest.mark.etcd, pytest.mark.skipif(not etcd_installed(), reason=SKIP_REASON)]
+
+# Fewer than 12 keys: etcd sorts with Go's sort.Sort, which is only stable (ties in key order, as ours)
+# for short slices (insertion sort below 12 items); more keys would make tie order etcd-internal.
+KEYS = ("a", "ab", "b", "b0", "c", "ca", "d")
+VALUES = (b"", b"x", b"y", b"zz")
+SENTINEL = "~"  # sorts after every key above, so every watch range used here contains it
+WATCH_TIMEOUT = 5.0  # generous: a stream that is complete delivers in milliseconds
+_prefix_counter = itertools.count(1)
+
+ERROR_KINDS = {
+    "Compacted": kvstore.Compacted, "FutureRevision": kvstore.FutureRevision,
+    "DuplicateKey": kvstore.DuplicateKey, "TooManyOps": kvstore.TooManyOps, "EmptyKey": kvstore.EmptyKey,
+    "LeaseNotFound": kvstore.LeaseNotFound, "LeaseExists": kvstore.LeaseExists,
+    "ValueProvided": kvstore.ValueProvided, "LeaseProvided": kvstore.LeaseProvided,
+    "KeyNotFound": kvstore.KeyNotFound,
+}
+
+
+@pytest.fixture(scope="module")
+def etcd() -> Any:
+    with EtcdServer(unsafe_no_fsync=True) as server:
+        client = EtcdClient(server.host, server.client_port)
+        try:
+            yield client
+        finally:
+            client.close()
+
+
+# ---------------------------------------------------------------------------------------------- strategies
+keys = st.sampled_from(KEYS)
+rel_revisions = st.integers(1, 14)
+filter_revisions = st.sampled_from((0, 0, 0, 1, 2, 3, 5, 8))
+range_specs = st.one_of(
+    st.tuples(st.just("single"), keys),
+    st.tuples(st.just("range"), keys, keys),
+    st.tuples(st.just("prefix"), keys),
+    st.tuples(st.just("fromkey"), keys),
+    st.just(("all",)),
+)
+watch_specs = st.one_of(st.just(("all",)), st.tuples(st.just("fromkey"), keys),
+                        st.tuples(st.just("toend"), keys))
+watch_filters = st.sampled_from(((), (WatchFilter.NOPUT,), (WatchFilter.NODELETE,)))
+lease_slots = st.integers(1, 3)
+
+put_ops = st.builds(lambda k, v, prev, ign, lease: ("put", k, v, prev, ign, lease),
+                    keys, st.sampled_from(VALUES), st.booleans(), st.sampled_from((False, False, False, True)),
+                    st.sampled_from((0, 0, 0, 1, 2)))
+range_ops = st.builds(
+    lambda spec, limit, rev, order, target, keys_only, count_only, f: ("range", spec, limit, rev, order, target,
+                                                                       keys_only, count_only, f),
+    range_specs, st.sampled_from((0, 0, 1, 2, 3)), st.one_of(st.none(), rel_revisions),
+    st.sampled_from(list(SortOrder)), st.sampled_from(list(SortTarget)),
+    st.booleans(), st.sampled_from((False, False, False, True)),
+    st.tuples(filter_revisions, filter_revisions, filter_revisions, filter_revisions))
+delete_ops = st.builds(lambda spec, prev: ("delete", spec, prev), range_specs, st.booleans())
+compares = st.one_of(
+    st.tuples(st.just("value"), st.sampled_from(("==", "!=", "<", ">")), range_specs, st.sampled_from(VALUES)),
+    st.tuples(st.sampled_from(("version", "create_revision", "mod_revision")),
+              st.sampled_from(("==", "!=", "<", ">")), range_specs, st.integers(0, 8)),
+    st.tuples(st.just("lease"), st.sampled_from(("==", "!=", "<", ">")), range_specs, st.integers(0, 3)),
+)
+# etcd's duplicate-key check misses a "from key" delete (range_end b"\0") that covers a put of the same
+# txn; test_txn_put_and_from_key_delete_like_etcd pins that case, so the random txns leave it out.
+txn_delete_ops = st.builds(lambda spec, prev: ("delete", spec, prev),
+                           st.one_of(st.tuples(st.just("single"), keys), st.tuples(st.just("range"), keys, keys),
+                                     st.tuples(st.just("prefix"), keys), st.just(("all",))), st.booleans())
+flat_txn_ops = st.one_of(put_ops, range_ops, txn_delete_ops)
+txn_ops = st.one_of(
+    flat_txn_ops,
+    st.builds(lambda c, s, f: ("txn", c, s, f), st.lists(compares, max_size=2),
+              st.lists(flat_txn_ops, max_size=2), st.lists(flat_txn_ops, max_size=2)),
+)
+txns = st.builds(lambda c, s, f: ("txn", c, s, f), st.lists(compares, max_size=3),
+                 st.lists(txn_ops, max_size=3), st.lists(txn_ops, max_size=3))
+sequence_ops = st.one_of(
+    put_ops, put_ops, range_ops, delete_ops, txns, txns,
+    st.tuples(st.just("compact"), st.integers(2, 14)),
+    st.tuples(st.just("watch"), watch_specs, st.booleans(), watch_filters),
+    st.tuples(st.just("grant"), lease_slots),
+    st.tuples(st.just("revoke"), lease_slots),
+    st.tuples(st.just("ttl"), lease_slots),
+)
+history_watches = st.lists(st.tuples(watch_specs, rel_revisions, st.booleans(), watch_filters), max_size=2)
+
+
+# ---------------------------------------------------------------------------------------------- the two sides
+class Example:
+    """One example's fresh prefix, the revision offset between etcd and our store, and lease IDs."""
+
+    def __init__(self, etcd: EtcdClient) -> None:
+        number = next(_prefix_counter)
+        self.prefix = f"/diff/{number:07d}/".encode()
+        self.offset = etcd.revision() - 1
+        self.lease_base = number * 10
+
+    def key(self, name: str) -> bytes:
+        return self.prefix + name.encode()
+
+    def lease(self, slot: int) -> int:
+        return self.lease_base + slot if slot else 0
+
+    def to_etcd(self, rel: int | None) -> int:
+        return rel + self.offset if rel else 0
+
+    def from_etcd(self, revision: int) -> int:
+        return revision - self.offset if revision else 0
+
+    def ours_range(self, spec: tuple[Any, ...]) -> tuple[bytes, bytes | None, bool]:
+        """(key, range_end, prefix) for kvstore."""
+        kind = spec[0]
+        if kind == "single":
+            return self.key(spec[1]), None, False
+        if kind == "range":
+            return self.key(spec[1]), self.key(spec[2]), False
+        if kind == "prefix":
+            return self.key(spec[1]), None, True
+        if kind == "fromkey":
+            return self.key(spec[1]), b"\0", False
+        if kind == "toend":
+            return self.key(spec[1]), prefix_end(self.prefix), False
+        return self.prefix, None, True
+
+    def etcd_range(self, spec: tuple[Any, ...]) -> tuple[bytes, bytes | None]:
+        """(key, range_end) on the wire."""
+        key, end, prefix = self.ours_range(spec)
+        return key, prefix_end(key) if prefix else end
+
+
+def kv_dict(kv: Any) -> dict[str, Any] | None:
+    if kv is None:
+        return None
+    return {"key": kv.key, "value": kv.value, "create_revision": kv.create_revision,
+            "mod_revision": kv.mod_revision, "version": kv.version, "lease": kv.lease}
+
+
+def rebase_kv(ex: Example, kv: dict[str, Any] | None) -> dict[str, Any] | None:
+    if kv is None:
+        return None
+    return dict(kv, create_revision=ex.from_etcd(kv["create_revision"]),
+                mod_revision=ex.from_etcd(kv["mod_revision"]))
+
+
+def ours_response(response: Any, nested: bool = False) -> Any:
+    """kvstore response -> the shape of etcd_client's decoded replies."""
+    revision = None if nested else response.revision  # see the module docstring: nested headers
+    if isinstance(response, kvstore.PutResponse):
+        return ("put", {"revision": revision, "prev_kv": kv_dict(response.prev_kv)})
+    if isinstance(response, kvstore.RangeResponse):
+        return ("range", {"kvs": [kv_dict(kv) for kv in response.kvs], "count": response.count,
+                          "more": response.more, "revision": revision})
+    if isinstance(response, kvstore.DeleteResponse):
+        return ("delete", {"deleted": response.deleted, "prev_kvs": [kv_dict(kv) for kv in response.prev_kvs],
+                           "revision": revision})
+    assert isinstance(response, kvstore.TxnResponse), response
+    return ("txn", {"succeeded": response.succeeded, "responses": [ours_response(r, True) for r in response.responses],
+                    "revision": revision})
+
+
+def etcd_response(ex: Example, kind: str, reply: dict[str, Any], nested: bool = False) -> Any:
+    """etcd_client reply -> relative revisions, same shape as :func:`ours_response`."""
+    out = dict(reply)
+    if "revision" in out:
+        out["revision"] = None if nested else ex.from_etcd(out["revision"])
+    if "prev_kv" in out:
+        out["prev_kv"] = rebase_kv(ex, out["prev_kv"])
+    for field in ("kvs", "prev_kvs"):
+        if field in out:
+            out[field] = [rebase_kv(ex, kv) for kv in out[field]]
+    if kind == "txn":
+        out["responses"] = [etcd_response(ex, k, r, True) for k, r in out["responses"]]
+    return (kind, out)
+
+
+def run_ours(fn: Any) -> Any:
+    try:
+        return fn()
+    except kvstore.KVError as error:
+        return ("error", type(error))
+
+
+def run_etcd(fn: Any) -> Any:
+    try:
+        return fn()
+    except EtcdError as error:
+        return ("error", error.kind)
+
+
+def same_error(ours: Any, theirs: Any) -> bool:
+    """An etcd error kind and a kvstore exception class agree."""
+    if not (isinstance(ours, tuple) and ours[:1] == ("error",) and isinstance(theirs, tuple)
+            and theirs[:1] == ("error",)):
+        return False
+    expected = ERROR_KINDS.get(theirs[1])
+    return expected is not None and issubclass(ours[1], expected)
+
+
+def assert_same(step: int, op: Any, ours: Any, theirs: Any) -> None:
+    if isinstance(theirs, tuple) and theirs[:1] == ("error",):
+        assert same_error(ours, theirs), f"step {step} {op!r}: etcd error {theirs[1]}, kvstore gave {ours!r}"
+        return
+    assert ours == theirs, f"step {step} {op!r}:\n  kvstore: {ours!r}\n  etcd:    {theirs!r}"
+
+
+# -- building one request for both sides ----------------------------------------------------------------
+_RESULT_NAMES = {"==": "EQUAL", "!=": "NOT_EQUAL", "<": "LESS", ">": "GREATER"}
+_TARGET_NAMES = {"value": "VALUE", "version": "VERSION", "create_revision": "CREATE",
+                 "mod_revision": "MOD", "lease": "LEASE"}
+
+
+def ours_compare(ex: Example, compare: tuple[Any, ...]) -> Compare:
+    target, result, spec, operand = compare
+    key, end, prefix = ex.ours_range(spec)
+    guard = getattr(Compare, target)(key, end, prefix=prefix)
+    if target == "lease":
+        operand = ex.lease(operand)
+    return {"==": guard.__eq__, "!=": guard.__ne__, "<": guard.__lt__, ">": guard.__gt__}[result](operand)
+
+
+def etcd_compare(ex: Example, compare: tuple[Any, ...]) -> dict[str, Any]:
+    target, result, spec, operand = compare
+    key, end = ex.etcd_range(spec)
+    if target in ("create_revision", "mod_revision"):
+        operand = ex.to_etcd(operand)
+    elif target == "lease":
+        operand = ex.lease(operand)
+    return EtcdClient.compare_json(_TARGET_NAMES[target], _RESULT_NAMES[result], key, end, operand)
+
+
+def ours_op(ex: Example, op: tuple[Any, ...]) -> Any:
+    kind = op[0]
+    if kind == "put":
+        _, name, value, prev, ignore_value, lease = op
+        return Op.put(ex.key(name), b"" if ignore_value else value, lease=ex.lease(lease) or None,
+                      prev_kv=prev, ignore_value=ignore_value)
+    if kind == "range":
+        _, spec, limit, rev, order, target, keys_only, count_only, (min_mod, max_mod, min_cr, max_cr) = op
+        key, end, prefix = ex.ours_range(spec)
+        return Op.range(key, end, prefix=prefix, limit=limit, revision=rev, sort_order=order, sort_target=target,
+                        keys_only=keys_only, count_only=count_only, min_mod_revision=min_mod,
+                        max_mod_revision=max_mod, min_create_revision=min_cr, max_create_revision=max_cr)
+    if kind == "delete":
+        key, end, prefix = ex.ours_range(op[1])
+        return Op.delete(key, end, prefix=prefix, prev_kv=op[2])
+    return Op.txn([ours_compare(ex, c) for c in op[1]], [ours_op(ex, o) for o in op[2]],
+                  [ours_op(ex, o) for o in op[3]])
+
+
+def etcd_request(ex: Example, op: tuple[Any, ...]) -> Any:
+    kind = op[0]
+    if kind == "put":
+        _, name, value, prev, ignore_value, lease = op
+        return EtcdClient.put_request(ex.key(name), b"" if ignore_value else value, lease=ex.lease(lease),
+                                      prev_kv=prev, ignore_value=ignore_value)
+    if kind == "range":
+        _, spec, limit, rev, order, target, keys_only, count_only, (min_mod, max_mod, min_cr, max_cr) = op
+        key, end = ex.etcd_range(spec)
+        return EtcdClient.range_request(key, end, limit=limit, revision=ex.to_etcd(rev), sort_order=int(order),
+                                        sort_target=int(target), keys_only=keys_only, count_only=count_only,
+                                        min_mod_revision=ex.to_etcd(min_mod), max_mod_revision=ex.to_etcd(max_mod),
+                                        min_create_revision=ex.to_etcd(min_cr),
+                                        max_create_revision=ex.to_etcd(max_cr))
+    if kind == "delete":
+        key, end = ex.etcd_range(op[1])
+        return EtcdClient.delete_request(key, end, prev_kv=op[2])
+    return {"compare": [etcd_compare(ex, c) for c in op[1]], "success": [etcd_txn_item(ex, o) for o in op[2]],
+            "failure": [etcd_txn_item(ex, o) for o in op[3]]}
+
+
+def etcd_txn_item(ex: Example, op: tuple[Any, ...]) -> dict[str, Any]:
+    body = etcd_request(ex, op)
+    return {"put": EtcdClient.op_put, "range": EtcdClient.op_range, "delete": EtcdClient.op_delete,
+            "txn": lambda b: {"request_txn": b}}[op[0]](body)
+
+
+# -- running one step on both sides ---------------------------------------------------------------------
+def step_ours(store: Any, ex: Example, op: tuple[Any, ...]) -> Any:
+    kind = op[0]
+    if kind in ("put", "range", "delete", "txn"):
+        def call() -> Any:
+            command = ours_op(ex, op)
+            if kind == "txn":
+                return ours_response(store.txn([ours_compare(ex, c) for c in op[1]],
+                                               [ours_op(ex, o) for o in op[2]], [ours_op(ex, o) for o in op[3]]))
+            if kind == "put":
+                _, key, value, lease, prev, ignore_value, ignore_lease = command
+                return ours_response(store.put(key, value, lease=lease or None, prev_kv=prev,
+                                               ignore_value=ignore_value, ignore_lease=ignore_lease))
+            if kind == "delete":
+                key, end, prefix = ex.ours_range(op[1])
+                return ours_response(store.delete(key, end, prefix=prefix, prev_kv=op[2]))
+            _, spec, limit, rev, order, target, keys_only, count_only, (min_mod, max_mod, min_cr, max_cr) = op
+            key, end, prefix = ex.ours_range(spec)
+            return ours_response(store.range(key, end, prefix=prefix, limit=limit, revision=rev, sort_order=order,
+                                             sort_target=target, keys_only=keys_only, count_only=count_only,
+                                             min_mod_revision=min_mod, max_mod_revision=max_mod,
+                                             min_create_revision=min_cr, max_create_revision=max_cr))
+        return run_ours(call)
+    if kind == "compact":
+        return run_ours(lambda: ("compact", store.compact(op[1])))
+    if kind == "grant":
+        return run_ours(lambda: ("grant", store.grant(600, id=ex.lease(op[1])).ttl))
+    if kind == "revoke":
+        return run_ours(lambda: ("revoke", store.revoke(ex.lease(op[1]))))
+    if kind == "ttl":
+        ttl = store.time_to_live(ex.lease(op[1]), keys=True)
+        return ("ttl", ttl.ttl == -1, ttl.granted_ttl, sorted(ttl.keys))
+    raise AssertionError(op)
+
+
+def step_etcd(etcd: EtcdClient, ex: Example, op: tuple[Any, ...]) -> Any:
+    kind = op[0]
+    if kind in ("put", "range", "delete", "txn"):
+        path = {"put": "/v3/kv/put", "range": "/v3/kv/range", "delete": "/v3/kv/deleterange",
+                "txn": "/v3/kv/txn"}[kind]
+        decoder = {"put": decode_put, "range": decode_range, "delete": decode_delete, "txn": decode_txn}[kind]
+        return run_etcd(lambda: etcd_response(ex, kind, decoder(etcd.call(path, etcd_request(ex, op)))))
+    if kind == "compact":
+        return run_etcd(lambda: ("compact", ex.from_etcd(etcd.compact(ex.to_etcd(op[1])))))
+    if kind == "grant":
+        return run_etcd(lambda: ("grant", etcd.grant(600, ex.lease(op[1]))["ttl"]))
+    if kind == "revoke":
+        return run_etcd(lambda: ("revoke", ex.from_etcd(etcd.revoke(ex.lease(op[1])))))
+    if kind == "ttl":
+        ttl = etcd.time_to_live(ex.lease(op[1]), keys=True)
+        return ("ttl", ttl["ttl"] == -1, ttl["granted_ttl"], sorted(ttl["keys"]))
+    raise AssertionError(op)
+
+
+# -- watches --------------------------------------------------------------------------------------------
+def ours_event(event: Any) -> dict[str, Any]:
+    return {"type": event.type.name, "kv": kv_dict(event.kv), "prev_kv": kv_dict(event.prev_kv)}
+
+
+def is_last(ex: Example, event: dict[str, Any], filters: tuple[WatchFilter, ...]) -> bool:
+    """The sentinel's delete ends every stream (its put, when deletes are filtered out)."""
+    if event["kv"]["key"] != ex.key(SENTINEL):
+        return False
+    return event["type"] == "DELETE" or WatchFilter.NODELETE in filters
+
+
+def drain_ours(ex: Example, watcher: Any, filters: tuple[WatchFilter, ...]) -> list[Any]:
+    events: list[Any] = []
+    try:
+        while True:
+            event = watcher.get(WATCH_TIMEOUT)
+            assert event is not None, f"kvstore watch stalled after {events!r}"
+            events.append(ours_event(event))
+            if is_last(ex, events[-1], filters):
+                return events
+    except kvstore.Compacted as error:
+        return events + [("compacted", error.compact_revision)]
+    finally:
+        watcher.cancel()
+
+
+def drain_etcd(ex: Example, watch: Any, filters: tuple[WatchFilter, ...]) -> list[Any]:
+    events: list[Any] = []
+    try:
+        while True:
+            response = watch.next_response(WATCH_TIMEOUT)
+            assert response is not None, f"etcd watch stalled after {events!r}"
+            if response["canceled"]:
+                return events + [("compacted", ex.from_etcd(response["compact_revision"]))]
+            for event in response["events"]:
+                event = dict(event, kv=rebase_kv(ex, event["kv"]), prev_kv=rebase_kv(ex, event["prev_kv"]))
+                events.append(event)
+                if is_last(ex, event, filters):
+                    return events
+    finally:
+        watch.close()
+
+
+def open_etcd_watch(etcd: EtcdClient, ex: Example, spec: Any, start: int, prev_kv: bool, filters: Any) -> Any:
+    key, end = ex.etcd_range(spec)
+    watch = etcd.watch(key, end, start_revision=ex.to_etcd(start), prev_kv=prev_kv, filters=tuple(filters))
+    created = watch.next_response(WATCH_TIMEOUT)  # writes after this point are seen by the watcher
+    assert created is not None and created["created"], created
+    return watch
+
+
+def run_sequence(etcd: EtcdClient, ops: list[Any], history: list[Any]) -> None:
+    ex = Example(etcd)
+    watches: list[tuple[Any, Any, Any]] = []
+    with kvstore.open() as store:
+        try:
+            for step, op in enumerate(ops):
+                if op[0] == "watch":
+                    _, spec, prev_kv, filters = op
+                    key, end, prefix = ex.ours_range(spec)
+                    watches.append((store.watch(key, end, prefix=prefix, prev_kv=prev_kv, filters=filters),
+                                    open_etcd_watch(etcd, ex, spec, 0, prev_kv, filters), filters))
+                    continue
+                assert_same(step, op, step_ours(store, ex, op), step_etcd(etcd, ex, op))
+            for spec, start, prev_kv, filters in history:
+                start = min(start, store.revision + 1)  # a later start would wait past the sentinel
+                key, end, prefix = ex.ours_range(spec)
+                watches.append((store.watch(key, end, prefix=prefix, start_revision=start, prev_kv=prev_kv,
+                                            filters=filters),
+                                open_etcd_watch(etcd, ex, spec, start, prev_kv, filters), filters))
+            sentinel = ex.key(SENTINEL)
+            for action in (lambda: (store.put(sentinel, b"end"), etcd.put(sentinel, b"end")),
+                           lambda: (store.delete(sentinel), etcd.delete(sentinel))):
+                action()
+            for ours_watch, etcd_watch, filters in watches:
+                ours_events = drain_ours(ex, ours_watch, filters)
+                etcd_events = drain_etcd(ex, etcd_watch, filters)
+                assert ours_events == etcd_events, f"watch streams differ:\n  kvstore: {ours_events}\n  etcd: {etcd_events}"
+        finally:
+            for ours_watch, etcd_watch, _ in watches:
+                ours_watch.cancel()
+                etcd_watch.close()
+
+
+DIFF_SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck),
+                         derandomize=False)
+
+
+@DIFF_SETTINGS
+@given(ops=st.lists(sequence_ops, min_size=1, max_size=18), history=history_watches)
+def test_random_sequences_match_etcd(etcd: EtcdClient, ops: list[Any], history: list[Any]) -> None:
+    run_sequence(etcd, ops, history)
+
+
+@DIFF_SETTINGS
+@given(ops=st.lists(st.one_of(put_ops, delete_ops, txns), min_size=1, max_size=12),
+       reads=st.lists(range_ops, min_size=1, max_size=6))
+def test_reads_at_every_revision_match_etcd(etcd: EtcdClient, ops: list[Any], reads: list[Any]) -> None:
+    # writes first, then reads (at old revisions, sorted, filtered): every read meets real history
+    run_sequence(etcd, ops + reads, [])
+
+
+@pytest.mark.xfail(strict=True, reason="kvstore difference reported to the lead: etcd 3.4 accepts a txn that puts "
+                   "a key and deletes it with a from-key range (range_end=b'\\0'); kvstore raises DuplicateKey")
+def test_txn_put_and_from_key_delete_like_etcd(etcd: EtcdClient) -> None:
+    # etcd's checkIntervals builds the interval [key, "\x00") for a from-key delete, which contains no
+    # point, so the put is not seen as a duplicate; the txn applies the put, then the delete.
+    ex = Example(etcd)
+    ops = [("txn", [], [("put", "a", b"x", False, False, 0), ("delete", ("fromkey", "a"), True)], []),
+           ("range", ("all",), 0, None, SortOrder.NONE, SortTarget.KEY, False, False, (0, 0, 0, 0))]
+    with kvstore.open() as store:
+        for step, op in enumerate(ops):
+            assert_same(step, op, step_ours(store, ex, op), step_etcd(etcd, ex, op))
+
+
+@pytest.mark.xfail(strict=True, reason="kvstore difference reported to the lead: inside a write txn etcd reports "
+                   "each response's header revision as of that op (start revision before the first write)")
+def test_txn_sub_response_revisions_like_etcd(etcd: EtcdClient) -> None:
+    ex = Example(etcd)
+    txn = ("txn", [], [("range", ("single", "a"), 0, None, SortOrder.NONE, SortTarget.KEY, False, False,
+                        (0, 0, 0, 0)), ("delete", ("single", "b"), False), ("put", "a", b"x", False, False, 0),
+                       ("range", ("single", "a"), 0, None, SortOrder.NONE, SortTarget.KEY, False, False,
+                        (0, 0, 0, 0))], [])
+    with kvstore.open() as store:
+        ours = store.txn([], [ours_op(ex, op) for op in txn[2]])
+        theirs = decode_txn(etcd.call("/v3/kv/txn", etcd_request(ex, txn)))
+        assert [r.revision for r in ours.responses] == [ex.from_etcd(r["revision"]) for _, r in theirs["responses"]]
