@@ -27,7 +27,7 @@ operations = st.lists(st.one_of(
 @given(ops=operations)
 def test_reopened_journal_equals_the_synced_model(tmp_path_factory: pytest.TempPathFactory, ops: list) -> None:
     directory = str(tmp_path_factory.mktemp("journal"))
-    journal = DurableJournal(directory)
+    journal = DurableJournal(directory, preallocate=256)  # small steps: growth happens in the test
     model: list[tuple[bytes, int, int]] = []
     term_vote = (0, None)
     next_index = 1
@@ -50,7 +50,7 @@ def test_reopened_journal_equals_the_synced_model(tmp_path_factory: pytest.TempP
         assert _entries(journal) == model
     journal.sync()
     journal._destroy()
-    reopened = DurableJournal(directory)
+    reopened = DurableJournal(directory, preallocate=256)
     assert _entries(reopened) == model
     assert (reopened.getCurrentTerm(), reopened.getVotedForNodeId()) == term_vote
     reopened._destroy()
@@ -59,19 +59,28 @@ def test_reopened_journal_equals_the_synced_model(tmp_path_factory: pytest.TempP
 def test_unsynced_appends_are_not_on_disk_and_synced_ones_are(tmp_path) -> None:
     journal = DurableJournal(str(tmp_path))
     journal.add(b"a", 1, 1)
-    assert os.path.getsize(tmp_path / "raft.log") == len(MAGIC)
+    assert encode_record((b"a", 1, 1)) not in (tmp_path / "raft.log").read_bytes()
     journal.sync()
-    assert os.path.getsize(tmp_path / "raft.log") == len(MAGIC) + len(encode_record((b"a", 1, 1)))
+    assert (tmp_path / "raft.log").read_bytes().startswith(MAGIC + encode_record((b"a", 1, 1)))
+    # killed here (no close): a new journal sees the entry
+    assert _entries(DurableJournal(str(tmp_path))) == [(b"a", 1, 1)]
 
 
-@pytest.mark.parametrize("tail", [b"\0" * 100, encode_record((b"torn", 3, 1))[:-3], b"\x05"])
-def test_torn_tail_is_cut_and_the_rest_kept(tmp_path, tail: bytes) -> None:
+@pytest.mark.parametrize("tail", [b"\0" * 100, encode_record((b"torn", 3, 1))[:-3], b"\x05",
+                                  encode_record((b"zeroed", 3, 1))[:-6] + b"\0" * 6])
+@pytest.mark.parametrize("at_end_of_file", [True, False])
+def test_torn_tail_is_cut_and_the_rest_kept(tmp_path, tail: bytes, at_end_of_file: bool) -> None:
     journal = DurableJournal(str(tmp_path))
     journal.add(b"x", 1, 1)
     journal.add(b"y", 2, 1)
+    journal.sync()
+    end = journal._written
     journal._destroy()
-    with open(tmp_path / "raft.log", "ab") as f:
-        f.write(tail)
+    with open(tmp_path / "raft.log", "r+b") as f:
+        if at_end_of_file:
+            f.truncate(end)
+        f.seek(end)
+        f.write(tail)  # else: inside the zero-filled preallocation
     reopened = DurableJournal(str(tmp_path))
     assert _entries(reopened) == [(b"x", 1, 1), (b"y", 2, 1)]
     reopened.add(b"z", 3, 2)

@@ -5,15 +5,17 @@ pysyncobj 0.3.17's FileJournal is an mmap that is never fsynced, has no checksum
 deleteEntriesTo / clear / term and vote) but stores:
 
 - `raft.log`: a header, then records `u32 length | u32 crc32 | msgpack [index, term, command]`.
-  Appends are buffered in memory and made durable by `sync()`, which the member calls before any
-  message leaves the process (so an entry is never acknowledged, nor a vote granted, before it is on
-  disk) and before a leader counts its own copy towards a commit.
+  Appends are buffered in memory and made durable by `sync()` (write + fdatasync), which the member
+  calls before any acknowledgement leaves the process (so an entry is never acknowledged, nor a vote
+  granted, before it is on disk) and before a leader counts its own copy towards a commit. The file
+  is preallocated in 16 MiB steps and zero-filled beyond the last record, as etcd's WAL is, so an
+  fdatasync rarely has to persist a new file size (about half the cost on ext4).
 - `raft.meta`: msgpack {term, vote, commit} with a crc32, replaced atomically (write, fsync, rename,
   fsync the directory) every time the term or the vote changes.
 
-On open, a torn tail (a last record cut short, or zeroes after the last good record, i.e. an append
-that never finished and so was never acknowledged) is cut off; any other damage raises
-`CorruptedError` naming the file and the offset, never a silently shorter history.
+On open, a torn tail (a damaged last record followed by nothing but zeroes, i.e. an append that
+never finished and so was never acknowledged) is cut off; any other damage raises `CorruptedError`
+naming the file and the offset, never a silently shorter history.
 """
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ LOG_NAME = "raft.log"
 META_NAME = "raft.meta"
 MAGIC = b"BKRAFT1\n"
 _RECORD_HEAD = struct.Struct("<II")
+PREALLOCATE_BYTES = 16 << 20
 
 Entry = tuple[bytes, int, int]  # pysyncobj's (command, index, term)
 
@@ -80,7 +83,7 @@ def decode_records(data: bytes, path: str) -> tuple[list[Entry], list[int], int]
         length, crc = _RECORD_HEAD.unpack_from(data, pos)
         body_start = pos + _RECORD_HEAD.size
         body = data[body_start:body_start + length]
-        if len(body) < length or zlib.crc32(body) != crc or (length == 0 and crc == 0):
+        if length == 0 or len(body) < length or zlib.crc32(body) != crc:
             return _torn(entries, offsets, pos, data, path, body_start + length)
         index, term, command = msgpack.unpackb(body, raw=False)
         if entries and index != entries[-1][1] + 1:
@@ -93,9 +96,9 @@ def decode_records(data: bytes, path: str) -> tuple[list[Entry], list[int], int]
 
 def _torn(entries: list[Entry], offsets: list[int], pos: int, data: bytes, path: str,
           record_end: Optional[int] = None) -> tuple[list[Entry], list[int], int]:
-    rest = data[pos:]
-    last_record = record_end is None or record_end >= len(data)
-    if last_record or not rest.strip(b"\0"):
+    # Torn: the damaged record runs past the end, or only zeroes (preallocation) follow it.
+    end = len(data) if record_end is None else max(record_end, pos + _RECORD_HEAD.size)
+    if end >= len(data) or not data[end:].strip(b"\0"):
         return entries, offsets, pos
     raise CorruptedError(
         f"damaged journal record followed by {len(data) - pos} more bytes (checksum mismatch inside "
@@ -105,8 +108,9 @@ def _torn(entries: list[Entry], offsets: list[int], pos: int, data: bytes, path:
 class DurableJournal:
     """pysyncobj's Journal interface over a checksummed, fsynced append-only file."""
 
-    def __init__(self, directory: str) -> None:
+    def __init__(self, directory: str, preallocate: int = PREALLOCATE_BYTES) -> None:
         os.makedirs(directory, exist_ok=True)
+        self._preallocate_step = preallocate
         self.directory = directory
         self.path = os.path.join(directory, LOG_NAME)
         self.meta_path = os.path.join(directory, META_NAME)
@@ -114,6 +118,7 @@ class DurableJournal:
         self._meta = self._read_meta()
         self._meta_saved = dict(self._meta)
         self._entries, self._offsets, self._fd, self._written = self._open_log()
+        self._allocated = os.fstat(self._fd).st_size
         self._pending = bytearray()
 
     # -- pysyncobj's Journal interface -------------------------------------------------------------
@@ -143,9 +148,9 @@ class DurableJournal:
                 del self._pending[cut - self._written:]
             else:
                 self._pending.clear()
-                os.ftruncate(self._fd, cut)
+                os.ftruncate(self._fd, cut)  # the conflicting records must not come back
                 os.fsync(self._fd)
-                self._written = cut
+                self._written = self._allocated = cut
 
     def deleteEntriesTo(self, entryTo: int) -> None:  # noqa: N802 - pysyncobj's name
         """Drop the entries at list positions < entryTo (covered by a snapshot)."""
@@ -208,13 +213,23 @@ class DurableJournal:
         if not self._pending or self._fd < 0:
             return
         data = bytes(self._pending)
-        view = memoryview(data)
+        end = self._written + len(data)
+        if end > self._allocated:
+            self._preallocate(end + self._preallocate_step)
+        offset, view = self._written, memoryview(data)
         while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
-        os.fsync(self._fd)
-        self._written += len(data)
+            count = os.pwrite(self._fd, view, offset)
+            view, offset = view[count:], offset + count
+        os.fdatasync(self._fd)  # the size only changes at a preallocation, which fdatasync covers too
+        self._written = end
         self._pending.clear()
+
+    def _preallocate(self, size: int) -> None:
+        try:
+            os.posix_fallocate(self._fd, 0, size)
+        except OSError:  # a file system without fallocate: pwrite extends the file instead
+            return
+        self._allocated = size
 
     def _rewrite(self, entries: list[Entry]) -> None:
         with self._lock:
@@ -226,10 +241,10 @@ class DurableJournal:
             write_file_atomically(self.path, bytes(body))
             if self._fd >= 0:
                 os.close(self._fd)
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+            self._fd = os.open(self.path, os.O_WRONLY)
             self._entries = list(entries)
             self._offsets = offsets
-            self._written = len(body)
+            self._written = self._allocated = len(body)
             self._pending.clear()
 
     def _open_log(self) -> tuple[list[Entry], list[int], int, int]:
@@ -238,8 +253,8 @@ class DurableJournal:
         with open(self.path, "rb") as f:
             data = f.read()
         entries, offsets, good_end = decode_records(data, self.path)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
-        if good_end < len(data):
+        fd = os.open(self.path, os.O_WRONLY)
+        if data[good_end:].strip(b"\0"):
             os.ftruncate(fd, good_end)  # a torn, never-acknowledged append
             os.fsync(fd)
         return entries, offsets, fd, good_end

@@ -93,6 +93,9 @@ class RaftNode(SyncObj):  # type: ignore[misc]
         )
         super().__init__(cluster.self_address, cluster.other_members, conf,
                          transportClass=DurableTransport)
+        # The leader's own fsync at the end of the tick, while followers work on the AppendEntries
+        # just sent; _onTick syncs again (a no-op then) before commit counting.
+        self.addOnTickCallback(self.journal.sync)
 
     def _onTick(self, timeToWait: float = 0.0) -> None:  # noqa: N802 - pysyncobj's name
         # A leader counts its own copy of every entry towards the commit computed at the top of the
