@@ -19,7 +19,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from objects import LabelSelector, Node, Pod, Taint
 
 __all__ = ["Cluster", "DEFAULT_WEIGHTS", "SYSTEM_DEFAULT_CONSTRAINTS", "filter_node", "filter_reasons",
-           "plugin_scores", "total_scores", "best_score"]
+           "inter_pod_affinity_reason", "topology_spread_reason", "plugin_scores", "total_scores", "best_score"]
 
 MAX_NODE_SCORE = 100
 DEFAULT_WEIGHTS: dict[str, int] = {
@@ -137,18 +137,11 @@ def _terms(pod: Pod, kind: str, preferred: bool) -> list[_Term]:
     return [_term(pod, t) for t in part.required]
 
 
-def _inter_pod_affinity_reason(pod: Pod, node: Node, cluster: Cluster) -> str | None:
+def inter_pod_affinity_reason(pod: Pod, node: Node, cluster: Cluster) -> str | None:
+    """InterPodAffinity's Filter alone: the reason ``pod`` may not go on ``node``, or None."""
     node_labels = _labels(node)
     by_name = {n.metadata.name: n for n in cluster.nodes}
     placed = [(p, by_name[p.spec.node_name]) for p in cluster.pods if p.spec.node_name in by_name]
-
-    # Existing pods' required anti-affinity toward the incoming pod.
-    for other, other_node in placed:
-        for t in _terms(other, "pod_anti_affinity", False):
-            key = t.topology_key
-            if (t.matches(pod, cluster) and key in _labels(other_node) and key in node_labels
-                    and _labels(other_node)[key] == node_labels[key]):
-                return "node(s) didn't satisfy existing pods anti-affinity rules"
 
     affinity = _terms(pod, "pod_affinity", False)
     if affinity:
@@ -170,6 +163,14 @@ def _inter_pod_affinity_reason(pod: Pod, node: Node, cluster: Cluster) -> str | 
             continue
         if any(t.matches(p, cluster) and _labels(n).get(key) == node_labels[key] for p, n in placed):
             return "node(s) didn't match pod anti-affinity rules"
+
+    # Existing pods' required anti-affinity toward the incoming pod.
+    for other, other_node in placed:
+        for t in _terms(other, "pod_anti_affinity", False):
+            key = t.topology_key
+            if (t.matches(pod, cluster) and key in _labels(other_node) and key in node_labels
+                    and _labels(other_node)[key] == node_labels[key]):
+                return "node(s) didn't satisfy existing pods anti-affinity rules"
     return None
 
 
@@ -263,7 +264,8 @@ def _has_all_keys(node: Node, constraints: Sequence[_Constraint]) -> bool:
     return all(c.topology_key in _labels(node) for c in constraints)
 
 
-def _topology_spread_reason(pod: Pod, node: Node, cluster: Cluster) -> str | None:
+def topology_spread_reason(pod: Pod, node: Node, cluster: Cluster) -> str | None:
+    """PodTopologySpread's Filter alone: the reason ``pod`` may not go on ``node``, or None."""
     constraints, _ = _constraints(pod, "DoNotSchedule", cluster)
     for c in constraints:
         if c.topology_key not in _labels(node):
@@ -363,7 +365,7 @@ def filter_node(pod: Pod, node: Node, cluster: Cluster) -> str | None:
     reason = _fit_reason(pod, node, on_node)
     if reason:
         return reason
-    return _topology_spread_reason(pod, node, cluster) or _inter_pod_affinity_reason(pod, node, cluster)
+    return topology_spread_reason(pod, node, cluster) or inter_pod_affinity_reason(pod, node, cluster)
 
 
 def _fit_reason(pod: Pod, node: Node, on_node: Sequence[Pod]) -> str | None:

@@ -23,6 +23,7 @@ def pod(name: str, namespace: str = "default", cpu: str | None = "100m", memory:
         labels: dict | None = None, node_name: str | None = None, priority: int | None = None,
         **spec: Any) -> Any:
     """A one-container pod; ``spec`` adds camelCase PodSpec fields (affinity, tolerations, ...)."""
+    extra_meta = spec.pop("metadata", {})
     requests = {k: v for k, v in (("cpu", cpu), ("memory", memory)) if v is not None}
     body: dict[str, Any] = {"containers": [{"name": "c", "image": spec.pop("image", "pause:3.10"),
                                             "resources": {"requests": requests},
@@ -33,7 +34,7 @@ def pod(name: str, namespace: str = "default", cpu: str | None = "100m", memory:
         body["priority"] = priority
     body.update(spec)
     meta: dict[str, Any] = {"name": name, "namespace": namespace, "labels": labels or {}}
-    meta.update(spec.pop("metadata", {}) if "metadata" in spec else {})
+    meta.update(extra_meta)
     return objects.from_dict({"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": body})
 
 

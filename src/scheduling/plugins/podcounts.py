@@ -1,0 +1,191 @@
+"""Incremental pod counts per node and per topology domain, for InterPodAffinity and PodTopologySpread.
+
+kube-scheduler recounts matching pods over every node in each PreFilter. Here a ``DomainCounter`` keeps, for
+one question ("pods in namespace N matching selector S"), the count on every node and the sums per
+topology value, and brings them up to date from the NodeInfos whose ``generation`` changed since it last
+looked: a cycle costs one pass over the node generations (an int compare per node) plus a recount of the
+few nodes that changed, never a pass over all pods.
+
+``NodeTracker`` finds the changed nodes; a plugin owns one tracker and a small LRU of counters, and pushes
+every change to every counter it holds.
+"""
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from typing import Any, Callable, Hashable, Iterable, Mapping, Optional, Sequence
+
+from sortedcontainers import SortedList
+
+__all__ = ["NodeTracker", "DomainCounter", "CounterCache", "selector_key", "merged_selector"]
+
+PodPredicate = Callable[[Any], bool]
+
+
+def selector_key(selector: Any) -> Hashable:
+    """A hashable identity of a LabelSelector (None for a missing one)."""
+    if selector is None:
+        return None
+    return json.dumps(selector.to_dict(), sort_keys=True)
+
+
+def merged_selector(selector: Any, pod: Any, match_keys: Iterable[str], mismatch_keys: Iterable[str] = ()) -> Any:
+    """``matchLabelKeys`` / ``mismatchLabelKeys`` folded into ``selector`` with the pod's own label values
+    (``key In (value)`` / ``key NotIn (value)``); keys the pod does not carry are ignored, as in Kubernetes."""
+    labels = pod.metadata.labels or {}
+    extra = [{"key": k, "operator": "In", "values": [labels[k]]} for k in match_keys if k in labels]
+    extra += [{"key": k, "operator": "NotIn", "values": [labels[k]]} for k in mismatch_keys if k in labels]
+    if selector is None or not extra:
+        return selector
+    d = selector.to_dict()
+    d["matchExpressions"] = list(d.get("matchExpressions", [])) + extra
+    return type(selector).from_dict(d)
+
+
+class NodeTracker:
+    """Remembers each node's last seen generation; ``changes`` returns what changed since the last call."""
+
+    def __init__(self) -> None:
+        self.generations: dict[str, int] = {}
+        self.infos: dict[str, Any] = {}
+
+    def changes(self, nodes: Sequence[Any]) -> tuple[list[Any], list[str]]:
+        """(NodeInfos added or changed, names of nodes removed) since the previous call."""
+        gens = self.generations
+        changed = []
+        for ni in nodes:
+            if gens.get(ni.name) != ni.generation:
+                gens[ni.name] = ni.generation
+                self.infos[ni.name] = ni
+                changed.append(ni)
+        removed: list[str] = []
+        if len(gens) != len(nodes):
+            present = {ni.name for ni in nodes}
+            removed = [name for name in gens if name not in present]
+            for name in removed:
+                del gens[name]
+                del self.infos[name]
+        return changed, removed
+
+
+class DomainCounter:
+    """Pods satisfying ``predicate``: the count per node, and per topology key the sums per value over the
+    nodes that carry every key in ``keys`` (nodes missing one are counted per node but in no domain).
+
+    ``sums[key]`` holds a value for every domain that has at least one such node (0 when it has no matching
+    pod), so ``len(sums[key])`` is the number of domains; ``ordered[key]`` keeps (sum, value) sorted for the
+    global minimum.
+    """
+
+    def __init__(self, predicate: PodPredicate, keys: tuple[str, ...], ordered: bool = False) -> None:
+        self.predicate = predicate
+        self.keys = keys
+        self.node_count: dict[str, int] = {}
+        self._node_domain: dict[str, Optional[tuple[str, ...]]] = {}
+        self.sums: dict[str, dict[str, int]] = {k: {} for k in keys}
+        self.totals: dict[str, int] = dict.fromkeys(keys, 0)
+        self._members: dict[str, dict[str, int]] = {k: {} for k in keys}
+        self.ordered: Optional[dict[str, SortedList]] = {k: SortedList() for k in keys} if ordered else None
+
+    def rebuild(self, infos: Iterable[Any]) -> "DomainCounter":
+        """Count from scratch over ``infos``."""
+        for ni in infos:
+            self.update(ni)
+        return self
+
+    def _shift(self, key: str, value: str, members: int, amount: int) -> None:
+        sums, count = self.sums[key], self._members[key]
+        old = sums.get(value)
+        left = count.get(value, 0) + members
+        if self.ordered is not None and old is not None:
+            self.ordered[key].remove((old, value))
+        if left <= 0:
+            count.pop(value, None)
+            sums.pop(value, None)
+            self.totals[key] -= old or 0
+            return
+        count[value] = left
+        self.totals[key] += amount
+        new = (old or 0) + amount
+        sums[value] = new
+        if self.ordered is not None:
+            self.ordered[key].add((new, value))
+
+    def _withdraw(self, name: str) -> None:
+        domain = self._node_domain.pop(name, None)
+        count = self.node_count.pop(name, 0)
+        if domain is not None:
+            for key, value in zip(self.keys, domain):
+                self._shift(key, value, -1, -count)
+
+    def update(self, ni: Any) -> None:
+        """Recount one node (added or changed)."""
+        name = ni.name
+        self._withdraw(name)
+        predicate = self.predicate
+        count = 0
+        for p in ni.pods.values():
+            if predicate(p):
+                count += 1
+        self.node_count[name] = count
+        labels = ni.labels
+        domain: Optional[tuple[str, ...]] = None
+        if all(k in labels for k in self.keys):
+            domain = tuple(labels[k] for k in self.keys)
+            for key, value in zip(self.keys, domain):
+                self._shift(key, value, 1, count)
+        self._node_domain[name] = domain
+
+    def remove(self, name: str) -> None:
+        """Forget a node that left the cluster."""
+        self._withdraw(name)
+
+    def domain_of(self, name: str) -> Optional[tuple[str, ...]]:
+        """The node's values for ``keys`` (None when it misses one, or is unknown)."""
+        return self._node_domain.get(name)
+
+    def minimum(self, key: str) -> int:
+        """The smallest per-domain sum for ``key`` (0 when there is no domain)."""
+        if self.ordered is not None:
+            ordered = self.ordered[key]
+            return ordered[0][0] if ordered else 0
+        sums = self.sums[key]
+        return min(sums.values()) if sums else 0
+
+
+class CounterCache:
+    """A plugin's counters by question, least recently used dropped past ``size``, all fed by one tracker."""
+
+    def __init__(self, size: int = 32) -> None:
+        self.size = size
+        self.tracker = NodeTracker()
+        self._counters: OrderedDict[Hashable, DomainCounter] = OrderedDict()
+        self.listeners: list[Any] = []  # other indexes fed the same changes (update(ni) / remove(name))
+
+    def sync(self, nodes: Sequence[Any]) -> None:
+        """Bring every counter up to date with ``nodes`` (the scheduler's current NodeInfos)."""
+        changed, removed = self.tracker.changes(nodes)
+        if not changed and not removed:
+            return
+        for counter in [*self.listeners, *self._counters.values()]:
+            for ni in changed:
+                counter.update(ni)
+            for name in removed:
+                counter.remove(name)
+
+    def get(self, identity: Hashable, make: Callable[[], DomainCounter]) -> DomainCounter:
+        """The counter for ``identity``, built over the tracked nodes on first use."""
+        counter = self._counters.get(identity)
+        if counter is None:
+            counter = make().rebuild(self.tracker.infos.values())
+            self._counters[identity] = counter
+            if len(self._counters) > self.size:
+                self._counters.popitem(last=False)
+        else:
+            self._counters.move_to_end(identity)
+        return counter
+
+    @property
+    def infos(self) -> Mapping[str, Any]:
+        """The latest NodeInfo of every tracked node."""
+        return self.tracker.infos

@@ -1,0 +1,380 @@
+"""PodTopologySpread (PreFilter + Filter + PreScore + Score): spread matching pods evenly over topology
+domains, as kube-scheduler's ``podtopologyspread`` plugin.
+
+Filter (``whenUnsatisfiable: DoNotSchedule``): a node passes when, for every constraint,
+``matching pods in its domain + (1 if the pod matches itself) - global minimum <= maxSkew``; the global
+minimum is taken over the domains of eligible nodes (nodes carrying every constraint's key and admitted by
+``nodeAffinityPolicy`` — default Honor: the pod's nodeSelector / required node affinity — and
+``nodeTaintsPolicy`` — default Ignore), and is 0 while fewer than ``minDomains`` domains exist. A node
+without the key is UnschedulableAndUnresolvable. Only pods of the incoming pod's namespace that are not
+terminating count; ``matchLabelKeys`` adds ``key In (pod's value)`` to the selector.
+
+Score (``ScheduleAnyway``): per node ``sum(count(domain) * log(domains + 2) + maxSkew - 1)`` over the
+constraints whose key it has (for ``kubernetes.io/hostname`` the node's own pods and the number of scored
+nodes), rounded, then normalized so the emptiest domain gets 100. Pods without constraints get the
+cluster-level defaults (``defaultingType: System``: zone maxSkew 3 and hostname maxSkew 5, ScheduleAnyway;
+``List``: ``defaultConstraints`` from the args); see ``default_selector`` for where their selector comes from.
+
+Speed: matching-pod counts per node and per domain live in ``podcounts.DomainCounter``s updated from the
+NodeInfos that changed; PreFilter reads the sums instead of walking every pod.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Hashable, Mapping, Optional, Sequence
+
+from objects import LabelSelector, TopologySpreadConstraint
+
+from ..framework import (ClusterEvent, ConfigError, CycleState, EnqueueExtensions, FilterPlugin, NodeInfo,
+                         NodeScore, Plugin, PreFilterExtensions, PreFilterPlugin, PreScorePlugin, ScorePlugin,
+                         Status, MAX_NODE_SCORE)
+from .podcounts import CounterCache, DomainCounter, merged_selector, selector_key
+
+__all__ = ["PodTopologySpread", "default_selector", "SYSTEM_DEFAULT_CONSTRAINTS"]
+
+HOSTNAME = "kubernetes.io/hostname"
+ZONE = "topology.kubernetes.io/zone"
+SYSTEM_DEFAULT_CONSTRAINTS = (
+    {"maxSkew": 3, "topologyKey": ZONE, "whenUnsatisfiable": "ScheduleAnyway"},
+    {"maxSkew": 5, "topologyKey": HOSTNAME, "whenUnsatisfiable": "ScheduleAnyway"},
+)
+ERR_CONSTRAINTS = "node(s) didn't match pod topology spread constraints"
+ERR_MISSING_LABEL = ERR_CONSTRAINTS + " (missing required label)"
+PRE_FILTER_KEY = "PreFilterPodTopologySpread"
+PRE_SCORE_KEY = "PreScorePodTopologySpread"
+
+
+def default_selector(pod: Any) -> Optional[LabelSelector]:
+    """The selector cluster-level default constraints use for ``pod``.
+
+    kube-scheduler builds it from the Services, ReplicaSets, ReplicationControllers and StatefulSets that
+    select the pod; borgkit's scheduler does not watch those kinds, so a pod with a controller owner
+    reference stands for its controller's pods with its own labels (the labels of the controller's pod
+    template). A pod without a controller, or without labels, gets no default constraints — as in
+    kube-scheduler when nothing selects the pod.
+    """
+    owners = pod.metadata.owner_references or []
+    labels = pod.metadata.labels or {}
+    if not labels or not any(o.controller for o in owners):
+        return None
+    return LabelSelector.from_dict({"matchLabels": dict(labels)})
+
+
+@dataclass
+class Constraint:
+    """One topology spread constraint as the plugin uses it (selector merged, policies defaulted)."""
+
+    max_skew: int
+    topology_key: str
+    selector: Optional[LabelSelector]
+    min_domains: int = 1
+    node_affinity_policy: str = "Honor"
+    node_taints_policy: str = "Ignore"
+
+    def self_match(self, pod: Any) -> int:
+        return 1 if self.selector is not None and self.selector.matches(pod.metadata.labels) else 0
+
+
+def _node_affinity_matches(pod: Any, ni: NodeInfo) -> bool:
+    labels = ni.labels
+    for k, v in (pod.spec.node_selector or {}).items():
+        if labels.get(k) != v:
+            return False
+    affinity = pod.spec.affinity
+    required = affinity.node_affinity.required if affinity and affinity.node_affinity else None
+    return required is None or required.matches(labels, {"metadata.name": ni.name})
+
+
+def _includes(c: Constraint, pod: Any, ni: NodeInfo) -> bool:
+    """The node inclusion policies (``matchNodeInclusionPolicies``)."""
+    if c.node_affinity_policy == "Honor" and not _node_affinity_matches(pod, ni):
+        return False
+    if c.node_taints_policy == "Honor":
+        tolerations = pod.spec.tolerations or ()
+        for taint in ni.taints:
+            if taint.effect != "PreferNoSchedule" and not any(t.tolerates(taint) for t in tolerations):
+                return False
+    return True
+
+
+def _restricted(c: Constraint, pod: Any) -> bool:
+    """Whether the inclusion policies can exclude any node for this pod (else every node counts)."""
+    affinity = pod.spec.affinity
+    has_node_affinity = bool(pod.spec.node_selector) or bool(
+        affinity and affinity.node_affinity and affinity.node_affinity.required)
+    return (c.node_affinity_policy == "Honor" and has_node_affinity) or c.node_taints_policy == "Honor"
+
+
+class _Matcher:
+    """Pods of one namespace, not terminating, matching one selector (a hashable, picklable-free predicate)."""
+
+    __slots__ = ("namespace", "selector")
+
+    def __init__(self, namespace: str, selector: Optional[LabelSelector]) -> None:
+        self.namespace = namespace
+        self.selector = selector
+
+    def __call__(self, p: Any) -> bool:
+        return (self.selector is not None and p.metadata.deletion_timestamp is None
+                and (p.metadata.namespace or "default") == self.namespace
+                and self.selector.matches(p.metadata.labels))
+
+
+@dataclass
+class _FilterState:
+    """PreFilter's answer: per constraint the domain sums (shared, read-only) and this cycle's deltas."""
+
+    constraints: list[Constraint]
+    sums: list[Mapping[str, int]]
+    minimums: list[int]
+    ordered: list[Any]
+    self_match: list[int]
+    eligible: list[Optional[set[str]]] = field(default_factory=list)  # admitted nodes, when policies restrict
+    deltas: list[dict[str, int]] = field(default_factory=list)
+
+    def clone(self) -> "_FilterState":
+        return _FilterState(self.constraints, self.sums, list(self.minimums), self.ordered, self.self_match,
+                            self.eligible, [dict(d) for d in self.deltas])
+
+    def count(self, i: int, value: str) -> int:
+        return self.sums[i].get(value, 0) + self.deltas[i].get(value, 0)
+
+    def minimum(self, i: int) -> int:
+        delta = self.deltas[i]
+        if not delta:
+            return self.minimums[i]
+        if len(self.sums[i]) < self.constraints[i].min_domains:
+            return 0
+        best = min((self.count(i, v) for v in delta if v in self.sums[i]), default=None)
+        ordered = self.ordered[i]
+        candidates = (v for _, v in ordered) if ordered is not None else iter(self.sums[i])
+        for value in candidates:
+            if value not in delta:
+                base = self.sums[i][value]
+                best = base if best is None else min(best, base)
+                if ordered is not None:
+                    break
+        return 0 if best is None else best
+
+
+@dataclass
+class _ScoreState:
+    constraints: list[Constraint]
+    counts: list[dict[str, int]]
+    weights: list[float]
+    ignored: set[str]
+    host_counters: list[Optional[DomainCounter]]
+
+
+class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlugin, EnqueueExtensions):
+    """kube-scheduler's ``PodTopologySpread``; args ``defaultConstraints`` and ``defaultingType``."""
+
+    name = "PodTopologySpread"
+
+    def __init__(self, args: Optional[Mapping[str, Any]] = None, handle: Any = None) -> None:
+        super().__init__(args, handle)
+        args = dict(args or {})
+        defaulting = args.get("defaultingType", "System")
+        if defaulting not in ("System", "List"):
+            raise ConfigError(f"PodTopologySpread.args.defaultingType: unsupported value {defaulting!r}: "
+                              "supported values: 'System', 'List'")
+        raw = args.get("defaultConstraints") or []
+        if defaulting == "System" and raw:
+            raise ConfigError("PodTopologySpread.args.defaultConstraints: must be empty when defaultingType "
+                              "is 'System'")
+        if defaulting == "System":
+            raw = list(SYSTEM_DEFAULT_CONSTRAINTS)
+        defaults = []
+        for i, c in enumerate(raw):
+            if not isinstance(c, Mapping) or "labelSelector" in c:
+                raise ConfigError(f"PodTopologySpread.args.defaultConstraints[{i}]: must be a constraint "
+                                  f"without labelSelector, got {c!r}")
+            defaults.append(TopologySpreadConstraint.from_dict(dict(c), f"defaultConstraints[{i}]"))
+        self.system_defaulted = defaulting == "System"
+        self.default_constraints = defaults
+        self._cache = CounterCache()
+
+    # -- constraints -------------------------------------------------------------------------------
+    def constraints(self, pod: Any, when: str) -> tuple[list[Constraint], bool]:
+        """The pod's constraints with ``whenUnsatisfiable == when``; and whether they are the defaults."""
+        own = pod.spec.topology_spread_constraints
+        if own:
+            return [Constraint(c.max_skew, c.topology_key,
+                               merged_selector(c.label_selector, pod, c.match_label_keys or ()),
+                               c.min_domains or 1, c.node_affinity_policy or "Honor",
+                               c.node_taints_policy or "Ignore")
+                    for c in own if c.when_unsatisfiable == when], False
+        selector = default_selector(pod) if self.default_constraints else None
+        if selector is None:
+            return [], True
+        return [Constraint(c.max_skew, c.topology_key, selector, c.min_domains or 1,
+                           c.node_affinity_policy or "Honor", c.node_taints_policy or "Ignore")
+                for c in self.default_constraints if c.when_unsatisfiable == when], True
+
+    def _sync(self, nodes: Sequence[NodeInfo]) -> None:
+        # Counts cover every node of the cluster, whatever subset a caller passes (PreScore: feasible nodes).
+        self._cache.sync(self.handle.snapshot.list() if self.handle is not None else nodes)
+
+    def _counter(self, pod: Any, c: Constraint, keys: tuple[str, ...]) -> DomainCounter:
+        namespace = pod.metadata.namespace or "default"
+        identity: Hashable = (namespace, selector_key(c.selector), keys)
+        return self._cache.get(identity, lambda: DomainCounter(_Matcher(namespace, c.selector), keys, ordered=True))
+
+    # -- filter --------------------------------------------------------------------------------------
+    def pre_filter(self, state: CycleState, pod: Any, nodes: Sequence[NodeInfo]) -> tuple[None, Optional[Status]]:
+        constraints, _ = self.constraints(pod, "DoNotSchedule")
+        if not constraints:
+            return None, Status.skip()
+        self._sync(nodes)
+        keys = tuple(dict.fromkeys(c.topology_key for c in constraints))
+        s = _FilterState(constraints, [], [], [], [c.self_match(pod) for c in constraints])
+        for c in constraints:
+            counter = self._counter(pod, c, keys)
+            if _restricted(c, pod):
+                sums: dict[str, int] = {}
+                admitted: set[str] = set()
+                for name, domain in ((n, counter.domain_of(n)) for n in counter.node_count):
+                    ni = self._cache.infos[name]
+                    if domain is None or not _includes(c, pod, ni):
+                        continue
+                    admitted.add(name)
+                    value = ni.labels[c.topology_key]
+                    sums[value] = sums.get(value, 0) + counter.node_count[name]
+                s.sums.append(sums)
+                s.ordered.append(None)
+                minimum = min(sums.values()) if sums else 0
+                s.eligible.append(admitted)
+            else:
+                sums = counter.sums[c.topology_key]
+                s.sums.append(sums)
+                s.ordered.append(counter.ordered[c.topology_key] if counter.ordered else None)
+                minimum = counter.minimum(c.topology_key)
+                s.eligible.append(None)
+            s.minimums.append(0 if len(s.sums[-1]) < c.min_domains else minimum)
+            s.deltas.append({})
+        state.write(PRE_FILTER_KEY, s)
+        return None, None
+
+    def pre_filter_extensions(self) -> Optional[PreFilterExtensions]:
+        return _Extensions()
+
+    def filter(self, state: CycleState, pod: Any, node_info: NodeInfo) -> Optional[Status]:
+        s: _FilterState = state.read(PRE_FILTER_KEY)
+        labels = node_info.labels
+        for i, c in enumerate(s.constraints):
+            value = labels.get(c.topology_key)
+            if value is None:
+                return Status.unresolvable(ERR_MISSING_LABEL)
+            minimum = s.minimum(i) if s.deltas[i] else s.minimums[i]
+            if s.count(i, value) + s.self_match[i] - minimum > c.max_skew:
+                return Status.unschedulable(ERR_CONSTRAINTS)
+        return None
+
+    # -- score ---------------------------------------------------------------------------------------
+    def pre_score(self, state: CycleState, pod: Any, nodes: Sequence[NodeInfo]) -> Optional[Status]:
+        constraints, defaulted = self.constraints(pod, "ScheduleAnyway")
+        if not constraints:
+            return Status.skip()
+        self._sync(nodes)
+        require_all = not (defaulted and self.system_defaulted)
+        keys = tuple(dict.fromkeys(c.topology_key for c in constraints))
+        ignored = {ni.name for ni in nodes if require_all and not all(k in ni.labels for k in keys)}
+        scored = [ni for ni in nodes if ni.name not in ignored]
+        counts: list[dict[str, int]] = []
+        weights: list[float] = []
+        hosts: list[Optional[DomainCounter]] = []
+        for c in constraints:
+            key = c.topology_key
+            counter = self._counter(pod, c, keys if require_all else (key,))
+            if key == HOSTNAME:
+                counts.append({})
+                weights.append(math.log(len(scored) + 2))
+                hosts.append(counter)
+                continue
+            hosts.append(None)
+            domains = {ni.labels.get(key, "") for ni in scored}
+            weights.append(math.log(len(domains) + 2))
+            if require_all and not _restricted(c, pod):
+                sums = counter.sums[key]
+                counts.append({v: sums.get(v, 0) for v in domains})
+                continue
+            # Defaults (nodes without the key count under "") or restrictive policies: count node by node.
+            found = dict.fromkeys(domains, 0)
+            for name, count in counter.node_count.items():
+                ni = self._cache.infos[name]
+                if require_all and counter.domain_of(name) is None:
+                    continue
+                value = ni.labels.get(key, "")
+                if value in found and count and _includes(c, pod, ni):
+                    found[value] += count
+            counts.append(found)
+        state.write(PRE_SCORE_KEY, _ScoreState(constraints, counts, weights, ignored, hosts))
+        return None
+
+    def score(self, state: CycleState, pod: Any, node_info: NodeInfo) -> int:
+        s: _ScoreState = state.read(PRE_SCORE_KEY)
+        if node_info.name in s.ignored:
+            return 0
+        labels = node_info.labels
+        total = 0.0
+        for i, c in enumerate(s.constraints):
+            value = labels.get(c.topology_key)
+            if value is None:
+                continue
+            host = s.host_counters[i]
+            count = host.node_count.get(node_info.name, 0) if host is not None else s.counts[i].get(value, 0)
+            total += count * s.weights[i] + (c.max_skew - 1)
+        return _go_round(total)
+
+    def normalize_score(self, state: CycleState, pod: Any, scores: list[NodeScore]) -> Optional[Status]:
+        s: _ScoreState = state.read(PRE_SCORE_KEY)
+        valid = [x.score for x in scores if x.name not in s.ignored]
+        top = max(valid, default=0)
+        low = min(valid, default=0)
+        for x in scores:
+            if x.name in s.ignored:
+                x.score = 0
+            elif top == 0:
+                x.score = MAX_NODE_SCORE
+            else:
+                x.score = MAX_NODE_SCORE * (top + low - x.score) // top
+        return None
+
+    def events_to_register(self) -> tuple[str, ...]:
+        return ClusterEvent.ALL
+
+
+def _go_round(x: float) -> int:
+    """Go's math.Round: halves away from zero."""
+    return int(math.floor(x + 0.5)) if x >= 0 else -int(math.floor(-x + 0.5))
+
+
+class _Extensions(PreFilterExtensions):
+    """Preemption's what-if: a pod added to / removed from a node moves its domain's count."""
+
+    def _move(self, state: CycleState, pod: Any, other: Any, node_info: NodeInfo, amount: int) -> None:
+        s: Optional[_FilterState] = state.get(PRE_FILTER_KEY)
+        if s is None:
+            return
+        labels = node_info.labels
+        if not all(c.topology_key in labels for c in s.constraints):
+            return
+        namespace = pod.metadata.namespace or "default"
+        for i, c in enumerate(s.constraints):
+            admitted = s.eligible[i]
+            if admitted is not None and node_info.name not in admitted:
+                continue
+            if _Matcher(namespace, c.selector)(other):
+                value = labels[c.topology_key]
+                s.deltas[i][value] = s.deltas[i].get(value, 0) + amount
+
+    def add_pod(self, state: CycleState, pod_to_schedule: Any, pod_to_add: Any,
+                node_info: NodeInfo) -> Optional[Status]:
+        self._move(state, pod_to_schedule, pod_to_add, node_info, 1)
+        return None
+
+    def remove_pod(self, state: CycleState, pod_to_schedule: Any, pod_to_remove: Any,
+                   node_info: NodeInfo) -> Optional[Status]:
+        self._move(state, pod_to_schedule, pod_to_remove, node_info, -1)
+        return None
