@@ -86,8 +86,8 @@ class Requirement:
 
     def __init__(self, key: str, operator: str, values: Iterable[str] = (), path: str = "requirement",
                  operators: Sequence[str] = NODE_SELECTOR_OPERATORS, symbol: str = "") -> None:
-        if not isinstance(values, (list, tuple)):
-            values = values if isinstance(values, str) else list(values)
+        if not isinstance(values, (list, tuple, str, dict)) and hasattr(values, "__iter__"):
+            values = list(values)  # a generator or set from Python callers; JSON shapes stay as they are
         errors = check_requirement(key, operator, values, path, operators)
         if errors:
             raise ValidationError(errors)
