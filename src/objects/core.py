@@ -89,7 +89,7 @@ class PodSpec(Model):
 
     FIELDS = (
         Field("init_containers", ListOf(Container)),
-        Field("containers", ListOf(Container), required=True),
+        Field("containers", ListOf(Container)),  # required: checked in validate, also when empty
         Field("restart_policy", Enum("Always", "OnFailure", "Never")),
         Field("node_selector", StrMap(qualified_name, label_value)),
         Field("service_account_name", Str(dns1123_subdomain)),
@@ -123,8 +123,9 @@ class PodSpec(Model):
     scheduling_gates: list[PodSchedulingGate]
 
     def validate(self, path: str, errs: Errors) -> None:
-        if not self.containers and "containers" not in _required_reported(errs, path):
-            errs.append(FieldError(join(path, "containers"), "", None, "Required value"))
+        containers_path = join(path, "containers")
+        if not self.containers and not any(e.path == containers_path for e in errs):
+            errs.append(FieldError(containers_path, "", None, "Required value"))
         seen: set[str] = set()
         for list_key, containers in (("initContainers", self.init_containers), ("containers", self.containers)):
             for i, c in enumerate(containers):
@@ -144,12 +145,6 @@ class PodSpec(Model):
                                        "Duplicate value"))
             if gate is not None:
                 gates.add(gate.name)
-
-
-def _required_reported(errs: Errors, path: str) -> set[str]:
-    """The fields under ``path`` already reported as required (to report a missing list only once)."""
-    prefix = join(path, "")
-    return {e.path[len(prefix):] for e in errs if e.type == "Required value" and e.path.startswith(prefix)}
 
 
 @model

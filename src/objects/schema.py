@@ -180,15 +180,14 @@ class StrList(FieldType):
         if type(value) is not list:
             errs.append(type_error(parent, key, value, "array"))
             return None
-        out = list(value)
         check = self.check
-        for i, item in enumerate(out):
+        for i, item in enumerate(value):
             if type(item) is not str:
                 errs.append(type_error(join(parent, key), i, item, "string"))
             elif check is not None:
                 for problem in check(item):
                     errs.append(FieldError(join(join(parent, key), i), problem, item))
-        return out
+        return [item for item in value if type(item) is str]
 
 
 class StrMap(FieldType):
@@ -389,6 +388,7 @@ class Model:
             errs.append(type_error(parent, key, value, "object"))
             return None
         path = join(parent, key)
+        before = len(errs)
         by_key = cls._by_key
         kwargs: dict[str, Any] = {}
         unknown: dict[str, Any] | None = None
@@ -410,12 +410,16 @@ class Model:
                     errs.append(FieldError(join(path, f.key), "", None, "Required value"))
         try:
             obj = cls(**kwargs)
+            obj.unknown_fields = unknown
+            if cls._has_rules:
+                obj.validate(path, errs)
         except ValidationError as e:  # a derived value that cannot be computed from valid-looking fields
             errs.extend(e.errors)
             return None
-        obj.unknown_fields = unknown
-        if cls._has_rules:
-            obj.validate(path, errs)
+        except Exception:
+            if len(errs) > before:
+                return None  # derived values and cross-field rules of parts already reported as invalid
+            raise
         return obj
 
     @classmethod
