@@ -107,6 +107,17 @@ def test_soft_constraint_scores_the_emptier_zone_higher():
     assert s["z20"] == s["z21"] == 100 and s["z10"] == s["z11"] < 100
 
 
+def test_soft_constraint_score_by_hand():
+    # Three zones holding 2, 1, 0 matching pods: raw = round(count * ln(3 + 2)) = 3, 2, 0; normalized
+    # 100 * (3 + 0 - raw) // 3 = 0, 33, 100.
+    nodes = [node(z, labels={ZONE: z}) for z in ("z1", "z2", "z3")]
+    placed = [pod("a", labels={"foo": "bar"}, node_name="z1"), pod("b", labels={"foo": "bar"}, node_name="z1"),
+              pod("c", labels={"foo": "bar"}, node_name="z2")]
+    infos = node_infos(nodes, placed)
+    p = pod("p", labels={"foo": "bar"}, topologySpreadConstraints=[_spread(1, ZONE, when="ScheduleAnyway")])
+    assert scores(_plugin(infos), p, infos) == {"z1": 0, "z2": 33, "z3": 100}
+
+
 def test_cluster_default_constraints_apply_to_controller_owned_pods():
     nodes = [node(f"n{i}", labels={ZONE: "z1" if i < 2 else "z2"}) for i in range(4)]
     owner = {"ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "rs", "uid": "u1",
