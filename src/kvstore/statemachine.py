@@ -239,7 +239,7 @@ class StateMachine:
             return error
         path: list[bool] = []
         self._choose_path(command, path)  # every guard is read before any write, as etcd's compareToPath
-        error = self._check_path(command, iter(path))
+        error = self._check_path(command, path)
         if error is not None:
             return error
         revision = self.revision + 1
@@ -247,7 +247,7 @@ class StateMachine:
         if self._pending:
             self._commit(revision, self._take_pending())
             self.last_record = command
-            _set_revision(response, revision)
+        response.revision = self.revision
         return response
 
     def _compare(self, compare: list[Any]) -> bool:
@@ -267,21 +267,26 @@ class StateMachine:
             if op[0] == "txn":
                 self._choose_path(op, path)
 
-    def _check_path(self, txn: list[Any], path: Any) -> KVError | None:
+    def _check_path(self, txn: list[Any], path: list[bool]) -> KVError | None:
+        """etcd's checkRequests: every put on the chosen path first, then every range."""
+        return self._check_ops(txn, iter(path), "put") or self._check_ops(txn, iter(path), "range")
+
+    def _check_ops(self, txn: list[Any], path: Any, kind: str) -> KVError | None:
         succeeded = next(path)
         for op in txn[2] if succeeded else txn[3]:
-            kind = op[0]
-            if kind == "put":
+            if op[0] == "txn":
+                error = self._check_ops(op, path, kind)
+                if error is not None:
+                    return error
+            elif op[0] != kind:
+                continue
+            elif kind == "put":
                 _, key, _value, lease, _prev, ignore_value, ignore_lease = op
                 if (ignore_value or ignore_lease) and key not in self.index.latest:
                     return KeyNotFound(key, "ignore_value" if ignore_value else "ignore_lease")
                 if lease and lease not in self.leases.records:
                     return LeaseNotFound(lease)
-            elif kind == "txn":
-                error = self._check_path(op, path)
-                if error is not None:
-                    return error
-            elif kind == "range":
+            else:
                 at = op[3]
                 if at > self.revision:
                     return FutureRevision(at, self.revision)
@@ -305,7 +310,9 @@ class StateMachine:
                 responses.append(PutResponse(revision, prev if want_prev else None))
             elif kind == "delete":
                 deleted = self._write_delete(revision, op[1], op[2])
-                responses.append(DeleteResponse(len(deleted), deleted if op[3] else [], self.revision))
+                # etcd reports the txn's revision once anything was written so far, else the old one
+                responses.append(DeleteResponse(len(deleted), deleted if op[3] else [],
+                                                revision if self._pending else self.revision))
             elif kind == "range":
                 read = self.range(*op[1:])
                 if self._pending and isinstance(read, RangeResponse):
@@ -313,7 +320,8 @@ class StateMachine:
                 responses.append(read)
             else:
                 responses.append(self._run_txn(op, path, revision))
-        return TxnResponse(succeeded, responses, self.revision)
+        # a nested txn's header revision stays 0, as in etcd (only the outer header is filled)
+        return TxnResponse(succeeded, responses, 0)
 
     # ------------------------------------------------------------------ compaction
     def _apply_compact(self, command: list[Any]) -> Any:
@@ -478,12 +486,3 @@ def _compare_result(actual: Any, result: int, operand: Any) -> bool:
     if result == 2:
         return bool(actual < operand)
     return bool(actual != operand)
-
-
-def _set_revision(response: TxnResponse, revision: int) -> None:
-    response.revision = revision
-    for inner in response.responses:
-        if isinstance(inner, TxnResponse):
-            _set_revision(inner, revision)
-        elif not isinstance(inner, RangeResponse):
-            inner.revision = revision

@@ -86,7 +86,7 @@ def test_nested_txn_and_its_guards_are_read_before_any_write(store):
     nested = response.responses[1]
     assert isinstance(nested, kvstore.TxnResponse) and nested.succeeded is True  # saw k == 1, as etcd
     assert store.get(b"inner").value == b"then"
-    assert nested.revision == response.revision == 3
+    assert response.revision == 3 and nested.revision == 0  # etcd fills only the outer header
 
 
 def test_ops_with_range_end_and_prefix_inside_a_txn(store):
@@ -121,6 +121,13 @@ def test_deleting_the_same_key_twice_is_allowed(store):
     store.put(b"k", b"v")
     response = store.txn([], [Op.delete(b"k"), Op.delete(b"k")])
     assert [r.deleted for r in response.responses] == [1, 0]
+
+
+def test_inner_revisions_follow_etcd_they_move_once_something_was_written(store):
+    store.put(b"k", b"v")  # 2
+    response = store.txn([], [Op.get(b"k"), Op.delete(b"missing"), Op.put(b"a", b"1"), Op.delete(b"missing"),
+                              Op.get(b"k")])
+    assert [r.revision for r in response.responses] == [2, 2, 3, 3, 3] and response.revision == 3
 
 
 def test_too_many_ops_names_the_list_and_the_limit(clock):
@@ -179,3 +186,10 @@ def test_txn_refuses_items_that_are_not_built_by_the_builders(store):
     with pytest.raises(kvstore.InvalidType, match="success op"):
         store.txn([], [["drop", b"k"]])
     assert store.revision == 1
+
+
+def test_put_errors_are_reported_before_read_errors_as_etcd_checks_them(store):
+    with pytest.raises(kvstore.KeyNotFound):
+        store.txn([], [Op.get(b"k", revision=50), Op.put(b"missing", b"", ignore_value=True)])
+    with pytest.raises(kvstore.LeaseNotFound):
+        store.txn([], [Op.txn([], [Op.get(b"k", revision=50)]), Op.put(b"k", b"v", lease=9)])
