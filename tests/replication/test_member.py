@@ -7,7 +7,7 @@ from typing import Iterator
 import pytest
 
 import kvstore
-from kvstore.errors import InvalidArgument, NotReady
+from kvstore.errors import InvalidArgument, NoLeader, NotReady, Timeout
 from kvstore.replication import Cluster, Member
 
 from .support import SECRET, free_ports, wait_until
@@ -119,3 +119,34 @@ def test_wait_ready_without_a_quorum_raises_not_ready(tmp_path) -> None:
             member.wait_ready(1.0)
     finally:
         member.close()
+
+
+def test_write_without_a_quorum_raises_a_typed_error_in_bounded_time(tmp_path) -> None:
+    addresses = [f"127.0.0.1:{p}" for p in free_ports(3)]
+    members = [kvstore.open(os.path.join(str(tmp_path), f"q{i}"), cluster=Cluster(
+        self_address=addresses[i], peers=addresses, secret=SECRET, request_timeout=1.0)) for i in range(3)]
+    try:
+        for member in members:
+            member.wait_ready(15)
+        members[1].close()
+        members[2].close()
+        with pytest.raises((NoLeader, Timeout)):
+            members[0].put(b"lost", b"x")
+        with pytest.raises((NoLeader, Timeout)):
+            members[0].get(b"lost")  # a linearizable read needs a majority too
+        assert members[0].get(b"lost", serializable=True) is None  # a local read answers: never committed
+    finally:
+        for member in members:
+            member.close()
+
+
+def test_a_retried_request_id_is_applied_once(members) -> None:
+    a, b, c, _ = members
+    follower = next(m for m in (a, b, c) if not m.is_leader)
+    proposer = follower._raft.proposer
+    request_id = proposer.new_request_id()
+    command = ["put", b"once", b"1", 0, False, False, False]
+    first = proposer.propose(command, timeout=5, request_id=request_id)
+    again = proposer.propose(command, timeout=5, request_id=request_id)
+    assert again is first or again.revision == first.revision
+    assert follower.get(b"once").version == 1

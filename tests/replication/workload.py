@@ -40,6 +40,7 @@ class Workload:
         member = n % self.cluster.size
         client: Optional[Client] = None
         counter = 0
+        last_seen: dict[str, Optional[bytes]] = {}  # CAS from what this client saw last: many succeed
         while not self._stop.is_set():
             if client is None:
                 alive = self.cluster.alive()
@@ -62,8 +63,7 @@ class Workload:
             elif choice < 0.6:
                 request, kind, arg = ("get", key, False), "get", None
             elif choice < 0.8:
-                expected = rng.choice([None, f"c{rng.randrange(4)}-{max(counter - rng.randrange(1, 4), 1)}"])
-                expected_bytes = None if expected is None else expected.encode()
+                expected_bytes = last_seen.get(key)
                 request, kind, arg = ("cas", key, expected_bytes, value.encode()), "cas", (expected_bytes,
                                                                                            value.encode())
             else:
@@ -86,6 +86,11 @@ class Workload:
                 continue
             if kind == "get" and result is not None:
                 result = result[0]
+            if end != math.inf:
+                if kind == "get":
+                    last_seen[key] = result
+                elif kind == "put" or (kind == "cas" and result):
+                    last_seen[key] = value.encode()
             with self._lock:
                 self.history.append(Operation(key, kind, arg, result if kind != "put" else None, start, end))
         if client is not None:
