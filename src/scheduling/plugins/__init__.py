@@ -39,6 +39,9 @@ DEFAULT_PLUGINS: dict[str, type] = {
 def _optional_plugins() -> dict[str, type]:
     """The cluster-wide plugins (InterPodAffinity, PodTopologySpread, DefaultPreemption), when present."""
     found: dict[str, type] = {}
+    from .interpodaffinity import InterPodAffinity
+    from .podtopologyspread import PodTopologySpread
+    found.update(InterPodAffinity=InterPodAffinity, PodTopologySpread=PodTopologySpread)
     return found
 
 
