@@ -128,12 +128,15 @@ def _expand_lists(docs: Iterable[Any]) -> list[Any]:
 def load(source: str | os.PathLike[str], *, defaults: bool = False, priority_classes: Any = None) -> list[Any]:
     """Every object in a YAML (multi-document) or JSON manifest, ``List`` kinds expanded, in order.
 
-    ``source`` is a path (``Path`` or a string naming an existing file) or the manifest text itself.
+    ``source`` is a path (``Path`` or a string naming an existing file; a one-line string ending in .yaml,
+    .yml or .json that names no file raises FileNotFoundError) or the manifest text itself.
     Raises :class:`ValidationError` for unreadable text; for invalid objects it lists every problem of
     every document, each path prefixed with the document's position (``[2].spec.containers``).
     """
     if isinstance(source, os.PathLike) or ("\n" not in source and os.path.isfile(source)):
         text = Path(source).read_text(encoding="utf-8")
+    elif "\n" not in source and source.endswith((".yaml", ".yml", ".json")):
+        raise FileNotFoundError(f"no manifest file {source!r}")
     else:
         text = source
     docs = _expand_lists(_read_documents(text))

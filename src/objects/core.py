@@ -10,7 +10,7 @@ from typing import Any
 
 from .affinity import Affinity, TopologySpreadConstraint
 from .errors import FieldError
-from .meta import METADATA, TYPE_META, Condition, KubeObject, ObjectMeta, attach_kind
+from .meta import METADATA, TYPE_META, Condition, KubeObject, attach_kind
 from .quantity import Quantity
 from .resources import QuantityMap, ResourceRequirements, aggregate_requests, non_zero, to_units
 from .schema import (INT64, Bool, Enum, Errors, Field, Int, IntOrString, ListOf, Model, Raw, Str, StrList,
@@ -39,11 +39,11 @@ class ContainerPort(Model):
     """A port a container exposes; ``host_port`` > 0 reserves the port on the node."""
 
     FIELDS = (
-        Field("name", Str()),
-        Field("host_port", Int(0, 65535)),
         Field("container_port", Int(1, 65535), required=True),
+        Field("host_port", Int(0, 65535)),
         Field("protocol", PROTOCOL),
         Field("host_ip", Str(ip_address), "hostIP"),
+        Field("name", Str()),
     )
     name: str | None
     host_port: int | None
@@ -64,8 +64,8 @@ class Container(Model):
     FIELDS = (
         Field("name", Str(dns1123_label), required=True),
         Field("image", Str(), required=True),
-        Field("ports", ListOf(ContainerPort)),
         Field("resources", ResourceRequirements, always=True),
+        Field("ports", ListOf(ContainerPort)),
         Field("restart_policy", Enum("Always")),
     )
     name: str
@@ -88,22 +88,22 @@ class PodSpec(Model):
     """``spec`` of a Pod (and of every pod template)."""
 
     FIELDS = (
-        Field("init_containers", ListOf(Container)),
         Field("containers", ListOf(Container)),  # required: checked in validate, also when empty
-        Field("restart_policy", Enum("Always", "OnFailure", "Never")),
-        Field("node_selector", StrMap(qualified_name, label_value)),
-        Field("service_account_name", Str(dns1123_subdomain)),
+        Field("init_containers", ListOf(Container)),
         Field("node_name", Str(dns1123_subdomain)),
-        Field("host_network", Bool()),
+        Field("node_selector", StrMap(qualified_name, label_value)),
         Field("affinity", Affinity),
-        Field("scheduler_name", Str(dns1123_subdomain)),
         Field("tolerations", ListOf(Toleration)),
-        Field("priority_class_name", Str(dns1123_subdomain)),
         Field("priority", Int()),
+        Field("priority_class_name", Str(dns1123_subdomain)),
         Field("preemption_policy", Enum("PreemptLowerPriority", "Never")),
-        Field("overhead", QuantityMap()),
         Field("topology_spread_constraints", ListOf(TopologySpreadConstraint)),
+        Field("scheduler_name", Str(dns1123_subdomain)),
+        Field("overhead", QuantityMap()),
         Field("scheduling_gates", ListOf(PodSchedulingGate)),
+        Field("restart_policy", Enum("Always", "OnFailure", "Never")),
+        Field("service_account_name", Str(dns1123_subdomain)),
+        Field("host_network", Bool()),
     )
     init_containers: list[Container]
     containers: list[Container]
@@ -153,10 +153,10 @@ class PodStatus(Model):
 
     FIELDS = (
         Field("phase", Enum("Pending", "Running", "Succeeded", "Failed", "Unknown")),
+        Field("nominated_node_name", Str()),
         Field("conditions", ListOf(Condition)),
         Field("message", Str()),
         Field("reason", Str()),
-        Field("nominated_node_name", Str()),
         Field("host_ip", Str(ip_address), "hostIP"),
         Field("pod_ip", Str(ip_address), "podIP"),
         Field("start_time", Str(timestamp)),
@@ -259,11 +259,11 @@ class NodeSpec(Model):
     """``spec`` of a Node: its taints and whether new pods may be scheduled on it."""
 
     FIELDS = (
+        Field("taints", ListOf(Taint)),
+        Field("unschedulable", Bool()),
         Field("pod_cidr", Str(), "podCIDR"),
         Field("pod_cidrs", StrList(), "podCIDRs"),
         Field("provider_id", Str(), "providerID"),
-        Field("unschedulable", Bool()),
-        Field("taints", ListOf(Taint)),
     )
     pod_cidr: str | None
     pod_cidrs: list[str]
@@ -303,10 +303,10 @@ class NodeStatus(Model):
     FIELDS = (
         Field("capacity", QuantityMap()),
         Field("allocatable", QuantityMap()),
-        Field("phase", Enum("Pending", "Running", "Terminated")),
         Field("conditions", ListOf(Condition)),
-        Field("addresses", ListOf(NodeAddress)),
         Field("images", ListOf(ContainerImage)),
+        Field("phase", Enum("Pending", "Running", "Terminated")),
+        Field("addresses", ListOf(NodeAddress)),
     )
     capacity: dict[str, Quantity]
     allocatable: dict[str, Quantity]

@@ -45,11 +45,11 @@ class ObjectMeta(Model):
         Field("generation", Int(0, INT64[1])),
         Field("creation_timestamp", Str(timestamp)),
         Field("deletion_timestamp", Str(timestamp)),
-        Field("deletion_grace_period_seconds", Int(0, INT64[1])),
         Field("labels", StrMap(qualified_name, label_value)),
         Field("annotations", StrMap(qualified_name)),
         Field("owner_references", ListOf(OwnerReference)),
         Field("finalizers", StrList(qualified_name)),
+        Field("deletion_grace_period_seconds", Int(0, INT64[1])),
     )
     name: str | None
     generate_name: str | None

@@ -1,8 +1,6 @@
 """policy/v1: PodDisruptionBudget, which preemption and eviction respect."""
 from __future__ import annotations
 
-from typing import Any
-
 from .errors import FieldError
 from .labels import LabelSelector
 from .meta import METADATA, TYPE_META, Condition, KubeObject, attach_kind

@@ -86,8 +86,8 @@ class ResourceRequirements(Model):
     """
 
     FIELDS = (
-        Field("limits", QuantityMap()),
         Field("requests", QuantityMap()),
+        Field("limits", QuantityMap()),
     )
     DERIVED = ("effective_requests",)
     limits: dict[str, Quantity]

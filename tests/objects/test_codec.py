@@ -164,6 +164,13 @@ def test_load_reads_yaml_multi_document_json_and_lists(tmp_path):
     assert pod.key == "shop/web-0"
 
 
+def test_load_of_a_missing_file_says_so(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        objects.load(str(tmp_path / "missing.yaml"))
+    with pytest.raises(FileNotFoundError):
+        objects.load(tmp_path / "missing.yaml")
+
+
 def test_load_keeps_unquoted_timestamps_as_strings():
     text = ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  creationTimestamp: 2024-05-01T10:00:00Z\n"
             "  annotations:\n    when: 2024-05-01\nspec:\n  containers: [{name: c, image: i}]\n")

@@ -182,3 +182,24 @@ def test_requests_match_a_direct_model_of_kube_scheduler(containers, inits):
             else:
                 peak = max(peak, sidecars + x[dim])
         assert p.requests[name] == max(total, peak)
+
+
+def test_positional_arguments_follow_the_architecture_contract():
+    meta = objects.ObjectMeta("web", None, "shop")
+    assert (meta.name, meta.namespace) == ("web", "shop")
+    port = ContainerPort(80, 8080, "UDP", "10.0.0.1")
+    assert (port.container_port, port.host_port, port.protocol, port.host_ip) == (80, 8080, "UDP", "10.0.0.1")
+    res = ResourceRequirements({"cpu": Quantity("1")}, {"cpu": Quantity("2")})
+    assert res.requests == {"cpu": Quantity("1")} and res.limits == {"cpu": Quantity("2")}
+    container = Container("a", "img", res, [port])
+    spec = PodSpec([container], [], "node-1", {"disk": "ssd"})
+    assert (spec.containers, spec.node_name, spec.node_selector) == ([container], "node-1", {"disk": "ssd"})
+    p = Pod("v1", "Pod", meta, spec, objects.PodStatus("Pending", "node-2"))
+    assert p.requests == {"cpu": 1000} and p.host_ports == (("10.0.0.1", "UDP", 8080),)
+    assert p.status.nominated_node_name == "node-2"
+    taint = objects.Taint("k", "v", "NoSchedule")
+    node = Node("v1", "Node", objects.ObjectMeta("n"), objects.NodeSpec([taint], True),
+                objects.NodeStatus({"cpu": Quantity("4")}, {"cpu": Quantity("3")}))
+    assert node.spec.taints == [taint] and node.spec.unschedulable is True
+    assert node.allocatable_resources == {"cpu": 3000}
+    assert objects.ContainerImage(["img"], 10).size_bytes == 10
