@@ -193,3 +193,16 @@ def test_put_errors_are_reported_before_read_errors_as_etcd_checks_them(store):
         store.txn([], [Op.get(b"k", revision=50), Op.put(b"missing", b"", ignore_value=True)])
     with pytest.raises(kvstore.LeaseNotFound):
         store.txn([], [Op.txn([], [Op.get(b"k", revision=50)]), Op.put(b"k", b"v", lease=9)])
+
+
+def test_a_from_key_delete_does_not_conflict_with_a_put_as_in_etcd(store):
+    store.put(b"k", b"old")
+    response = store.txn([], [Op.put(b"k", b"new"), Op.delete(b"a", b"\0")])
+    assert response.responses[1].deleted == 1 and store.get(b"k") is None
+    response = store.txn([], [Op.delete(b"a", b"\0"), Op.put(b"k", b"again")])
+    kv = store.get(b"k")
+    assert (kv.value, kv.version, kv.create_revision) == (b"again", 1, response.revision)
+    with store.watch(b"k", start_revision=3) as watcher:
+        events = [watcher.get(5.0) for _ in range(3)]
+    assert [(e.type.name, e.kv.mod_revision) for e in events] == [("PUT", 3), ("DELETE", 3), ("PUT", 4)]
+    assert store.get(b"k", revision=3) is None
