@@ -32,6 +32,14 @@ def _shown(value: Any) -> Any:
     return value if isinstance(value, str) else repr(value)
 
 
+def _joined(errors: list[FieldError]) -> list[FieldError]:
+    """One error whose message joins the problems with ";", as the API server reports label values."""
+    if len(errors) < 2:
+        return errors
+    first = errors[0]
+    return [FieldError(first.path, ";".join(e.message for e in errors), first.value, first.type)]
+
+
 class Taint:
     """A node taint: ``key``, ``value``, ``effect`` (NoSchedule, PreferNoSchedule, NoExecute)."""
 
@@ -53,7 +61,7 @@ class Taint:
         """Every problem of a taint (validateNodeTaints), as field errors."""
         errors = check_label_key(key, f"{path}.key")
         if value:
-            errors.extend(check_label_value(value, f"{path}.value"))
+            errors.extend(_joined(check_label_value(value, f"{path}.value")))
         if not effect:
             errors.append(FieldError(f"{path}.effect", "", type="Required value"))
         elif effect not in TAINT_EFFECTS:
@@ -119,10 +127,10 @@ class Toleration:
 
     def __init__(self, key: str = "", operator: str = EQUAL, value: str = "", effect: str = "",
                  toleration_seconds: int | None = None, path: str = "toleration") -> None:
-        operator = operator or EQUAL
         errors = self.check(key, operator, value, effect, toleration_seconds, path)
         if errors:
             raise ValidationError(errors)
+        operator = operator or EQUAL
         self.key: str = key or ""
         self.operator: str = operator
         self.value: str = value or ""
@@ -151,11 +159,10 @@ class Toleration:
                 errors.append(FieldError(f"{path}.effect",
                                          "effect must be 'NoExecute' when `tolerationSeconds` is set",
                                          _shown(effect)))
-        if operator == EQUAL:
+        if operator in (EQUAL, "", None):
             if value:
-                errors.extend(check_label_value(value, f"{path}.value"))
-            elif value is not None and not isinstance(value, str):
-                errors.append(FieldError(f"{path}.value", "must be a string", repr(value)))
+                # The API server reports a bad value under `operator`, its problems joined by ";".
+                errors.extend(_joined(check_label_value(value, f"{path}.operator")))
         elif operator == EXISTS:
             if value:
                 errors.append(FieldError(f"{path}.operator", "value must be empty when `operator` is 'Exists'",
@@ -173,7 +180,7 @@ class Toleration:
         """Read ``{"key", "operator", "value", "effect", "tolerationSeconds"}``; unknown fields are kept."""
         if not isinstance(d, dict):
             raise ValidationError(FieldError(path, "must be an object", repr(d)))
-        toleration = cls(d.get("key") or "", d.get("operator") or EQUAL, d.get("value") or "",
+        toleration = cls(d.get("key") or "", d.get("operator") or "", d.get("value") or "",
                          d.get("effect") or "", d.get("tolerationSeconds"), path)
         known = ("key", "operator", "value", "effect", "tolerationSeconds")
         toleration._extra = {k: v for k, v in d.items() if k not in known}
@@ -242,6 +249,18 @@ def find_untolerated_taint(taints: Iterable[Taint], tolerations: Sequence[Tolera
         if not tolerates(tolerations, taint):
             return taint
     return None
+
+
+def duplicate_taint_errors(taints: Sequence[Taint], path: str = "spec.taints") -> list[FieldError]:
+    """validateNodeTaints' uniqueness rule: at most one taint per (key, effect) pair."""
+    errors, seen = [], set()
+    for i, taint in enumerate(taints):
+        identity = (taint.key, taint.effect)
+        if identity in seen:
+            errors.append(FieldError(f"{path}[{i}]", "taints must be unique by key and effect pair", str(taint),
+                                     "Duplicate value"))
+        seen.add(identity)
+    return errors
 
 
 def no_schedule_or_no_execute(taint: Taint) -> bool:

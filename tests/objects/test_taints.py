@@ -3,8 +3,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from objects.errors import ValidationError
-from objects.taints import (Taint, Toleration, find_untolerated_taint, no_schedule_or_no_execute,
-                            tolerates)
+from objects.taints import (Taint, Toleration, duplicate_taint_errors, find_untolerated_taint,
+                            no_schedule_or_no_execute, tolerates)
 
 
 @pytest.mark.parametrize("toleration, taint, expected", [
@@ -36,6 +36,8 @@ def test_tolerates(toleration, taint, expected):
      'spec.tolerations[0].effect: Unsupported value: "Sometimes": supported values: "NoSchedule", '
      '"PreferNoSchedule", "NoExecute"'),
     ({"key": "-k", "operator": "Exists"}, "spec.tolerations[0].key: Invalid value: \"-k\""),
+    ({"key": "k", "value": "-v"}, 'spec.tolerations[0].operator: Invalid value: "-v": a valid label must be'),
+    ({"value": "v"}, 'spec.tolerations[0].operator: Invalid value: "": operator must be Exists when'),
 ])
 def test_toleration_validation_messages(d, message):
     with pytest.raises(ValidationError) as info:
@@ -108,3 +110,14 @@ def test_from_dict_fuzz_gives_only_validation_errors(d):
         except ValidationError:
             continue
         assert cls.from_dict(obj.to_dict()) == obj
+
+
+def test_duplicate_taints_by_key_and_effect():
+    taints = [Taint("a", "1", "NoSchedule"), Taint("a", "2", "NoExecute"), Taint("a", "3", "NoSchedule")]
+    errors = duplicate_taint_errors(taints)
+    assert [str(e) for e in errors] == [
+        'spec.taints[2]: Duplicate value: "a=3:NoSchedule": taints must be unique by key and effect pair']
+    long_bad = "-" + "x" * 70
+    with pytest.raises(ValidationError) as info:
+        Taint.from_dict({"key": "k", "value": long_bad, "effect": "NoSchedule"}, "spec.taints[0]")
+    assert len(info.value.errors) == 1 and ";" in info.value.errors[0].message
