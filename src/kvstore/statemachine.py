@@ -17,19 +17,16 @@ watchers can replay history since the compact revision.
 """
 from __future__ import annotations
 
-import gc
-import hashlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
-import msgpack
-
+from . import stateio
 from .commands import check_command
 from .errors import Compacted, FutureRevision, InvalidArgument, KeyNotFound, KVError, LeaseExists, \
     LeaseNotFound, ValueTooLarge
 from .keyindex import KeyIndex
 from .leases import LeaseTable
+from .stateio import SNAPSHOT_FORMAT, gc_paused
 from .txn import check_txn_command
 from .types import DeleteResponse, Event, EventType, KeyValue, Lease, PutResponse, RangeResponse, SortOrder, \
     SortTarget, TxnResponse
@@ -37,7 +34,6 @@ from .types import DeleteResponse, Event, EventType, KeyValue, Lease, PutRespons
 __all__ = ["StateMachine", "Listener", "SNAPSHOT_FORMAT", "gc_paused"]
 
 Listener = Callable[[int, list[Event]], None]
-SNAPSHOT_FORMAT = 1
 PUT = EventType.PUT
 DELETE = EventType.DELETE
 _NO_LIMIT = 1 << 62
@@ -380,42 +376,11 @@ class StateMachine:
     # ------------------------------------------------------------------ snapshots
     def snapshot(self) -> dict[str, Any]:
         """The full state as a msgpack-able dict: retained history (as events), leases, revisions."""
-        first = self._log_first
-        base = [_kv_list(kv) for revisions in self.index.history.values() for kv in revisions
-                if kv.mod_revision < first]
-        log = []
-        for entry in self._log:
-            events = (entry,) if type(entry) is Event else entry
-            log.append([[int(event.type), _kv_list(event.kv)] for event in events])
-        leases = [[r.id, r.ttl, r.expiry, sorted(r.keys)] for r in self.leases.records.values()]
-        return {"format": SNAPSHOT_FORMAT, "revision": self.revision, "compact_revision": self.compact_revision,
-                "log_first": first, "base": base, "log": log, "leases": leases}
+        return stateio.snapshot_of(self)
 
     def snapshot_bytes(self) -> bytes:
-        """``msgpack.packb(self.snapshot())`` without building the intermediate lists: the encoding is
-        streamed item by item, so a snapshot of a large store costs its bytes and little else."""
-        packer = msgpack.Packer(use_bin_type=True, autoreset=False)
-        first = self._log_first
-        packer.pack_map_header(7)
-        for name, value in (("format", SNAPSHOT_FORMAT), ("revision", self.revision),
-                            ("compact_revision", self.compact_revision), ("log_first", first)):
-            packer.pack(name)
-            packer.pack(value)
-        base = [kv for revisions in self.index.history.values() for kv in revisions if kv.mod_revision < first]
-        packer.pack("base")
-        packer.pack_array_header(len(base))
-        pack = packer.pack
-        for kv in base:
-            pack((kv.key, kv.value, kv.create_revision, kv.mod_revision, kv.version, kv.lease))
-        packer.pack("log")
-        packer.pack_array_header(len(self._log))
-        for entry in self._log:
-            events = (entry,) if type(entry) is Event else entry
-            pack([(int(e.type), (e.kv.key, e.kv.value, e.kv.create_revision, e.kv.mod_revision, e.kv.version,
-                                 e.kv.lease)) for e in events])
-        packer.pack("leases")
-        pack([[r.id, r.ttl, r.expiry, sorted(r.keys)] for r in self.leases.records.values()])
-        return packer.bytes()
+        """``msgpack.packb(self.snapshot())``, streamed without the intermediate lists."""
+        return stateio.snapshot_bytes_of(self)
 
     def restore(self, snapshot: dict[str, Any]) -> None:
         """Replace the whole state with a :meth:`snapshot` result (the listener is not called)."""
@@ -424,25 +389,7 @@ class StateMachine:
         if self.before_restore is not None:
             self.before_restore(self.revision)
         with gc_paused():
-            self._restore(snapshot)
-
-    def _restore(self, snapshot: dict[str, Any]) -> None:
-        index = KeyIndex()
-        event_types = (PUT, DELETE)
-        for fields in sorted(snapshot["base"], key=lambda f: f[3]):
-            index.record(KeyValue(*fields))
-        log: list[Any] = []
-        for events in snapshot["log"]:
-            built = []
-            for event_type, fields in events:
-                kv = KeyValue(*fields)
-                built.append(Event(event_types[event_type], kv, index.latest.get(kv.key)))
-                index.record(kv)
-            log.append(built[0] if len(built) == 1 else tuple(built))
-        leases = LeaseTable()
-        for lease_id, ttl, expiry, keys in snapshot["leases"]:
-            leases.grant(lease_id, ttl, expiry - ttl).keys.update(keys)
-        self.index, self.leases, self._log = index, leases, log
+            self.index, self.leases, self._log = stateio.rebuild(snapshot)
         self.revision = snapshot["revision"]
         self.compact_revision = snapshot["compact_revision"]
         self._log_first = snapshot["log_first"]
@@ -454,28 +401,7 @@ class StateMachine:
             raise FutureRevision(at, self.revision)
         if at < self.compact_revision:
             raise Compacted(at, self.compact_revision)
-        digest = hashlib.blake2b(digest_size=8)
-        digest.update(msgpack.packb([at, self.compact_revision]))
-        for kv in self.index.live_in(b"\x00", b"", at):
-            digest.update(msgpack.packb(_kv_list(kv)))
-        return int.from_bytes(digest.digest(), "big")
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building millions of acyclic objects (restore, replay):
-    its collections would rescan them over and over, and none of them can form a cycle."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _kv_list(kv: KeyValue) -> list[Any]:
-    return [kv.key, kv.value, kv.create_revision, kv.mod_revision, kv.version, kv.lease]
+        return stateio.hash_of(self.index, at, self.compact_revision)
 
 
 def _compare_result(actual: Any, result: int, operand: Any) -> bool:
