@@ -157,7 +157,8 @@ class IntOrString(FieldType):
     def parse(self, value: Any, parent: str, key: str | int, errs: Errors) -> Any:
         if type(value) is int:
             if not INT32[0] <= value <= INT32[1]:
-                errs.append(FieldError(join(parent, key), f"must be between {INT32[0]} and {INT32[1]}, inclusive", value))
+                errs.append(FieldError(join(parent, key),
+                                       f"must be between {INT32[0]} and {INT32[1]}, inclusive", value))
         elif type(value) is not str:
             errs.append(type_error(parent, key, value, "integer or string"))
             return None

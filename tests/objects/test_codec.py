@@ -6,6 +6,8 @@ import json
 
 import msgpack
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import yaml
 
 import objects
@@ -202,3 +204,90 @@ def test_dumps_yaml_reads_back():
     objs = objects.load(corpus_files()[-1])
     again = objects.load(objects.dumps_yaml(objs))
     assert again == objs
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Property: any valid pod written as the API server writes it round-trips exactly, unknown fields included.
+
+NAME = st.from_regex(r"[a-z]([a-z0-9-]{0,10}[a-z0-9])?", fullmatch=True)
+LABEL_VALUE = st.from_regex(r"([A-Za-z0-9]([A-Za-z0-9_.-]{0,8}[A-Za-z0-9])?)?", fullmatch=True)
+QUANTITY = st.one_of(st.integers(0, 64000).map(lambda m: str(Quantity(f"{m}m"))),
+                     st.integers(0, 2**40).map(lambda b: str(Quantity(b))),
+                     st.integers(0, 512).map(lambda g: f"{g}Gi" if g else "0"))
+RESOURCES = st.dictionaries(st.sampled_from(["cpu", "memory", "ephemeral-storage", "example.com/gpu"]), QUANTITY,
+                            min_size=1, max_size=3)
+JSON_LEAF = st.one_of(st.none(), st.booleans(), st.integers(-2**63, 2**63 - 1), st.text(max_size=6),
+                      st.floats(allow_nan=False, allow_infinity=False))
+JSON = st.recursive(JSON_LEAF, lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                                       st.dictionaries(st.text(max_size=5), inner, max_size=3)),
+                    max_leaves=8)
+UNKNOWN = st.dictionaries(st.from_regex(r"x[A-Z][a-z]{0,6}", fullmatch=True), JSON, max_size=2)
+
+
+@st.composite
+def containers(draw, count):
+    names = draw(st.lists(NAME, min_size=count, max_size=count, unique=True))
+    out = []
+    for name in names:
+        c = {"name": name, "image": draw(st.sampled_from(["nginx", "registry.k8s.io/pause:3.10"]))}
+        requests = draw(st.none() | RESOURCES)
+        if requests:
+            c["resources"] = {"requests": requests}
+        ports = draw(st.lists(st.fixed_dictionaries({"containerPort": st.integers(1, 65535)},
+                                                    optional={"hostPort": st.integers(1, 65535),
+                                                              "protocol": st.sampled_from(["TCP", "UDP", "SCTP"])}),
+                              max_size=2))
+        if ports:
+            c["ports"] = ports
+        c.update(draw(UNKNOWN))
+        out.append(c)
+    return out
+
+
+@st.composite
+def pods(draw):
+    meta = {"name": draw(NAME)}
+    if draw(st.booleans()):
+        meta["namespace"] = draw(NAME)
+    labels = draw(st.dictionaries(NAME, LABEL_VALUE, max_size=3))
+    if labels:
+        meta["labels"] = labels
+    spec = {"containers": draw(containers(draw(st.integers(1, 3))))}
+    optional = {
+        "nodeName": NAME, "priority": st.integers(-2**31, 2**31 - 1), "schedulerName": NAME,
+        "nodeSelector": st.dictionaries(NAME, LABEL_VALUE, min_size=1, max_size=2),
+        "tolerations": st.lists(st.fixed_dictionaries(
+            {"key": NAME, "operator": st.just("Equal"), "value": NAME,
+             "effect": st.sampled_from(["NoSchedule", "PreferNoSchedule", "NoExecute"])}), min_size=1, max_size=2),
+        "preemptionPolicy": st.sampled_from(["Never", "PreemptLowerPriority"]),
+        "topologySpreadConstraints": st.lists(st.fixed_dictionaries(
+            {"maxSkew": st.integers(1, 5), "topologyKey": NAME,
+             "whenUnsatisfiable": st.sampled_from(["DoNotSchedule", "ScheduleAnyway"]),
+             "labelSelector": st.fixed_dictionaries(
+                 {"matchLabels": st.dictionaries(NAME, LABEL_VALUE, min_size=1, max_size=2)})}),
+            min_size=1, max_size=2),
+        "schedulingGates": st.lists(NAME, min_size=1, max_size=2, unique=True).map(
+            lambda ns: [{"name": n} for n in ns]),
+    }
+    for key, strategy in optional.items():
+        if draw(st.booleans()):
+            spec[key] = draw(strategy)
+    spec.update(draw(UNKNOWN))
+    doc = {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec}
+    if draw(st.booleans()):
+        doc["status"] = {"phase": draw(st.sampled_from(["Pending", "Running"]))}
+    return doc
+
+
+@settings(max_examples=150, deadline=None)
+@given(pods())
+def test_generated_pods_round_trip(doc):
+    original = copy.deepcopy(doc)
+    pod = objects.from_dict(doc)
+    assert objects.to_dict(pod) == original
+    assert objects.from_msgpack(objects.to_msgpack(pod)) == pod
+    assert objects.load(json.dumps(doc)) == [pod]
+    cpu = sum(Quantity(c.get("resources", {}).get("requests", {}).get("cpu", "0")).milli_value()
+              for c in doc["spec"]["containers"])
+    assert pod.requests.get("cpu", 0) == cpu
+    assert pod.priority_value == doc["spec"].get("priority", 0)
