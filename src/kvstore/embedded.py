@@ -12,7 +12,8 @@ from typing import Any
 import msgpack
 
 from .errors import CorruptedError, KVError, StoreClosed
-from .statemachine import StateMachine, gc_paused
+from .stateio import gc_paused
+from .statemachine import StateMachine
 from .txn import Command
 
 __all__ = ["EmbeddedEngine", "recover"]

@@ -22,6 +22,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -67,7 +68,9 @@ class Store:
         self._progress_interval = progress_notify_interval
         if clock is None:
             # leases expire by themselves only on the real clock; an injected clock drives expire_leases()
-            self._ticker = threading.Thread(target=self._tick, name="kvstore-ticker", daemon=True)
+            self._next_progress = time.monotonic() + progress_notify_interval
+            self._ticker = threading.Thread(target=_tick, args=(weakref.ref(self), self._stop),
+                                            name="kvstore-ticker", daemon=True)
             self._ticker.start()
 
     @property
@@ -277,18 +280,11 @@ class Store:
         self._check_open()
         self._engine.save_snapshot()
 
-    def _tick(self) -> None:
-        next_progress = time.monotonic() + self._progress_interval
-        while not self._stop.wait(TICK_SECONDS):
-            try:
-                self.expire_leases()
-                if time.monotonic() >= next_progress:
-                    next_progress = time.monotonic() + self._progress_interval
-                    self._hub.request_progress()
-            except StoreClosed:
-                return
-            except KVError:
-                continue  # e.g. NoLeader on a replicated engine: try again on the next tick
+    def _tick_once(self, now: float) -> None:
+        self.expire_leases()
+        if now >= self._next_progress:
+            self._next_progress = now + self._progress_interval
+            self._hub.request_progress()
 
     def close(self) -> None:
         """End every watcher, stop the lease ticker and close the WAL. Idempotent."""
@@ -314,3 +310,19 @@ class Store:
 
     def __repr__(self) -> str:
         return f"<kvstore.Store revision={self._state.revision} closed={self._closed}>"
+
+
+def _tick(store_ref: weakref.ref[Store], stop: threading.Event) -> None:
+    """The real-clock ticker: expires leases, sends periodic progress notifications. It holds the store
+    only weakly, so a store dropped without close() can still be collected (and the thread ends)."""
+    while not stop.wait(TICK_SECONDS):
+        store = store_ref()
+        if store is None:
+            return
+        try:
+            store._tick_once(time.monotonic())
+        except StoreClosed:
+            return
+        except KVError:
+            pass  # e.g. NoLeader on a replicated engine: try again on the next tick
+        del store

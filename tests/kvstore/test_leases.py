@@ -130,3 +130,17 @@ def test_the_real_clock_ticker_expires_leases_by_itself():
         while store.get(b"k") is not None and time.monotonic() < deadline:
             time.sleep(0.05)
         assert store.get(b"k") is None
+
+
+def test_a_store_dropped_without_close_is_collected_and_its_ticker_ends():
+    import gc
+    import weakref
+
+    store = kvstore.open()
+    ticker = store._ticker
+    ref = weakref.ref(store)
+    del store
+    gc.collect()
+    assert ref() is None
+    ticker.join(5.0)
+    assert not ticker.is_alive()
