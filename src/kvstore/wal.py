@@ -1,0 +1,463 @@
+"""The write-ahead log: numbered segment files of checksummed records, fsync policies, group commit, recovery.
+
+Layout of a WAL directory (see docs/kvstore-wal.md for the byte formats and the recovery rules)::
+
+    0000000000000000-0000000000000001.wal   segment 0, first record has sequence 1
+    0000000000000001-00000000000186a1.wal   segment 1, created when segment 0 reached segment_bytes
+    00000000000186a0.snap                   snapshot covering records 1..0x186a0
+
+The store calls :meth:`WAL.append` under its apply lock (so sequence numbers follow revisions) and
+:meth:`WAL.wait_durable` after releasing it, so that concurrent writers can share one fsync.
+"""
+from __future__ import annotations
+
+import os
+import re
+import struct
+import threading
+import zlib
+from typing import Callable, Iterator
+
+from .errors import CorruptedError, InvalidArgument, KVError, StoreClosed
+from .framing import (MAX_RECORD_BYTES, SEGMENT_HEADER, SegmentHeader, decode_segment_header,
+                      encode_segment_header, find_valid_record, scan_records)
+from .snapshot import fsync_directory, list_snapshots, read_snapshot, write_snapshot
+
+__all__ = ["WAL", "open_wal", "FSYNC_POLICIES", "DEFAULT_SEGMENT_BYTES", "segment_name"]
+
+FSYNC_POLICIES = ("always", "batch", "never")
+DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024  # etcd's SegmentSizeBytes
+_SEGMENT_NAME = re.compile(r"^([0-9a-f]{16})-([0-9a-f]{16})\.wal$")
+_READ_CHUNK = 8 * 1024 * 1024
+_pack_length = struct.Struct("<I").pack
+_pack_header = struct.Struct("<II").pack
+_crc32 = zlib.crc32
+
+
+def segment_name(number: int, first_seq: int) -> str:
+    """The file name of segment ``number`` whose first record has sequence ``first_seq`` (etcd's scheme)."""
+    return f"{number:016x}-{first_seq:016x}.wal"
+
+
+class _Segment:
+    __slots__ = ("number", "first_seq", "path", "size")
+
+    def __init__(self, number: int, first_seq: int, path: str, size: int) -> None:
+        self.number = number
+        self.first_seq = first_seq
+        self.path = path
+        self.size = size
+
+
+class WAL:
+    """An open write-ahead log. Build it with :func:`open_wal`, which also recovers what was written before.
+
+    Thread-safe. ``append`` frames a record into the current segment and returns its sequence number;
+    ``wait_durable(seq)`` returns once that record is as durable as the fsync policy promises.
+    """
+
+    def __init__(self, directory: str, policy: str, segment_bytes: int, fsync: Callable[[int], None],
+                 segments: list[_Segment], last_seq: int, snapshot_seq: int, snapshot_bytes: int) -> None:
+        self.directory = directory
+        self.policy = policy
+        self.segment_bytes = segment_bytes
+        self._fsync_function = fsync
+        self._segments = segments  # oldest first; the last one is open for appends
+        self._lock = threading.Lock()
+        self._synced = threading.Condition(self._lock)
+        self._pending = bytearray()  # framed records not yet handed to the OS ("batch" and "never")
+        self._last_seq = last_seq
+        self._written_seq = last_seq
+        self._synced_seq = last_seq
+        self._syncing = False  # a group-commit leader is writing/fsyncing outside the lock
+        self._failure: BaseException | None = None
+        self._closed = False
+        self._snapshot_seq = snapshot_seq
+        self._snapshot_bytes = snapshot_bytes
+        self._records_since_snapshot = max(0, last_seq - snapshot_seq)
+        self._bytes_since_snapshot = sum(s.size - SEGMENT_HEADER.size for s in segments
+                                         if s.first_seq > snapshot_seq)
+        self.fsync_count = 0  #: fsync calls on segment files so far (tests and benches read it)
+        self._fd = os.open(segments[-1].path, os.O_WRONLY | os.O_APPEND)
+
+    # -- what the store needs to decide when to snapshot -------------------------------------------------
+    @property
+    def last_seq(self) -> int:
+        """Sequence number of the last appended record (0 when none was ever written)."""
+        return self._last_seq
+
+    @property
+    def snapshot_seq(self) -> int:
+        """Sequence number of the last record covered by the newest snapshot (0 when there is none)."""
+        return self._snapshot_seq
+
+    @property
+    def records_since_snapshot(self) -> int:
+        """Records appended after the newest snapshot: what recovery would replay now."""
+        return self._records_since_snapshot
+
+    @property
+    def bytes_since_snapshot(self) -> int:
+        """Framed record bytes in segments not yet covered by a snapshot."""
+        return self._bytes_since_snapshot
+
+    @property
+    def size(self) -> int:
+        """Bytes on disk: every segment plus the newest snapshot (etcd's ``dbSize`` role)."""
+        with self._lock:
+            return sum(s.size for s in self._segments) + self._snapshot_bytes
+
+    # -- writing ------------------------------------------------------------------------------------------
+    def append(self, payload: bytes) -> int:
+        """Frame ``payload`` as the next record and return its sequence number (1, 2, 3, ...).
+
+        Under ``"always"`` the frame is handed to the OS at once; under ``"batch"`` and ``"never"`` it is
+        buffered until the next :meth:`wait_durable`. Either way nothing is durable before ``wait_durable``.
+        """
+        length = len(payload)
+        if length > MAX_RECORD_BYTES:
+            raise InvalidArgument(f"WAL record payload is {length} bytes, over the limit "
+                                  f"MAX_RECORD_BYTES={MAX_RECORD_BYTES}")
+        header = _pack_header(_crc32(payload, _crc32(_pack_length(length))), length)
+        with self._lock:
+            self._check_usable()
+            segment = self._segments[-1]
+            if segment.size >= self.segment_bytes and self._last_seq >= segment.first_seq:
+                self._roll_locked()
+                segment = self._segments[-1]
+            seq = self._last_seq = self._last_seq + 1
+            if self.policy == "always":
+                _write_all(self._fd, header + payload)
+                self._written_seq = seq
+            else:
+                pending = self._pending
+                pending += header
+                pending += payload
+            framed = length + 8
+            segment.size += framed
+            self._records_since_snapshot += 1
+            self._bytes_since_snapshot += framed
+            return seq
+
+    def wait_durable(self, seq: int) -> None:
+        """Return once record ``seq`` is as durable as the policy promises.
+
+        ``"always"`` and ``"batch"``: after an fsync that covers the record. Concurrent callers share fsyncs
+        (group commit): one caller becomes the leader, writes every buffered record and fsyncs once while
+        the others wait on a condition; a later fsync covers every earlier record. ``"never"``: after the
+        record's bytes were handed to the OS (they survive a crash of this process, not of the machine).
+        """
+        if self.policy == "never":
+            with self._lock:
+                if self._written_seq < seq:
+                    self._check_usable()
+                    self._flush_locked()
+            return
+        lock = self._lock
+        with lock:
+            while self._synced_seq < seq:
+                self._check_usable()
+                if self._syncing:
+                    self._synced.wait()
+                    continue
+                self._syncing = True
+                data, self._pending = self._pending, bytearray()
+                target, fd = self._last_seq, self._fd
+                lock.release()
+                try:
+                    if data:
+                        _write_all(fd, data)
+                    self._fsync(fd)
+                except BaseException as error:
+                    lock.acquire()
+                    self._fail_locked(error)
+                    raise
+                lock.acquire()
+                self._written_seq = max(self._written_seq, target)
+                self._synced_seq = max(self._synced_seq, target)
+                self._syncing = False
+                self._synced.notify_all()
+
+    def sync(self) -> None:
+        """Make every appended record durable now (write and fsync), whatever the policy."""
+        with self._lock:
+            self._check_usable()
+            self._sync_all_locked()
+
+    # -- snapshots ----------------------------------------------------------------------------------------
+    def save_snapshot(self, payload: bytes, last_seq: int) -> None:
+        """Write a snapshot covering records up to ``last_seq`` atomically, then drop covered segments.
+
+        Every record up to ``last_seq`` is fsynced first, so the log never ends before its snapshot. The
+        current segment is closed and a new one begun, so that every older segment is covered and removed.
+        """
+        with self._lock:
+            self._check_usable()
+            if not self._snapshot_seq <= last_seq <= self._last_seq:
+                raise InvalidArgument(f"snapshot last_seq={last_seq} must be between the previous snapshot's "
+                                      f"{self._snapshot_seq} and the last appended record {self._last_seq}")
+            self._sync_all_locked()
+            path = write_snapshot(self.directory, payload, last_seq, self._fsync_function)
+            if self._last_seq >= self._segments[-1].first_seq:
+                self._roll_locked()
+            removed = False
+            while len(self._segments) > 1 and self._segments[1].first_seq <= last_seq + 1:
+                os.remove(self._segments.pop(0).path)
+                removed = True
+            for _seq, older in list_snapshots(self.directory):
+                if older != path:
+                    os.remove(older)
+                    removed = True
+            if removed:
+                fsync_directory(self.directory, self._fsync_function)
+            self._snapshot_seq = last_seq
+            self._snapshot_bytes = os.path.getsize(path)
+            self._records_since_snapshot = self._last_seq - last_seq
+            self._bytes_since_snapshot = sum(s.size - SEGMENT_HEADER.size for s in self._segments
+                                             if s.first_seq > last_seq)
+
+    def close(self) -> None:
+        """Write and fsync everything appended, then close the segment file. Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            try:
+                if self._failure is None:
+                    self._sync_all_locked()
+            finally:
+                self._closed = True
+                os.close(self._fd)
+                self._synced.notify_all()
+
+    def __enter__(self) -> WAL:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- internals (called with self._lock held) ------------------------------------------------------------
+    def _check_usable(self) -> None:
+        if self._closed:
+            raise StoreClosed()
+        if self._failure is not None:
+            raise KVError(f"the WAL in {self.directory} failed to write or fsync ({self._failure!r}); "
+                          "its on-disk state is unknown, reopen it to recover") from self._failure
+
+    def _fail_locked(self, error: BaseException) -> None:
+        # after a failed fsync the kernel may have dropped dirty pages: nothing later may be acknowledged
+        self._failure = error
+        self._syncing = False
+        self._synced.notify_all()
+
+    def _fsync(self, fd: int) -> None:
+        self._fsync_function(fd)
+        self.fsync_count += 1
+
+    def _flush_locked(self) -> None:
+        if self._pending:
+            _write_all(self._fd, self._pending)
+            self._pending = bytearray()
+        self._written_seq = self._last_seq
+
+    def _sync_all_locked(self) -> None:
+        while self._syncing:
+            self._synced.wait()
+        if self._failure is not None:
+            self._check_usable()
+        if self._synced_seq < self._last_seq or self._pending:
+            try:
+                self._flush_locked()
+                self._fsync(self._fd)
+            except BaseException as error:
+                self._fail_locked(error)
+                raise
+            self._synced_seq = self._last_seq
+
+    def _roll_locked(self) -> None:
+        """Close the current segment (fsynced in every policy: only the last segment may be torn)."""
+        self._sync_all_locked()
+        current = self._segments[-1]
+        segment = _create_segment(self.directory, current.number + 1, self._last_seq + 1, self._fsync_function)
+        fd = os.open(segment.path, os.O_WRONLY | os.O_APPEND)
+        os.close(self._fd)
+        self._fd = fd
+        self._segments.append(segment)
+
+
+def _write_all(fd: int, data: bytes | bytearray) -> None:
+    written = os.write(fd, data)
+    if written < len(data):
+        view = memoryview(data)
+        while written < len(data):
+            written += os.write(fd, view[written:])
+
+
+def _create_segment(directory: str, number: int, first_seq: int, fsync: Callable[[int], None]) -> _Segment:
+    """Create a segment atomically: header written and fsynced in a temp file, renamed, directory fsynced."""
+    path = os.path.join(directory, segment_name(number, first_seq))
+    temporary = path + ".tmp"
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        _write_all(fd, encode_segment_header(number, first_seq))
+        fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(temporary, path)
+    fsync_directory(directory, fsync)
+    return _Segment(number, first_seq, path, SEGMENT_HEADER.size)
+
+
+def _read_file(path: str) -> bytes:
+    with open(path, "rb", buffering=0) as source:
+        size = os.fstat(source.fileno()).st_size
+        chunks = []
+        while True:
+            chunk = source.read(max(_READ_CHUNK, size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _header_of(path: str, data: bytes, number: int, first_seq: int) -> SegmentHeader:
+    header = decode_segment_header(data)
+    if isinstance(header, str):
+        raise CorruptedError(header, path, 0)
+    if (header.number, header.first_seq) != (number, first_seq):
+        raise CorruptedError(f"segment header says number={header.number} first_seq={header.first_seq}, "
+                             f"its file name says number={number} first_seq={first_seq}", path, 0)
+    return header
+
+
+def _scan_segment(path: str, data: bytes, is_last: bool) -> tuple[list[bytes], int]:
+    """Records of one segment and the offset where they end; damage that is not a torn tail raises.
+
+    The torn-tail rule: a frame that fails (short header, short payload, bad CRC) is a torn tail only in
+    the last segment and only if no complete, checksum-valid frame starts anywhere after it in that
+    segment. Anything else is damage in the middle of the log and raises CorruptedError(path, offset).
+    """
+    payloads, end = scan_records(data, SEGMENT_HEADER.size)
+    if end == len(data):
+        return payloads, end
+    if not is_last:
+        raise CorruptedError("record frame is damaged (bad length or CRC) in a segment that is not the last; "
+                             "later segments hold records that would be lost", path, end)
+    later = find_valid_record(data, end + 1)
+    if later is not None:
+        raise CorruptedError(f"record frame is damaged (bad length or CRC) but a valid record follows at "
+                             f"offset {later}; refusing to drop it", path, end)
+    return payloads, end
+
+
+def open_wal(directory: str, fsync: str = "always", *, segment_bytes: int = DEFAULT_SEGMENT_BYTES,
+             fsync_function: Callable[[int], None] = os.fsync) -> tuple[WAL, bytes | None, Iterator[bytes]]:
+    """Open (creating if needed) the WAL in ``directory`` and recover it.
+
+    Returns ``(wal, snapshot_payload_or_None, records)`` where ``records`` yields, in order, the payload of
+    every record written after the newest snapshot. A torn last record is cut off (the file is truncated
+    and fsynced before this returns); damage anywhere else raises :class:`CorruptedError` naming the file
+    and byte offset -- segments before the last are verified while ``records`` is iterated, so a caller
+    must consume it fully before trusting the state. ``fsync_function`` replaces ``os.fsync`` (tests count
+    calls with it).
+    """
+    if fsync not in FSYNC_POLICIES:
+        raise InvalidArgument(f"fsync={fsync!r} is not one of {', '.join(FSYNC_POLICIES)}")
+    if not isinstance(segment_bytes, int) or isinstance(segment_bytes, bool) or segment_bytes < 1024:
+        raise InvalidArgument(f"segment_bytes={segment_bytes!r} must be an integer of at least 1024")
+    directory = os.path.abspath(directory)
+    if not os.path.isdir(directory):
+        os.makedirs(directory, exist_ok=True)
+        fsync_directory(os.path.dirname(directory), fsync_function)
+    _remove_temporaries(directory, fsync_function)
+
+    snapshot_payload: bytes | None = None
+    snapshot_seq = snapshot_bytes = 0
+    snapshots = list_snapshots(directory)
+    if snapshots:
+        snapshot_seq, snapshot_path = snapshots[-1]
+        snapshot_payload = read_snapshot(snapshot_path).payload
+        snapshot_bytes = os.path.getsize(snapshot_path)
+
+    segments = _list_segments(directory)
+    if not segments:
+        if snapshots:
+            raise CorruptedError(f"snapshot covers records up to {snapshot_seq} but no WAL segment exists "
+                                 "(the current segment is never removed)", directory, None)
+        segments = [_create_segment(directory, 0, 1, fsync_function)]
+    _check_sequence(directory, segments, snapshot_seq)
+
+    last = segments[-1]
+    data = _read_file(last.path)
+    _header_of(last.path, data, last.number, last.first_seq)
+    last_payloads, end = _scan_segment(last.path, data, is_last=True)
+    if end < len(data):
+        with open(last.path, "r+b") as torn:
+            torn.truncate(end)
+            fsync_function(torn.fileno())
+    last.size = end
+    last_seq = last.first_seq + len(last_payloads) - 1
+    if last_seq < snapshot_seq:
+        raise CorruptedError(f"the WAL ends at record {last_seq} but the snapshot covers up to {snapshot_seq}",
+                             last.path, end)
+    for segment in segments[:-1]:
+        segment.size = os.path.getsize(segment.path)
+    wal = WAL(directory, fsync, segment_bytes, fsync_function, segments, last_seq, snapshot_seq, snapshot_bytes)
+    return wal, snapshot_payload, _replay(segments, last_payloads, snapshot_seq)
+
+
+def _replay(segments: list[_Segment], last_payloads: list[bytes], snapshot_seq: int) -> Iterator[bytes]:
+    """Yield the payloads after ``snapshot_seq``, reading one earlier segment at a time."""
+    for index, segment in enumerate(segments):
+        if index == len(segments) - 1:
+            payloads = last_payloads
+        else:
+            data = _read_file(segment.path)
+            _header_of(segment.path, data, segment.number, segment.first_seq)
+            payloads, _end = _scan_segment(segment.path, data, is_last=False)
+            del data
+            following = segments[index + 1]
+            if segment.first_seq + len(payloads) != following.first_seq:
+                raise CorruptedError(f"segment holds records {segment.first_seq}..."
+                                     f"{segment.first_seq + len(payloads) - 1} but the next segment starts at "
+                                     f"{following.first_seq}: records are missing", following.path, 0)
+        skip = snapshot_seq + 1 - segment.first_seq
+        if skip >= len(payloads):
+            continue
+        yield from (payloads[skip:] if skip > 0 else payloads)
+
+
+def _list_segments(directory: str) -> list[_Segment]:
+    segments = []
+    for name in os.listdir(directory):
+        match = _SEGMENT_NAME.match(name)
+        if match:
+            segments.append(_Segment(int(match.group(1), 16), int(match.group(2), 16),
+                                     os.path.join(directory, name), 0))
+    segments.sort(key=lambda segment: segment.number)
+    return segments
+
+
+def _check_sequence(directory: str, segments: list[_Segment], snapshot_seq: int) -> None:
+    """Segment numbers must be consecutive and the first segment must reach back to the snapshot."""
+    for previous, segment in zip(segments, segments[1:]):
+        if segment.number != previous.number + 1:
+            raise CorruptedError(f"WAL segment number {previous.number + 1} is missing between "
+                                 f"{os.path.basename(previous.path)} and {os.path.basename(segment.path)}",
+                                 segment.path, 0)
+        if segment.first_seq <= previous.first_seq:
+            raise CorruptedError(f"segment first_seq={segment.first_seq} does not follow the previous "
+                                 f"segment's first_seq={previous.first_seq}", segment.path, 0)
+    first = segments[0]
+    if first.first_seq > snapshot_seq + 1 or first.first_seq < 1:
+        covered = f"the snapshot covers up to {snapshot_seq}" if snapshot_seq else "there is no snapshot"
+        raise CorruptedError(f"the oldest WAL segment starts at record {first.first_seq} but {covered}: "
+                             f"records {snapshot_seq + 1}..{first.first_seq - 1} are missing", first.path, 0)
+
+
+def _remove_temporaries(directory: str, fsync: Callable[[int], None]) -> None:
+    # a .tmp file is a segment or snapshot whose creation a crash interrupted before its atomic rename
+    leftovers = [name for name in os.listdir(directory) if name.endswith(".tmp")]
+    for name in leftovers:
+        os.remove(os.path.join(directory, name))
+    if leftovers:
+        fsync_directory(directory, fsync)
