@@ -82,7 +82,7 @@ def check_requirement(key: Any, operator: Any, values: Any, path: str,
 class Requirement:
     """One matchExpressions entry: ``key``, ``operator`` (In NotIn Exists DoesNotExist Gt Lt), ``values``."""
 
-    __slots__ = ("key", "operator", "values", "_symbol", "_check")
+    __slots__ = ("key", "operator", "values", "_symbol", "_check", "_given_empty_values")
 
     def __init__(self, key: str, operator: str, values: Iterable[str] = (), path: str = "requirement",
                  operators: Sequence[str] = NODE_SELECTOR_OPERATORS, symbol: str = "") -> None:
@@ -95,6 +95,7 @@ class Requirement:
         self.operator: str = operator
         self.values: tuple[str, ...] = tuple(values)
         self._symbol = symbol  # how `kubectl -l` spelled it ("=", "!="), for printing only
+        self._given_empty_values = False  # "values: []" in the input is written back
         code = _CODE[operator]
         if code in (_C_GT, _C_LT):
             arg: Any = parse_int64(values[0])
@@ -113,12 +114,14 @@ class Requirement:
         if "operator" not in d:
             raise ValidationError(FieldError(f"{path}.operator", "", type="Required value"))
         values = d.get("values")
-        return cls(d.get("key", ""), d["operator"], [] if values is None else values, path, operators)
+        requirement = cls(d.get("key", ""), d["operator"], [] if values is None else values, path, operators)
+        requirement._given_empty_values = values == []
+        return requirement
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form; ``values`` omitted when empty."""
         out: dict[str, Any] = {"key": self.key, "operator": self.operator}
-        if self.values:
+        if self.values or self._given_empty_values:
             out["values"] = list(self.values)
         return out
 
@@ -288,7 +291,9 @@ class LabelSelector:
         if errors:
             raise ValidationError(errors)
         selector = cls(labels, expressions, path)  # type: ignore[arg-type]
-        selector._extra = {k: v for k, v in d.items() if k not in ("matchLabels", "matchExpressions")}
+        # Unknown fields, and known ones given empty, are written back as they came: a round trip loses nothing.
+        selector._extra = {k: v for k, v in d.items()
+                           if k not in ("matchLabels", "matchExpressions") or v in ({}, [], None)}
         return selector
 
     @classmethod

@@ -44,7 +44,9 @@ class NodeSelectorRequirement(Requirement):
         if "operator" not in d:
             raise ValidationError(FieldError(f"{path}.operator", "", type="Required value"))
         values = d.get("values")
-        return cls(d.get("key", ""), d["operator"], [] if values is None else values, path)
+        requirement = cls(d.get("key", ""), d["operator"], [] if values is None else values, path)
+        requirement._given_empty_values = values == []
+        return requirement
 
     def __repr__(self) -> str:
         return f"NodeSelectorRequirement({self.key!r}, {self.operator!r}, {list(self.values)!r})"
@@ -143,7 +145,8 @@ class NodeSelectorTerm:
         if errors:
             raise ValidationError(errors)
         term = cls(expressions, fields)
-        term._extra = {k: v for k, v in d.items() if k not in ("matchExpressions", "matchFields")}
+        term._extra = {k: v for k, v in d.items()
+                       if k not in ("matchExpressions", "matchFields") or v in ([], None)}
         return term
 
     def to_dict(self) -> dict[str, Any]:

@@ -184,3 +184,10 @@ def test_parse_fuzz_gives_only_validation_errors(text):
     except ValidationError:
         return
     assert LabelSelector.parse(str(sel)) == sel
+
+
+@pytest.mark.parametrize("d", [{"matchLabels": {}}, {"matchExpressions": []},
+                               {"matchExpressions": [{"key": "a", "operator": "Exists", "values": []}]},
+                               {"matchLabels": {}, "matchExpressions": [], "x": {"y": 1}}])
+def test_empty_fields_given_are_written_back(d):
+    assert LabelSelector.from_dict(d).to_dict() == d

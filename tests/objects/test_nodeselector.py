@@ -149,3 +149,10 @@ def test_from_dict_fuzz_gives_only_validation_errors(d):
         return
     assert NodeSelector.from_dict(s.to_dict()) == s
     s.matches({"a": "1"}, {"metadata.name": "x"})
+
+
+def test_empty_fields_given_are_written_back():
+    d = {"nodeSelectorTerms": [{"matchExpressions": [], "matchFields": []},
+                               {"matchExpressions": [{"key": "a", "operator": "Exists", "values": []}]}]}
+    assert NodeSelector.from_dict(d).to_dict() == d
+    assert NodeSelector.from_dict(d).matches({"a": "1"}) and not NodeSelector.from_dict(d).matches({})
