@@ -22,16 +22,20 @@ __all__ = ["EmbeddedEngine", "recover"]
 
 
 class EmbeddedEngine:
-    """Applies commands locally; with a WAL, appends each durable change and waits for its durability."""
+    """Applies commands locally; with a WAL, appends each durable change and waits for its durability.
+
+    If the WAL fails (a write or fsync error), the in-memory state may hold a change the log does not:
+    from then on every write is refused with the original error (as etcd stops on a WAL error); reads
+    keep working. Reopen the store to recover from the log.
+    """
 
     def __init__(self, state: StateMachine, wal: Any = None, snapshot_every: int = 0) -> None:
         self.state = state
         self.lock = threading.RLock()
         self.wal = wal
         self.snapshot_every = snapshot_every
-        self._since_snapshot = 0
-        self._last_seq = 0
         self._closed = False
+        self._failure: KVError | None = None
         self._pack = msgpack.Packer(use_bin_type=True).pack  # reused: only called under self.lock
 
     def propose(self, command: Command) -> Any:
@@ -39,43 +43,51 @@ class EmbeddedEngine:
         with self.lock:
             if self._closed:
                 return StoreClosed()
+            if self._failure is not None:
+                return self._failure
             state = self.state
             result = state.apply(command)
             record = state.last_record
             if record is None or wal is None:
                 return result
-            seq = self._last_seq = wal.append(self._pack(record))
-            self._since_snapshot += 1
-            # a snapshot costs time in proportion to the store, so take one only after at least as many
-            # records as the store has keys: replay stays bounded and the cost per write stays constant
-            if self.snapshot_every and self._since_snapshot >= self.snapshot_every and \
-                    self._since_snapshot >= len(state.index.history):
-                self._snapshot_locked()
-        wal.wait_durable(seq)
+            try:
+                seq = wal.append(self._pack(record))
+                # a snapshot costs time in proportion to the store, so take one only after at least as
+                # many records as the store has keys: replay stays bounded, the cost per write constant
+                since = wal.records_since_snapshot
+                if self.snapshot_every and since >= self.snapshot_every and since >= len(state.index.history):
+                    wal.save_snapshot(state.snapshot_bytes(), wal.last_seq)
+            except BaseException as error:
+                return self._fail(error)
+        try:
+            wal.wait_durable(seq)
+        except BaseException as error:
+            with self.lock:
+                return self._fail(error)
         return result
+
+    def _fail(self, error: BaseException) -> KVError:
+        if isinstance(error, StoreClosed):
+            return error
+        failure = error if isinstance(error, KVError) else KVError(f"the WAL failed, writes are refused: {error!r}")
+        self._failure = failure
+        if not isinstance(error, Exception):
+            raise error  # KeyboardInterrupt and friends still propagate
+        return failure
 
     def read_barrier(self) -> None:
         """Local reads are always linearizable in embedded mode."""
-
-    def _snapshot_locked(self) -> None:
-        self.wal.save_snapshot(self.state.snapshot_bytes(), self._last_seq)
-        self._since_snapshot = 0
 
     def save_snapshot(self) -> None:
         if self.wal is None:
             return
         with self.lock:
-            if self._last_seq:
-                self.wal.wait_durable(self._last_seq)
-            self._snapshot_locked()
+            if self._failure is not None:
+                raise self._failure
+            self.wal.save_snapshot(self.state.snapshot_bytes(), self.wal.last_seq)
 
     def db_size(self) -> int:
-        if self.wal is None:
-            return 0
-        size = getattr(self.wal, "size", None)
-        if size is None:
-            size = getattr(self.wal, "db_size", 0)
-        return int(size() if callable(size) else size)
+        return 0 if self.wal is None else int(self.wal.size)
 
     def close(self) -> None:
         with self.lock:

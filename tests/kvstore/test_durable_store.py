@@ -1,12 +1,12 @@
 """A durable store (WAL + snapshots in a real directory) comes back exactly as it was closed."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
-pytest.importorskip("kvstore.wal", reason="the kvstore WAL (kvstore/wal.py) is not in this tree yet")
-
-import kvstore  # noqa: E402
-from kvstore import Compare, EventType, Op  # noqa: E402
+import kvstore
+from kvstore import Compare, EventType, Op
 
 
 class Clock:
@@ -99,3 +99,39 @@ def test_refused_requests_are_not_logged(tmp_path):
                 bad()
     with kvstore.open(str(tmp_path), clock=Clock()) as store:
         assert store.revision == 2 and store.get(b"x") is None
+
+
+def test_a_failed_fsync_stops_writes_but_not_reads(tmp_path):
+    failing = {"now": False}
+
+    def fsync(fd: int) -> None:
+        if failing["now"]:
+            raise OSError(5, "Input/output error")
+        os.fsync(fd)
+
+    with kvstore.open(str(tmp_path), clock=Clock(), fsync_function=fsync) as store:
+        store.put(b"a", b"1")
+        failing["now"] = True
+        with pytest.raises(kvstore.KVError):
+            store.put(b"b", b"1")
+        failing["now"] = False
+        with pytest.raises(kvstore.KVError):
+            store.put(b"c", b"1")  # the log may be behind the state: every later write is refused
+        assert store.get(b"a").value == b"1"
+    with kvstore.open(str(tmp_path), clock=Clock()) as store:
+        assert store.get(b"a").value == b"1" and store.get(b"c") is None
+
+
+def test_a_damaged_wal_refuses_to_open_with_corrupted_error(tmp_path):
+    with kvstore.open(str(tmp_path), clock=Clock()) as store:
+        for number in range(20):
+            store.put(b"k%d" % number, b"v" * 50)
+    segment = next(p for p in sorted(os.listdir(tmp_path)) if p.endswith(".wal"))
+    path = os.path.join(tmp_path, segment)
+    with open(path, "r+b") as damaged:
+        damaged.seek(100)
+        byte = damaged.read(1)
+        damaged.seek(100)
+        damaged.write(bytes([byte[0] ^ 0xFF]))
+    with pytest.raises(kvstore.CorruptedError, match=segment):
+        kvstore.open(str(tmp_path), clock=Clock())
