@@ -9,12 +9,14 @@ Empty-value rules (as the API server writes JSON):
 - unset scalars are ``None`` and are not written;
 - list and map fields are ``[]`` / ``{}`` when unset and are not written while empty (``omitempty``);
 - nested-object fields marked ``always`` (``metadata``, ``spec``, ``status``, ``resources``) are never
-  ``None``: when absent they hold the class's shared empty instance, which is not written back, while an
-  object that was present, even ``{}``, is written back as it came.
+  ``None``: when absent they hold a fresh empty object marked absent (its ``unknown_fields`` is
+  :data:`ABSENT`), written back only if something was put in it, while an object that was present, even
+  ``{}``, is written back as it came.
 """
 from __future__ import annotations
 
 import math
+from types import MappingProxyType
 from typing import Any, Callable, ClassVar, Iterable, TypeVar
 
 from .errors import FieldError, ValidationError
@@ -22,6 +24,9 @@ from .errors import FieldError, ValidationError
 Check = Callable[[Any], "list[str]"]
 Errors = list[FieldError]
 M = TypeVar("M", bound="Model")
+
+# The unknown_fields of an object that stands in for an absent one (an immutable, empty mapping).
+ABSENT: Any = MappingProxyType({})
 
 INT32 = (-(2**31), 2**31 - 1)
 INT64 = (-(2**63), 2**63 - 1)
@@ -339,10 +344,10 @@ class Field:
     """One JSON field of a model: the snake_case attribute, its camelCase key and its type.
 
     ``required`` reports "Required value" when absent or null; ``always`` (nested objects only) makes
-    the attribute hold the shared empty instance instead of None when absent.
+    the attribute hold an empty object marked absent instead of None when absent.
     """
 
-    __slots__ = ("attr", "key", "type", "required", "always", "emit", "collection", "empty")
+    __slots__ = ("attr", "key", "type", "required", "always", "emit", "collection")
 
     def __init__(self, attr: str, ftype: FieldType | type, key: str | None = None, *,
                  required: bool = False, always: bool = False) -> None:
@@ -354,7 +359,6 @@ class Field:
         self.always = always
         self.emit = ftype.emit
         self.collection = getattr(ftype, "collection", None)
-        self.empty: Any = None
 
 
 def as_field_type(ftype: FieldType | type) -> FieldType:
@@ -378,7 +382,6 @@ class Model:
     DERIVED: ClassVar[tuple[str, ...]] = ()
     _by_key: ClassVar[dict[str, Field]] = {}
     _required: ClassVar[tuple[Field, ...]] = ()
-    _empty: ClassVar[Any] = None
     _has_rules: ClassVar[bool] = False
     unknown_fields: dict[str, Any] | None
 
@@ -441,9 +444,15 @@ class Model:
         out: dict[str, Any] = {}
         for f in self.FIELDS:
             v = getattr(self, f.attr)
-            if v is None or v is f.empty:
+            if v is None:
                 continue
-            if f.collection is not None and not v:
+            if f.collection is not None:
+                if not v:
+                    continue
+            elif f.always and v.unknown_fields is ABSENT:
+                nested = v.to_dict()
+                if nested:  # something was set on the stand-in: write it
+                    out[f.key] = nested
                 continue
             out[f.key] = v if f.emit is None else f.emit(v)
         if self.unknown_fields:
@@ -485,7 +494,8 @@ class Model:
         parts = []
         for f in self.FIELDS:
             v = getattr(self, f.attr)
-            if v is None or v is f.empty or (f.collection is not None and not v):
+            if v is None or (f.collection is not None and not v) or (
+                    f.always and v.unknown_fields is ABSENT and not v.to_dict()):
                 continue
             parts.append(f"{f.attr}={v!r}")
         return f"{type(self).__name__}({', '.join(parts)})"
@@ -503,24 +513,16 @@ def model(cls: type[M]) -> type[M]:
     new._required = tuple(f for f in fields if f.required)
     new._has_rules = new.validate is not Model.validate
     new.__slots_all__ = ("unknown_fields",) + namespace["__slots__"]  # type: ignore[attr-defined]
-    for f in fields:
-        if f.always:
-            f.empty = f.type.cls.empty()  # type: ignore[attr-defined]
     new.__init__ = _make_init(fields, has_derive="_derive" in namespace)  # type: ignore[misc]
     new.__init__.__doc__ = f"Build a {cls.__name__}; unset lists/maps become empty, derived values are computed."
     return new
 
 
-def _empty(cls: type[M]) -> M:
-    """The class's shared empty instance (never written back; never mutate it)."""
-    found = cls.__dict__.get("_empty")
-    if found is None:
-        found = cls()
-        cls._empty = found
-    return found
-
-
-Model.empty = classmethod(_empty)  # type: ignore[attr-defined]
+def absent(cls: type[M]) -> M:
+    """A fresh empty ``cls`` standing in for an absent object (not written back while it stays empty)."""
+    obj = cls()
+    obj.unknown_fields = ABSENT
+    return obj
 
 
 def _make_init(fields: Iterable[Field], has_derive: bool) -> Callable[..., None]:
@@ -534,8 +536,9 @@ def _make_init(fields: Iterable[Field], has_derive: bool) -> Callable[..., None]
         elif f.collection is dict:
             body.append(f"self.{a} = {{}} if {a} is None else {a}")
         elif f.always:
-            env[f"_e{i}"] = f.empty
-            body.append(f"self.{a} = _e{i} if {a} is None else {a}")
+            env[f"_c{i}"] = f.type.cls  # type: ignore[attr-defined]
+            env["absent"] = absent
+            body.append(f"self.{a} = absent(_c{i}) if {a} is None else {a}")
         else:
             body.append(f"self.{a} = {a}")
     body.append("self.unknown_fields = None")

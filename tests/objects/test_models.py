@@ -203,3 +203,16 @@ def test_positional_arguments_follow_the_architecture_contract():
     assert node.spec.taints == [taint] and node.spec.unschedulable is True
     assert node.allocatable_resources == {"cpu": 3000}
     assert objects.ContainerImage(["img"], 10).size_bytes == 10
+
+
+def test_absent_parts_are_not_shared_and_are_written_once_filled():
+    a = pod({"containers": [c("a")]})
+    b = pod({"containers": [c("b")]})
+    assert a.status is not b.status and a.status.conditions is not b.status.conditions
+    a.status.conditions.append(objects.Condition("PodScheduled", "False"))  # the creator may fill its own object
+    assert b.status.conditions == []
+    assert objects.to_dict(a)["status"] == {"conditions": [{"type": "PodScheduled", "status": "False"}]}
+    assert "status" not in objects.to_dict(b)
+    built = Pod(metadata=objects.ObjectMeta(name="x"))
+    assert objects.to_dict(built) == {"metadata": {"name": "x"}}
+    assert objects.to_dict(built.replace(status=built.status.replace(phase="Running")))["status"] == {"phase": "Running"}
