@@ -17,7 +17,7 @@ from typing import Any, Callable, Mapping, Protocol
 
 import msgpack
 
-from kvstore import Compacted, Compare, Op
+from kvstore import Compacted, Compare, FutureRevision, Op
 
 from .continuetoken import decode_continue, encode_continue
 from .errors import AlreadyExists, Conflict, Expired, FieldError, NotFound, ValidationError
@@ -61,14 +61,17 @@ UNSTRUCTURED: Codec = _Unstructured()
 
 
 class ObjectList:
-    """One page of a list: ``items``, the ``resource_version`` it reflects, and ``continue_`` (or None)."""
+    """One page of a list: ``items``, the ``resource_version`` it reflects, ``continue_`` (or None) and,
+    as the API server, ``remaining_item_count`` (objects after this page; None when selectors filter)."""
 
-    __slots__ = ("items", "resource_version", "continue_")
+    __slots__ = ("items", "resource_version", "continue_", "remaining_item_count")
 
-    def __init__(self, items: list[Any], resource_version: str, continue_: str | None) -> None:
+    def __init__(self, items: list[Any], resource_version: str, continue_: str | None,
+                 remaining_item_count: int | None = None) -> None:
         self.items = items
         self.resource_version = resource_version
         self.continue_ = continue_
+        self.remaining_item_count = remaining_item_count
 
     def __iter__(self) -> Any:
         return iter(self.items)
@@ -222,7 +225,8 @@ class Registry:
         generated = not meta.get("name") and bool(meta.get("generateName"))
         for _ in range(_GENERATE_NAME_ATTEMPTS if generated else 1):
             if generated:
-                meta["name"] = str(meta["generateName"]) + "".join(
+                # names.SimpleNameGenerator: the prefix is cut to 58 characters so the name fits in 63.
+                meta["name"] = str(meta["generateName"])[:58] + "".join(
                     secrets.choice(_SUFFIX_ALPHABET) for _ in range(5))
             meta["uid"] = str(uuid.uuid4())
             meta["creationTimestamp"] = _now_rfc3339(self._clock)
@@ -248,11 +252,13 @@ class Registry:
     def list(self, kind: str, namespace: str | None = None,
              label_selector: LabelSelector | str | None = None,
              field_selector: FieldSelector | str | None = None,
-             limit: int = 0, continue_: str | None = None) -> ObjectList:
+             limit: int = 0, continue_: str | None = None, resource_version: str | None = None) -> ObjectList:
         """Objects of a kind (in one namespace, or all), filtered by selectors, ``limit`` per page.
 
         Pages of one list read the snapshot of the first page (the continue token pins its revision);
         a token whose revision was compacted raises :class:`Expired`, as the API server answers 410.
+        ``resource_version`` reads the state at that revision (``resourceVersionMatch=Exact``; "0" or
+        None: the latest).
         """
         info = self.kind_info(kind)
         labels = _selector(label_selector, LabelSelector)
@@ -264,17 +270,15 @@ class Registry:
         if continue_:
             start, revision = decode_continue(continue_)
             start_key = prefix + start
+        elif resource_version not in (None, "", "0"):
+            revision = self._parse_rv(resource_version)
         end_key = prefix[:-1] + chr(ord("/") + 1)
         items: list[Any] = []
         last_key: str | None = None
         more = False
         while True:
             page = max(_PAGE, limit * 2) if limit else 0
-            try:
-                response = self.store.range(start_key, end_key, limit=page, revision=revision or None)
-            except Compacted:
-                raise Expired("The provided continue parameter is too old to display a consistent list "
-                              "result. You can start a new list without the continue parameter.") from None
+            response = self._range_at(start_key, end_key, page, revision, bool(continue_))
             revision = revision or response.revision
             for kv in response.kvs:
                 if limit and len(items) >= limit:
@@ -290,10 +294,26 @@ class Registry:
             if more or not response.more:
                 break
             start_key = response.kvs[-1].key.decode() + "\x00"
-        token = None
-        if more and last_key is not None:
-            token = encode_continue(last_key[len(prefix):] + "\x00", revision)
-        return ObjectList(items, str(revision), token)
+        if not (more and last_key is not None):
+            return ObjectList(items, str(revision), None, None)
+        resume = last_key + "\x00"
+        remaining = None
+        if labels is None and fields is None:
+            remaining = self.store.range(resume, end_key, revision=revision, count_only=True).count
+        return ObjectList(items, str(revision), encode_continue(resume[len(prefix):], revision), remaining)
+
+    def _range_at(self, start: str, end: str, limit: int, revision: int, continuing: bool) -> Any:
+        try:
+            return self.store.range(start, end, limit=limit, revision=revision or None)
+        except Compacted:
+            if continuing:
+                raise Expired("The provided continue parameter is too old to display a consistent list "
+                              "result. You can start a new list without the continue parameter.") from None
+            raise Expired(f"too old resource version: {revision}") from None
+        except FutureRevision:
+            raise ValidationError(FieldError("resourceVersion" if not continuing else "continue",
+                                             f"Too large resource version: current: {self.store.revision}",
+                                             str(revision))) from None
 
     # ------------------------------------------------------------------ update
     def update(self, obj: Any) -> Any:
@@ -447,17 +467,27 @@ class Registry:
                 raise self._conflict(info, name)
 
     # ------------------------------------------------------------------ delete
-    def delete(self, kind: str, name: str, namespace: str | None = None) -> Any:
+    def delete(self, kind: str, name: str, namespace: str | None = None, *, uid: str | None = None,
+               resource_version: str | None = None) -> Any:
         """Delete an object and return its last state. With finalizers, only mark it: set
-        ``deletionTimestamp`` (and bump generation); it goes once an update empties ``finalizers``."""
+        ``deletionTimestamp`` (and bump generation); it goes once an update empties ``finalizers``.
+        ``uid`` / ``resource_version`` are DeleteOptions preconditions: Conflict when they do not hold."""
         info = self.kind_info(kind)
         key = self._key(info, name, namespace)
+        wanted_rv = self._parse_rv(resource_version) if resource_version else None
         while True:
             kv = self.store.get(key)
             if kv is None:
                 raise NotFound(f'{info.resource} "{name}" not found')
             old = _unpack(kv.value)
             meta = _meta(old)
+            if uid is not None and meta.get("uid") != uid:
+                raise Conflict(f'Operation cannot be fulfilled on {info.resource} "{name}": Precondition failed: '
+                               f"UID in precondition: {uid}, UID in object meta: {meta.get('uid')}")
+            if wanted_rv is not None and wanted_rv != kv.mod_revision:
+                raise Conflict(f'Operation cannot be fulfilled on {info.resource} "{name}": Precondition failed: '
+                               f"ResourceVersion in precondition: {wanted_rv}, ResourceVersion in object meta: "
+                               f"{kv.mod_revision}")
             if meta.get("finalizers"):
                 if meta.get("deletionTimestamp"):
                     return self._decode(kv)

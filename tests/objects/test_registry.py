@@ -297,3 +297,37 @@ def test_bind_sets_node_name_and_pod_scheduled(reg):
     reg.delete("Pod", "dying")
     with pytest.raises(Conflict, match="being deleted"):
         reg.bind("dying", "n1")
+
+
+def test_list_at_a_resource_version_and_remaining_count(reg):
+    for i in range(5):
+        reg.create(pod(f"p{i}"))
+    then = reg.list("Pod").resource_version
+    reg.delete("Pod", "p0")
+    reg.create(pod("p9"))
+    old = reg.list("Pod", resource_version=then)
+    assert [o.metadata.name for o in old.items] == ["p0", "p1", "p2", "p3", "p4"]
+    assert old.resource_version == then
+    page = reg.list("Pod", limit=2)
+    assert page.remaining_item_count == 3 and len(page.items) == 2
+    assert reg.list("Pod", limit=2, label_selector="a=b").remaining_item_count is None
+    with pytest.raises(ValidationError, match="Too large resource version"):
+        reg.list("Pod", resource_version=str(reg.store.revision + 10))
+    reg.store.compact(reg.store.revision)
+    with pytest.raises(Expired):
+        reg.list("Pod", resource_version=then)
+
+
+def test_delete_preconditions(reg):
+    created = reg.create(pod("web"))
+    with pytest.raises(Conflict, match="UID in precondition"):
+        reg.delete("Pod", "web", uid="someone-else")
+    reg.patch("Pod", "web", {"metadata": {"labels": {"a": "b"}}})
+    with pytest.raises(Conflict, match="ResourceVersion in precondition"):
+        reg.delete("Pod", "web", resource_version=created.metadata.resource_version)
+    assert reg.delete("Pod", "web", uid=created.metadata.uid).metadata.name == "web"
+
+
+def test_generate_name_prefix_is_cut_to_fit(reg):
+    made = reg.create(pod(generate_name="x" * 70))
+    assert len(made.metadata.name) == 63 and made.metadata.name.startswith("x" * 58)
