@@ -207,6 +207,13 @@ class Registry:
     def _key(self, info: KindInfo, name: str, namespace: str | None) -> str:
         if not isinstance(name, str) or not name:
             raise ValidationError(FieldError("metadata.name", "name is required", type="Required value"))
+        # path.ValidatePathSegmentName: whatever the codec, a name or namespace stays one key segment.
+        for field, segment in (("metadata.name", name), ("metadata.namespace", namespace)):
+            if segment is None:
+                continue
+            if not isinstance(segment, str) or segment in (".", "..") or "/" in segment or "%" in segment:
+                raise ValidationError(FieldError(field, "may not be '.' or '..' and may not contain '/' or '%'",
+                                                 segment if isinstance(segment, str) else repr(segment)))
         return info.key(name, namespace, self._root)
 
     # ------------------------------------------------------------------ create / get

@@ -331,3 +331,18 @@ def test_delete_preconditions(reg):
 def test_generate_name_prefix_is_cut_to_fit(reg):
     made = reg.create(pod(generate_name="x" * 70))
     assert len(made.metadata.name) == 63 and made.metadata.name.startswith("x" * 58)
+
+
+@pytest.mark.parametrize("name, namespace", [("a/b", None), ("..", None), ("a%2F", None), ("a", "x/y"), ("a", "..")])
+def test_names_stay_one_key_segment_even_unvalidated(name, namespace):
+    store = kvstore.open()
+    reg = Registry(store, codec=UNSTRUCTURED)
+    meta = {"name": name}
+    if namespace:
+        meta["namespace"] = namespace
+    with pytest.raises(ValidationError, match="may not contain '/'"):
+        reg.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta})
+    with pytest.raises(ValidationError):
+        reg.get("ConfigMap", name, namespace)
+    assert store.revision == 1
+    store.close()
