@@ -115,6 +115,15 @@ def _selector(value: Any, cls: Any) -> Any:
     raise ValidationError(FieldError(cls.__name__, "must be a selector or its string form", repr(value)))
 
 
+def _check_segment(field: str, segment: Any) -> None:
+    """path.ValidatePathSegmentName: whatever the codec, a name or namespace stays one key segment."""
+    if segment is None:
+        return
+    if not isinstance(segment, str) or segment in (".", "..") or "/" in segment or "%" in segment:
+        raise ValidationError(FieldError(field, "may not be '.' or '..' and may not contain '/' or '%'",
+                                         segment if isinstance(segment, str) else repr(segment)))
+
+
 class Registry:
     """Typed object storage on a kvstore store, with the API server's semantics (see module doc).
 
@@ -207,14 +216,13 @@ class Registry:
     def _key(self, info: KindInfo, name: str, namespace: str | None) -> str:
         if not isinstance(name, str) or not name:
             raise ValidationError(FieldError("metadata.name", "name is required", type="Required value"))
-        # path.ValidatePathSegmentName: whatever the codec, a name or namespace stays one key segment.
-        for field, segment in (("metadata.name", name), ("metadata.namespace", namespace)):
-            if segment is None:
-                continue
-            if not isinstance(segment, str) or segment in (".", "..") or "/" in segment or "%" in segment:
-                raise ValidationError(FieldError(field, "may not be '.' or '..' and may not contain '/' or '%'",
-                                                 segment if isinstance(segment, str) else repr(segment)))
+        _check_segment("metadata.name", name)
+        _check_segment("metadata.namespace", namespace)
         return info.key(name, namespace, self._root)
+
+    def _prefix(self, info: KindInfo, namespace: str | None) -> str:
+        _check_segment("metadata.namespace", namespace)
+        return info.prefix(namespace, self._root)
 
     # ------------------------------------------------------------------ create / get
     def create(self, obj: Any) -> Any:
@@ -272,7 +280,7 @@ class Registry:
         fields = _selector(field_selector, FieldSelector)
         if type(limit) is not int or limit < 0:
             raise ValidationError(FieldError("limit", "must be a non-negative integer", repr(limit)))
-        prefix = info.prefix(namespace, self._root)
+        prefix = self._prefix(info, namespace)
         start_key, revision = prefix, 0
         if continue_:
             start, revision = decode_continue(continue_)
@@ -520,7 +528,7 @@ class Registry:
         info = self.kind_info(kind)
         labels = _selector(label_selector, LabelSelector)
         fields = _selector(field_selector, FieldSelector)
-        prefix = info.prefix(namespace, self._root)
+        prefix = self._prefix(info, namespace)
         initial: list[dict[str, Any]] = []
         if resource_version in (None, "", "0"):
             listed = self.store.range(prefix, prefix[:-1] + chr(ord("/") + 1))

@@ -346,3 +346,10 @@ def test_names_stay_one_key_segment_even_unvalidated(name, namespace):
         reg.get("ConfigMap", name, namespace)
     assert store.revision == 1
     store.close()
+
+
+def test_list_and_watch_refuse_a_namespace_spanning_segments(reg):
+    with pytest.raises(ValidationError):
+        reg.list("Pod", namespace="a/b")
+    with pytest.raises(ValidationError):
+        reg.watch("Pod", namespace="..")
