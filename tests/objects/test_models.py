@@ -216,3 +216,11 @@ def test_absent_parts_are_not_shared_and_are_written_once_filled():
     built = Pod(metadata=objects.ObjectMeta(name="x"))
     assert objects.to_dict(built) == {"metadata": {"name": "x"}}
     assert objects.to_dict(built.replace(status=built.status.replace(phase="Running")))["status"] == {"phase": "Running"}
+
+
+def test_package_exports_every_kind_and_its_parts():
+    for name in objects.__all__:
+        assert getattr(objects, name) is not None, name
+    for (group, kind), cls in objects.KINDS.items():
+        assert cls.KIND == kind and cls.RESOURCE and cls.__name__ in objects.__all__
+        assert objects.kind_class(cls.API_VERSION, kind) is cls
