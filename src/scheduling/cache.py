@@ -40,6 +40,12 @@ class Cache:
         self._with_affinity: dict[str, NodeInfo] = {}
         self._with_anti_affinity: dict[str, NodeInfo] = {}
         self.image_generation = 0
+        # Change log for the scheduler's equivalence-class indexes: every NodeInfo change is appended;
+        # an index replays what it has not seen. Adding or removing a node bumps topology_version instead
+        # (positions move), which makes indexes rebuild.
+        self.changes: list[NodeInfo] = []
+        self.change_base = 0
+        self.topology_version = 0
 
     # -- SnapshotLister -----------------------------------------------------------------------------------
     def list(self) -> list[NodeInfo]:
@@ -83,7 +89,39 @@ class Cache:
         if not was_real:
             info.index = len(self._order)
             self._order.append(info)
+            self.topology_version += 1
+        else:
+            self._changed(info)
         return info
+
+    def change_cursor(self) -> int:
+        """A position in the change log: pass it to ``changes_since`` later."""
+        return self.change_base + len(self.changes)
+
+    def changes_since(self, cursor: int) -> tuple[Optional[list[NodeInfo]], int]:
+        """The real nodes whose NodeInfo changed since ``cursor`` (each once, in order) and the new cursor.
+
+        None instead of the list when the log no longer reaches back that far: recompute everything.
+        Node additions and removals are not in the log; watch ``topology_version`` for those.
+        """
+        base = self.change_base
+        end = base + len(self.changes)
+        if cursor < base:
+            return None, end
+        changed = self.changes[cursor - base:]
+        if len(changed) > 1:
+            changed = list(dict.fromkeys(changed))
+        return changed, end
+
+    def _changed(self, info: NodeInfo) -> None:
+        if info.index < 0:
+            return
+        changes = self.changes
+        changes.append(info)
+        if len(changes) > 4096 and len(changes) > 2 * len(self._order):
+            half = len(changes) // 2
+            del changes[:half]
+            self.change_base += half
 
     def update_node(self, node: Any) -> NodeInfo:
         """Replace a node's object; unknown nodes are added (as an informer's update would)."""
@@ -100,6 +138,7 @@ class Cache:
             self._order[i].index = i
         info.index = -1
         info.node = None
+        self.topology_version += 1
         if not info.pods:
             del self._nodes[name]
             self._with_affinity.pop(name, None)
@@ -147,6 +186,7 @@ class Cache:
     def _account(self, pod: Any, node_name: str) -> None:
         info = self._node_for_pod(node_name)
         info.add_pod(pod)
+        self._changed(info)
         if info.pods_with_affinity:
             self._with_affinity[node_name] = info
         if info.pods_with_required_anti_affinity:
@@ -157,6 +197,7 @@ class Cache:
         if info is None:
             return
         info.remove_pod(pod)
+        self._changed(info)
         if not info.pods_with_affinity:
             self._with_affinity.pop(node_name, None)
         if not info.pods_with_required_anti_affinity:

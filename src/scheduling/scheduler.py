@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Hashable, Iterable, Mapping, Optional, Sequence
 
 from .cache import Cache
+from .eqcache import FilterIndex, ScoreTable
 from .framework import (DEFAULT_SCHEDULER_NAME, ClusterEvent, Code, ConfigError, CycleState, Framework,
                         NodeInfo, NodeScore, PluginFailure, PodNotFound, Registry, Status,
                         load_config)
@@ -41,6 +42,7 @@ MIN_FEASIBLE_NODES_TO_FIND = 100
 MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5
 _NO_FAILURE = 1 << 30
 _MAX_CLASSES = 128
+_MAX_INDEXES = 64
 
 
 @dataclass
@@ -103,6 +105,8 @@ class _Profile:
         self.framework = framework
         self.filter_classes: OrderedDict[Hashable, dict[NodeInfo, tuple]] = OrderedDict()
         self.score_classes: OrderedDict[Hashable, dict[NodeInfo, tuple]] = OrderedDict()
+        self.filter_indexes: OrderedDict[Hashable, FilterIndex] = OrderedDict()
+        self.score_tables: OrderedDict[Hashable, ScoreTable] = OrderedDict()
         self.plugins_by_name = framework.plugins
         names = [p.name for p in framework.filter_plugins] + [sp.name for sp in framework.score_plugins]
         self.keyed_names = tuple(dict.fromkeys(names))
@@ -118,6 +122,26 @@ class _Profile:
                 classes.popitem(last=False)
         else:
             classes.move_to_end(key)
+        return table
+
+    def filter_index(self, key: Hashable, cache: Cache, filters: Sequence[Any]) -> FilterIndex:
+        index = self.filter_indexes.get(key)
+        if index is None:
+            index = self.filter_indexes[key] = FilterIndex(cache, filters)
+            if len(self.filter_indexes) > _MAX_INDEXES:
+                self.filter_indexes.popitem(last=False)
+        else:
+            self.filter_indexes.move_to_end(key)
+        return index
+
+    def score_table(self, key: Hashable, cache: Cache, scorers: Sequence[Any]) -> ScoreTable:
+        table = self.score_tables.get(key)
+        if table is None:
+            table = self.score_tables[key] = ScoreTable(cache, scorers)
+            if len(self.score_tables) > _MAX_INDEXES:
+                self.score_tables.popitem(last=False)
+        else:
+            self.score_tables.move_to_end(key)
         return table
 
     def filter_class(self, key: Hashable) -> dict:
@@ -398,6 +422,10 @@ class Scheduler:
                 else:
                     statuses[ni.name] = filtered_out
         keys = prof.keys_for(info)
+        if candidates is nodes:
+            fast = self._schedule_indexed(prof, state, info, keys, nodes, t1)
+            if fast is not None:
+                return fast
         feasible = self._find_feasible(prof, state, pod, keys, candidates, statuses)
         t2 = time.perf_counter()
         add_time("Filter", t2 - t1)
@@ -409,6 +437,73 @@ class Scheduler:
         chosen = self._prioritize(prof, state, pod, keys, feasible)
         add_time("Score", time.perf_counter() - t2)
         return chosen, None
+
+    def _schedule_indexed(self, prof: _Profile, state: CycleState, info: QueuedPodInfo,
+                          keys: Mapping[str, Hashable], nodes: list[NodeInfo],
+                          t1: float) -> Optional[tuple[Optional[str], Optional[ScheduleResult]]]:
+        """The equivalence-class path, taken when every active filter plugin is node-local.
+
+        Same decisions as ``_find_feasible`` + ``_prioritize`` — the same window, PreScore on the same
+        feasible nodes, the same totals in the same order, the same random draws — with the verdicts and the
+        node-local scores read from the class's ``FilterIndex`` / ``ScoreTable``. None when the pod does not
+        qualify.
+        """
+        fwk = prof.framework
+        skip = state.skip_filter_plugins
+        filters = [p for p in fwk.filter_plugins if not (skip and p.name in skip)]
+        if not filters:
+            return None
+        for p in filters:
+            if keys[p.name] is None:
+                return None
+        pod = info.pod
+        metrics = self.metrics
+        index = prof.filter_index(tuple([(p.name, keys[p.name]) for p in filters]), self._cache, filters)
+        metrics.equivalence_cache_misses += index.sync(state, pod)
+        n = len(nodes)
+        start = self._next_start_node_index % n
+        positions, processed = index.window(start, n, num_feasible_nodes_to_find(
+            fwk.percentage_of_nodes_to_score, n))
+        self._next_start_node_index = (start + processed) % n
+        metrics.equivalence_cache_hits += processed
+        t2 = time.perf_counter()
+        metrics.add_time("Filter", t2 - t1)
+        if not positions:
+            verdicts = index.status
+            statuses: dict[str, Status] = {nodes[i].name: verdicts[i] for i in range(n)}  # type: ignore[misc]
+            plugins = {s.plugin for s in statuses.values() if s.plugin}
+            return None, self._unschedulable(info, prof, state, statuses, n, "", plugins)
+        if len(positions) == 1:
+            return nodes[positions[0]].name, None
+        feasible = _Window(nodes, positions)
+        status = fwk.run_pre_score_plugins(state, pod, feasible)
+        if status is not None and not status.is_success:
+            raise PluginFailure(status)
+        skip_score = state.skip_score_plugins
+        active = [sp for sp in fwk.score_plugins if not (skip_score and sp.name in skip_score)]
+        keyed = [sp for sp in active if keys[sp.name] is not None]
+        totals: list[int]
+        if keyed:
+            table = prof.score_table(tuple([(sp.name, keys[sp.name]) for sp in keyed]), self._cache, keyed)
+            totals = table.totals(positions, nodes, state, pod)
+            # All-zero raw scores normalize to one constant per plugin, which moves every total alike.
+            for column_index, j in enumerate(table.normalizing if table.nonzero_raw else ()):
+                sp = keyed[j]
+                column = table.column(positions, column_index)
+                normalized = _normalized(fwk, sp, state, pod, feasible, column)
+                w = sp.weight
+                totals = [t + w * v for t, v in zip(totals, normalized)]
+        else:
+            totals = [0] * len(feasible)
+        for sp in active:
+            if keys[sp.name] is None:
+                column = [sp.plugin.score(state, pod, ni) for ni in feasible]
+                normalized = _normalized(fwk, sp, state, pod, feasible, column)
+                w = sp.weight
+                totals = [t + w * v for t, v in zip(totals, normalized)]
+        pick = _select(totals, self._rng)
+        metrics.add_time("Score", time.perf_counter() - t2)
+        return feasible[pick].name, None
 
     def _find_feasible(self, prof: _Profile, state: CycleState, pod: Any, keys: Mapping[str, Hashable],
                        nodes: Sequence[NodeInfo], statuses: dict[str, Status]) -> list[NodeInfo]:
@@ -480,10 +575,7 @@ class Scheduler:
             totals = [0] * len(feasible)
         else:
             totals = self._totals(prof, state, pod, keys, feasible, active)
-        best = max(totals)
-        ties = [i for i, t in enumerate(totals) if t == best]
-        pick = ties[0] if len(ties) == 1 else ties[self._rng.randrange(len(ties))]
-        return feasible[pick].name
+        return feasible[_select(totals, self._rng)].name
 
     def _totals(self, prof: _Profile, state: CycleState, pod: Any, keys: Mapping[str, Hashable],
                 feasible: list[NodeInfo], active: list[Any]) -> list[int]:
@@ -651,6 +743,44 @@ class Scheduler:
         from .connect import RegistryConnection
         return RegistryConnection(self, registry).run(stop=stop, until_idle=until_idle,
                                                       idle_seconds=idle_seconds, timeout=timeout)
+
+
+class _Window(Sequence[NodeInfo]):
+    """The feasible nodes of a window as a sequence, without building the list unless someone iterates."""
+
+    __slots__ = ("_nodes", "_positions")
+
+    def __init__(self, nodes: Sequence[NodeInfo], positions: Sequence[int]) -> None:
+        self._nodes = nodes
+        self._positions = positions
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+    def __getitem__(self, k: Any) -> Any:
+        if isinstance(k, slice):
+            return [self._nodes[i] for i in self._positions[k]]
+        return self._nodes[self._positions[k]]
+
+    def __iter__(self) -> Any:
+        nodes = self._nodes
+        return iter([nodes[i] for i in self._positions])
+
+
+def _select(totals: list[int], rng: random.Random) -> int:
+    """``selectHost``: the position of the highest total; among equal highest, one uniformly at random
+    (one draw, only when there is a tie), counting ties in search order."""
+    best = max(totals)
+    count = totals.count(best)
+    at = totals.index(best)
+    if count == 1:
+        return at
+    nth = rng.randrange(count)
+    if nth > 8:
+        return [i for i, t in enumerate(totals) if t == best][nth]
+    for _ in range(nth):
+        at = totals.index(best, at + 1)
+    return at
 
 
 def _run_filters(cached: Sequence[tuple[int, Any]], state: CycleState, pod: Any, ni: NodeInfo) -> tuple:

@@ -300,6 +300,15 @@ class SnapshotLister(Protocol):
     def num_nodes(self) -> int:
         """How many nodes the cluster has."""
 
+    def change_cursor(self) -> int:
+        """A position in the node change log (for ``changes_since``)."""
+
+    def changes_since(self, cursor: int) -> tuple[Optional[list[NodeInfo]], int]:
+        """NodeInfos changed since ``cursor`` (each once) and the new cursor; None when the log was trimmed
+        past ``cursor`` (recompute everything). O(changes), not O(nodes): incremental indexes should use
+        this rather than scanning every node's generation. Node additions/removals bump
+        ``topology_version`` instead of entering the log."""
+
 
 class Handle(Protocol):
     """What plugins may use of the scheduler (``framework.Handle``).
