@@ -99,18 +99,34 @@ _ManifestLoader.yaml_implicit_resolvers = {
 def _read_documents(text: str) -> list[Any]:
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
-        try:
-            doc = json.loads(text)
-        except ValueError:
-            pass  # YAML flow style also starts with { or [
-        else:
-            return doc if isinstance(doc, list) else [doc]
+        docs = _json_stream(stripped)
+        if docs is not None:
+            return docs
     try:
         return [d for d in yaml.load_all(text, Loader=_ManifestLoader) if d is not None]
     except yaml.YAMLError as e:
         raise ValidationError(FieldError("", f"invalid YAML: {e}", "manifest")) from None
     except RecursionError:
         raise ValidationError(FieldError("", "invalid YAML: nested too deeply", "manifest")) from None
+
+
+def _json_stream(text: str) -> list[Any] | None:
+    """The values of a JSON text holding one value or several in a row (as kubectl accepts), else None."""
+    decoder = json.JSONDecoder()
+    docs: list[Any] = []
+    pos = 0
+    try:
+        while pos < len(text):
+            value, pos = decoder.raw_decode(text, pos)
+            if isinstance(value, list):
+                docs.extend(value)
+            else:
+                docs.append(value)
+            while pos < len(text) and text[pos].isspace():
+                pos += 1
+    except (ValueError, RecursionError):
+        return None  # not JSON after all: YAML flow style also starts with { or [
+    return docs
 
 
 def _expand_lists(docs: Iterable[Any]) -> list[Any]:

@@ -166,6 +166,14 @@ def test_load_reads_yaml_multi_document_json_and_lists(tmp_path):
     assert pod.key == "shop/web-0"
 
 
+def test_load_reads_a_stream_of_json_objects_and_yaml_flow_style():
+    node = json.dumps(document("Node", "node-7"))
+    pods = json.dumps([document("Pod", "web-0")])
+    assert [type(o) for o in objects.load(node + "\n" + pods + "\n")] == [Node, Pod]
+    [ns] = objects.load("{apiVersion: v1, kind: Namespace, metadata: {name: flow}}")
+    assert ns.metadata.name == "flow"
+
+
 def test_load_of_a_missing_file_says_so(tmp_path):
     with pytest.raises(FileNotFoundError):
         objects.load(str(tmp_path / "missing.yaml"))
