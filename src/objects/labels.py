@@ -426,7 +426,7 @@ class _Parser:
         if negated:
             self.take()
         kind, key = self.take()
-        if kind != "id" or key in ("in", "notin"):
+        if kind != "id":  # "in" and "notin" are plain keys here, as in labels.Parse ("notin=in")
             raise self.fail(f"found '{key}', expected: identifier")
         self.check(check_label_key(key, self.path))
         if self.peek()[0] in ("end", ","):

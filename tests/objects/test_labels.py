@@ -53,7 +53,7 @@ def test_requirement_semantics(text, labels, expected):
     assert LabelSelector.parse(text).matches(labels) is expected
 
 
-@pytest.mark.parametrize("text", ["a b", "a in b", "!a=b", "a,", ",a", "a in (b", "a=b=c", "in=a", "-a=b",
+@pytest.mark.parametrize("text", ["a b", "a in b", "!a=b", "a,", ",a", "a in (b", "a=b=c", "-a=b",
                                   "a=-b", "x>a", "a=(b)", "a/b/c=d", "=", "a in (b c)"])
 def test_parse_errors_name_the_selector(text):
     with pytest.raises(ValidationError) as info:
