@@ -1,0 +1,234 @@
+"""The framework runtime: Status, CycleState, the plugin registry, and kube-scheduler's rules for running
+extension points (first failing filter wins, PreFilter Skip and node-name results, weights, binders)."""
+from __future__ import annotations
+
+import pathlib
+import sys
+from typing import Any, Optional, Sequence
+
+import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+
+from refbuilders import node, pod  # noqa: E402
+
+from scheduling import Scheduler, default_registry  # noqa: E402
+from scheduling.framework import (BindPlugin, Code, ConfigError, CycleState, FilterPlugin, NodeInfo,  # noqa: E402
+                                  NodeScore, Plugin, PluginNotFound, PreFilterPlugin, PreFilterResult,
+                                  ReservePlugin, ScorePlugin, Status, default_normalize_score, is_success)
+from scheduling.framework.registry import Registry  # noqa: E402
+
+
+def test_status_codes_and_helpers() -> None:
+    assert is_success(None) and is_success(Status())
+    s = Status.unschedulable("Insufficient cpu", "Too many pods")
+    assert s.code == Code.UNSCHEDULABLE and s.is_rejected and not s.is_success
+    assert s.message == "Insufficient cpu, Too many pods"
+    assert s.with_plugin("NodeResourcesFit").plugin == "NodeResourcesFit" and s.plugin == ""
+    assert str(Code.UNSCHEDULABLE_AND_UNRESOLVABLE) == "UnschedulableAndUnresolvable"
+    assert Status.skip().is_skip and Status.error("boom").code == Code.ERROR
+
+
+def test_cycle_state_read_write_clone() -> None:
+    class Data:
+        def __init__(self, n: int) -> None:
+            self.n = n
+
+        def clone(self) -> "Data":
+            return Data(self.n)
+
+    state = CycleState()
+    state.write("a", Data(1))
+    state.write("b", [1])
+    copy = state.clone()
+    copy.read("a").n = 5
+    assert state.read("a").n == 1
+    assert copy.read("b") is state.read("b")  # values without clone() are shared
+    with pytest.raises(KeyError, match="'missing' not found"):
+        state.read("missing")
+
+
+def test_default_normalize_score_matches_kube() -> None:
+    scores = [NodeScore("a", 0), NodeScore("b", 2), NodeScore("c", 4)]
+    default_normalize_score(scores)
+    assert [s.score for s in scores] == [0, 50, 100]
+    scores = [NodeScore("a", 0), NodeScore("b", 1), NodeScore("c", 3)]
+    default_normalize_score(scores, reverse=True)
+    assert [s.score for s in scores] == [100, 67, 0]
+    zeros = [NodeScore("a", 0), NodeScore("b", 0)]
+    default_normalize_score(zeros, reverse=True)
+    assert [s.score for s in zeros] == [100, 100]
+
+
+def test_registry_rejects_duplicates_and_unknown_names() -> None:
+    reg = Registry()
+    reg.register("X", lambda args, handle: None)
+    with pytest.raises(ConfigError, match="'X'.*already exists"):
+        reg.register("X", lambda args, handle: None)
+    with pytest.raises(PluginNotFound, match="'Y'"):
+        reg.factory("Y")
+    with pytest.raises(PluginNotFound):
+        reg.unregister("Y")
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+
+RECORD = Recorder()
+
+
+class RejectOdd(Plugin, FilterPlugin):
+    """Rejects nodes whose name ends in an odd digit."""
+
+    name = "RejectOdd"
+
+    def filter(self, state: CycleState, pod: Any, node_info: NodeInfo) -> Optional[Status]:
+        RECORD.calls.append(f"RejectOdd:{node_info.name}")
+        return Status.unschedulable("odd node") if int(node_info.name[-1]) % 2 else None
+
+
+class CountingFilter(Plugin, FilterPlugin):
+    name = "CountingFilter"
+
+    def filter(self, state: CycleState, pod: Any, node_info: NodeInfo) -> Optional[Status]:
+        RECORD.calls.append(f"CountingFilter:{node_info.name}")
+        return None
+
+
+class OnlyNode2(Plugin, PreFilterPlugin):
+    name = "OnlyNode2"
+
+    def pre_filter(self, state: CycleState, pod: Any,
+                   nodes: Sequence[NodeInfo]) -> tuple[Optional[PreFilterResult], Optional[Status]]:
+        return PreFilterResult({"n2"}), None
+
+
+class PreferHigh(Plugin, ScorePlugin):
+    """Scores a node by its last digit, normalized to 0..100."""
+
+    name = "PreferHigh"
+
+    def score(self, state: CycleState, pod: Any, node_info: NodeInfo) -> int:
+        return int(node_info.name[-1])
+
+    def normalize_score(self, state: CycleState, pod: Any, scores: list[NodeScore]) -> Optional[Status]:
+        default_normalize_score(scores)
+        return None
+
+
+class FailingBinder(Plugin, BindPlugin):
+    name = "FailingBinder"
+
+    def bind(self, state: CycleState, pod: Any, node_name: str) -> Optional[Status]:
+        return Status.error("the API server is down")
+
+
+class Reserver(Plugin, ReservePlugin):
+    name = "Reserver"
+
+    def reserve(self, state: CycleState, pod: Any, node_name: str) -> Optional[Status]:
+        RECORD.calls.append(f"reserve:{node_name}")
+        return None
+
+    def unreserve(self, state: CycleState, pod: Any, node_name: str) -> None:
+        RECORD.calls.append(f"unreserve:{node_name}")
+
+
+def _registry() -> Registry:
+    reg = default_registry()
+    for cls in (RejectOdd, CountingFilter, OnlyNode2, PreferHigh, FailingBinder, Reserver):
+        reg.register(cls.name, cls)
+    return reg
+
+
+def _only(points: dict[str, list[dict]]) -> dict:
+    """A profile with PrioritySort, DefaultBinder and the given plugins only."""
+    plugins: dict[str, Any] = {"multiPoint": {"disabled": [{"name": "*"}]},
+                               "queueSort": {"enabled": [{"name": "PrioritySort"}]},
+                               "bind": {"enabled": [{"name": "DefaultBinder"}]}}
+    for point, enabled in points.items():
+        plugins[point] = {"enabled": enabled}
+    return {"profiles": [{"schedulerName": "default-scheduler", "plugins": plugins}]}
+
+
+def test_a_filter_failure_stops_the_later_filters_on_that_node() -> None:
+    RECORD.calls.clear()
+    s = Scheduler(_only({"filter": [{"name": "RejectOdd"}, {"name": "CountingFilter"}]}), registry=_registry())
+    for i in range(4):
+        s.add_node(node(f"n{i}"))
+    s.add_pod(pod("p"))
+    [result] = s.schedule_pending()
+    assert result.node_name in ("n0", "n2")
+    assert "CountingFilter:n1" not in RECORD.calls and "CountingFilter:n3" not in RECORD.calls
+    explanation = s.explain(pod("q"))
+    assert explanation.nodes["n1"].plugin == "RejectOdd" and explanation.nodes["n1"].reasons == ("odd node",)
+
+
+def test_prefilter_result_restricts_nodes_and_others_report_filtered_out() -> None:
+    s = Scheduler(_only({"preFilter": [{"name": "OnlyNode2"}], "filter": [{"name": "RejectOdd"}]}),
+                  registry=_registry())
+    for i in range(4):
+        s.add_node(node(f"n{i}"))
+    s.add_pod(pod("p"))
+    assert [r.node_name for r in s.schedule_pending()] == ["n2"]
+    verdicts = s.explain(pod("q")).nodes
+    assert verdicts["n0"].reasons == ("node is filtered out by the prefilter result",)
+    assert verdicts["n2"].fits
+
+
+def test_score_weights_decide_and_explain_shows_weighted_scores() -> None:
+    config = _only({"score": [{"name": "PreferHigh", "weight": 3}]})
+    s = Scheduler(config, registry=_registry())
+    for i in range(5):
+        s.add_node(node(f"n{i}"))
+    explanation = s.explain(pod("p"))
+    assert explanation.scores["PreferHigh"] == {"n0": 0, "n1": 75, "n2": 150, "n3": 225, "n4": 300}
+    assert explanation.best == ["n4"]
+    s.add_pod(pod("p"))
+    assert s.schedule_pending()[0].node_name == "n4"
+
+
+def test_bind_error_unreserves_forgets_and_backs_off() -> None:
+    RECORD.calls.clear()
+    config = _only({"reserve": [{"name": "Reserver"}]})
+    config["profiles"][0]["plugins"]["bind"] = {"enabled": [{"name": "FailingBinder"}],
+                                                "disabled": [{"name": "DefaultBinder"}]}
+    now = [100.0]
+    s = Scheduler(config, registry=_registry(), clock=lambda: now[0])
+    s.add_node(node("n0"))
+    s.add_pod(pod("p", cpu="3"))
+    [result] = s.schedule_pending()
+    assert result.node_name is None and "the API server is down" in result.message
+    assert RECORD.calls == ["reserve:n0", "unreserve:n0"]
+    assert s.cache.get("n0").requested == {} and not s.cache.is_assumed("default/p")
+    assert s.queue.backoff_count == 1 and s.metrics.errors == 1
+    assert s.schedule_pending() == []  # still backing off
+    now[0] += 1.0
+    assert len(s.schedule_pending()) == 1  # retried once the 1 s backoff is over
+
+
+def test_unknown_plugin_and_point_mismatch_are_config_errors() -> None:
+    with pytest.raises(PluginNotFound, match="'NoSuchPlugin'"):
+        Scheduler(_only({"filter": [{"name": "NoSuchPlugin"}]}))
+    with pytest.raises(ConfigError, match="does not implement score"):
+        Scheduler(_only({"score": [{"name": "RejectOdd"}]}), registry=_registry())
+
+
+def test_plugin_returning_out_of_range_score_is_an_error_status() -> None:
+    class Wild(Plugin, ScorePlugin):
+        name = "Wild"
+
+        def score(self, state: CycleState, pod: Any, node_info: NodeInfo) -> int:
+            return 1000
+
+    reg = default_registry()
+    reg.register("Wild", Wild)
+    s = Scheduler(_only({"score": [{"name": "Wild"}]}), registry=reg)
+    s.add_node(node("a"))
+    s.add_node(node("b"))
+    s.add_pod(pod("p"))
+    [result] = s.schedule_pending()
+    assert result.node_name is None and "invalid score 1000" in result.message
+    assert s.metrics.errors == 1 and s.cache.get("a").pods == {} and s.cache.get("b").pods == {}

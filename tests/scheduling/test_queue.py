@@ -1,0 +1,202 @@
+"""The scheduling queue: QueueSort order, backoff 1 s doubling to 10 s on an injected clock, unschedulable
+pods moved back by the events their rejecting plugins registered, scheduling gates; and a hypothesis state
+machine checking that every queued pod is in exactly one place and pops in priority order."""
+from __future__ import annotations
+
+import pathlib
+import sys
+
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+
+from refbuilders import pod  # noqa: E402
+
+from scheduling.framework import ClusterEvent, QueueSortPlugin, Status  # noqa: E402
+from scheduling.plugins import PrioritySort, SchedulingGates  # noqa: E402
+from scheduling.queue import QueuedPodInfo, SchedulingQueue  # noqa: E402
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _queue(clock: Clock, events: dict | None = None) -> SchedulingQueue:
+    gates = SchedulingGates()
+
+    def pre_enqueue(p):  # the runtime names the plugin; do the same here
+        status = gates.pre_enqueue(p)
+        return None if status is None else status.with_plugin("SchedulingGates")
+
+    table = events or {}
+    return SchedulingQueue(PrioritySort(), clock, pre_enqueue, lambda plugin: table.get(plugin, ClusterEvent.ALL))
+
+
+def test_active_pops_by_priority_then_arrival() -> None:
+    clock = Clock()
+    q = _queue(clock)
+    for name, prio in [("low", 1), ("high", 10), ("mid", 5), ("high2", 10)]:
+        q.add(pod(name, priority=prio))
+        clock.now += 1
+    order = [q.pop().pod.metadata.name for _ in range(4)]
+    assert order == ["high", "high2", "mid", "low"]
+    assert q.pop() is None
+
+
+def test_less_only_queue_sort_orders_the_same() -> None:
+    class LessOnly(PrioritySort):
+        sort_key = QueueSortPlugin.sort_key  # the base's "no key" answer: the queue must use less()
+
+    clock = Clock()
+    q = SchedulingQueue(LessOnly(), clock)
+    for name, prio in [("a", 1), ("b", 3), ("c", 2)]:
+        q.add(pod(name, priority=prio))
+        clock.now += 1
+    assert [q.pop().pod.metadata.name for _ in range(3)] == ["b", "c", "a"]
+
+
+def test_backoff_doubles_from_one_second_up_to_ten() -> None:
+    info = QueuedPodInfo(pod("p"), 0.0, 0)
+    expiries = []
+    for attempts in range(1, 8):
+        info.attempts = attempts
+        expiries.append(info.backoff_expiry())
+    assert expiries == [1.0, 2.0, 4.0, 8.0, 10.0, 10.0, 10.0]
+
+
+def test_unschedulable_pod_moves_only_on_a_registered_event_and_respects_backoff() -> None:
+    clock = Clock()
+    q = _queue(clock, {"NodeResourcesFit": (ClusterEvent.NODE_ADD, ClusterEvent.ASSIGNED_POD_DELETE)})
+    q.add(pod("p"))
+    info = q.pop()
+    q.add_unschedulable(info, {"NodeResourcesFit"})
+    assert q.move_on_event(ClusterEvent.ASSIGNED_POD_ADD) == 0
+    assert q.unschedulable_count == 1
+    assert q.move_on_event(ClusterEvent.NODE_ADD) == 1
+    assert q.backoff_count == 1 and q.pop() is None  # still within its 1 s backoff
+    clock.now += 1.0
+    assert q.flush_backoff_completed() == 1
+    assert q.pop() is info and info.attempts == 2
+
+
+def test_unschedulable_pods_return_after_five_minutes() -> None:
+    clock = Clock()
+    q = _queue(clock)
+    q.add(pod("p"))
+    q.add_unschedulable(q.pop(), {"X"})
+    clock.now += 299
+    assert q.flush_unschedulable_leftover() == 0
+    clock.now += 2
+    assert q.flush_unschedulable_leftover() == 1 and q.active_count == 1
+
+
+def test_gated_pods_wait_until_updated_without_gates() -> None:
+    clock = Clock()
+    q = _queue(clock)
+    q.add(pod("p", schedulingGates=[{"name": "example.com/foo"}]))
+    assert q.gated_count == 1 and q.pop() is None
+    assert SchedulingGates().pre_enqueue(pod("p", schedulingGates=[{"name": "a"}, {"name": "b"}])) == \
+        Status.unresolvable("waiting for scheduling gates: [a b]")
+    q.update(pod("p"))
+    assert q.gated_count == 0 and q.pop().pod.metadata.name == "p"
+
+
+def test_delete_removes_from_every_place() -> None:
+    clock = Clock()
+    q = _queue(clock)
+    for name in "abc":
+        q.add(pod(name))
+    q.add_unschedulable(q.pop(), {"X"})
+    q.add_backoff(q.pop())
+    for name in "abc":
+        assert q.delete(pod(name))
+    assert len(q) == 0 and q.pop() is None and q.flush_backoff_completed(everything=True) == 0
+    assert q.move_on_event(ClusterEvent.NODE_ADD) == 0
+
+
+NAMES = [f"p{i}" for i in range(6)]
+
+
+class QueueMachine(RuleBasedStateMachine):
+    """A model: each known pod is in one place; pops come out in (priority desc, arrival) order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.clock = Clock()
+        self.q = _queue(self.clock, {"A": (ClusterEvent.NODE_ADD,), "B": (ClusterEvent.ASSIGNED_POD_DELETE,)})
+        self.place: dict[str, str] = {}
+        self.priority: dict[str, int] = {}
+        self.popped: dict[str, QueuedPodInfo] = {}
+
+    @rule(name=st.sampled_from(NAMES), priority=st.integers(0, 3))
+    def add(self, name: str, priority: int) -> None:
+        if name in self.place or name in self.popped:
+            return
+        self.q.add(pod(name, priority=priority))
+        self.clock.now += 0.5
+        self.place[name] = "active"
+        self.priority[name] = priority
+
+    @rule()
+    def pop(self) -> None:
+        info = self.q.pop()
+        active = [n for n, p in self.place.items() if p == "active"]
+        if info is None:
+            assert not active
+            return
+        name = info.pod.metadata.name
+        assert self.place[name] == "active"
+        assert self.priority[name] == max(self.priority[n] for n in active)
+        del self.place[name]
+        self.popped[name] = info
+
+    @rule(plugin=st.sampled_from(["A", "B"]), data=st.data())
+    def fail(self, plugin: str, data: st.DataObject) -> None:
+        if not self.popped:
+            return
+        name = data.draw(st.sampled_from(sorted(self.popped)))
+        self.q.add_unschedulable(self.popped.pop(name), {plugin})
+        self.place[name] = "unschedulable:" + plugin
+
+    @rule(event=st.sampled_from([ClusterEvent.NODE_ADD, ClusterEvent.ASSIGNED_POD_DELETE]))
+    def event(self, event: str) -> None:
+        moved = self.q.move_on_event(event)
+        plugin = "A" if event == ClusterEvent.NODE_ADD else "B"
+        expect = [n for n, p in self.place.items() if p == "unschedulable:" + plugin]
+        assert moved == len(expect)
+        for n in expect:
+            self.place[n] = "backoff"
+
+    @rule(seconds=st.sampled_from([0.5, 1.0, 10.0]))
+    def tick(self, seconds: float) -> None:
+        self.clock.now += seconds
+        self.q.flush_backoff_completed()
+        for n, p in self.place.items():
+            if p == "backoff" and self.q.get("default/" + n) is not None and \
+                    self.q.get("default/" + n).backoff_expiry() <= self.clock.now:
+                self.place[n] = "active"
+
+    @rule(name=st.sampled_from(NAMES))
+    def delete(self, name: str) -> None:
+        known = name in self.place or name in self.popped
+        assert self.q.delete(pod(name)) == known
+        self.place.pop(name, None)
+        self.popped.pop(name, None)
+
+    @invariant()
+    def one_place_each(self) -> None:
+        self.q.check_invariants()
+        assert len(self.q) == len(self.place) + len(self.popped)
+        assert self.q.active_count == sum(1 for p in self.place.values() if p == "active")
+        assert self.q.backoff_count == sum(1 for p in self.place.values() if p == "backoff")
+        assert self.q.unschedulable_count == sum(1 for p in self.place.values() if p.startswith("unsched"))
+
+
+TestQueueMachine = QueueMachine.TestCase
+TestQueueMachine.settings = settings(max_examples=40, stateful_step_count=30, deadline=None)
