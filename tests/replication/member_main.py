@@ -47,7 +47,7 @@ def serve(member: Any, port: int) -> None:
             member.wait_ready(args[0])
             return True
         if op == "transfer":
-            member._raft.node.transferLeadership(args[0])
+            member.move_leader(args[0], timeout=5)
             return True
         if op == "keys":
             with member._raft.serializable():

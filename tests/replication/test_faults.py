@@ -76,11 +76,10 @@ def test_paused_leader_and_cut_off_member_in_five(cluster_factory) -> None:
         # Member 0 (all its Raft connections pass its proxy) becomes leader if it can, then is cut off.
         current = cluster.leader()
         if current != 0:
-            cluster.call(current, "transfer", cluster.addresses[0], timeout=3)
             try:
-                wait_until(lambda: cluster.call(0, "status", timeout=2)["is_leader"], 5, "member 0 to lead")
-            except AssertionError:
-                pass  # the cut-off still exercises a follower cut from the others
+                cluster.call(current, "transfer", cluster.addresses[0], timeout=8)
+            except RpcError:
+                pass  # not caught up at that instant: the cut-off still exercises a member cut from the others
         cluster.proxies[0].cut()
         _pause(2.5)
         cluster.proxies[0].heal()

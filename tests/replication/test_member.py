@@ -150,3 +150,15 @@ def test_a_retried_request_id_is_applied_once(members) -> None:
     again = proposer.propose(command, timeout=5, request_id=request_id)
     assert again is first or again.revision == first.revision
     assert follower.get(b"once").version == 1
+
+
+def test_move_leader(members) -> None:
+    a, b, c, _ = members
+    leader = next(m for m in (a, b, c) if m.is_leader)
+    target = next(m for m in (a, b, c) if not m.is_leader)
+    leader.put(b"before-move", b"1")
+    wait_until(lambda: target.get(b"before-move", serializable=True) is not None, 5, "the target to catch up")
+    address = target._raft.cluster.self_address
+    leader.move_leader(address, timeout=5)
+    wait_until(lambda: target.is_leader, 5, "the target to lead")
+    assert target.put(b"after-move", b"1").revision > 0

@@ -87,6 +87,30 @@ class Member(Store):
             raise InvalidArgument(f"address={address!r} is not a member ({', '.join(self.members())})")
         self._change_membership(self._raft.node.removeNodeFromCluster, address, timeout)
 
+    def move_leader(self, address: str, timeout: Optional[float] = None) -> None:
+        """Hand leadership to a caught-up member (etcd MoveLeader); call it on the leader."""
+        _check_address("address", address)
+        if address not in self.members():
+            raise InvalidArgument(f"address={address!r} is not a member ({', '.join(self.members())})")
+        timeout = self._raft.cluster.request_timeout if timeout is None else timeout
+        node = self._raft.node
+        done = threading.Event()
+        outcome: list[int] = []
+
+        def callback(_result: Any, error: int) -> None:
+            outcome.append(error)
+            done.set()
+
+        node.run_on_tick(lambda: node.transferLeadership(address, callback))
+        deadline = time.monotonic() + timeout
+        if not done.wait(timeout) or outcome[0] != FAIL_REASON.SUCCESS:
+            raise InvalidArgument(f"move_leader to address={address!r} refused: call it on the leader, "
+                                  "with the target connected and caught up")
+        while self.leader != address:
+            if time.monotonic() >= deadline:
+                raise Timeout(f"leadership did not move to {address} within timeout={timeout}s")
+            time.sleep(0.01)
+
     def _change_membership(self, change: Callable[..., None], address: str, timeout: Optional[float]) -> None:
         timeout = self._raft.cluster.request_timeout if timeout is None else timeout
         done = threading.Event()

@@ -12,6 +12,7 @@ What this class changes in pysyncobj 0.3.17 (each pinned in `_pin`):
 from __future__ import annotations
 
 import os
+import queue
 import time
 import zlib
 from typing import Any, Callable, Optional
@@ -61,6 +62,7 @@ class RaftNode(SyncObj):  # type: ignore[misc]
         self.journal = DurableJournal(data_dir)
         self._on_applied = on_applied
         self._before_commands: list[Callable[[], None]] = []
+        self._one_shots: "queue.SimpleQueue[Callable[[], None]]" = queue.SimpleQueue()
         self.read_index = ReadIndex()
         self.echo_sequence: Optional[int] = None  # read_seq of the AppendEntries being handled
         snapshot_path = os.path.join(data_dir, SNAPSHOT_NAME)
@@ -117,7 +119,17 @@ class RaftNode(SyncObj):  # type: ignore[misc]
         # Proposals queued by callbacks here are appended in this very tick, not the next one.
         for callback in self._before_commands:
             callback()
+        while True:
+            try:
+                self._one_shots.get_nowait()()
+            except queue.Empty:
+                break
         super()._checkCommandsToApply()
+
+    def run_on_tick(self, function: Callable[[], None]) -> None:
+        """Run `function` once on the tick thread (pysyncobj's state is not thread-safe)."""
+        self._one_shots.put(function)
+        self.wake()
 
     def leader_read(self, timeout: float) -> bool:
         """ReadIndex: True once a read started now may be served from local state; False when this
