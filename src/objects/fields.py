@@ -137,6 +137,15 @@ class FieldSelector:
         return cls(tuple(terms), path)
 
     @classmethod
+    def from_dict(cls, d: Any, path: str = "fieldSelector") -> "FieldSelector":
+        """Read the JSON form, which is the selector's string ("metadata.name=a")."""
+        return cls.parse(d, path)
+
+    def to_dict(self) -> str:
+        """The JSON form: the selector's string."""
+        return str(self)
+
+    @classmethod
     def one_term(cls, field: str, value: str, equal: bool = True) -> "FieldSelector":
         """``fields.OneTermEqualSelector`` (or NotEqual): a single term."""
         return cls(((field, "=" if equal else "!=", value),))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from types import MappingProxyType
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .errors import FieldError, ValidationError
@@ -254,7 +255,8 @@ class LabelSelector:
         errors = check_labels(labels, f"{path}.matchLabels")
         if errors:
             raise ValidationError(errors)
-        self.match_labels: dict[str, str] = labels
+        # Read-only views: the compiled matcher below was built from these and must stay in step.
+        self.match_labels: Mapping[str, str] = MappingProxyType(labels)
         self.match_expressions: tuple[Requirement, ...] = tuple(match_expressions or ())
         self._extra: dict[str, Any] = {}
         # matches(labels) -> bool: whether an object with these labels is selected. An instance

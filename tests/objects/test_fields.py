@@ -68,3 +68,10 @@ def test_parse_fuzz_gives_only_validation_errors(text):
     except ValidationError:
         return
     assert FieldSelector.parse(str(s)) == s
+
+
+def test_from_dict_and_to_dict_are_the_string_form():
+    s = FieldSelector.from_dict("spec.nodeName=n1", "spec.fieldSelector")
+    assert s.to_dict() == "spec.nodeName=n1"
+    with pytest.raises(ValidationError):
+        FieldSelector.from_dict({"a": 1})

@@ -191,3 +191,10 @@ def test_parse_fuzz_gives_only_validation_errors(text):
                                {"matchLabels": {}, "matchExpressions": [], "x": {"y": 1}}])
 def test_empty_fields_given_are_written_back(d):
     assert LabelSelector.from_dict(d).to_dict() == d
+
+
+def test_selectors_are_values():
+    sel = LabelSelector.parse("a=b")
+    with pytest.raises(TypeError):
+        sel.match_labels["a"] = "c"      # read-only: the compiled matcher was built from it
+    assert sel.matches({"a": "b"})
