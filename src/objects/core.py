@@ -138,6 +138,17 @@ class PodSpec(Model):
                 if list_key == "containers" and c.restart_policy is not None:
                     errs.append(FieldError(join(join(join(path, list_key), i), "restartPolicy"),
                                            "may not be set for non-init containers", None, "Forbidden"))
+        for list_key, containers in (("initContainers", self.init_containers), ("containers", self.containers)):
+            _check_unique_host_ports(containers, join(path, list_key), errs)
+        pairs: set[tuple[str, str]] = set()
+        for i, tsc in enumerate(self.topology_spread_constraints):
+            if tsc is None:
+                continue
+            pair = (tsc.topology_key, tsc.when_unsatisfiable)
+            if pair in pairs:
+                errs.append(FieldError(join(join(path, "topologySpreadConstraints"), i), "",
+                                       f"{{{pair[0]}, {pair[1]}}}", "Duplicate value"))
+            pairs.add(pair)
         gates: set[str] = set()
         for i, gate in enumerate(self.scheduling_gates):
             if gate is not None and gate.name in gates:
@@ -145,6 +156,22 @@ class PodSpec(Model):
                                        "Duplicate value"))
             if gate is not None:
                 gates.add(gate.name)
+
+
+def _check_unique_host_ports(containers: list[Container], path: str, errs: Errors) -> None:
+    """AccumulateUniqueHostPorts: no two ports of the list claim the same hostIP/protocol/hostPort."""
+    seen: set[str] = set()
+    for i, c in enumerate(containers):
+        if c is None:
+            continue
+        for j, p in enumerate(c.ports):
+            if p is None or not p.host_port:
+                continue
+            claim = f"{p.host_ip or ''}/{p.protocol or 'TCP'}/{p.host_port}"
+            if claim in seen:
+                errs.append(FieldError(join(join(join(join(path, i), "ports"), j), "hostPort"), "", claim,
+                                       "Duplicate value"))
+            seen.add(claim)
 
 
 @model

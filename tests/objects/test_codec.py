@@ -263,6 +263,12 @@ def pods(draw):
     if labels:
         meta["labels"] = labels
     spec = {"containers": draw(containers(draw(st.integers(1, 3))))}
+    claimed = set()
+    for port in (p for c in spec["containers"] for p in c.get("ports", []) if "hostPort" in p):
+        claim = (port.get("protocol", "TCP"), port.get("hostPort"))
+        if claim in claimed:
+            port.pop("hostPort")  # a valid pod claims each host port once
+        claimed.add(claim)
     optional = {
         "nodeName": NAME, "priority": st.integers(-2**31, 2**31 - 1), "schedulerName": NAME,
         "nodeSelector": st.dictionaries(NAME, LABEL_VALUE, min_size=1, max_size=2),
@@ -275,7 +281,7 @@ def pods(draw):
              "whenUnsatisfiable": st.sampled_from(["DoNotSchedule", "ScheduleAnyway"]),
              "labelSelector": st.fixed_dictionaries(
                  {"matchLabels": st.dictionaries(NAME, LABEL_VALUE, min_size=1, max_size=2)})}),
-            min_size=1, max_size=2),
+            min_size=1, max_size=2, unique_by=lambda t: (t["topologyKey"], t["whenUnsatisfiable"])),
         "schedulingGates": st.lists(NAME, min_size=1, max_size=2, unique=True).map(
             lambda ns: [{"name": n} for n in ns]),
     }
