@@ -182,6 +182,12 @@ class FieldSelector:
     def __repr__(self) -> str:
         return f"FieldSelector.parse({str(self)!r})"
 
+    def __copy__(self) -> "FieldSelector":
+        return self  # an immutable value
+
+    def __deepcopy__(self, memo: dict) -> "FieldSelector":
+        return self
+
     def __eq__(self, other: object) -> bool:
         if isinstance(other, FieldSelector):
             return self.terms == other.terms

@@ -151,6 +151,12 @@ class Requirement:
     def _identity(self) -> tuple:
         return (self.key, self.operator, frozenset(self.values))
 
+    def __copy__(self) -> "Requirement":
+        return self  # an immutable value
+
+    def __deepcopy__(self, memo: dict) -> "Requirement":
+        return self
+
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Requirement):
             return self._identity() == other._identity()
@@ -345,6 +351,12 @@ class LabelSelector:
 
     def __repr__(self) -> str:
         return f"LabelSelector.parse({str(self)!r})"
+
+    def __copy__(self) -> "LabelSelector":
+        return self  # an immutable value
+
+    def __deepcopy__(self, memo: dict) -> "LabelSelector":
+        return self
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, LabelSelector):

@@ -88,6 +88,12 @@ class _FieldRequirement:
     def to_dict(self) -> dict[str, Any]:
         return {"key": self.key, "operator": self.operator, "values": list(self.values)}
 
+    def __copy__(self) -> "NodeSelector":
+        return self  # an immutable value
+
+    def __deepcopy__(self, memo: dict) -> "NodeSelector":
+        return self
+
     def __eq__(self, other: object) -> bool:
         if isinstance(other, _FieldRequirement):
             return (self.key, self.operator, self.values) == (other.key, other.operator, other.values)
@@ -167,6 +173,12 @@ class NodeSelectorTerm:
                 if (fields.get(key, "") == value) != is_in:
                     return False
         return True
+
+    def __copy__(self) -> "NodeSelectorTerm":
+        return self  # an immutable value
+
+    def __deepcopy__(self, memo: dict) -> "NodeSelectorTerm":
+        return self
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, NodeSelectorTerm):

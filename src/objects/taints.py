@@ -103,6 +103,12 @@ class Taint:
     def __repr__(self) -> str:
         return f"Taint({self.key!r}, {self.value!r}, {self.effect!r})"
 
+    def __copy__(self) -> "Taint":
+        return self  # an immutable value
+
+    def __deepcopy__(self, memo: dict) -> "Taint":
+        return self
+
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Taint):
             return (self.key, self.value, self.effect, self.time_added) == (
@@ -207,6 +213,12 @@ class Toleration:
 
     def _identity(self) -> tuple:
         return (self.key, self.operator, self.value, self.effect, self.toleration_seconds)
+
+    def __copy__(self) -> "Toleration":
+        return self  # an immutable value
+
+    def __deepcopy__(self, memo: dict) -> "Toleration":
+        return self
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Toleration):

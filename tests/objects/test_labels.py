@@ -198,3 +198,10 @@ def test_selectors_are_values():
     with pytest.raises(TypeError):
         sel.match_labels["a"] = "c"      # read-only: the compiled matcher was built from it
     assert sel.matches({"a": "b"})
+
+
+def test_copies_are_the_same_value():
+    import copy
+    sel = LabelSelector.parse("a=b,c in (d)")
+    assert copy.deepcopy(sel) is sel and copy.copy(sel) is sel
+    assert copy.deepcopy({"s": sel})["s"].matches({"a": "b", "c": "d"})
