@@ -24,6 +24,7 @@ class Metrics:
     preemption_victims: int = 0
     equivalence_cache_hits: int = 0
     equivalence_cache_misses: int = 0
+    indexed_cycles: int = 0  # cycles served by the equivalence-class indexes (every active filter node-local)
     extension_point_seconds: dict[str, float] = field(default_factory=dict)
 
     def add_time(self, point: str, seconds: float) -> None:
@@ -37,5 +38,6 @@ class Metrics:
             "preemptions": self.preemptions, "preemption_victims": self.preemption_victims,
             "equivalence_cache_hits": self.equivalence_cache_hits,
             "equivalence_cache_misses": self.equivalence_cache_misses,
+            "indexed_cycles": self.indexed_cycles,
             "extension_point_seconds": dict(self.extension_point_seconds),
         }

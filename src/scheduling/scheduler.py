@@ -458,6 +458,7 @@ class Scheduler:
                 return None
         pod = info.pod
         metrics = self.metrics
+        metrics.indexed_cycles += 1
         index = prof.filter_index(tuple([(p.name, keys[p.name]) for p in filters]), self._cache, filters)
         metrics.equivalence_cache_misses += index.sync(state, pod)
         n = len(nodes)
