@@ -316,7 +316,7 @@ class NodeAddress(Model):
     """``status.addresses[]``."""
 
     FIELDS = (
-        Field("type", Enum("Hostname", "InternalIP", "ExternalIP", "InternalDNS", "ExternalDNS"), required=True),
+        Field("type", Str(), required=True),  # Hostname, InternalIP, ExternalIP, ...; not checked, as upstream
         Field("address", Str(), required=True),
     )
     type: str
