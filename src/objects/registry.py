@@ -17,7 +17,7 @@ from typing import Any, Callable, Mapping, Protocol
 
 import msgpack
 
-from kvstore import Compacted, Compare, FutureRevision, Op
+from kvstore import Compacted, Compare, FutureRevision, Op, ValueTooLarge
 
 from .continuetoken import decode_continue, encode_continue
 from .errors import AlreadyExists, Conflict, Expired, FieldError, NotFound, ValidationError
@@ -250,7 +250,7 @@ class Registry:
                 meta.pop(system_field, None)
             obj, data = self._encode(d, admit_pod=info.kind == "Pod")
             key = self._key(info, meta.get("name"), meta.get("namespace"))
-            response = self.store.txn([Compare.create_revision(key) == 0], [Op.put(key, data)], [])
+            response = self._txn([Compare.create_revision(key) == 0], [Op.put(key, data)], [])
             if response.succeeded:
                 return self._with_version(data, response.revision, obj)
         raise AlreadyExists(f'{info.resource} "{meta.get("name")}" already exists')
@@ -402,11 +402,11 @@ class Registry:
         obj, data = self._encode(new)
         meta = _meta(new)
         if meta.get("deletionTimestamp") and not meta.get("finalizers"):
-            response = self.store.txn([Compare.mod_revision(key) == kv.mod_revision], [Op.delete(key)], [])
+            response = self._txn([Compare.mod_revision(key) == kv.mod_revision], [Op.delete(key)], [])
             return self._with_version(data, response.revision, obj) if response.succeeded else None
         if data == kv.value:
             return self._with_version(data, kv.mod_revision, obj)  # no-op update: no new revision
-        response = self.store.txn([Compare.mod_revision(key) == kv.mod_revision], [Op.put(key, data)], [])
+        response = self._txn([Compare.mod_revision(key) == kv.mod_revision], [Op.put(key, data)], [])
         return self._with_version(data, response.revision, obj) if response.succeeded else None
 
     # ------------------------------------------------------------------ patch
@@ -512,7 +512,7 @@ class Registry:
                 _meta(marked)["generation"] = int(meta.get("generation") or 0) + 1
                 result = self._write(info, key, kv, old, marked)
             else:
-                response = self.store.txn([Compare.mod_revision(key) == kv.mod_revision], [Op.delete(key)], [])
+                response = self._txn([Compare.mod_revision(key) == kv.mod_revision], [Op.delete(key)], [])
                 result = self._with_version(kv.value, response.revision) if response.succeeded else None
             if result is not None:
                 return result
@@ -550,6 +550,14 @@ class Registry:
         return WatchStream(watcher, self._codec.from_dict, initial, labels, fields)
 
     # ------------------------------------------------------------------ helpers
+    def _txn(self, compare: list[Any], success: list[Any], failure: list[Any]) -> Any:
+        """A kvstore txn; an object too big for the store is the API server's 413, a ValidationError."""
+        try:
+            return self.store.txn(compare, success, failure)
+        except ValueTooLarge as exc:
+            raise ValidationError(FieldError("<object>", f"Request entity too large: limit is {exc.limit}",
+                                             exc.size, "Too long")) from None
+
     def _priority_classes(self) -> dict[str, Any]:
         """Every stored PriorityClass by name; decoded again only when one of them changed."""
         prefix = self.kind_info("PriorityClass").prefix(None, self._root)

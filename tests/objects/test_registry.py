@@ -353,3 +353,15 @@ def test_list_and_watch_refuse_a_namespace_spanning_segments(reg):
         reg.list("Pod", namespace="a/b")
     with pytest.raises(ValidationError):
         reg.watch("Pod", namespace="..")
+
+
+def test_an_object_too_big_for_the_store_is_a_validation_error():
+    store = kvstore.open(max_value_bytes=2048)
+    reg = Registry(store)
+    with pytest.raises(ValidationError, match="Request entity too large: limit is 2048"):
+        reg.create(config_map("big", {"blob": "x" * 4096}))
+    small = reg.create(config_map("small"))
+    with pytest.raises(ValidationError, match="too large"):
+        reg.update(small.replace(data={"blob": "x" * 4096}))
+    assert reg.get("ConfigMap", "small").data in ({}, None)
+    store.close()
