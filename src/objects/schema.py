@@ -178,6 +178,7 @@ class StrList(FieldType):
 
     __slots__ = ("check",)
     collection: ClassVar[type] = list
+    emit = staticmethod(list)
 
     def __init__(self, check: Check | None = None) -> None:
         self.check = check
@@ -201,6 +202,7 @@ class StrMap(FieldType):
 
     __slots__ = ("key_check", "value_check")
     collection: ClassVar[type] = dict
+    emit = staticmethod(dict)
 
     def __init__(self, key_check: Check | None = None, value_check: Check | None = None) -> None:
         self.key_check, self.value_check = key_check, value_check
@@ -302,38 +304,51 @@ class Raw(FieldType):
     __slots__ = ()
 
     def parse(self, value: Any, parent: str, key: str | int, errs: Errors) -> Any:
-        check_json(value, join(parent, key), errs)
-        return value
+        return check_json(value, join(parent, key), errs)
+
+    @staticmethod
+    def emit(value: Any) -> Any:
+        return copy_json(value)
 
 
-def check_json(value: Any, path: str, errs: Errors, depth: int = 0) -> None:
-    """Append an error for anything in ``value`` that JSON (and msgpack) cannot carry."""
+def check_json(value: Any, path: str, errs: Errors, depth: int = 0) -> Any:
+    """A private copy of ``value``, appending an error for anything JSON (and msgpack) cannot carry."""
     t = type(value)
     if t is str or t is bool or value is None:
-        return
+        return value
     if t is int:
         if not INT64[0] <= value <= 2**64 - 1:
             errs.append(FieldError(path, "must be a number that fits in 64 bits", value))
-        return
+        return value
     if t is float:
         if not math.isfinite(value):
             errs.append(FieldError(path, "must be a finite number", str(value)))
-        return
+        return value
     if depth >= _MAX_RAW_DEPTH:
         errs.append(FieldError(path, f"must be nested at most {_MAX_RAW_DEPTH} levels deep", json_type(value)))
-        return
+        return None
     if t is list:
-        for i, v in enumerate(value):
-            check_json(v, f"{path}[{i}]", errs, depth + 1)
-        return
+        return [check_json(v, f"{path}[{i}]", errs, depth + 1) for i, v in enumerate(value)]
     if t is dict:
+        out = {}
         for k, v in value.items():
             if type(k) is not str:
                 errs.append(FieldError(path, "keys must be strings", repr(k)))
             else:
-                check_json(v, join(path, k), errs, depth + 1)
-        return
+                out[k] = check_json(v, join(path, k), errs, depth + 1)
+        return out
     errs.append(FieldError(path, "must be a JSON value", t.__name__))
+    return None
+
+
+def copy_json(value: Any) -> Any:
+    """A copy of plain JSON sharing nothing mutable with ``value`` (objects never share state with callers)."""
+    t = type(value)
+    if t is dict:
+        return {k: copy_json(v) for k, v in value.items()}
+    if t is list:
+        return [copy_json(v) for v in value]
+    return value
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -404,8 +419,7 @@ class Model:
                 if type(k) is not str:
                     errs.append(FieldError(path, "keys must be strings", repr(k)))
                     continue
-                check_json(v, join(path, k), errs)
-                unknown[k] = v
+                unknown[k] = check_json(v, join(path, k), errs)
             elif v is not None:
                 kwargs[f.attr] = f.type.parse(v, path, k, errs)
         if cls._required:
@@ -456,7 +470,8 @@ class Model:
                 continue
             out[f.key] = v if f.emit is None else f.emit(v)
         if self.unknown_fields:
-            out.update(self.unknown_fields)
+            for k, v in self.unknown_fields.items():
+                out[k] = copy_json(v)
         return out
 
     # -- values ---------------------------------------------------------------------------------------------

@@ -224,3 +224,16 @@ def test_package_exports_every_kind_and_its_parts():
     for (group, kind), cls in objects.KINDS.items():
         assert cls.KIND == kind and cls.RESOURCE and cls.__name__ in objects.__all__
         assert objects.kind_class(cls.API_VERSION, kind) is cls
+
+
+def test_objects_share_no_mutable_state_with_their_input_or_output():
+    doc = document("Pod", "web-0")
+    p = objects.from_dict(doc)
+    doc["spec"]["volumes"][0]["name"] = "changed"
+    doc["metadata"]["labels"]["app"] = "changed"
+    assert p.spec.unknown_fields["volumes"][0]["name"] == "cache" and p.metadata.labels["app"] == "web"
+    out = objects.to_dict(p)
+    out["spec"]["volumes"][0]["name"] = "changed"
+    out["metadata"]["labels"]["app"] = "changed"
+    out["metadata"]["finalizers"].append("x/y")
+    assert objects.to_dict(p) == objects.to_dict(objects.from_dict(document("Pod", "web-0")))
