@@ -356,7 +356,7 @@ class Registry:
                 raise self._conflict(info, meta.get("name"))
             old = _unpack(kv.value)
             merged = self._apply_update(info, old, copy.deepcopy(new), status_only)
-            result = self._write(info, key, kv, old, merged)
+            result = self._write(info, key, kv, old, merged, spec_bumps_generation=not status_only)
             if result is not None:
                 return result
             if precondition is not None:
@@ -381,6 +381,11 @@ class Registry:
                 meta[system_field] = old_meta[system_field]
             else:
                 meta.pop(system_field, None)
+        if info.kind == "Pod" and isinstance(new.get("spec"), dict) and isinstance(old.get("spec"), dict):
+            # Set by Priority admission at create and immutable after, so an update cannot drop them.
+            for admitted in ("priority", "preemptionPolicy"):
+                if admitted in old["spec"] and admitted not in new["spec"]:
+                    new["spec"][admitted] = old["spec"][admitted]
         if info.has_status:
             if "status" in old:
                 new["status"] = old["status"]
@@ -392,14 +397,26 @@ class Registry:
                 raise ValidationError(FieldError("metadata.finalizers",
                                                  "no new finalizers can be added if the object is being deleted",
                                                  ", ".join(sorted(added)), "Forbidden"))
-        if new.get("spec") != old.get("spec"):
-            meta["generation"] = int(old_meta.get("generation") or 0) + 1
         return new
 
-    def _write(self, info: KindInfo, key: str, kv: Any, old: dict[str, Any], new: dict[str, Any]) -> Any:
+    def _write(self, info: KindInfo, key: str, kv: Any, old: dict[str, Any], new: dict[str, Any],
+               spec_bumps_generation: bool = False) -> Any:
         """CAS-write ``new`` over ``kv``; None if the key moved on meanwhile. An object being deleted
-        whose last finalizer is gone is deleted instead, as the API server does."""
+        whose last finalizer is gone is deleted instead, as the API server does.
+
+        ``spec_bumps_generation``: compare the spec *after* defaulting with the stored one, so a client
+        that sends an undefaulted but equal spec does not bump ``generation``.
+        """
         obj, data = self._encode(new)
+        if spec_bumps_generation:
+            stored = _unpack(data)
+            if stored.get("spec") != old.get("spec"):
+                generation = int(_meta(old).get("generation") or 0) + 1
+                _meta(stored)["generation"] = generation
+                data = _pack(stored)
+                obj = self._codec.from_dict(stored) if not self._models else obj.replace(
+                    metadata=obj.metadata.replace(generation=generation))
+                _meta(new)["generation"] = generation
         meta = _meta(new)
         if meta.get("deletionTimestamp") and not meta.get("finalizers"):
             response = self._txn([Compare.mod_revision(key) == kv.mod_revision], [Op.delete(key)], [])
@@ -433,7 +450,7 @@ class Registry:
                 patched["metadata"] = {}
             patched["metadata"].pop("resourceVersion", None)
             merged = self._apply_update(info, old, patched, status_only=False)
-            result = self._write(info, key, kv, old, merged)
+            result = self._write(info, key, kv, old, merged, spec_bumps_generation=True)
             if result is not None:
                 return result
             if precondition is not None:

@@ -365,3 +365,14 @@ def test_an_object_too_big_for_the_store_is_a_validation_error():
         reg.update(small.replace(data={"blob": "x" * 4096}))
     assert reg.get("ConfigMap", "small").data in ({}, None)
     store.close()
+
+
+def test_an_undefaulted_but_equal_spec_does_not_bump_generation(reg):
+    created = reg.create(pod("web"))
+    assert created.spec.scheduler_name == "default-scheduler"
+    fresh = pod("web")                                      # as the user wrote it, without defaults
+    fresh = fresh.replace(metadata=fresh.metadata.replace(namespace="default", labels={"a": "b"}))
+    updated = reg.update(fresh)
+    assert updated.metadata.generation == 1 and updated.metadata.labels == {"a": "b"}
+    bumped = reg.update(updated.replace(spec=updated.spec.replace(node_name="n1")))
+    assert bumped.metadata.generation == 2
