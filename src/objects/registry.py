@@ -430,7 +430,18 @@ class Registry:
     def patch(self, kind: str, name: str, patch: Mapping[str, Any] | str | bytes,
               namespace: str | None = None) -> Any:
         """Apply a JSON merge patch (RFC 7386) to the current object and store it; retried on
-        concurrent writes unless the patch sets ``metadata.resourceVersion`` (a precondition)."""
+        concurrent writes unless the patch sets ``metadata.resourceVersion`` (a precondition).
+        For kinds with a status subresource the patch cannot change the status (see patch_status)."""
+        return self._patch(kind, name, patch, namespace, status_only=False)
+
+    def patch_status(self, kind: str, name: str, patch: Mapping[str, Any] | str | bytes,
+                     namespace: str | None = None) -> Any:
+        """A JSON merge patch of the ``/status`` subresource: only ``status`` changes (what
+        kube-scheduler's PatchPodStatus does for conditions and nominatedNodeName)."""
+        return self._patch(kind, name, patch, namespace, status_only=True)
+
+    def _patch(self, kind: str, name: str, patch: Mapping[str, Any] | str | bytes, namespace: str | None,
+               status_only: bool) -> Any:
         info = self.kind_info(kind)
         body = parse_patch(patch)
         if not isinstance(body, dict):
@@ -449,8 +460,8 @@ class Registry:
             if not isinstance(patched.get("metadata"), dict):
                 patched["metadata"] = {}
             patched["metadata"].pop("resourceVersion", None)
-            merged = self._apply_update(info, old, patched, status_only=False)
-            result = self._write(info, key, kv, old, merged, spec_bumps_generation=True)
+            merged = self._apply_update(info, old, patched, status_only)
+            result = self._write(info, key, kv, old, merged, spec_bumps_generation=not status_only)
             if result is not None:
                 return result
             if precondition is not None:

@@ -376,3 +376,11 @@ def test_an_undefaulted_but_equal_spec_does_not_bump_generation(reg):
     assert updated.metadata.generation == 1 and updated.metadata.labels == {"a": "b"}
     bumped = reg.update(updated.replace(spec=updated.spec.replace(node_name="n1")))
     assert bumped.metadata.generation == 2
+
+
+def test_patch_status_changes_only_the_status(reg):
+    reg.create(pod("web"))
+    patched = reg.patch_status("Pod", "web", {"status": {"nominatedNodeName": "n1", "phase": "Pending"},
+                                              "spec": {"nodeName": "sneaky"}})
+    assert patched.status.nominated_node_name == "n1" and patched.spec.node_name is None
+    assert reg.patch("Pod", "web", {"status": {"phase": "Failed"}}).status.phase == "Pending"
