@@ -307,3 +307,40 @@ def test_generated_pods_round_trip(doc):
               for c in doc["spec"]["containers"])
     assert pod.requests.get("cpu", 0) == cpu
     assert pod.priority_value == doc["spec"].get("priority", 0)
+    bound = pod.with_node_name("bound-node")
+    rebuilt = objects.from_dict({**original, "spec": {**original["spec"], "nodeName": "bound-node"}})
+    assert bound == rebuilt
+    assert (bound.requests, bound.non_zero_requests, bound.host_ports, bound.key) == (
+        rebuilt.requests, rebuilt.non_zero_requests, rebuilt.host_ports, rebuilt.key)
+
+
+def _models() -> list[type]:
+    from objects.schema import Model
+    found, todo = [], [Model]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            found.append(sub)
+            todo.append(sub)
+    return [m for m in found if m.__module__.startswith("objects.")]
+
+
+def test_corpus_sets_every_modelled_field():
+    from objects.schema import ABSENT, Model
+    seen = set()
+
+    def walk(value):
+        if isinstance(value, Model):
+            for f in value.FIELDS:
+                v = getattr(value, f.attr)
+                if v is None or (f.collection is not None and not v) or (f.always and v.unknown_fields is ABSENT):
+                    continue
+                seen.add((type(value).__name__, f.attr))
+                walk(v)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    for doc in corpus_documents():
+        walk(objects.from_dict(doc))
+    every = {(m.__name__, f.attr) for m in _models() for f in m.FIELDS}
+    assert every - seen == set()
