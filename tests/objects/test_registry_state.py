@@ -26,8 +26,12 @@ class RegistryMachine(RuleBasedStateMachine):
         self.model = {}        # name -> (data value, resourceVersion int)
         self.seen = {}         # name -> the last object the registry returned for it
         self.revision = 1
+        self.stream = self.reg.watch("ConfigMap", resource_version="1")
+        self.mirror = {}       # name -> (data value, resourceVersion) rebuilt from watch events only
+        self.mirror_revision = 1
 
     def teardown(self):
+        self.stream.stop()
         self.store.close()
 
     @rule(name=names, value=values)
@@ -86,6 +90,25 @@ class RegistryMachine(RuleBasedStateMachine):
             return
         self.revision += 1
         del self.model[name]
+
+    @invariant()
+    def watch_mirror_matches_model(self):
+        for _ in range(1000):                     # bounded: one event per changing step at most
+            if self.mirror_revision >= self.revision:
+                break
+            event = self.stream.get(5.0)
+            assert event is not None, "the watch stopped delivering"
+            rv = int(event.resource_version)
+            assert rv > self.mirror_revision      # strictly increasing, no duplicates
+            name = event.object.metadata.name
+            if event.type == "DELETED":
+                assert name in self.mirror
+                del self.mirror[name]
+            else:
+                assert (event.type == "ADDED") == (name not in self.mirror)
+                self.mirror[name] = ((event.object.data or {}).get("v"), rv)
+            self.mirror_revision = rv
+        assert self.mirror == self.model
 
     @invariant()
     def list_matches_model(self):
