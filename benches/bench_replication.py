@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.join(ROOT, "src"))
 
 from tests.etcd_client import EtcdClient  # noqa: E402
 from tests.replication.harness import ProcessCluster  # noqa: E402
-from tests.replication.support import free_ports  # noqa: E402
+from tests.replication.support import SECRET, free_ports  # noqa: E402
 
 VALUE = b"v" * 256
 FAILOVERS = 3
@@ -108,6 +108,40 @@ def retry_until_ok(action: Callable[[], Any], start: float) -> None:
             if time.perf_counter() - start > 30:
                 raise
             time.sleep(0.01)
+
+
+def bench_embedded(n: int) -> dict[str, float]:
+    """The library as it is meant to be used: the caller's threads on the leader member's process
+    (two follower processes), no RPC in between."""
+    import kvstore
+    from kvstore.replication import Cluster
+
+    root = tempfile.mkdtemp(prefix="bench-embedded-")
+    cluster = ProcessCluster(3, root, proxied=False)
+    member = None
+    try:
+        cluster.start(1)
+        cluster.start(2)
+        member = kvstore.open(os.path.join(root, "data0"), cluster=Cluster(
+            self_address=cluster.addresses[0], peers=cluster.addresses, secret=SECRET))
+        member.wait_ready(15)
+        leader = cluster.leader(among=[1, 2])
+        if leader != 0:
+            cluster.call(leader, "transfer", cluster.addresses[0], timeout=10)
+        deadline = time.monotonic() + 10
+        while not member.is_leader and time.monotonic() < deadline:
+            time.sleep(0.01)
+        out = {"put, 1 client": rate(n, lambda: [member.put(b"s%d" % i, VALUE) for i in range(n)])}
+        out["put, 64 clients"] = concurrent(
+            64, max(n // 8, 10), lambda c: (lambda i: member.put(b"c%d/%d" % (c, i), VALUE)))
+        out["linearizable get, 1 client"] = rate(n, lambda: [member.get(b"s%d" % i) for i in range(n)])
+        out["serializable get, 1 client"] = rate(
+            n, lambda: [member.get(b"s%d" % i, serializable=True) for i in range(n)])
+        return out
+    finally:
+        if member is not None:
+            member.close()
+        cluster.stop_all()
 
 
 # -- etcd 3.4 ---------------------------------------------------------------------------------------
@@ -312,8 +346,9 @@ def main() -> None:
     etcd = bench_etcd(n) if os.access(ETCD, os.X_OK) else {}
     repldict = bench_repldict(n)
     ours = bench_borgkit(n)
+    embedded = bench_embedded(n)
     print(f"{'3-member cluster, loopback, 256 B values':36} {'borgkit':>11} {'etcd 3.4':>11} {'vs etcd':>8} "
-          f"{'ReplDict':>11}")
+          f"{'ReplDict':>11} {'embedded':>11}")
     for name, value in ours.items():
         ref = etcd.get(name)
         if not ref:
@@ -321,10 +356,13 @@ def main() -> None:
         else:
             ratio = f"{ref / value:6.2f}x" if "(s)" in name else f"{value / ref:6.2f}x"
         print(f"{name:36} {_text(value, name):>11} {_text(ref, name):>11} {ratio:>8} "
-              f"{_text(repldict.get(name), name):>11}")
-    print("vs etcd: >1 means borgkit is better (faster, or quicker failover). ReplDict: pysyncobj 0.3.17's "
-          "ReplDict, same timers, unsynced journal, gets are local (no linearizable read).")
-    print(json.dumps({"borgkit": ours, "etcd": etcd, "repldict": repldict}))
+              f"{_text(repldict.get(name), name):>11} {_text(embedded.get(name), name):>11}")
+    print("borgkit/etcd/ReplDict: clients are threads of this process talking to the leader process "
+          "(borgkit and ReplDict: msgpack RPC; etcd: JSON gateway). vs etcd: >1 means borgkit is better.\n"
+          "ReplDict: pysyncobj 0.3.17's ReplDict, same timers, unsynced journal, local gets only.\n"
+          "embedded: the caller's threads inside the leader member's process (kvstore.open(cluster=...)), "
+          "two follower processes, no RPC.")
+    print(json.dumps({"borgkit": ours, "etcd": etcd, "repldict": repldict, "embedded": embedded}))
 
 
 if __name__ == "__main__":
