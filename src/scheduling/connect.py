@@ -1,0 +1,165 @@
+"""``Scheduler.run(registry)``: the scheduler connected to an ``objects.Registry``, as kube-scheduler to an
+API server.
+
+Start: list Nodes, Pods and PodDisruptionBudgets and reconcile the scheduler with them (bound pods are
+accounted on their nodes, pending pods queued, what the registry no longer has is dropped) — so a scheduler
+started again rebuilds its state from the registry — then watch all three from the list's resourceVersion.
+Loop: apply the watch events, schedule what is active, bind through the ``pods/binding`` subresource with
+the pod's resourceVersion as precondition (a pod changed meanwhile is a Conflict: the binding fails, the
+assumed pod is forgotten and retried after its backoff). Victims of preemption are deleted through the
+registry. Pods in phase Succeeded or Failed hold no resources, as in kube-scheduler.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Optional
+
+from .framework import NodeNotFound, PodNotFound, Status
+
+__all__ = ["RegistryConnection"]
+
+_TERMINAL = ("Succeeded", "Failed")
+
+
+class RegistryConnection:
+    """One run of a Scheduler against a Registry (see the module docstring)."""
+
+    def __init__(self, scheduler: Any, registry: Any) -> None:
+        self.scheduler = scheduler
+        self.registry = registry
+        self.streams: list[tuple[str, Any]] = []
+        self.bound = 0
+
+    # -- start --------------------------------------------------------------------------------------
+    def rebuild(self) -> None:
+        """Reconcile the scheduler with the registry and open the watches."""
+        s = self.scheduler
+        nodes = self.registry.list("Node")
+        pods = self.registry.list("Pod")
+        try:
+            pdbs = self.registry.list("PodDisruptionBudget")
+        except Exception:  # a registry without the policy kind: no budgets to respect
+            pdbs = None
+        names = {n.metadata.name for n in nodes.items}
+        for info in list(s.cache.list()):
+            if info.name not in names:
+                s.remove_node(info.name)
+        for node in nodes.items:
+            s.add_node(node)
+        live = {p.key for p in pods.items if p.status.phase not in _TERMINAL}
+        for pod in [*s.cache.pods(), *s.queue.pending_pods()]:
+            if pod.key not in live:
+                self._remove(pod)
+        for pod in pods.items:
+            self._pod_event("ADDED", pod)
+        if pdbs is not None:
+            for pdb in pdbs.items:
+                s.add_pdb(pdb)
+        self.streams = [("Node", self.registry.watch("Node", resource_version=nodes.resource_version)),
+                        ("Pod", self.registry.watch("Pod", resource_version=pods.resource_version))]
+        if pdbs is not None:
+            self.streams.append(("PodDisruptionBudget", self.registry.watch(
+                "PodDisruptionBudget", resource_version=pdbs.resource_version)))
+
+    # -- events -------------------------------------------------------------------------------------
+    def _remove(self, pod: Any) -> None:
+        try:
+            self.scheduler.remove_pod(pod)
+        except PodNotFound:
+            pass
+
+    def _pod_event(self, kind: str, pod: Any) -> None:
+        s = self.scheduler
+        if kind == "DELETED" or pod.status.phase in _TERMINAL:
+            self._remove(pod)
+        elif pod.spec.node_name:
+            s.add_pod(pod)
+        elif kind == "ADDED":
+            s.add_pod(pod)
+        else:
+            s.update_pod(pod)
+
+    def _apply(self, kind: str, event: Any) -> None:
+        s = self.scheduler
+        obj = event.object
+        if event.type == "BOOKMARK" or obj is None:
+            return
+        if kind == "Pod":
+            self._pod_event(event.type, obj)
+        elif kind == "Node":
+            if event.type == "DELETED":
+                try:
+                    s.remove_node(obj.metadata.name)
+                except NodeNotFound:
+                    pass
+            else:
+                s.add_node(obj)
+        elif event.type == "DELETED":
+            s.remove_pdb(obj)
+        else:
+            s.add_pdb(obj)
+
+    def drain(self, wait: float = 0.0) -> int:
+        """Apply every event that is ready (waiting up to ``wait`` seconds for the first); returns how many."""
+        count = 0
+        for kind, stream in self.streams:
+            timeout = wait if count == 0 and kind == "Pod" else 0.0
+            while True:
+                event = stream.get(timeout)
+                if event is None:
+                    break
+                timeout = 0.0
+                self._apply(kind, event)
+                count += 1
+        return count
+
+    # -- the handle's writes ------------------------------------------------------------------------
+    def bind(self, pod: Any, node_name: str) -> Optional[Status]:
+        from objects import ObjectsError
+        meta = pod.metadata
+        try:
+            bound = self.registry.bind(meta.name, node_name, meta.namespace,
+                                       resource_version=meta.resource_version)
+        except ObjectsError as exc:
+            return Status.error(f"binding pod {pod.key!r} to node {node_name!r}: {exc}")
+        self.scheduler._bound_pods[pod.key] = bound
+        self.bound += 1
+        return None
+
+    def evict(self, pod: Any) -> None:
+        from objects import NotFound
+        try:
+            self.registry.delete("Pod", pod.metadata.name, pod.metadata.namespace)
+        except NotFound:
+            pass
+
+    # -- the loop -----------------------------------------------------------------------------------
+    def run(self, stop: Any = None, until_idle: bool = False, idle_seconds: float = 0.05,
+            timeout: Optional[float] = None) -> int:
+        """See ``Scheduler.run``."""
+        s = self.scheduler
+        s._binder, s._evictor = self.bind, self.evict
+        deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            self.rebuild()
+            idle_since: Optional[float] = None
+            while not (stop is not None and stop.is_set()):
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+                events = self.drain()
+                results = s.schedule_pending()
+                if events or results:
+                    idle_since = None
+                    continue
+                now = time.monotonic()
+                if idle_since is None:
+                    idle_since = now
+                if until_idle and now - idle_since >= idle_seconds:
+                    break
+                if self.drain(wait=min(idle_seconds, 0.05)):
+                    idle_since = None
+        finally:
+            s._binder = s._evictor = None
+            for _, stream in self.streams:
+                stream.stop()
+        return self.bound

@@ -1,0 +1,106 @@
+"""End to end on the embedded kvstore (real files, real fsync): pods created in a Registry end up bound
+through the pods/binding subresource, a restarted scheduler rebuilds its state from the registry, a
+binding on a stale resourceVersion fails and is retried."""
+from __future__ import annotations
+
+import pathlib
+import sys
+
+import kvstore
+import objects
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+
+from refbuilders import node, pod  # noqa: E402
+
+from scheduling import Scheduler  # noqa: E402
+
+
+def _open(path: pathlib.Path):
+    store = kvstore.open(str(path))
+    return store, objects.Registry(store)
+
+
+def _placements(registry) -> dict:
+    return {p.metadata.name: p.spec.node_name for p in registry.list("Pod").items}
+
+
+def test_pods_created_in_the_registry_are_bound_and_survive_a_restart(tmp_path: pathlib.Path) -> None:
+    store, registry = _open(tmp_path / "db")
+    try:
+        registry.create(node("a", cpu="2", pods=2))
+        registry.create(node("b", cpu="2", pods=2))
+        for i in range(2):
+            registry.create(pod(f"first-{i}", cpu="1"))
+        assert Scheduler().run(registry, until_idle=True, timeout=30) == 2
+        first = _placements(registry)
+        assert all(first.values())
+        bound = registry.get("Pod", "first-0", "default")
+        assert any(c.type == "PodScheduled" and c.status == "True" for c in bound.status.conditions)
+    finally:
+        store.close()
+
+    store, registry = _open(tmp_path / "db")  # the process restarts: store and scheduler both new
+    try:
+        for i in range(2):
+            registry.create(pod(f"second-{i}", cpu="1"))
+        registry.create(pod("too-big", cpu="3"))
+        s = Scheduler()
+        assert s.run(registry, until_idle=True, timeout=30) == 2
+        placements = _placements(registry)
+        assert {k: v for k, v in placements.items() if k.startswith("first")} == first
+        assert placements["too-big"] is None
+        per_node: dict = {}
+        for name, where in placements.items():
+            if where:
+                per_node[where] = per_node.get(where, 0) + 1
+        assert per_node == {"a": 2, "b": 2}  # the rebuilt cache knew the first pods' nodes
+        assert s.cache.get("a").requested["cpu"] == 2000
+    finally:
+        store.close()
+
+
+def test_deleted_nodes_and_pods_are_dropped_on_reconnect(tmp_path: pathlib.Path) -> None:
+    store, registry = _open(tmp_path / "db")
+    try:
+        registry.create(node("a", cpu="1"))
+        registry.create(pod("p", cpu="1"))
+        s = Scheduler()
+        assert s.run(registry, until_idle=True, timeout=30) == 1
+        registry.delete("Pod", "p", "default")
+        registry.create(node("b", cpu="1"))
+        registry.delete("Node", "a")
+        registry.create(pod("q", cpu="1"))
+        assert s.run(registry, until_idle=True, timeout=30) == 1
+        assert _placements(registry) == {"q": "b"}
+        assert [n.name for n in s.cache.list()] == ["b"]
+    finally:
+        store.close()
+
+
+def test_a_stale_resource_version_makes_the_binding_fail_and_retry(tmp_path: pathlib.Path) -> None:
+    store, registry = _open(tmp_path / "db")
+    now = [0.0]
+    try:
+        registry.create(node("a"))
+        registry.create(pod("p"))
+        s = Scheduler(clock=lambda: now[0])
+        from scheduling.connect import RegistryConnection
+        conn = RegistryConnection(s, registry)
+        s._binder = conn.bind
+        conn.rebuild()
+        registry.patch("Pod", "p", {"metadata": {"labels": {"changed": "yes"}}}, "default")
+        [result] = s.schedule_pending()  # the scheduler still holds the old version
+        assert result.node_name is None
+        assert result.message.startswith("running DefaultBinder for node 'a': binding pod 'default/p' to node "
+                                          "'a': Operation cannot be fulfilled on pods \"p\": the object has "
+                                          "been modified")
+        assert registry.get("Pod", "p", "default").spec.node_name is None
+        assert s.cache.get("a").pods == {}
+        conn.drain()  # the watch brings the new version
+        now[0] += 1.0
+        assert [r.node_name for r in s.schedule_pending()] == ["a"]
+        for _, stream in conn.streams:
+            stream.stop()
+    finally:
+        store.close()
