@@ -170,8 +170,9 @@ class QueueMachine(RuleBasedStateMachine):
         plugin = "A" if event == ClusterEvent.NODE_ADD else "B"
         expect = [n for n, p in self.place.items() if p == "unschedulable:" + plugin]
         assert moved == len(expect)
-        for n in expect:
-            self.place[n] = "backoff"
+        for n in expect:  # still backing off -> backoff, else straight to active
+            expiry = self.q.get("default/" + n).backoff_expiry()
+            self.place[n] = "backoff" if expiry > self.clock.now else "active"
 
     @rule(seconds=st.sampled_from([0.5, 1.0, 10.0]))
     def tick(self, seconds: float) -> None:
