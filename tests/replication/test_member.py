@@ -162,3 +162,21 @@ def test_move_leader(members) -> None:
     leader.move_leader(address, timeout=5)
     wait_until(lambda: target.is_leader, 5, "the target to lead")
     assert target.put(b"after-move", b"1").revision > 0
+
+
+def test_a_lost_proposal_is_proposed_again(members, monkeypatch) -> None:
+    a, b, c, _ = members
+    follower = next(m for m in (a, b, c) if not m.is_leader)
+    node = follower._raft.node
+    real_submit = node.submit
+    dropped: list[bytes] = []
+
+    def lose_the_first(payload: bytes, callback) -> None:
+        if not dropped:
+            dropped.append(payload)  # as if the forwarding connection died: no callback, ever
+            return
+        real_submit(payload, callback)
+
+    monkeypatch.setattr(node, "submit", lose_the_first)
+    assert follower.put(b"resent", b"1").revision > 0
+    assert dropped and follower.get(b"resent").version == 1

@@ -7,8 +7,8 @@ the entry to the leader when this member follows, and calls back once the entry 
 *locally*, so a write returns with its result and a read after a barrier sees every write
 acknowledged before it started.
 
-Failures that leave the outcome open (leader changed, entry discarded, message lost) are retried
-with the same request id until the deadline: the applier returns the first result for an id it
+Failures that leave the outcome open (leader changed, entry discarded, message lost, or no answer
+within a second) are retried with the same request id until the deadline: the applier returns the first result for an id it
 has seen, so a retried write is applied once. At the deadline the caller gets `Timeout` (the write
 may still commit, as with etcd) or `NoLeader` when no leader was known at all.
 """
@@ -26,6 +26,7 @@ from .machine import encode_batch
 from .raftnode import RaftNode
 
 RETRY_PAUSE = 0.02
+RESEND_AFTER = 1.0
 
 
 class _Request:
@@ -81,10 +82,14 @@ class Proposer:
         last_error: Optional[int] = None
         while True:
             self._enqueue(request)
-            remaining = deadline - time.monotonic()
-            if not request.done.wait(max(remaining, 0.0)):
+            now = time.monotonic()
+            if not request.done.wait(max(min(deadline, now + RESEND_AFTER) - now, 0.0)):
                 self._forget(request)
-                raise self._deadline_error(what, timeout, last_error)
+                if time.monotonic() >= deadline:
+                    raise self._deadline_error(what, timeout, last_error)
+                # No answer yet: the forwarded entry may have died with a connection while the leader
+                # stayed (pysyncobj then never calls back). Propose again; the request id makes it safe.
+                continue
             if request.error is None:
                 return request.result
             if self._closed:
@@ -136,6 +141,8 @@ class Proposer:
 
         def on_result(results: Any, error: int) -> None:
             for position, request in enumerate(batch):
+                if request.done.is_set():
+                    continue  # an earlier or later attempt of the same request answered already
                 if error == FAIL_REASON.SUCCESS:
                     request.result = results[position]
                 else:
