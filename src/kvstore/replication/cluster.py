@@ -23,7 +23,18 @@ class Cluster:
     defaults to `self_address` and never to 0.0.0.0. `peers` lists the other members (this member's
     own address may appear and is ignored). `secret` is shared by all members: every message is
     authenticated and encrypted with it before pysyncobj unpickles anything; there is no default.
-    Timings are in seconds; the defaults give sub-second failover on a LAN.
+    Timings are in seconds; the defaults give failover in about a second on a LAN:
+
+    - heartbeat_interval: leader's AppendEntries period (etcd --heartbeat-interval, 100 ms there).
+    - election_timeout_min/max: a follower without a heartbeat for a random time in this range
+      starts an election (etcd --election-timeout, 1000 ms there).
+    - leader_step_down_timeout: a leader that hears from no majority for this long steps down
+      (pysyncobj's leaderFallbackTimeout, 30 s by default).
+    - reconnect_interval: how often a lost peer connection is retried.
+    - request_timeout: deadline of a write or linearizable read (etcd's request timeout).
+    - lease_check_interval: how often the leader looks for expired leases.
+    - snapshot_entries: log entries between Raft snapshots (etcd --snapshot-count).
+    - max_batch_bytes: upper bound of one log entry batching many client requests.
     """
 
     self_address: str
