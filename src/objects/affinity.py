@@ -4,7 +4,8 @@ from __future__ import annotations
 from .errors import FieldError
 from .labels import LabelSelector
 from .nodeselector import NodeSelector, NodeSelectorTerm
-from .schema import Enum, Errors, Field, Int, ListOf, Model, Str, StrList, join, model
+from .fieldtypes import Enum, Errors, Int, ListOf, Str, StrList, join
+from .schema import Field, Model, model
 from .validation import dns1123_label, qualified_name
 
 __all__ = ["Affinity", "NodeAffinity", "PreferredSchedulingTerm", "PodAffinity", "PodAntiAffinity",

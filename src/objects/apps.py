@@ -5,7 +5,8 @@ from .core import PodSpec
 from .errors import FieldError
 from .labels import LabelSelector
 from .meta import METADATA, TYPE_META, Condition, KubeObject, ObjectMeta, attach_kind
-from .schema import INT64, Bool, Enum, Errors, Field, Int, IntOrString, ListOf, Model, join, model
+from .fieldtypes import INT64, Bool, Enum, Errors, Int, IntOrString, ListOf, join
+from .schema import Field, Model, model
 from .validation import percent_or_int
 
 __all__ = ["PodTemplateSpec", "ReplicaSetSpec", "ReplicaSetStatus", "ReplicaSet", "RollingUpdateDeployment",

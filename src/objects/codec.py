@@ -16,7 +16,7 @@ import yaml
 from .errors import FieldError, ValidationError
 from .generic import GenericObject
 from .meta import KubeObject
-from .schema import json_type
+from .fieldtypes import json_type
 
 __all__ = ["from_dict", "to_dict", "load", "dumps_yaml", "to_msgpack", "from_msgpack", "register_kind",
            "kind_class", "KINDS"]

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from .meta import METADATA, TYPE_META, KubeObject, attach_kind
-from .schema import Field, Int, Model, Str, model
+from .fieldtypes import Int, Str
+from .schema import Field, Model, model
 from .validation import timestamp
 
 __all__ = ["LeaseSpec", "Lease"]

@@ -4,7 +4,8 @@ from __future__ import annotations
 from typing import Any, Callable, ClassVar
 
 from .errors import FieldError
-from .schema import INT64, Bool, Enum, Errors, Field, Int, ListOf, Model, Str, StrList, StrMap, join, model
+from .fieldtypes import INT64, Bool, Enum, Errors, Int, ListOf, Str, StrList, StrMap, join
+from .schema import Field, Model, model
 from .validation import dns1123_label, dns1123_subdomain, label_value, name_prefix, qualified_name, timestamp
 
 __all__ = ["ObjectMeta", "OwnerReference", "Condition", "KubeObject", "TYPE_META", "METADATA"]

@@ -4,7 +4,8 @@ from __future__ import annotations
 from .errors import FieldError
 from .labels import LabelSelector
 from .meta import METADATA, TYPE_META, Condition, KubeObject, attach_kind
-from .schema import INT64, Enum, Errors, Field, Int, IntOrString, ListOf, Model, StrMap, join, model
+from .fieldtypes import INT64, Enum, Errors, Int, IntOrString, ListOf, StrMap, join
+from .schema import Field, Model, model
 from .validation import percent_or_int, timestamp
 
 __all__ = ["PodDisruptionBudgetSpec", "PodDisruptionBudgetStatus", "PodDisruptionBudget"]

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from .errors import FieldError
 from .meta import METADATA, TYPE_META, KubeObject, attach_kind
-from .schema import Bool, Enum, Errors, Field, Int, Str, model
+from .fieldtypes import Bool, Enum, Errors, Int, Str
+from .schema import Field, model
 
 __all__ = ["PriorityClass", "HIGHEST_USER_DEFINABLE_PRIORITY", "SYSTEM_CRITICAL_PRIORITY"]
 

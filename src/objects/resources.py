@@ -9,7 +9,8 @@ from typing import Any, ClassVar, Iterable, Mapping
 
 from .errors import FieldError, ValidationError
 from .quantity import Quantity
-from .schema import Errors, Field, FieldType, Model, json_type, join, model, type_error
+from .fieldtypes import Errors, FieldType, json_type, join, type_error
+from .schema import Field, Model, model
 from .validation import resource_name
 
 __all__ = ["QuantityMap", "ResourceRequirements", "to_units", "DEFAULT_MILLI_CPU_REQUEST",

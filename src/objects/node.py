@@ -1,0 +1,103 @@
+"""Node (core/v1) and its parts; ``Node.allocatable_resources`` is computed once when a node is built."""
+from __future__ import annotations
+
+from typing import Any
+
+from .fieldtypes import INT64, Bool, Enum, Int, ListOf, Str, StrList
+from .meta import METADATA, TYPE_META, Condition, KubeObject, attach_kind
+from .quantity import Quantity
+from .resources import QuantityMap, to_units
+from .schema import Field, Model, model
+from .taints import Taint
+
+__all__ = ["NodeSpec", "ContainerImage", "NodeAddress", "NodeStatus", "Node"]
+
+
+@model
+class NodeSpec(Model):
+    """``spec`` of a Node: its taints and whether new pods may be scheduled on it."""
+
+    FIELDS = (
+        Field("taints", ListOf(Taint)),
+        Field("unschedulable", Bool()),
+        Field("pod_cidr", Str(), "podCIDR"),
+        Field("pod_cidrs", StrList(), "podCIDRs"),
+        Field("provider_id", Str(), "providerID"),
+    )
+    pod_cidr: str | None
+    pod_cidrs: list[str]
+    provider_id: str | None
+    unschedulable: bool | None
+    taints: list[Taint]
+
+
+@model
+class ContainerImage(Model):
+    """An image present on a node (``status.images[]``), for ImageLocality."""
+
+    FIELDS = (
+        Field("names", StrList()),
+        Field("size_bytes", Int(0, INT64[1])),
+    )
+    names: list[str]
+    size_bytes: int | None
+
+
+@model
+class NodeAddress(Model):
+    """``status.addresses[]``."""
+
+    FIELDS = (
+        Field("type", Str(), required=True),  # Hostname, InternalIP, ExternalIP, ...; not checked, as upstream
+        Field("address", Str(), required=True),
+    )
+    type: str
+    address: str
+
+
+@model
+class NodeStatus(Model):
+    """``status`` of a Node: capacity, allocatable, conditions and images."""
+
+    FIELDS = (
+        Field("capacity", QuantityMap()),
+        Field("allocatable", QuantityMap()),
+        Field("conditions", ListOf(Condition)),
+        Field("images", ListOf(ContainerImage)),
+        Field("phase", Enum("Pending", "Running", "Terminated")),
+        Field("addresses", ListOf(NodeAddress)),
+    )
+    capacity: dict[str, Quantity]
+    allocatable: dict[str, Quantity]
+    phase: str | None
+    conditions: list[Condition]
+    addresses: list[NodeAddress]
+    images: list[ContainerImage]
+
+
+@model
+class Node(KubeObject):
+    """A Node.  Derived: ``allocatable_resources`` (dict[str, int]: "cpu" in millicores, others in units,
+    "pods" a count) from ``status.allocatable``, or ``status.capacity`` when allocatable is unset (the
+    API server defaults allocatable to capacity)."""
+
+    FIELDS = TYPE_META + (
+        METADATA,
+        Field("spec", NodeSpec, always=True),
+        Field("status", NodeStatus, always=True),
+    )
+    DERIVED = ("allocatable_resources",)
+    spec: NodeSpec
+    status: NodeStatus
+    allocatable_resources: dict[str, int]
+
+    def _derive(self) -> None:
+        status = self.status
+        self.allocatable_resources = to_units(status.allocatable or status.capacity)
+
+    def with_spec(self, **changes: Any) -> Node:
+        """A copy with spec fields changed (``taints``, ``unschedulable``)."""
+        return self._copy(spec=self.spec.replace(**changes))
+
+
+attach_kind(Node, "v1", "Node", "nodes", namespaced=False)

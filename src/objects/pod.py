@@ -1,0 +1,261 @@
+"""Pod (core/v1) and its parts, with the values the scheduler reads computed once when a pod is built."""
+from __future__ import annotations
+
+from typing import Any
+
+from .affinity import Affinity, TopologySpreadConstraint
+from .errors import FieldError
+from .fieldtypes import Bool, Enum, Errors, Int, ListOf, Str, StrMap, join
+from .meta import METADATA, TYPE_META, Condition, KubeObject, attach_kind
+from .quantity import Quantity
+from .resources import QuantityMap, ResourceRequirements, aggregate_requests, non_zero, to_units
+from .schema import Field, Model, model
+from .taints import Toleration
+from .validation import dns1123_label, dns1123_subdomain, ip_address, label_value, qualified_name, timestamp
+
+__all__ = ["PROTOCOL", "ContainerPort", "Container", "PodSchedulingGate", "PodSpec", "PodStatus", "Pod"]
+
+PROTOCOL = Enum("TCP", "UDP", "SCTP")
+
+
+@model
+class ContainerPort(Model):
+    """A port a container exposes; ``host_port`` > 0 reserves the port on the node."""
+
+    FIELDS = (
+        Field("container_port", Int(1, 65535), required=True),
+        Field("host_port", Int(0, 65535)),
+        Field("protocol", PROTOCOL),
+        Field("host_ip", Str(ip_address), "hostIP"),
+        Field("name", Str()),
+    )
+    name: str | None
+    host_port: int | None
+    container_port: int
+    protocol: str | None
+    host_ip: str | None
+
+
+@model
+class Container(Model):
+    """A container of a pod (``spec.containers[]`` / ``spec.initContainers[]``).
+
+    Fields the scheduler does not read (command, env, volumeMounts, probes, ...) are kept in
+    ``unknown_fields`` and written back unchanged.  ``restart_policy: Always`` on an init container makes it
+    a sidecar.
+    """
+
+    FIELDS = (
+        Field("name", Str(dns1123_label), required=True),
+        Field("image", Str(), required=True),
+        Field("resources", ResourceRequirements, always=True),
+        Field("ports", ListOf(ContainerPort)),
+        Field("restart_policy", Enum("Always")),
+    )
+    name: str
+    image: str | None
+    ports: list[ContainerPort]
+    resources: ResourceRequirements
+    restart_policy: str | None
+
+
+@model
+class PodSchedulingGate(Model):
+    """``spec.schedulingGates[]``: while any gate remains the pod is not scheduled."""
+
+    FIELDS = (Field("name", Str(qualified_name), required=True),)
+    name: str
+
+
+@model
+class PodSpec(Model):
+    """``spec`` of a Pod (and of every pod template)."""
+
+    FIELDS = (
+        Field("containers", ListOf(Container)),  # required: checked in validate, also when empty
+        Field("init_containers", ListOf(Container)),
+        Field("node_name", Str(dns1123_subdomain)),
+        Field("node_selector", StrMap(qualified_name, label_value)),
+        Field("affinity", Affinity),
+        Field("tolerations", ListOf(Toleration)),
+        Field("priority", Int()),
+        Field("priority_class_name", Str(dns1123_subdomain)),
+        Field("preemption_policy", Enum("PreemptLowerPriority", "Never")),
+        Field("topology_spread_constraints", ListOf(TopologySpreadConstraint)),
+        Field("scheduler_name", Str(dns1123_subdomain)),
+        Field("overhead", QuantityMap()),
+        Field("scheduling_gates", ListOf(PodSchedulingGate)),
+        Field("restart_policy", Enum("Always", "OnFailure", "Never")),
+        Field("service_account_name", Str(dns1123_subdomain)),
+        Field("host_network", Bool()),
+    )
+    init_containers: list[Container]
+    containers: list[Container]
+    restart_policy: str | None
+    node_selector: dict[str, str]
+    service_account_name: str | None
+    node_name: str | None
+    host_network: bool | None
+    affinity: Affinity | None
+    scheduler_name: str | None
+    tolerations: list[Toleration]
+    priority_class_name: str | None
+    priority: int | None
+    preemption_policy: str | None
+    overhead: dict[str, Quantity]
+    topology_spread_constraints: list[TopologySpreadConstraint]
+    scheduling_gates: list[PodSchedulingGate]
+
+    def validate(self, path: str, errs: Errors) -> None:
+        containers_path = join(path, "containers")
+        if not self.containers and not any(e.path == containers_path for e in errs):
+            errs.append(FieldError(containers_path, "", None, "Required value"))
+        seen: set[str] = set()
+        for list_key, containers in (("initContainers", self.init_containers), ("containers", self.containers)):
+            for i, c in enumerate(containers):
+                if c is None or c.name is None:
+                    continue
+                if c.name in seen:
+                    errs.append(FieldError(join(join(join(path, list_key), i), "name"), "", c.name,
+                                           "Duplicate value"))
+                seen.add(c.name)
+                if list_key == "containers" and c.restart_policy is not None:
+                    errs.append(FieldError(join(join(join(path, list_key), i), "restartPolicy"),
+                                           "may not be set for non-init containers", None, "Forbidden"))
+        for list_key, containers in (("initContainers", self.init_containers), ("containers", self.containers)):
+            _check_unique_host_ports(containers, join(path, list_key), errs)
+        pairs: set[tuple[str, str]] = set()
+        for i, tsc in enumerate(self.topology_spread_constraints):
+            if tsc is None:
+                continue
+            pair = (tsc.topology_key, tsc.when_unsatisfiable)
+            if pair in pairs:
+                errs.append(FieldError(join(join(path, "topologySpreadConstraints"), i), "",
+                                       f"{{{pair[0]}, {pair[1]}}}", "Duplicate value"))
+            pairs.add(pair)
+        gates: set[str] = set()
+        for i, gate in enumerate(self.scheduling_gates):
+            if gate is not None and gate.name in gates:
+                errs.append(FieldError(join(join(join(path, "schedulingGates"), i), "name"), "", gate.name,
+                                       "Duplicate value"))
+            if gate is not None:
+                gates.add(gate.name)
+
+
+def _check_unique_host_ports(containers: list[Container], path: str, errs: Errors) -> None:
+    """AccumulateUniqueHostPorts: no two ports of the list claim the same hostIP/protocol/hostPort."""
+    seen: set[str] = set()
+    for i, c in enumerate(containers):
+        if c is None:
+            continue
+        for j, p in enumerate(c.ports):
+            if p is None or not p.host_port:
+                continue
+            claim = f"{p.host_ip or ''}/{p.protocol or 'TCP'}/{p.host_port}"
+            if claim in seen:
+                errs.append(FieldError(join(join(join(join(path, i), "ports"), j), "hostPort"), "", claim,
+                                       "Duplicate value"))
+            seen.add(claim)
+
+
+@model
+class PodStatus(Model):
+    """``status`` of a Pod: its phase, conditions and the node preemption nominated it to."""
+
+    FIELDS = (
+        Field("phase", Enum("Pending", "Running", "Succeeded", "Failed", "Unknown")),
+        Field("nominated_node_name", Str()),
+        Field("conditions", ListOf(Condition)),
+        Field("message", Str()),
+        Field("reason", Str()),
+        Field("host_ip", Str(ip_address), "hostIP"),
+        Field("pod_ip", Str(ip_address), "podIP"),
+        Field("start_time", Str(timestamp)),
+    )
+    phase: str | None
+    conditions: list[Condition]
+    message: str | None
+    reason: str | None
+    nominated_node_name: str | None
+    host_ip: str | None
+    pod_ip: str | None
+    start_time: str | None
+
+
+def _host_ports(spec: PodSpec) -> tuple[tuple[str, str, int], ...]:
+    """(hostIP, protocol, hostPort) the pod reserves on its node, defaulted as Kubernetes defaults them."""
+    ports = []
+    host_network = spec.host_network
+    for c in spec.containers:
+        for p in c.ports:
+            host_port = p.host_port
+            if not host_port and host_network:
+                host_port = p.container_port  # hostNetwork pods bind the container port on the host
+            if host_port and host_port > 0:
+                ports.append((p.host_ip or "0.0.0.0", p.protocol or "TCP", host_port))
+    return tuple(ports)
+
+
+@model
+class Pod(KubeObject):
+    """A Pod.  Derived values, computed once when built (objects are values, so they never go stale):
+
+    - ``requests``: dict[str, int] — what the pod asks of a node (kube-scheduler's computePodResourceRequest:
+      the containers' sum, the peak of init containers and sidecars, plus overhead; a resource with only a
+      limit requests its limit); "cpu" in millicores, others in units.
+    - ``non_zero_requests``: (cpu millis, memory bytes) with 100m / 200Mi standing in for missing requests.
+    - ``host_ports``: tuple of (hostIP, protocol, hostPort) for every hostPort > 0.
+    - ``priority_value``: ``spec.priority`` or 0.
+    - ``key``: "namespace/name" (namespace "default" when unset).
+    """
+
+    FIELDS = TYPE_META + (
+        METADATA,
+        Field("spec", PodSpec, always=True),
+        Field("status", PodStatus, always=True),
+    )
+    DERIVED = ("requests", "non_zero_requests", "host_ports", "priority_value", "key")
+    spec: PodSpec
+    status: PodStatus
+    requests: dict[str, int]
+    non_zero_requests: tuple[int, int]
+    host_ports: tuple[tuple[str, str, int], ...]
+    priority_value: int
+    key: str  # type: ignore[assignment]
+
+    def _derive(self) -> None:
+        spec = self.spec
+        meta = self.metadata
+        containers = [c.resources.effective_requests for c in spec.containers if c is not None]
+        inits = [(c.resources.effective_requests, c.restart_policy == "Always")
+                 for c in spec.init_containers if c is not None]
+        overhead = to_units(spec.overhead) if spec.overhead else None
+        if not inits and len(containers) == 1 and not overhead:
+            self.requests = dict(containers[0])
+            nz = non_zero(containers[0])
+        else:
+            self.requests = aggregate_requests(containers, inits, overhead)
+            nz = aggregate_requests([non_zero(c) for c in containers],
+                                    [(non_zero(c), r) for c, r in inits], overhead)
+        self.non_zero_requests = (nz.get("cpu", 0), nz.get("memory", 0))
+        self.host_ports = _host_ports(spec)
+        self.priority_value = spec.priority or 0
+        self.key = f"{meta.namespace or 'default'}/{meta.name or ''}"
+
+    def with_node_name(self, node_name: str | None) -> Pod:
+        """A copy bound to ``node_name`` (what a binding does); shares everything else, derived values too."""
+        return self._copy(spec=self.spec._copy(node_name=node_name))
+
+    def with_nominated_node_name(self, node_name: str | None) -> Pod:
+        """A copy with ``status.nominatedNodeName`` set (what preemption records)."""
+        return self._copy(status=self.status._copy(nominated_node_name=node_name))
+
+    def with_metadata(self, **changes: Any) -> Pod:
+        """A copy with metadata fields changed (``resource_version``, ``uid``, ...); ``key`` follows name."""
+        pod = self._copy(metadata=self.metadata.replace(**changes))
+        meta = pod.metadata
+        pod.key = f"{meta.namespace or 'default'}/{meta.name or ''}"
+        return pod
+
+
+attach_kind(Pod, "v1", "Pod", "pods")
