@@ -137,9 +137,9 @@ def default_pod(pod: Any, priority_classes: PriorityClassResolver) -> Any:
     return pod if spec is pod.spec else pod.replace(spec=spec)
 
 
-def default_template(template: Any, priority_classes: PriorityClassResolver, path: str) -> Any:
-    """Default a PodTemplateSpec (``spec.template`` of a workload)."""
-    spec = default_pod_spec(template.spec, None, f"{path}.spec")
+def default_template(template: Any) -> Any:
+    """Default a PodTemplateSpec (``spec.template`` of a workload); priority is admission's, for pods only."""
+    spec = default_pod_spec(template.spec, None)
     return template if spec is template.spec else template.replace(spec=spec)
 
 
@@ -165,7 +165,7 @@ def _default_workload_spec(spec: Any, replicas: bool) -> dict[str, Any]:
     if replicas and spec.replicas is None:
         changes["replicas"] = 1
     if spec.template is not None:
-        template = default_template(spec.template, None, "spec.template")
+        template = default_template(spec.template)
         if template is not spec.template:
             changes["template"] = template
     return changes
