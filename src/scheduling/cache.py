@@ -17,7 +17,7 @@ from typing import Any, Iterable, Optional
 from .framework import NodeInfo, NodeNotFound, PodNotFound
 from .framework.nodeinfo import ImageStateSummary
 
-__all__ = ["Cache", "NodeInfo"]
+__all__ = ["Cache", "NodeInfo", "NodeList"]
 
 
 class _PodState:
@@ -29,12 +29,23 @@ class _PodState:
         self.assumed = assumed
 
 
+class NodeList(list):  # type: ignore[type-arg]
+    """The cache's node order; ``cache`` lets an index that was handed only the list reach
+    ``changes_since`` (O(changes)) instead of comparing every node's generation."""
+
+    __slots__ = ("cache",)
+
+    def __init__(self, cache: "Cache") -> None:
+        super().__init__()
+        self.cache = cache
+
+
 class Cache:
     """Node infos by name, their examination order, pods by key, image spread, affinity indexes."""
 
     def __init__(self) -> None:
         self._nodes: dict[str, NodeInfo] = {}
-        self._order: list[NodeInfo] = []
+        self._order: list[NodeInfo] = NodeList(self)
         self._pods: dict[str, _PodState] = {}
         self._images: dict[str, tuple[ImageStateSummary, set[str]]] = {}
         self._with_affinity: dict[str, NodeInfo] = {}

@@ -48,10 +48,22 @@ class NodeTracker:
     def __init__(self) -> None:
         self.generations: dict[str, int] = {}
         self.infos: dict[str, Any] = {}
+        self._log: tuple[Any, int, int] | None = None  # (cache, topology_version, change cursor)
 
     def changes(self, nodes: Sequence[Any]) -> tuple[list[Any], list[str]]:
         """(NodeInfos added or changed, names of nodes removed) since the previous call."""
         gens = self.generations
+        cache = getattr(nodes, "cache", None)  # the scheduler cache's node list: replay its change log
+        if cache is not None:
+            log, self._log = self._log, (cache, cache.topology_version, cache.change_cursor())
+            if log is not None and log[0] is cache and log[1] == cache.topology_version:
+                logged, _ = cache.changes_since(log[2])
+                if logged is not None:
+                    fresh = [ni for ni in logged if gens.get(ni.name) != ni.generation]
+                    for ni in fresh:
+                        gens[ni.name] = ni.generation
+                        self.infos[ni.name] = ni
+                    return fresh, []
         changed = []
         for ni in nodes:
             if gens.get(ni.name) != ni.generation:
