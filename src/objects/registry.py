@@ -24,6 +24,7 @@ from .errors import AlreadyExists, Conflict, Expired, FieldError, NotFound, Vali
 from .fields import FieldSelector
 from .labels import LabelSelector
 from .mergepatch import merge_patch, parse_patch
+from .recentobjects import RecentObjects
 from .registrywatch import WatchEvent, WatchStream
 from .storagekeys import BUILTIN_KINDS, REGISTRY_PREFIX, KindInfo, guess_kind
 
@@ -147,6 +148,8 @@ class Registry:
         self._root = prefix.rstrip("/")
         self._kinds: dict[str, KindInfo] = {}
         self._priority_cache: tuple[tuple[int, ...], dict[str, Any]] | None = None
+        # Plain dicts (the unstructured codec) are mutable, so only model objects are shared.
+        self._recent: RecentObjects | None = RecentObjects() if self._models else None
         for info in BUILTIN_KINDS:
             self.register_kind(info)
 
@@ -180,7 +183,22 @@ class Registry:
 
     # ------------------------------------------------------------------ decoding
     def _decode(self, kv: Any, resource_version: int | None = None) -> Any:
-        return self._codec.from_dict(self._decode_dict(kv, resource_version))
+        return self._object(kv.key, kv.value, resource_version or kv.mod_revision)
+
+    def _object(self, key: bytes, value: bytes, revision: int, d: dict[str, Any] | None = None) -> Any:
+        """The object stored at ``key`` with ``value`` at ``revision``, decoded once per revision."""
+        cache = self._recent
+        if cache is not None:
+            hit = cache.get((key, revision))
+            if hit is not None:
+                return hit
+        if d is None:
+            d = _unpack(value)
+            _meta(d)["resourceVersion"] = str(revision)
+        obj = self._codec.from_dict(d)
+        if cache is not None:
+            cache.put((key, revision), obj)
+        return obj
 
     @staticmethod
     def _decode_dict(kv: Any, resource_version: int | None = None) -> dict[str, Any]:
@@ -204,14 +222,16 @@ class Registry:
         _meta(stored).pop("resourceVersion", None)
         return obj, _pack(stored)
 
-    def _with_version(self, data: bytes, revision: int, obj: Any = None) -> Any:
+    def _with_version(self, key: str, data: bytes, revision: int, obj: Any = None) -> Any:
         """The stored object at ``revision``: ``obj`` (just validated from ``data``) with its
-        resourceVersion set when the models' ``replace`` allows, else decoded from ``data``."""
+        resourceVersion set when the models' ``replace`` allows, else decoded from ``data``; remembered
+        so watchers of this registry get it without decoding again."""
         if obj is not None and self._models:
-            return obj.replace(metadata=obj.metadata.replace(resource_version=str(revision)))
-        d = _unpack(data)
-        _meta(d)["resourceVersion"] = str(revision)
-        return self._codec.from_dict(d)
+            result = obj.replace(metadata=obj.metadata.replace(resource_version=str(revision)))
+            if self._recent is not None:
+                self._recent.put((key.encode(), revision), result)
+            return result
+        return self._object(key.encode(), data, revision)
 
     def _key(self, info: KindInfo, name: str, namespace: str | None) -> str:
         if not isinstance(name, str) or not name:
@@ -252,7 +272,7 @@ class Registry:
             key = self._key(info, meta.get("name"), meta.get("namespace"))
             response = self._txn([Compare.create_revision(key) == 0], [Op.put(key, data)], [])
             if response.succeeded:
-                return self._with_version(data, response.revision, obj)
+                return self._with_version(key, data, response.revision, obj)
         raise AlreadyExists(f'{info.resource} "{meta.get("name")}" already exists')
 
     def get(self, kind: str, name: str, namespace: str | None = None) -> Any:
@@ -305,7 +325,7 @@ class Registry:
                     continue
                 if fields is not None and not fields.matches(d):
                     continue
-                items.append(self._codec.from_dict(d))
+                items.append(self._object(kv.key, kv.value, kv.mod_revision, d))
             if more or not response.more:
                 break
             start_key = response.kvs[-1].key.decode() + "\x00"
@@ -420,11 +440,11 @@ class Registry:
         meta = _meta(new)
         if meta.get("deletionTimestamp") and not meta.get("finalizers"):
             response = self._txn([Compare.mod_revision(key) == kv.mod_revision], [Op.delete(key)], [])
-            return self._with_version(data, response.revision, obj) if response.succeeded else None
+            return self._with_version(key, data, response.revision, obj) if response.succeeded else None
         if data == kv.value:
-            return self._with_version(data, kv.mod_revision, obj)  # no-op update: no new revision
+            return self._with_version(key, data, kv.mod_revision, obj)  # no-op update: no new revision
         response = self._txn([Compare.mod_revision(key) == kv.mod_revision], [Op.put(key, data)], [])
-        return self._with_version(data, response.revision, obj) if response.succeeded else None
+        return self._with_version(key, data, response.revision, obj) if response.succeeded else None
 
     # ------------------------------------------------------------------ patch
     def patch(self, kind: str, name: str, patch: Mapping[str, Any] | str | bytes,
@@ -541,7 +561,7 @@ class Registry:
                 result = self._write(info, key, kv, old, marked)
             else:
                 response = self._txn([Compare.mod_revision(key) == kv.mod_revision], [Op.delete(key)], [])
-                result = self._with_version(kv.value, response.revision) if response.succeeded else None
+                result = self._with_version(key, kv.value, response.revision) if response.succeeded else None
             if result is not None:
                 return result
 
@@ -557,14 +577,14 @@ class Registry:
         labels = _selector(label_selector, LabelSelector)
         fields = _selector(field_selector, FieldSelector)
         prefix = self._prefix(info, namespace)
-        initial: list[dict[str, Any]] = []
+        initial: list[Any] = []
         if resource_version in (None, "", "0"):
             listed = self.store.range(prefix, prefix[:-1] + chr(ord("/") + 1))
             start = listed.revision + 1
             for kv in listed.kvs:
                 d = self._decode_dict(kv)
                 if WatchStream.selected(d, labels, fields):
-                    initial.append(d)
+                    initial.append(self._object(kv.key, kv.value, kv.mod_revision, d))
         else:
             start = self._parse_rv(resource_version) + 1
             compacted = self.store.status().compact_revision
@@ -575,7 +595,7 @@ class Registry:
                                        prev_kv=True, progress_notify=True)
         except Compacted:
             raise Expired(f"too old resource version: {resource_version}") from None
-        return WatchStream(watcher, self._codec.from_dict, initial, labels, fields)
+        return WatchStream(watcher, self._object, self._codec.from_dict, initial, labels, fields)
 
     # ------------------------------------------------------------------ helpers
     def _txn(self, compare: list[Any], success: list[Any], failure: list[Any]) -> Any:

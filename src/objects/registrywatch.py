@@ -44,17 +44,28 @@ def _decode(data: bytes, revision: int) -> dict[str, Any]:
     return d  # type: ignore[no-any-return]
 
 
+def obj_resource_version(obj: Any) -> str:
+    """metadata.resourceVersion of a model object or a dict."""
+    if isinstance(obj, dict):
+        return str(obj["metadata"]["resourceVersion"])
+    return str(obj.metadata.resource_version)
+
+
 class WatchStream:
     """An iterator of :class:`WatchEvent`; ``get(timeout)`` for bounded waits; ``stop()`` ends it."""
 
-    def __init__(self, watcher: Any, decode: Callable[[dict[str, Any]], Any], initial: list[dict[str, Any]],
-                 labels: Any, fields: Any) -> None:
+    def __init__(self, watcher: Any, to_object: Callable[..., Any], decode: Callable[[dict[str, Any]], Any],
+                 initial: list[Any], labels: Any, fields: Any) -> None:
+        # to_object(key, value, revision, d=None): the object stored at that revision, decoded once per
+        # registry (see recentobjects); decode(d): a fresh object, for states that are not the key's
+        # content at the event's revision (the last matching state of an object that left the filter).
         self._watcher = watcher
+        self._object = to_object
         self._decode = decode
         self._labels = labels
         self._fields = fields
         self._ready: list[WatchEvent] = [
-            WatchEvent(ADDED, decode(d), d["metadata"]["resourceVersion"]) for d in initial]
+            WatchEvent(ADDED, obj, obj_resource_version(obj)) for obj in initial]
         self._ready.reverse()  # popped from the end
 
     @staticmethod
@@ -67,18 +78,24 @@ class WatchStream:
     def _translate(self, event: Any) -> WatchEvent | None:
         kv, prev = event.kv, event.prev_kv
         revision = kv.mod_revision
-        if self._labels is None and self._fields is None and event.type != EventType.DELETE:
+        if self._labels is None and self._fields is None:
             # Unfiltered: the previous state only tells ADDED from MODIFIED; no need to decode it.
+            if event.type == EventType.DELETE:
+                if prev is None:
+                    return None
+                return WatchEvent(DELETED, self._object(kv.key, prev.value, revision), str(revision))
             return WatchEvent(MODIFIED if prev is not None else ADDED,
-                              self._decode(_decode(kv.value, revision)), str(revision))
+                              self._object(kv.key, kv.value, revision), str(revision))
         old = _decode(prev.value, revision) if prev is not None else None
         old_ok = old is not None and self.selected(old, self._labels, self._fields)
         if event.type == EventType.DELETE:
-            return WatchEvent(DELETED, self._decode(old), str(revision)) if old_ok else None
+            if not old_ok:
+                return None
+            return WatchEvent(DELETED, self._object(kv.key, prev.value, revision, old), str(revision))
         new = _decode(kv.value, revision)
-        new_ok = self.selected(new, self._labels, self._fields)
-        if new_ok:
-            return WatchEvent(MODIFIED if old_ok else ADDED, self._decode(new), str(revision))
+        if self.selected(new, self._labels, self._fields):
+            return WatchEvent(MODIFIED if old_ok else ADDED, self._object(kv.key, kv.value, revision, new),
+                              str(revision))
         if old_ok:
             return WatchEvent(DELETED, self._decode(old), str(revision))  # type: ignore[arg-type]
         return None

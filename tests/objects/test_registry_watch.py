@@ -115,3 +115,18 @@ def test_iteration_ends_when_stopped(reg):
     t.join(WAIT)
     assert not t.is_alive()
     assert [e.object.metadata.name for e in got] == ["a"]
+
+
+def test_watchers_get_the_object_the_write_returned(reg):
+    with reg.watch("Pod", resource_version=str(reg.store.revision)) as stream:
+        created = reg.create(pod("a"))
+        event = drain(stream, 1)[0]
+        assert event.object is created              # decoded once per revision, shared (immutable values)
+
+
+def test_recent_objects_are_bounded():
+    from objects.recentobjects import RecentObjects
+    recent = RecentObjects(capacity=3)
+    for i in range(5):
+        recent.put((b"k", i), i)
+    assert len(recent) == 3 and recent.get((b"k", 0)) is None and recent.get((b"k", 4)) == 4
