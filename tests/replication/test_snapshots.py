@@ -113,3 +113,36 @@ def test_damaged_snapshot_refuses_to_start(tmp_path) -> None:
     open(path, "wb").write(bytes(data))
     with pytest.raises(CorruptedError):
         _open(tmp_path, [address], 0)
+
+
+def test_watch_on_a_member_that_installs_a_snapshot_sees_every_revision(tmp_path) -> None:
+    addresses = [f"127.0.0.1:{p}" for p in free_ports(3)]
+    members = [_open(tmp_path, addresses, i) for i in range(3)]
+    try:
+        for member in members:
+            member.wait_ready(15)
+        leader = next(m for m in members if m.is_leader)
+        lagging = next(m for m in members if not m.is_leader)
+        first = leader.put(b"w/start", b"0").revision
+        watcher = lagging.watch(b"w/", prefix=True, start_revision=first)
+        transport = lagging._raft.node._SyncObj__transport
+        deliver = transport._onMessageReceivedCallback
+        transport.setOnMessageReceivedCallback(lambda node, message: None)  # deaf: a partition
+        try:
+            for n in range(80):
+                leader.put(b"w/%03d" % n, b"x")  # well past snapshot_entries: its log is compacted
+            wait_until(lambda: os.path.exists(os.path.join(leader._raft.node.data_dir, SNAPSHOT_NAME)), 10,
+                       "a snapshot on the leader")
+        finally:
+            transport.setOnMessageReceivedCallback(deliver)
+        last = leader.put(b"w/end", b"1").revision
+        seen = []
+        while not seen or seen[-1] < last:
+            event = watcher.get(timeout=15)
+            assert event is not None, f"watch stalled after {seen[-1:]}"
+            seen.append(event.kv.mod_revision)
+        assert seen == list(range(first, last + 1))
+        watcher.cancel()
+    finally:
+        for member in members:
+            member.close()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Any, Optional, Protocol
+from typing import Any, Callable, Optional, Protocol
 
 import msgpack
 
@@ -45,6 +45,8 @@ class BatchApplier:
                  lock: Optional[threading.RLock] = None) -> None:
         self.machine = machine
         self.lock = lock if lock is not None else threading.RLock()
+        # called under the lock right before a snapshot replaces the state (watchers resync then)
+        self.before_restore: Optional[Callable[[], None]] = None
         self._window = window
         self._results: OrderedDict[bytes, Any] = OrderedDict()
 
@@ -80,5 +82,7 @@ class BatchApplier:
     def restore(self, snapshot: dict[str, Any]) -> None:
         """Replace everything with a snapshot taken by `snapshot()`."""
         with self.lock:
+            if self.before_restore is not None:
+                self.before_restore()
             self.machine.restore(snapshot["state"])
             self._results = OrderedDict((bytes(rid), None) for rid in snapshot["request_ids"])

@@ -25,6 +25,9 @@ class Member(Store):
     def __init__(self, engine: RaftEngine, **store_options: Any) -> None:
         self._raft = engine
         super().__init__(engine, clock=time.time, **store_options)
+        # A snapshot installed from the leader replaces the state without per-revision events:
+        # watchers then catch up from the new history instead of missing revisions.
+        engine.applier.before_restore = lambda: self._hub.resync(engine.state.revision)
         self._lease_stop = threading.Event()
         self._lease_thread = threading.Thread(target=self._expire_as_leader, name="kvstore-lease-expiry",
                                               daemon=True)
