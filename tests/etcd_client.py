@@ -298,46 +298,100 @@ class EtcdClient:
             request["filters"] = [int(f) for f in filters]
         if progress_notify:
             request["progress_notify"] = True
-        return EtcdWatch(self.host, self.port, {"create_request": request}, self.timeout)
+        return EtcdWatch(self.host, self.port, [{"create_request": request}], self.timeout)
+
+    def watch_many(self, requests: list[dict[str, Any]]) -> EtcdWatch:
+        """Open one stream carrying several ``WatchCreateRequest`` bodies (already in gateway JSON)."""
+        return EtcdWatch(self.host, self.port, [{"create_request": r} for r in requests], self.timeout)
 
 
 class EtcdWatch:
-    """One streaming watch. ``responses(timeout)`` yields each decoded ``WatchResponse`` as a dict
-    ``{"events": [...], "revision", "created", "canceled", "compact_revision", "cancel_reason"}``,
-    ``events`` items ``{"type": "PUT"|"DELETE", "kv", "prev_kv"}``. The gateway sends one JSON object
-    per response on a chunked HTTP body."""
+    """One streaming watch. ``next_response(timeout)`` returns each decoded ``WatchResponse`` as a dict
+    ``{"events": [...], "revision", "watch_id", "created", "canceled", "compact_revision", "cancel_reason"}``,
+    ``events`` items ``{"type": "PUT"|"DELETE", "kv", "prev_kv"}``.
 
-    def __init__(self, host: str, port: int, create: dict[str, Any], timeout: float) -> None:
-        self._conn = http.client.HTTPConnection(host, port, timeout=timeout)
-        self._conn.request("POST", "/v3/watch", body=json.dumps(create).encode(),
-                           headers={"Content-Type": "application/json"})
-        self._response = self._conn.getresponse()
-        self._buffer = ""
+    The gateway answers with one JSON object per response on a chunked HTTP body. It is read from a raw
+    socket with a small chunked-encoding parser of our own: http.client loses its place in the chunk
+    framing when a read times out, and a watch read must be able to time out and resume. The request
+    body may carry several create requests: the gateway feeds them all into one gRPC watch stream."""
+
+    def __init__(self, host: str, port: int, creates: list[dict[str, Any]], timeout: float) -> None:
+        body = "".join(json.dumps(create) for create in creates).encode()
+        self._sock = socket.create_connection((host, port), timeout=timeout)
+        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        head = (f"POST /v3/watch HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n").encode()
+        self._sock.sendall(head + body)
+        self._raw = b""          # bytes from the socket not yet de-chunked
+        self._headers_done = False
+        self._chunk_left = 0     # payload bytes left in the current chunk
+        self._text = ""          # de-chunked JSON text not yet decoded
         self._decoder = json.JSONDecoder()
+        self._ended = False
+
+    def _dechunk(self) -> None:
+        raw = self._raw
+        if not self._headers_done:
+            end = raw.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            status = raw.split(b"\r\n", 1)[0]
+            if b" 200 " not in status + b" ":
+                raise EtcdError(int(status.split()[1]), -1, raw[:end].decode("latin-1"))
+            raw = raw[end + 4:]
+            self._headers_done = True
+        out = []
+        while raw:
+            if self._chunk_left > 0:
+                take = raw[: self._chunk_left]
+                out.append(take)
+                self._chunk_left -= len(take)
+                raw = raw[len(take):]
+                if self._chunk_left == 0:
+                    self._chunk_left = -2  # the CRLF after the chunk
+                continue
+            if self._chunk_left < 0:
+                skip = min(-self._chunk_left, len(raw))
+                raw = raw[skip:]
+                self._chunk_left += skip
+                continue
+            line_end = raw.find(b"\r\n")
+            if line_end < 0:
+                break
+            size = int(raw[:line_end].split(b";")[0], 16)
+            raw = raw[line_end + 2:]
+            if size == 0:
+                self._ended = True
+                raw = b""
+                break
+            self._chunk_left = size
+        self._raw = raw
+        self._text += b"".join(out).decode("utf-8")
 
     def _next_object(self, deadline: float) -> dict[str, Any] | None:
         while True:
-            text = self._buffer.lstrip()
+            text = self._text.lstrip()
             if text:
                 try:
                     obj, end = self._decoder.raw_decode(text)
                 except json.JSONDecodeError:
                     pass
                 else:
-                    self._buffer = text[end:]
-                    return obj
+                    self._text = text[end:]
+                    return obj  # type: ignore[no-any-return]
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if remaining <= 0 or self._ended:
                 return None
-            assert self._conn.sock is not None
-            self._conn.sock.settimeout(remaining)
+            self._sock.settimeout(remaining)
             try:
-                chunk = self._response.read1(65536)
+                data = self._sock.recv(1 << 16)
             except (socket.timeout, TimeoutError):
                 return None
-            if not chunk:
+            if not data:
+                self._ended = True
                 return None
-            self._buffer = text + chunk.decode("utf-8")
+            self._raw += data
+            self._dechunk()
 
     def next_response(self, timeout: float) -> dict[str, Any] | None:
         """The next WatchResponse, or None after ``timeout`` seconds (or at the end of the stream)."""
@@ -359,8 +413,8 @@ class EtcdWatch:
             yield response
 
     def close(self) -> None:
-        """Drop the stream (etcd cancels the watch when the connection closes)."""
-        self._conn.close()
+        """Drop the stream (etcd cancels its watches when the connection closes)."""
+        self._sock.close()
 
     def __enter__(self) -> EtcdWatch:
         return self
@@ -412,6 +466,6 @@ def decode_event(raw: dict[str, Any]) -> dict[str, Any]:
 
 def decode_watch_response(result: dict[str, Any]) -> dict[str, Any]:
     return {"events": [decode_event(e) for e in result.get("events", [])], "revision": _revision(result),
-            "created": bool(result.get("created", False)), "canceled": bool(result.get("canceled", False)),
+            "watch_id": int(result.get("watch_id", 0)), "created": bool(result.get("created", False)), "canceled": bool(result.get("canceled", False)),
             "compact_revision": int(result.get("compact_revision", 0)),
             "cancel_reason": result.get("cancel_reason", "")}

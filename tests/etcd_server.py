@@ -79,10 +79,10 @@ class EtcdServer:
         self._cleanup_dir()
         raise EtcdStartError(f"etcd did not become healthy within {self.start_timeout}s:\n{log}")
 
-    def _spawn(self) -> None:
+    def _spawn(self, fresh: bool = True) -> None:
         assert self.data_dir is not None and self._log_path is not None
         member_dir = self.data_dir / "member-data"
-        if member_dir.exists():
+        if fresh and member_dir.exists():  # a half-started member from a failed attempt
             shutil.rmtree(member_dir)
         peer = f"http://127.0.0.1:{self.peer_port}"
         args = [
@@ -144,6 +144,16 @@ class EtcdServer:
         if self.data_dir is not None:
             shutil.rmtree(self.data_dir, ignore_errors=True)
             self.data_dir = None
+
+    def restart(self) -> float:
+        """Stop etcd (SIGTERM) and start it again on the same data and ports; the seconds from the new
+        process to healthy (how long etcd takes to recover its data)."""
+        self._kill()
+        start = time.monotonic()
+        self._spawn(fresh=False)
+        if not self._wait_healthy():
+            raise EtcdStartError(f"etcd did not come back within {self.start_timeout}s:\n{self._log_tail()}")
+        return time.monotonic() - start
 
     def stop(self) -> None:
         """Stop etcd (SIGTERM, SIGKILL after 10 s) and remove its data directory."""
