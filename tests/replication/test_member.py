@@ -44,6 +44,8 @@ def test_write_on_any_member_is_read_linearizably_everywhere(members) -> None:
         assert kv is not None and kv.value == b"v1" and kv.mod_revision == response.revision
     assert len({m.leader for m in (a, b, c)}) == 1 and sum(m.is_leader for m in (a, b, c)) == 1
     assert a.members() == sorted(members[3])
+    status = a.status()
+    assert status.revision == a.revision and 0 < status.db_size < 1 << 20  # records, not preallocation
     txn = c.txn([kvstore.Compare.value(b"k") == b"v1"], [kvstore.Op.put(b"k", b"v2")], [])
     assert txn.succeeded
     assert follower.range(b"k", serializable=False).kvs[0].value == b"v2"

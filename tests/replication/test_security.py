@@ -68,6 +68,17 @@ def test_member_ignores_the_pickle_and_keeps_serving(tmp_path) -> None:
         node.destroy_synchronous()
 
 
+def test_pysyncobj_admin_commands_that_change_the_cluster_are_disabled(tmp_path) -> None:
+    port, = free_ports(1)
+    cluster = Cluster(self_address=f"127.0.0.1:{port}", peers=[], secret=SECRET)
+    node = RaftNode(cluster, str(tmp_path), BatchApplier(CounterMachine()))
+    try:
+        accepted = set(node._SyncObj__transport._onUtilityMessageCallbacks)
+        assert accepted == {"status"}
+    finally:
+        node.destroy_synchronous()
+
+
 def test_member_binds_only_its_address(tmp_path) -> None:
     port, = free_ports(1)
     cluster = Cluster(self_address=f"127.0.0.1:{port}", peers=[], secret=SECRET)

@@ -22,7 +22,7 @@ from ..statemachine import StateMachine
 from .cluster import Cluster
 from .machine import ApplyFailed, BatchApplier
 from .proposer import Proposer
-from .raftnode import RaftNode
+from .raftnode import SNAPSHOT_NAME, RaftNode
 
 
 class RaftEngine:
@@ -72,11 +72,10 @@ class RaftEngine:
             self._local.serializable = previous
 
     def db_size(self) -> int:
-        """Bytes of journal and snapshot on disk."""
-        total = 0
-        for name in os.listdir(self.node.data_dir):
-            with contextlib.suppress(OSError):
-                total += os.path.getsize(os.path.join(self.node.data_dir, name))
+        """Bytes of Raft journal records and snapshot on disk (not the journal's preallocation)."""
+        total = self.node.journal.size
+        with contextlib.suppress(OSError):
+            total += os.path.getsize(os.path.join(self.node.data_dir, SNAPSHOT_NAME))
         return total
 
     def save_snapshot(self) -> None:

@@ -156,6 +156,11 @@ class DurableJournal:
         """Drop the entries at list positions < entryTo (covered by a snapshot)."""
         self._rewrite(self._entries[entryTo:])
 
+    @property
+    def size(self) -> int:
+        """Bytes of records, written or buffered."""
+        return self._written + len(self._pending)
+
     def __getitem__(self, item: Any) -> Any:
         return self._entries[item]
 

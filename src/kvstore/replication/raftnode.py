@@ -32,6 +32,7 @@ from ..errors import CorruptedError
 
 SNAPSHOT_NAME = "raft.snapshot"
 SNAPSHOT_FORMAT = 1
+ADMIN_COMMANDS_REFUSED = ("add", "remove", "set_version", "transfer")
 
 _original_create_journal = _syncobj.createJournal
 
@@ -95,6 +96,10 @@ class RaftNode(SyncObj):  # type: ignore[misc]
         )
         super().__init__(cluster.self_address, cluster.other_members, conf,
                          transportClass=DurableTransport)
+        # Membership and code-version changes go through Member.add_member/remove_member/move_leader
+        # only; pysyncobj's admin commands would let any holder of the secret change the cluster.
+        for command in ADMIN_COMMANDS_REFUSED:
+            self._SyncObj__transport.setOnUtilityMessageCallback(command, None)
         # The leader's own fsync at the end of the tick, while followers work on the AppendEntries
         # just sent; _onTick syncs again (a no-op then) before commit counting.
         self.addOnTickCallback(self.journal.sync)
