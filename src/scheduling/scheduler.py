@@ -450,21 +450,25 @@ class Scheduler:
         """
         fwk = prof.framework
         skip = state.skip_filter_plugins
-        filters = [p for p in fwk.filter_plugins if not (skip and p.name in skip)]
-        if not filters:
+        active = [p for p in fwk.filter_plugins if not (skip and p.name in skip)]
+        if not active:
             return None
-        for p in filters:
-            if keys[p.name] is None:
-                return None
+        filters = [p for p in active if keys[p.name] is not None]
+        plain = [p for p in active if keys[p.name] is None]
         pod = info.pod
         metrics = self.metrics
-        metrics.indexed_cycles += 1
         index = prof.filter_index(tuple([(p.name, keys[p.name]) for p in filters]), self._cache, filters)
         metrics.equivalence_cache_misses += index.sync(state, pod)
         n = len(nodes)
         start = self._next_start_node_index % n
-        positions, processed = index.window(start, n, num_feasible_nodes_to_find(
-            fwk.percentage_of_nodes_to_score, n))
+        to_find = num_feasible_nodes_to_find(fwk.percentage_of_nodes_to_score, n)
+        if plain:
+            positions, processed = _hybrid_window(index, plain, state, pod, nodes, start, to_find)
+            if not positions:
+                return None  # nothing fits: the plain walk gathers every node's first failing status
+        else:
+            positions, processed = index.window(start, n, to_find)
+        metrics.indexed_cycles += 1
         self._next_start_node_index = (start + processed) % n
         metrics.equivalence_cache_hits += processed
         t2 = time.perf_counter()
@@ -766,6 +770,31 @@ class _Window(Sequence[NodeInfo]):
     def __iter__(self) -> Any:
         nodes = self._nodes
         return iter([nodes[i] for i in self._positions])
+
+
+def _hybrid_window(index: FilterIndex, plain: Sequence[Any], state: CycleState, pod: Any,
+                   nodes: Sequence[NodeInfo], start: int, to_find: int) -> tuple[list[int], int]:
+    """The window when some filters are not node-local: walk only the nodes the node-local filters pass
+    (from the index), running the others on them. A node is feasible when every filter passes, whatever
+    the order, so the window and the examined count equal the plain walk's."""
+    feasible = index.feasible
+    n = len(nodes)
+    before = feasible.bisect_left(start)
+    found: list[int] = []
+    for segment in (feasible.islice(before), feasible.islice(0, before)):
+        for i in segment:
+            ni = nodes[i]
+            for plugin in plain:
+                status = plugin.filter(state, pod, ni)
+                if status is not None and status.code != Code.SUCCESS:
+                    if status.code == Code.ERROR:
+                        raise PluginFailure(status.with_plugin(plugin.name))
+                    break
+            else:
+                found.append(i)
+                if len(found) >= to_find:
+                    return found, (i - start) % n + 1
+    return found, n
 
 
 def _select(totals: list[int], rng: random.Random) -> int:

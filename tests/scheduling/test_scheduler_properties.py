@@ -1,6 +1,8 @@
 """Hypothesis over random clusters and pods:
 * the equivalence-class fast path makes exactly the decisions of the plain per-node path (same nodes,
-  same messages, same random draws), with sampling on (200 nodes, 100 to find);
+  same messages, same random draws), with sampling on (200 nodes, 100 to find), also for pods with
+  topology spread constraints and anti-affinity (the hybrid path: index for node-local filters, the
+  cluster-wide ones run on the nodes it passes);
 * after every bind no node is over-committed (any resource, pod count, host ports) and every required
   constraint of every bound pod holds (nodeSelector, required node affinity, NoSchedule/NoExecute taints,
   cordons);
@@ -17,7 +19,7 @@ from hypothesis import strategies as st
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from refbuilders import node, pod  # noqa: E402
+from refbuilders import node, pod, pod_affinity, spread, term  # noqa: E402
 
 from scheduling import Scheduler  # noqa: E402
 from scheduling.reference import Cluster, best_score, total_scores  # noqa: E402
@@ -49,10 +51,17 @@ def nodes(draw: Any, count: st.SearchStrategy = st.integers(2, 8)) -> list:
 
 
 @st.composite
-def pods(draw: Any, count: st.SearchStrategy = st.integers(1, 14)) -> list:
+def pods(draw: Any, count: st.SearchStrategy = st.integers(1, 14), cluster_wide: bool = False) -> list:
     out = []
     for i in range(draw(count)):
         spec: dict[str, Any] = {}
+        labels = {"app": draw(st.sampled_from(["web", "db"]))}
+        if cluster_wide and draw(st.booleans()):
+            if draw(st.booleans()):
+                spec["topologySpreadConstraints"] = [spread(1, "zone", {"matchLabels": {"app": labels["app"]}})]
+            else:
+                spec.update(pod_affinity(required=[term({"matchLabels": {"app": labels["app"]}},
+                                                        "kubernetes.io/hostname")], anti=True))
         if draw(st.booleans()):
             spec["tolerations"] = draw(st.lists(st.sampled_from(TOLERATIONS), max_size=2))
         choice = draw(st.integers(0, 4))
@@ -67,7 +76,7 @@ def pods(draw: Any, count: st.SearchStrategy = st.integers(1, 14)) -> list:
                     {"key": "disk", "operator": "In", "values": ["ssd"]}]}}]}}
         if draw(st.booleans()) and draw(st.booleans()):
             spec["ports"] = [{"containerPort": 80, "hostPort": 8080}]
-        out.append(pod(f"p{i:02}", cpu=draw(st.sampled_from(["100m", "500m", "1", None])),
+        out.append(pod(f"p{i:02}", labels=labels, cpu=draw(st.sampled_from(["100m", "500m", "1", None])),
                        memory=draw(st.sampled_from(["100Mi", "1Gi", None])),
                        image=draw(st.sampled_from(["web:1", "pause"])), **spec))
     return out
@@ -126,7 +135,7 @@ def test_exact_mode_picks_a_best_node_of_the_reference_and_never_overcommits(nod
 
 
 @settings(max_examples=15, deadline=None)
-@given(nodes(st.just(200)), pods(st.integers(5, 25)), st.integers(0, 3))
+@given(nodes(st.just(200)), pods(st.integers(5, 25), cluster_wide=True), st.integers(0, 3))
 def test_fast_path_decides_exactly_as_the_plain_path_with_sampling(node_list: list, pod_list: list,
                                                                    seed: int) -> None:
     config = {"percentageOfNodesToScore": 10}
