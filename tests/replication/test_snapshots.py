@@ -146,3 +146,17 @@ def test_watch_on_a_member_that_installs_a_snapshot_sees_every_revision(tmp_path
     finally:
         for member in members:
             member.close()
+
+
+def test_a_journal_over_snapshot_bytes_is_compacted(tmp_path) -> None:
+    address = f"127.0.0.1:{free_ports(1)[0]}"
+    cluster = Cluster(self_address=address, peers=[address], secret=SECRET, snapshot_bytes=1 << 16)
+    member = kvstore.open(str(tmp_path), cluster=cluster)
+    try:
+        member.wait_ready(10)
+        for n in range(40):
+            member.put(b"big%d" % n, b"x" * 4096)
+        wait_until(lambda: member._raft.node.journal.size < 1 << 16, 10, "the journal to be compacted")
+        assert all(member.get(b"big%d" % n) is not None for n in range(40))
+    finally:
+        member.close()

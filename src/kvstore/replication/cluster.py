@@ -34,6 +34,7 @@ class Cluster:
     - request_timeout: deadline of a write or linearizable read (etcd's request timeout).
     - lease_check_interval: how often the leader looks for expired leases.
     - snapshot_entries: log entries between Raft snapshots (etcd --snapshot-count).
+    - snapshot_bytes: journal bytes that also trigger a snapshot (entries batch many requests).
     - max_batch_bytes: upper bound of one log entry batching many client requests.
     """
 
@@ -49,6 +50,7 @@ class Cluster:
     request_timeout: float = 5.0
     lease_check_interval: float = 0.5
     snapshot_entries: int = 20000
+    snapshot_bytes: int = 64 << 20
     max_batch_bytes: int = 512 * 1024
 
     def __post_init__(self) -> None:
@@ -77,6 +79,8 @@ class Cluster:
             raise InvalidArgument(f"request_timeout={self.request_timeout} must be > 0")
         if self.snapshot_entries < 2:
             raise InvalidArgument(f"snapshot_entries={self.snapshot_entries} must be >= 2")
+        if self.snapshot_bytes < 1 << 16:
+            raise InvalidArgument(f"snapshot_bytes={self.snapshot_bytes} must be >= {1 << 16}")
 
     @property
     def secret_bytes(self) -> bytes:

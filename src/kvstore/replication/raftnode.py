@@ -121,6 +121,8 @@ class RaftNode(SyncObj):  # type: ignore[misc]
         self._before_commands.append(callback)
 
     def _checkCommandsToApply(self) -> None:  # noqa: N802 - pysyncobj's name
+        if self.journal.size > self.cluster.snapshot_bytes:
+            self.forceLogCompaction()  # pysyncobj counts entries only; ours batch many requests
         # Proposals queued by callbacks here are appended in this very tick, not the next one.
         for callback in self._before_commands:
             callback()
