@@ -232,3 +232,17 @@ def test_plugin_returning_out_of_range_score_is_an_error_status() -> None:
     [result] = s.schedule_pending()
     assert result.node_name is None and "invalid score 1000" in result.message
     assert s.metrics.errors == 1 and s.cache.get("a").pods == {} and s.cache.get("b").pods == {}
+
+
+def test_the_worked_example_of_docs_scheduling_md_runs() -> None:
+    import re
+    text = (pathlib.Path(__file__).resolve().parents[2] / "docs" / "scheduling.md").read_text()
+    code = re.search(r"## Writing a plugin.*?```python\n(.*?)```", text, re.S).group(1)
+    namespace: dict = {}
+    exec(compile(code, "docs/scheduling.md", "exec"), namespace)
+    s = namespace["s"]
+    s.add_node(node("m", labels={"maintenance": "true"}))
+    s.add_node(node("ok"))
+    s.add_pod(pod("p"))
+    assert [r.node_name for r in s.schedule_pending()] == ["ok"]
+    assert s.explain(pod("q")).nodes["m"].reasons == ("node(s) are in maintenance",)
