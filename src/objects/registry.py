@@ -10,12 +10,9 @@ writers cannot lose each other's updates: the loser gets :class:`Conflict` and r
 from __future__ import annotations
 
 import copy
-import datetime
 import secrets
 import uuid
-from typing import Any, Callable, Mapping, Protocol
-
-import msgpack
+from typing import Any, Callable, Mapping
 
 from kvstore import Compacted, Compare, FutureRevision, Op, ValueTooLarge
 
@@ -25,6 +22,8 @@ from .fields import FieldSelector
 from .labels import LabelSelector
 from .mergepatch import merge_patch, parse_patch
 from .recentobjects import RecentObjects
+from .registrytypes import (UNSTRUCTURED, Codec, ObjectList, as_selector, check_segment, meta_of, now_rfc3339, pack,
+                            retry_on_conflict, unpack)
 from .registrywatch import WatchEvent, WatchStream
 from .storagekeys import BUILTIN_KINDS, REGISTRY_PREFIX, KindInfo, guess_kind
 
@@ -34,95 +33,6 @@ __all__ = ["Registry", "ObjectList", "WatchEvent", "WatchStream", "UNSTRUCTURED"
 _SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 _GENERATE_NAME_ATTEMPTS = 8
 _PAGE = 256  # keys read per kvstore range while filling one list page
-
-
-class Codec(Protocol):
-    """Turns objects into their JSON-shaped dicts and back (``objects.codec`` is the default)."""
-
-    def to_dict(self, obj: Any) -> dict[str, Any]: ...
-
-    def from_dict(self, d: dict[str, Any]) -> Any: ...
-
-
-class _Unstructured:
-    """A codec for plain dicts (like client-go's unstructured objects): copies in, copies out."""
-
-    @staticmethod
-    def to_dict(obj: Any) -> dict[str, Any]:
-        if not isinstance(obj, dict):
-            raise ValidationError(FieldError("<object>", "must be a JSON object (dict)", type(obj).__name__))
-        return copy.deepcopy(obj)
-
-    @staticmethod
-    def from_dict(d: dict[str, Any]) -> dict[str, Any]:
-        return d
-
-
-UNSTRUCTURED: Codec = _Unstructured()
-
-
-class ObjectList:
-    """One page of a list: ``items``, the ``resource_version`` it reflects, ``continue_`` (or None) and,
-    as the API server, ``remaining_item_count`` (objects after this page; None when selectors filter)."""
-
-    __slots__ = ("items", "resource_version", "continue_", "remaining_item_count")
-
-    def __init__(self, items: list[Any], resource_version: str, continue_: str | None,
-                 remaining_item_count: int | None = None) -> None:
-        self.items = items
-        self.resource_version = resource_version
-        self.continue_ = continue_
-        self.remaining_item_count = remaining_item_count
-
-    def __iter__(self) -> Any:
-        return iter(self.items)
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def __repr__(self) -> str:
-        return f"ObjectList({len(self.items)} items, resource_version={self.resource_version!r})"
-
-
-def _now_rfc3339(clock: Callable[[], float]) -> str:
-    stamp = datetime.datetime.fromtimestamp(clock(), tz=datetime.timezone.utc)
-    return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _pack(d: Mapping[str, Any]) -> bytes:
-    return msgpack.packb(d, use_bin_type=True)  # type: ignore[no-any-return]
-
-
-def _unpack(data: bytes) -> dict[str, Any]:
-    return msgpack.unpackb(data, raw=False, strict_map_key=False)  # type: ignore[no-any-return]
-
-
-def _meta(d: dict[str, Any]) -> dict[str, Any]:
-    meta = d.get("metadata")
-    if meta is None:
-        meta = d["metadata"] = {}
-    elif not isinstance(meta, dict):
-        raise ValidationError(FieldError("metadata", "must be an object", repr(meta)))
-    return meta
-
-
-def _selector(value: Any, cls: Any) -> Any:
-    if value is None or isinstance(value, cls):
-        return value
-    if isinstance(value, str):
-        return cls.parse(value)
-    if isinstance(value, dict) and cls is LabelSelector:
-        return LabelSelector.from_dict(value)
-    raise ValidationError(FieldError(cls.__name__, "must be a selector or its string form", repr(value)))
-
-
-def _check_segment(field: str, segment: Any) -> None:
-    """path.ValidatePathSegmentName: whatever the codec, a name or namespace stays one key segment."""
-    if segment is None:
-        return
-    if not isinstance(segment, str) or segment in (".", "..") or "/" in segment or "%" in segment:
-        raise ValidationError(FieldError(field, "may not be '.' or '..' and may not contain '/' or '%'",
-                                         segment if isinstance(segment, str) else repr(segment)))
 
 
 class Registry:
@@ -175,7 +85,7 @@ class Registry:
             cls = type(obj)
             namespaced = getattr(cls, "NAMESPACED", None)
             if namespaced is None:
-                namespaced = bool(_meta(d).get("namespace"))
+                namespaced = bool(meta_of(d).get("namespace"))
             info = guess_kind(kind, str(d.get("apiVersion") or ""), bool(namespaced),
                               str(getattr(cls, "RESOURCE", "") or ""))
             self.register_kind(info)
@@ -193,8 +103,8 @@ class Registry:
             if hit is not None:
                 return hit
         if d is None:
-            d = _unpack(value)
-            _meta(d)["resourceVersion"] = str(revision)
+            d = unpack(value)
+            meta_of(d)["resourceVersion"] = str(revision)
         obj = self._codec.from_dict(d)
         if cache is not None:
             cache.put((key, revision), obj)
@@ -202,8 +112,8 @@ class Registry:
 
     @staticmethod
     def _decode_dict(kv: Any, resource_version: int | None = None) -> dict[str, Any]:
-        d = _unpack(kv.value)
-        _meta(d)["resourceVersion"] = str(resource_version or kv.mod_revision)
+        d = unpack(kv.value)
+        meta_of(d)["resourceVersion"] = str(resource_version or kv.mod_revision)
         return d
 
     def _encode(self, d: dict[str, Any], admit_pod: bool = False) -> tuple[Any, bytes]:
@@ -212,15 +122,15 @@ class Registry:
         ``admit_pod``: also resolve priority from the stored PriorityClasses, as the API server's
         Priority admission plugin does when a pod is created.
         """
-        _meta(d).pop("resourceVersion", None)
+        meta_of(d).pop("resourceVersion", None)
         if self._models:
             classes = self._priority_classes() if admit_pod else None
             obj = self._codec.from_dict(d, defaults=True, priority_classes=classes)  # type: ignore[call-arg]
         else:
             obj = self._codec.from_dict(d)
         stored = self._codec.to_dict(obj)
-        _meta(stored).pop("resourceVersion", None)
-        return obj, _pack(stored)
+        meta_of(stored).pop("resourceVersion", None)
+        return obj, pack(stored)
 
     def _with_version(self, key: str, data: bytes, revision: int, obj: Any = None) -> Any:
         """The stored object at ``revision``: ``obj`` (just validated from ``data``) with its
@@ -236,12 +146,12 @@ class Registry:
     def _key(self, info: KindInfo, name: str, namespace: str | None) -> str:
         if not isinstance(name, str) or not name:
             raise ValidationError(FieldError("metadata.name", "name is required", type="Required value"))
-        _check_segment("metadata.name", name)
-        _check_segment("metadata.namespace", namespace)
+        check_segment("metadata.name", name)
+        check_segment("metadata.namespace", namespace)
         return info.key(name, namespace, self._root)
 
     def _prefix(self, info: KindInfo, namespace: str | None) -> str:
-        _check_segment("metadata.namespace", namespace)
+        check_segment("metadata.namespace", namespace)
         return info.prefix(namespace, self._root)
 
     # ------------------------------------------------------------------ create / get
@@ -250,7 +160,7 @@ class Registry:
         ``generateName`` gets a random 5-character suffix. AlreadyExists if the name is taken."""
         d = self._codec.to_dict(obj)
         info = self._info_for(obj, d)
-        meta = _meta(d)
+        meta = meta_of(d)
         if meta.get("resourceVersion"):
             raise ValidationError(FieldError("metadata.resourceVersion",
                                              "resourceVersion should not be set on objects to be created",
@@ -264,7 +174,7 @@ class Registry:
                 meta["name"] = str(meta["generateName"])[:58] + "".join(
                     secrets.choice(_SUFFIX_ALPHABET) for _ in range(5))
             meta["uid"] = str(uuid.uuid4())
-            meta["creationTimestamp"] = _now_rfc3339(self._clock)
+            meta["creationTimestamp"] = now_rfc3339(self._clock)
             meta["generation"] = 1
             for system_field in ("deletionTimestamp", "deletionGracePeriodSeconds"):
                 meta.pop(system_field, None)
@@ -296,8 +206,8 @@ class Registry:
         None: the latest).
         """
         info = self.kind_info(kind)
-        labels = _selector(label_selector, LabelSelector)
-        fields = _selector(field_selector, FieldSelector)
+        labels = as_selector(label_selector, LabelSelector)
+        fields = as_selector(field_selector, FieldSelector)
         if type(limit) is not int or limit < 0:
             raise ValidationError(FieldError("limit", "must be a non-negative integer", repr(limit)))
         prefix = self._prefix(info, namespace)
@@ -364,7 +274,7 @@ class Registry:
     def _update(self, obj: Any, status_only: bool) -> Any:
         new = self._codec.to_dict(obj)
         info = self._info_for(obj, new)
-        meta = _meta(new)
+        meta = meta_of(new)
         key = self._key(info, meta.get("name"), meta.get("namespace") if info.namespaced else None)
         wanted = meta.get("resourceVersion")
         precondition = self._parse_rv(wanted) if wanted else None
@@ -374,7 +284,7 @@ class Registry:
                 raise NotFound(f'{info.resource} "{meta.get("name")}" not found')
             if precondition is not None and precondition != kv.mod_revision:
                 raise self._conflict(info, meta.get("name"))
-            old = _unpack(kv.value)
+            old = unpack(kv.value)
             merged = self._apply_update(info, old, copy.deepcopy(new), status_only)
             result = self._write(info, key, kv, old, merged, spec_bumps_generation=not status_only)
             if result is not None:
@@ -385,7 +295,7 @@ class Registry:
     def _apply_update(self, info: KindInfo, old: dict[str, Any], new: dict[str, Any],
                       status_only: bool) -> dict[str, Any]:
         """The object to store: system fields from ``old``; spec or status from ``new`` as allowed."""
-        old_meta, meta = _meta(old), _meta(new)
+        old_meta, meta = meta_of(old), meta_of(new)
         if meta.get("uid") and meta["uid"] != old_meta.get("uid"):
             raise ValidationError(FieldError("metadata.uid", "field is immutable", meta["uid"]))
         if status_only:
@@ -429,15 +339,15 @@ class Registry:
         """
         obj, data = self._encode(new)
         if spec_bumps_generation:
-            stored = _unpack(data)
+            stored = unpack(data)
             if stored.get("spec") != old.get("spec"):
-                generation = int(_meta(old).get("generation") or 0) + 1
-                _meta(stored)["generation"] = generation
-                data = _pack(stored)
+                generation = int(meta_of(old).get("generation") or 0) + 1
+                meta_of(stored)["generation"] = generation
+                data = pack(stored)
                 obj = self._codec.from_dict(stored) if not self._models else obj.replace(
                     metadata=obj.metadata.replace(generation=generation))
-                _meta(new)["generation"] = generation
-        meta = _meta(new)
+                meta_of(new)["generation"] = generation
+        meta = meta_of(new)
         if meta.get("deletionTimestamp") and not meta.get("finalizers"):
             response = self._txn([Compare.mod_revision(key) == kv.mod_revision], [Op.delete(key)], [])
             return self._with_version(key, data, response.revision, obj) if response.succeeded else None
@@ -475,7 +385,7 @@ class Registry:
                 raise NotFound(f'{info.resource} "{name}" not found')
             if precondition is not None and precondition != kv.mod_revision:
                 raise self._conflict(info, name)
-            old = _unpack(kv.value)
+            old = unpack(kv.value)
             patched = merge_patch(old, body)
             if not isinstance(patched.get("metadata"), dict):
                 patched["metadata"] = {}
@@ -506,9 +416,9 @@ class Registry:
                 raise NotFound(f'pods "{name}" not found')
             if precondition is not None and precondition != kv.mod_revision:
                 raise self._conflict(info, name)
-            old = _unpack(kv.value)
+            old = unpack(kv.value)
             spec = old.get("spec") if isinstance(old.get("spec"), dict) else {}
-            if _meta(old).get("deletionTimestamp"):
+            if meta_of(old).get("deletionTimestamp"):
                 raise Conflict(f'Operation cannot be fulfilled on pods/binding "{name}": pod {name} is being deleted, '
                                "cannot be assigned to a host")
             if spec.get("nodeName"):
@@ -520,7 +430,7 @@ class Registry:
             conditions = [c for c in status.get("conditions") or [] if not (isinstance(c, dict)
                                                                             and c.get("type") == "PodScheduled")]
             conditions.append({"type": "PodScheduled", "status": "True",
-                               "lastTransitionTime": _now_rfc3339(self._clock)})
+                               "lastTransitionTime": now_rfc3339(self._clock)})
             status["conditions"] = conditions
             bound["status"] = status
             result = self._write(info, key, kv, old, bound)
@@ -542,8 +452,8 @@ class Registry:
             kv = self.store.get(key)
             if kv is None:
                 raise NotFound(f'{info.resource} "{name}" not found')
-            old = _unpack(kv.value)
-            meta = _meta(old)
+            old = unpack(kv.value)
+            meta = meta_of(old)
             if uid is not None and meta.get("uid") != uid:
                 raise Conflict(f'Operation cannot be fulfilled on {info.resource} "{name}": Precondition failed: '
                                f"UID in precondition: {uid}, UID in object meta: {meta.get('uid')}")
@@ -555,9 +465,9 @@ class Registry:
                 if meta.get("deletionTimestamp"):
                     return self._decode(kv)
                 marked = copy.deepcopy(old)
-                _meta(marked)["deletionTimestamp"] = _now_rfc3339(self._clock)
-                _meta(marked)["deletionGracePeriodSeconds"] = 0
-                _meta(marked)["generation"] = int(meta.get("generation") or 0) + 1
+                meta_of(marked)["deletionTimestamp"] = now_rfc3339(self._clock)
+                meta_of(marked)["deletionGracePeriodSeconds"] = 0
+                meta_of(marked)["generation"] = int(meta.get("generation") or 0) + 1
                 result = self._write(info, key, kv, old, marked)
             else:
                 response = self._txn([Compare.mod_revision(key) == kv.mod_revision], [Op.delete(key)], [])
@@ -574,8 +484,8 @@ class Registry:
         With selectors, an object that starts matching is ADDED and one that stops is DELETED, as the
         API server's watch cache does. A compacted resourceVersion raises :class:`Expired`."""
         info = self.kind_info(kind)
-        labels = _selector(label_selector, LabelSelector)
-        fields = _selector(field_selector, FieldSelector)
+        labels = as_selector(label_selector, LabelSelector)
+        fields = as_selector(field_selector, FieldSelector)
         prefix = self._prefix(info, namespace)
         initial: list[Any] = []
         if resource_version in (None, "", "0"):
@@ -635,13 +545,3 @@ class Registry:
     def _conflict(info: KindInfo, name: Any) -> Conflict:
         return Conflict(f'Operation cannot be fulfilled on {info.resource} "{name}": the object has been '
                         "modified; please apply your changes to the latest version and try again")
-
-
-def retry_on_conflict(action: Callable[[], Any], attempts: int = 100) -> Any:
-    """``retry.RetryOnConflict``: run ``action`` until it does not raise Conflict (at most ``attempts``)."""
-    for _ in range(attempts - 1):
-        try:
-            return action()
-        except Conflict:
-            continue
-    return action()
