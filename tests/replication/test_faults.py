@@ -104,3 +104,46 @@ def test_whole_cluster_sigkill_and_restart_keeps_every_acknowledged_write(cluste
     finally:
         workload.stop()
     _verify(cluster, workload)
+
+
+def test_random_faults_on_a_minority_of_five(cluster_factory) -> None:
+    """A nemesis: for ~12 s, random kill -9 + restart, pause + resume and cut + heal of up to two
+    members at a time, while five clients write and read."""
+    import random
+
+    rng = random.Random(7)
+    cluster = cluster_factory(5)
+    workload = Workload(cluster, clients=5, seed=5).start()
+    broken: dict[int, str] = {}
+    try:
+        for _round in range(8):
+            time.sleep(0.7)
+            if broken and (len(broken) == 2 or rng.random() < 0.5):
+                member, fault = broken.popitem()
+                if fault == "kill":
+                    cluster.start(member)
+                elif fault == "pause":
+                    cluster.signal(member, signal.SIGCONT)
+                else:
+                    cluster.proxies[member].heal()
+                continue
+            member = rng.choice([i for i in range(cluster.size) if i not in broken])
+            fault = rng.choice(["kill", "pause", "cut"])  # a cut of member > 0 is a partial partition
+            if fault == "kill":
+                cluster.kill(member)
+            elif fault == "pause":
+                cluster.signal(member, signal.SIGSTOP)
+            else:
+                cluster.proxies[member].cut()
+            broken[member] = fault
+        time.sleep(0.7)
+    finally:
+        for member, fault in broken.items():
+            if fault == "kill":
+                cluster.start(member)
+            elif fault == "pause":
+                cluster.signal(member, signal.SIGCONT)
+            else:
+                cluster.proxies[member].heal()
+        workload.stop()
+    _verify(cluster, workload)
