@@ -57,6 +57,7 @@ def serve(member: Any, port: int) -> None:
     class Handler(socketserver.BaseRequestHandler):
         def handle(self) -> None:
             conn: socket.socket = self.request
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             while True:
                 head = _recv(conn, 4)
                 if head is None:
