@@ -8,7 +8,7 @@ from typing import Any, Callable, Optional
 from ..errors import InvalidArgument, NotReady, Timeout
 from ..statemachine import StateMachine
 from ..store import DEFAULT_MAX_TXN_OPS, DEFAULT_MAX_VALUE_BYTES, Store
-from ..types import KeyValue, RangeResponse
+from ..types import KeyValue, RangeResponse, SortOrder, SortTarget
 from ._pin import FAIL_REASON
 from .cluster import Cluster, _check_address
 from .engine import RaftEngine
@@ -44,8 +44,16 @@ class Member(Store):
         return super().get(key, revision=revision)
 
     def range(self, key: bytes | str, range_end: bytes | str | None = None, *,  # type: ignore[override]
-              serializable: bool = False, **options: Any) -> RangeResponse:
-        """etcd Range (see Store.range); `serializable=True` reads local state without a barrier."""
+              prefix: bool = False, limit: int = 0, revision: Optional[int] = None,
+              sort_order: SortOrder = SortOrder.NONE, sort_target: SortTarget = SortTarget.KEY,
+              keys_only: bool = False, count_only: bool = False, min_mod_revision: int = 0,
+              max_mod_revision: int = 0, min_create_revision: int = 0, max_create_revision: int = 0,
+              serializable: bool = False) -> RangeResponse:
+        """etcd Range (see `Store.range`); `serializable=True` reads local state without a barrier."""
+        options = dict(prefix=prefix, limit=limit, revision=revision, sort_order=sort_order,
+                       sort_target=sort_target, keys_only=keys_only, count_only=count_only,
+                       min_mod_revision=min_mod_revision, max_mod_revision=max_mod_revision,
+                       min_create_revision=min_create_revision, max_create_revision=max_create_revision)
         if serializable:
             with self._raft.serializable():
                 return super().range(key, range_end, **options)
