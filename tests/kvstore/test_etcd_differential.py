@@ -15,12 +15,11 @@ nested response, deleted counts and ``prev_kvs``, error kinds (compacted, future
 txn, key not found for ``ignore_value``, lease not found / exists), lease TTL-to-live (granted TTL, keys),
 and whole watch streams (live watchers created mid-sequence and history watchers from a start revision,
 with ``prev_kv`` and filters), including the cancel of a watch whose start was compacted.
-Left out of the random comparison, each pinned by a small explicit test instead:
-- the header revision of the responses *inside* a txn: etcd reports the revision as of that op (the
-  txn's start revision until its first write, then start + 1) and leaves a nested txn's header empty;
-  test_txn_sub_response_revisions_like_etcd pins the first part (a kvstore difference, reported);
-- a txn that puts a key and deletes it with a "from key" range: etcd's duplicate-key check misses it
-  (test_txn_put_and_from_key_delete_like_etcd; kvstore is stricter, reported).
+Header revisions of the responses inside a txn are compared too (etcd reports the revision as of each
+op, and 0 for a nested txn). Pinned by small explicit tests (differences found here, reported, fixed in
+the store): a "from key" delete does not conflict with a put of the same txn (etcd's interval check misses
+it), and in-txn header revisions. Still open, pinned as a strict xfail and left out of the random txns
+until fixed: a range at an explicit revision inside a txn, after the txn's first write.
 """
 from __future__ import annotations
 
@@ -86,9 +85,11 @@ watch_specs = st.one_of(st.just(("all",)), st.tuples(st.just("fromkey"), keys),
 watch_filters = st.sampled_from(((), (WatchFilter.NOPUT,), (WatchFilter.NODELETE,)))
 lease_slots = st.integers(1, 3)
 
+# the last item: a lease slot (0 for none), or IGNORE_LEASE for ignore_lease=True
+IGNORE_LEASE = -1
 put_ops = st.builds(lambda k, v, prev, ign, lease: ("put", k, v, prev, ign, lease),
                     keys, st.sampled_from(VALUES), st.booleans(), st.sampled_from((False, False, False, True)),
-                    st.sampled_from((0, 0, 0, 1, 2)))
+                    st.sampled_from((0, 0, 0, 1, 2, IGNORE_LEASE)))
 range_ops = st.builds(
     lambda spec, limit, rev, order, target, keys_only, count_only, f: ("range", spec, limit, rev, order, target,
                                                                        keys_only, count_only, f),
@@ -103,12 +104,10 @@ compares = st.one_of(
               st.sampled_from(("==", "!=", "<", ">")), range_specs, st.integers(0, 8)),
     st.tuples(st.just("lease"), st.sampled_from(("==", "!=", "<", ">")), range_specs, st.integers(0, 3)),
 )
-# etcd's duplicate-key check misses a "from key" delete (range_end b"\0") that covers a put of the same
-# txn; test_txn_put_and_from_key_delete_like_etcd pins that case, so the random txns leave it out.
-txn_delete_ops = st.builds(lambda spec, prev: ("delete", spec, prev),
-                           st.one_of(st.tuples(st.just("single"), keys), st.tuples(st.just("range"), keys, keys),
-                                     st.tuples(st.just("prefix"), keys), st.just(("all",))), st.booleans())
-flat_txn_ops = st.one_of(put_ops, range_ops, txn_delete_ops)
+# Reads at an explicit revision inside a txn are left out until the store fixes them
+# (test_txn_range_at_revision_after_write_like_etcd); every other range option is generated.
+txn_range_ops = range_ops.map(lambda op: op[:3] + (None,) + op[4:])
+flat_txn_ops = st.one_of(put_ops, txn_range_ops, delete_ops)
 txn_ops = st.one_of(
     flat_txn_ops,
     st.builds(lambda c, s, f: ("txn", c, s, f), st.lists(compares, max_size=2),
@@ -184,9 +183,9 @@ def rebase_kv(ex: Example, kv: dict[str, Any] | None) -> dict[str, Any] | None:
                 mod_revision=ex.from_etcd(kv["mod_revision"]))
 
 
-def ours_response(response: Any, nested: bool = False) -> Any:
+def ours_response(response: Any) -> Any:
     """kvstore response -> the shape of etcd_client's decoded replies."""
-    revision = None if nested else response.revision  # see the module docstring: nested headers
+    revision = response.revision
     if isinstance(response, kvstore.PutResponse):
         return ("put", {"revision": revision, "prev_kv": kv_dict(response.prev_kv)})
     if isinstance(response, kvstore.RangeResponse):
@@ -196,22 +195,22 @@ def ours_response(response: Any, nested: bool = False) -> Any:
         return ("delete", {"deleted": response.deleted, "prev_kvs": [kv_dict(kv) for kv in response.prev_kvs],
                            "revision": revision})
     assert isinstance(response, kvstore.TxnResponse), response
-    return ("txn", {"succeeded": response.succeeded, "responses": [ours_response(r, True) for r in response.responses],
+    return ("txn", {"succeeded": response.succeeded, "responses": [ours_response(r) for r in response.responses],
                     "revision": revision})
 
 
-def etcd_response(ex: Example, kind: str, reply: dict[str, Any], nested: bool = False) -> Any:
+def etcd_response(ex: Example, kind: str, reply: dict[str, Any]) -> Any:
     """etcd_client reply -> relative revisions, same shape as :func:`ours_response`."""
     out = dict(reply)
     if "revision" in out:
-        out["revision"] = None if nested else ex.from_etcd(out["revision"])
+        out["revision"] = ex.from_etcd(out["revision"])
     if "prev_kv" in out:
         out["prev_kv"] = rebase_kv(ex, out["prev_kv"])
     for field in ("kvs", "prev_kvs"):
         if field in out:
             out[field] = [rebase_kv(ex, kv) for kv in out[field]]
     if kind == "txn":
-        out["responses"] = [etcd_response(ex, k, r, True) for k, r in out["responses"]]
+        out["responses"] = [etcd_response(ex, k, r) for k, r in out["responses"]]
     return (kind, out)
 
 
@@ -274,8 +273,8 @@ def ours_op(ex: Example, op: tuple[Any, ...]) -> Any:
     kind = op[0]
     if kind == "put":
         _, name, value, prev, ignore_value, lease = op
-        return Op.put(ex.key(name), b"" if ignore_value else value, lease=ex.lease(lease) or None,
-                      prev_kv=prev, ignore_value=ignore_value)
+        return Op.put(ex.key(name), b"" if ignore_value else value, lease=ex.lease(max(lease, 0)) or None,
+                      prev_kv=prev, ignore_value=ignore_value, ignore_lease=lease == IGNORE_LEASE)
     if kind == "range":
         _, spec, limit, rev, order, target, keys_only, count_only, (min_mod, max_mod, min_cr, max_cr) = op
         key, end, prefix = ex.ours_range(spec)
@@ -293,8 +292,9 @@ def etcd_request(ex: Example, op: tuple[Any, ...]) -> Any:
     kind = op[0]
     if kind == "put":
         _, name, value, prev, ignore_value, lease = op
-        return EtcdClient.put_request(ex.key(name), b"" if ignore_value else value, lease=ex.lease(lease),
-                                      prev_kv=prev, ignore_value=ignore_value)
+        return EtcdClient.put_request(ex.key(name), b"" if ignore_value else value,
+                                      lease=ex.lease(max(lease, 0)), prev_kv=prev, ignore_value=ignore_value,
+                                      ignore_lease=lease == IGNORE_LEASE)
     if kind == "range":
         _, spec, limit, rev, order, target, keys_only, count_only, (min_mod, max_mod, min_cr, max_cr) = op
         key, end = ex.etcd_range(spec)
@@ -473,8 +473,6 @@ def test_reads_at_every_revision_match_etcd(etcd: EtcdClient, ops: list[Any], re
     run_sequence(etcd, ops + reads, [])
 
 
-@pytest.mark.xfail(strict=True, reason="kvstore difference reported to the lead: etcd 3.4 accepts a txn that puts "
-                   "a key and deletes it with a from-key range (range_end=b'\\0'); kvstore raises DuplicateKey")
 def test_txn_put_and_from_key_delete_like_etcd(etcd: EtcdClient) -> None:
     # etcd's checkIntervals builds the interval [key, "\x00") for a from-key delete, which contains no
     # point, so the put is not seen as a duplicate; the txn applies the put, then the delete.
@@ -486,8 +484,6 @@ def test_txn_put_and_from_key_delete_like_etcd(etcd: EtcdClient) -> None:
             assert_same(step, op, step_ours(store, ex, op), step_etcd(etcd, ex, op))
 
 
-@pytest.mark.xfail(strict=True, reason="kvstore difference reported to the lead: inside a write txn etcd reports "
-                   "each response's header revision as of that op (start revision before the first write)")
 def test_txn_sub_response_revisions_like_etcd(etcd: EtcdClient) -> None:
     ex = Example(etcd)
     txn = ("txn", [], [("range", ("single", "a"), 0, None, SortOrder.NONE, SortTarget.KEY, False, False,
@@ -498,3 +494,19 @@ def test_txn_sub_response_revisions_like_etcd(etcd: EtcdClient) -> None:
         ours = store.txn([], [ours_op(ex, op) for op in txn[2]])
         theirs = decode_txn(etcd.call("/v3/kv/txn", etcd_request(ex, txn)))
         assert [r.revision for r in ours.responses] == [ex.from_etcd(r["revision"]) for _, r in theirs["responses"]]
+
+
+_OPEN_DIFFERENCE = pytest.mark.xfail(
+    strict=True, reason="kvstore difference reported to the lead: a range at an older explicit revision inside a "
+    "txn, after the txn's first write, reads the txn's own writes (etcd reads at that revision)")
+
+
+@pytest.mark.parametrize("rel_revision", [pytest.param(1, marks=_OPEN_DIFFERENCE), 2])
+def test_txn_range_at_revision_after_write_like_etcd(etcd: EtcdClient, rel_revision: int) -> None:
+    # etcd's storeTxnWrite.Range: the current revision is start + 1 once the txn wrote, and a read at an
+    # older revision goes through the index at that revision, not the txn's latest state
+    ex = Example(etcd)
+    read = ("range", ("all",), 0, rel_revision, SortOrder.NONE, SortTarget.KEY, False, False, (0, 0, 0, 0))
+    op = ("txn", [], [("put", "a", b"x", False, False, 0), read], [])
+    with kvstore.open() as store:
+        assert_same(0, op, step_ours(store, ex, op), step_etcd(etcd, ex, op))
