@@ -4,7 +4,7 @@ from __future__ import annotations
 import msgpack
 from hypothesis import given, settings, strategies as st
 
-from kvstore.replication.machine import ApplyFailed, BatchApplier, encode_batch
+from kvstore.replication.machine import RESULT_LOST, ApplyFailed, BatchApplier, encode_batch
 
 from .support import CounterMachine
 
@@ -40,7 +40,7 @@ def test_snapshot_keeps_the_ids_so_a_retry_after_restore_is_not_applied_again() 
     applier.apply_entry(encode_batch([(b"id-1", ["k", 1])]))
     restored = BatchApplier(CounterMachine())
     restored.restore(msgpack.unpackb(msgpack.packb(applier.snapshot(), use_bin_type=True), raw=False))
-    assert restored.apply_entry(encode_batch([(b"id-1", ["k", 1])])) == [None]
+    assert restored.apply_entry(encode_batch([(b"id-1", ["k", 1])])) == [RESULT_LOST]
     assert restored.machine.revision == 1
 
 

@@ -17,10 +17,10 @@ import os
 import threading
 from typing import Any, Iterator
 
-from ..errors import StoreClosed
+from ..errors import StoreClosed, Timeout
 from ..statemachine import StateMachine
 from .cluster import Cluster
-from .machine import ApplyFailed, BatchApplier
+from .machine import RESULT_LOST, ApplyFailed, BatchApplier
 from .proposer import Proposer
 from .raftnode import SNAPSHOT_NAME, RaftNode
 
@@ -47,6 +47,9 @@ class RaftEngine:
         result = self.proposer.propose(command, self.cluster.request_timeout, size_hint=_size(command))
         if isinstance(result, ApplyFailed):
             raise result
+        if result is RESULT_LOST:
+            raise Timeout(f"{command[0]} was applied, but its response was lost when a snapshot replaced "
+                          "this member's state during a retry; read the key to see its effect")
         return result
 
     def read_barrier(self) -> None:

@@ -19,6 +19,16 @@ import msgpack
 DEDUPE_WINDOW = 100_000
 
 
+class _ResultLost:
+    """Marks a request id known applied (from a snapshot) whose response was not kept."""
+
+    def __repr__(self) -> str:
+        return "RESULT_LOST"
+
+
+RESULT_LOST = _ResultLost()
+
+
 class StateMachine(Protocol):
     """The part of kvstore's state machine contract replication needs."""
 
@@ -75,7 +85,8 @@ class BatchApplier:
         return result
 
     def snapshot(self) -> dict[str, Any]:
-        """State-machine snapshot plus the remembered request ids (results are not kept)."""
+        """State-machine snapshot plus the remembered request ids (results are not kept: a retry of
+        one of them after a restore answers RESULT_LOST)."""
         with self.lock:
             return {"state": self.machine.snapshot(), "request_ids": list(self._results)}
 
@@ -85,4 +96,4 @@ class BatchApplier:
             if self.before_restore is not None:
                 self.before_restore()
             self.machine.restore(snapshot["state"])
-            self._results = OrderedDict((bytes(rid), None) for rid in snapshot["request_ids"])
+            self._results = OrderedDict((bytes(rid), RESULT_LOST) for rid in snapshot["request_ids"])
