@@ -102,3 +102,26 @@ def test_trim_never_deletes_a_matching_entry(local: list[int], leader: list[int]
     assert [e[1:] for e in result] == [e[1:] for e in expected]
     if ack is not None:
         assert ack == (entries[-1][1] if entries else prev) + 1
+
+
+def test_entries_are_on_disk_before_the_follower_acknowledges_them(tmp_path, monkeypatch) -> None:
+    from pysyncobj.transport import TCPTransport
+
+    from kvstore.replication.journal import DurableJournal
+
+    node, leader = _follower(RaftNode, tmp_path)
+    seen_on_disk: list[list[int]] = []
+
+    def spy_send(self, target, message):
+        if message.get("type") == "next_node_idx":  # what a second reader of the files finds now
+            reader = DurableJournal(str(tmp_path))
+            seen_on_disk.append([entry[1] for entry in reader[:]])
+            reader._destroy()
+        return False
+
+    monkeypatch.setattr(TCPTransport, "send", spy_send)
+    try:
+        node._SyncObj__onMessageReceived(leader, _append(1, (1, 0), [_entry(2, 1), _entry(3, 1)], commit=1))
+        assert seen_on_disk == [[1, 2, 3]]
+    finally:
+        node._doDestroy()
