@@ -11,14 +11,13 @@ plain definitions (used by ``explain``, preemption and exact checks).
 """
 from __future__ import annotations
 
-import time
 from typing import Any, Hashable, Mapping, Optional, Sequence
 
 from .config import PluginSpec, ProfileConfig, is_known_absent, resolve_plugins, DEFAULT_MULTI_POINT
 from .cyclestate import CycleState
 from .errors import ConfigError, PluginNotFound
 from .interfaces import (EXTENSION_POINTS, MAX_NODE_SCORE, MIN_NODE_SCORE, NodeScore, PostFilterResult,
-                         PreFilterResult, QueueSortPlugin, ScorePlugin)
+                         PreFilterResult, QueueSortPlugin)
 from .nodeinfo import NodeInfo
 from .registry import Registry
 from .status import Code, Status
@@ -324,7 +323,3 @@ class PluginFailure(Exception):
     def __init__(self, status: Status) -> None:
         super().__init__(status.message)
         self.status = status
-
-
-def now() -> float:
-    return time.perf_counter()
