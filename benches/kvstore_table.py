@@ -90,6 +90,23 @@ def durable_store_available() -> str | None:
         shutil.rmtree(directory, ignore_errors=True)
 
 
+# ------------------------------------------------------------------------------------------------ disk
+def disk_fsync_rate(count: int, preallocate: bool) -> str:
+    """The ceiling this disk sets right now: 280-byte appends (a 256-byte put's record), each fsynced."""
+    directory = scratch_dir("disk")
+    try:
+        fd = os.open(directory / "probe", os.O_CREAT | os.O_WRONLY)
+        try:
+            if preallocate:
+                os.posix_fallocate(fd, 0, 64 << 20)  # as etcd does with its 64 MiB WAL segments
+            record = b"r" * 280
+            return rate(count, timed(lambda: [os.write(fd, record) and os.fdatasync(fd) for _ in range(count)]))
+        finally:
+            os.close(fd)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 # ------------------------------------------------------------------------------------------------ ours
 def ours_put_one_writer(fsync: str, count: int) -> str:
     directory = scratch_dir(f"put-{fsync}")
@@ -330,6 +347,8 @@ def main(argv: list[str] | None = None) -> None:
     etcd_fast = EtcdServer(unsafe_no_fsync=True).start() if have_etcd else None
     missing = "etcd not installed"
     try:
+        rows.append(("disk: 280-byte write + fdatasync", disk_fsync_rate(n_always, False),
+                     f"preallocated file: {disk_fsync_rate(n_always, True)}", "reference"))
         rows.append(("put, 1 writer, fsync always",
                      durable or ours_put_one_writer("always", n_always),
                      etcd_put_one_writer(etcd, n_always // 2) if etcd else missing, ">= 3,000/s"))
@@ -374,6 +393,7 @@ def print_table(rows: list[tuple[str, str, str, str]], quick: bool) -> None:
     print("etcd: 1 member on 127.0.0.1 started by this script; its client is Python over HTTP/1.1 + JSON (the")
     print("gRPC gateway), not gRPC, which understates etcd somewhat. fsync-never rows use --unsafe-no-fsync.")
     print("etcd restart/RSS rows load the same keys in txns of 100 puts (fewer revisions than ours).")
+    print("The disk row is the fsync ceiling of this (shared) disk during the run: fsync rows move with it.")
 
 
 if __name__ == "__main__":
