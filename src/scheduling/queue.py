@@ -33,7 +33,7 @@ class QueuedPodInfo:
     """A pending pod with its queue bookkeeping (``framework.QueuedPodInfo``)."""
 
     __slots__ = ("pod", "timestamp", "initial_attempt_timestamp", "attempts", "unschedulable_plugins",
-                 "gated_by", "seq", "signature", "_entry")
+                 "gated_by", "seq", "signature", "cycle", "_entry")
 
     def __init__(self, pod: Any, timestamp: float, seq: int) -> None:
         self.pod = pod
@@ -44,6 +44,7 @@ class QueuedPodInfo:
         self.gated_by: str = ""
         self.seq = seq
         self.signature: Any = None
+        self.cycle = 0  # the scheduling cycle that popped it last
         self._entry: Optional[list] = None
 
     def backoff_expiry(self) -> float:
@@ -83,6 +84,11 @@ class SchedulingQueue:
         self._by_event: dict[str, dict[str, QueuedPodInfo]] = {}
         self._gated: dict[str, QueuedPodInfo] = {}
         self._infos: dict[str, QueuedPodInfo] = {}
+        # As kube-scheduler's schedulingCycle / moveRequestCycle: a pod that fails in a cycle during which
+        # a cluster event asked to move pods goes to backoff, not to unschedulable (the event may be the one
+        # it waits for, e.g. its own preemption victims leaving).
+        self.scheduling_cycle = 0
+        self._move_request_cycle = -1
 
     # -- adding -------------------------------------------------------------------------------------------
     def add(self, pod: Any) -> QueuedPodInfo:
@@ -158,6 +164,8 @@ class SchedulingQueue:
                 info._entry = None
                 self._active_count -= 1
                 info.attempts += 1
+                self.scheduling_cycle += 1
+                info.cycle = self.scheduling_cycle
                 if info.initial_attempt_timestamp is None:
                     info.initial_attempt_timestamp = self._clock()
                 return info
@@ -174,6 +182,9 @@ class SchedulingQueue:
         key = info.pod.key
         if key not in self._infos:
             return  # deleted while it was being scheduled
+        if self._move_request_cycle >= info.cycle:
+            self._to_backoff(info)
+            return
         self._unschedulable[key] = (info, info.timestamp)
         events: set[str] = set()
         for plugin in info.unschedulable_plugins or (_ANY,):
@@ -210,6 +221,7 @@ class SchedulingQueue:
     # -- moving -------------------------------------------------------------------------------------------
     def move_on_event(self, event: str) -> int:
         """A cluster event happened: move the unschedulable pods interested in it. Returns how many moved."""
+        self._move_request_cycle = self.scheduling_cycle
         moved = 0
         for bucket_name in (event, _ANY):
             bucket = self._by_event.get(bucket_name)

@@ -133,6 +133,9 @@ class QueueMachine(RuleBasedStateMachine):
         self.place: dict[str, str] = {}
         self.priority: dict[str, int] = {}
         self.popped: dict[str, QueuedPodInfo] = {}
+        self.cycle = 0
+        self.move_request = -1
+        self.popped_in: dict[str, int] = {}
 
     @rule(name=st.sampled_from(NAMES), priority=st.integers(0, 3))
     def add(self, name: str, priority: int) -> None:
@@ -155,6 +158,8 @@ class QueueMachine(RuleBasedStateMachine):
         assert self.priority[name] == max(self.priority[n] for n in active)
         del self.place[name]
         self.popped[name] = info
+        self.cycle += 1
+        self.popped_in[name] = self.cycle
 
     @rule(plugin=st.sampled_from(["A", "B"]), data=st.data())
     def fail(self, plugin: str, data: st.DataObject) -> None:
@@ -162,11 +167,13 @@ class QueueMachine(RuleBasedStateMachine):
             return
         name = data.draw(st.sampled_from(sorted(self.popped)))
         self.q.add_unschedulable(self.popped.pop(name), {plugin})
-        self.place[name] = "unschedulable:" + plugin
+        # an event since it was popped may be what it waits for: backoff instead of unschedulable
+        self.place[name] = "backoff" if self.move_request >= self.popped_in[name] else "unschedulable:" + plugin
 
     @rule(event=st.sampled_from([ClusterEvent.NODE_ADD, ClusterEvent.ASSIGNED_POD_DELETE]))
     def event(self, event: str) -> None:
         moved = self.q.move_on_event(event)
+        self.move_request = self.cycle
         plugin = "A" if event == ClusterEvent.NODE_ADD else "B"
         expect = [n for n, p in self.place.items() if p == "unschedulable:" + plugin]
         assert moved == len(expect)

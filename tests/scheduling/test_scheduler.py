@@ -165,3 +165,17 @@ def test_metrics_count_and_time_extension_points() -> None:
     m = s.metrics.as_dict()
     assert m["attempts"] == 1 and m["scheduled"] == 1
     assert {"PreFilter", "Filter", "Score", "Reserve", "Bind"} <= set(m["extension_point_seconds"])
+
+
+def test_a_pod_failing_in_a_cycle_that_saw_a_move_event_goes_to_backoff() -> None:
+    """kube-scheduler's moveRequestCycle: e.g. preemption deletes victims during the preemptor's cycle."""
+    s = Scheduler(NO_PREEMPTION)
+    s.add_node(node("n", cpu="1"))
+    s.add_pod(pod("p", cpu="2"))
+    info = s.queue.pop()
+    s.queue.move_on_event("AssignedPodDelete")  # happens while p is being scheduled
+    s.schedule_one(info)
+    assert s.queue.backoff_count == 1 and s.queue.unschedulable_count == 0
+    s.add_pod(pod("q", cpu="2"))
+    s.schedule_pending()
+    assert s.queue.unschedulable_count == 1  # no event during q's cycle
