@@ -55,7 +55,7 @@ ERROR_KINDS = {
     "DuplicateKey": kvstore.DuplicateKey, "TooManyOps": kvstore.TooManyOps, "EmptyKey": kvstore.EmptyKey,
     "LeaseNotFound": kvstore.LeaseNotFound, "LeaseExists": kvstore.LeaseExists,
     "ValueProvided": kvstore.ValueProvided, "LeaseProvided": kvstore.LeaseProvided,
-    "KeyNotFound": kvstore.KeyNotFound,
+    "KeyNotFound": kvstore.KeyNotFound, "ValueTooLarge": kvstore.ValueTooLarge,
 }
 
 
@@ -510,3 +510,31 @@ def test_txn_range_at_revision_after_write_like_etcd(etcd: EtcdClient, rel_revis
     op = ("txn", [], [("put", "a", b"x", False, False, 0), read], [])
     with kvstore.open() as store:
         assert_same(0, op, step_ours(store, ex, op), step_etcd(etcd, ex, op))
+
+
+@pytest.mark.parametrize("case", ["empty key", "value too large", "too many txn ops", "unknown lease",
+                                  "ignore_value on a missing key", "revoke of an unknown lease"])
+def test_limits_and_bad_requests_rejected_like_etcd(etcd: EtcdClient, case: str) -> None:
+    ex = Example(etcd)
+    # above etcd's 1.5 MiB request limit and kvstore's 1.5 MiB value limit, below gRPC's 2 MiB message cap
+    big = b"v" * ((3 << 19) + 1024)
+    many = [("put", f"k{i}", b"", False, False, 0) for i in range(129)]  # etcd's --max-txn-ops is 128
+    with kvstore.open() as store:
+        calls = {
+            "empty key": (lambda: store.put(b"", b"x"), lambda: etcd.put(b"", b"x")),
+            "value too large": (lambda: store.put(ex.key("a"), big), lambda: etcd.put(ex.key("a"), big)),
+            "too many txn ops": (lambda: store.txn([], [ours_op(ex, op) for op in many]),
+                                 lambda: etcd.txn([], [etcd_txn_item(ex, op) for op in many], [])),
+            "unknown lease": (lambda: store.put(ex.key("a"), b"x", lease=ex.lease(1)),
+                              lambda: etcd.put(ex.key("a"), b"x", lease=ex.lease(1))),
+            "ignore_value on a missing key": (lambda: store.put(ex.key("a"), b"", ignore_value=True),
+                                              lambda: etcd.put(ex.key("a"), b"", ignore_value=True)),
+            "revoke of an unknown lease": (lambda: store.revoke(ex.lease(1)), lambda: etcd.revoke(ex.lease(1))),
+        }
+        ours_call, etcd_call = calls[case]
+        before = etcd.revision()
+        ours, theirs = run_ours(ours_call), run_etcd(etcd_call)
+        assert theirs[:1] == ("error",), f"etcd accepted {case}: {theirs!r}"
+        assert same_error(ours, theirs), f"{case}: etcd error {theirs[1]}, kvstore gave {ours!r}"
+        # bad input changes nothing, on either side
+        assert store.revision == 1 and etcd.revision() == before
