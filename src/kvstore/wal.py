@@ -75,8 +75,7 @@ class WAL:
         self._snapshot_seq = snapshot_seq
         self._snapshot_bytes = snapshot_bytes
         self._records_since_snapshot = max(0, last_seq - snapshot_seq)
-        self._bytes_since_snapshot = sum(s.size - SEGMENT_HEADER.size for s in segments
-                                         if s.first_seq > snapshot_seq)
+        self._bytes_since_snapshot = _replayed_bytes(segments, snapshot_seq)
         self.fsync_count = 0  #: fsync calls on segment files so far (tests and benches read it)
         self._fd = os.open(segments[-1].path, os.O_WRONLY | os.O_APPEND)
 
@@ -98,7 +97,8 @@ class WAL:
 
     @property
     def bytes_since_snapshot(self) -> int:
-        """Framed record bytes in segments not yet covered by a snapshot."""
+        """Framed record bytes of the segments recovery would read now (those holding a record after the
+        newest snapshot): with :attr:`records_since_snapshot`, what a store weighs to decide on a snapshot."""
         return self._bytes_since_snapshot
 
     @property
@@ -213,8 +213,7 @@ class WAL:
             self._snapshot_seq = last_seq
             self._snapshot_bytes = os.path.getsize(path)
             self._records_since_snapshot = self._last_seq - last_seq
-            self._bytes_since_snapshot = sum(s.size - SEGMENT_HEADER.size for s in self._segments
-                                             if s.first_seq > last_seq)
+            self._bytes_since_snapshot = _replayed_bytes(self._segments, last_seq)
 
     def close(self) -> None:
         """Write and fsync everything appended, then close the segment file. Idempotent."""
@@ -282,6 +281,15 @@ class WAL:
         os.close(self._fd)
         self._fd = fd
         self._segments.append(segment)
+
+
+def _replayed_bytes(segments: list[_Segment], snapshot_seq: int) -> int:
+    """Record bytes of the segments that hold a record after ``snapshot_seq``: what recovery reads."""
+    total = 0
+    for segment, following in zip(segments, segments[1:] + [None]):
+        if following is None or following.first_seq - 1 > snapshot_seq:
+            total += segment.size - SEGMENT_HEADER.size
+    return total
 
 
 def _write_all(fd: int, data: bytes | bytearray) -> None:

@@ -1,0 +1,328 @@
+"""The WAL on real files with real fsync: append and recover, segments, fsync policies, group commit, snapshots."""
+from __future__ import annotations
+
+import os
+import threading
+
+import msgpack
+import pytest
+from hypothesis import settings, strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from kvstore import InvalidArgument, KVError, StoreClosed
+from kvstore.framing import SEGMENT_HEADER, decode_segment_header, encode_record, scan_records
+from kvstore.wal import open_wal, segment_name
+
+
+class CountingFsync:
+    """A real fsync that counts its calls (and can be told to fail)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.lock = threading.Lock()
+        self.fail: OSError | None = None
+
+    def __call__(self, fd: int) -> None:
+        if self.fail is not None:
+            raise self.fail
+        os.fsync(fd)
+        with self.lock:
+            self.calls += 1
+
+
+def recover(directory, **options):
+    """Open, read everything back, close: (snapshot payload, list of record payloads)."""
+    wal, snapshot, records = open_wal(str(directory), **options)
+    try:
+        return snapshot, list(records)
+    finally:
+        wal.close()
+
+
+def segment_files(directory):
+    return sorted(name for name in os.listdir(directory) if name.endswith(".wal"))
+
+
+@pytest.mark.parametrize("policy", ["always", "batch", "never"])
+def test_records_come_back_in_order_with_their_sequence_numbers(tmp_path, policy):
+    wal, snapshot, records = open_wal(str(tmp_path), fsync=policy)
+    assert snapshot is None and list(records) == []
+    payloads = [b"record %d" % n * (n % 7) for n in range(200)]
+    seqs = [wal.append(payload) for payload in payloads]
+    wal.wait_durable(seqs[-1])
+    wal.close()
+    assert seqs == list(range(1, 201))
+    assert recover(tmp_path, fsync=policy) == (None, payloads)
+    wal, _, records = open_wal(str(tmp_path), fsync=policy)
+    assert list(records) == payloads and wal.last_seq == 200
+    assert wal.append(b"more") == 201
+    wal.close()
+    assert recover(tmp_path)[1] == payloads + [b"more"]
+
+
+def test_segments_roll_over_by_size_and_carry_number_and_first_sequence(tmp_path):
+    wal, _, _ = open_wal(str(tmp_path), segment_bytes=1024)
+    payloads = [bytes([n]) * 100 for n in range(50)]
+    for payload in payloads:
+        wal.wait_durable(wal.append(payload))
+    wal.close()
+    names = segment_files(tmp_path)
+    assert len(names) > 3
+    first_seq = 1
+    for number, name in enumerate(names):
+        data = (tmp_path / name).read_bytes()
+        header = decode_segment_header(data)
+        assert (header.number, header.first_seq) == (number, first_seq)
+        assert name == segment_name(number, first_seq)
+        found, end = scan_records(data, SEGMENT_HEADER.size)
+        assert end == len(data) and len(data) <= 1024 + 108
+        first_seq += len(found)
+    assert recover(tmp_path, segment_bytes=1024)[1] == payloads
+
+
+def test_policies_differ_in_when_bytes_reach_the_os_and_disk(tmp_path):
+    for policy in ("always", "batch", "never"):
+        fsync = CountingFsync()
+        wal, _, _ = open_wal(str(tmp_path / policy), fsync=policy, fsync_function=fsync)
+        path = tmp_path / policy / segment_files(tmp_path / policy)[0]
+        before, created_fsyncs = path.stat().st_size, fsync.calls
+        seq = wal.append(b"x" * 100)
+        handed_at_append = path.stat().st_size > before
+        wal.wait_durable(seq)
+        assert path.stat().st_size == before + 108
+        assert handed_at_append == (policy == "always")
+        assert fsync.calls - created_fsyncs == (0 if policy == "never" else 1)
+        assert wal.fsync_count == (0 if policy == "never" else 1)
+        wal.close()
+
+
+def test_a_later_fsync_covers_earlier_records(tmp_path):
+    fsync = CountingFsync()
+    wal, _, _ = open_wal(str(tmp_path), fsync="always", fsync_function=fsync)
+    seqs = [wal.append(b"r%d" % n) for n in range(10)]
+    wal.wait_durable(seqs[-1])
+    for seq in seqs:
+        wal.wait_durable(seq)
+    assert wal.fsync_count == 1
+    wal.close()
+
+
+def test_group_commit_shares_fsyncs_among_concurrent_writers(tmp_path):
+    """The first leader's fsync is held until every writer has appended: at most two fsyncs for 64 writes."""
+    writers = 64
+    appended = threading.Semaphore(0)
+    released = threading.Event()
+    armed = threading.Event()  # open_wal's own fsyncs (segment creation) pass straight through
+
+    def gated_fsync(fd: int) -> None:
+        if armed.is_set() and not released.is_set():
+            for _ in range(writers):
+                assert appended.acquire(timeout=30)
+            released.set()
+        os.fsync(fd)
+
+    wal, _, _ = open_wal(str(tmp_path), fsync="batch", fsync_function=gated_fsync)
+    armed.set()
+    store_lock = threading.Lock()  # the store appends under its apply lock
+    errors = []
+
+    def writer(number: int) -> None:
+        try:
+            with store_lock:
+                seq = wal.append(b"writer %d" % number)
+            appended.release()
+            wal.wait_durable(seq)
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors and not any(thread.is_alive() for thread in threads)
+    assert 1 <= wal.fsync_count <= 2 < writers
+    wal.close()
+    assert sorted(recover(tmp_path)[1]) == sorted(b"writer %d" % n for n in range(writers))
+
+
+@pytest.mark.parametrize("policy", ["always", "batch"])
+def test_many_threads_with_real_fsync_every_write_durable(tmp_path, policy):
+    wal, _, _ = open_wal(str(tmp_path), fsync=policy, segment_bytes=4096)
+    store_lock = threading.Lock()
+    acknowledged = []
+
+    def writer(number: int) -> None:
+        for round_ in range(20):
+            with store_lock:
+                seq = wal.append(b"%d/%d" % (number, round_))
+            wal.wait_durable(seq)
+            assert wal._synced_seq >= seq
+            acknowledged.append(seq)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(acknowledged) == list(range(1, 321))
+    assert wal.fsync_count <= 320 + len(segment_files(tmp_path))
+    wal.close()
+    assert len(recover(tmp_path)[1]) == 320
+
+
+def test_a_failed_fsync_fails_the_wal_for_good(tmp_path):
+    fsync = CountingFsync()
+    wal, _, _ = open_wal(str(tmp_path), fsync="batch", fsync_function=fsync)
+    wal.wait_durable(wal.append(b"kept"))
+    fsync.fail = OSError(5, "Input/output error")
+    seq = wal.append(b"unknown")
+    with pytest.raises(OSError):
+        wal.wait_durable(seq)
+    fsync.fail = None  # even when the disk "recovers", dropped pages may have lost data: refuse
+    with pytest.raises(KVError, match="reopen"):
+        wal.append(b"later")
+    with pytest.raises(KVError):
+        wal.wait_durable(seq)
+    wal.close()
+    assert recover(tmp_path)[1][0] == b"kept"
+
+
+def test_closed_wal_refuses_appends_and_close_is_idempotent(tmp_path):
+    wal, _, _ = open_wal(str(tmp_path), fsync="never")
+    wal.append(b"a")
+    wal.close()
+    wal.close()
+    with pytest.raises(StoreClosed):
+        wal.append(b"b")
+    assert recover(tmp_path)[1] == [b"a"]  # close writes and fsyncs even under "never"
+
+
+def test_bad_options_are_refused_before_touching_the_directory(tmp_path):
+    target = tmp_path / "wal"
+    with pytest.raises(InvalidArgument, match="fsync='sometimes'"):
+        open_wal(str(target), fsync="sometimes")
+    with pytest.raises(InvalidArgument, match="segment_bytes=10"):
+        open_wal(str(target), segment_bytes=10)
+    assert not target.exists()
+
+
+def test_snapshot_drops_covered_segments_and_recovery_replays_only_after_it(tmp_path):
+    wal, _, _ = open_wal(str(tmp_path), segment_bytes=1024)
+    for n in range(40):
+        wal.append(b"%03d" % n * 30)
+    assert wal.records_since_snapshot == 40 and wal.bytes_since_snapshot == 40 * 98
+    wal.save_snapshot(b"state after 30", 30)
+    assert wal.snapshot_seq == 30 and wal.records_since_snapshot == 10
+    first_kept = segment_files(tmp_path)[0]
+    assert int(first_kept.split("-")[1][:16], 16) <= 31
+    for n in range(40, 45):
+        wal.append(b"%03d" % n * 30)
+    wal.close()
+    snapshot, records = recover(tmp_path, segment_bytes=1024)
+    assert snapshot == b"state after 30"
+    assert records == [b"%03d" % n * 30 for n in range(30, 45)]
+
+
+def test_snapshot_of_everything_leaves_one_empty_segment_and_one_snapshot(tmp_path):
+    wal, _, _ = open_wal(str(tmp_path), segment_bytes=1024)
+    for n in range(30):
+        wal.append(b"x" * 200)
+    wal.save_snapshot(b"one", 10)
+    wal.save_snapshot(b"two", 30)
+    assert wal.records_since_snapshot == 0 and wal.bytes_since_snapshot == 0
+    with pytest.raises(InvalidArgument, match="last_seq=31"):
+        wal.save_snapshot(b"future", 31)
+    wal.close()
+    [segment] = segment_files(tmp_path)
+    assert segment.endswith("-000000000000001f.wal")  # an empty segment starting after the snapshot
+    assert sorted(os.listdir(tmp_path)) == [segment, "000000000000001e.snap"]
+    assert recover(tmp_path) == (b"two", [])
+    assert os.path.getsize(tmp_path / "000000000000001e.snap") == 32 + 3
+
+
+def test_snapshot_syncs_the_records_it_covers_first(tmp_path):
+    wal, _, _ = open_wal(str(tmp_path), fsync="batch")
+    wal.append(b"not yet durable")
+    wal.save_snapshot(b"covers 1", 1)
+    assert wal._synced_seq == 1
+    wal.close()
+
+
+def test_size_counts_segments_and_snapshot(tmp_path):
+    wal, _, _ = open_wal(str(tmp_path), fsync="never")
+    empty = wal.size
+    wal.append(b"x" * 1000)
+    assert wal.size == empty + 1008
+    wal.close()
+
+
+@settings(max_examples=25, deadline=None, stateful_step_count=30)
+class WALMachine(RuleBasedStateMachine):
+    """Appends, syncs, snapshots, segment rollovers and reopen against a plain list of payloads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        import tempfile
+
+        self.directory = tempfile.mkdtemp(prefix="walmachine-")
+        self.history: list[bytes] = []
+        self.snapshot_seq = 0
+        self.has_snapshot = False
+        self.wal = None
+
+    @initialize(policy=st.sampled_from(["always", "batch", "never"]))
+    def start(self, policy):
+        self.policy = policy
+        self.wal, snapshot, records = open_wal(self.directory, fsync=policy, segment_bytes=1024)
+        assert snapshot is None and list(records) == []
+
+    @rule(payload=st.binary(max_size=400))
+    def append(self, payload):
+        assert self.wal.append(payload) == len(self.history) + 1
+        self.history.append(payload)
+
+    @precondition(lambda self: self.history)
+    @rule(data=st.data())
+    def wait_durable(self, data):
+        self.wal.wait_durable(data.draw(st.integers(1, len(self.history))))
+
+    @rule(data=st.data())
+    def snapshot(self, data):
+        last = data.draw(st.integers(self.snapshot_seq, len(self.history)))
+        self.wal.save_snapshot(msgpack.packb(last), last)
+        self.snapshot_seq = last
+        self.has_snapshot = True
+
+    @rule()
+    def reopen(self):
+        self.wal.close()
+        self.wal, snapshot, records = open_wal(self.directory, fsync=self.policy, segment_bytes=1024)
+        if self.has_snapshot:
+            assert msgpack.unpackb(snapshot) == self.snapshot_seq
+        else:
+            assert snapshot is None
+        assert list(records) == self.history[self.snapshot_seq:]
+
+    @invariant()
+    def counters_follow_the_model(self):
+        if self.wal is not None:
+            assert self.wal.last_seq == len(self.history)
+            assert self.wal.records_since_snapshot == len(self.history) - self.snapshot_seq
+            assert self.wal.bytes_since_snapshot >= sum(len(p) + 8 for p in self.history[self.snapshot_seq:])
+
+    def teardown(self):
+        import shutil
+
+        if self.wal is not None:
+            self.wal.close()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+TestWALMachine = WALMachine.TestCase
+
+
+def test_framing_round_trip_and_zero_bytes_never_frame():
+    data = b"".join(encode_record(bytes([n]) * n) for n in range(20))
+    assert scan_records(data, 0) == ([bytes([n]) * n for n in range(20)], len(data))
+    assert scan_records(b"\x00" * 64, 0) == ([], 0)
