@@ -250,7 +250,11 @@ class SchedulingQueue:
     def flush_unschedulable_leftover(self) -> int:
         """Pods unschedulable for more than 5 minutes go back (``flushUnschedulablePodsLeftover``)."""
         now = self._clock()
-        stale = [k for k, (_, since) in self._unschedulable.items() if now - since > MAX_UNSCHEDULABLE_SECONDS]
+        stale = []
+        for key, (_, since) in self._unschedulable.items():  # insertion order is time order: stop early
+            if now - since <= MAX_UNSCHEDULABLE_SECONDS:
+                break
+            stale.append(key)
         for key in stale:
             info = self._take_unschedulable(key)
             if info is not None:
