@@ -94,8 +94,8 @@ def _check_no_overcommit_and_constraints(s: Scheduler) -> None:
         bound = list(info.pods.values())
         alloc = info.allocatable
         assert len(bound) <= alloc["pods"], info.name
-        for resource in ("cpu", "memory"):
-            assert sum(p.requests.get(resource, 0) for p in bound) <= alloc[resource], (info.name, resource)
+        for resource in {r for p in bound for r in p.requests}:
+            assert sum(p.requests.get(resource, 0) for p in bound) <= alloc.get(resource, 0), (info.name, resource)
         ports = [hp for p in bound for hp in p.host_ports]
         assert len(ports) == len(set(ports)), info.name
         labels = info.labels
