@@ -104,3 +104,27 @@ def test_a_stale_resource_version_makes_the_binding_fail_and_retry(tmp_path: pat
             stream.stop()
     finally:
         store.close()
+
+
+def test_run_in_a_thread_binds_pods_created_while_it_runs(tmp_path: pathlib.Path) -> None:
+    import threading
+    import time
+    store, registry = _open(tmp_path / "db")
+    stop = threading.Event()
+    s = Scheduler()
+    bound: list = []
+    worker = threading.Thread(target=lambda: bound.append(s.run(registry, stop=stop, timeout=60)))
+    try:
+        registry.create(node("a"))
+        worker.start()
+        for i in range(5):
+            registry.create(pod(f"live-{i}"))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not all(_placements(registry).values()):
+            time.sleep(0.02)
+        assert _placements(registry) == {f"live-{i}": "a" for i in range(5)}
+    finally:
+        stop.set()
+        worker.join(timeout=30)
+        store.close()
+    assert not worker.is_alive() and bound == [5]

@@ -1,0 +1,69 @@
+"""The equivalence-class index (scheduling.eqcache): its sampling window equals a naive walk from the
+round-robin start, and it follows node changes through the cache's change log (hypothesis)."""
+from __future__ import annotations
+
+import pathlib
+import sys
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+
+from refbuilders import node, pod  # noqa: E402
+
+from scheduling.cache import Cache  # noqa: E402
+from scheduling.eqcache import FilterIndex  # noqa: E402
+from scheduling.framework import CycleState  # noqa: E402
+from scheduling.plugins import NodeResourcesFit  # noqa: E402
+
+
+def _naive_window(fits: list[bool], start: int, to_find: int) -> tuple[list[int], int]:
+    n = len(fits)
+    found = []
+    for k in range(n):
+        i = (start + k) % n
+        if fits[i]:
+            found.append(i)
+            if len(found) >= to_find:
+                return found, k + 1
+    return found, n
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.booleans(), min_size=1, max_size=40), st.data())
+def test_window_equals_a_naive_walk(fits: list[bool], data: st.DataObject) -> None:
+    cache = Cache()
+    for i, ok in enumerate(fits):
+        cache.add_node(node(f"n{i:02}", cpu="2" if ok else "100m"))
+    index = FilterIndex(cache, [NodeResourcesFit()])
+    index.sync(CycleState(), pod("p", cpu="1"))
+    start = data.draw(st.integers(0, len(fits) - 1))
+    to_find = data.draw(st.integers(1, len(fits) + 1))
+    assert index.window(start, len(fits), to_find) == _naive_window(fits, start, to_find)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.sampled_from(["add", "remove", "resize"])), max_size=25))
+def test_index_follows_pod_and_node_changes(ops: list) -> None:
+    cache = Cache()
+    for i in range(6):
+        cache.add_node(node(f"n{i}", cpu="2"))
+    plugin = NodeResourcesFit()
+    index = FilterIndex(cache, [plugin])
+    probe = pod("probe", cpu="1500m")
+    index.sync(CycleState(), probe)
+    bound: set[int] = set()
+    for i, op in ops:
+        if op == "add" and i not in bound:
+            cache.add_pod(pod(f"x{i}", cpu="1", node_name=f"n{i}"))
+            bound.add(i)
+        elif op == "remove" and i in bound:
+            cache.remove_pod(pod(f"x{i}"))
+            bound.discard(i)
+        elif op == "resize":
+            cache.update_node(node(f"n{i}", cpu="4" if i % 2 else "2"))
+        index.sync(CycleState(), probe)
+        truth = [plugin.filter(CycleState(), probe, ni) is None for ni in cache.list()]
+        assert [s is None for s in index.status] == truth
+        assert list(index.feasible) == [i for i, ok in enumerate(truth) if ok]
