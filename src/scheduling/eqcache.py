@@ -147,7 +147,7 @@ class ScoreTable(_Tracked):
                 if ni.index >= 0:
                     fixed[ni.index] = None
         fixed = self.fixed
-        totals = [fixed[i] for i in positions]
+        totals = list(map(fixed.__getitem__, positions))
         if None in totals:
             k = totals.index(None)
             while True:
