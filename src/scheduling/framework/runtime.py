@@ -165,8 +165,9 @@ class Framework:
                 narrowed.append(plugin.name)
                 result = res if result is None else result.merge(res)
                 if not result.node_names:
-                    return result, Status.unresolvable(
-                        f"node(s) didn't satisfy plugin(s) {narrowed} simultaneously").with_plugin(plugin.name)
+                    message = (f"node(s) didn't satisfy plugin {narrowed[0]}" if len(narrowed) == 1 else
+                               f"node(s) didn't satisfy plugin(s) [{' '.join(narrowed)}] simultaneously")
+                    return result, Status.unresolvable(message).with_plugin(plugin.name)
         if result is not None:
             state.write("PreFilterResultPlugins", list(narrowed))
         return result, None
@@ -188,18 +189,21 @@ class Framework:
                                 statuses: Mapping[str, Status]) -> tuple[Optional[PostFilterResult], Status]:
         """PostFilter in order until one succeeds or fails with UnschedulableAndUnresolvable/Error."""
         reasons: list[str] = []
-        last = Status.unschedulable()
+        kept: Optional[PostFilterResult] = None
+        failed = ""
         for plugin in self.post_filter_plugins:
             result, status = plugin.post_filter(state, pod, statuses)
             if status is None or status.is_success:
                 return result, Status(plugin=plugin.name)
-            if status.code == Code.ERROR or status.code == Code.UNSCHEDULABLE_AND_UNRESOLVABLE:
+            if status.code == Code.UNSCHEDULABLE_AND_UNRESOLVABLE:
                 return result, status.with_plugin(plugin.name)
-            reasons.extend(status.reasons)
-            last = Status(Code.UNSCHEDULABLE, *reasons, plugin=plugin.name)
+            if not status.is_rejected:
+                return None, Status(Code.ERROR, *status.reasons, plugin=plugin.name)
             if result is not None and result.nominated_node_name:
-                return result, last
-        return None, last
+                kept = result
+            reasons.extend(status.reasons)
+            failed = failed or plugin.name  # the first failing plugin, as kube-scheduler records it
+        return kept, Status(Code.UNSCHEDULABLE, *reasons, plugin=failed)
 
     def run_pre_filter_extension_add_pod(self, state: CycleState, pod_to_schedule: Any, pod_to_add: Any,
                                          node_info: NodeInfo) -> Optional[Status]:
