@@ -246,3 +246,58 @@ def test_the_worked_example_of_docs_scheduling_md_runs() -> None:
     s.add_pod(pod("p"))
     assert [r.node_name for r in s.schedule_pending()] == ["ok"]
     assert s.explain(pod("q")).nodes["m"].reasons == ("node(s) are in maintenance",)
+
+
+class OnlyNode1(Plugin, PreFilterPlugin):
+    name = "OnlyNode1"
+
+    def pre_filter(self, state: CycleState, pod: Any,
+                   nodes: Sequence[NodeInfo]) -> tuple[Optional[PreFilterResult], Optional[Status]]:
+        return PreFilterResult({"n1"}), None
+
+
+def test_conflicting_prefilter_results_reject_with_kube_message() -> None:
+    reg = _registry()
+    reg.register("OnlyNode1", OnlyNode1)
+    s = Scheduler(_only({"preFilter": [{"name": "OnlyNode2"}, {"name": "OnlyNode1"}]}), registry=reg)
+    s.add_node(node("n1"))
+    s.add_node(node("n2"))
+    s.add_pod(pod("p"))
+    [result] = s.schedule_pending()
+    assert result.message == ("0/2 nodes are available: node(s) didn't satisfy plugin(s) [OnlyNode2 OnlyNode1] "
+                              "simultaneously.")
+
+
+def test_post_filter_reasons_accumulate_until_one_succeeds() -> None:
+    from scheduling.framework import PostFilterPlugin, PostFilterResult
+
+    class Shrug(Plugin, PostFilterPlugin):
+        name = "Shrug"
+
+        def post_filter(self, state, pod, statuses):
+            return None, Status.unschedulable("nothing to do")
+
+    class Nominate(Plugin, PostFilterPlugin):
+        name = "Nominate"
+
+        def post_filter(self, state, pod, statuses):
+            assert set(statuses) == {"n0"} and statuses["n0"].plugin == "NodeResourcesFit"
+            return PostFilterResult("n0"), None
+
+    reg = default_registry()
+    reg.register("Shrug", Shrug)
+    reg.register("Nominate", Nominate)
+    config = _only({"filter": [{"name": "NodeResourcesFit"}],
+                    "postFilter": [{"name": "Shrug"}, {"name": "Nominate"}]})
+    s = Scheduler(config, registry=reg)
+    s.add_node(node("n0", cpu="1"))
+    s.add_pod(pod("p", cpu="2"))
+    [result] = s.schedule_pending()
+    assert result.nominated_node_name == "n0" and result.pod.status.nominated_node_name == "n0"
+    assert result.message == "0/1 nodes are available: 1 Insufficient cpu."
+    assert s.metrics.preemptions == 1
+    config["profiles"][0]["plugins"]["postFilter"] = {"enabled": [{"name": "Shrug"}]}
+    s = Scheduler(config, registry=reg)
+    s.add_node(node("n0", cpu="1"))
+    s.add_pod(pod("p", cpu="2"))
+    assert s.schedule_pending()[0].message == "0/1 nodes are available: 1 Insufficient cpu. nothing to do."
