@@ -66,6 +66,8 @@ class RaftNode(SyncObj):  # type: ignore[misc]
         self._one_shots: "queue.SimpleQueue[Callable[[], None]]" = queue.SimpleQueue()
         self.read_index = ReadIndex()
         self.echo_sequence: Optional[int] = None  # read_seq of the AppendEntries being handled
+        self.forwarded_upto = 0  # highest log index of an entry a follower proposed through us
+        self._propagated_commit = 0
         snapshot_path = os.path.join(data_dir, SNAPSHOT_NAME)
         if os.path.exists(snapshot_path):
             _decode_snapshot(snapshot_path)  # pysyncobj would log and skip a damaged one: refuse here
@@ -194,6 +196,17 @@ class RaftNode(SyncObj):  # type: ignore[misc]
         return int(self.journal[position][2])
 
     # -- pysyncobj overrides (name-mangled methods of SyncObj 0.3.17) -----------------------------
+
+    def _SyncObj__applyLogEntries(self) -> bool:  # noqa: N802
+        # With appendEntriesUseBatch=False pysyncobj sends every follower an extra AppendEntries after
+        # each apply, only to tell it the new commit index: half of a leader's messages. A follower
+        # needs it at once only when it waits for an entry it forwarded (a write or a read barrier);
+        # otherwise the next AppendEntries or heartbeat (50 ms) carries the commit index.
+        send_now = SyncObj._SyncObj__applyLogEntries(self)
+        if send_now and self.forwarded_upto > self._propagated_commit:
+            self._propagated_commit = self.raftCommitIndex
+            return True
+        return False
 
     def _SyncObj__doApplyCommand(self, command: bytes) -> Any:  # noqa: N802
         if command[:1] == REGULAR_COMMAND:

@@ -33,4 +33,6 @@ class DurableTransport(TCPTransport):
                 message["read_seq"] = member.echo_sequence
         elif kind == "append_entries":
             message["read_seq"] = member.read_index.stamp()
+        elif kind == "apply_command_response" and "log_idx" in message:
+            member.forwarded_upto = max(member.forwarded_upto, message["log_idx"])
         return bool(super().send(node, message))
