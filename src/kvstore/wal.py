@@ -11,6 +11,7 @@ The store calls :meth:`WAL.append` under its apply lock (so sequence numbers fol
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import struct
@@ -57,8 +58,10 @@ class WAL:
     """
 
     def __init__(self, directory: str, policy: str, segment_bytes: int, fsync: Callable[[int], None],
-                 segments: list[_Segment], last_seq: int, snapshot_seq: int, snapshot_bytes: int) -> None:
+                 segments: list[_Segment], last_seq: int, snapshot_seq: int, snapshot_bytes: int,
+                 directory_lock: int) -> None:
         self.directory = directory
+        self._directory_lock = directory_lock
         self.policy = policy
         self.segment_bytes = segment_bytes
         self._fsync_function = fsync
@@ -226,6 +229,7 @@ class WAL:
             finally:
                 self._closed = True
                 os.close(self._fd)
+                os.close(self._directory_lock)  # releases the flock for the next opener
                 self._synced.notify_all()
 
     def __enter__(self) -> WAL:
@@ -376,6 +380,29 @@ def open_wal(directory: str, fsync: str = "always", *, segment_bytes: int = DEFA
     if not os.path.isdir(directory):
         os.makedirs(directory, exist_ok=True)
         fsync_directory(os.path.dirname(directory), fsync_function)
+    directory_lock = _lock_directory(directory)
+    try:
+        return _recover(directory, fsync, segment_bytes, fsync_function, directory_lock)
+    except BaseException:
+        os.close(directory_lock)
+        raise
+
+
+def _lock_directory(directory: str) -> int:
+    """Hold an exclusive flock on the directory while the WAL is open, as etcd locks its WAL files: a
+    second opener would otherwise take the live writer's last record for a torn tail and cut it off."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise KVError(f"the WAL directory {directory} is already open (locked by this or another process); "
+                      "close the other store first") from None
+    return fd
+
+
+def _recover(directory: str, fsync: str, segment_bytes: int, fsync_function: Callable[[int], None],
+             directory_lock: int) -> tuple[WAL, bytes | None, Iterator[bytes]]:
     _remove_temporaries(directory, fsync_function)
 
     snapshot_payload: bytes | None = None
@@ -409,7 +436,8 @@ def open_wal(directory: str, fsync: str = "always", *, segment_bytes: int = DEFA
                              last.path, end)
     for segment in segments[:-1]:
         segment.size = os.path.getsize(segment.path)
-    wal = WAL(directory, fsync, segment_bytes, fsync_function, segments, last_seq, snapshot_seq, snapshot_bytes)
+    wal = WAL(directory, fsync, segment_bytes, fsync_function, segments, last_seq, snapshot_seq, snapshot_bytes,
+              directory_lock)
     return wal, snapshot_payload, _replay(segments, last_payloads, snapshot_seq)
 
 

@@ -326,3 +326,12 @@ def test_framing_round_trip_and_zero_bytes_never_frame():
     data = b"".join(encode_record(bytes([n]) * n) for n in range(20))
     assert scan_records(data, 0) == ([bytes([n]) * n for n in range(20)], len(data))
     assert scan_records(b"\x00" * 64, 0) == ([], 0)
+
+
+def test_a_directory_is_open_in_one_wal_at_a_time(tmp_path):
+    wal, _, _ = open_wal(str(tmp_path))
+    wal.wait_durable(wal.append(b"live"))
+    with pytest.raises(KVError, match="already open"):
+        open_wal(str(tmp_path))  # would otherwise cut a live writer's records as a "torn tail"
+    wal.close()
+    assert recover(tmp_path) == (None, [b"live"])
