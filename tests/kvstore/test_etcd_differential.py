@@ -455,7 +455,7 @@ def run_sequence(etcd: EtcdClient, ops: list[Any], history: list[Any]) -> None:
                 etcd_watch.close()
 
 
-DIFF_SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck),
+DIFF_SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck),
                          derandomize=False)
 
 
