@@ -466,6 +466,7 @@ def decode_event(raw: dict[str, Any]) -> dict[str, Any]:
 
 def decode_watch_response(result: dict[str, Any]) -> dict[str, Any]:
     return {"events": [decode_event(e) for e in result.get("events", [])], "revision": _revision(result),
-            "watch_id": int(result.get("watch_id", 0)), "created": bool(result.get("created", False)), "canceled": bool(result.get("canceled", False)),
+            "watch_id": int(result.get("watch_id", 0)), "created": bool(result.get("created", False)),
+            "canceled": bool(result.get("canceled", False)),
             "compact_revision": int(result.get("compact_revision", 0)),
             "cancel_reason": result.get("cancel_reason", "")}

@@ -448,7 +448,8 @@ def run_sequence(etcd: EtcdClient, ops: list[Any], history: list[Any]) -> None:
             for ours_watch, etcd_watch, filters in watches:
                 ours_events = drain_ours(ex, ours_watch, filters)
                 etcd_events = drain_etcd(ex, etcd_watch, filters)
-                assert ours_events == etcd_events, f"watch streams differ:\n  kvstore: {ours_events}\n  etcd: {etcd_events}"
+                assert ours_events == etcd_events, \
+                    f"watch streams differ:\n  kvstore: {ours_events}\n  etcd:    {etcd_events}"
         finally:
             for ours_watch, etcd_watch, _ in watches:
                 ours_watch.cancel()
