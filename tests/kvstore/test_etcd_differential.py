@@ -13,8 +13,10 @@ example may already have compacted.
 Compared exactly: header revisions, every KeyValue field, ``count``/``more``, txn outcomes with every
 nested response, deleted counts and ``prev_kvs``, error kinds (compacted, future revision, duplicate key in
 txn, key not found for ``ignore_value``, lease not found / exists), lease TTL-to-live (granted TTL, keys),
-and whole watch streams (live watchers created mid-sequence and history watchers from a start revision,
-with ``prev_kv`` and filters), including the cancel of a watch whose start was compacted.
+and whole watch streams (single-key and range watchers, live ones created mid-sequence and history ones
+from a start revision, with ``prev_kv`` and filters), including the cancel of a watch whose start was
+compacted. Each stream is read up to a marker both sides write at the end (a put and a delete of the
+watched key, or of a sentinel key every range contains), so no comparison waits on a timeout.
 Header revisions of the responses inside a txn are compared too (etcd reports the revision as of each
 op, and 0 for a nested txn). Pinned by small explicit tests (differences found here, reported, fixed in
 the store): a "from key" delete does not conflict with a put of the same txn (etcd's interval check misses
@@ -46,7 +48,7 @@ pytestmark = [pytest.mark.etcd, pytest.mark.skipif(not etcd_installed(), reason=
 # for short slices (insertion sort below 12 items); more keys would make tie order etcd-internal.
 KEYS = ("a", "ab", "b", "b0", "c", "ca", "d")
 VALUES = (b"", b"x", b"y", b"zz")
-SENTINEL = "~"  # sorts after every key above, so every watch range used here contains it
+SENTINEL = "~"  # sorts after every key above, so every range watch used here contains it
 WATCH_TIMEOUT = 5.0  # generous: a stream that is complete delivers in milliseconds
 _prefix_counter = itertools.count(1)
 
@@ -80,7 +82,7 @@ range_specs = st.one_of(
     st.tuples(st.just("fromkey"), keys),
     st.just(("all",)),
 )
-watch_specs = st.one_of(st.just(("all",)), st.tuples(st.just("fromkey"), keys),
+watch_specs = st.one_of(st.just(("all",)), st.tuples(st.just("single"), keys), st.tuples(st.just("fromkey"), keys),
                         st.tuples(st.just("toend"), keys))
 watch_filters = st.sampled_from(((), (WatchFilter.NOPUT,), (WatchFilter.NODELETE,)))
 lease_slots = st.integers(1, 3)
@@ -375,21 +377,15 @@ def ours_event(event: Any) -> dict[str, Any]:
     return {"type": event.type.name, "kv": kv_dict(event.kv), "prev_kv": kv_dict(event.prev_kv)}
 
 
-def is_last(ex: Example, event: dict[str, Any], filters: tuple[WatchFilter, ...]) -> bool:
-    """The sentinel's delete ends every stream (its put, when deletes are filtered out)."""
-    if event["kv"]["key"] != ex.key(SENTINEL):
-        return False
-    return event["type"] == "DELETE" or WatchFilter.NODELETE in filters
-
-
-def drain_ours(ex: Example, watcher: Any, filters: tuple[WatchFilter, ...]) -> list[Any]:
+def drain_ours(watcher: Any, last: int) -> list[Any]:
+    """Events up to (relative) revision ``last``, or the Compacted end."""
     events: list[Any] = []
     try:
         while True:
             event = watcher.get(WATCH_TIMEOUT)
             assert event is not None, f"kvstore watch stalled after {events!r}"
             events.append(ours_event(event))
-            if is_last(ex, events[-1], filters):
+            if event.kv.mod_revision >= last:
                 return events
     except kvstore.Compacted as error:
         return events + [("compacted", error.compact_revision)]
@@ -397,7 +393,8 @@ def drain_ours(ex: Example, watcher: Any, filters: tuple[WatchFilter, ...]) -> l
         watcher.cancel()
 
 
-def drain_etcd(ex: Example, watch: Any, filters: tuple[WatchFilter, ...]) -> list[Any]:
+def drain_etcd(ex: Example, watch: Any, last: int) -> list[Any]:
+    """Events up to (relative) revision ``last``, or the cancel of a compacted start."""
     events: list[Any] = []
     try:
         while True:
@@ -408,10 +405,15 @@ def drain_etcd(ex: Example, watch: Any, filters: tuple[WatchFilter, ...]) -> lis
             for event in response["events"]:
                 event = dict(event, kv=rebase_kv(ex, event["kv"]), prev_kv=rebase_kv(ex, event["prev_kv"]))
                 events.append(event)
-                if is_last(ex, event, filters):
+                if event["kv"]["mod_revision"] >= last:
                     return events
     finally:
         watch.close()
+
+
+def marker_of(spec: tuple[Any, ...]) -> str:
+    """The key whose put and delete end a watch of ``spec``."""
+    return spec[1] if spec[0] == "single" else SENTINEL
 
 
 def open_etcd_watch(etcd: EtcdClient, ex: Example, spec: Any, start: int, prev_kv: bool, filters: Any) -> Any:
@@ -424,7 +426,7 @@ def open_etcd_watch(etcd: EtcdClient, ex: Example, spec: Any, start: int, prev_k
 
 def run_sequence(etcd: EtcdClient, ops: list[Any], history: list[Any]) -> None:
     ex = Example(etcd)
-    watches: list[tuple[Any, Any, Any]] = []
+    watches: list[tuple[Any, Any, Any, str]] = []
     with kvstore.open() as store:
         try:
             for step, op in enumerate(ops):
@@ -432,7 +434,7 @@ def run_sequence(etcd: EtcdClient, ops: list[Any], history: list[Any]) -> None:
                     _, spec, prev_kv, filters = op
                     key, end, prefix = ex.ours_range(spec)
                     watches.append((store.watch(key, end, prefix=prefix, prev_kv=prev_kv, filters=filters),
-                                    open_etcd_watch(etcd, ex, spec, 0, prev_kv, filters), filters))
+                                    open_etcd_watch(etcd, ex, spec, 0, prev_kv, filters), filters, marker_of(spec)))
                     continue
                 assert_same(step, op, step_ours(store, ex, op), step_etcd(etcd, ex, op))
             for spec, start, prev_kv, filters in history:
@@ -440,18 +442,26 @@ def run_sequence(etcd: EtcdClient, ops: list[Any], history: list[Any]) -> None:
                 key, end, prefix = ex.ours_range(spec)
                 watches.append((store.watch(key, end, prefix=prefix, start_revision=start, prev_kv=prev_kv,
                                             filters=filters),
-                                open_etcd_watch(etcd, ex, spec, start, prev_kv, filters), filters))
-            sentinel = ex.key(SENTINEL)
-            for action in (lambda: (store.put(sentinel, b"end"), etcd.put(sentinel, b"end")),
-                           lambda: (store.delete(sentinel), etcd.delete(sentinel))):
-                action()
-            for ours_watch, etcd_watch, filters in watches:
-                ours_events = drain_ours(ex, ours_watch, filters)
-                etcd_events = drain_etcd(ex, etcd_watch, filters)
+                                open_etcd_watch(etcd, ex, spec, start, prev_kv, filters), filters,
+                                marker_of(spec)))
+            # End every stream with a marker its watcher sees: a put then a delete of the watched key
+            # (single-key watches) or of SENTINEL (ranges, which all contain it), written on both sides.
+            marker_revisions = {}
+            for marker in dict.fromkeys([w[3] for w in watches if w[3] != SENTINEL] + [SENTINEL]):
+                put_revision = store.put(ex.key(marker), b"end").revision
+                etcd.put(ex.key(marker), b"end")
+                delete_revision = store.delete(ex.key(marker)).revision
+                etcd.delete(ex.key(marker))
+                marker_revisions[marker] = (put_revision, delete_revision)
+            for ours_watch, etcd_watch, filters, marker in watches:
+                put_revision, delete_revision = marker_revisions[marker]
+                last = put_revision if WatchFilter.NODELETE in filters else delete_revision
+                ours_events = drain_ours(ours_watch, last)
+                etcd_events = drain_etcd(ex, etcd_watch, last)
                 assert ours_events == etcd_events, \
                     f"watch streams differ:\n  kvstore: {ours_events}\n  etcd:    {etcd_events}"
         finally:
-            for ours_watch, etcd_watch, _ in watches:
+            for ours_watch, etcd_watch, _, _ in watches:
                 ours_watch.cancel()
                 etcd_watch.close()
 
