@@ -182,3 +182,14 @@ def test_a_lost_proposal_is_proposed_again(members, monkeypatch) -> None:
     monkeypatch.setattr(node, "submit", lose_the_first)
     assert follower.put(b"resent", b"1").revision > 0
     assert dropped and follower.get(b"resent").version == 1
+
+
+def test_linearizable_reads_on_the_leader_with_one_follower_down(members) -> None:
+    a, b, c, _ = members
+    leader = next(m for m in (a, b, c) if m.is_leader)
+    down = next(m for m in (a, b, c) if not m.is_leader)
+    leader.put(b"r", b"1")
+    down.close()
+    for n in range(20):
+        leader.put(b"r", b"%d" % n)
+        assert leader.get(b"r").value == b"%d" % n  # ReadIndex confirmed by the one live follower

@@ -153,14 +153,38 @@ class RaftNode(SyncObj):  # type: ignore[misc]
             return False
         sequence = self.read_index.next_sequence()
         nodes = self.otherNodes
-        self._SyncObj__newAppendEntriesTime = 0  # a heartbeat round now, shared by concurrent reads
-        self.wake()
+        self.read_index.wanted = max(self.read_index.wanted, sequence)
+        self.run_on_tick(self._confirm_leadership)
         deadline = time.monotonic() + timeout
         if not self.read_index.wait(lambda: self.read_index.confirmed(nodes, sequence), deadline):
             return False
         if self.raftCurrentTerm != term or not self.is_leader:
             return False
         return self.read_index.wait(lambda: self.raftLastApplied >= commit, deadline)
+
+    def _confirm_leadership(self) -> None:
+        # Tick thread. A heartbeat to just enough caught-up followers to make a majority (they need
+        # no entries, so prevLogIdx is the last index); otherwise a full AppendEntries round now.
+        if not self.is_leader:
+            return
+        last_index, last_term = self.journal[-1][1], self.journal[-1][2]
+        match = self._SyncObj__raftMatchIndex
+        connected = self._SyncObj__connectedNodes
+        wanted = self.read_index.wanted
+        needed = (len(self.otherNodes) + 1) // 2  # followers needed besides the leader for a majority
+        needed -= sum(1 for node in self.otherNodes if self.read_index.sent_since(node, wanted))
+        if needed <= 0:
+            return  # concurrent reads: a heartbeat covering them is already on its way
+        caught_up = [node for node in self.otherNodes if match.get(node) == last_index and node in connected
+                     and not self.read_index.sent_since(node, wanted)]
+        if len(caught_up) < needed:
+            self._SyncObj__newAppendEntriesTime = 0
+            return
+        transport = self._SyncObj__transport
+        for node in caught_up[:needed]:
+            transport.send(node, {"type": "append_entries", "term": self.raftCurrentTerm,
+                                  "commit_index": self.raftCommitIndex, "entries": [],
+                                  "prevLogIdx": last_index, "prevLogTerm": last_term})
 
     def wake(self) -> None:
         """Make the tick thread run now (instead of after its poll timeout)."""

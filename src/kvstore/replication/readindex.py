@@ -25,12 +25,22 @@ class ReadIndex:
         self._counter = itertools.count(1)
         self._issued = 0
         self._acked: dict[Any, int] = {}
+        self._sent: dict[Any, int] = {}
+        self.wanted = 0  # the highest sequence a waiting read needs answers to
         self._changed = threading.Condition()
 
     def stamp(self) -> int:
         """The sequence number for an AppendEntries about to be sent (tick thread)."""
         self._issued = next(self._counter)
         return self._issued
+
+    def mark_sent(self, node: Any, sequence: int) -> None:
+        """The AppendEntries stamped `sequence` was handed to `node`'s connection (tick thread)."""
+        self._sent[node] = sequence
+
+    def sent_since(self, node: Any, sequence: int) -> bool:
+        """Whether an AppendEntries stamped >= sequence already went to `node`."""
+        return self._sent.get(node, 0) >= sequence
 
     def next_sequence(self) -> int:
         """The smallest sequence a message sent from now on can carry."""

@@ -32,7 +32,11 @@ class DurableTransport(TCPTransport):
             if kind == "next_node_idx" and member.echo_sequence is not None:
                 message["read_seq"] = member.echo_sequence
         elif kind == "append_entries":
-            message["read_seq"] = member.read_index.stamp()
+            sequence = message["read_seq"] = member.read_index.stamp()
+            sent = bool(super().send(node, message))
+            if sent:
+                member.read_index.mark_sent(node, sequence)
+            return sent
         elif kind == "apply_command_response" and "log_idx" in message:
             member.forwarded_upto = max(member.forwarded_upto, message["log_idx"])
         return bool(super().send(node, message))
