@@ -30,6 +30,7 @@ FSYNC_POLICIES = ("always", "batch", "never")
 DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024  # etcd's SegmentSizeBytes
 _SEGMENT_NAME = re.compile(r"^([0-9a-f]{16})-([0-9a-f]{16})\.wal$")
 _READ_CHUNK = 8 * 1024 * 1024
+_LEADER_ROUNDS = 4  # fsyncs one group-commit leader may run in a row for waiting followers
 _pack_length = struct.Struct("<I").pack
 _pack_header = struct.Struct("<II").pack
 _crc32 = zlib.crc32
@@ -73,6 +74,7 @@ class WAL:
         self._written_seq = last_seq
         self._synced_seq = last_seq
         self._syncing = False  # a group-commit leader is writing/fsyncing outside the lock
+        self._waiting = 0  # followers blocked in wait_durable
         self._failure: BaseException | None = None
         self._closed = False
         self._snapshot_seq = snapshot_seq
@@ -156,30 +158,45 @@ class WAL:
                     self._check_usable()
                     self._flush_locked()
             return
-        lock = self._lock
-        with lock:
+        with self._lock:
+            rounds = 0
             while self._synced_seq < seq:
                 self._check_usable()
                 if self._syncing:
+                    self._waiting += 1
                     self._synced.wait()
+                    self._waiting -= 1
                     continue
-                self._syncing = True
-                data, self._pending = self._pending, bytearray()
-                target, fd = self._last_seq, self._fd
-                lock.release()
-                try:
-                    if data:
-                        _write_all(fd, data)
-                    self._fsync(fd)
-                except BaseException as error:
-                    lock.acquire()
-                    self._fail_locked(error)
-                    raise
-                lock.acquire()
-                self._written_seq = max(self._written_seq, target)
-                self._synced_seq = max(self._synced_seq, target)
-                self._syncing = False
-                self._synced.notify_all()
+                self._lead_one_fsync_locked()
+                rounds += 1
+            # A leader already holds the CPU: while followers wait for records appended during its fsync,
+            # it runs their fsync too instead of waking one of them to do it (a woken thread must win the
+            # GIL first). Bounded, so that the leader's own caller is not held for long.
+            while (rounds < _LEADER_ROUNDS and self._waiting and not self._syncing
+                   and self._synced_seq < self._last_seq and self._failure is None and not self._closed):
+                self._lead_one_fsync_locked()
+                rounds += 1
+
+    def _lead_one_fsync_locked(self) -> None:
+        """As group-commit leader: write every buffered record and fsync once, with the lock released."""
+        lock = self._lock
+        self._syncing = True
+        data, self._pending = self._pending, bytearray()
+        target, fd = self._last_seq, self._fd
+        lock.release()
+        try:
+            if data:
+                _write_all(fd, data)
+            self._fsync(fd)
+        except BaseException as error:
+            lock.acquire()
+            self._fail_locked(error)
+            raise
+        lock.acquire()
+        self._written_seq = max(self._written_seq, target)
+        self._synced_seq = max(self._synced_seq, target)
+        self._syncing = False
+        self._synced.notify_all()
 
     def sync(self) -> None:
         """Make every appended record durable now (write and fsync), whatever the policy."""
