@@ -13,6 +13,7 @@ example may already have compacted.
 Compared exactly: header revisions, every KeyValue field, ``count``/``more``, txn outcomes with every
 nested response, deleted counts and ``prev_kvs``, error kinds (compacted, future revision, duplicate key in
 txn, key not found for ``ignore_value``, lease not found / exists), lease TTL-to-live (granted TTL, keys),
+keepalive (granted TTL; an unknown lease is LeaseNotFound as in clientv3), the list of leases,
 and whole watch streams (single-key and range watchers, live ones created mid-sequence and history ones
 from a start revision, with ``prev_kv`` and filters), including the cancel of a watch whose start was
 compacted. Each stream is read up to a marker both sides write at the end (a put and a delete of the
@@ -124,6 +125,8 @@ sequence_ops = st.one_of(
     st.tuples(st.just("grant"), lease_slots),
     st.tuples(st.just("revoke"), lease_slots),
     st.tuples(st.just("ttl"), lease_slots),
+    st.tuples(st.just("keepalive"), lease_slots),
+    st.just(("leases",)),
 )
 history_watches = st.lists(st.tuples(watch_specs, rel_revisions, st.booleans(), watch_filters), max_size=2)
 
@@ -350,6 +353,10 @@ def step_ours(store: Any, ex: Example, op: tuple[Any, ...]) -> Any:
     if kind == "ttl":
         ttl = store.time_to_live(ex.lease(op[1]), keys=True)
         return ("ttl", ttl.ttl == -1, ttl.granted_ttl, sorted(ttl.keys))
+    if kind == "keepalive":
+        return run_ours(lambda: ("keepalive", store.keepalive(ex.lease(op[1])).ttl))
+    if kind == "leases":
+        return ("leases", sorted(lease.id for lease in store.leases()))
     raise AssertionError(op)
 
 
@@ -369,6 +376,13 @@ def step_etcd(etcd: EtcdClient, ex: Example, op: tuple[Any, ...]) -> Any:
     if kind == "ttl":
         ttl = etcd.time_to_live(ex.lease(op[1]), keys=True)
         return ("ttl", ttl["ttl"] == -1, ttl["granted_ttl"], sorted(ttl["keys"]))
+    if kind == "keepalive":
+        # the gateway answers TTL 0 for an unknown lease; clientv3 turns that into ErrLeaseNotFound
+        ttl = etcd.keepalive(ex.lease(op[1]))
+        return ("keepalive", ttl) if ttl > 0 else ("error", "LeaseNotFound")
+    if kind == "leases":
+        ids = (int(item["ID"]) for item in etcd.call("/v3/lease/leases", {}).get("leases", []))
+        return ("leases", sorted(i for i in ids if ex.lease_base < i < ex.lease_base + 10))
     raise AssertionError(op)
 
 
