@@ -127,8 +127,8 @@ class WAL:
         with self._lock:
             self._check_usable()
             segment = self._segments[-1]
-            if segment.size >= self.segment_bytes and self._last_seq >= segment.first_seq:
-                self._roll_locked()
+            while segment.size >= self.segment_bytes and self._last_seq >= segment.first_seq:
+                self._roll_locked(segment)  # may wait for a leader's fsync, letting another append roll first
                 segment = self._segments[-1]
             seq = self._last_seq = self._last_seq + 1
             if self.policy == "always":
@@ -219,7 +219,7 @@ class WAL:
             self._sync_all_locked()
             path = write_snapshot(self.directory, payload, last_seq, self._fsync_function)
             if self._last_seq >= self._segments[-1].first_seq:
-                self._roll_locked()
+                self._roll_locked(self._segments[-1])
             removed = False
             while len(self._segments) > 1 and self._segments[1].first_seq <= last_seq + 1:
                 os.remove(self._segments.pop(0).path)
@@ -293,10 +293,11 @@ class WAL:
                 raise
             self._synced_seq = self._last_seq
 
-    def _roll_locked(self) -> None:
-        """Close the current segment (fsynced in every policy: only the last segment may be torn)."""
+    def _roll_locked(self, current: _Segment) -> None:
+        """Close ``current`` (fsynced in every policy: only the last segment may be torn), start the next."""
         self._sync_all_locked()
-        current = self._segments[-1]
+        if self._segments[-1] is not current or self._last_seq < current.first_seq:
+            return  # another thread rolled over while this one waited for the group-commit leader
         segment = _create_segment(self.directory, current.number + 1, self._last_seq + 1, self._fsync_function)
         fd = os.open(segment.path, os.O_WRONLY | os.O_APPEND)
         os.close(self._fd)

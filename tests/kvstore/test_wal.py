@@ -335,3 +335,24 @@ def test_a_directory_is_open_in_one_wal_at_a_time(tmp_path):
         open_wal(str(tmp_path))  # would otherwise cut a live writer's records as a "torn tail"
     wal.close()
     assert recover(tmp_path) == (None, [b"live"])
+
+
+@pytest.mark.parametrize("policy", ["always", "batch", "never"])
+def test_unserialized_appends_across_rollovers_keep_the_log_valid(tmp_path, policy):
+    """The WAL's own lock is enough: threads appending without a store lock, through many rollovers."""
+    wal, _, _ = open_wal(str(tmp_path), fsync=policy, segment_bytes=1024)
+    payloads = {(n, r): b"%d/%d:" % (n, r) + b"p" * 150 for n in range(8) for r in range(40)}
+
+    def writer(number: int) -> None:
+        for round_ in range(40):
+            wal.wait_durable(wal.append(payloads[number, round_]))
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    wal.close()
+    assert len(segment_files(tmp_path)) > 20
+    recovered = recover(tmp_path, segment_bytes=1024)[1]
+    assert sorted(recovered) == sorted(payloads.values())
