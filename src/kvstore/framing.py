@@ -101,9 +101,18 @@ def find_valid_record(buffer: bytes, start: int) -> int | None:
     view = memoryview(buffer)
     unpack = RECORD_HEADER.unpack_from
     crc32 = _crc32
+    find = buffer.find
+    zeros = b"\x00" * 8
     offset = start
     while offset <= end - 8:
-        if buffer[offset] == 0 and buffer[offset:offset + 8] == b"\x00" * 8:
+        if end - offset - 8 < 1 << 24:
+            # a frame that fits in what is left has a length below 2**24: its length's high byte is zero,
+            # so only offsets 7 bytes before a zero byte can start one (a C-speed search, not a byte loop)
+            zero = find(b"\x00", offset + 7)
+            if zero < 0:
+                return None
+            offset = zero - 7
+        if buffer[offset:offset + 8] == zeros:
             nonzero = _next_nonzero(buffer, offset)
             if nonzero is None:
                 return None

@@ -64,3 +64,25 @@ def test_zero_runs_are_skipped_without_framing():
     assert find_valid_record(b"\x00" * 10_000, 0) is None
     assert find_valid_record(b"\x00" * 10_000 + record, 1) == 10_000
     assert find_valid_record(b"\x01" + b"\x00" * 7 + record, 1) == 8
+
+
+def naive_find_valid_record(buffer: bytes, start: int):
+    """The definition: the first offset where a complete frame with a matching CRC starts."""
+    import struct
+    import zlib
+
+    for offset in range(start, len(buffer) - 7):
+        crc, length = struct.unpack_from("<II", buffer, offset)
+        stop = offset + 8 + length
+        if stop <= len(buffer) and zlib.crc32(buffer[offset + 4:stop]) == crc:
+            return offset
+    return None
+
+
+@settings(max_examples=150, deadline=None)
+@given(pieces=st.lists(st.one_of(st.binary(max_size=40), st.binary(max_size=20).map(encode_record),
+                                 st.integers(1, 64).map(lambda n: b"\x00" * n)), max_size=8),
+       start=st.integers(0, 50))
+def test_find_valid_record_agrees_with_its_definition(pieces, start):
+    data = b"".join(pieces)
+    assert find_valid_record(data, start) == naive_find_valid_record(data, start)
