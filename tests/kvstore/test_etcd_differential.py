@@ -19,15 +19,21 @@ from a start revision, with ``prev_kv`` and filters), including the cancel of a 
 compacted. Each stream is read up to a marker both sides write at the end (a put and a delete of the
 watched key, or of a sentinel key every range contains), so no comparison waits on a timeout.
 Header revisions of the responses inside a txn are compared too (etcd reports the revision as of each
-op, and 0 for a nested txn). Pinned by small explicit tests (differences found here, reported, fixed in
-the store): a "from key" delete does not conflict with a put of the same txn (etcd's interval check misses
-it), and in-txn header revisions. Still open, pinned as a strict xfail and left out of the random txns
-until fixed: a range at an explicit revision inside a txn, after the txn's first write.
+op, and 0 for a nested txn). A durable variant closes and recovers the store (snapshot + WAL) at random
+points and goes on comparing.
+
+Differences found here are pinned by small explicit tests. Fixed in the store since: a "from key" delete
+does not conflict with a put of the same txn (etcd's interval check misses it); in-txn header revisions.
+Still open, pinned as strict xfails and left out of the random txns until fixed: a range at an older
+explicit revision inside a txn after its first write; the watch prev_kv of a key put and deleted in
+one txn.
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +116,12 @@ compares = st.one_of(
 # Reads at an explicit revision inside a txn are left out until the store fixes them
 # (test_txn_range_at_revision_after_write_like_etcd); every other range option is generated.
 txn_range_ops = range_ops.map(lambda op: op[:3] + (None,) + op[4:])
-flat_txn_ops = st.one_of(put_ops, txn_range_ops, delete_ops)
+# A put and a from-key delete of the same key in one txn (allowed by etcd's interval check) are left out
+# too: the watch prev_kv of that delete differs (test_watch_prev_kv_of_a_key_created_in_the_same_txn).
+txn_delete_ops = st.builds(lambda spec, prev: ("delete", spec, prev),
+                           st.one_of(st.tuples(st.just("single"), keys), st.tuples(st.just("range"), keys, keys),
+                                     st.tuples(st.just("prefix"), keys), st.just(("all",))), st.booleans())
+flat_txn_ops = st.one_of(put_ops, txn_range_ops, txn_delete_ops)
 txn_ops = st.one_of(
     flat_txn_ops,
     st.builds(lambda c, s, f: ("txn", c, s, f), st.lists(compares, max_size=2),
@@ -438,12 +449,22 @@ def open_etcd_watch(etcd: EtcdClient, ex: Example, spec: Any, start: int, prev_k
     return watch
 
 
-def run_sequence(etcd: EtcdClient, ops: list[Any], history: list[Any]) -> None:
+def run_sequence(etcd: EtcdClient, ops: list[Any], history: list[Any], path: str | None = None) -> None:
+    """Run ``ops`` on both sides, then the ``history`` watches, then compare every watch stream.
+    With ``path`` our store is durable, and a ``("reopen",)`` op closes and recovers it."""
     ex = Example(etcd)
     watches: list[tuple[Any, Any, Any, str]] = []
-    with kvstore.open() as store:
+    store = open_store(path)
+    with contextlib.ExitStack() as cleanup:
+        cleanup.callback(lambda: store.close())
         try:
             for step, op in enumerate(ops):
+                if op[0] == "reopen":
+                    store.close()
+                    store = open_store(path)
+                    assert store.revision == ex.from_etcd(etcd.revision()), f"step {step}: reopened at " \
+                        f"{store.revision}, etcd is at {ex.from_etcd(etcd.revision())}"
+                    continue
                 if op[0] == "watch":
                     _, spec, prev_kv, filters = op
                     key, end, prefix = ex.ours_range(spec)
@@ -484,6 +505,11 @@ DIFF_SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=
                          derandomize=False)
 
 
+def open_store(path: str | None) -> Any:
+    # a snapshot every 4 records: recovery runs through snapshot + WAL tail, not only the WAL
+    return kvstore.open() if path is None else kvstore.open(path, fsync="never", snapshot_every=4)
+
+
 @DIFF_SETTINGS
 @given(ops=st.lists(sequence_ops, min_size=1, max_size=18), history=history_watches)
 def test_random_sequences_match_etcd(etcd: EtcdClient, ops: list[Any], history: list[Any]) -> None:
@@ -496,6 +522,15 @@ def test_random_sequences_match_etcd(etcd: EtcdClient, ops: list[Any], history: 
 def test_reads_at_every_revision_match_etcd(etcd: EtcdClient, ops: list[Any], reads: list[Any]) -> None:
     # writes first, then reads (at old revisions, sorted, filtered): every read meets real history
     run_sequence(etcd, ops + reads, [])
+
+
+@settings(DIFF_SETTINGS, max_examples=100)
+@given(ops=st.lists(st.one_of(sequence_ops.filter(lambda op: op[0] != "watch"), st.just(("reopen",))),
+                    min_size=1, max_size=18), history=history_watches)
+def test_durable_store_reopened_still_matches_etcd(etcd: EtcdClient, ops: list[Any], history: list[Any]) -> None:
+    # close and recover (snapshot + WAL) at random points: the recovered store goes on exactly like etcd
+    with tempfile.TemporaryDirectory(prefix="borgkit-diff-") as directory:
+        run_sequence(etcd, ops + [("reopen",)], history, path=directory)
 
 
 def test_txn_put_and_from_key_delete_like_etcd(etcd: EtcdClient) -> None:
@@ -563,3 +598,13 @@ def test_limits_and_bad_requests_rejected_like_etcd(etcd: EtcdClient, case: str)
         assert same_error(ours, theirs), f"{case}: etcd error {theirs[1]}, kvstore gave {ours!r}"
         # bad input changes nothing, on either side
         assert store.revision == 1 and etcd.revision() == before
+
+
+@pytest.mark.xfail(strict=True, reason="kvstore difference reported to the lead: a watch's prev_kv is the key at "
+                   "mod_revision - 1 in etcd (none for a key created in the same txn, none for create events); "
+                   "kvstore gives the txn's own earlier write")
+def test_watch_prev_kv_of_a_key_created_in_the_same_txn(etcd: EtcdClient) -> None:
+    # etcd's watch server fills prev_kv with a Range at ev.Kv.ModRevision - 1 (v3rpc/watch.go sendLoop)
+    ops = [("watch", ("all",), True, ()),
+           ("txn", [], [("put", "a", b"x", False, False, 0), ("delete", ("fromkey", "a"), False)], [])]
+    run_sequence(etcd, ops, [])
