@@ -1,11 +1,21 @@
-"""Replicated kvstore vs etcd 3.4, both as 3-member clusters on loopback, in one run.
+"""Replicated kvstore vs etcd 3.4 and pysyncobj's ReplDict, all 3-member clusters on loopback, one run.
 
-    python benches/bench_replication.py [--quick]
+    python benches/bench_replication.py [--quick] [--rounds N]
 
-Prints one table: put (1 client, sequential), put (64 concurrent clients), linearizable get
-(1 client), serializable get (1 client), and failover (SIGKILL of the leader to the next
-acknowledged write through another member). 256-byte values. Clients are threads of this process
-talking to the leader (borgkit: msgpack over TCP to a member process; etcd: its JSON gateway).
+Every cluster is started first; then each measurement is taken for every system in turn, `rounds`
+times (3 by default), and the table shows the median, so that the systems see the same machine load
+(the machine is shared). 256-byte values. Rows: put (1 client, sequential), put (64 concurrent
+clients), linearizable get (1 client), serializable get (1 client), failover (SIGKILL of the leader
+to the next acknowledged write through another member).
+
+Columns:
+- borgkit: three member processes; the clients are threads of this process talking msgpack over TCP
+  to the leader member (tests/replication/member_main.py).
+- etcd 3.4: three etcd processes; the same client threads use its JSON gateway (tests/etcd_client.py).
+- ReplDict: pysyncobj 0.3.17's ReplDict in three processes behind the same msgpack RPC, with the same
+  timers and password as borgkit, its own (unsynced) journal and local gets only.
+- embedded: the library as meant to be used, kvstore.open(cluster=...) in this process as the leader,
+  the caller's threads calling it directly, two follower processes.
 """
 from __future__ import annotations
 
@@ -13,13 +23,15 @@ import base64
 import json
 import os
 import signal
+import socketserver
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -30,73 +42,34 @@ from tests.replication.harness import ProcessCluster  # noqa: E402
 from tests.replication.support import SECRET, free_ports  # noqa: E402
 
 VALUE = b"v" * 256
-FAILOVERS = 3
 ETCD = os.environ.get("BORGKIT_ETCD", "/usr/bin/etcd")
+CLIENTS = 64
+METRICS = ["put, 1 client", "put, 64 clients", "linearizable get, 1 client", "serializable get, 1 client"]
 
 
-def rate(count: int, run: Callable[[], None]) -> float:
+def rate(count: int, operation: Callable[[int], Any]) -> float:
     start = time.perf_counter()
-    run()
+    for i in range(count):
+        operation(i)
     return count / (time.perf_counter() - start)
 
 
-def concurrent(clients: int, per_client: int, make: Callable[[int], Callable[[int], None]]) -> float:
-    workers = [make(n) for n in range(clients)]
-    barrier = threading.Barrier(clients + 1)
+def concurrent(per_client: int, operations: list[Callable[[int], Any]]) -> float:
+    barrier = threading.Barrier(len(operations) + 1)
 
-    def loop(work: Callable[[int], None]) -> None:
+    def loop(operation: Callable[[int], Any]) -> None:
         barrier.wait()
         for i in range(per_client):
-            work(i)
+            operation(i)
 
-    threads = [threading.Thread(target=loop, args=(w,)) for w in workers]
+    threads = [threading.Thread(target=loop, args=(op,)) for op in operations]
     for t in threads:
         t.start()
-    start = time.perf_counter()
     barrier.wait()
+    start = time.perf_counter()
     for t in threads:
         t.join()
-    return clients * per_client / (time.perf_counter() - start)
-
-
-# -- borgkit ----------------------------------------------------------------------------------------
-
-def bench_borgkit(n: int) -> dict[str, float]:
-    root = tempfile.mkdtemp(prefix="bench-repl-")
-    cluster = ProcessCluster(3, root, proxied=False)
-    try:
-        cluster.start_all()
-        leader = cluster.leader()
-        for i in range(3):
-            cluster.call(i, "wait_ready", 15, timeout=20)
-        client = cluster.client(leader)
-        out = {"put, 1 client": rate(n, lambda: [client.call("put", f"s{i}", VALUE) for i in range(n)])}
-
-        def make(c: int) -> Callable[[int], None]:
-            conn = cluster.client(leader)
-            return lambda i: conn.call("put", f"c{c}/{i}", VALUE)
-        out["put, 64 clients"] = concurrent(64, max(n // 16, 10), make)
-        out["linearizable get, 1 client"] = rate(n, lambda: [client.call("get", f"s{i}", False) for i in range(n)])
-        out["serializable get, 1 client"] = rate(n, lambda: [client.call("get", f"s{i}", True) for i in range(n)])
-        client.close()
-        failovers = []
-        for _ in range(FAILOVERS):
-            leader = cluster.leader()
-            other = next(i for i in range(3) if i != leader)
-            survivor = cluster.client(other, timeout=30)
-            start = time.perf_counter()
-            cluster.kill(leader)
-            retry_until_ok(lambda: survivor.call("put", "after-failover", VALUE), start)
-            failovers.append(time.perf_counter() - start)
-            survivor.close()
-            cluster.start(leader)
-            for i in range(3):
-                cluster.call(i, "wait_ready", 15, timeout=20)
-        out["failover (s), median of 3"] = statistics.median(failovers)
-        out["failover (s), worst of 3"] = max(failovers)
-        return out
-    finally:
-        cluster.stop_all()
+    return len(operations) * per_client / (time.perf_counter() - start)
 
 
 def retry_until_ok(action: Callable[[], Any], start: float) -> None:
@@ -110,127 +83,195 @@ def retry_until_ok(action: Callable[[], Any], start: float) -> None:
             time.sleep(0.01)
 
 
-def bench_embedded(n: int) -> dict[str, float]:
-    """The library as it is meant to be used: the caller's threads on the leader member's process
-    (two follower processes), no RPC in between."""
-    import kvstore
-    from kvstore.replication import Cluster
+class System:
+    """One cluster under test: operations as callables `(i) -> Any` on fresh clients."""
 
-    root = tempfile.mkdtemp(prefix="bench-embedded-")
-    cluster = ProcessCluster(3, root, proxied=False)
-    member = None
-    try:
-        cluster.start(1)
-        cluster.start(2)
-        member = kvstore.open(os.path.join(root, "data0"), cluster=Cluster(
-            self_address=cluster.addresses[0], peers=cluster.addresses, secret=SECRET))
-        member.wait_ready(15)
-        leader = cluster.leader(among=[1, 2])
+    name = ""
+
+    def put(self, tag: str) -> Callable[[int], Any]:
+        raise NotImplementedError
+
+    def get(self, serializable: bool) -> Optional[Callable[[int], Any]]:
+        raise NotImplementedError
+
+    def failover(self) -> float:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+
+class RpcSystem(System):
+    """Member processes behind the msgpack RPC (borgkit's member_main, or ReplDict)."""
+
+    def __init__(self, name: str, cluster: ProcessCluster, linearizable_gets: bool) -> None:
+        self.name = name
+        self.cluster = cluster
+        self.linearizable_gets = linearizable_gets
+        cluster.start_all()
+        self.leader = cluster.leader()
+        for i in range(cluster.size):
+            cluster.call(i, "wait_ready", 15, timeout=20)
+
+    def put(self, tag: str) -> Callable[[int], Any]:
+        client = self.cluster.client(self.leader)
+        return lambda i: client.call("put", f"{tag}/{i}", VALUE)
+
+    def get(self, serializable: bool) -> Optional[Callable[[int], Any]]:
+        if not serializable and not self.linearizable_gets:
+            return None
+        client = self.cluster.client(self.leader)
+        return lambda i: client.call("get", f"s0/{i}", serializable)
+
+    def failover(self) -> float:
+        leader = self.cluster.leader()
+        survivor = self.cluster.client(next(i for i in range(self.cluster.size) if i != leader), timeout=30)
+        start = time.perf_counter()
+        self.cluster.kill(leader)
+        retry_until_ok(lambda: survivor.call("put", "after-failover", VALUE), start)
+        elapsed = time.perf_counter() - start
+        survivor.close()
+        self.cluster.start(leader)
+        for i in range(self.cluster.size):
+            self.cluster.call(i, "wait_ready", 15, timeout=20)
+        self.leader = self.cluster.leader()
+        return elapsed
+
+    def stop(self) -> None:
+        self.cluster.stop_all()
+
+
+class EmbeddedSystem(System):
+    """The leader member inside this process; two follower processes."""
+
+    name = "embedded"
+
+    def __init__(self) -> None:
+        import kvstore
+        from kvstore.replication import Cluster
+
+        root = tempfile.mkdtemp(prefix="bench-embedded-")
+        self.cluster = ProcessCluster(3, root, proxied=False)
+        self.cluster.start(1)
+        self.cluster.start(2)
+        self.member = kvstore.open(os.path.join(root, "data0"), cluster=Cluster(
+            self_address=self.cluster.addresses[0], peers=self.cluster.addresses, secret=SECRET))
+        self.member.wait_ready(15)
+        leader = self.cluster.leader(among=[1, 2])
         if leader != 0:
-            cluster.call(leader, "transfer", cluster.addresses[0], timeout=10)
+            self.cluster.call(leader, "transfer", self.cluster.addresses[0], timeout=10)
         deadline = time.monotonic() + 10
-        while not member.is_leader and time.monotonic() < deadline:
+        while not self.member.is_leader and time.monotonic() < deadline:
             time.sleep(0.01)
-        out = {"put, 1 client": rate(n, lambda: [member.put(b"s%d" % i, VALUE) for i in range(n)])}
-        out["put, 64 clients"] = concurrent(
-            64, max(n // 8, 10), lambda c: (lambda i: member.put(b"c%d/%d" % (c, i), VALUE)))
-        out["linearizable get, 1 client"] = rate(n, lambda: [member.get(b"s%d" % i) for i in range(n)])
-        out["serializable get, 1 client"] = rate(
-            n, lambda: [member.get(b"s%d" % i, serializable=True) for i in range(n)])
-        return out
-    finally:
-        if member is not None:
-            member.close()
-        cluster.stop_all()
+
+    def put(self, tag: str) -> Callable[[int], Any]:
+        member, prefix = self.member, tag.encode() + b"/"
+        return lambda i: member.put(prefix + str(i).encode(), VALUE)
+
+    def get(self, serializable: bool) -> Optional[Callable[[int], Any]]:
+        member = self.member
+        return lambda i: member.get(b"s0/" + str(i).encode(), serializable=serializable)
+
+    def failover(self) -> float:
+        return float("nan")  # the leader is this process
+
+    def stop(self) -> None:
+        self.member.close()
+        self.cluster.stop_all()
 
 
-# -- etcd 3.4 ---------------------------------------------------------------------------------------
+class EtcdSystem(System):
+    """Three etcd 3.4 members on loopback."""
 
-class EtcdCluster:
+    name = "etcd 3.4"
+
     def __init__(self, size: int = 3) -> None:
         ports = free_ports(2 * size)
-        self.client_ports, self.peer_ports = ports[:size], ports[size:]
+        self.client_ports, peer_ports = ports[:size], ports[size:]
         self.root = tempfile.mkdtemp(prefix="bench-etcd-")
-        self.names = [f"e{i}" for i in range(size)]
-        initial = ",".join(f"{n}=http://127.0.0.1:{p}" for n, p in zip(self.names, self.peer_ports))
-        self.procs = []
-        for i, name in enumerate(self.names):
-            log = open(os.path.join(self.root, f"{name}.log"), "wb")
-            self.procs.append(subprocess.Popen([
+        names = [f"e{i}" for i in range(size)]
+        self.args = []
+        initial = ",".join(f"{n}=http://127.0.0.1:{p}" for n, p in zip(names, peer_ports))
+        for i, name in enumerate(names):
+            self.args.append([
                 ETCD, "--name", name, "--data-dir", os.path.join(self.root, name),
                 "--listen-client-urls", f"http://127.0.0.1:{self.client_ports[i]}",
                 "--advertise-client-urls", f"http://127.0.0.1:{self.client_ports[i]}",
-                "--listen-peer-urls", f"http://127.0.0.1:{self.peer_ports[i]}",
-                "--initial-advertise-peer-urls", f"http://127.0.0.1:{self.peer_ports[i]}",
+                "--listen-peer-urls", f"http://127.0.0.1:{peer_ports[i]}",
+                "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer_ports[i]}",
                 "--initial-cluster", initial, "--initial-cluster-state", "new",
-                "--initial-cluster-token", "bench"], stdout=log, stderr=subprocess.STDOUT))
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if self.leader() is not None:
-                    break
-            except Exception:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("etcd cluster did not elect a leader in 30 s")
-            time.sleep(0.1)
+                "--initial-cluster-token", "bench"])
+        self.procs: list[subprocess.Popen] = [self._spawn(i) for i in range(size)]
+        self.leader = self._wait_leader()
+
+    def _spawn(self, i: int) -> subprocess.Popen:
+        log = open(os.path.join(self.root, f"e{i}.log"), "ab")
+        try:
+            return subprocess.Popen(self.args[i], stdout=log, stderr=subprocess.STDOUT)
+        finally:
+            log.close()
 
     def client(self, i: int) -> EtcdClient:
         return EtcdClient("127.0.0.1", self.client_ports[i], timeout=30)
 
-    def leader(self) -> Any:
-        for i in range(len(self.procs)):
-            if self.procs[i].poll() is not None:
+    def _find_leader(self) -> Optional[int]:
+        for i, proc in enumerate(self.procs):
+            if proc.poll() is not None:
                 continue
-            with self.client(i) as c:
-                status = c.call("/v3/maintenance/status", {})
+            try:
+                with self.client(i) as c:
+                    status = c.call("/v3/maintenance/status", {})
+            except Exception:
+                continue
             if status.get("leader") and status["leader"] == status["header"]["member_id"]:
                 return i
         return None
 
-    def stop(self) -> None:
-        for p in self.procs:
-            if p.poll() is None:
-                p.kill()
-            p.wait(timeout=10)
+    def _wait_leader(self) -> int:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            leader = self._find_leader()
+            if leader is not None:
+                return leader
+            time.sleep(0.1)
+        raise RuntimeError("etcd cluster did not elect a leader in 30 s")
 
+    def put(self, tag: str) -> Callable[[int], Any]:
+        client = self.client(self.leader)
+        return lambda i: client.put(f"{tag}/{i}".encode(), VALUE)
 
-def bench_etcd(n: int) -> dict[str, float]:
-    cluster = EtcdCluster()
-    try:
-        leader = cluster.leader()
-        client = cluster.client(leader)
-        out = {"put, 1 client": rate(n, lambda: [client.put(f"s{i}".encode(), VALUE) for i in range(n)])}
+    def get(self, serializable: bool) -> Optional[Callable[[int], Any]]:
+        client = self.client(self.leader)
+        if not serializable:
+            return lambda i: client.get(f"s0/{i}".encode())
+        return lambda i: client.call("/v3/kv/range", {"key": base64.b64encode(f"s0/{i}".encode()).decode(),
+                                                      "serializable": True})
 
-        def make(c: int) -> Callable[[int], None]:
-            conn = cluster.client(leader)
-            return lambda i: conn.put(f"c{c}/{i}".encode(), VALUE)
-        out["put, 64 clients"] = concurrent(64, max(n // 16, 10), make)
-        out["linearizable get, 1 client"] = rate(n, lambda: [client.get(f"s{i}".encode()) for i in range(n)])
-
-        def serializable(i: int) -> None:
-            client.call("/v3/kv/range", {"key": base64.b64encode(f"s{i}".encode()).decode(), "serializable": True})
-        out["serializable get, 1 client"] = rate(n, lambda: [serializable(i) for i in range(n)])
-        client.close()
-        other = next(i for i in range(3) if i != leader)
-        survivor = cluster.client(other)
+    def failover(self) -> float:
+        leader = self._wait_leader()
+        survivor = self.client(next(i for i in range(len(self.procs)) if i != leader))
         start = time.perf_counter()
-        cluster.procs[leader].send_signal(signal.SIGKILL)
+        self.procs[leader].send_signal(signal.SIGKILL)
+        self.procs[leader].wait(timeout=10)
         retry_until_ok(lambda: survivor.put(b"after-failover", VALUE), start)
-        failover = time.perf_counter() - start
-        out["failover (s), median of 3"] = out["failover (s), worst of 3"] = failover  # one run: no restart
+        elapsed = time.perf_counter() - start
         survivor.close()
-        return out
-    finally:
-        cluster.stop()
+        self.procs[leader] = self._spawn(leader)
+        self.leader = self._wait_leader()
+        return elapsed
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait(timeout=10)
 
 
-# -- pysyncobj's own ReplDict (same timers and password as borgkit, its own unsynced journal) --------
+# -- pysyncobj's own ReplDict behind the same RPC (this file in --repldict-member mode) -------------
 
 def repldict_member(data_dir: str, self_address: str, rpc_port: str, *peers: str) -> None:
-    """Subprocess mode: one ReplDict member behind the same msgpack RPC as the borgkit members."""
-    import socketserver
-    import struct
+    """Subprocess mode: one ReplDict member serving the msgpack RPC of tests/replication/member_main."""
+    import socket
 
     import msgpack
     from pysyncobj import SyncObj, SyncObjConf
@@ -257,20 +298,24 @@ def repldict_member(data_dir: str, self_address: str, rpc_port: str, *peers: str
             return True
         raise ValueError(op)
 
+    def receive(conn: socket.socket, size: int) -> Optional[bytes]:
+        data = b""
+        while len(data) < size:
+            chunk = conn.recv(size - len(data))
+            if not chunk:
+                return None
+            data += chunk
+        return data
+
     class Handler(socketserver.BaseRequestHandler):
         def handle(self) -> None:
             conn = self.request
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             while True:
-                head = conn.recv(4, socket_flags())
-                if len(head) < 4:
+                head = receive(conn, 4)
+                body = None if head is None else receive(conn, struct.unpack("<I", head)[0])
+                if body is None:
                     return
-                size = struct.unpack("<I", head)[0]
-                body = b""
-                while len(body) < size:
-                    chunk = conn.recv(size - len(body))
-                    if not chunk:
-                        return
-                    body += chunk
                 request = msgpack.unpackb(body, raw=False)
                 try:
                     reply = [True, handle(request[0], request[1:])]
@@ -285,13 +330,8 @@ def repldict_member(data_dir: str, self_address: str, rpc_port: str, *peers: str
     server.serve_forever()
 
 
-def socket_flags() -> int:
-    import socket
-    return socket.MSG_WAITALL
-
-
 class ReplDictCluster(ProcessCluster):
-    """ProcessCluster whose members are ReplDict processes (this file in --repldict-member mode)."""
+    """ProcessCluster whose members are ReplDict processes."""
 
     def start(self, i: int) -> None:
         log = open(self.logs[i], "ab")
@@ -306,63 +346,70 @@ class ReplDictCluster(ProcessCluster):
             time.sleep(0.02)
 
 
-def bench_repldict(n: int) -> dict[str, float]:
-    cluster = ReplDictCluster(3, tempfile.mkdtemp(prefix="bench-repldict-"), proxied=False)
-    try:
-        cluster.start_all()
-        leader = cluster.leader()
-        client = cluster.client(leader)
-        out = {"put, 1 client": rate(n, lambda: [client.call("put", f"s{i}", VALUE) for i in range(n)])}
+# -- the run ----------------------------------------------------------------------------------------
 
-        def make(c: int) -> Callable[[int], None]:
-            conn = cluster.client(leader)
-            return lambda i: conn.call("put", f"c{c}/{i}", VALUE)
-        out["put, 64 clients"] = concurrent(64, max(n // 16, 10), make)
-        out["serializable get, 1 client"] = rate(n, lambda: [client.call("get", f"s{i}") for i in range(n)])
-        client.close()
-        other = next(i for i in range(3) if i != leader)
-        survivor = cluster.client(other, timeout=30)
-        start = time.perf_counter()
-        cluster.kill(leader)
-        retry_until_ok(lambda: survivor.call("put", "after-failover", VALUE), start)
-        out["failover (s), median of 3"] = out["failover (s), worst of 3"] = time.perf_counter() - start
-        survivor.close()
-        return out
-    finally:
-        cluster.stop_all()
+def measure(system: System, metric: str, n: int, round_: int) -> Optional[float]:
+    if metric == "put, 1 client":
+        return rate(n, system.put(f"s{round_}"))
+    if metric == "put, 64 clients":
+        return concurrent(max(n // 16, 10), [system.put(f"c{round_}-{c}") for c in range(CLIENTS)])
+    operation = system.get(serializable=metric.startswith("serializable"))
+    return None if operation is None else rate(n, operation)
 
 
-def _text(value: float | None, name: str) -> str:
-    if value is None:
+def _text(value: Optional[float], failover: bool) -> str:
+    if value is None or value != value:
         return "-"
-    return f"{value:,.2f}" if "(s)" in name else f"{value:,.0f}/s"
+    return f"{value:,.2f} s" if failover else f"{value:,.0f}/s"
 
 
 def main() -> None:
     if sys.argv[1:2] == ["--repldict-member"]:
         repldict_member(*sys.argv[2:])
         return
-    n = 300 if "--quick" in sys.argv else 2000
-    etcd = bench_etcd(n) if os.access(ETCD, os.X_OK) else {}
-    repldict = bench_repldict(n)
-    ours = bench_borgkit(n)
-    embedded = bench_embedded(n)
-    print(f"{'3-member cluster, loopback, 256 B values':36} {'borgkit':>11} {'etcd 3.4':>11} {'vs etcd':>8} "
-          f"{'ReplDict':>11} {'embedded':>11}")
-    for name, value in ours.items():
-        ref = etcd.get(name)
-        if not ref:
-            ratio = ""
-        else:
-            ratio = f"{ref / value:6.2f}x" if "(s)" in name else f"{value / ref:6.2f}x"
-        print(f"{name:36} {_text(value, name):>11} {_text(ref, name):>11} {ratio:>8} "
-              f"{_text(repldict.get(name), name):>11} {_text(embedded.get(name), name):>11}")
-    print("borgkit/etcd/ReplDict: clients are threads of this process talking to the leader process "
-          "(borgkit and ReplDict: msgpack RPC; etcd: JSON gateway). vs etcd: >1 means borgkit is better.\n"
-          "ReplDict: pysyncobj 0.3.17's ReplDict, same timers, unsynced journal, local gets only.\n"
-          "embedded: the caller's threads inside the leader member's process (kvstore.open(cluster=...)), "
-          "two follower processes, no RPC.")
-    print(json.dumps({"borgkit": ours, "etcd": etcd, "repldict": repldict, "embedded": embedded}))
+    n = 300 if "--quick" in sys.argv else 1500
+    rounds = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 3
+    systems: list[System] = []
+    try:
+        systems.append(RpcSystem("borgkit", ProcessCluster(3, tempfile.mkdtemp(prefix="bench-repl-"), proxied=False),
+                                 linearizable_gets=True))
+        if os.access(ETCD, os.X_OK):
+            systems.append(EtcdSystem())
+        systems.append(RpcSystem("ReplDict", ReplDictCluster(3, tempfile.mkdtemp(prefix="bench-rd-"),
+                                                             proxied=False), linearizable_gets=False))
+        systems.append(EmbeddedSystem())
+        results: dict[str, dict[str, list[float]]] = {s.name: {m: [] for m in METRICS} for s in systems}
+        for round_ in range(rounds):
+            for metric in METRICS:
+                for system in systems:
+                    value = measure(system, metric, n, round_)
+                    if value is not None:
+                        results[system.name][metric].append(value)
+        failovers = {s.name: [s.failover() for _ in range(rounds)] for s in systems}
+    finally:
+        for system in systems:
+            system.stop()
+    names = [s.name for s in systems]
+    print(f"3-member clusters on loopback, 256 B values, median of {rounds} interleaved rounds")
+    print(f"{'':30}" + "".join(f"{name:>13}" for name in names) + f"{'borgkit/etcd':>14}")
+    table: dict[str, dict[str, Optional[float]]] = {}
+    for metric in METRICS + ["failover (SIGKILL leader -> ack)"]:
+        row = {}
+        for name in names:
+            values = failovers[name] if metric.startswith("failover") else results[name][metric]
+            values = [v for v in values if v == v]
+            row[name] = statistics.median(values) if values else None
+        table[metric] = row
+        ours, etcd = row.get("borgkit"), row.get("etcd 3.4")
+        ratio = "" if not ours or not etcd else (
+            f"{etcd / ours:.2f}x" if metric.startswith("failover") else f"{ours / etcd:.2f}x")
+        print(f"{metric:30}" + "".join(f"{_text(row[name], metric.startswith('failover')):>13}" for name in names)
+              + f"{ratio:>14}")
+    worst = max(v for v in failovers["borgkit"] if v == v)
+    print(f"borgkit failover, worst of {rounds}: {worst:.2f} s.  borgkit/etcd > 1 means borgkit is better "
+          "(higher rate, or quicker failover).")
+    clean = {name: [v for v in values if v == v] for name, values in failovers.items()}
+    print(json.dumps({"table": table, "failovers": clean}))
 
 
 if __name__ == "__main__":
