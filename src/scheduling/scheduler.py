@@ -20,30 +20,23 @@ return, in the same plugin order, so decisions equal the plain definitions.
 """
 from __future__ import annotations
 
-import itertools
 import random
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Hashable, Iterable, Mapping, Optional, Sequence
 
 from .cache import Cache
-from .eqcache import FilterIndex, ScoreTable
 from .framework import (DEFAULT_SCHEDULER_NAME, ClusterEvent, Code, ConfigError, CycleState, Framework,
-                        NodeInfo, NodeScore, PluginFailure, PodNotFound, Registry, Status,
-                        load_config)
+                        NodeInfo, PluginFailure, PodNotFound, Registry, Status, load_config)
 from .metrics import Metrics
 from .queue import QueuedPodInfo, SchedulingQueue
+from .selection import (Profile, Window, bad_score, fit_error_message, hybrid_window, normalized,
+                        num_feasible_nodes_to_find, run_filters, select)
 
 __all__ = ["Scheduler", "ScheduleResult", "fit_error_message", "num_feasible_nodes_to_find",
            "NO_NODES_AVAILABLE"]
 
 NO_NODES_AVAILABLE = "no nodes available to schedule pods"
-MIN_FEASIBLE_NODES_TO_FIND = 100
-MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5
-_NO_FAILURE = 1 << 30
-_MAX_CLASSES = 128
-_MAX_INDEXES = 64
 
 
 @dataclass
@@ -64,105 +57,6 @@ class ScheduleResult:
     @property
     def scheduled(self) -> bool:
         return self.node_name is not None
-
-
-def num_feasible_nodes_to_find(percentage: int, num_all_nodes: int) -> int:
-    """kube-scheduler's ``numFeasibleNodesToFind``: how many feasible nodes end the search."""
-    if num_all_nodes < MIN_FEASIBLE_NODES_TO_FIND:
-        return num_all_nodes
-    if percentage == 0:
-        percentage = 50 - num_all_nodes // 125
-        if percentage < MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND:
-            percentage = MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND
-    num = num_all_nodes * percentage // 100
-    return max(num, MIN_FEASIBLE_NODES_TO_FIND)
-
-
-def fit_error_message(num_all_nodes: int, statuses: Mapping[str, Status], pre_filter_message: str = "",
-                      post_filter_message: str = "") -> str:
-    """``FitError.Error()``: "0/N nodes are available: <count> <reason>, ... ." plus PostFilter's message.
-
-    Reasons are counted over the nodes' statuses and sorted as strings, as kube-scheduler sorts them.
-    """
-    message = f"0/{num_all_nodes} nodes are available:"
-    if pre_filter_message:
-        message += f" {pre_filter_message}."
-    else:
-        counts: dict[str, int] = {}
-        for status in statuses.values():
-            for reason in status.reasons:
-                counts[reason] = counts.get(reason, 0) + 1
-        if counts:
-            message += " " + ", ".join(sorted(f"{n} {reason}" for reason, n in counts.items())) + "."
-    if post_filter_message:
-        message += f" {post_filter_message}."
-    return message
-
-
-class _Profile:
-    """A framework plus its equivalence-class caches."""
-
-    def __init__(self, framework: Framework) -> None:
-        self.framework = framework
-        self.filter_classes: OrderedDict[Hashable, dict[NodeInfo, tuple]] = OrderedDict()
-        self.score_classes: OrderedDict[Hashable, dict[NodeInfo, tuple]] = OrderedDict()
-        self.filter_indexes: OrderedDict[Hashable, FilterIndex] = OrderedDict()
-        self.score_tables: OrderedDict[Hashable, ScoreTable] = OrderedDict()
-        self.plugins_by_name = framework.plugins
-        names = [p.name for p in framework.filter_plugins] + [sp.name for sp in framework.score_plugins]
-        self.keyed_names = tuple(dict.fromkeys(names))
-        self.volatile = tuple(n for n in self.keyed_names
-                              if getattr(self.plugins_by_name[n], "equivalence_key_volatile", False))
-
-    @staticmethod
-    def _lru(classes: "OrderedDict[Hashable, dict]", key: Hashable) -> dict:
-        table = classes.get(key)
-        if table is None:
-            table = classes[key] = {}
-            if len(classes) > _MAX_CLASSES:
-                classes.popitem(last=False)
-        else:
-            classes.move_to_end(key)
-        return table
-
-    def filter_index(self, key: Hashable, cache: Cache, filters: Sequence[Any]) -> FilterIndex:
-        index = self.filter_indexes.get(key)
-        if index is None:
-            index = self.filter_indexes[key] = FilterIndex(cache, filters)
-            if len(self.filter_indexes) > _MAX_INDEXES:
-                self.filter_indexes.popitem(last=False)
-        else:
-            self.filter_indexes.move_to_end(key)
-        return index
-
-    def score_table(self, key: Hashable, cache: Cache, scorers: Sequence[Any]) -> ScoreTable:
-        table = self.score_tables.get(key)
-        if table is None:
-            table = self.score_tables[key] = ScoreTable(cache, scorers)
-            if len(self.score_tables) > _MAX_INDEXES:
-                self.score_tables.popitem(last=False)
-        else:
-            self.score_tables.move_to_end(key)
-        return table
-
-    def filter_class(self, key: Hashable) -> dict:
-        return self._lru(self.filter_classes, key)
-
-    def score_class(self, key: Hashable) -> dict:
-        return self._lru(self.score_classes, key)
-
-    def keys_for(self, info: QueuedPodInfo) -> dict[str, Hashable]:
-        """Every filter/score plugin's equivalence key for the pod (memoized on the queue entry)."""
-        keys = info.signature
-        pod = info.pod
-        plugins = self.plugins_by_name
-        if keys is None:
-            keys = {name: plugins[name].equivalence_key(pod) for name in self.keyed_names}
-            info.signature = keys
-        else:
-            for name in self.volatile:
-                keys[name] = plugins[name].equivalence_key(pod)
-        return keys
 
 
 class _Handle:
@@ -220,10 +114,10 @@ class Scheduler:
         self._binder: Optional[Callable[[Any, str], Optional[Status]]] = None
         self._evictor: Optional[Callable[[Any], None]] = None
         self._handle = _Handle(self)
-        self._profiles: dict[str, _Profile] = {}
+        self._profiles: dict[str, Profile] = {}
         for profile in self._config.profiles:
             fwk = Framework(profile, registry, self._handle, self._config.percentage_of_nodes_to_score)
-            self._profiles[profile.scheduler_name] = _Profile(fwk)
+            self._profiles[profile.scheduler_name] = Profile(fwk)
         first = next(iter(self._profiles.values())).framework
         for prof in self._profiles.values():
             if type(prof.framework.queue_sort) is not type(first.queue_sort):
@@ -263,7 +157,7 @@ class Scheduler:
     def profiles(self) -> list[str]:
         return list(self._profiles)
 
-    def _profile_for(self, pod: Any) -> _Profile:
+    def _profile_for(self, pod: Any) -> Profile:
         prof = self._profiles.get(pod.spec.scheduler_name or DEFAULT_SCHEDULER_NAME)
         if prof is None:
             raise ConfigError(f"pod {pod.key!r}: spec.schedulerName {pod.spec.scheduler_name!r} names no "
@@ -390,7 +284,7 @@ class Scheduler:
             return failure  # type: ignore[return-value]
         return self._assume_and_bind(info, fwk, state, node_name)
 
-    def _schedule_pod(self, prof: _Profile, state: CycleState,
+    def _schedule_pod(self, prof: Profile, state: CycleState,
                       info: QueuedPodInfo) -> tuple[Optional[str], Optional[ScheduleResult]]:
         pod = info.pod
         fwk = prof.framework
@@ -439,7 +333,7 @@ class Scheduler:
         add_time("Score", time.perf_counter() - t2)
         return chosen, None
 
-    def _schedule_indexed(self, prof: _Profile, state: CycleState, info: QueuedPodInfo,
+    def _schedule_indexed(self, prof: Profile, state: CycleState, info: QueuedPodInfo,
                           keys: Mapping[str, Hashable], nodes: list[NodeInfo],
                           t1: float) -> Optional[tuple[Optional[str], Optional[ScheduleResult]]]:
         """The equivalence-class path, taken when every active filter plugin is node-local.
@@ -464,7 +358,7 @@ class Scheduler:
         start = self._next_start_node_index % n
         to_find = num_feasible_nodes_to_find(fwk.percentage_of_nodes_to_score, n)
         if plain:
-            positions, processed = _hybrid_window(index, plain, state, pod, nodes, start, to_find)
+            positions, processed = hybrid_window(index, plain, state, pod, nodes, start, to_find)
             if not positions:
                 return None  # nothing fits: the plain walk gathers every node's first failing status
         else:
@@ -481,7 +375,7 @@ class Scheduler:
             return None, self._unschedulable(info, prof, state, statuses, n, "", plugins)
         if len(positions) == 1:
             return nodes[positions[0]].name, None
-        feasible = _Window(nodes, positions)
+        feasible = Window(nodes, positions)
         status = fwk.run_pre_score_plugins(state, pod, feasible)
         if status is not None and not status.is_success:
             raise PluginFailure(status)
@@ -496,22 +390,22 @@ class Scheduler:
             for column_index, j in enumerate(table.normalizing if table.nonzero_raw else ()):
                 sp = keyed[j]
                 column = table.column(positions, column_index)
-                normalized = _normalized(fwk, sp, state, pod, feasible, column)
+                scores = normalized(fwk, sp, state, pod, feasible, column)
                 w = sp.weight
-                totals = [t + w * v for t, v in zip(totals, normalized)]
+                totals = [t + w * v for t, v in zip(totals, scores)]
         else:
             totals = [0] * len(feasible)
         for sp in active:
             if keys[sp.name] is None:
                 column = [sp.plugin.score(state, pod, ni) for ni in feasible]
-                normalized = _normalized(fwk, sp, state, pod, feasible, column)
+                scores = normalized(fwk, sp, state, pod, feasible, column)
                 w = sp.weight
-                totals = [t + w * v for t, v in zip(totals, normalized)]
-        pick = _select(totals, self._rng)
+                totals = [t + w * v for t, v in zip(totals, scores)]
+        pick = select(totals, self._rng)
         metrics.add_time("Score", time.perf_counter() - t2)
         return feasible[pick].name, None
 
-    def _find_feasible(self, prof: _Profile, state: CycleState, pod: Any, keys: Mapping[str, Hashable],
+    def _find_feasible(self, prof: Profile, state: CycleState, pod: Any, keys: Mapping[str, Hashable],
                        nodes: Sequence[NodeInfo], statuses: dict[str, Status]) -> list[NodeInfo]:
         """Filter from the round-robin start until enough nodes fit (``findNodesThatPassFilters``)."""
         fwk = prof.framework
@@ -541,7 +435,7 @@ class Scheduler:
             entry = lookup(ni)
             if entry is None or entry[0] != ni.generation:
                 misses += 1
-                entry = _run_filters(cached, state, pod, ni)
+                entry = run_filters(cached, state, pod, ni)
                 if entry[1] is None or entry[1].code != Code.ERROR:
                     table[ni] = entry
             found = entry[1]
@@ -568,7 +462,7 @@ class Scheduler:
         self.metrics.equivalence_cache_hits += processed - misses
         return feasible
 
-    def _prioritize(self, prof: _Profile, state: CycleState, pod: Any, keys: Mapping[str, Hashable],
+    def _prioritize(self, prof: Profile, state: CycleState, pod: Any, keys: Mapping[str, Hashable],
                     feasible: list[NodeInfo]) -> str:
         """PreScore, Score, NormalizeScore, weights, then the highest total (ties at random)."""
         fwk = prof.framework
@@ -581,9 +475,9 @@ class Scheduler:
             totals = [0] * len(feasible)
         else:
             totals = self._totals(prof, state, pod, keys, feasible, active)
-        return feasible[_select(totals, self._rng)].name
+        return feasible[select(totals, self._rng)].name
 
-    def _totals(self, prof: _Profile, state: CycleState, pod: Any, keys: Mapping[str, Hashable],
+    def _totals(self, prof: Profile, state: CycleState, pod: Any, keys: Mapping[str, Hashable],
                 feasible: list[NodeInfo], active: list[Any]) -> list[int]:
         fwk = prof.framework
         cached = [sp for sp in active if keys[sp.name] is not None]
@@ -599,7 +493,7 @@ class Scheduler:
                     raw = tuple([sp.plugin.score(state, pod, ni) for sp in cached])
                     for j, _ in fixed:
                         if not 0 <= raw[j] <= 100:
-                            raise PluginFailure(_bad_score(cached[j].name, raw[j], ni.name))
+                            raise PluginFailure(bad_score(cached[j].name, raw[j], ni.name))
                     entry = (ni.generation, raw, sum(raw[j] * w for j, w in fixed))
                     table[ni] = entry
                 rows.append(entry)
@@ -607,20 +501,20 @@ class Scheduler:
             for j, sp in enumerate(cached):
                 if sp.normalizes:
                     column = [e[1][j] for e in rows]
-                    normalized = _normalized(fwk, sp, state, pod, feasible, column)
+                    scores = normalized(fwk, sp, state, pod, feasible, column)
                     w = sp.weight
-                    totals = [t + w * v for t, v in zip(totals, normalized)]
+                    totals = [t + w * v for t, v in zip(totals, scores)]
         else:
             totals = [0] * len(feasible)
         for sp in plain:
             column = [sp.plugin.score(state, pod, ni) for ni in feasible]
-            normalized = _normalized(fwk, sp, state, pod, feasible, column)
+            scores = normalized(fwk, sp, state, pod, feasible, column)
             w = sp.weight
-            totals = [t + w * v for t, v in zip(totals, normalized)]
+            totals = [t + w * v for t, v in zip(totals, scores)]
         return totals
 
     # -- outcomes -------------------------------------------------------------------------------------
-    def _unschedulable(self, info: QueuedPodInfo, prof: _Profile, state: CycleState,
+    def _unschedulable(self, info: QueuedPodInfo, prof: Profile, state: CycleState,
                        statuses: dict[str, Status], num_all: int, pre_filter_message: str,
                        plugins: set[str], pre_filter_failed: bool = False) -> ScheduleResult:
         fwk = prof.framework
@@ -750,105 +644,4 @@ class Scheduler:
         return RegistryConnection(self, registry).run(stop=stop, until_idle=until_idle,
                                                       idle_seconds=idle_seconds, timeout=timeout)
 
-
-class _Window(Sequence[NodeInfo]):
-    """The feasible nodes of a window as a sequence, without building the list unless someone iterates."""
-
-    __slots__ = ("_nodes", "_positions")
-
-    def __init__(self, nodes: Sequence[NodeInfo], positions: Sequence[int]) -> None:
-        self._nodes = nodes
-        self._positions = positions
-
-    def __len__(self) -> int:
-        return len(self._positions)
-
-    def __getitem__(self, k: Any) -> Any:
-        if isinstance(k, slice):
-            return [self._nodes[i] for i in self._positions[k]]
-        return self._nodes[self._positions[k]]
-
-    def __iter__(self) -> Any:
-        nodes = self._nodes
-        return iter([nodes[i] for i in self._positions])
-
-
-def _hybrid_window(index: FilterIndex, plain: Sequence[Any], state: CycleState, pod: Any,
-                   nodes: Sequence[NodeInfo], start: int, to_find: int) -> tuple[list[int], int]:
-    """The window when some filters are not node-local: walk only the nodes the node-local filters pass
-    (from the index), running the others on them. A node is feasible when every filter passes, whatever
-    the order, so the window and the examined count equal the plain walk's."""
-    feasible = index.feasible
-    n = len(nodes)
-    before = feasible.bisect_left(start)
-    found: list[int] = []
-    for segment in (feasible.islice(before), feasible.islice(0, before)):
-        for i in segment:
-            ni = nodes[i]
-            for plugin in plain:
-                status = plugin.filter(state, pod, ni)
-                if status is not None and status.code != Code.SUCCESS:
-                    if status.code == Code.ERROR:
-                        raise PluginFailure(status.with_plugin(plugin.name))
-                    break
-            else:
-                found.append(i)
-                if len(found) >= to_find:
-                    return found, (i - start) % n + 1
-    return found, n
-
-
-def _select(totals: list[int], rng: random.Random) -> int:
-    """``selectHost``: the position of the highest total; among equal highest, one uniformly at random
-    (one draw, only when there is a tie), counting ties in search order."""
-    best = max(totals)
-    count = totals.count(best)
-    at = totals.index(best)
-    if count == 1:
-        return at
-    nth = rng.randrange(count)
-    if nth > 8:  # the nth equal total, found at C speed
-        return next(itertools.islice(itertools.compress(itertools.count(), map(best.__eq__, totals)), nth, None))
-    for _ in range(nth):
-        at = totals.index(best, at + 1)
-    return at
-
-
-def _run_filters(cached: Sequence[tuple[int, Any]], state: CycleState, pod: Any, ni: NodeInfo) -> tuple:
-    """The first failing node-local filter: (generation, Status or None, its position or _NO_FAILURE)."""
-    for pos, plugin in cached:
-        status = plugin.filter(state, pod, ni)
-        if status is not None and status.code != Code.SUCCESS:
-            if status.plugin != plugin.name:
-                status = status.with_plugin(plugin.name)
-            return (ni.generation, status, pos)
-    return (ni.generation, None, _NO_FAILURE)
-
-
-def _bad_score(plugin: str, score: int, node: str) -> Status:
-    return Status.error(f"plugin {plugin!r} returns an invalid score {score} for node {node!r}: it must be in "
-                        f"0..100").with_plugin(plugin)
-
-
-def _normalized(fwk: Framework, sp: Any, state: CycleState, pod: Any, nodes: Sequence[NodeInfo],
-                column: list[int]) -> list[int]:
-    """One plugin's scores after NormalizeScore (a fast path for ``default_normalize_reverse`` plugins)."""
-    reverse = getattr(sp.plugin, "default_normalize_reverse", None)
-    if reverse is not None:
-        top = max(column)
-        if min(column) < 0:
-            raise PluginFailure(_bad_score(sp.name, min(column), nodes[column.index(min(column))].name))
-        if top == 0:
-            return [100] * len(column) if reverse else column
-        if reverse:
-            return [100 - 100 * s // top for s in column]
-        return [100 * s // top for s in column]
-    if not sp.normalizes:
-        for s, ni in zip(column, nodes):
-            if not 0 <= s <= 100:
-                raise PluginFailure(_bad_score(sp.name, s, ni.name))
-        return column
-    scores = [NodeScore(ni.name, s) for ni, s in zip(nodes, column)]
-    fwk.normalize(sp, state, pod, scores)
-    return [s.score for s in scores]
 

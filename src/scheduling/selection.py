@@ -1,0 +1,226 @@
+"""The pieces of a scheduling cycle that do not need the Scheduler: how many nodes to find, the
+unschedulable message, a profile's equivalence-class caches, the hybrid window walk, normalization and
+the tie-breaking pick. ``scheduler.py`` strings them together.
+"""
+from __future__ import annotations
+
+import itertools
+import random
+from collections import OrderedDict
+from typing import Any, Hashable, Mapping, Sequence
+
+from .cache import Cache
+from .eqcache import FilterIndex, ScoreTable
+from .framework import Code, CycleState, Framework, NodeInfo, NodeScore, PluginFailure, Status
+from .queue import QueuedPodInfo
+
+__all__ = ["num_feasible_nodes_to_find", "fit_error_message", "Profile", "Window", "hybrid_window", "select",
+           "run_filters", "bad_score", "normalized", "MIN_FEASIBLE_NODES_TO_FIND",
+           "MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND", "NO_FAILURE"]
+
+MIN_FEASIBLE_NODES_TO_FIND = 100
+MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5
+NO_FAILURE = 1 << 30
+_MAX_CLASSES = 128
+_MAX_INDEXES = 64
+
+
+def num_feasible_nodes_to_find(percentage: int, num_all_nodes: int) -> int:
+    """kube-scheduler's ``numFeasibleNodesToFind``: how many feasible nodes end the search."""
+    if num_all_nodes < MIN_FEASIBLE_NODES_TO_FIND:
+        return num_all_nodes
+    if percentage == 0:
+        percentage = 50 - num_all_nodes // 125
+        if percentage < MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND:
+            percentage = MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND
+    num = num_all_nodes * percentage // 100
+    return max(num, MIN_FEASIBLE_NODES_TO_FIND)
+
+
+def fit_error_message(num_all_nodes: int, statuses: Mapping[str, Status], pre_filter_message: str = "",
+                      post_filter_message: str = "") -> str:
+    """``FitError.Error()``: "0/N nodes are available: <count> <reason>, ... ." plus PostFilter's message.
+
+    Reasons are counted over the nodes' statuses and sorted as strings, as kube-scheduler sorts them.
+    """
+    message = f"0/{num_all_nodes} nodes are available:"
+    if pre_filter_message:
+        message += f" {pre_filter_message}."
+    else:
+        counts: dict[str, int] = {}
+        for status in statuses.values():
+            for reason in status.reasons:
+                counts[reason] = counts.get(reason, 0) + 1
+        if counts:
+            message += " " + ", ".join(sorted(f"{n} {reason}" for reason, n in counts.items())) + "."
+    if post_filter_message:
+        message += f" {post_filter_message}."
+    return message
+
+
+class Profile:
+    """A framework plus its equivalence-class caches."""
+
+    def __init__(self, framework: Framework) -> None:
+        self.framework = framework
+        self.filter_classes: OrderedDict[Hashable, dict[NodeInfo, tuple]] = OrderedDict()
+        self.score_classes: OrderedDict[Hashable, dict[NodeInfo, tuple]] = OrderedDict()
+        self.filter_indexes: OrderedDict[Hashable, FilterIndex] = OrderedDict()
+        self.score_tables: OrderedDict[Hashable, ScoreTable] = OrderedDict()
+        self.plugins_by_name = framework.plugins
+        names = [p.name for p in framework.filter_plugins] + [sp.name for sp in framework.score_plugins]
+        self.keyed_names = tuple(dict.fromkeys(names))
+        self.volatile = tuple(n for n in self.keyed_names
+                              if getattr(self.plugins_by_name[n], "equivalence_key_volatile", False))
+
+    @staticmethod
+    def _lru(classes: "OrderedDict[Hashable, dict]", key: Hashable) -> dict:
+        table = classes.get(key)
+        if table is None:
+            table = classes[key] = {}
+            if len(classes) > _MAX_CLASSES:
+                classes.popitem(last=False)
+        else:
+            classes.move_to_end(key)
+        return table
+
+    def filter_index(self, key: Hashable, cache: Cache, filters: Sequence[Any]) -> FilterIndex:
+        index = self.filter_indexes.get(key)
+        if index is None:
+            index = self.filter_indexes[key] = FilterIndex(cache, filters)
+            if len(self.filter_indexes) > _MAX_INDEXES:
+                self.filter_indexes.popitem(last=False)
+        else:
+            self.filter_indexes.move_to_end(key)
+        return index
+
+    def score_table(self, key: Hashable, cache: Cache, scorers: Sequence[Any]) -> ScoreTable:
+        table = self.score_tables.get(key)
+        if table is None:
+            table = self.score_tables[key] = ScoreTable(cache, scorers)
+            if len(self.score_tables) > _MAX_INDEXES:
+                self.score_tables.popitem(last=False)
+        else:
+            self.score_tables.move_to_end(key)
+        return table
+
+    def filter_class(self, key: Hashable) -> dict:
+        return self._lru(self.filter_classes, key)
+
+    def score_class(self, key: Hashable) -> dict:
+        return self._lru(self.score_classes, key)
+
+    def keys_for(self, info: QueuedPodInfo) -> dict[str, Hashable]:
+        """Every filter/score plugin's equivalence key for the pod (memoized on the queue entry)."""
+        keys = info.signature
+        pod = info.pod
+        plugins = self.plugins_by_name
+        if keys is None:
+            keys = {name: plugins[name].equivalence_key(pod) for name in self.keyed_names}
+            info.signature = keys
+        else:
+            for name in self.volatile:
+                keys[name] = plugins[name].equivalence_key(pod)
+        return keys
+
+
+class Window(Sequence[NodeInfo]):
+    """The feasible nodes of a window as a sequence, without building the list unless someone iterates."""
+
+    __slots__ = ("_nodes", "_positions")
+
+    def __init__(self, nodes: Sequence[NodeInfo], positions: Sequence[int]) -> None:
+        self._nodes = nodes
+        self._positions = positions
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+    def __getitem__(self, k: Any) -> Any:
+        if isinstance(k, slice):
+            return [self._nodes[i] for i in self._positions[k]]
+        return self._nodes[self._positions[k]]
+
+    def __iter__(self) -> Any:
+        nodes = self._nodes
+        return iter([nodes[i] for i in self._positions])
+
+
+def hybrid_window(index: FilterIndex, plain: Sequence[Any], state: CycleState, pod: Any,
+                   nodes: Sequence[NodeInfo], start: int, to_find: int) -> tuple[list[int], int]:
+    """The window when some filters are not node-local: walk only the nodes the node-local filters pass
+    (from the index), running the others on them. A node is feasible when every filter passes, whatever
+    the order, so the window and the examined count equal the plain walk's."""
+    feasible = index.feasible
+    n = len(nodes)
+    before = feasible.bisect_left(start)
+    found: list[int] = []
+    for segment in (feasible.islice(before), feasible.islice(0, before)):
+        for i in segment:
+            ni = nodes[i]
+            for plugin in plain:
+                status = plugin.filter(state, pod, ni)
+                if status is not None and status.code != Code.SUCCESS:
+                    if status.code == Code.ERROR:
+                        raise PluginFailure(status.with_plugin(plugin.name))
+                    break
+            else:
+                found.append(i)
+                if len(found) >= to_find:
+                    return found, (i - start) % n + 1
+    return found, n
+
+
+def select(totals: list[int], rng: random.Random) -> int:
+    """``selectHost``: the position of the highest total; among equal highest, one uniformly at random
+    (one draw, only when there is a tie), counting ties in search order."""
+    best = max(totals)
+    count = totals.count(best)
+    at = totals.index(best)
+    if count == 1:
+        return at
+    nth = rng.randrange(count)
+    if nth > 8:  # the nth equal total, found at C speed
+        return next(itertools.islice(itertools.compress(itertools.count(), map(best.__eq__, totals)), nth, None))
+    for _ in range(nth):
+        at = totals.index(best, at + 1)
+    return at
+
+
+def run_filters(cached: Sequence[tuple[int, Any]], state: CycleState, pod: Any, ni: NodeInfo) -> tuple:
+    """The first failing node-local filter: (generation, Status or None, its position or NO_FAILURE)."""
+    for pos, plugin in cached:
+        status = plugin.filter(state, pod, ni)
+        if status is not None and status.code != Code.SUCCESS:
+            if status.plugin != plugin.name:
+                status = status.with_plugin(plugin.name)
+            return (ni.generation, status, pos)
+    return (ni.generation, None, NO_FAILURE)
+
+
+def bad_score(plugin: str, score: int, node: str) -> Status:
+    return Status.error(f"plugin {plugin!r} returns an invalid score {score} for node {node!r}: it must be in "
+                        f"0..100").with_plugin(plugin)
+
+
+def normalized(fwk: Framework, sp: Any, state: CycleState, pod: Any, nodes: Sequence[NodeInfo],
+                column: list[int]) -> list[int]:
+    """One plugin's scores after NormalizeScore (a fast path for ``default_normalize_reverse`` plugins)."""
+    reverse = getattr(sp.plugin, "default_normalize_reverse", None)
+    if reverse is not None:
+        top = max(column)
+        if min(column) < 0:
+            raise PluginFailure(bad_score(sp.name, min(column), nodes[column.index(min(column))].name))
+        if top == 0:
+            return [100] * len(column) if reverse else column
+        if reverse:
+            return [100 - 100 * s // top for s in column]
+        return [100 * s // top for s in column]
+    if not sp.normalizes:
+        for s, ni in zip(column, nodes):
+            if not 0 <= s <= 100:
+                raise PluginFailure(bad_score(sp.name, s, ni.name))
+        return column
+    scores = [NodeScore(ni.name, s) for ni, s in zip(nodes, column)]
+    fwk.normalize(sp, state, pod, scores)
+    return [s.score for s in scores]
