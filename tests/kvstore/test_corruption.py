@@ -6,6 +6,7 @@ history -- never a history that skips a record which precedes intact ones.
 from __future__ import annotations
 
 import os
+import pathlib
 import random
 import shutil
 
@@ -36,7 +37,7 @@ def layout(directory):
     paths = sorted(os.path.join(directory, name) for name in os.listdir(directory) if name.endswith(".wal"))
     frames = []
     for path in paths:
-        data = open(path, "rb").read()
+        data = pathlib.Path(path).read_bytes()
         offset, spans = HEADER, []
         while offset < len(data):
             _crc, length = RECORD_HEADER.unpack_from(data, offset)
@@ -184,7 +185,7 @@ def test_a_garbage_tail_is_cut_but_a_valid_record_after_garbage_is_not(tmp_path)
     history = build(tmp_path)
     paths, frames = layout(tmp_path)
     last_start, last_end = frames[-1][-1]
-    record = open(paths[-1], "rb").read()[last_start:last_end]
+    record = pathlib.Path(paths[-1]).read_bytes()[last_start:last_end]
     with open(paths[-1], "ab") as tail:
         tail.write(b"\xff\x13garbage")
     assert reopen(tmp_path) == history

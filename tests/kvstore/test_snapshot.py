@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import pathlib
 import random
 import shutil
 import struct
@@ -144,7 +145,7 @@ def test_damage_anywhere_with_a_snapshot_never_skips_records(with_snapshot, tmp_
     if data.draw(st.booleans(), label="cut instead of flip"):
         os.truncate(path, offset)
     else:
-        damage(path, offset, bytes([open(path, "rb").read()[offset] ^ data.draw(st.integers(1, 255))]))
+        damage(path, offset, bytes([pathlib.Path(path).read_bytes()[offset] ^ data.draw(st.integers(1, 255))]))
     try:
         wal, snapshot, records = open_wal(str(directory), segment_bytes=1024)
     except CorruptedError:
