@@ -130,14 +130,19 @@ class WAL:
             while segment.size >= self.segment_bytes and self._last_seq >= segment.first_seq:
                 self._roll_locked(segment)  # may wait for a leader's fsync, letting another append roll first
                 segment = self._segments[-1]
-            seq = self._last_seq = self._last_seq + 1
+            seq = self._last_seq + 1
             if self.policy == "always":
-                _write_all(self._fd, header + payload)
+                try:
+                    _write_all(self._fd, header + payload)
+                except BaseException as error:
+                    self._fail_locked(error)  # part of the frame may be in the file: nothing may follow it
+                    raise
                 self._written_seq = seq
             else:
                 pending = self._pending
                 pending += header
                 pending += payload
+            self._last_seq = seq
             framed = length + 8
             segment.size += framed
             self._records_since_snapshot += 1
@@ -152,6 +157,8 @@ class WAL:
         the others wait on a condition; a later fsync covers every earlier record. ``"never"``: after the
         record's bytes were handed to the OS (they survive a crash of this process, not of the machine).
         """
+        if seq > self._last_seq:
+            raise InvalidArgument(f"wait_durable seq={seq} was never appended (last_seq={self._last_seq})")
         if self.policy == "never":
             with self._lock:
                 if self._written_seq < seq:
@@ -174,7 +181,10 @@ class WAL:
             # GIL first). Bounded, so that the leader's own caller is not held for long.
             while (rounds < _LEADER_ROUNDS and self._waiting and not self._syncing
                    and self._synced_seq < self._last_seq and self._failure is None and not self._closed):
-                self._lead_one_fsync_locked()
+                try:
+                    self._lead_one_fsync_locked()
+                except Exception:
+                    return  # this caller's record is durable; the failure is recorded for the followers
                 rounds += 1
 
     def _lead_one_fsync_locked(self) -> None:
@@ -275,7 +285,11 @@ class WAL:
 
     def _flush_locked(self) -> None:
         if self._pending:
-            _write_all(self._fd, self._pending)
+            try:
+                _write_all(self._fd, self._pending)
+            except BaseException as error:
+                self._fail_locked(error)
+                raise
             self._pending = bytearray()
         self._written_seq = self._last_seq
 

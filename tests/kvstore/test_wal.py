@@ -356,3 +356,33 @@ def test_unserialized_appends_across_rollovers_keep_the_log_valid(tmp_path, poli
     assert len(segment_files(tmp_path)) > 20
     recovered = recover(tmp_path, segment_bytes=1024)[1]
     assert sorted(recovered) == sorted(payloads.values())
+
+
+def test_waiting_for_a_record_never_appended_is_refused(tmp_path):
+    wal, _, _ = open_wal(str(tmp_path), fsync="batch")
+    seq = wal.append(b"one")
+    with pytest.raises(InvalidArgument, match="seq=2"):
+        wal.wait_durable(seq + 1)
+    wal.wait_durable(seq)
+    wal.close()
+
+
+@pytest.mark.parametrize("policy", ["always", "never"])
+def test_a_failed_write_fails_the_wal_and_changes_no_sequence(tmp_path, monkeypatch, policy):
+    import kvstore.wal as wal_module
+
+    wal, _, _ = open_wal(str(tmp_path), fsync=policy)
+    wal.wait_durable(wal.append(b"kept"))
+
+    def disk_full(fd, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(wal_module, "_write_all", disk_full)
+    with pytest.raises(OSError):
+        wal.wait_durable(wal.append(b"lost"))
+    monkeypatch.undo()
+    assert wal.last_seq == (1 if policy == "always" else 2)
+    with pytest.raises(KVError, match="reopen"):
+        wal.append(b"later")
+    wal.close()
+    assert recover(tmp_path)[1] == [b"kept"]
