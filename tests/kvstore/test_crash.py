@@ -56,17 +56,26 @@ writer()
 """
 
 STORE_CHILD = """
-import sys, kvstore
+import sys, threading, kvstore
 
-store = kvstore.open(sys.argv[1], fsync="always", snapshot_every=30, segment_bytes=4096)
-round_ = sys.argv[2]
+directory, round_, policy, threads = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+store = kvstore.open(directory, fsync=policy, snapshot_every=30, segment_bytes=4096)
+out = threading.Lock()
 print("ready", store.revision, flush=True)
-number = 0
-while True:
-    number += 1
-    key, value = b"key-%d" % (number % 8), b"round %s write %d" % (round_.encode(), number)
-    response = store.put(key, value)
-    print(response.revision, key.decode(), value.decode(), flush=True)
+
+def writer(thread):
+    number = 0
+    while True:
+        number += 1
+        key = b"key-%d-%d" % (thread, number % 8)
+        value = b"round %s thread %d write %d" % (round_.encode(), thread, number)
+        response = store.put(key, value)
+        with out:
+            print(response.revision, key.decode(), value.decode(), flush=True)
+
+for thread in range(1, threads):
+    threading.Thread(target=writer, args=(thread,), daemon=True).start()
+writer(0)
 """
 
 namespace: dict = {}
@@ -115,23 +124,28 @@ def test_wal_keeps_every_acknowledged_record_across_sigkill(tmp_path, policy, th
     assert acknowledged > 0
 
 
-def test_store_keeps_every_acknowledged_put_across_sigkill(tmp_path):
-    rng = random.Random(5)
+@pytest.mark.parametrize("policy,threads", [("always", 1), ("batch", 4)])
+def test_store_keeps_every_acknowledged_put_across_sigkill(tmp_path, policy, threads):
+    rng = random.Random(f"store{policy}")
     acknowledged: list[tuple[int, bytes, bytes]] = []
     for round_ in range(ROUNDS):
-        lines = run_and_kill(STORE_CHILD, [str(tmp_path), str(round_)], rng)
+        lines = run_and_kill(STORE_CHILD, [str(tmp_path), str(round_), policy, str(threads)], rng)
+        fresh = []
         for line in lines:
             revision, key, value = line.split(" ", 2)
-            acknowledged.append((int(revision), key.encode(), value.encode()))
+            fresh.append((int(revision), key.encode(), value.encode()))
+        acknowledged.extend(fresh)
         with kvstore.open(str(tmp_path), segment_bytes=4096) as store:
             if acknowledged:
-                assert store.revision >= acknowledged[-1][0]
-            for revision, key, value in acknowledged[-200:]:  # older ones were checked in earlier rounds
+                assert store.revision >= max(revision for revision, _key, _value in acknowledged)
+            for revision, key, value in fresh:  # earlier rounds' writes were checked in their round
                 kv = store.get(key, revision=revision)
                 assert kv is not None and (kv.value, kv.mod_revision) == (value, revision)
     assert len(acknowledged) > 0
     with kvstore.open(str(tmp_path), segment_bytes=4096) as store:
-        latest = {key: (revision, value) for revision, key, value in acknowledged}
+        latest: dict[bytes, tuple[int, bytes]] = {}
+        for revision, key, value in sorted(acknowledged):
+            latest[key] = (revision, value)
         for key, (revision, value) in latest.items():
             current = store.get(key)
             assert current.mod_revision >= revision
