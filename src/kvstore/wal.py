@@ -409,6 +409,8 @@ def open_wal(directory: str, fsync: str = "always", *, segment_bytes: int = DEFA
     if not isinstance(segment_bytes, int) or isinstance(segment_bytes, bool) or segment_bytes < 1024:
         raise InvalidArgument(f"segment_bytes={segment_bytes!r} must be an integer of at least 1024")
     directory = os.path.abspath(directory)
+    if os.path.exists(directory) and not os.path.isdir(directory):
+        raise InvalidArgument(f"path={directory!r} exists and is not a directory; a durable store needs one")
     if not os.path.isdir(directory):
         os.makedirs(directory, exist_ok=True)
         fsync_directory(os.path.dirname(directory), fsync_function)

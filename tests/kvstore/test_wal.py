@@ -205,6 +205,10 @@ def test_bad_options_are_refused_before_touching_the_directory(tmp_path):
     with pytest.raises(InvalidArgument, match="segment_bytes=10"):
         open_wal(str(target), segment_bytes=10)
     assert not target.exists()
+    target.write_bytes(b"a file")
+    with pytest.raises(InvalidArgument, match="not a directory"):
+        open_wal(str(target))
+    assert target.read_bytes() == b"a file"
 
 
 def test_snapshot_drops_covered_segments_and_recovery_replays_only_after_it(tmp_path):
