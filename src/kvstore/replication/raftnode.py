@@ -1,23 +1,24 @@
 """The pysyncobj member: SyncObj with our journal, our snapshots, our apply path and the guards.
 
 What this class changes in pysyncobj 0.3.17 (each pinned in `_pin`):
-- journal: `DurableJournal` (checksummed, fsynced before any send) instead of the unsynced mmap;
-- snapshots: msgpack files written by us (`serializer`/`deserializer` hooks), never pickle;
+- journal: `DurableJournal` (checksummed, fsynced before any acknowledgement and before the leader
+  counts its own copy) instead of the unsynced mmap;
+- snapshots: msgpack files (`snapshots.py`, via the `serializer`/`deserializer` hooks), never pickle;
 - apply: REGULAR entries are our msgpack batches, applied by `BatchApplier` (never raises), so
   no pickle is ever loaded for a client command;
 - AppendEntries: `trim_append_entries` keeps committed entries from being truncated;
-- timers: AppendEntries sent as soon as an entry is queued (no 100 ms batching timer), election
-  and step-down timeouts in the sub-second range, a secret always set, bound to one address.
+- reads: heartbeats carry a sequence for ReadIndex (`readindex.py`);
+- timers: AppendEntries sent as soon as an entry is queued (no 100 ms batching timer), the
+  post-apply commit announcement only when a follower waits for it, election and step-down
+  timeouts in the sub-second range, a secret always set, bound to one address, admin commands off.
 """
 from __future__ import annotations
 
 import os
 import queue
 import time
-import zlib
 from typing import Any, Callable, Optional
 
-import msgpack
 import pysyncobj.syncobj as _syncobj
 from pysyncobj.node import TCPNode
 
@@ -27,11 +28,9 @@ from .guards import trim_append_entries
 from .journal import DurableJournal, fsync_directory
 from .machine import BatchApplier
 from .readindex import ReadIndex
+from .snapshots import SNAPSHOT_NAME, align_journal, read_snapshot, write_snapshot
 from .transport import DurableTransport
-from ..errors import CorruptedError
 
-SNAPSHOT_NAME = "raft.snapshot"
-SNAPSHOT_FORMAT = 1
 ADMIN_COMMANDS_REFUSED = ("add", "remove", "set_version", "transfer")
 
 _original_create_journal = _syncobj.createJournal
@@ -70,7 +69,7 @@ class RaftNode(SyncObj):  # type: ignore[misc]
         self._propagated_commit = 0
         snapshot_path = os.path.join(data_dir, SNAPSHOT_NAME)
         if os.path.exists(snapshot_path):
-            _decode_snapshot(snapshot_path)  # pysyncobj would log and skip a damaged one: refuse here
+            read_snapshot(snapshot_path)  # pysyncobj would log and skip a damaged one: refuse here
         conf = SyncObjConf(
             password=cluster.secret_bytes,
             bindAddress=cluster.bind_address or cluster.self_address,
@@ -266,52 +265,20 @@ class RaftNode(SyncObj):  # type: ignore[misc]
 
     def _write_snapshot(self, path: str, data: Any) -> None:
         last_entry, previous_entry, cluster = data
-        body = msgpack.packb({
-            "format": SNAPSHOT_FORMAT,
-            "last": list(last_entry),
-            "previous": list(previous_entry),
-            "cluster": sorted(node.address for node in cluster),
-            "machine": self.applier.snapshot(),
-        }, use_bin_type=True)
-        with open(path, "wb") as f:
-            f.write(len(body).to_bytes(8, "little") + zlib.crc32(body).to_bytes(4, "little") + body)
-            f.flush()
-            os.fsync(f.fileno())
+        write_snapshot(path, last_entry, previous_entry, [node.address for node in cluster],
+                       self.applier.snapshot())
 
     def _read_snapshot(self, path: str) -> tuple[Any, Any, Any]:
-        snap = _decode_snapshot(path)
-        last = (bytes(snap["last"][0]), int(snap["last"][1]), int(snap["last"][2]))
-        previous = (bytes(snap["previous"][0]), int(snap["previous"][1]), int(snap["previous"][2]))
+        snap = read_snapshot(path)
         self.applier.restore(snap["machine"])
-        self._align_journal(previous, last)
+        self._align_journal(snap["previous"], snap["last"])
         fsync_directory(self.data_dir)
         if self._on_applied is not None:
             self._on_applied()
-        return last, previous, [TCPNode(address) for address in snap["cluster"]]
+        return snap["last"], snap["previous"], [TCPNode(address) for address in snap["cluster"]]
 
     def _align_journal(self, previous: tuple[bytes, int, int], last: tuple[bytes, int, int]) -> None:
-        # pysyncobj clears the whole journal when it does not start with the snapshot's two entries
-        # (the crash window between writing a snapshot and compacting the journal): that would drop
-        # acknowledged entries after the snapshot. Compact the journal to start there instead.
-        for position in range(len(self.journal) - 1):
-            if self.journal[position] == previous and self.journal[position + 1] == last:
-                if position:
-                    self.journal.deleteEntriesTo(position)
-                return
+        align_journal(self.journal, previous, last)
 
 
-def _decode_snapshot(path: str) -> dict[str, Any]:
-    with open(path, "rb") as f:
-        data = f.read()
-    size = int.from_bytes(data[:8], "little")
-    body = data[12:12 + size]
-    if len(data) < 12 or len(body) != size or zlib.crc32(body) != int.from_bytes(data[8:12], "little"):
-        raise CorruptedError(f"snapshot body of {len(body)} bytes does not match its header "
-                             f"(size {size}, checksum)", path, 12)
-    snap = msgpack.unpackb(body, raw=False)
-    if not isinstance(snap, dict) or snap.get("format") != SNAPSHOT_FORMAT:
-        raise CorruptedError(f"snapshot format is not {SNAPSHOT_FORMAT}", path, 12)
-    return snap
-
-
-__all__ = ["RaftNode", "FAIL_REASON"]
+__all__ = ["RaftNode", "FAIL_REASON", "SNAPSHOT_NAME"]
