@@ -353,6 +353,8 @@ class Scheduler:
         pod = info.pod
         metrics = self.metrics
         index = prof.filter_index(tuple([(p.name, keys[p.name]) for p in filters]), self._cache, filters)
+        if index is None:
+            return None
         metrics.equivalence_cache_misses += index.sync(state, pod)
         n = len(nodes)
         start = self._next_start_node_index % n

@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 import random
 from collections import OrderedDict
-from typing import Any, Hashable, Mapping, Sequence
+from typing import Any, Hashable, Mapping, Optional, Sequence
 
 from .cache import Cache
 from .eqcache import FilterIndex, ScoreTable
@@ -23,6 +23,7 @@ MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5
 NO_FAILURE = 1 << 30
 _MAX_CLASSES = 128
 _MAX_INDEXES = 64
+_MAX_SEEN = 4096
 
 
 def num_feasible_nodes_to_find(percentage: int, num_all_nodes: int) -> int:
@@ -67,6 +68,7 @@ class Profile:
         self.score_classes: OrderedDict[Hashable, dict[NodeInfo, tuple]] = OrderedDict()
         self.filter_indexes: OrderedDict[Hashable, FilterIndex] = OrderedDict()
         self.score_tables: OrderedDict[Hashable, ScoreTable] = OrderedDict()
+        self.seen_classes: OrderedDict[Hashable, bool] = OrderedDict()
         self.plugins_by_name = framework.plugins
         names = [p.name for p in framework.filter_plugins] + [sp.name for sp in framework.score_plugins]
         self.keyed_names = tuple(dict.fromkeys(names))
@@ -84,9 +86,17 @@ class Profile:
             classes.move_to_end(key)
         return table
 
-    def filter_index(self, key: Hashable, cache: Cache, filters: Sequence[Any]) -> FilterIndex:
+    def filter_index(self, key: Hashable, cache: Cache, filters: Sequence[Any]) -> Optional[FilterIndex]:
+        """The class's index; None the first time a class is seen (building an index costs every node,
+        worth it only for a class that comes back — a pod pinned to its own node never does)."""
         index = self.filter_indexes.get(key)
         if index is None:
+            if key not in self.seen_classes:
+                self.seen_classes[key] = True
+                if len(self.seen_classes) > _MAX_SEEN:
+                    self.seen_classes.popitem(last=False)
+                return None
+            del self.seen_classes[key]
             index = self.filter_indexes[key] = FilterIndex(cache, filters)
             if len(self.filter_indexes) > _MAX_INDEXES:
                 self.filter_indexes.popitem(last=False)

@@ -76,9 +76,10 @@ def pods(draw: Any, count: st.SearchStrategy = st.integers(1, 14), cluster_wide:
                     {"key": "disk", "operator": "In", "values": ["ssd"]}]}}]}}
         if draw(st.booleans()) and draw(st.booleans()):
             spec["ports"] = [{"containerPort": 80, "hostPort": 8080}]
-        out.append(pod(f"p{i:02}", labels=labels, cpu=draw(st.sampled_from(["100m", "500m", "1", None])),
-                       memory=draw(st.sampled_from(["100Mi", "1Gi", None])),
-                       image=draw(st.sampled_from(["web:1", "pause"])), **spec))
+        cpu, memory = draw(st.sampled_from(["100m", "500m", "1", None])), draw(st.sampled_from(["100Mi", "1Gi", None]))
+        image = draw(st.sampled_from(["web:1", "pause"]))
+        for twin in range(draw(st.integers(1, 2))):  # twins share an equivalence class
+            out.append(pod(f"p{i:02}-{twin}", labels=labels, cpu=cpu, memory=memory, image=image, **spec))
     return out
 
 
