@@ -27,7 +27,8 @@ from typing import Any, Callable, Hashable, Iterable, Mapping, Optional, Sequenc
 
 from .cache import Cache
 from .framework import (DEFAULT_SCHEDULER_NAME, ClusterEvent, Code, ConfigError, CycleState, Framework,
-                        NodeInfo, PluginFailure, PodNotFound, Registry, Status, load_config)
+                        NodeInfo, PluginFailure, PodNotFound, Registry, Status, UnknownProfile,
+                        load_config)
 from .metrics import Metrics
 from .queue import QueuedPodInfo, SchedulingQueue
 from .selection import (Profile, Window, bad_score, fit_error_message, hybrid_window, normalized,
@@ -160,8 +161,8 @@ class Scheduler:
     def _profile_for(self, pod: Any) -> Profile:
         prof = self._profiles.get(pod.spec.scheduler_name or DEFAULT_SCHEDULER_NAME)
         if prof is None:
-            raise ConfigError(f"pod {pod.key!r}: spec.schedulerName {pod.spec.scheduler_name!r} names no "
-                              f"profile of this scheduler (profiles: {sorted(self._profiles)})")
+            raise UnknownProfile(f"pod {pod.key!r}: spec.schedulerName {pod.spec.scheduler_name!r} names no "
+                                 f"profile of this scheduler (profiles: {sorted(self._profiles)})")
         return prof
 
     def _responsible_for(self, pod: Any) -> bool:

@@ -179,3 +179,12 @@ def test_a_pod_failing_in_a_cycle_that_saw_a_move_event_goes_to_backoff() -> Non
     s.add_pod(pod("q", cpu="2"))
     s.schedule_pending()
     assert s.queue.unschedulable_count == 1  # no event during q's cycle
+
+
+def test_explaining_a_pod_of_another_scheduler_names_the_profiles() -> None:
+    from scheduling import ConfigError, UnknownProfile
+    s = Scheduler()
+    with pytest.raises(ConfigError, match="no profile named 'other'"):
+        s.explain(pod("p", schedulerName="other"))
+    with pytest.raises(UnknownProfile, match="spec.schedulerName 'other' names no profile"):
+        s._profile_for(pod("p", schedulerName="other"))
