@@ -79,6 +79,16 @@ class KeyIndex:
         kv = revisions[index - 1]
         return kv if kv.version else None
 
+    def before(self, key: bytes, revision: int) -> KeyValue | None:
+        """The live value of ``key`` at ``revision - 1`` (cheap when nothing was written at ``revision``)."""
+        revisions = self.history.get(key)
+        if revisions is None:
+            return None
+        last = revisions[-1]
+        if last.mod_revision < revision:
+            return last if last.version else None
+        return self.at(key, revision - 1)
+
     def keys_in(self, key: bytes, end: bytes | None) -> Iterator[bytes]:
         """Keys with retained history in ``[key, end)`` in ascending order (``end`` normalised as in args)."""
         if end is None:

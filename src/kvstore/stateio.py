@@ -8,7 +8,7 @@ A snapshot is a msgpack-able dict::
      "leases": [[id, ttl, expiry, [key, ...]], ...]}
 
 Watchers replay from the event log, so it is kept as is; ``prev_kv`` of each event is recomputed on
-rebuild from the key index (it is the key's live value just before the event).
+rebuild from the key index (the key's live value at the revision before the event, as etcd).
 """
 from __future__ import annotations
 
@@ -101,12 +101,12 @@ def rebuild(snapshot: dict[str, Any]) -> tuple[KeyIndex, LeaseTable, list[Any]]:
     for fields in sorted(snapshot["base"], key=lambda f: f[3]):
         index.record(KeyValue(*fields))
     log: list[Any] = []
-    latest = index.latest
+    before = index.before
     for events in snapshot["log"]:
         built = []
         for event_type, fields in events:
             kv = KeyValue(*fields)
-            built.append(Event(_EVENT_TYPES[event_type], kv, latest.get(kv.key)))
+            built.append(Event(_EVENT_TYPES[event_type], kv, before(kv.key, kv.mod_revision)))
             index.record(kv)
         log.append(built[0] if len(built) == 1 else tuple(built))
     leases = LeaseTable()

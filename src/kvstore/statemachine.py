@@ -141,8 +141,11 @@ class StateMachine:
                 self.leases.detach(prev.lease, key)
         if lease:
             self.leases.attach(lease, key)
-        self.index.record(kv)
-        self._pending.append(Event(PUT, kv, prev))
+        index = self.index
+        # a watcher's prev_kv is the key at revision - 1, as etcd reads it (not an earlier write of this txn)
+        event_prev = index.before(key, revision)
+        index.record(kv)
+        self._pending.append(Event(PUT, kv, event_prev))
 
     def _write_delete(self, revision: int, key: bytes, end: bytes | None) -> list[KeyValue]:
         index = self.index
@@ -151,8 +154,9 @@ class StateMachine:
             tombstone = KeyValue(prev.key, b"", 0, revision, 0, 0)
             if prev.lease:
                 self.leases.detach(prev.lease, prev.key)
+            event_prev = prev if prev.mod_revision < revision else index.before(prev.key, revision)
             index.record(tombstone)
-            self._pending.append(Event(DELETE, tombstone, prev))
+            self._pending.append(Event(DELETE, tombstone, event_prev))
         return doomed
 
     def _apply_delete(self, command: list[Any]) -> Any:
@@ -180,8 +184,8 @@ class StateMachine:
                 return FutureRevision(revision, self.revision)
             if revision < self.compact_revision:
                 return Compacted(revision, self.compact_revision)
-            if revision < self.revision:
-                at = revision
+            if revision < self.revision or self._pending:
+                at = revision  # inside a txn that wrote, an explicit revision excludes the txn's writes
         kvs = list(self.index.live_in(key, end, at))
         count = len(kvs)
         if count_only:

@@ -206,3 +206,12 @@ def test_a_from_key_delete_does_not_conflict_with_a_put_as_in_etcd(store):
         events = [watcher.get(5.0) for _ in range(3)]
     assert [(e.type.name, e.kv.mod_revision) for e in events] == [("PUT", 3), ("DELETE", 3), ("PUT", 4)]
     assert store.get(b"k", revision=3) is None
+
+
+def test_a_read_at_an_explicit_revision_after_a_write_excludes_the_txn_writes(store):
+    store.put(b"k", b"old")  # 2
+    response = store.txn([], [Op.put(b"k", b"new"), Op.get(b"k", revision=2), Op.get(b"k")])
+    at_two, latest = response.responses[1:]
+    assert at_two.kvs[0].value == b"old" and latest.kvs[0].value == b"new"
+    with pytest.raises(kvstore.FutureRevision):
+        store.txn([], [Op.put(b"k", b"x"), Op.get(b"k", revision=4)])

@@ -275,3 +275,17 @@ def test_a_callback_that_raises_ends_its_watcher(store):
     store.put(b"k", b"1")
     watcher._thread.join(WAIT)
     assert watcher.canceled and not watcher._thread.is_alive()
+
+
+def test_prev_kv_is_the_key_before_the_revision_as_etcd_reads_it(store):
+    store.put(b"old", b"1")  # 2
+    with store.watch(b"", prefix=True, prev_kv=True) as watcher:
+        store.txn([], [Op.put(b"new", b"x"), Op.put(b"old", b"2"), Op.delete(b"a", b"\0")])  # 3
+        events = take(watcher, 4)
+    assert [(e.type.name, e.kv.key) for e in events] == [("PUT", b"new"), ("PUT", b"old"), ("DELETE", b"new"),
+                                                         ("DELETE", b"old")]
+    assert events[2].prev_kv is None  # created in the same txn: nothing at revision 2
+    assert events[3].prev_kv.value == b"1"  # the value at revision 2, not the txn's own write
+    restored = kvstore.StateMachine()
+    restored.restore(store._state.snapshot())
+    assert restored.events_since(3, 10)[0] == store._state.events_since(3, 10)[0]
