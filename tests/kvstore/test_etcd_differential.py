@@ -23,10 +23,9 @@ op, and 0 for a nested txn). A durable variant closes and recovers the store (sn
 points and goes on comparing.
 
 Differences found here are pinned by small explicit tests. Fixed in the store since: a "from key" delete
-does not conflict with a put of the same txn (etcd's interval check misses it); in-txn header revisions.
-Still open, pinned as strict xfails and left out of the random txns until fixed: a range at an older
-explicit revision inside a txn after its first write; the watch prev_kv of a key put and deleted in
-one txn.
+does not conflict with a put of the same txn (etcd's interval check misses it); in-txn header revisions;
+a range at an older explicit revision inside a txn after its first write; the watch prev_kv of a key put
+and deleted in one txn.
 """
 from __future__ import annotations
 
@@ -556,12 +555,7 @@ def test_txn_sub_response_revisions_like_etcd(etcd: EtcdClient) -> None:
         assert [r.revision for r in ours.responses] == [ex.from_etcd(r["revision"]) for _, r in theirs["responses"]]
 
 
-_OPEN_DIFFERENCE = pytest.mark.xfail(
-    strict=True, reason="kvstore difference reported to the lead: a range at an older explicit revision inside a "
-    "txn, after the txn's first write, reads the txn's own writes (etcd reads at that revision)")
-
-
-@pytest.mark.parametrize("rel_revision", [pytest.param(1, marks=_OPEN_DIFFERENCE), 2])
+@pytest.mark.parametrize("rel_revision", [1, 2])
 def test_txn_range_at_revision_after_write_like_etcd(etcd: EtcdClient, rel_revision: int) -> None:
     # etcd's storeTxnWrite.Range: the current revision is start + 1 once the txn wrote, and a read at an
     # older revision goes through the index at that revision, not the txn's latest state
@@ -600,9 +594,6 @@ def test_limits_and_bad_requests_rejected_like_etcd(etcd: EtcdClient, case: str)
         assert store.revision == 1 and etcd.revision() == before
 
 
-@pytest.mark.xfail(strict=True, reason="kvstore difference reported to the lead: a watch's prev_kv is the key at "
-                   "mod_revision - 1 in etcd (none for a key created in the same txn, none for create events); "
-                   "kvstore gives the txn's own earlier write")
 def test_watch_prev_kv_of_a_key_created_in_the_same_txn(etcd: EtcdClient) -> None:
     # etcd's watch server fills prev_kv with a Range at ev.Kv.ModRevision - 1 (v3rpc/watch.go sendLoop)
     ops = [("watch", ("all",), True, ()),
