@@ -318,11 +318,12 @@ class Scheduler:
                 else:
                     statuses[ni.name] = filtered_out
         keys = prof.keys_for(info)
-        if candidates is nodes:
+        nominated = self._relevant_nominations(pod)
+        if candidates is nodes and not nominated:
             fast = self._schedule_indexed(prof, state, info, keys, nodes, t1)
             if fast is not None:
                 return fast
-        feasible = self._find_feasible(prof, state, pod, keys, candidates, statuses)
+        feasible = self._find_feasible(prof, state, pod, keys, candidates, statuses, nominated)
         t2 = time.perf_counter()
         add_time("Filter", t2 - t1)
         if not feasible:
@@ -408,8 +409,38 @@ class Scheduler:
         metrics.add_time("Score", time.perf_counter() - t2)
         return feasible[pick].name, None
 
+    def _relevant_nominations(self, pod: Any) -> dict[str, list[Any]]:
+        """Pods nominated to nodes (by earlier preemptions) that ``pod`` must leave room for: those of
+        equal or higher priority, other than itself (``addNominatedPods``)."""
+        if not self._nominated:
+            return {}
+        out: dict[str, list[Any]] = {}
+        priority, key = pod.priority_value, pod.key
+        for node_name, pods in self._nominated.items():
+            chosen = [q for q in pods.values() if q.key != key and q.priority_value >= priority]
+            if chosen:
+                out[node_name] = chosen
+        return out
+
+    def _filter_with_nominated(self, fwk: Framework, state: CycleState, pod: Any, ni: NodeInfo,
+                               nominated: list[Any]) -> Optional[Status]:
+        """``RunFilterPluginsWithNominatedPods``: the node must fit the pod both with the nominated pods
+        added (on copies) and without them."""
+        state_with = state.clone()
+        info_with = ni.clone()
+        for other in nominated:
+            info_with.add_pod(other)
+            status = fwk.run_pre_filter_extension_add_pod(state_with, pod, other, info_with)
+            if status is not None and not status.is_success:
+                return status
+        status = fwk.run_filter_plugins(state_with, pod, info_with)
+        if status.is_success:
+            status = fwk.run_filter_plugins(state, pod, ni)
+        return None if status.is_success else status
+
     def _find_feasible(self, prof: Profile, state: CycleState, pod: Any, keys: Mapping[str, Hashable],
-                       nodes: Sequence[NodeInfo], statuses: dict[str, Status]) -> list[NodeInfo]:
+                       nodes: Sequence[NodeInfo], statuses: dict[str, Status],
+                       nominated: Optional[Mapping[str, list[Any]]] = None) -> list[NodeInfo]:
         """Filter from the round-robin start until enough nodes fit (``findNodesThatPassFilters``)."""
         fwk = prof.framework
         n = len(nodes)
@@ -435,6 +466,17 @@ class Scheduler:
         for i in range(start, start + n):
             ni = nodes[i - n if i >= n else i]
             processed += 1
+            if nominated and ni.name in nominated:
+                found = self._filter_with_nominated(prof.framework, state, pod, ni, nominated[ni.name])
+                if found is None:
+                    append(ni)
+                    if len(feasible) >= to_find:
+                        break
+                elif found.code == Code.ERROR:
+                    raise PluginFailure(found)
+                else:
+                    statuses[ni.name] = found
+                continue
             entry = lookup(ni)
             if entry is None or entry[0] != ni.generation:
                 misses += 1

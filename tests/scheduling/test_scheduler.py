@@ -188,3 +188,39 @@ def test_explaining_a_pod_of_another_scheduler_names_the_profiles() -> None:
         s.explain(pod("p", schedulerName="other"))
     with pytest.raises(UnknownProfile, match="spec.schedulerName 'other' names no profile"):
         s._profile_for(pod("p", schedulerName="other"))
+
+
+def test_nominated_pods_keep_their_room_from_lower_priority_pods() -> None:
+    """After a preemption the preemptor is nominated to the node; until it binds, pods of lower priority
+    must not take the room it made (kube-scheduler's addNominatedPods), pods of higher priority may."""
+    from scheduling.framework import PostFilterPlugin, PostFilterResult
+    from scheduling import default_registry
+
+    class EvictAll(PostFilterPlugin):
+        name = "EvictAll"
+
+        def __init__(self, args=None, handle=None):
+            self.handle = handle
+
+        def post_filter(self, state, p, statuses):
+            for victim in list(self.handle.snapshot.get("n").pods.values()):
+                self.handle.delete_pod(victim)
+            return PostFilterResult("n"), None
+
+    registry = default_registry()
+    registry.register("EvictAll", EvictAll)
+    config = {"profiles": [{"plugins": {"postFilter": {"enabled": [{"name": "EvictAll"}]}}}]}
+    now = [0.0]
+    s = Scheduler(config, registry=registry, clock=lambda: now[0])
+    s.add_node(node("n", cpu="2"))
+    s.add_pod(pod("low", cpu="2", priority=0, node_name="n"))
+    s.add_pod(pod("high", cpu="2", priority=100))
+    [preempting] = s.schedule_pending()
+    assert preempting.nominated_node_name == "n" and [v.key for v in preempting.victims] == ["default/low"]
+    s.add_pod(pod("medium", cpu="2", priority=50))
+    [medium] = s.schedule_pending()  # high still backing off
+    assert medium.node_name is None and medium.pod.metadata.name == "medium"
+    assert s.cache.get("n").pods == {}
+    now[0] += 1.0
+    results = {r.pod.metadata.name: r.node_name for r in s.schedule_pending()}
+    assert results["high"] == "n"
