@@ -1,10 +1,10 @@
-"""The Store engine of a Raft member: commands go through the log, reads wait for a barrier.
+"""The Store engine of a Raft member: commands go through the log, reads are confirmed first.
 
 `kvstore.Store` is built on an engine (see store.py). This one owns the state machine, the RaftNode
 that applies committed entries to it on pysyncobj's tick thread, and the Proposer that batches
-requests into entries. Reads are linearizable by default (a barrier entry is committed and applied
-locally first, many concurrent reads sharing one barrier); a thread can ask for a serializable
-read, which reads local state as it is.
+requests into entries. Reads are linearizable by default: on the leader a ReadIndex round
+(readindex.py), elsewhere a barrier entry committed and applied locally first (many concurrent
+reads share one); a thread can ask for a serializable read, which reads local state as it is.
 
 Lease expiry is decided by the leader only: an `expire` command proposed by a follower is dropped
 here (the follower's lease loop is a no-op), and the leader's `now` travels in the entry, so apply

@@ -16,6 +16,8 @@ from typing import Any, Callable, Optional, Protocol
 
 import msgpack
 
+from ..errors import KVError
+
 DEDUPE_WINDOW = 100_000
 
 
@@ -39,7 +41,7 @@ class StateMachine(Protocol):
     def restore(self, snapshot: Any) -> None: ...
 
 
-class ApplyFailed(Exception):
+class ApplyFailed(KVError):
     """The state machine raised while applying a request; the log moved on without it."""
 
 
