@@ -102,3 +102,13 @@ def test_no_member_without_a_secret(secret: object) -> None:
 def test_wildcard_bind_address_is_refused() -> None:
     with pytest.raises(InvalidArgument, match="bind_address"):
         Cluster(self_address="10.0.0.1:7001", peers=[], secret=SECRET, bind_address="0.0.0.0:7001")
+
+
+def test_another_pysyncobj_version_is_refused() -> None:
+    from kvstore.errors import KVError
+    from kvstore.replication._pin import UnsupportedPysyncobj, check_pinned_version
+
+    check_pinned_version("0.3.17")
+    with pytest.raises(UnsupportedPysyncobj, match="0.3.17") as raised:
+        check_pinned_version("0.3.18")
+    assert isinstance(raised.value, KVError)

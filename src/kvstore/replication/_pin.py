@@ -10,6 +10,8 @@ import pysyncobj
 import pysyncobj.syncobj as _syncobj
 from pysyncobj.version import VERSION
 
+from ..errors import KVError
+
 PINNED_VERSION = "0.3.17"
 
 # The names our guards override or call; each must exist in the pinned release.
@@ -22,7 +24,7 @@ _REQUIRED = (
 )
 
 
-class UnsupportedPysyncobj(ImportError):
+class UnsupportedPysyncobj(KVError, ImportError):
     """pysyncobj is not the release the replication guards were written for."""
 
 
