@@ -135,15 +135,15 @@ class RegistryConnection:
 
     # -- the loop -----------------------------------------------------------------------------------
     def run(self, stop: Any = None, until_idle: bool = False, idle_seconds: float = 0.05,
-            timeout: Optional[float] = None) -> int:
-        """See ``Scheduler.run``."""
+            timeout: Optional[float] = None, stopping: Any = None) -> int:
+        """See ``Scheduler.run``; ``stopping`` is the scheduler's own stop event (``Scheduler.stop``)."""
         s = self.scheduler
         s._binder, s._evictor = self.bind, self.evict
         deadline = None if timeout is None else time.monotonic() + timeout
         try:
             self.rebuild()
             idle_since: Optional[float] = None
-            while not (stop is not None and stop.is_set()):
+            while not ((stop is not None and stop.is_set()) or (stopping is not None and stopping.is_set())):
                 if deadline is not None and time.monotonic() >= deadline:
                     break
                 events = self.drain()

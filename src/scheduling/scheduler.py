@@ -21,6 +21,7 @@ return, in the same plugin order, so decisions equal the plain definitions.
 from __future__ import annotations
 
 import random
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Hashable, Iterable, Mapping, Optional, Sequence
@@ -129,6 +130,7 @@ class Scheduler:
         self.metrics = Metrics()
         self._current_victims: list[Any] = []
         self._bound_pods: dict[str, Any] = {}
+        self._stopping = threading.Event()
 
     # -- introspection --------------------------------------------------------------------------------
     @property
@@ -686,7 +688,12 @@ class Scheduler:
         ``timeout`` bounds the whole run.
         """
         from .connect import RegistryConnection
-        return RegistryConnection(self, registry).run(stop=stop, until_idle=until_idle,
-                                                      idle_seconds=idle_seconds, timeout=timeout)
+        self._stopping.clear()
+        return RegistryConnection(self, registry).run(stop=stop, until_idle=until_idle, idle_seconds=idle_seconds,
+                                                      timeout=timeout, stopping=self._stopping)
+
+    def stop(self) -> None:
+        """End a ``run()`` going on in another thread (it returns after its current loop turn)."""
+        self._stopping.set()
 
 

@@ -126,5 +126,17 @@ def test_run_in_a_thread_binds_pods_created_while_it_runs(tmp_path: pathlib.Path
     finally:
         stop.set()
         worker.join(timeout=30)
+    try:
+        second = threading.Thread(target=lambda: bound.append(s.run(registry, timeout=60)))
+        second.start()  # started again: rebuilds from the registry, then Scheduler.stop() ends it
+        registry.create(pod("after-restart"))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not _placements(registry)["after-restart"]:
+            time.sleep(0.02)
+        s.stop()
+        second.join(timeout=30)
+        assert _placements(registry)["after-restart"] == "a"
+    finally:
+        s.stop()
         store.close()
-    assert not worker.is_alive() and bound == [5]
+    assert not worker.is_alive() and not second.is_alive() and bound == [5, 1]
