@@ -23,6 +23,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from .callbacks import CallbackDispatcher
 from .errors import Compacted, KVError, WatchCanceled
 from .types import Event, EventType, WatchFilter, WatchResponse
 
@@ -64,7 +65,8 @@ class Watcher:
         self._next_revision = start_revision  # first revision not yet queued
         self._error: KVError | None = None
         self._ended = False
-        self._thread: threading.Thread | None = None
+        self._callback: WatchCallback | None = None
+        self._dispatcher: CallbackDispatcher | None = None  # set for callback watchers
 
     # ------------------------------------------------------------ fed by the hub (store lock held)
     def _matches(self, key: bytes) -> bool:
@@ -97,11 +99,14 @@ class Watcher:
             if self._queued_events and self._queued_events + len(shaped) > self._capacity:
                 self._synced = False  # fall behind; the consumer catches up from history
                 self._next_revision = revision
+                # (a callback watcher is already marked ready: its queue is not empty)
                 return
             self._queue.append(WatchResponse(shaped, revision))
             self._queued_events += len(shaped)
             self._next_revision = revision + 1
             self._cond.notify_all()
+        if self._dispatcher is not None:
+            self._dispatcher.mark_ready(self)
 
     def _offer_progress(self, revision: int) -> None:
         with self._cond:
@@ -213,12 +218,9 @@ class Watcher:
         return self._ended
 
     def cancel(self) -> None:
-        """Stop the stream; iteration ends after the events already taken. Idempotent."""
+        """Stop the stream; nothing more is delivered (undelivered events are dropped). Idempotent."""
         self._hub._remove(self)
         self._end(None)
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=5.0)
 
     def __enter__(self) -> Watcher:
         return self
@@ -228,17 +230,6 @@ class Watcher:
 
     def __repr__(self) -> str:
         return f"<Watcher id={self.id} key={self.key!r} range_end={self.range_end!r} synced={self._synced}>"
-
-    def _run_callback(self, callback: WatchCallback) -> None:
-        try:
-            for event in self:
-                callback(event)
-        except KVError as error:
-            callback(error)
-        finally:
-            # a callback that raised ends its watcher (the thread's excepthook reports the error)
-            self._hub._remove(self)
-            self._end(None)
 
 
 class WatchHub:
@@ -251,6 +242,7 @@ class WatchHub:
         self._by_key: dict[bytes, set[Watcher]] = {}
         self._by_range: dict[tuple[bytes, bytes], set[Watcher]] = {}
         self._next_id = 1
+        self._dispatcher = CallbackDispatcher()
 
     def watch(self, key: bytes, range_end: bytes | None, start_revision: int, prev_kv: bool,
               filters: Iterable[WatchFilter], progress_notify: bool,
@@ -269,10 +261,10 @@ class WatchHub:
             else:
                 self._by_range.setdefault((key, range_end), set()).add(watcher)
         if callback is not None:
-            thread = threading.Thread(target=watcher._run_callback, args=(callback,),
-                                      name=f"kvstore-watch-{watcher.id}", daemon=True)
-            watcher._thread = thread
-            thread.start()
+            watcher._callback = callback
+            watcher._dispatcher = self._dispatcher
+            if not watcher._synced:
+                self._dispatcher.mark_ready(watcher)  # replay its history now
         return watcher
 
     def publish(self, revision: int, events: list[Event]) -> None:
@@ -345,6 +337,8 @@ class WatchHub:
                             watcher._synced = False
                             watcher._next_revision = max(watcher._next_revision, revision + 1)
                         watcher._cond.notify_all()
+                    if watcher._dispatcher is not None:
+                        watcher._dispatcher.mark_ready(watcher)
 
     def request_progress(self, watcher: Watcher | None = None) -> None:
         """Queue a progress notification at the store revision for one watcher, or for every watcher
@@ -385,6 +379,7 @@ class WatchHub:
             self._by_range.clear()
         for watcher in watchers:
             watcher.cancel()
+        self._dispatcher.stop()
 
     def __len__(self) -> int:
         return sum(len(group) for group in (*self._by_key.values(), *self._by_range.values()))

@@ -267,14 +267,45 @@ def test_watchers_resync_when_the_state_is_replaced_by_a_snapshot(clock):
         watcher.cancel()
 
 
-def test_a_callback_that_raises_ends_its_watcher(store):
+def test_a_callback_that_raises_ends_its_watcher_only(store, capsys):
     def callback(event):
         raise RuntimeError("boom")
 
-    watcher = store.watch(b"k", callback=callback)
+    received = []
+    done = threading.Event()
+    failing = store.watch(b"k", callback=callback)
+    healthy = store.watch(b"k", callback=lambda event: (received.append(event), done.set()))
     store.put(b"k", b"1")
-    watcher._thread.join(WAIT)
-    assert watcher.canceled and not watcher._thread.is_alive()
+    assert done.wait(WAIT)
+    for _ in range(100):
+        if failing.canceled:
+            break
+        threading.Event().wait(0.05)
+    assert failing.canceled and not healthy.canceled
+    assert "boom" in capsys.readouterr().err
+    healthy.cancel()
+
+
+def test_a_thousand_callback_watchers_share_one_thread(store):
+    seen = []
+    lock = threading.Lock()
+    done = threading.Event()
+
+    def callback(event):
+        with lock:
+            seen.append(event.kv.value)
+            if len(seen) == 2000:
+                done.set()
+
+    before = threading.active_count()
+    watchers = [store.watch(b"k", callback=callback) for _ in range(1000)]
+    store.put(b"k", b"1")
+    store.put(b"k", b"2")
+    assert done.wait(WAIT)
+    assert threading.active_count() <= before + 1
+    assert seen.count(b"1") == seen.count(b"2") == 1000
+    for watcher in watchers:
+        watcher.cancel()
 
 
 def test_prev_kv_is_the_key_before_the_revision_as_etcd_reads_it(store):
