@@ -39,9 +39,11 @@ DEFAULT_PLUGINS: dict[str, type] = {
 def _optional_plugins() -> dict[str, type]:
     """The cluster-wide plugins (InterPodAffinity, PodTopologySpread, DefaultPreemption), when present."""
     found: dict[str, type] = {}
+    from .defaultpreemption import DefaultPreemption
     from .interpodaffinity import InterPodAffinity
     from .podtopologyspread import PodTopologySpread
-    found.update(InterPodAffinity=InterPodAffinity, PodTopologySpread=PodTopologySpread)
+    found.update(InterPodAffinity=InterPodAffinity, PodTopologySpread=PodTopologySpread,
+                 DefaultPreemption=DefaultPreemption)
     return found
 
 
