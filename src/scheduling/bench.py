@@ -51,14 +51,19 @@ def _cell(key: str, row: dict[str, Any]) -> str:
     return str(value)
 
 
+def _check_cell(row: dict[str, Any]) -> str:
+    if not row.get("exact") or row.get("mode") != "core" or not row.get("available", True):
+        return "-"
+    return f"{row.get('checked', 0)} ok" if not row.get("mismatches") else f"{row['mismatches']}/{row['checked']} BAD"
+
+
 def format_table(rows: Sequence[dict[str, Any]]) -> str:
     """The results as a fixed-width text table, with notes (unavailable modes, check results) below it."""
     columns = list(COLUMNS)
     if any(r.get("exact") for r in rows):
         columns.append(("checked", "checked", ">"))
     header = [title for title, _, _ in columns]
-    body = [[_cell(key, r) if key != "checked" else f"{r.get('checked', 0)}/{r.get('mismatches', 0)} bad"
-             for _, key, _ in columns] for r in rows]
+    body = [[_cell(key, r) if key != "checked" else _check_cell(r) for _, key, _ in columns] for r in rows]
     widths = [max(len(header[i]), *(len(b[i]) for b in body)) if body else len(header[i])
               for i in range(len(columns))]
 

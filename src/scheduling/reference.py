@@ -176,9 +176,10 @@ def inter_pod_affinity_reason(pod: Pod, node: Node, cluster: Cluster) -> str | N
 
 def _inter_pod_affinity_raw(pod: Pod, node: Node, cluster: Cluster) -> int:
     node_labels = _labels(node)
+    by_name = {n.metadata.name: n for n in cluster.nodes}
     total = 0
     for other in cluster.pods:
-        other_node = next((n for n in cluster.nodes if n.metadata.name == other.spec.node_name), None)
+        other_node = by_name.get(other.spec.node_name or "")
         if other_node is None or not _labels(other_node):
             continue
         other_labels = _labels(other_node)
