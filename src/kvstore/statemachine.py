@@ -337,6 +337,12 @@ class StateMachine:
         if drop > 0:
             del self._log[:drop]
             self._log_first = revision
+        if self._log_first == revision and self._log:
+            # the value before the compact revision is gone: like etcd, which reads prev_kv at
+            # mod_revision - 1 when it sends an event, those events now carry no prev_kv
+            entry = self._log[0]
+            stripped = tuple(Event(e.type, e.kv, None) for e in ((entry,) if type(entry) is Event else entry))
+            self._log[0] = stripped[0] if len(stripped) == 1 else stripped
         self.last_record = command
         return self.revision
 

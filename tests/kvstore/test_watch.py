@@ -320,3 +320,14 @@ def test_prev_kv_is_the_key_before_the_revision_as_etcd_reads_it(store):
     restored = kvstore.StateMachine()
     restored.restore(store._state.snapshot())
     assert restored.events_since(3, 10)[0] == store._state.events_since(3, 10)[0]
+
+
+def test_events_at_the_compact_revision_lose_prev_kv_as_in_etcd(store):
+    store.put(b"k", b"1")  # 2
+    store.put(b"k", b"2")  # 3
+    store.put(b"k", b"3")  # 4
+    store.compact(3)
+    with store.watch(b"k", start_revision=3, prev_kv=True) as watcher:
+        at_compact, after = take(watcher, 2)
+    assert at_compact.prev_kv is None  # revision 2 is compacted: etcd cannot read it either
+    assert after.prev_kv.value == b"2"
