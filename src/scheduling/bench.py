@@ -135,16 +135,19 @@ def _run_isolated(source: str, workload: Workload, mode: str, args: argparse.Nam
 
     reader = threading.Thread(target=follow, daemon=True)
     reader.start()
+    timer = threading.Timer(args.timeout, proc.kill)
+    timer.start()
     try:
-        out, _ = proc.communicate(timeout=args.timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
-        reader.join(timeout=5)
-        bar.close()
-        return unavailable(workload, mode, f"did not finish within --timeout {args.timeout:g} s")
+        assert proc.stdout is not None
+        out = proc.stdout.read()
+        proc.wait()
+    finally:
+        timed_out = not timer.is_alive()
+        timer.cancel()
     reader.join(timeout=5)
     bar.close()
+    if timed_out:
+        return unavailable(workload, mode, f"did not finish within --timeout {args.timeout:g} s")
     if proc.returncode != 0 or not out.strip():
         last = "".join(errors).strip().splitlines()[-1:] or [f"exit status {proc.returncode}"]
         return unavailable(workload, mode, f"failed: {last[0]}")

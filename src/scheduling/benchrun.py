@@ -222,12 +222,13 @@ def run_core(workload: Workload, *, exact: bool = False, seed: int = 0, progress
 
 
 class _PodWatch:
-    """Follows the pods in the registry and notes when each is bound or marked unschedulable."""
+    """Follows the pods in the registry and notes when each is bound (or marked unschedulable)."""
 
     def __init__(self, registry: Any) -> None:
         self.decided: dict[str, float] = {}
         self.bound: set[str] = set()
-        self.unschedulable: set[str] = set()
+        self._expected: set[str] = set()
+        self._done = 0
         self._cond = threading.Condition()
         self._stream = registry.watch("Pod", resource_version="0")
         self._thread = threading.Thread(target=self._follow, name="bench-pod-watch", daemon=True)
@@ -236,33 +237,57 @@ class _PodWatch:
     def _follow(self) -> None:
         for event in self._stream:
             pod = event.object
-            if event.type == "BOOKMARK" or pod is None:
-                continue
-            key = f"{pod.metadata.namespace}/{pod.metadata.name}"
-            if pod.spec.node_name:
-                self._note(key, self.bound, self.unschedulable)
-            elif any(c.type == "PodScheduled" and c.status == "False" and c.reason == "Unschedulable"
-                     for c in (pod.status.conditions or [])) and not pod.status.nominated_node_name:
-                self._note(key, self.unschedulable, self.bound)
+            if event.type != "BOOKMARK" and pod is not None and pod.spec.node_name:
+                self._note(pod.key)
 
-    def _note(self, key: str, into: set[str], out_of: set[str]) -> None:
+    def _note(self, key: str) -> None:
         with self._cond:
-            out_of.discard(key)
-            into.add(key)
+            if key in self.bound:
+                return
+            self.bound.add(key)
+            if key not in self.decided and key in self._expected:
+                self._done += 1
             self.decided[key] = time.perf_counter()
             self._cond.notify_all()
 
-    def wait(self, keys: set[str], progress: Progress | None = None) -> None:
-        """Block until every key is decided, or nothing changed for IDLE_LIMIT_S."""
+    def wait(self, keys: set[str], progress: Progress | None = None,
+             settled: Callable[[set[str]], bool] | None = None) -> None:
+        """Block until every key is bound, or ``settled(unbound keys)`` says the scheduler is done with the
+        rest (they are unschedulable: decided now), or nothing changed for IDLE_LIMIT_S."""
         with self._cond:
+            self._expected = keys
+            self._done = sum(1 for k in keys if k in self.decided)
+            shown = -1
+            idle_since = time.perf_counter()
             while True:
-                done = sum(1 for k in keys if k in self.decided)
-                if progress:
-                    progress(done, len(keys))
-                if done == len(keys):
+                if progress and self._done != shown:
+                    progress(self._done, len(keys))
+                if self._done != shown:
+                    shown = self._done
+                    idle_since = time.perf_counter()
+                if self._done >= len(keys):
                     return
-                if not self._cond.wait(timeout=IDLE_LIMIT_S):
+                if self._cond.wait(timeout=0.05):
+                    continue
+                if settled is not None and settled({k for k in keys if k not in self.bound}):
+                    now = time.perf_counter()
+                    for k in keys:
+                        self.decided.setdefault(k, now)
                     return
+                if time.perf_counter() - idle_since > IDLE_LIMIT_S:
+                    return
+
+
+def _settled(scheduler: Any) -> Callable[[set[str]], bool]:
+    """Whether the scheduler has received every one of ``unbound`` and has nothing left to attempt."""
+    queue = scheduler.queue
+
+    def check(unbound: set[str]) -> bool:
+        if queue.active_count or queue.backoff_count:
+            return False
+        return all(queue.get(k) is not None for k in unbound)
+
+    return check
 
 
 def run_e2e(workload: Workload, *, exact: bool = False, seed: int = 0, progress: Progress | None = None,
@@ -302,12 +327,12 @@ def run_e2e(workload: Workload, *, exact: bool = False, seed: int = 0, progress:
         for obj in batch:
             registry.create(obj)
         if batch and not _is_node(batch[0]):
-            watch.wait({p.key for p in batch})
+            watch.wait({p.key for p in batch}, settled=_settled(scheduler))
     keys = {p.key for p in measured}
     started = time.perf_counter()
     for pod in measured:
         registry.create(pod)
-    watch.wait(keys, progress)
+    watch.wait(keys, progress, settled=_settled(scheduler))
     result.scheduled = sum(1 for k in keys if k in watch.bound)
     result.unschedulable = len(keys) - result.scheduled
     last = max((watch.decided[k] for k in keys if k in watch.decided), default=started)
