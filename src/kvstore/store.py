@@ -178,7 +178,7 @@ class Store:
               progress_notify: bool = False, callback: WatchCallback | None = None) -> Watcher:
         """Watch a key or range. From ``start_revision`` (default: the next revision) history is replayed,
         then live events follow: every event exactly once, in revision order. With ``callback`` the
-        events (and a final :class:`Compacted` error, if any) are passed to it from a thread of the watcher."""
+        events (and a final :class:`Compacted` error, if any) are passed to it from the store's callback thread."""
         self._check_open()
         key_bytes, end = range_end_for(key, range_end, to_bool("prefix", prefix))
         start = 0 if start_revision is None else to_int("start_revision", start_revision, minimum=0)

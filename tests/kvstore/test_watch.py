@@ -148,7 +148,7 @@ def test_a_start_revision_below_the_compact_revision_ends_with_compacted(store):
         assert [e.kv.mod_revision for e in take(watcher, 3)] == [4, 5, 6]
 
 
-def test_callback_receives_every_event_from_its_own_thread(store):
+def test_callback_receives_every_event_in_order(store):
     received = []
     done = threading.Event()
 
