@@ -83,12 +83,12 @@ class Workload:
         return sum(s.count for s in self.steps if isinstance(s, PodStep) and not s.measure)
 
     def scaled(self, factor: float) -> "Workload":
-        """The same workload with every count multiplied by ``factor`` (at least 1 of each step)."""
+        """The same workload with every count multiplied by ``factor`` (a non-empty step keeps at least 1)."""
         if not factor > 0:
             raise WorkloadError(f"scale: invalid value {factor!r}: must be greater than 0")
         if factor == 1:
             return self
-        steps = tuple(replace(s, count=max(1, round(s.count * factor))) for s in self.steps)
+        steps = tuple(replace(s, count=max(1, round(s.count * factor)) if s.count else 0) for s in self.steps)
         return replace(self, steps=steps)
 
     def expand(self) -> Iterator[tuple[Step, list[dict[str, Any]]]]:

@@ -75,7 +75,7 @@ def test_pods_get_namespace_and_names_unique_per_namespace() -> None:
 def test_scaling_multiplies_counts_and_keeps_every_step(counts: list[int], factor: float) -> None:
     w = parse_workload(_doc(*({"op": "createPods", "count": c, "template": POD} for c in counts)))
     scaled = w.scaled(factor)
-    assert [s.count for s in scaled.steps] == [max(1, round(c * factor)) for c in counts]
+    assert [s.count for s in scaled.steps] == [max(1, round(c * factor)) if c else 0 for c in counts]
     assert [type(s) for s in scaled.steps] == [PodStep] * len(counts)
 
 
