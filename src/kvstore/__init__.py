@@ -66,7 +66,12 @@ def open(path: str | None = None, *, fsync: str = "always", clock: Callable[[], 
     if path is not None:
         from . import wal as wal_module
 
-        wal, snapshot, records = wal_module.open_wal(path, fsync=fsync, **options)
+        try:
+            wal, snapshot, records = wal_module.open_wal(path, fsync=fsync, **options)
+        except TypeError as error:
+            if "unexpected keyword argument" not in str(error):
+                raise
+            raise InvalidArgument(f"unknown option for a durable store: {error}") from None
         try:
             recover(state, snapshot, records)
         except BaseException:

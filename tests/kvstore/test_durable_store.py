@@ -135,3 +135,10 @@ def test_a_damaged_wal_refuses_to_open_with_corrupted_error(tmp_path):
         damaged.write(bytes([byte[0] ^ 0xFF]))
     with pytest.raises(kvstore.CorruptedError, match=segment):
         kvstore.open(str(tmp_path), clock=Clock())
+
+
+def test_unknown_options_are_refused(tmp_path):
+    with pytest.raises(kvstore.InvalidArgument, match="colour"):
+        kvstore.open(str(tmp_path), colour="blue")
+    with pytest.raises(kvstore.InvalidArgument, match="colour"):
+        kvstore.open(colour="blue")
