@@ -165,6 +165,12 @@ class _ScoreState:
     weights: list[float]
     ignored: set[str]
     host_counters: list[Optional[DomainCounter]]
+    domain_only: bool = False
+    by_domain: Optional[dict[tuple, int]] = None
+
+    def __post_init__(self) -> None:
+        if self.domain_only:
+            self.by_domain = {}
 
 
 class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlugin, EnqueueExtensions):
@@ -279,8 +285,14 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
         self._sync(nodes)
         require_all = not (defaulted and self.system_defaulted)
         keys = tuple(dict.fromkeys(c.topology_key for c in constraints))
-        ignored = {ni.name for ni in nodes if require_all and not all(k in ni.labels for k in keys)}
-        scored = [ni for ni in nodes if ni.name not in ignored]
+        if not require_all:
+            ignored: set[str] = set()
+        elif len(keys) == 1:
+            only = keys[0]
+            ignored = {ni.name for ni in nodes if only not in ni.labels}
+        else:
+            ignored = {ni.name for ni in nodes if not all(k in ni.labels for k in keys)}
+        scored = [ni for ni in nodes if ni.name not in ignored] if ignored else nodes
         counts: list[dict[str, int]] = []
         weights: list[float] = []
         hosts: list[Optional[DomainCounter]] = []
@@ -309,21 +321,33 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
                 if value in found and count and _includes(c, pod, ni):
                     found[value] += count
             counts.append(found)
-        state.write(PRE_SCORE_KEY, _ScoreState(constraints, counts, weights, ignored, hosts))
+        state.write(PRE_SCORE_KEY, _ScoreState(constraints, counts, weights, ignored, hosts,
+                                               all(h is None for h in hosts)))
         return None
 
     def score(self, state: CycleState, pod: Any, node_info: NodeInfo) -> int:
         s: _ScoreState = state.read(PRE_SCORE_KEY)
-        if node_info.name in s.ignored:
+        if s.ignored and node_info.name in s.ignored:
             return 0
         labels = node_info.labels
+        if s.by_domain is not None:
+            # Without a hostname constraint the score depends on the node's domains only: compute once each.
+            domain = tuple(labels.get(c.topology_key) for c in s.constraints)
+            score = s.by_domain.get(domain)
+            if score is None:
+                score = s.by_domain[domain] = self._domain_score(s, labels, node_info.name)
+            return score
+        return self._domain_score(s, labels, node_info.name)
+
+    @staticmethod
+    def _domain_score(s: "_ScoreState", labels: Mapping[str, str], name: str) -> int:
         total = 0.0
         for i, c in enumerate(s.constraints):
             value = labels.get(c.topology_key)
             if value is None:
                 continue
             host = s.host_counters[i]
-            count = host.node_count.get(node_info.name, 0) if host is not None else s.counts[i].get(value, 0)
+            count = host.node_count.get(name, 0) if host is not None else s.counts[i].get(value, 0)
             total += count * s.weights[i] + (c.max_skew - 1)
         return _go_round(total)
 
