@@ -43,6 +43,7 @@ ERR_CONSTRAINTS = "node(s) didn't match pod topology spread constraints"
 ERR_MISSING_LABEL = ERR_CONSTRAINTS + " (missing required label)"
 PRE_FILTER_KEY = "PreFilterPodTopologySpread"
 PRE_SCORE_KEY = "PreScorePodTopologySpread"
+_UNDECIDED = object()
 
 
 def default_selector(pod: Any) -> Optional[LabelSelector]:
@@ -132,6 +133,7 @@ class _FilterState:
     self_match: list[int]
     eligible: list[Optional[set[str]]] = field(default_factory=list)  # admitted nodes, when policies restrict
     deltas: list[dict[str, int]] = field(default_factory=list)
+    verdicts: dict[tuple, Any] = field(default_factory=dict)  # per domain tuple, reset when deltas move
 
     def clone(self) -> "_FilterState":
         return _FilterState(self.constraints, self.sums, list(self.minimums), self.ordered, self.self_match,
@@ -268,6 +270,15 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
     def filter(self, state: CycleState, pod: Any, node_info: NodeInfo) -> Optional[Status]:
         s: _FilterState = state.read(PRE_FILTER_KEY)
         labels = node_info.labels
+        # The verdict depends on the node's domains only: decide once per domain in this cycle.
+        domain = tuple([labels.get(c.topology_key) for c in s.constraints])
+        verdict = s.verdicts.get(domain, _UNDECIDED)
+        if verdict is _UNDECIDED:
+            verdict = s.verdicts[domain] = self._verdict(s, labels)
+        return verdict  # type: ignore[return-value]
+
+    @staticmethod
+    def _verdict(s: "_FilterState", labels: Mapping[str, str]) -> Optional[Status]:
         for i, c in enumerate(s.constraints):
             value = labels.get(c.topology_key)
             if value is None:
@@ -392,6 +403,7 @@ class _Extensions(PreFilterExtensions):
             if _Matcher(namespace, c.selector)(other):
                 value = labels[c.topology_key]
                 s.deltas[i][value] = s.deltas[i].get(value, 0) + amount
+                s.verdicts.clear()
 
     def add_pod(self, state: CycleState, pod_to_schedule: Any, pod_to_add: Any,
                 node_info: NodeInfo) -> Optional[Status]:
