@@ -313,7 +313,7 @@ class InterPodAffinity(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, Sc
             layers.append((t.topology_key, -t.weight, counts))
         if not layers:
             return Status.skip()
-        state.write(PRE_SCORE_KEY, _ScoreState(layers))
+        state.write(PRE_SCORE_KEY, _ScoreState(_merge_by_key(layers)))
         return None
 
     def score(self, state: CycleState, pod: Any, node_info: NodeInfo) -> int:
@@ -337,6 +337,24 @@ class InterPodAffinity(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, Sc
 
     def events_to_register(self) -> tuple[str, ...]:
         return ClusterEvent.ALL
+
+
+def _merge_by_key(layers: list[tuple[str, int, Mapping[str, int]]]) -> list[tuple[str, int, Mapping[str, int]]]:
+    """One layer per topology key (weights folded in), so Score does one lookup per key and node."""
+    by_key: dict[str, list[tuple[str, int, Mapping[str, int]]]] = {}
+    for layer in layers:
+        by_key.setdefault(layer[0], []).append(layer)
+    out = []
+    for key, group in by_key.items():
+        if len(group) == 1:
+            out.append(group[0])
+            continue
+        merged: dict[str, int] = {}
+        for _, weight, counts in group:
+            for value, n in counts.items():
+                merged[value] = merged.get(value, 0) + weight * n
+        out.append((key, 1, merged))
+    return out
 
 
 class _Extensions(PreFilterExtensions):
