@@ -133,7 +133,13 @@ class _FilterState:
     self_match: list[int]
     eligible: list[Optional[set[str]]] = field(default_factory=list)  # admitted nodes, when policies restrict
     deltas: list[dict[str, int]] = field(default_factory=list)
-    verdicts: dict[tuple, Any] = field(default_factory=dict)  # per domain tuple, reset when deltas move
+    verdicts: dict[Any, Any] = field(default_factory=dict)  # per domain (tuple), reset when deltas move
+
+    single_key: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        if len(self.constraints) == 1:
+            self.single_key = self.constraints[0].topology_key
 
     def clone(self) -> "_FilterState":
         return _FilterState(self.constraints, self.sums, list(self.minimums), self.ordered, self.self_match,
@@ -271,7 +277,9 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
         s: _FilterState = state.read(PRE_FILTER_KEY)
         labels = node_info.labels
         # The verdict depends on the node's domains only: decide once per domain in this cycle.
-        domain = tuple([labels.get(c.topology_key) for c in s.constraints])
+        key = s.single_key
+        domain: Any = labels.get(key) if key is not None else tuple([labels.get(c.topology_key)
+                                                                      for c in s.constraints])
         verdict = s.verdicts.get(domain, _UNDECIDED)
         if verdict is _UNDECIDED:
             verdict = s.verdicts[domain] = self._verdict(s, labels)
