@@ -176,9 +176,13 @@ class _ScoreState:
     domain_only: bool = False
     by_domain: Optional[dict[tuple, int]] = None
 
+    single_key: Optional[str] = None
+
     def __post_init__(self) -> None:
         if self.domain_only:
             self.by_domain = {}
+        if len(self.constraints) == 1:
+            self.single_key = self.constraints[0].topology_key
 
 
 class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlugin, EnqueueExtensions):
@@ -351,7 +355,9 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
         labels = node_info.labels
         if s.by_domain is not None:
             # Without a hostname constraint the score depends on the node's domains only: compute once each.
-            domain = tuple(labels.get(c.topology_key) for c in s.constraints)
+            key = s.single_key
+            domain: Any = labels.get(key) if key is not None else tuple([labels.get(c.topology_key)
+                                                                          for c in s.constraints])
             score = s.by_domain.get(domain)
             if score is None:
                 score = s.by_domain[domain] = self._domain_score(s, labels, node_info.name)
