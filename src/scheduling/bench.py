@@ -23,7 +23,7 @@ from .workload import Workload, WorkloadError, builtin_workloads, load_workload
 __all__ = ["main", "format_table", "DEFAULT_SCALE"]
 
 # The scale of a run with no arguments: the whole built-in set in about a minute on a 2-core machine.
-DEFAULT_SCALE = 0.1
+DEFAULT_SCALE = 0.2
 PROGRESS_PREFIX = "@progress "
 
 COLUMNS = [
