@@ -30,6 +30,7 @@ from .cache import Cache
 from .framework import (DEFAULT_SCHEDULER_NAME, ClusterEvent, Code, ConfigError, CycleState, Framework,
                         NodeInfo, PluginFailure, PodNotFound, Registry, Status, UnknownProfile,
                         load_config)
+from .listers import ClusterObjects
 from .metrics import Metrics
 from .queue import QueuedPodInfo, SchedulingQueue
 from .selection import (Profile, Window, bad_score, fit_error_message, hybrid_window, normalized,
@@ -86,6 +87,12 @@ class _Handle:
     def nominated_pods(self, node_name: str) -> Sequence[Any]:
         return [p for p in self._scheduler._nominated.get(node_name, {}).values()]
 
+    def namespace_labels(self, name: str) -> Mapping[str, str]:
+        return self._scheduler._objects.namespace_labels(name)
+
+    def selectors_for(self, pod: Any) -> Sequence[Any]:
+        return self._scheduler._objects.selectors_for(pod)
+
     @property
     def percentage_of_nodes_to_score(self) -> int:
         return self._scheduler._config.percentage_of_nodes_to_score
@@ -112,6 +119,7 @@ class Scheduler:
         self._rng = random.Random(seed)
         self._cache = Cache()
         self._pdbs: dict[str, Any] = {}
+        self._objects = ClusterObjects()
         self._nominated: dict[str, dict[str, Any]] = {}
         self._binder: Optional[Callable[[Any, str], Optional[Status]]] = None
         self._evictor: Optional[Callable[[Any], None]] = None
@@ -241,6 +249,30 @@ class Scheduler:
 
     def remove_pdb(self, pdb: Any) -> None:
         self._pdbs.pop(f"{pdb.metadata.namespace or 'default'}/{pdb.metadata.name}", None)
+
+    def add_object(self, obj: Any) -> None:
+        """A Namespace, Service, ReplicationController, ReplicaSet, StatefulSet or PodDisruptionBudget appeared
+        (by ``obj.kind``; ``UnknownKind`` for others). A namespace label change retries unschedulable pods."""
+        if obj.kind == "PodDisruptionBudget":
+            self.add_pdb(obj)
+        elif self._objects.add(obj):
+            self._queue.move_on_event(ClusterEvent.NAMESPACE_LABEL_CHANGE)
+
+    def update_object(self, obj: Any) -> None:
+        """One of ``add_object``'s kinds changed."""
+        self.add_object(obj)
+
+    def remove_object(self, obj: Any) -> None:
+        """One of ``add_object``'s kinds was deleted (unknown objects are ignored)."""
+        if obj.kind == "PodDisruptionBudget":
+            self.remove_pdb(obj)
+        elif self._objects.remove(obj):
+            self._queue.move_on_event(ClusterEvent.NAMESPACE_LABEL_CHANGE)
+
+    @property
+    def cluster_objects(self) -> ClusterObjects:
+        """Namespaces and selecting workload objects the plugins read (read-only for callers)."""
+        return self._objects
 
     def bound_pod(self, key: str) -> Optional[Any]:
         """The pod as bound by this scheduler or added bound ("namespace/name"), or None."""

@@ -6,7 +6,8 @@ point, the ``Handle`` protocol), ``registry``, ``config``, ``runtime`` (``Framew
 """
 from .config import (DEFAULT_SCHEDULER_NAME, PluginSpec, ProfileConfig, SchedulerConfiguration, load_config)
 from .cyclestate import CycleState
-from .errors import ConfigError, NodeNotFound, PluginNotFound, PodNotFound, SchedulingError, UnknownProfile
+from .errors import (ConfigError, NodeNotFound, PluginNotFound, PodNotFound, SchedulingError, UnknownKind,
+                     UnknownProfile)
 from .interfaces import (EXTENSION_POINTS, MAX_NODE_SCORE, MIN_NODE_SCORE, BindPlugin, ClusterEvent,
                          EnqueueExtensions, FilterPlugin, Handle, NodeScore, PermitPlugin, Plugin, PostBindPlugin,
                          PostFilterPlugin, PostFilterResult, PreBindPlugin, PreEnqueuePlugin, PreFilterExtensions,
@@ -20,7 +21,8 @@ from .status import Code, Status, is_success
 __all__ = [
     "DEFAULT_SCHEDULER_NAME", "PluginSpec", "ProfileConfig", "SchedulerConfiguration", "load_config",
     "CycleState", "ConfigError", "NodeNotFound", "PluginNotFound", "PodNotFound", "SchedulingError",
-    "UnknownProfile", "EXTENSION_POINTS", "MAX_NODE_SCORE", "MIN_NODE_SCORE", "BindPlugin", "ClusterEvent",
+    "UnknownProfile", "UnknownKind", "EXTENSION_POINTS", "MAX_NODE_SCORE", "MIN_NODE_SCORE", "BindPlugin",
+    "ClusterEvent",
     "EnqueueExtensions", "FilterPlugin", "Handle", "NodeScore", "PermitPlugin", "Plugin", "PostBindPlugin",
     "PostFilterPlugin", "PostFilterResult", "PreBindPlugin", "PreEnqueuePlugin", "PreFilterExtensions",
     "PreFilterPlugin", "PreFilterResult", "PreScorePlugin", "QueueSortPlugin", "ReservePlugin", "ScorePlugin",

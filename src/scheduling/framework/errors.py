@@ -1,7 +1,8 @@
 """The scheduling package's exception hierarchy: every error we raise is a ``SchedulingError``."""
 from __future__ import annotations
 
-__all__ = ["SchedulingError", "ConfigError", "PluginNotFound", "UnknownProfile", "NodeNotFound", "PodNotFound"]
+__all__ = ["SchedulingError", "ConfigError", "PluginNotFound", "UnknownProfile", "NodeNotFound", "PodNotFound",
+           "UnknownKind"]
 
 
 class SchedulingError(Exception):
@@ -35,3 +36,7 @@ class PodNotFound(SchedulingError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+class UnknownKind(SchedulingError, ValueError):
+    """An object of a kind the scheduler does not hold (``Scheduler.add_object``); the message lists the kinds."""

@@ -58,7 +58,11 @@ class ClusterEvent:
     ASSIGNED_POD_ADD = "AssignedPodAdd"
     ASSIGNED_POD_UPDATE = "AssignedPodUpdate"
     ASSIGNED_POD_DELETE = "AssignedPodDelete"
-    ALL = (NODE_ADD, NODE_UPDATE, NODE_DELETE, ASSIGNED_POD_ADD, ASSIGNED_POD_UPDATE, ASSIGNED_POD_DELETE)
+    # Ours: kube-scheduler watches no namespaces, so a pod that a namespaceSelector kept out waits for its
+    # 5-minute unschedulable sweep there (kubernetes/kubernetes#141953); named as its "<Resource><Change>" events.
+    NAMESPACE_LABEL_CHANGE = "NamespaceLabelChange"
+    ALL = (NODE_ADD, NODE_UPDATE, NODE_DELETE, ASSIGNED_POD_ADD, ASSIGNED_POD_UPDATE, ASSIGNED_POD_DELETE,
+           NAMESPACE_LABEL_CHANGE)
 
 
 class Plugin:
@@ -318,7 +322,9 @@ class Handle(Protocol):
     ``run_pre_filter_extension_add_pod`` / ``remove_pod``, ...); ``bind_pod(pod, node_name)``: write the
     binding (DefaultBinder calls it); ``delete_pod(pod)``: evict a pod (preemption's victims);
     ``pod_disruption_budgets()``: the PDBs the scheduler knows; ``nominated_pods(node_name)``: pods nominated
-    to a node by earlier preemptions.
+    to a node by earlier preemptions; ``namespace_labels(name)``: a namespace's labels (none when unknown);
+    ``selectors_for(pod)``: the selectors of the Services selecting the pod and of its controller
+    (``scheduling.listers.ClusterObjects``, kube-scheduler's ``helper.DefaultSelector`` inputs).
     """
 
     snapshot: SnapshotLister
@@ -334,3 +340,7 @@ class Handle(Protocol):
     def pod_disruption_budgets(self) -> Sequence[Any]: ...
 
     def nominated_pods(self, node_name: str) -> Sequence[Any]: ...
+
+    def namespace_labels(self, name: str) -> Mapping[str, str]: ...
+
+    def selectors_for(self, pod: Any) -> Sequence[Any]: ...
