@@ -15,10 +15,17 @@ import time
 from typing import Any, Optional
 
 from .framework import NodeNotFound, PodNotFound, Status
+from .listers import LISTED_KINDS
 
 __all__ = ["RegistryConnection"]
 
 _TERMINAL = ("Succeeded", "Failed")
+# Listed and watched besides nodes and pods, when the registry knows the kind.
+_OBJECT_KINDS = ("PodDisruptionBudget",) + LISTED_KINDS
+
+
+def _identity(obj: Any) -> tuple[str, str]:
+    return (obj.metadata.namespace or "", obj.metadata.name)
 
 
 class RegistryConnection:
@@ -36,10 +43,6 @@ class RegistryConnection:
         s = self.scheduler
         nodes = self.registry.list("Node")
         pods = self.registry.list("Pod")
-        try:
-            pdbs = self.registry.list("PodDisruptionBudget")
-        except Exception:  # a registry without the policy kind: no budgets to respect
-            pdbs = None
         names = {n.metadata.name for n in nodes.items}
         for info in list(s.cache.list()):
             if info.name not in names:
@@ -50,16 +53,34 @@ class RegistryConnection:
         for pod in [*s.cache.pods(), *s.queue.pending_pods()]:
             if pod.key not in live:
                 self._remove(pod)
-        for pod in pods.items:
-            self._pod_event("ADDED", pod)
-        if pdbs is not None:
-            for pdb in pdbs.items:
-                s.add_pdb(pdb)
         self.streams = [("Node", self.registry.watch("Node", resource_version=nodes.resource_version)),
                         ("Pod", self.registry.watch("Pod", resource_version=pods.resource_version))]
-        if pdbs is not None:
-            self.streams.append(("PodDisruptionBudget", self.registry.watch(
-                "PodDisruptionBudget", resource_version=pdbs.resource_version)))
+        # Objects before pods: a pending pod's first attempt should see its namespace's labels.
+        for kind in _OBJECT_KINDS:
+            listed = self._list_if_known(kind)
+            if listed is not None:
+                self._reconcile_objects(kind, listed.items)
+                self.streams.append((kind, self.registry.watch(kind, resource_version=listed.resource_version)))
+        for pod in pods.items:
+            self._pod_event("ADDED", pod)
+
+    def _list_if_known(self, kind: str) -> Any:
+        """The registry's list of ``kind``, or None when the registry does not know the kind."""
+        from objects import NotFound
+        try:
+            return self.registry.list(kind)
+        except NotFound:
+            return None
+
+    def _reconcile_objects(self, kind: str, items: list[Any]) -> None:
+        s = self.scheduler
+        held = list(s._pdbs.values()) if kind == "PodDisruptionBudget" else s.cluster_objects.objects(kind)
+        listed = {_identity(obj) for obj in items}
+        for obj in held:
+            if _identity(obj) not in listed:
+                s.remove_object(obj)
+        for obj in items:
+            s.add_object(obj)
 
     # -- events -------------------------------------------------------------------------------------
     def _remove(self, pod: Any) -> None:
@@ -95,9 +116,9 @@ class RegistryConnection:
             else:
                 s.add_node(obj)
         elif event.type == "DELETED":
-            s.remove_pdb(obj)
+            s.remove_object(obj)
         else:
-            s.add_pdb(obj)
+            s.update_object(obj)
 
     def drain(self, wait: float = 0.0) -> int:
         """Apply every event that is ready (waiting up to ``wait`` seconds for the first); returns how many."""

@@ -36,12 +36,15 @@ _CONTROLLER_KINDS = frozenset({("v1", "ReplicationController"), ("apps/v1", "Rep
                                ("apps/v1", "StatefulSet")})
 
 
-def _kind_of(obj: Any) -> str:
-    kind = getattr(obj, "kind", None)
+def _checked(kind: Any) -> str:
     if kind not in LISTED_KINDS:
         raise UnknownKind(f"kind: {kind!r} is not one the scheduler lists (one of {list(LISTED_KINDS)}; "
                           "PodDisruptionBudgets go to add_pdb)")
     return str(kind)
+
+
+def _kind_of(obj: Any) -> str:
+    return _checked(getattr(obj, "kind", None))
 
 
 def _selector_of(kind: str, obj: Any) -> Optional[LabelSelector]:
@@ -64,10 +67,14 @@ class ClusterObjects:
     """
 
     def __init__(self) -> None:
+        self._namespaces: dict[str, Any] = {}
+        # Bumped whenever namespace labels change, so plugins can drop what they derived from them.
+        self.namespace_labels_version = 0
         self._namespace_labels: dict[str, Mapping[str, str]] = {}
         # kind -> namespace -> name -> selector (None: the object selects nothing)
         self._selectors: dict[str, dict[str, dict[str, Optional[LabelSelector]]]] = {
             kind: {} for kind in SELECTING_KINDS}
+        self._objects: dict[str, dict[str, Any]] = {kind: {} for kind in SELECTING_KINDS}
 
     # -- feeding ---------------------------------------------------------------------------------------
     def add(self, obj: Any) -> bool:
@@ -78,9 +85,13 @@ class ClusterObjects:
             labels = MappingProxyType(dict(meta.labels or {}))
             changed = self._namespace_labels.get(meta.name) != labels
             self._namespace_labels[meta.name] = labels
+            self._namespaces[meta.name] = obj
+            self.namespace_labels_version += changed
             return changed
+        namespace = meta.namespace or "default"
         selector = _selector_of(kind, obj)
-        self._selectors[kind].setdefault(meta.namespace or "default", {})[meta.name] = selector
+        self._selectors[kind].setdefault(namespace, {})[meta.name] = selector
+        self._objects[kind][f"{namespace}/{meta.name}"] = obj
         return False
 
     def update(self, obj: Any) -> bool:
@@ -92,8 +103,12 @@ class ClusterObjects:
         kind = _kind_of(obj)
         meta = obj.metadata
         if kind == "Namespace":
-            return bool(self._namespace_labels.pop(meta.name, None))
+            self._namespaces.pop(meta.name, None)
+            changed = bool(self._namespace_labels.pop(meta.name, None))
+            self.namespace_labels_version += changed
+            return changed
         namespace = meta.namespace or "default"
+        self._objects[kind].pop(f"{namespace}/{meta.name}", None)
         by_name = self._selectors[kind].get(namespace)
         if by_name is not None:
             by_name.pop(meta.name, None)
@@ -106,13 +121,11 @@ class ClusterObjects:
         """A namespace's labels (read-only); none for a namespace this lister does not know."""
         return self._namespace_labels.get(name, _NO_LABELS)
 
-    def namespaces(self) -> list[str]:
-        """The names of the known namespaces."""
-        return list(self._namespace_labels)
-
-    def names(self, kind: str) -> list[str]:
-        """"namespace/name" of every held object of a selecting kind."""
-        return [f"{ns}/{name}" for ns, by_name in self._selectors.get(kind, {}).items() for name in by_name]
+    def objects(self, kind: str) -> list[Any]:
+        """Every held object of one kind (``UnknownKind`` for a kind not listed here)."""
+        if _checked(kind) == "Namespace":
+            return list(self._namespaces.values())
+        return list(self._objects[kind].values())
 
     def selectors_for(self, pod: Any) -> list[LabelSelector]:
         """The selectors of the Services selecting ``pod`` and of its controller (see the module docstring).

@@ -90,6 +90,9 @@ class _Handle:
     def namespace_labels(self, name: str) -> Mapping[str, str]:
         return self._scheduler._objects.namespace_labels(name)
 
+    def namespace_labels_version(self) -> int:
+        return self._scheduler._objects.namespace_labels_version
+
     def selectors_for(self, pod: Any) -> Sequence[Any]:
         return self._scheduler._objects.selectors_for(pod)
 

@@ -323,6 +323,7 @@ class Handle(Protocol):
     binding (DefaultBinder calls it); ``delete_pod(pod)``: evict a pod (preemption's victims);
     ``pod_disruption_budgets()``: the PDBs the scheduler knows; ``nominated_pods(node_name)``: pods nominated
     to a node by earlier preemptions; ``namespace_labels(name)``: a namespace's labels (none when unknown);
+    ``namespace_labels_version()``: a number that changes whenever any namespace's labels change;
     ``selectors_for(pod)``: the selectors of the Services selecting the pod and of its controller
     (``scheduling.listers.ClusterObjects``, kube-scheduler's ``helper.DefaultSelector`` inputs).
     """
@@ -342,5 +343,7 @@ class Handle(Protocol):
     def nominated_pods(self, node_name: str) -> Sequence[Any]: ...
 
     def namespace_labels(self, name: str) -> Mapping[str, str]: ...
+
+    def namespace_labels_version(self) -> int: ...
 
     def selectors_for(self, pod: Any) -> Sequence[Any]: ...

@@ -239,7 +239,11 @@ class InterPodAffinity(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, Sc
         return (lookup(namespace) or _NO_LABELS) if lookup is not None else _NO_LABELS
 
     def _counter(self, terms: Sequence[AffinityTerm], key: str) -> DomainCounter:
-        identity = (tuple(t.signature for t in terms), key)
+        identity: Hashable = (tuple(t.signature for t in terms), key)
+        if any(t.namespace_selector is not None for t in terms):
+            # Which pods such terms count depends on namespace labels: a label change means new counters.
+            version = getattr(self.handle, "namespace_labels_version", None)
+            identity = (identity, version() if version is not None else 0)
         return self._cache.get(identity, lambda: DomainCounter(_AllTerms(terms, self.namespace_labels), (key,)))
 
     def _sync(self, nodes: Sequence[NodeInfo]) -> None:
