@@ -22,9 +22,13 @@ from .policy import PodDisruptionBudget, PodDisruptionBudgetSpec, PodDisruptionB
 from .priority import PriorityClass
 from .nodeselector import NodeSelector, NodeSelectorRequirement, NodeSelectorTerm
 from .quantity import Quantity
+from .replicationcontroller import ReplicationController, ReplicationControllerSpec, ReplicationControllerStatus
 from .registry import UNSTRUCTURED, ObjectList, Registry, WatchEvent, WatchStream, retry_on_conflict
 from .resources import ResourceRequirements
 from .schema import Model
+from .statefulset import (RollingUpdateStatefulSetStrategy, StatefulSet, StatefulSetOrdinals,
+                          StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec, StatefulSetStatus,
+                          StatefulSetUpdateStrategy)
 from .taints import Taint, Toleration
 from .validation import validate
 
@@ -43,6 +47,9 @@ __all__ = [
     "PodTemplateSpec", "ReplicaSet", "ReplicaSetSpec", "ReplicaSetStatus",
     "Deployment", "DeploymentSpec", "DeploymentStatus", "DeploymentStrategy", "RollingUpdateDeployment",
     "DaemonSet", "DaemonSetSpec", "DaemonSetStatus", "DaemonSetUpdateStrategy", "RollingUpdateDaemonSet",
+    "StatefulSet", "StatefulSetSpec", "StatefulSetStatus", "StatefulSetUpdateStrategy",
+    "RollingUpdateStatefulSetStrategy", "StatefulSetPersistentVolumeClaimRetentionPolicy", "StatefulSetOrdinals",
+    "ReplicationController", "ReplicationControllerSpec", "ReplicationControllerStatus",
     "PodDisruptionBudget", "PodDisruptionBudgetSpec", "PodDisruptionBudgetStatus", "PriorityClass",
     "Lease", "LeaseSpec",
     "from_dict", "to_dict", "load", "dumps_yaml", "to_msgpack", "from_msgpack", "register_kind", "kind_class",

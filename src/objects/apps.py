@@ -1,11 +1,13 @@
 """apps/v1 workloads: ReplicaSet, Deployment, DaemonSet, and the pod template they stamp pods from."""
 from __future__ import annotations
 
+from typing import ClassVar
+
 from .core import PodSpec
 from .errors import FieldError
 from .labels import LabelSelector
-from .meta import METADATA, TYPE_META, Condition, KubeObject, ObjectMeta, attach_kind
 from .fieldtypes import INT64, Bool, Enum, Errors, Int, IntOrString, ListOf, join
+from .meta import METADATA, TYPE_META, Condition, KubeObject, ObjectMeta, attach_kind
 from .schema import Field, Model, model
 from .validation import percent_or_int
 
@@ -28,23 +30,75 @@ class PodTemplateSpec(Model):
     spec: PodSpec
 
 
+# The spec fields the workload kinds share, by attribute: each kind's FIELDS picks its own from here.
+SPEC_FIELDS = {f.attr: f for f in (
+    Field("replicas", COUNT),
+    Field("selector", LabelSelector),
+    Field("template", PodTemplateSpec),
+    Field("min_ready_seconds", COUNT),
+    Field("revision_history_limit", COUNT),
+)}
+# maxUnavailable / maxSurge of the rolling-update knobs (Deployment, DaemonSet, StatefulSet)
+MAX_UNAVAILABLE = Field("max_unavailable", IntOrString(percent_or_int))
+MAX_SURGE = Field("max_surge", IntOrString(percent_or_int))
+
+
+def spec_fields(*attrs: str) -> tuple[Field, ...]:
+    """The shared spec fields named by ``attrs``, in that order."""
+    return tuple(SPEC_FIELDS[a] for a in attrs)
+
+
+def validate_template(template: PodTemplateSpec | None, path: str, errs: Errors) -> None:
+    """ValidatePodTemplateSpecFor{ReplicaSet,RC,StatefulSet}: a template is required, and its pods must
+    always restart (the controller, not the kubelet, replaces pods that end)."""
+    if template is None:
+        errs.append(FieldError(join(path, "template"), "", None, "Required value"))
+        return
+    policy = template.spec.restart_policy
+    if policy is not None and policy != "Always":  # an unset policy defaults to Always
+        errs.append(FieldError(join(path, "template.spec.restartPolicy"), 'supported values: "Always"', policy,
+                               "Unsupported value"))
+
+
 def validate_selector_matches_template(selector: LabelSelector | None, template: PodTemplateSpec | None,
-                                       path: str, errs: Errors) -> None:
-    """The API server's rule: a workload's selector is required, not empty, and selects its template."""
+                                       path: str, errs: Errors, kind: str = "deployment") -> None:
+    """The API server's rule: a workload's selector is required, not empty, and selects its template
+    (``kind`` names the workload in the empty-selector message, as each validator words it)."""
     if selector is None:
         errs.append(FieldError(join(path, "selector"), "", None, "Required value"))
         return
     if selector.empty:
-        errs.append(FieldError(join(path, "selector"), "empty selector is invalid for deployment", "{}"))
+        errs.append(FieldError(join(path, "selector"), f"empty selector is invalid for {kind}", "{}"))
         return
     if template is not None and not selector.matches(template.metadata.labels):
-        errs.append(FieldError(join(join(join(path, "template"), "metadata"), "labels"),
+        errs.append(FieldError(join(path, "template.metadata.labels"),
                                "`selector` does not match template `labels`", str(template.metadata.labels)))
 
 
-def _workload_status_fields(*names: str) -> tuple[Field, ...]:
+class WorkloadSpec(Model):
+    """Base of the apps/v1 workload specs: a LabelSelector that must select a required pod template."""
+
+    __slots__ = ()
+    # the word the API server's empty-selector message uses for this kind (ReplicaSet says "deployment" too)
+    SELECTOR_KIND: ClassVar[str] = "deployment"
+    selector: LabelSelector | None
+    template: PodTemplateSpec | None
+    min_ready_seconds: int | None
+
+    def validate(self, path: str, errs: Errors) -> None:
+        validate_selector_matches_template(self.selector, self.template, path, errs, self.SELECTOR_KIND)
+        validate_template(self.template, path, errs)
+
+
+def workload_status_fields(*names: str) -> tuple[Field, ...]:
+    """``status``: observedGeneration, the named counters, conditions."""
     return (Field("observed_generation", Int(0, INT64[1])),) + tuple(Field(n, COUNT) for n in names) + (
         Field("conditions", ListOf(Condition)),)
+
+
+def workload_kind(spec: type[Model], status: type[Model]) -> tuple[Field, ...]:
+    """The top-level FIELDS of a workload kind: type meta, metadata, ``spec`` and ``status``."""
+    return TYPE_META + (METADATA, Field("spec", spec, always=True), Field("status", status, always=True))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -52,32 +106,18 @@ def _workload_status_fields(*names: str) -> tuple[Field, ...]:
 
 
 @model
-class ReplicaSetSpec(Model):
+class ReplicaSetSpec(WorkloadSpec):
     """``spec`` of a ReplicaSet: how many pods of the template, selected by ``selector``."""
 
-    FIELDS = (
-        Field("replicas", COUNT),
-        Field("min_ready_seconds", COUNT),
-        Field("selector", LabelSelector),
-        Field("template", PodTemplateSpec),
-    )
+    FIELDS = spec_fields("replicas", "min_ready_seconds", "selector", "template")
     replicas: int | None
-    min_ready_seconds: int | None
-    selector: LabelSelector | None
-    template: PodTemplateSpec | None
-
-    def validate(self, path: str, errs: Errors) -> None:
-        validate_selector_matches_template(self.selector, self.template, path, errs)
-        if self.template is None:
-            errs.append(FieldError(join(path, "template"), "", None, "Required value"))
 
 
 @model
 class ReplicaSetStatus(Model):
     """``status`` of a ReplicaSet."""
 
-    FIELDS = _workload_status_fields("replicas", "fully_labeled_replicas", "ready_replicas",
-                                     "available_replicas")
+    FIELDS = workload_status_fields("replicas", "fully_labeled_replicas", "ready_replicas", "available_replicas")
     observed_generation: int | None
     replicas: int | None
     fully_labeled_replicas: int | None
@@ -90,11 +130,7 @@ class ReplicaSetStatus(Model):
 class ReplicaSet(KubeObject):
     """A ReplicaSet (apps/v1)."""
 
-    FIELDS = TYPE_META + (
-        METADATA,
-        Field("spec", ReplicaSetSpec, always=True),
-        Field("status", ReplicaSetStatus, always=True),
-    )
+    FIELDS = workload_kind(ReplicaSetSpec, ReplicaSetStatus)
     spec: ReplicaSetSpec
     status: ReplicaSetStatus
 
@@ -110,10 +146,7 @@ attach_kind(ReplicaSet, "apps/v1", "ReplicaSet", "replicasets")
 class RollingUpdateDeployment(Model):
     """``strategy.rollingUpdate``: how far a rollout may go over and under the desired count."""
 
-    FIELDS = (
-        Field("max_unavailable", IntOrString(percent_or_int)),
-        Field("max_surge", IntOrString(percent_or_int)),
-    )
+    FIELDS = (MAX_UNAVAILABLE, MAX_SURGE)
     max_unavailable: int | str | None
     max_surge: int | str | None
 
@@ -136,40 +169,27 @@ class DeploymentStrategy(Model):
 
 
 @model
-class DeploymentSpec(Model):
+class DeploymentSpec(WorkloadSpec):
     """``spec`` of a Deployment."""
 
-    FIELDS = (
-        Field("replicas", COUNT),
-        Field("selector", LabelSelector),
-        Field("template", PodTemplateSpec),
-        Field("strategy", DeploymentStrategy),
-        Field("min_ready_seconds", COUNT),
-        Field("revision_history_limit", COUNT),
+    FIELDS = spec_fields("replicas", "selector", "template") + (Field("strategy", DeploymentStrategy),) + \
+        spec_fields("min_ready_seconds", "revision_history_limit") + (
         Field("paused", Bool()),
         Field("progress_deadline_seconds", COUNT),
     )
     replicas: int | None
-    selector: LabelSelector | None
-    template: PodTemplateSpec | None
     strategy: DeploymentStrategy | None
-    min_ready_seconds: int | None
     revision_history_limit: int | None
     paused: bool | None
     progress_deadline_seconds: int | None
-
-    def validate(self, path: str, errs: Errors) -> None:
-        validate_selector_matches_template(self.selector, self.template, path, errs)
-        if self.template is None:
-            errs.append(FieldError(join(path, "template"), "", None, "Required value"))
 
 
 @model
 class DeploymentStatus(Model):
     """``status`` of a Deployment."""
 
-    FIELDS = _workload_status_fields("replicas", "updated_replicas", "ready_replicas", "available_replicas",
-                                     "unavailable_replicas", "collision_count")
+    FIELDS = workload_status_fields("replicas", "updated_replicas", "ready_replicas", "available_replicas",
+                                    "unavailable_replicas", "collision_count")
     observed_generation: int | None
     replicas: int | None
     updated_replicas: int | None
@@ -184,11 +204,7 @@ class DeploymentStatus(Model):
 class Deployment(KubeObject):
     """A Deployment (apps/v1)."""
 
-    FIELDS = TYPE_META + (
-        METADATA,
-        Field("spec", DeploymentSpec, always=True),
-        Field("status", DeploymentStatus, always=True),
-    )
+    FIELDS = workload_kind(DeploymentSpec, DeploymentStatus)
     spec: DeploymentSpec
     status: DeploymentStatus
 
@@ -204,10 +220,7 @@ attach_kind(Deployment, "apps/v1", "Deployment", "deployments")
 class RollingUpdateDaemonSet(Model):
     """``updateStrategy.rollingUpdate`` of a DaemonSet."""
 
-    FIELDS = (
-        Field("max_unavailable", IntOrString(percent_or_int)),
-        Field("max_surge", IntOrString(percent_or_int)),
-    )
+    FIELDS = (MAX_UNAVAILABLE, MAX_SURGE)
     max_unavailable: int | str | None
     max_surge: int | str | None
 
@@ -225,35 +238,23 @@ class DaemonSetUpdateStrategy(Model):
 
 
 @model
-class DaemonSetSpec(Model):
+class DaemonSetSpec(WorkloadSpec):
     """``spec`` of a DaemonSet: one pod of the template per eligible node."""
 
-    FIELDS = (
-        Field("selector", LabelSelector),
-        Field("template", PodTemplateSpec),
-        Field("update_strategy", DaemonSetUpdateStrategy),
-        Field("min_ready_seconds", COUNT),
-        Field("revision_history_limit", COUNT),
-    )
-    selector: LabelSelector | None
-    template: PodTemplateSpec | None
+    SELECTOR_KIND = "daemonset"
+    FIELDS = spec_fields("selector", "template") + (Field("update_strategy", DaemonSetUpdateStrategy),) + \
+        spec_fields("min_ready_seconds", "revision_history_limit")
     update_strategy: DaemonSetUpdateStrategy | None
-    min_ready_seconds: int | None
     revision_history_limit: int | None
-
-    def validate(self, path: str, errs: Errors) -> None:
-        validate_selector_matches_template(self.selector, self.template, path, errs)
-        if self.template is None:
-            errs.append(FieldError(join(path, "template"), "", None, "Required value"))
 
 
 @model
 class DaemonSetStatus(Model):
     """``status`` of a DaemonSet."""
 
-    FIELDS = _workload_status_fields("current_number_scheduled", "number_misscheduled",
-                                     "desired_number_scheduled", "number_ready", "updated_number_scheduled",
-                                     "number_available", "number_unavailable", "collision_count")
+    FIELDS = workload_status_fields("current_number_scheduled", "number_misscheduled", "desired_number_scheduled",
+                                    "number_ready", "updated_number_scheduled", "number_available",
+                                    "number_unavailable", "collision_count")
     observed_generation: int | None
     current_number_scheduled: int | None
     number_misscheduled: int | None
@@ -270,11 +271,7 @@ class DaemonSetStatus(Model):
 class DaemonSet(KubeObject):
     """A DaemonSet (apps/v1)."""
 
-    FIELDS = TYPE_META + (
-        METADATA,
-        Field("spec", DaemonSetSpec, always=True),
-        Field("status", DaemonSetStatus, always=True),
-    )
+    FIELDS = workload_kind(DaemonSetSpec, DaemonSetStatus)
     spec: DaemonSetSpec
     status: DaemonSetStatus
 

@@ -196,9 +196,10 @@ def from_msgpack(data: bytes) -> Any:
 
 
 def _register_builtin_kinds() -> None:
-    from . import apps, coordination, core, policy, priority
+    from . import apps, coordination, core, policy, priority, replicationcontroller, statefulset
     for cls in (core.Pod, core.Node, core.Namespace, core.Service, core.Endpoints, core.ConfigMap,
-                apps.ReplicaSet, apps.Deployment, apps.DaemonSet, policy.PodDisruptionBudget,
+                replicationcontroller.ReplicationController, apps.ReplicaSet, apps.Deployment, apps.DaemonSet,
+                statefulset.StatefulSet, policy.PodDisruptionBudget,
                 priority.PriorityClass, coordination.Lease):
         register_kind(cls)
 

@@ -160,10 +160,14 @@ def default_node(node: Any, priority_classes: PriorityClassResolver) -> Any:
 # Workloads, services, priority classes
 
 
-def _default_workload_spec(spec: Any, replicas: bool) -> dict[str, Any]:
+def _default_workload_spec(spec: Any) -> dict[str, Any]:
+    """The defaults every workload shares: replicas 1, revisionHistoryLimit 10 (for the kinds that have
+    them) and the pod template defaulted like a pod."""
     changes: dict[str, Any] = {}
-    if replicas and spec.replicas is None:
+    if getattr(spec, "replicas", 0) is None:
         changes["replicas"] = 1
+    if getattr(spec, "revision_history_limit", 0) is None:
+        changes["revision_history_limit"] = 10
     if spec.template is not None:
         template = default_template(spec.template)
         if template is not spec.template:
@@ -171,11 +175,42 @@ def _default_workload_spec(spec: Any, replicas: bool) -> dict[str, Any]:
     return changes
 
 
+def _default_strategy(strategy: Any, strategy_cls: Any, rolling_cls: Any, knobs: dict[str, Any],
+                      rolling_when_typed: bool = True) -> Any:
+    """An update strategy with type RollingUpdate when unset, and the unset ``knobs`` of its rollingUpdate
+    defaulted. StatefulSet (``rolling_when_typed=False``) creates the rollingUpdate only when it also
+    defaulted the type: a strategy typed RollingUpdate without one keeps none, as its defaulter does."""
+    strategy = strategy or strategy_cls()
+    typed = strategy.type is not None
+    if not typed:
+        strategy = strategy.replace(type="RollingUpdate")
+    if strategy.type == "RollingUpdate" and (rolling_when_typed or not typed or strategy.rolling_update):
+        rolling = strategy.rolling_update or rolling_cls()
+        unset = {k: v for k, v in knobs.items() if getattr(rolling, k) is None}
+        strategy = strategy.replace(rolling_update=rolling.replace(**unset) if unset else rolling)
+    return strategy
+
+
+def _default_workload(obj: Any, **spec_changes: Any) -> Any:
+    spec = obj.spec
+    changes = _default_workload_spec(spec)
+    changes.update((k, v) for k, v in spec_changes.items() if v != getattr(spec, k))
+    return obj.replace(spec=spec.replace(**changes)) if changes else obj
+
+
 @defaulter("ReplicaSet")
 def default_replica_set(rs: Any, priority_classes: PriorityClassResolver) -> Any:
     """replicas 1; the pod template defaulted like a pod."""
-    changes = _default_workload_spec(rs.spec, replicas=True)
-    return rs.replace(spec=rs.spec.replace(**changes)) if changes else rs
+    return _default_workload(rs)
+
+
+@defaulter("ReplicationController")
+def default_replication_controller(rc: Any, priority_classes: PriorityClassResolver) -> Any:
+    """replicas 1; an empty selector and empty metadata.labels take the template's labels."""
+    labels = rc.spec.template.metadata.labels if rc.spec.template is not None else {}
+    if labels and not rc.metadata.labels:
+        rc = rc.replace(metadata=rc.metadata.replace(labels=dict(labels)))
+    return _default_workload(rc, selector=rc.spec.selector or dict(labels))
 
 
 @defaulter("Deployment")
@@ -183,43 +218,35 @@ def default_deployment(deploy: Any, priority_classes: PriorityClassResolver) -> 
     """replicas 1, RollingUpdate 25%/25%, revisionHistoryLimit 10, progressDeadlineSeconds 600."""
     from .apps import DeploymentStrategy, RollingUpdateDeployment
     spec = deploy.spec
-    changes = _default_workload_spec(spec, replicas=True)
-    strategy = spec.strategy or DeploymentStrategy()
-    if strategy.type is None:
-        strategy = strategy.replace(type="RollingUpdate")
-    if strategy.type == "RollingUpdate":
-        rolling = strategy.rolling_update or RollingUpdateDeployment()
-        rolling = rolling.replace(max_unavailable="25%" if rolling.max_unavailable is None else rolling.max_unavailable,
-                                  max_surge="25%" if rolling.max_surge is None else rolling.max_surge)
-        strategy = strategy.replace(rolling_update=rolling)
-    if strategy != spec.strategy:
-        changes["strategy"] = strategy
-    if spec.revision_history_limit is None:
-        changes["revision_history_limit"] = 10
-    if spec.progress_deadline_seconds is None:
-        changes["progress_deadline_seconds"] = 600
-    return deploy.replace(spec=spec.replace(**changes)) if changes else deploy
+    strategy = _default_strategy(spec.strategy, DeploymentStrategy, RollingUpdateDeployment,
+                                 {"max_unavailable": "25%", "max_surge": "25%"})
+    deadline = 600 if spec.progress_deadline_seconds is None else spec.progress_deadline_seconds
+    return _default_workload(deploy, strategy=strategy, progress_deadline_seconds=deadline)
 
 
 @defaulter("DaemonSet")
 def default_daemon_set(ds: Any, priority_classes: PriorityClassResolver) -> Any:
     """RollingUpdate with maxUnavailable 1 and maxSurge 0; revisionHistoryLimit 10."""
     from .apps import DaemonSetUpdateStrategy, RollingUpdateDaemonSet
-    spec = ds.spec
-    changes = _default_workload_spec(spec, replicas=False)
-    strategy = spec.update_strategy or DaemonSetUpdateStrategy()
-    if strategy.type is None:
-        strategy = strategy.replace(type="RollingUpdate")
-    if strategy.type == "RollingUpdate":
-        rolling = strategy.rolling_update or RollingUpdateDaemonSet()
-        rolling = rolling.replace(max_unavailable=1 if rolling.max_unavailable is None else rolling.max_unavailable,
-                                  max_surge=0 if rolling.max_surge is None else rolling.max_surge)
-        strategy = strategy.replace(rolling_update=rolling)
-    if strategy != spec.update_strategy:
-        changes["update_strategy"] = strategy
-    if spec.revision_history_limit is None:
-        changes["revision_history_limit"] = 10
-    return ds.replace(spec=spec.replace(**changes)) if changes else ds
+    strategy = _default_strategy(ds.spec.update_strategy, DaemonSetUpdateStrategy, RollingUpdateDaemonSet,
+                                 {"max_unavailable": 1, "max_surge": 0})
+    return _default_workload(ds, update_strategy=strategy)
+
+
+@defaulter("StatefulSet")
+def default_stateful_set(sts: Any, priority_classes: PriorityClassResolver) -> Any:
+    """replicas 1, podManagementPolicy OrderedReady, RollingUpdate with partition 0, revisionHistoryLimit
+    10, persistentVolumeClaimRetentionPolicy Retain / Retain."""
+    from .statefulset import (RollingUpdateStatefulSetStrategy, StatefulSetPersistentVolumeClaimRetentionPolicy,
+                              StatefulSetUpdateStrategy)
+    spec = sts.spec
+    strategy = _default_strategy(spec.update_strategy, StatefulSetUpdateStrategy, RollingUpdateStatefulSetStrategy,
+                                 {"partition": 0}, rolling_when_typed=False)
+    retention = spec.persistent_volume_claim_retention_policy or StatefulSetPersistentVolumeClaimRetentionPolicy()
+    retention = retention.replace(when_deleted=retention.when_deleted or "Retain",
+                                  when_scaled=retention.when_scaled or "Retain")
+    return _default_workload(sts, update_strategy=strategy, persistent_volume_claim_retention_policy=retention,
+                             pod_management_policy=spec.pod_management_policy or "OrderedReady")
 
 
 @defaulter("Service")

@@ -39,6 +39,7 @@ BUILTIN_KINDS = (
     KindInfo("Pod", "pods", "pods", True, True),
     KindInfo("Node", "nodes", "minions", False, True),
     KindInfo("Namespace", "namespaces", "namespaces", False, True),
+    KindInfo("ReplicationController", "replicationcontrollers", "controllers", True, True),
     KindInfo("ReplicaSet", "replicasets", "replicasets", True, True),
     KindInfo("Deployment", "deployments", "deployments", True, True),
     KindInfo("DaemonSet", "daemonsets", "daemonsets", True, True),

@@ -12,12 +12,13 @@ import yaml
 
 import objects
 from objects import (ConfigMap, DaemonSet, Deployment, Endpoints, GenericObject, Lease, Namespace, Node, Pod,
-                     PodDisruptionBudget, PriorityClass, Quantity, ReplicaSet, Service, ValidationError)
+                     PodDisruptionBudget, PriorityClass, Quantity, ReplicaSet, ReplicationController, Service,
+                     StatefulSet, ValidationError)
 
 from manifest_corpus import corpus_documents, corpus_files, document
 
-ALL_KINDS = {Pod, Node, Namespace, Service, Endpoints, ConfigMap, ReplicaSet, Deployment, DaemonSet,
-             PodDisruptionBudget, PriorityClass, Lease}
+ALL_KINDS = {Pod, Node, Namespace, Service, Endpoints, ConfigMap, ReplicaSet, Deployment, DaemonSet, StatefulSet,
+             ReplicationController, PodDisruptionBudget, PriorityClass, Lease}
 
 
 @pytest.mark.parametrize("doc", corpus_documents(), ids=lambda d: f"{d['kind']}-{d['metadata'].get('name')}")
