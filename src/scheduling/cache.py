@@ -124,6 +124,13 @@ class Cache:
             changed = list(dict.fromkeys(changed))
         return changed, end
 
+    def mark_changed(self, node_name: str) -> None:
+        """Log ``node_name`` as changed without changing its NodeInfo: something the indexes read beside it
+        changed (the pods nominated to it). Unknown names are ignored."""
+        info = self._nodes.get(node_name)
+        if info is not None:
+            self._changed(info)
+
     def _changed(self, info: NodeInfo) -> None:
         if info.index < 0:
             return
