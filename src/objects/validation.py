@@ -46,17 +46,21 @@ def memoized(check: Callable[[str], list[str]]) -> Callable[[str], tuple[str, ..
     return remembered
 
 
-def dns1123_label(value: str) -> list[str]:
-    """IsDNS1123Label: lowercase alphanumerics and '-', at most 63 characters (namespace names)."""
+def _label_problems(value: str, regex: re.Pattern[str], rule: str) -> list[str]:
+    """The two problems a DNS label can have: its length, and ``rule`` (the API server's sentence)."""
     problems = []
     if len(value) > 63:
         problems.append("must be no more than 63 characters")
-    if not _DNS1123_LABEL_RE.match(value):
-        problems.append(
-            "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must "
-            "start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for "
-            f"validation is '{_DNS1123_LABEL_FMT}')")
+    if not regex.match(value):
+        problems.append(f"{rule}, regex used for validation is '{regex.pattern[1:-1]}')")
     return problems
+
+
+def dns1123_label(value: str) -> list[str]:
+    """IsDNS1123Label: lowercase alphanumerics and '-', at most 63 characters (namespace names)."""
+    return _label_problems(value, _DNS1123_LABEL_RE, "a lowercase RFC 1123 label must consist of lower case "
+                           "alphanumeric characters or '-', and must start and end with an alphanumeric character "
+                           "(e.g. 'my-name',  or '123-abc'")
 
 
 def dns1123_subdomain(value: str) -> list[str]:
@@ -66,15 +70,9 @@ def dns1123_subdomain(value: str) -> list[str]:
 
 def dns1035_label(value: str) -> list[str]:
     """IsDNS1035Label: like an RFC 1123 label but starting with a letter (Service names)."""
-    problems = []
-    if len(value) > 63:
-        problems.append("must be no more than 63 characters")
-    if not _DNS1035_LABEL_RE.match(value):
-        problems.append(
-            "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an "
-            "alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', "
-            f"regex used for validation is '{_DNS1035_LABEL_FMT}')")
-    return problems
+    return _label_problems(value, _DNS1035_LABEL_RE, "a DNS-1035 label must consist of lower case alphanumeric "
+                           "characters or '-', start with an alphabetic character, and end with an alphanumeric "
+                           "character (e.g. 'my-name',  or 'abc-123'")
 
 
 def qualified_name(value: str) -> list[str]:
