@@ -33,7 +33,7 @@ from .framework import (DEFAULT_SCHEDULER_NAME, ClusterEvent, Code, ConfigError,
 from .listers import ClusterObjects
 from .metrics import Metrics
 from .queue import QueuedPodInfo, SchedulingQueue
-from .selection import (Profile, Window, bad_score, fit_error_message, hybrid_window, normalized,
+from .selection import (Profile, Window, bad_score, fit_error_message, hybrid_window, normalized, plain_scores,
                         num_feasible_nodes_to_find, run_filters, select)
 
 __all__ = ["Scheduler", "ScheduleResult", "fit_error_message", "num_feasible_nodes_to_find",
@@ -438,8 +438,7 @@ class Scheduler:
             totals = [0] * len(feasible)
         for sp in active:
             if keys[sp.name] is None:
-                column = [sp.plugin.score(state, pod, ni) for ni in feasible]
-                scores = normalized(fwk, sp, state, pod, feasible, column)
+                scores = plain_scores(fwk, sp, state, pod, feasible)
                 w = sp.weight
                 totals = [t + w * v for t, v in zip(totals, scores)]
         pick = select(totals, self._rng)
@@ -589,8 +588,7 @@ class Scheduler:
         else:
             totals = [0] * len(feasible)
         for sp in plain:
-            column = [sp.plugin.score(state, pod, ni) for ni in feasible]
-            scores = normalized(fwk, sp, state, pod, feasible, column)
+            scores = plain_scores(fwk, sp, state, pod, feasible)
             w = sp.weight
             totals = [t + w * v for t, v in zip(totals, scores)]
         return totals

@@ -15,7 +15,7 @@ from .framework import Code, CycleState, Framework, NodeInfo, NodeScore, PluginF
 from .queue import QueuedPodInfo
 
 __all__ = ["num_feasible_nodes_to_find", "fit_error_message", "Profile", "Window", "hybrid_window", "select",
-           "run_filters", "bad_score", "normalized", "MIN_FEASIBLE_NODES_TO_FIND",
+           "run_filters", "bad_score", "normalized", "plain_scores", "MIN_FEASIBLE_NODES_TO_FIND",
            "MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND", "NO_FAILURE"]
 
 MIN_FEASIBLE_NODES_TO_FIND = 100
@@ -234,3 +234,16 @@ def normalized(fwk: Framework, sp: Any, state: CycleState, pod: Any, nodes: Sequ
     scores = [NodeScore(ni.name, s) for ni, s in zip(nodes, column)]
     fwk.normalize(sp, state, pod, scores)
     return [s.score for s in scores]
+
+
+def plain_scores(fwk: Framework, sp: Any, state: CycleState, pod: Any, nodes: Sequence[NodeInfo]) -> list[int]:
+    """A plugin that is not node-local: its scores over ``nodes`` after NormalizeScore — from its batch
+    ``normalized_scores`` when it offers one, else Score on each node then NormalizeScore."""
+    batch = getattr(sp.plugin, "normalized_scores", None)
+    scores = batch(state, pod, nodes) if batch is not None else None
+    if scores is None:
+        return normalized(fwk, sp, state, pod, nodes, [sp.plugin.score(state, pod, ni) for ni in nodes])
+    if scores and not 0 <= min(scores) <= max(scores) <= 100:
+        bad = next(i for i, v in enumerate(scores) if not 0 <= v <= 100)
+        raise PluginFailure(bad_score(sp.name, scores[bad], nodes[bad].name))
+    return scores

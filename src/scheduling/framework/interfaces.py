@@ -218,6 +218,13 @@ class ScorePlugin:
     def normalize_score(self, state: CycleState, pod: Any, scores: list[NodeScore]) -> Optional[Status]:
         return None
 
+    def normalized_scores(self, state: CycleState, pod: Any, nodes: Sequence[NodeInfo]) -> Optional[list[int]]:
+        """Optional batch path for a plugin that is not node-local: the scores ``score`` on every node of
+        ``nodes`` (the nodes PreScore saw) followed by ``normalize_score`` would give, in node order, in one
+        call. None (the default): the scheduler scores node by node. ``score`` must still work alone
+        (``explain`` calls it)."""
+        return None
+
     @classmethod
     def has_normalize(cls) -> bool:
         return cls.normalize_score is not ScorePlugin.normalize_score

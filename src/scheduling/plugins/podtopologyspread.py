@@ -168,21 +168,31 @@ class _FilterState:
 
 @dataclass
 class _ScoreState:
+    """PreScore's answer. ``columns[i][j]``: the value of constraint i's key on the j-th node PreScore saw
+    (None when missing), kept so the batch path does not read the labels twice."""
+
     constraints: list[Constraint]
     counts: list[dict[str, int]]
     weights: list[float]
     ignored: set[str]
     host_counters: list[Optional[DomainCounter]]
-    domain_only: bool = False
-    by_domain: Optional[dict[tuple, int]] = None
+    require_all: bool
+    nodes: Sequence[NodeInfo]
+    columns: list[list[Optional[str]]]
 
-    single_key: Optional[str] = None
-
-    def __post_init__(self) -> None:
-        if self.domain_only:
-            self.by_domain = {}
-        if len(self.constraints) == 1:
-            self.single_key = self.constraints[0].topology_key
+    def raw(self, signature: tuple) -> Optional[int]:
+        """The raw score of a node whose per-constraint values are ``signature`` (the key's value, or for
+        hostname the node's matching-pod count; None when the node lacks the key); None when ignored."""
+        total = 0.0
+        for i, c in enumerate(self.constraints):
+            value = signature[i]
+            if value is None:
+                if self.require_all:
+                    return None
+                continue
+            count = value if self.host_counters[i] is not None else self.counts[i].get(value, 0)
+            total += count * self.weights[i] + (c.max_skew - 1)
+        return _go_round(total)
 
 
 class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlugin, EnqueueExtensions):
@@ -308,73 +318,89 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
         self._sync(nodes)
         require_all = not (defaulted and self.system_defaulted)
         keys = tuple(dict.fromkeys(c.topology_key for c in constraints))
-        if not require_all:
-            ignored: set[str] = set()
-        elif len(keys) == 1:
-            only = keys[0]
-            ignored = {ni.name for ni in nodes if only not in ni.labels}
-        else:
-            ignored = {ni.name for ni in nodes if not all(k in ni.labels for k in keys)}
-        scored = [ni for ni in nodes if ni.name not in ignored] if ignored else nodes
+        columns = _columns(constraints, nodes)
+        ignored: set[str] = set()
+        kept: Optional[list[int]] = None  # positions of the scored nodes, when some are ignored
+        if require_all and any(None in column for column in columns):
+            kept = [j for j, values in enumerate(zip(*columns)) if None not in values]
+            ignored = set(ni.name for ni in nodes) - {nodes[j].name for j in kept}
+        scored = len(nodes) - len(ignored)
         counts: list[dict[str, int]] = []
         weights: list[float] = []
         hosts: list[Optional[DomainCounter]] = []
-        for c in constraints:
+        for c, column in zip(constraints, columns):
             key = c.topology_key
             counter = self._counter(pod, c, keys if require_all else (key,))
             if key == HOSTNAME:
                 counts.append({})
-                weights.append(math.log(len(scored) + 2))
+                weights.append(math.log(scored + 2))
                 hosts.append(counter)
                 continue
             hosts.append(None)
-            domains = {ni.labels.get(key, "") for ni in scored}
+            # Nodes without the key form the domain "" when they are not ignored (Go reads a missing label
+            # as ""), as kube-scheduler's system defaults do.
+            domains = set(column) if kept is None else {column[j] for j in kept}
+            if None in domains:
+                domains.discard(None)
+                domains.add("")
             weights.append(math.log(len(domains) + 2))
-            if require_all and not _restricted(c, pod):
-                sums = counter.sums[key]
-                counts.append({v: sums.get(v, 0) for v in domains})
-                continue
-            # Defaults (nodes without the key count under "") or restrictive policies: count node by node.
-            found = dict.fromkeys(domains, 0)
-            for name, count in counter.node_count.items():
-                ni = self._cache.infos[name]
-                if require_all and counter.domain_of(name) is None:
-                    continue
-                value = ni.labels.get(key, "")
-                if value in found and count and _includes(c, pod, ni):
-                    found[value] += count
-            counts.append(found)
-        state.write(PRE_SCORE_KEY, _ScoreState(constraints, counts, weights, ignored, hosts,
-                                               all(h is None for h in hosts)))
+            counts.append(self._domain_counts(pod, c, counter, domains, require_all))
+        state.write(PRE_SCORE_KEY, _ScoreState(constraints, counts, weights, ignored, hosts, require_all, nodes,
+                                               columns))
         return None
+
+    def _domain_counts(self, pod: Any, c: Constraint, counter: DomainCounter, domains: set[str],
+                       require_all: bool) -> dict[str, int]:
+        """Matching pods per domain in ``domains`` over the nodes that count for ``c``."""
+        key = c.topology_key
+        if not _restricted(c, pod):
+            sums = counter.sums[key]
+            found = {v: sums.get(v, 0) for v in domains}
+            if not require_all and "" in found:
+                # Pods on nodes without the key count under "": all pods minus those in a domain.
+                found[""] += sum(counter.node_count.values()) - counter.totals[key]
+            return found
+        # Restrictive inclusion policies: count node by node.
+        found = dict.fromkeys(domains, 0)
+        for name, count in counter.node_count.items():
+            ni = self._cache.infos[name]
+            if not count or (require_all and counter.domain_of(name) is None):
+                continue
+            value = ni.labels.get(key, "")
+            if value in found and _includes(c, pod, ni):
+                found[value] += count
+        return found
 
     def score(self, state: CycleState, pod: Any, node_info: NodeInfo) -> int:
         s: _ScoreState = state.read(PRE_SCORE_KEY)
         if s.ignored and node_info.name in s.ignored:
             return 0
         labels = node_info.labels
-        if s.by_domain is not None:
-            # Without a hostname constraint the score depends on the node's domains only: compute once each.
-            key = s.single_key
-            domain: Any = labels.get(key) if key is not None else tuple([labels.get(c.topology_key)
-                                                                          for c in s.constraints])
-            score = s.by_domain.get(domain)
-            if score is None:
-                score = s.by_domain[domain] = self._domain_score(s, labels, node_info.name)
-            return score
-        return self._domain_score(s, labels, node_info.name)
+        signature = tuple([labels.get(c.topology_key) if host is None
+                           else (host.node_count.get(node_info.name, 0) if c.topology_key in labels else None)
+                           for c, host in zip(s.constraints, s.host_counters)])
+        return s.raw(signature) or 0
 
-    @staticmethod
-    def _domain_score(s: "_ScoreState", labels: Mapping[str, str], name: str) -> int:
-        total = 0.0
-        for i, c in enumerate(s.constraints):
-            value = labels.get(c.topology_key)
-            if value is None:
-                continue
-            host = s.host_counters[i]
-            count = host.node_count.get(name, 0) if host is not None else s.counts[i].get(value, 0)
-            total += count * s.weights[i] + (c.max_skew - 1)
-        return _go_round(total)
+    def normalized_scores(self, state: CycleState, pod: Any, nodes: Sequence[NodeInfo]) -> Optional[list[int]]:
+        """Score + NormalizeScore for every node at once: a node's raw score depends only on its domains
+        (and, for a hostname constraint, its own matching-pod count), so it is computed once per distinct
+        signature and normalized over those values."""
+        s: _ScoreState = state.read(PRE_SCORE_KEY)
+        columns = s.columns if nodes is s.nodes else _columns(s.constraints, nodes)
+        if any(host is not None for host in s.host_counters):
+            names = [ni.name for ni in nodes]
+            columns = [column if host is None else
+                       [None if v is None else host.node_count.get(n, 0) for n, v in zip(names, column)]
+                       for column, host in zip(columns, s.host_counters)]
+        single = len(columns) == 1
+        signatures: list[Any] = columns[0] if single else list(zip(*columns))
+        raws = {sig: s.raw((sig,) if single else sig) for sig in set(signatures)}
+        valid = [r for r in raws.values() if r is not None]
+        top = max(valid, default=0)
+        low = min(valid, default=0)
+        final = {sig: 0 if r is None else MAX_NODE_SCORE if top == 0 else MAX_NODE_SCORE * (top + low - r) // top
+                 for sig, r in raws.items()}
+        return list(map(final.__getitem__, signatures))
 
     def normalize_score(self, state: CycleState, pod: Any, scores: list[NodeScore]) -> Optional[Status]:
         s: _ScoreState = state.read(PRE_SCORE_KEY)
@@ -392,6 +418,12 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
 
     def events_to_register(self) -> tuple[str, ...]:
         return ClusterEvent.ALL
+
+
+def _columns(constraints: Sequence[Constraint], nodes: Sequence[NodeInfo]) -> list[list[Optional[str]]]:
+    """Per constraint, the value of its key on each node (None when the node lacks it)."""
+    labels = [ni.labels for ni in nodes]
+    return [[lab.get(c.topology_key) for lab in labels] for c in constraints]
 
 
 def _go_round(x: float) -> int:

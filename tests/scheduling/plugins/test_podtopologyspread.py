@@ -19,6 +19,16 @@ def _plugin(infos, args=None):
     return PodTopologySpread(args or {}, Handle(infos))
 
 
+def _batch_scores(plugin, p, feasible, same_list):
+    """The scheduler's batch path (``normalized_scores``), on the list PreScore saw or on a copy of it."""
+    state = CycleState()
+    status = plugin.pre_score(state, p, feasible)
+    if status is not None and status.is_skip:
+        return {i.name: 0 for i in feasible}
+    nodes = feasible if same_list else list(feasible)
+    return dict(zip([i.name for i in nodes], plugin.normalized_scores(state, p, nodes)))
+
+
 def _spread(max_skew, key, selector=FOO, when="DoNotSchedule", **extra):
     return {"maxSkew": max_skew, "topologyKey": key, "whenUnsatisfiable": when, "labelSelector": selector, **extra}
 
@@ -181,8 +191,10 @@ def test_matches_the_reference_as_the_cluster_changes(data):
         assert filter_reasons(plugin, incoming, infos) == expected
         feasible_names = data.draw(st.sets(st.sampled_from([n.metadata.name for n in nodes]), min_size=1))
         feasible = [n for n in nodes if n.metadata.name in feasible_names]
-        got = scores(plugin, incoming, [by_name[n.metadata.name] for n in feasible])
-        assert got == R.plugin_scores(incoming, cluster, feasible)["PodTopologySpread"]
+        feasible_infos = [by_name[n.metadata.name] for n in feasible]
+        expected_scores = R.plugin_scores(incoming, cluster, feasible)["PodTopologySpread"]
+        assert scores(plugin, incoming, feasible_infos) == expected_scores
+        assert _batch_scores(plugin, incoming, feasible_infos, data.draw(st.booleans())) == expected_scores
         target = data.draw(st.sampled_from(nodes)).metadata.name
         bound = incoming.with_node_name(target)
         placed = placed + [bound]
