@@ -219,8 +219,9 @@ class SchedulingQueue:
         return entry[0]
 
     # -- moving -------------------------------------------------------------------------------------------
-    def move_on_event(self, event: str) -> int:
-        """A cluster event happened: move the unschedulable pods interested in it. Returns how many moved."""
+    def move_on_event(self, event: str, exclude: str = "") -> int:
+        """A cluster event happened: move the unschedulable pods interested in it, except the pod whose key
+        is ``exclude`` (the one whose own failure caused the event). Returns how many moved."""
         self._move_request_cycle = self.scheduling_cycle
         moved = 0
         for bucket_name in (event, _ANY):
@@ -228,6 +229,8 @@ class SchedulingQueue:
             if not bucket:
                 continue
             for key in list(bucket):
+                if key == exclude:
+                    continue
                 info = self._take_unschedulable(key)
                 if info is not None:
                     self._to_backoff_or_active(info)
