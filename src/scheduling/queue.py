@@ -2,7 +2,10 @@
 
 * ``active``: a heap ordered by the profile's QueueSort plugin (``sort_key`` when it has one, else ``less``).
 * ``backoff``: pods that failed and wait ``1 s * 2^(attempts-1)``, at most 10 s, from their last attempt;
-  ``flush_backoff_completed`` moves the expired ones to active. The clock is injectable.
+  ``flush_backoff_completed`` moves the expired ones to active. The clock is injectable. As kube-scheduler's
+  two backoff heaps, pods that were rejected by plugins and pods that failed with an error wait apart:
+  ``pop_backoff`` takes the first of the former before its backoff ends, which is what kube-scheduler
+  (SchedulerPopFromBackoffQ, on by default since 1.33) does when the active queue is empty.
 * ``unschedulable``: pods that did not fit. A cluster event (node added or updated, an assigned pod
   added / deleted) moves the pods whose failing plugins registered that event back — to backoff while
   their backoff lasts, else to active. Pods left there longer than 5 minutes move back on the next flush.
@@ -33,7 +36,7 @@ class QueuedPodInfo:
     """A pending pod with its queue bookkeeping (``framework.QueuedPodInfo``)."""
 
     __slots__ = ("pod", "timestamp", "initial_attempt_timestamp", "attempts", "unschedulable_plugins",
-                 "gated_by", "seq", "signature", "cycle", "_entry")
+                 "gated_by", "seq", "signature", "cycle", "_entry", "_backoff")
 
     def __init__(self, pod: Any, timestamp: float, seq: int) -> None:
         self.pod = pod
@@ -46,6 +49,7 @@ class QueuedPodInfo:
         self.signature: Any = None
         self.cycle = 0  # the scheduling cycle that popped it last
         self._entry: Optional[list] = None
+        self._backoff: Optional[tuple] = None  # its entry in a backoff heap while it waits there
 
     def backoff_expiry(self) -> float:
         """When this pod's backoff ends: last attempt time + 1 s doubled per earlier attempt, capped at 10 s."""
@@ -78,7 +82,10 @@ class SchedulingQueue:
             lambda a, b: -1 if sort.less(a, b) else (1 if sort.less(b, a) else 0))
         self._active: list[list] = []
         self._active_count = 0
+        # Entries (expiry, push order, info); an entry is current while it is the info's ``_backoff``.
         self._backoff: list[tuple[float, int, QueuedPodInfo]] = []
+        self._error_backoff: list[tuple[float, int, QueuedPodInfo]] = []
+        self._pushes = itertools.count()
         self._in_backoff: dict[str, QueuedPodInfo] = {}
         self._unschedulable: dict[str, tuple[QueuedPodInfo, float]] = {}
         self._by_event: dict[str, dict[str, QueuedPodInfo]] = {}
@@ -147,6 +154,7 @@ class SchedulingQueue:
             info._entry[3] = False
             self._active_count -= 1
         info._entry = None
+        info._backoff = None
         self._in_backoff.pop(key, None)
         self._gated.pop(key, None)
         if key in self._unschedulable:
@@ -163,13 +171,30 @@ class SchedulingQueue:
                 info = entry[2]
                 info._entry = None
                 self._active_count -= 1
-                info.attempts += 1
-                self.scheduling_cycle += 1
-                info.cycle = self.scheduling_cycle
-                if info.initial_attempt_timestamp is None:
-                    info.initial_attempt_timestamp = self._clock()
-                return info
+                return self._popped(info)
         return None
+
+    def pop_backoff(self) -> Optional[QueuedPodInfo]:
+        """The pod first in line to leave backoff among those rejected by plugins, before its backoff ends,
+        counted as an attempt; None when there is none. kube-scheduler pops it when the active queue is
+        empty (``popBackoff``); pods that failed with an error keep waiting."""
+        backoff = self._backoff
+        while backoff:
+            entry = heapq.heappop(backoff)
+            info = entry[2]
+            if info._backoff is entry:
+                info._backoff = None
+                del self._in_backoff[info.pod.key]
+                return self._popped(info)
+        return None
+
+    def _popped(self, info: QueuedPodInfo) -> QueuedPodInfo:
+        info.attempts += 1
+        self.scheduling_cycle += 1
+        info.cycle = self.scheduling_cycle
+        if info.initial_attempt_timestamp is None:
+            info.initial_attempt_timestamp = self._clock()
+        return info
 
     def done(self, info: QueuedPodInfo) -> None:
         """The pod left the queue for good (bound)."""
@@ -197,12 +222,16 @@ class SchedulingQueue:
     def add_backoff(self, info: QueuedPodInfo) -> None:
         """The attempt failed with an error: retry after the backoff."""
         info.timestamp = self._clock()
+        info.unschedulable_plugins = frozenset()
         if info.pod.key in self._infos:
             self._to_backoff(info)
 
     def _to_backoff(self, info: QueuedPodInfo) -> None:
+        # As kube-scheduler: a pod no plugin rejected (it failed with an error) waits in the error heap.
         self._in_backoff[info.pod.key] = info
-        heapq.heappush(self._backoff, (info.backoff_expiry(), info.seq, info))
+        entry = (info.backoff_expiry(), next(self._pushes), info)
+        info._backoff = entry
+        heapq.heappush(self._backoff if info.unschedulable_plugins else self._error_backoff, entry)
 
     def _to_backoff_or_active(self, info: QueuedPodInfo) -> None:
         if info.backoff_expiry() > self._clock():
@@ -241,13 +270,15 @@ class SchedulingQueue:
         """Move pods whose backoff has ended (all of them with ``everything``) to active."""
         now = self._clock()
         moved = 0
-        backoff = self._backoff
-        while backoff and (everything or backoff[0][0] <= now):
-            _, _, info = heapq.heappop(backoff)
-            if self._in_backoff.get(info.pod.key) is info:
-                del self._in_backoff[info.pod.key]
-                self._push_active(info)
-                moved += 1
+        for backoff in (self._backoff, self._error_backoff):
+            while backoff and (everything or backoff[0][0] <= now):
+                entry = heapq.heappop(backoff)
+                info = entry[2]
+                if info._backoff is entry:
+                    info._backoff = None
+                    del self._in_backoff[info.pod.key]
+                    self._push_active(info)
+                    moved += 1
         return moved
 
     def flush_unschedulable_leftover(self) -> int:

@@ -120,6 +120,25 @@ def test_delete_removes_from_every_place() -> None:
     assert q.move_on_event(ClusterEvent.NODE_ADD) == 0
 
 
+def test_pop_backoff_takes_a_rejected_pod_before_its_backoff_ends_but_not_one_that_errored() -> None:
+    """SchedulerPopFromBackoffQ (kube-scheduler 1.33+): with nothing active, the scheduler does not sit idle
+    while rejected pods back off; pods that failed with an error keep their backoff."""
+    clock = Clock()
+    q = _queue(clock)
+    for name in ("rejected", "errored"):
+        q.add(pod(name))
+    rejected, errored = q.pop(), q.pop()
+    q.add_backoff(errored)
+    q.move_on_event(ClusterEvent.ASSIGNED_POD_DELETE)  # during rejected's cycle: it goes to backoff
+    q.add_unschedulable(rejected, {"NodeResourcesFit"})
+    assert q.backoff_count == 2 and q.pop() is None
+    again = q.pop_backoff()
+    assert again is rejected and again.attempts == 2 and q.pop_backoff() is None
+    assert q.backoff_count == 1
+    clock.now += 1.0
+    assert q.flush_backoff_completed() == 1 and q.pop() is errored
+
+
 NAMES = [f"p{i}" for i in range(6)]
 
 
@@ -170,6 +189,29 @@ class QueueMachine(RuleBasedStateMachine):
         # an event since it was popped may be what it waits for: backoff instead of unschedulable
         self.place[name] = "backoff" if self.move_request >= self.popped_in[name] else "unschedulable:" + plugin
 
+    @rule(data=st.data())
+    def error(self, data: st.DataObject) -> None:
+        if not self.popped:
+            return
+        name = data.draw(st.sampled_from(sorted(self.popped)))
+        self.q.add_backoff(self.popped.pop(name))
+        self.place[name] = "error-backoff"
+
+    @rule()
+    def pop_backoff(self) -> None:
+        """kube-scheduler's popBackoff: the rejected pod whose backoff ends first, never one that errored."""
+        info = self.q.pop_backoff()
+        waiting = {n: self.q.get("default/" + n).backoff_expiry() for n, p in self.place.items() if p == "backoff"}
+        if info is None:
+            assert not waiting
+            return
+        name = info.pod.metadata.name
+        assert name in waiting and waiting[name] == min(waiting.values())
+        del self.place[name]
+        self.popped[name] = info
+        self.cycle += 1
+        self.popped_in[name] = self.cycle
+
     @rule(event=st.sampled_from([ClusterEvent.NODE_ADD, ClusterEvent.ASSIGNED_POD_DELETE]))
     def event(self, event: str) -> None:
         moved = self.q.move_on_event(event)
@@ -186,7 +228,7 @@ class QueueMachine(RuleBasedStateMachine):
         self.clock.now += seconds
         self.q.flush_backoff_completed()
         for n, p in self.place.items():
-            if p == "backoff" and self.q.get("default/" + n) is not None and \
+            if p.endswith("backoff") and self.q.get("default/" + n) is not None and \
                     self.q.get("default/" + n).backoff_expiry() <= self.clock.now:
                 self.place[n] = "active"
 
@@ -202,7 +244,7 @@ class QueueMachine(RuleBasedStateMachine):
         self.q.check_invariants()
         assert len(self.q) == len(self.place) + len(self.popped)
         assert self.q.active_count == sum(1 for p in self.place.values() if p == "active")
-        assert self.q.backoff_count == sum(1 for p in self.place.values() if p == "backoff")
+        assert self.q.backoff_count == sum(1 for p in self.place.values() if p.endswith("backoff"))
         assert self.q.unschedulable_count == sum(1 for p in self.place.values() if p.startswith("unsched"))
 
 
