@@ -30,6 +30,7 @@ from .cache import Cache
 from .framework import (DEFAULT_SCHEDULER_NAME, ClusterEvent, Code, ConfigError, CycleState, Framework,
                         NodeInfo, PluginFailure, PodNotFound, Registry, Status, UnknownProfile,
                         load_config)
+from .framework.waitingpods import WaitingPod, WaitingPods, waiting_pod_key
 from .listers import ClusterObjects
 from .metrics import Metrics
 from .queue import QueuedPodInfo, SchedulingQueue
@@ -48,7 +49,9 @@ class ScheduleResult:
 
     ``node_name`` is the node it was bound to (None when it was not); ``message`` says why not, in
     kube-scheduler's words; ``nominated_node_name`` and ``victims`` are preemption's choice (the pod waits
-    for the victims to leave and is retried).
+    for the victims to leave and is retried). ``waiting_node_name``: Permit plugins made the pod wait,
+    assumed on that node (its binding's result comes later, see ``Scheduler.schedule_pending``);
+    ``error``: the attempt failed with an internal error rather than a fit failure.
     """
 
     pod: Any
@@ -56,6 +59,8 @@ class ScheduleResult:
     message: str = ""
     nominated_node_name: Optional[str] = None
     victims: list[Any] = field(default_factory=list)
+    waiting_node_name: Optional[str] = None
+    error: bool = False
 
     @property
     def scheduled(self) -> bool:
@@ -86,6 +91,19 @@ class _Handle:
 
     def nominated_pods(self, node_name: str) -> Sequence[Any]:
         return [p for p in self._scheduler._nominated.get(node_name, {}).values()]
+
+    def get_waiting_pod(self, uid: str) -> Optional[WaitingPod]:
+        return self._scheduler._waiting.get(uid)
+
+    def iterate_over_waiting_pods(self, fn: Callable[[WaitingPod], None]) -> None:
+        for waiting in self._scheduler._waiting:
+            fn(waiting)
+
+    def reject_waiting_pod(self, uid: str) -> bool:
+        waiting = self._scheduler._waiting.get(uid)
+        if waiting is not None:
+            waiting.reject("", "removed")
+        return waiting is not None
 
     def namespace_labels(self, name: str) -> Mapping[str, str]:
         return self._scheduler._objects.namespace_labels(name)
@@ -127,9 +145,16 @@ class Scheduler:
         self._binder: Optional[Callable[[Any, str], Optional[Status]]] = None
         self._evictor: Optional[Callable[[Any], None]] = None
         self._handle = _Handle(self)
+        # Permit's waiting pods (one map for every profile); verdicts given during a cycle are carried out
+        # when it ends (_decided), and results of bindings finished outside schedule_one wait in _late_results.
+        self._waiting = WaitingPods(self._clock)
+        self._in_cycle = False
+        self._decided: list[Callable[[], ScheduleResult]] = []
+        self._late_results: list[ScheduleResult] = []
         self._profiles: dict[str, Profile] = {}
         for profile in self._config.profiles:
-            fwk = Framework(profile, registry, self._handle, self._config.percentage_of_nodes_to_score)
+            fwk = Framework(profile, registry, self._handle, self._config.percentage_of_nodes_to_score,
+                            waiting_pods=self._waiting)
             self._profiles[profile.scheduler_name] = Profile(fwk)
         first = next(iter(self._profiles.values())).framework
         for prof in self._profiles.values():
@@ -237,6 +262,7 @@ class Scheduler:
         """A pod was deleted: it leaves the queue or its node (which may let pending pods fit)."""
         if self._queue.delete(pod):
             self._forget_nomination(pod)
+            self._handle.reject_waiting_pod(waiting_pod_key(pod))  # as kube-scheduler on a pending pod's delete
             return
         self._forget_nomination(pod)
         try:
@@ -292,22 +318,47 @@ class Scheduler:
 
         Pods whose backoff has ended (by the clock) are attempted too; ``include_backoff`` attempts the
         ones still backing off as well. Unschedulable pods wait for a cluster event, as in kube-scheduler.
+
+        Waiting pods (Permit said Wait) are resolved here too: those whose Permit timeout has passed (by
+        the clock) are rejected at the start and after each cycle, those allowed or rejected during a cycle
+        are bound or released when that cycle ends; their results join the list, after the attempt's own.
         """
         queue = self._queue
         queue.flush_unschedulable_leftover()
         queue.flush_backoff_completed(everything=include_backoff)
+        self._waiting.expire()
+        results = self._take_late_results()
         budget = queue.active_count
-        results = []
         while budget > 0:
             info = queue.pop()
             if info is None:
                 break
             budget -= 1
             results.append(self.schedule_one(info))
+            self._waiting.expire()
+            results.extend(self._take_late_results())
         return results
 
+    def _take_late_results(self) -> list[ScheduleResult]:
+        late, self._late_results = self._late_results, []
+        return late
+
     def schedule_one(self, info: QueuedPodInfo) -> ScheduleResult:
-        """Run one scheduling cycle (and the binding) for a popped queue entry."""
+        """Run one scheduling cycle (and the binding) for a popped queue entry.
+
+        Waiting pods allowed or rejected during the cycle are bound or released when it ends; their results
+        are kept for the next ``schedule_pending`` list (which includes them when it called this).
+        """
+        self._in_cycle = True
+        try:
+            result = self._schedule_one(info)
+        finally:
+            self._in_cycle = False
+        while self._decided:
+            self._late_results.append(self._decided.pop(0)())
+        return result
+
+    def _schedule_one(self, info: QueuedPodInfo) -> ScheduleResult:
         pod = info.pod
         prof = self._profile_for(pod)
         fwk = prof.framework
@@ -632,7 +683,7 @@ class Scheduler:
         else:
             self.metrics.unschedulable += 1
             self._queue.add_unschedulable(info, {status.plugin} if status.plugin else set())
-        return ScheduleResult(info.pod, None, message)
+        return ScheduleResult(info.pod, None, message, error=status.code == Code.ERROR)
 
     def _assume_and_bind(self, info: QueuedPodInfo, fwk: Framework, state: CycleState,
                          node_name: str) -> ScheduleResult:
@@ -645,25 +696,31 @@ class Scheduler:
         t1 = time.perf_counter()
         add_time("Reserve", t1 - t0)
         if status is None:
-            status = fwk.run_permit_plugins(state, assumed, node_name)
-            t2 = time.perf_counter()
-            add_time("Permit", t2 - t1)
-            if status is None:
-                status = fwk.run_pre_bind_plugins(state, assumed, node_name)
-                t3 = time.perf_counter()
-                add_time("PreBind", t3 - t2)
-                if status is None:
-                    status = fwk.run_bind_plugins(state, assumed, node_name)
-                    add_time("Bind", time.perf_counter() - t3)
+            status = fwk.run_permit_plugins(state, assumed, node_name,
+                                            lambda waiting: self._permit_verdict(waiting, info, fwk, state))
+            add_time("Permit", time.perf_counter() - t1)
+            if status is not None and status.code == Code.WAIT:
+                return ScheduleResult(pod, None, status.message, waiting_node_name=node_name)
         if status is not None and not status.is_success:
-            fwk.run_unreserve_plugins(state, assumed, node_name)
-            self._cache.forget_pod(assumed)
             message = f"running {status.plugin or 'binding'} for node {node_name!r}: {status.message}"
-            if status.code == Code.ERROR:
-                return self._failed(info, fwk, status, message, state)
-            self.metrics.unschedulable += 1
-            self._queue.add_unschedulable(info, {status.plugin} if status.plugin else set())
-            return ScheduleResult(pod, None, message)
+            return self._release(info, fwk, state, assumed, status, message)
+        return self._bind(info, fwk, state, assumed)
+
+    def _bind(self, info: QueuedPodInfo, fwk: Framework, state: CycleState, assumed: Any) -> ScheduleResult:
+        """The binding cycle after Permit: PreBind, Bind, PostBind (``bindingCycle``)."""
+        pod = info.pod
+        node_name = assumed.spec.node_name
+        add_time = self.metrics.add_time
+        t2 = time.perf_counter()
+        status = fwk.run_pre_bind_plugins(state, assumed, node_name)
+        t3 = time.perf_counter()
+        add_time("PreBind", t3 - t2)
+        if status is None:
+            status = fwk.run_bind_plugins(state, assumed, node_name)
+            add_time("Bind", time.perf_counter() - t3)
+        if status is not None and not status.is_success:
+            message = f"running {status.plugin or 'binding'} for node {node_name!r}: {status.message}"
+            return self._release(info, fwk, state, assumed, status, message)
         bound = self._bound_pods.get(pod.key, assumed)
         self._cache.finish_binding(bound)
         self._queue.done(info)
@@ -674,6 +731,33 @@ class Scheduler:
         self.metrics.scheduled += 1
         self._queue.move_on_event(ClusterEvent.ASSIGNED_POD_ADD)
         return ScheduleResult(bound, node_name)
+
+    def _release(self, info: QueuedPodInfo, fwk: Framework, state: CycleState, assumed: Any, status: Status,
+                 message: str) -> ScheduleResult:
+        """A failure after Reserve: Unreserve (reverse order), forget the assumed pod, requeue it."""
+        fwk.run_unreserve_plugins(state, assumed, assumed.spec.node_name)
+        self._cache.forget_pod(assumed)
+        result = self._failed(info, fwk, status, message, state)
+        # The node has room again; the pod itself waits for its own reasons (handleBindingCycleError).
+        self._queue.move_on_event(ClusterEvent.ASSIGNED_POD_DELETE, exclude=info.pod.key)
+        return result
+
+    def _permit_verdict(self, waiting: WaitingPod, info: QueuedPodInfo, fwk: Framework,
+                        state: CycleState) -> None:
+        """Every waiting plugin allowed ``waiting``, or one rejected it (or its time ran out): bind or release
+        it now, or when the current cycle ends if one is running (a cycle must not bind other pods)."""
+        def resolve() -> ScheduleResult:
+            self._waiting.remove(waiting_pod_key(waiting.pod))
+            verdict = waiting.verdict
+            if verdict is not None and verdict.is_success:
+                return self._bind(info, fwk, state, waiting.pod)
+            message = f'pod "{waiting.pod.metadata.name}" rejected while waiting on permit: ' + (
+                verdict.message if verdict is not None else "")
+            return self._release(info, fwk, state, waiting.pod, verdict or Status.unschedulable(), message)
+        if self._in_cycle:
+            self._decided.append(resolve)
+        else:
+            self._late_results.append(resolve())
 
     def _forget_nomination(self, pod: Any) -> None:
         nominated = pod.status.nominated_node_name
@@ -692,6 +776,11 @@ class Scheduler:
 
     def _evict(self, pod: Any) -> None:
         """Preemption removes a victim: from the registry when connected, and from the cache at once."""
+        waiting = self._waiting.get(waiting_pod_key(pod))
+        if waiting is not None:  # a waiting pod is not deleted but rejected (released when the cycle ends)
+            waiting.reject("", "preempted")
+            self._current_victims.append(pod)
+            return
         if self._evictor is not None:
             self._evictor(pod)
         self._current_victims.append(pod)

@@ -2,7 +2,7 @@
 registry, KubeSchedulerConfiguration loading and the per-profile runtime. See docs/scheduling.md.
 
 Modules: ``status`` (codes), ``cyclestate``, ``nodeinfo``, ``interfaces`` (one base class per extension
-point, the ``Handle`` protocol), ``registry``, ``config``, ``runtime`` (``Framework``), ``errors``.
+point, the ``Handle`` protocol), ``registry``, ``config``, ``runtime`` (``Framework``), ``waitingpods`` (Permit's waiting pods), ``errors``.
 """
 from .config import (DEFAULT_SCHEDULER_NAME, PluginSpec, ProfileConfig, SchedulerConfiguration, load_config)
 from .cyclestate import CycleState
@@ -17,6 +17,7 @@ from .nodeinfo import HostPortInfo, ImageStateSummary, NodeInfo, normalized_imag
 from .registry import PluginFactory, Registry
 from .runtime import Framework, PluginFailure
 from .status import Code, Status, is_success
+from .waitingpods import MAX_PERMIT_TIMEOUT, WaitingPod, WaitingPods
 
 __all__ = [
     "DEFAULT_SCHEDULER_NAME", "PluginSpec", "ProfileConfig", "SchedulerConfiguration", "load_config",
@@ -28,5 +29,5 @@ __all__ = [
     "PreFilterPlugin", "PreFilterResult", "PreScorePlugin", "QueueSortPlugin", "ReservePlugin", "ScorePlugin",
     "SnapshotLister", "default_normalize_score", "HostPortInfo", "ImageStateSummary", "NodeInfo",
     "normalized_image_name", "PluginFactory", "Registry", "Framework", "PluginFailure", "Code", "Status",
-    "is_success",
+    "is_success", "MAX_PERMIT_TIMEOUT", "WaitingPod", "WaitingPods",
 ]

@@ -11,7 +11,9 @@ plain definitions (used by ``explain``, preemption and exact checks).
 """
 from __future__ import annotations
 
-from typing import Any, Hashable, Mapping, Optional, Sequence
+import time
+
+from typing import Any, Callable, Hashable, Mapping, Optional, Sequence
 
 from .config import PluginSpec, ProfileConfig, is_known_absent, resolve_plugins, DEFAULT_MULTI_POINT
 from .cyclestate import CycleState
@@ -21,6 +23,7 @@ from .interfaces import (EXTENSION_POINTS, MAX_NODE_SCORE, MIN_NODE_SCORE, NodeS
 from .nodeinfo import NodeInfo
 from .registry import Registry
 from .status import Code, Status
+from .waitingpods import WaitingPod, WaitingPods
 
 __all__ = ["Framework", "ScoredPlugin", "PluginFailure"]
 
@@ -47,9 +50,12 @@ class Framework:
     """The runtime of one profile (``frameworkImpl``)."""
 
     def __init__(self, profile: ProfileConfig, registry: Registry, handle: Any,
-                 global_percentage: int = 0) -> None:
+                 global_percentage: int = 0, waiting_pods: Optional[WaitingPods] = None) -> None:
         self.profile_name = profile.scheduler_name
         self.handle = handle
+        # Shared by every profile of a scheduler, as kube-scheduler shares its waitingPods map.
+        self.waiting_pods = waiting_pods if waiting_pods is not None else WaitingPods(
+            getattr(handle, "clock", None) or time.monotonic)
         percentage = profile.percentage_of_nodes_to_score
         self.percentage_of_nodes_to_score: int = global_percentage if percentage is None else percentage
         self._plugins: dict[str, Any] = {}
@@ -277,17 +283,45 @@ class Framework:
         for plugin in reversed(self.reserve_plugins):  # reverse order, as kube-scheduler
             plugin.unreserve(state, pod, node_name)
 
-    def run_permit_plugins(self, state: CycleState, pod: Any, node_name: str) -> Optional[Status]:
-        """Permit; Wait is not supported by the synchronous scheduler and is reported as an error."""
+    def run_permit_plugins(self, state: CycleState, pod: Any, node_name: str,
+                           on_verdict: Optional[Callable[[WaitingPod], None]] = None) -> Optional[Status]:
+        """Permit in order (``RunPermitPlugins``): the first rejection or error stops; when some plugins say
+        Wait and none rejects, the pod joins the waiting pods (each plugin's timeout capped at 15 minutes)
+        and a Wait status is returned; ``on_verdict`` is called once they allow or reject it."""
+        timeouts: dict[str, float] = {}
         for plugin in self.permit_plugins:
-            status, _timeout = plugin.permit(state, pod, node_name)
+            status, timeout = plugin.permit(state, pod, node_name)
             if status is None or status.is_success:
                 continue
             if status.code == Code.WAIT:
-                return Status.error(f"plugin {plugin.name!r} returned Wait: waiting pods are not supported "
-                                    f"by borgkit's synchronous scheduler").with_plugin(plugin.name)
-            return status.with_plugin(plugin.name)
-        return None
+                timeouts[plugin.name] = timeout
+            elif status.is_rejected:
+                return status.with_plugin(plugin.name)
+            else:
+                return Status.error(f"running Permit plugin {plugin.name!r}: {status.message}").with_plugin(plugin.name)
+        if not timeouts:
+            return None
+        self.waiting_pods.add(pod, node_name, timeouts, on_verdict or (lambda _: None))
+        return Status(Code.WAIT, f"one or more plugins asked to wait and no plugin rejected pod "
+                                 f"\"{pod.metadata.name}\"")
+
+    # -- waiting pods (the handle's GetWaitingPod / IterateOverWaitingPods / RejectWaitingPod) --------
+    def get_waiting_pod(self, uid: str) -> Optional[WaitingPod]:
+        """The waiting pod with this UID ("namespace/name" for pods without one), or None."""
+        return self.waiting_pods.get(uid)
+
+    def iterate_over_waiting_pods(self, fn: Callable[[WaitingPod], None]) -> None:
+        """Call ``fn`` on every waiting pod (a snapshot: ``fn`` may allow or reject them)."""
+        for waiting in self.waiting_pods:
+            fn(waiting)
+
+    def reject_waiting_pod(self, uid: str) -> bool:
+        """Reject a waiting pod (it was deleted or preempted); False when no such pod waits."""
+        waiting = self.waiting_pods.get(uid)
+        if waiting is None:
+            return False
+        waiting.reject("", "removed")
+        return True
 
     def run_pre_bind_plugins(self, state: CycleState, pod: Any, node_name: str) -> Optional[Status]:
         for plugin in self.pre_bind_plugins:
