@@ -29,7 +29,10 @@ DEFAULT_WEIGHTS: dict[str, int] = {
 HOSTNAME = "kubernetes.io/hostname"
 ZONE = "topology.kubernetes.io/zone"
 # kube-scheduler's systemDefaultConstraints for PodTopologySpread (defaultingType: System).
-SYSTEM_DEFAULT_CONSTRAINTS: tuple[tuple[str, int], ...] = ((ZONE, 3), (HOSTNAME, 5))
+SYSTEM_DEFAULT_CONSTRAINTS: tuple[tuple[str, int], ...] = ((HOSTNAME, 3), (ZONE, 5))
+# The controllers whose selector default spreading takes, by (apiVersion, kind) of the owner reference.
+SPREAD_CONTROLLERS = frozenset({("v1", "ReplicationController"), ("apps/v1", "ReplicaSet"),
+                                ("apps/v1", "StatefulSet")})
 UNSCHEDULABLE_TAINT = Taint("node.kubernetes.io/unschedulable", "", "NoSchedule")
 MB = 1024 * 1024
 IMAGE_MIN = 23 * MB
@@ -39,13 +42,15 @@ SCALAR_SKIP = ("cpu", "memory", "ephemeral-storage", "pods")
 
 @dataclass
 class Cluster:
-    """A snapshot: nodes, the pods bound to them, and namespace labels (for namespaceSelector)."""
+    """A snapshot: nodes, the pods bound to them, namespace labels (for namespaceSelector) and the objects
+    that select pods (for default spreading)."""
 
     nodes: Sequence[Node]
     pods: Sequence[Pod] = ()
     namespace_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     hard_pod_affinity_weight: int = 1
     default_spread: bool = True  # PodTopologySpread defaultingType System (kube-scheduler's default)
+    selecting: Sequence[Any] = ()  # Services, ReplicationControllers, ReplicaSets, StatefulSets
 
     def pods_on(self, node: Node) -> list[Pod]:
         """The pods bound to ``node``."""
@@ -226,18 +231,32 @@ class _Constraint:
         return True
 
 
-def default_spread_selector(pod: Pod) -> LabelSelector | None:
-    """The selector the cluster-level default constraints use for ``pod``.
+def _selector_requirements(selector: Any) -> tuple:
+    """A Service's / ReplicationController's label map or a LabelSelector, as requirements."""
+    if isinstance(selector, LabelSelector):
+        return selector.requirements
+    return LabelSelector.from_set(selector or {}).requirements
 
-    kube-scheduler takes it from the Services, ReplicaSets, ReplicationControllers and StatefulSets selecting
-    the pod. borgkit's scheduler does not watch those kinds; a pod with a controller owner reference stands
-    for its controller's pods by its own labels (the controller's template labels). No controller: no
-    default constraints, as in kube-scheduler when nothing selects the pod.
+
+def default_spread_selector(pod: Pod, cluster: Cluster) -> LabelSelector | None:
+    """kube-scheduler's ``helper.DefaultSelector``: the selectors of every Service in the pod's namespace
+    whose (non-empty) selector matches the pod's labels, and of the pod's controller when it is a
+    ReplicationController, ReplicaSet or StatefulSet of ``cluster.selecting``, ANDed. None when that is
+    empty: then the pod gets no default constraints.
     """
-    owners = pod.metadata.owner_references or []
-    if not any(o.controller for o in owners) or not _labels(pod):
-        return None
-    return LabelSelector.from_dict({"matchLabels": dict(_labels(pod))})
+    namespace, labels = _ns(pod), _labels(pod)
+    requirements: list[Any] = []
+    for obj in cluster.selecting:
+        if obj.kind != "Service" or _ns(obj) != namespace or not obj.spec.selector:
+            continue
+        if all(labels.get(k) == v for k, v in obj.spec.selector.items()):
+            requirements += _selector_requirements(obj.spec.selector)
+    owner = next((o for o in pod.metadata.owner_references or () if o.controller), None)
+    if owner is not None and (owner.api_version, owner.kind) in SPREAD_CONTROLLERS:
+        for obj in cluster.selecting:
+            if obj.kind == owner.kind and obj.metadata.name == owner.name and _ns(obj) == namespace:
+                requirements += _selector_requirements(obj.spec.selector)
+    return LabelSelector(match_expressions=requirements) if requirements else None
 
 
 def _constraints(pod: Pod, when: str, cluster: Cluster) -> tuple[list[_Constraint], bool]:
@@ -250,7 +269,7 @@ def _constraints(pod: Pod, when: str, cluster: Cluster) -> tuple[list[_Constrain
         return out, False
     if not cluster.default_spread or when != "ScheduleAnyway":
         return [], True
-    selector = default_spread_selector(pod)
+    selector = default_spread_selector(pod, cluster)
     if selector is None:
         return [], True
     return [_Constraint(skew, key, selector, 1, "Honor", "Ignore") for key, skew in SYSTEM_DEFAULT_CONSTRAINTS], True

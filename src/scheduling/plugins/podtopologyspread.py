@@ -12,11 +12,13 @@ terminating count; ``matchLabelKeys`` adds ``key In (pod's value)`` to the selec
 Score (``ScheduleAnyway``): per node ``sum(count(domain) * log(domains + 2) + maxSkew - 1)`` over the
 constraints whose key it has (for ``kubernetes.io/hostname`` the node's own pods and the number of scored
 nodes), rounded, then normalized so the emptiest domain gets 100. Pods without constraints get the
-cluster-level defaults (``defaultingType: System``: zone maxSkew 3 and hostname maxSkew 5, ScheduleAnyway;
-``List``: ``defaultConstraints`` from the args); see ``default_selector`` for where their selector comes from.
+cluster-level defaults (``defaultingType: System``: hostname maxSkew 3 and zone maxSkew 5, ScheduleAnyway;
+``List``: ``defaultConstraints`` from the args) with the selector of the Services and the controller that
+select the pod (``default_selector``); nothing selects it: no default constraints.
 
 Speed: matching-pod counts per node and per domain live in ``podcounts.DomainCounter``s updated from the
-NodeInfos that changed; PreFilter reads the sums instead of walking every pod.
+NodeInfos that changed; PreFilter reads the sums instead of walking every pod. Scoring goes through
+``normalized_scores``: one raw score per distinct domain signature, normalized over those values.
 """
 from __future__ import annotations
 
@@ -35,9 +37,10 @@ __all__ = ["PodTopologySpread", "default_selector", "SYSTEM_DEFAULT_CONSTRAINTS"
 
 HOSTNAME = "kubernetes.io/hostname"
 ZONE = "topology.kubernetes.io/zone"
+# kube-scheduler's systemDefaultConstraints, in its order.
 SYSTEM_DEFAULT_CONSTRAINTS = (
-    {"maxSkew": 3, "topologyKey": ZONE, "whenUnsatisfiable": "ScheduleAnyway"},
-    {"maxSkew": 5, "topologyKey": HOSTNAME, "whenUnsatisfiable": "ScheduleAnyway"},
+    {"maxSkew": 3, "topologyKey": HOSTNAME, "whenUnsatisfiable": "ScheduleAnyway"},
+    {"maxSkew": 5, "topologyKey": ZONE, "whenUnsatisfiable": "ScheduleAnyway"},
 )
 ERR_CONSTRAINTS = "node(s) didn't match pod topology spread constraints"
 ERR_MISSING_LABEL = ERR_CONSTRAINTS + " (missing required label)"
@@ -46,20 +49,24 @@ PRE_SCORE_KEY = "PreScorePodTopologySpread"
 _UNDECIDED = object()
 
 
-def default_selector(pod: Any) -> Optional[LabelSelector]:
-    """The selector cluster-level default constraints use for ``pod``.
+def default_selector(selectors: Sequence[LabelSelector]) -> Optional[LabelSelector]:
+    """kube-scheduler's ``helper.DefaultSelector`` merge: every requirement of ``selectors`` ANDed into one
+    selector; None when that has no requirement (then the pod gets no default constraints).
 
-    kube-scheduler builds it from the Services, ReplicaSets, ReplicationControllers and StatefulSets that
-    select the pod; borgkit's scheduler does not watch those kinds, so a pod with a controller owner
-    reference stands for its controller's pods with its own labels (the labels of the controller's pod
-    template). A pod without a controller, or without labels, gets no default constraints — as in
-    kube-scheduler when nothing selects the pod.
+    ``selectors`` are the selectors of the Services selecting the pod and of its ReplicationController /
+    ReplicaSet / StatefulSet controller (``Handle.selectors_for``). kube-scheduler merges the Services' and
+    a ReplicationController's label maps and adds a ReplicaSet's / StatefulSet's requirements; both agree
+    with ANDing whenever the controller selects its own pod (a map merge would let a ReplicationController
+    that does not select it override a Service's value for the same key; here such a selector matches
+    nothing).
     """
-    owners = pod.metadata.owner_references or []
-    labels = pod.metadata.labels or {}
-    if not labels or not any(o.controller for o in owners):
+    seen: dict[tuple, Any] = {}
+    for selector in selectors:
+        for r in selector.requirements:
+            seen.setdefault((r.key, r.operator, r.values), r)
+    if not seen:
         return None
-    return LabelSelector.from_dict({"matchLabels": dict(labels)})
+    return LabelSelector(match_expressions=[seen[k] for k in sorted(seen)])
 
 
 @dataclass
@@ -233,12 +240,14 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
                                c.min_domains or 1, c.node_affinity_policy or "Honor",
                                c.node_taints_policy or "Ignore")
                     for c in own if c.when_unsatisfiable == when], False
-        selector = default_selector(pod) if self.default_constraints else None
+        defaults = [c for c in self.default_constraints if c.when_unsatisfiable == when]
+        lister = getattr(self.handle, "selectors_for", None)
+        selector = default_selector(lister(pod)) if defaults and lister is not None else None
         if selector is None:
             return [], True
         return [Constraint(c.max_skew, c.topology_key, selector, c.min_domains or 1,
                            c.node_affinity_policy or "Honor", c.node_taints_policy or "Ignore")
-                for c in self.default_constraints if c.when_unsatisfiable == when], True
+                for c in defaults], True
 
     def _sync(self, nodes: Sequence[NodeInfo]) -> None:
         # Counts cover every node of the cluster, whatever subset a caller passes (PreScore: feasible nodes).

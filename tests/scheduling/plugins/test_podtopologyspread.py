@@ -128,20 +128,6 @@ def test_soft_constraint_score_by_hand():
     assert scores(_plugin(infos), p, infos) == {"z1": 0, "z2": 33, "z3": 100}
 
 
-def test_cluster_default_constraints_apply_to_controller_owned_pods():
-    nodes = [node(f"n{i}", labels={ZONE: "z1" if i < 2 else "z2"}) for i in range(4)]
-    owner = {"ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "rs", "uid": "u1",
-                                  "controller": True}]}
-    existing = [pod(f"e{i}", labels={"app": "x"}, node_name="n0", metadata=owner) for i in range(3)]
-    infos = node_infos(nodes, existing)
-    p = pod("p", labels={"app": "x"}, metadata=owner)
-    s = scores(_plugin(infos), p, infos)
-    assert s["n0"] < s["n1"] < s["n2"] == s["n3"]
-    assert _plugin(infos).pre_score(CycleState(), pod("lonely", labels={"app": "x"}), infos).is_skip
-    listed = _plugin(infos, {"defaultingType": "List", "defaultConstraints": []})
-    assert listed.pre_score(CycleState(), p, infos).is_skip
-
-
 @pytest.mark.parametrize("args, fragment", [
     ({"defaultingType": "Sometimes"}, "defaultingType"),
     ({"defaultingType": "System", "defaultConstraints": [{"maxSkew": 1, "topologyKey": ZONE,
