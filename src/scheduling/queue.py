@@ -32,6 +32,15 @@ MAX_UNSCHEDULABLE_SECONDS = 300.0
 _ANY = "*"
 
 
+def is_pod_updated(old: Any, new: Any) -> bool:
+    """kube-scheduler's ``isPodUpdated``: did anything change besides resourceVersion, generation, status
+    and finalizers?"""
+    if old.spec != new.spec:
+        return True
+    ignored = {"resource_version": None, "generation": None, "finalizers": []}
+    return old.metadata.replace(**ignored) != new.metadata.replace(**ignored)
+
+
 class QueuedPodInfo:
     """A pending pod with its queue bookkeeping (``framework.QueuedPodInfo``)."""
 
@@ -130,12 +139,15 @@ class SchedulingQueue:
         info = self._infos.get(pod.key)
         if info is None:
             return self.add(pod)
+        old = info.pod
         info.pod = pod
         info.signature = None
         if pod.key in self._gated:
             del self._gated[pod.key]
             self._enqueue_checked(info)
         elif pod.key in self._unschedulable:
+            if not is_pod_updated(old, pod):
+                return info  # a status write (the scheduler's own condition) cannot make it fit
             self._take_unschedulable(pod.key)
             self._to_backoff_or_active(info)
         elif info._entry is not None and info._entry[3]:
