@@ -9,17 +9,27 @@ and the raw scores of the normalizing plugins, computed on first need and droppe
 
 A cycle then costs the nodes that changed since the class was last used (usually the one node the previous
 pod went to) plus list operations over the window — not a plugin call per examined node.
+
+Nominated pods (preemption's): a ``FilterIndex`` built with ``nominated`` (node name -> the pods nominated
+there that this class must leave room for) gives each node kube-scheduler's
+``RunFilterPluginsWithNominatedPods`` verdict — the filters with those pods added on a copy of the node, then
+without them. The scheduler logs a node as changed when its nominations change, so only that node is
+evaluated again. The index also keeps the count of every failure reason and of UnschedulableAndUnresolvable
+nodes, so that a pod that fits nowhere gets its message and its ``IndexedStatuses`` without a pass over
+every node.
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
 from sortedcontainers import SortedList
 
 from .cache import Cache
 from .framework import Code, CycleState, NodeInfo, PluginFailure, Status
 
-__all__ = ["FilterIndex", "ScoreTable"]
+__all__ = ["FilterIndex", "ScoreTable", "IndexedStatuses"]
+
+NominatedLookup = Callable[[str], Sequence[Any]]
 
 
 class _Tracked:
@@ -49,13 +59,17 @@ class _Tracked:
 class FilterIndex(_Tracked):
     """Node-local filter verdicts for one class (see the module docstring)."""
 
-    __slots__ = ("status", "feasible", "filters")
+    __slots__ = ("status", "feasible", "filters", "nominated", "reasons", "plugins", "unresolvable")
 
-    def __init__(self, cache: Cache, filters: Sequence[Any]) -> None:
+    def __init__(self, cache: Cache, filters: Sequence[Any], nominated: Optional[NominatedLookup] = None) -> None:
         super().__init__(cache)
         self.status: list[Optional[Status]] = []
         self.feasible = SortedList()
         self.filters = tuple(filters)
+        self.nominated = nominated
+        self.reasons: dict[str, int] = {}  # reason -> how many nodes' statuses give it
+        self.plugins: dict[str, int] = {}  # rejecting plugin -> on how many nodes
+        self.unresolvable = 0  # nodes whose status is UnschedulableAndUnresolvable
 
     def sync(self, state: CycleState, pod: Any) -> int:
         """Bring every node's verdict up to date; returns how many nodes were evaluated."""
@@ -64,29 +78,69 @@ class FilterIndex(_Tracked):
             return self._rebuild(state, pod)
         feasible = self.feasible
         status = self.status
+        count = self._count
         for ni in changed:
             i = ni.index
             if i < 0:
                 continue
-            was = status[i] is None
+            old = status[i]
             verdict = self._evaluate(ni, state, pod)
             status[i] = verdict
             if verdict is None:
-                if not was:
+                if old is not None:
+                    count(old, -1)
                     feasible.add(i)
-            elif was:
+            elif old is None:
+                count(verdict, 1)
                 feasible.remove(i)
+            elif old is not verdict:
+                count(old, -1)
+                count(verdict, 1)
         return len(changed)
+
+    def _count(self, status: Status, delta: int) -> None:
+        reasons = self.reasons
+        for reason in status.reasons:
+            left = reasons.get(reason, 0) + delta
+            if left:
+                reasons[reason] = left
+            else:
+                del reasons[reason]
+        plugins = self.plugins
+        left = plugins.get(status.plugin, 0) + delta
+        if left:
+            plugins[status.plugin] = left
+        else:
+            del plugins[status.plugin]
+        if status.code == Code.UNSCHEDULABLE_AND_UNRESOLVABLE:
+            self.unresolvable += delta
 
     def _rebuild(self, state: CycleState, pod: Any) -> int:
         nodes = self.cache.list()
         self.topology = -1  # stays invalid if a plugin fails half way
         self.status = [self._evaluate(ni, state, pod) for ni in nodes]
         self.feasible = SortedList(i for i, s in enumerate(self.status) if s is None)
+        self.reasons = {}
+        self.plugins = {}
+        self.unresolvable = 0
+        for s in self.status:
+            if s is not None:
+                self._count(s, 1)
         self._mark_synced()
         return len(nodes)
 
     def _evaluate(self, ni: NodeInfo, state: CycleState, pod: Any) -> Optional[Status]:
+        nominated = self.nominated(ni.name) if self.nominated is not None else None
+        if nominated:
+            with_nominated = ni.clone()
+            for other in nominated:
+                with_nominated.add_pod(other)
+            status = self._first_failure(with_nominated, state, pod)
+            if status is not None:
+                return status
+        return self._first_failure(ni, state, pod)
+
+    def _first_failure(self, ni: NodeInfo, state: CycleState, pod: Any) -> Optional[Status]:
         for plugin in self.filters:
             status = plugin.filter(state, pod, ni)
             if status is not None and status.code != Code.SUCCESS:
@@ -98,9 +152,17 @@ class FilterIndex(_Tracked):
                 return status
         return None
 
-    def window(self, start: int, n: int, to_find: int) -> tuple[list[int], int]:
+    def window(self, start: int, n: int, to_find: int, exclude: int = -1) -> tuple[list[int], int]:
         """The feasible positions kube-scheduler's search finds from ``start`` (in search order), and how
-        many nodes that search examined (``len(feasible) + len(statuses)``)."""
+        many nodes that search examined (``len(feasible) + len(statuses)``). ``exclude``: a position known
+        not to fit this pod although the class's verdict says it does (the pod's own nominated node)."""
+        if exclude >= 0:
+            positions, examined = self.window(start, n, to_find + 1)
+            positions = [i for i in positions if i != exclude]
+            if len(positions) >= to_find:
+                del positions[to_find:]
+                return positions, (positions[-1] - start) % n + 1
+            return positions, n
         feasible = self.feasible
         total = len(feasible)
         before = feasible.bisect_left(start)
@@ -112,6 +174,70 @@ class FilterIndex(_Tracked):
                 positions = feasible[before:] + feasible[:to_find - after]
             return positions, (positions[-1] - start) % n + 1
         return feasible[before:] + feasible[:before], n
+
+
+class IndexedStatuses(Mapping[str, Status]):
+    """Every rejected node's filter status in one cycle (kube-scheduler's ``NodeToStatus``), read from a
+    class's ``FilterIndex`` plus ``overrides`` (nodes this pod sees differently from its class: its own
+    nominated node). Lookups are O(1); only iterating walks the nodes. Valid until the cycle ends."""
+
+    __slots__ = ("_index", "_cache", "_overrides")
+
+    def __init__(self, index: FilterIndex, cache: Cache, overrides: Optional[Mapping[str, Status]] = None) -> None:
+        self._index = index
+        self._cache = cache
+        self._overrides = dict(overrides or {})
+
+    def _base(self, name: str) -> Optional[Status]:
+        ni = self._cache.find(name)
+        return None if ni is None or ni.index < 0 else self._index.status[ni.index]
+
+    def __getitem__(self, name: str) -> Status:
+        status = self._overrides.get(name)
+        if status is None:
+            status = self._base(name)
+        if status is None:
+            raise KeyError(name)
+        return status
+
+    def __iter__(self) -> Iterator[str]:
+        overrides = self._overrides
+        status = self._index.status
+        for i, ni in enumerate(self._cache.list()):
+            if ni.name in overrides or status[i] is not None:
+                yield ni.name
+
+    def __len__(self) -> int:
+        extra = sum(1 for name in self._overrides if self._base(name) is None)
+        return len(self._index.status) - len(self._index.feasible) + extra
+
+    def reason_counts(self) -> dict[str, int]:
+        """How many rejected nodes give each reason (what the "0/N nodes are available" message counts)."""
+        counts = dict(self._index.reasons)
+        for name, status in self._overrides.items():
+            for s, delta in ((self._base(name), -1), (status, 1)):
+                for reason in s.reasons if s is not None else ():
+                    counts[reason] = counts.get(reason, 0) + delta
+        return {reason: n for reason, n in counts.items() if n}
+
+    def rejecting_plugins(self) -> set[str]:
+        """The plugins that rejected at least one node."""
+        counts = dict(self._index.plugins)
+        for name, status in self._overrides.items():
+            base = self._base(name)
+            if base is not None:
+                counts[base.plugin] -= 1
+            counts[status.plugin] = counts.get(status.plugin, 0) + 1
+        return {plugin for plugin, n in counts.items() if n > 0 and plugin}
+
+    def unresolvable_count(self) -> int:
+        """How many nodes are UnschedulableAndUnresolvable (preemption cannot help there)."""
+        count = self._index.unresolvable
+        for name, status in self._overrides.items():
+            base = self._base(name)
+            count += (status.code == Code.UNSCHEDULABLE_AND_UNRESOLVABLE) - (
+                base is not None and base.code == Code.UNSCHEDULABLE_AND_UNRESOLVABLE)
+        return count
 
 
 class ScoreTable(_Tracked):

@@ -20,6 +20,7 @@ return, in the same plugin order, so decisions equal the plain definitions.
 """
 from __future__ import annotations
 
+import functools
 import random
 import threading
 import time
@@ -27,12 +28,14 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Hashable, Iterable, Mapping, Optional, Sequence
 
 from .cache import Cache
+from .eqcache import IndexedStatuses
 from .framework import (DEFAULT_SCHEDULER_NAME, ClusterEvent, Code, ConfigError, CycleState, Framework,
                         NodeInfo, PluginFailure, PodNotFound, Registry, Status, UnknownProfile,
                         load_config)
 from .framework.waitingpods import WaitingPod, WaitingPods, waiting_pod_key
 from .listers import ClusterObjects
 from .metrics import Metrics
+from .nominations import Nominations
 from .queue import QueuedPodInfo, SchedulingQueue
 from .selection import (Profile, Window, bad_score, fit_error_message, hybrid_window, normalized, plain_scores,
                         num_feasible_nodes_to_find, run_filters, select)
@@ -90,7 +93,10 @@ class _Handle:
         return list(self._scheduler._pdbs.values())
 
     def nominated_pods(self, node_name: str) -> Sequence[Any]:
-        return [p for p in self._scheduler._nominated.get(node_name, {}).values()]
+        return self._scheduler._nominations.pods_on(node_name)
+
+    def clear_nominated_node_name(self, pods: Sequence[Any]) -> None:
+        self._scheduler._clear_nominations(pods)
 
     def get_waiting_pod(self, uid: str) -> Optional[WaitingPod]:
         return self._scheduler._waiting.get(uid)
@@ -141,7 +147,11 @@ class Scheduler:
         self._cache = Cache()
         self._pdbs: dict[str, Any] = {}
         self._objects = ClusterObjects()
-        self._nominated: dict[str, dict[str, Any]] = {}
+        self._nominations = Nominations()
+        self._fed_nominations: dict[str, str] = {}  # pod key -> nominatedNodeName of the last version fed
+        # Called as (pod, node name or None) when a nomination is set or cleared in a way kube-scheduler
+        # writes to the API server (its status patch): connect.py can record it in the registry.
+        self.nomination_writer: Optional[Callable[[Any, Optional[str]], None]] = None
         self._binder: Optional[Callable[[Any, str], Optional[Status]]] = None
         self._evictor: Optional[Callable[[Any], None]] = None
         self._handle = _Handle(self)
@@ -249,6 +259,7 @@ class Scheduler:
             self._queue.move_on_event(ClusterEvent.ASSIGNED_POD_ADD)
         elif self._responsible_for(pod):
             self._queue.add(pod)
+            self._take_fed_nomination(pod)
 
     def update_pod(self, pod: Any) -> None:
         """A pod changed: bound pods are re-accounted, pending pods re-queued (gates re-checked)."""
@@ -257,9 +268,11 @@ class Scheduler:
             self._queue.move_on_event(ClusterEvent.ASSIGNED_POD_UPDATE)
         elif self._responsible_for(pod):
             self._queue.update(pod)
+            self._take_fed_nomination(pod)
 
     def remove_pod(self, pod: Any) -> None:
         """A pod was deleted: it leaves the queue or its node (which may let pending pods fit)."""
+        self._fed_nominations.pop(pod.key, None)
         if self._queue.delete(pod):
             self._forget_nomination(pod)
             self._handle.reject_waiting_pod(waiting_pod_key(pod))  # as kube-scheduler on a pending pod's delete
@@ -406,11 +419,19 @@ class Scheduler:
                 else:
                     statuses[ni.name] = filtered_out
         keys = prof.keys_for(info)
-        nominated = self._relevant_nominations(pod)
-        if candidates is nodes and not nominated:
-            fast = self._schedule_indexed(prof, state, info, keys, nodes, t1)
+        own_status: Optional[Status] = None
+        if pod.status.nominated_node_name:
+            # The node its preemption made room on is likely the only one that fits: try it first
+            # (evaluateNominatedNode); the round-robin start does not move.
+            own_status = self._evaluate_nominated_node(fwk, state, pod)
+            if own_status is None:
+                add_time("Filter", time.perf_counter() - t1)
+                return pod.status.nominated_node_name, None
+        if candidates is nodes:
+            fast = self._schedule_indexed(prof, state, info, keys, nodes, t1, own_status)
             if fast is not None:
                 return fast
+        nominated = self._nominations.by_node(pod.priority_value, pod.key) if self._nominations else {}
         feasible = self._find_feasible(prof, state, pod, keys, candidates, statuses, nominated)
         t2 = time.perf_counter()
         add_time("Filter", t2 - t1)
@@ -424,14 +445,19 @@ class Scheduler:
         return chosen, None
 
     def _schedule_indexed(self, prof: Profile, state: CycleState, info: QueuedPodInfo,
-                          keys: Mapping[str, Hashable], nodes: list[NodeInfo],
-                          t1: float) -> Optional[tuple[Optional[str], Optional[ScheduleResult]]]:
+                          keys: Mapping[str, Hashable], nodes: list[NodeInfo], t1: float,
+                          own_status: Optional[Status] = None
+                          ) -> Optional[tuple[Optional[str], Optional[ScheduleResult]]]:
         """The equivalence-class path, taken when every active filter plugin is node-local.
 
         Same decisions as ``_find_feasible`` + ``_prioritize`` — the same window, PreScore on the same
         feasible nodes, the same totals in the same order, the same random draws — with the verdicts and the
         node-local scores read from the class's ``FilterIndex`` / ``ScoreTable``. None when the pod does not
         qualify.
+
+        Nominated pods: a class's index is per pod priority and holds ``RunFilterPluginsWithNominatedPods``
+        verdicts (every pod nominated to a node with that priority or more). The pod's own nominated node,
+        which it has just failed (``own_status``), is the one node it sees differently.
         """
         fwk = prof.framework
         skip = state.skip_filter_plugins
@@ -441,30 +467,43 @@ class Scheduler:
         filters = [p for p in active if keys[p.name] is not None]
         plain = [p for p in active if keys[p.name] is None]
         pod = info.pod
+        priority = pod.priority_value
+        if plain and (own_status is not None or (self._nominations and self._nominations.by_node(priority, pod.key))):
+            return None  # the plugins that are not node-local must see the nominated pods: the plain walk
+        if self._nominations and self._pre_filter_extensions_active(fwk, state, filters):
+            return None  # adding a nominated pod must go through PreFilter extensions: the plain walk
         metrics = self.metrics
-        index = prof.filter_index(tuple([(p.name, keys[p.name]) for p in filters]), self._cache, filters)
+        index = prof.filter_index((tuple([(p.name, keys[p.name]) for p in filters]), priority), self._cache,
+                                  filters)
         if index is None:
             return None
+        if index.nominated is None:  # a new index: its verdicts leave room for the pods nominated there
+            index.nominated = functools.partial(self._nominations.relevant, priority=priority)
         metrics.equivalence_cache_misses += index.sync(state, pod)
         n = len(nodes)
         start = self._next_start_node_index % n
         to_find = num_feasible_nodes_to_find(fwk.percentage_of_nodes_to_score, n)
+        overrides: dict[str, Status] = {}
+        own = -1
+        if own_status is not None:
+            own_info = self._cache.find(pod.status.nominated_node_name)
+            if own_info is not None:
+                overrides[own_info.name] = own_status
+                own = own_info.index
         if plain:
             positions, processed = hybrid_window(index, plain, state, pod, nodes, start, to_find)
             if not positions:
                 return None  # nothing fits: the plain walk gathers every node's first failing status
         else:
-            positions, processed = index.window(start, n, to_find)
+            positions, processed = index.window(start, n, to_find, own)
         metrics.indexed_cycles += 1
         self._next_start_node_index = (start + processed) % n
         metrics.equivalence_cache_hits += processed
         t2 = time.perf_counter()
         metrics.add_time("Filter", t2 - t1)
         if not positions:
-            verdicts = index.status
-            statuses: dict[str, Status] = {nodes[i].name: verdicts[i] for i in range(n)}  # type: ignore[misc]
-            plugins = {s.plugin for s in statuses.values() if s.plugin}
-            return None, self._unschedulable(info, prof, state, statuses, n, "", plugins)
+            statuses = IndexedStatuses(index, self._cache, overrides)
+            return None, self._unschedulable(info, prof, state, statuses, n, "", statuses.rejecting_plugins())
         if len(positions) == 1:
             return nodes[positions[0]].name, None
         feasible = Window(nodes, positions)
@@ -496,23 +535,32 @@ class Scheduler:
         metrics.add_time("Score", time.perf_counter() - t2)
         return feasible[pick].name, None
 
-    def _relevant_nominations(self, pod: Any) -> dict[str, list[Any]]:
-        """Pods nominated to nodes (by earlier preemptions) that ``pod`` must leave room for: those of
-        equal or higher priority, other than itself (``addNominatedPods``)."""
-        if not self._nominated:
-            return {}
-        out: dict[str, list[Any]] = {}
-        priority, key = pod.priority_value, pod.key
-        for node_name, pods in self._nominated.items():
-            chosen = [q for q in pods.values() if q.key != key and q.priority_value >= priority]
-            if chosen:
-                out[node_name] = chosen
-        return out
+    @staticmethod
+    def _pre_filter_extensions_active(fwk: Framework, state: CycleState, filters: Sequence[Any]) -> bool:
+        """Whether a node-local filter plugin has PreFilter extensions (AddPod) that nominated pods use."""
+        names = {p.name for p in filters} - state.skip_filter_plugins
+        return any(p.name in names and p.pre_filter_extensions() is not None for p in fwk.pre_filter_plugins)
+
+    def _evaluate_nominated_node(self, fwk: Framework, state: CycleState, pod: Any) -> Optional[Status]:
+        """The filters on the pod's nominated node (with the other pods nominated there): None when it fits,
+        else why not (a node that is gone: unresolvable)."""
+        node_name = pod.status.nominated_node_name
+        ni = self._cache.find(node_name)
+        if ni is None:
+            return Status.unresolvable(f"nominated node {node_name!r} not found")
+        found = self._filter_with_nominated(fwk, state, pod, ni,
+                                            self._nominations.relevant(node_name, pod.priority_value, pod.key))
+        if found is not None and found.code == Code.ERROR:
+            raise PluginFailure(found)
+        return found
 
     def _filter_with_nominated(self, fwk: Framework, state: CycleState, pod: Any, ni: NodeInfo,
                                nominated: list[Any]) -> Optional[Status]:
         """``RunFilterPluginsWithNominatedPods``: the node must fit the pod both with the nominated pods
         added (on copies) and without them."""
+        if not nominated:
+            status = fwk.run_filter_plugins(state, pod, ni)
+            return None if status.is_success else status
         state_with = state.clone()
         info_with = ni.clone()
         for other in nominated:
@@ -665,10 +713,12 @@ class Scheduler:
                 victims = list(result.victims) or list(self._current_victims)
                 self.metrics.preemptions += 1
                 self.metrics.preemption_victims += len(victims)
-                pod = pod.with_nominated_node_name(nominated)
-                info.pod = pod
-                self._nominated.setdefault(nominated, {})[pod.key] = pod
+                pod = info.pod = self._set_nomination(pod, nominated)
+            elif result is not None and result.nominated_node_name == "":
+                pod = info.pod = self._set_nomination(pod, None)  # no candidate: kube clears it
             self._current_victims = []
+        else:
+            pod = info.pod = self._set_nomination(pod, None)  # kube-scheduler's clearNominatedNode
         message = fit_error_message(num_all, {} if pre_filter_failed else statuses, pre_filter_message,
                                     post_message)
         self.metrics.unschedulable += 1
@@ -677,6 +727,7 @@ class Scheduler:
 
     def _failed(self, info: QueuedPodInfo, fwk: Framework, status: Status, message: str,
                 state: CycleState) -> ScheduleResult:
+        info.pod = self._set_nomination(info.pod, None)  # kube-scheduler's clearNominatedNode
         if status.code == Code.ERROR:
             self.metrics.errors += 1
             self._queue.add_backoff(info)
@@ -691,6 +742,7 @@ class Scheduler:
         add_time = self.metrics.add_time
         assumed = pod.with_node_name(node_name)
         self._cache.assume_pod(assumed)
+        self._forget_nomination(pod)  # DeleteNominatedPodIfExists
         t0 = time.perf_counter()
         status = fwk.run_reserve_plugins(state, assumed, node_name)
         t1 = time.perf_counter()
@@ -759,12 +811,58 @@ class Scheduler:
         else:
             self._late_results.append(resolve())
 
+    # -- nominations ----------------------------------------------------------------------------------
     def _forget_nomination(self, pod: Any) -> None:
-        nominated = pod.status.nominated_node_name
-        if nominated and nominated in self._nominated:
-            self._nominated[nominated].pop(pod.key, None)
-            if not self._nominated[nominated]:
-                del self._nominated[nominated]
+        """The pod was assumed, bound or deleted: only the nominator forgets it (no API write)."""
+        self._set_nomination(pod, None, record=False)
+
+    def _set_nomination(self, pod: Any, node_name: Optional[str], record: bool = True) -> Any:
+        """Every nomination is set and cleared here (kube-scheduler's nominator); ``node_name`` None clears.
+
+        Returns ``pod`` with ``status.nominatedNodeName`` matching. The nodes whose nominated pods changed are
+        logged in the cache, so the class indexes evaluate them again. ``record``: kube-scheduler also
+        writes the change to the API server (preemption's nomination and the clearings of a failed cycle);
+        then ``nomination_writer`` is called.
+        """
+        had = self._nominations.node_of(pod.key)
+        node_name = node_name or None
+        if (pod.status.nominated_node_name or None) != node_name:
+            pod = pod.with_nominated_node_name(node_name)
+        if had is None and node_name is None:
+            return pod
+        for name in self._nominations.set(pod, node_name):
+            self._cache.mark_changed(name)
+        if record and had != node_name and self.nomination_writer is not None:
+            self.nomination_writer(pod, node_name)
+        return pod
+
+    def _take_fed_nomination(self, pod: Any) -> None:
+        """A pending pod was added or updated from outside: nominate it where its status says; an update
+        without one keeps the scheduler's nomination unless the version fed before had one
+        (``updateNominatedPod``: the status write may not have come back yet)."""
+        key = pod.key
+        info = self._queue.get(key)
+        if info is None:
+            return
+        fed = pod.status.nominated_node_name
+        before = self._fed_nominations.pop(key, None)
+        if fed:
+            self._fed_nominations[key] = fed
+            info.pod = self._set_nomination(pod, fed, record=False)
+        elif before is not None:
+            info.pod = self._set_nomination(pod, None, record=False)
+        else:
+            node = self._nominations.node_of(key)
+            if node is not None:
+                info.pod = self._set_nomination(pod, node, record=False)
+
+    def _clear_nominations(self, pods: Sequence[Any]) -> None:
+        """Preemption clears the nominations of lower-priority pods nominated to the node it chose; as the
+        status update kube-scheduler writes for each, this retries them (they may fit elsewhere now)."""
+        for pod in pods:
+            cleared = self._set_nomination(pod, None)
+            if pod.key in self._queue:
+                self._queue.update(cleared)
 
     # -- the handle's side effects --------------------------------------------------------------------
     def _write_binding(self, pod: Any, node_name: str) -> Optional[Status]:

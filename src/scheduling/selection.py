@@ -10,7 +10,7 @@ from collections import OrderedDict
 from typing import Any, Hashable, Mapping, Optional, Sequence
 
 from .cache import Cache
-from .eqcache import FilterIndex, ScoreTable
+from .eqcache import FilterIndex, IndexedStatuses, ScoreTable
 from .framework import Code, CycleState, Framework, NodeInfo, NodeScore, PluginFailure, Status
 from .queue import QueuedPodInfo
 
@@ -49,9 +49,12 @@ def fit_error_message(num_all_nodes: int, statuses: Mapping[str, Status], pre_fi
         message += f" {pre_filter_message}."
     else:
         counts: dict[str, int] = {}
-        for status in statuses.values():
-            for reason in status.reasons:
-                counts[reason] = counts.get(reason, 0) + 1
+        if isinstance(statuses, IndexedStatuses):
+            counts = statuses.reason_counts()  # kept by the class index: no pass over every node
+        else:
+            for status in statuses.values():
+                for reason in status.reasons:
+                    counts[reason] = counts.get(reason, 0) + 1
         if counts:
             message += " " + ", ".join(sorted(f"{n} {reason}" for reason, n in counts.items())) + "."
     if post_filter_message:
