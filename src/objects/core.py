@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import FieldError
-from .fieldtypes import Bool, Enum, Errors, Int, IntOrString, ListOf, Raw, Str, StrList, StrMap, join
+from .fieldtypes import (Bool, Enum, Errors, Int, IntOrString, ListOf, Raw, Str, StrList, StrMap, join,
+                         report_duplicates)
 from .meta import METADATA, TYPE_META, Condition, KubeObject, attach_kind
 from .node import ContainerImage, Node, NodeAddress, NodeSpec, NodeStatus
 from .pod import PROTOCOL, Container, ContainerPort, Pod, PodSchedulingGate, PodSpec, PodStatus
 from .schema import Field, Model, model
 from .validation import (config_map_key, dns1035_label, dns1123_label, dns1123_subdomain, ip_address,
-                         label_value, qualified_name)
+                         label_value, qualified_name, target_port)
 
 __all__ = [
     "ContainerPort", "Container", "PodSchedulingGate", "PodSpec", "PodStatus", "Pod",
@@ -75,7 +76,7 @@ class ServicePort(Model):
         Field("protocol", PROTOCOL),
         Field("app_protocol", Str()),
         Field("port", Int(1, 65535), required=True),
-        Field("target_port", IntOrString()),
+        Field("target_port", IntOrString(target_port)),
         Field("node_port", Int(0, 65535)),
     )
     name: str | None
@@ -114,10 +115,18 @@ class ServiceSpec(Model):
     def validate(self, path: str, errs: Errors) -> None:
         if self.type == "ExternalName" and not self.external_name:
             errs.append(FieldError(join(path, "externalName"), "", None, "Required value"))
+        ports_path = join(path, "ports")
         if len(self.ports) > 1:
             for i, port in enumerate(self.ports):
                 if port is not None and not port.name:
-                    errs.append(FieldError(join(join(join(path, "ports"), i), "name"), "", None, "Required value"))
+                    errs.append(FieldError(join(join(ports_path, i), "name"), "", None, "Required value"))
+        # ValidateService: names, (protocol, port) and (protocol, nodePort) are each unique; protocol
+        # defaults to TCP before the API server compares them
+        report_duplicates(self.ports, lambda p: p.name or None, lambda i: join(join(ports_path, i), "name"), errs)
+        report_duplicates(self.ports, lambda p: (p.protocol or "TCP", p.port), lambda i: join(ports_path, i), errs,
+                          lambda p: f"{{Protocol:{p.protocol or 'TCP'}, Port:{p.port}}}")
+        report_duplicates(self.ports, lambda p: (p.protocol or "TCP", p.node_port) if p.node_port else None,
+                          lambda i: join(join(ports_path, i), "nodePort"), errs, lambda p: p.node_port)
 
 
 @model

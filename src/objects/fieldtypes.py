@@ -7,13 +7,13 @@ when the value is written as it is.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, Iterable
 
 from .errors import FieldError, ValidationError
 
 __all__ = ["Check", "Errors", "INT32", "INT64", "join", "json_type", "type_error", "FieldType", "Str", "Enum",
            "Int", "Bool", "IntOrString", "StrList", "StrMap", "Nested", "Value", "ListOf", "Raw", "as_field_type",
-           "check_json", "copy_json"]
+           "check_json", "copy_json", "report_duplicates"]
 
 Check = Callable[[Any], "list[str]"]
 Errors = list[FieldError]
@@ -28,6 +28,20 @@ def join(parent: str, key: str | int) -> str:
     if type(key) is int:
         return f"{parent}[{key}]"
     return f"{parent}.{key}" if parent else str(key)
+
+
+def report_duplicates(items: Iterable[Any], identity: Callable[[Any], Any], path: Callable[[int], str],
+                      errs: Errors, shown: Callable[[Any], Any] | None = None, message: str = "") -> None:
+    """field.Duplicate for every item whose ``identity`` an earlier item had (None items and identities
+    are skipped: they were reported as invalid already, or are unset)."""
+    seen: set[Any] = set()
+    for i, item in enumerate(items):
+        key = None if item is None else identity(item)
+        if key is None:
+            continue
+        if key in seen:
+            errs.append(FieldError(path(i), message, key if shown is None else shown(item), "Duplicate value"))
+        seen.add(key)
 
 
 def json_type(value: Any) -> str:

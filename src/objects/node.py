@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .fieldtypes import INT64, Bool, Enum, Int, ListOf, Str, StrList
+from .fieldtypes import INT64, Bool, Enum, Errors, Int, ListOf, Str, StrList, join
 from .meta import METADATA, TYPE_META, Condition, KubeObject, attach_kind
 from .quantity import Quantity
 from .resources import QuantityMap, to_units
 from .schema import Field, Model, model
-from .taints import Taint
+from .taints import Taint, duplicate_taint_errors
 
 __all__ = ["NodeSpec", "ContainerImage", "NodeAddress", "NodeStatus", "Node"]
 
@@ -29,6 +29,9 @@ class NodeSpec(Model):
     provider_id: str | None
     unschedulable: bool | None
     taints: list[Taint]
+
+    def validate(self, path: str, errs: Errors) -> None:
+        errs.extend(duplicate_taint_errors(self.taints, join(path, "taints")))
 
 
 @model

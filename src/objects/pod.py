@@ -5,13 +5,14 @@ from typing import Any
 
 from .affinity import Affinity, TopologySpreadConstraint
 from .errors import FieldError
-from .fieldtypes import Bool, Enum, Errors, Int, ListOf, Str, StrMap, join
+from .fieldtypes import Bool, Enum, Errors, Int, ListOf, Str, StrMap, join, report_duplicates
 from .meta import METADATA, TYPE_META, Condition, KubeObject, attach_kind
 from .quantity import Quantity
 from .resources import QuantityMap, ResourceRequirements, aggregate_requests, non_zero, to_units
 from .schema import Field, Model, model
 from .taints import Toleration
-from .validation import dns1123_label, dns1123_subdomain, ip_address, label_value, qualified_name, timestamp
+from .validation import (dns1123_label, dns1123_subdomain, ip_address, label_value, port_name, qualified_name,
+                         timestamp)
 
 __all__ = ["PROTOCOL", "ContainerPort", "Container", "PodSchedulingGate", "PodSpec", "PodStatus", "Pod"]
 
@@ -27,7 +28,7 @@ class ContainerPort(Model):
         Field("host_port", Int(0, 65535)),
         Field("protocol", PROTOCOL),
         Field("host_ip", Str(ip_address), "hostIP"),
-        Field("name", Str()),
+        Field("name", Str(port_name)),
     )
     name: str | None
     host_port: int | None
@@ -57,6 +58,11 @@ class Container(Model):
     ports: list[ContainerPort]
     resources: ResourceRequirements
     restart_policy: str | None
+
+    def validate(self, path: str, errs: Errors) -> None:
+        if len(self.ports) > 1:  # validateContainerPorts: port names are unique within a container
+            ports_path = join(path, "ports")
+            report_duplicates(self.ports, lambda p: p.name, lambda i: join(join(ports_path, i), "name"), errs)
 
 
 @model
@@ -124,22 +130,12 @@ class PodSpec(Model):
                                            "may not be set for non-init containers", None, "Forbidden"))
         for list_key, containers in (("initContainers", self.init_containers), ("containers", self.containers)):
             _check_unique_host_ports(containers, join(path, list_key), errs)
-        pairs: set[tuple[str, str]] = set()
-        for i, tsc in enumerate(self.topology_spread_constraints):
-            if tsc is None:
-                continue
-            pair = (tsc.topology_key, tsc.when_unsatisfiable)
-            if pair in pairs:
-                errs.append(FieldError(join(join(path, "topologySpreadConstraints"), i), "",
-                                       f"{{{pair[0]}, {pair[1]}}}", "Duplicate value"))
-            pairs.add(pair)
-        gates: set[str] = set()
-        for i, gate in enumerate(self.scheduling_gates):
-            if gate is not None and gate.name in gates:
-                errs.append(FieldError(join(join(join(path, "schedulingGates"), i), "name"), "", gate.name,
-                                       "Duplicate value"))
-            if gate is not None:
-                gates.add(gate.name)
+        spread_path = join(path, "topologySpreadConstraints")
+        report_duplicates(self.topology_spread_constraints, lambda t: (t.topology_key, t.when_unsatisfiable),
+                          lambda i: join(spread_path, i), errs,
+                          lambda t: f"{{{t.topology_key}, {t.when_unsatisfiable}}}")
+        gates_path = join(path, "schedulingGates")
+        report_duplicates(self.scheduling_gates, lambda g: g.name, lambda i: join(join(gates_path, i), "name"), errs)
 
 
 def _check_unique_host_ports(containers: list[Container], path: str, errs: Errors) -> None:

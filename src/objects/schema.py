@@ -16,6 +16,7 @@ Empty-value rules (as the API server writes JSON):
 """
 from __future__ import annotations
 
+import copy
 from types import MappingProxyType
 from typing import Any, Callable, ClassVar, Iterable, TypeVar
 
@@ -167,6 +168,18 @@ class Model:
         new = object.__new__(type(self))
         for name in self.__slots_all__:  # type: ignore[attr-defined]
             object.__setattr__(new, name, changes[name] if name in changes else getattr(self, name))
+        return new
+
+    def __copy__(self: M) -> M:
+        return self._copy()
+
+    def __deepcopy__(self: M, memo: dict[int, Any]) -> M:
+        """An independent copy; :data:`ABSENT` (a shared immutable marker, compared by identity) stays itself."""
+        new = object.__new__(type(self))
+        memo[id(self)] = new
+        for name in self.__slots_all__:  # type: ignore[attr-defined]
+            value = getattr(self, name)
+            object.__setattr__(new, name, value if value is ABSENT else copy.deepcopy(value, memo))
         return new
 
     def __eq__(self, other: object) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable, Sequence
 
 from .errors import FieldError, ValidationError
+from .fieldtypes import report_duplicates
 from .labelsyntax import check_label_key, check_label_value
 
 NO_SCHEDULE = "NoSchedule"
@@ -265,13 +266,9 @@ def find_untolerated_taint(taints: Iterable[Taint], tolerations: Sequence[Tolera
 
 def duplicate_taint_errors(taints: Sequence[Taint], path: str = "spec.taints") -> list[FieldError]:
     """validateNodeTaints' uniqueness rule: at most one taint per (key, effect) pair."""
-    errors, seen = [], set()
-    for i, taint in enumerate(taints):
-        identity = (taint.key, taint.effect)
-        if identity in seen:
-            errors.append(FieldError(f"{path}[{i}]", "taints must be unique by key and effect pair", str(taint),
-                                     "Duplicate value"))
-        seen.add(identity)
+    errors: list[FieldError] = []
+    report_duplicates(taints, lambda t: (t.key, t.effect), lambda i: f"{path}[{i}]", errors, str,
+                      "taints must be unique by key and effect pair")
     return errors
 
 

@@ -15,7 +15,7 @@ from .labelsyntax import dns1123_subdomain_problems, label_value_problems, quali
 
 __all__ = [
     "dns1123_label", "dns1123_subdomain", "dns1035_label", "qualified_name", "label_value", "name_prefix",
-    "config_map_key", "timestamp", "ip_address", "percent_or_int", "resource_name", "validate",
+    "config_map_key", "port_name", "target_port", "timestamp", "ip_address", "percent_or_int", "resource_name", "validate",
     "STANDARD_RESOURCES",
 ]
 
@@ -26,6 +26,8 @@ _DNS1035_LABEL_RE = re.compile(f"^{_DNS1035_LABEL_FMT}$")
 _CONFIG_KEY_FMT = "[-._a-zA-Z0-9]+"
 _CONFIG_KEY_RE = re.compile(f"^{_CONFIG_KEY_FMT}$")
 _PERCENT_RE = re.compile(r"^[0-9]+%$")
+_PORT_NAME_CHARSET_RE = re.compile(r"^[-a-z0-9]+$")
+_LETTER_RE = re.compile(r"[a-z]")
 # RFC 3339 as Kubernetes writes metav1.Time / MicroTime: date, "T", time, optional fraction, zone.
 _TIMESTAMP_RE = re.compile(
     r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[Tt]([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d{1,9})?"
@@ -93,6 +95,29 @@ def name_prefix(rule: Any) -> Any:
         return rule(value)
     check.__doc__ = f"{rule.__name__} for a generateName prefix"
     return check
+
+
+def port_name(value: str) -> list[str]:
+    """IsValidPortName (IANA_SVC_NAME): at most 15 of [-a-z0-9], a letter, no "--", no '-' at either end."""
+    problems = []
+    if len(value) > 15:
+        problems.append("must be no more than 15 characters")
+    if not _PORT_NAME_CHARSET_RE.match(value):
+        problems.append("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)")
+    if not _LETTER_RE.search(value):
+        problems.append("must contain at least one letter (a-z)")
+    if "--" in value:
+        problems.append("must not contain consecutive hyphens")
+    if value.startswith("-") or value.endswith("-"):
+        problems.append("must not begin or end with a hyphen")
+    return problems
+
+
+def target_port(value: int | str) -> list[str]:
+    """A Service's targetPort: a port number (0 means "the port", filled in by defaulting) or a port name."""
+    if type(value) is int:
+        return [] if 0 <= value <= 65535 else ["must be between 1 and 65535, inclusive"]
+    return port_name(value)
 
 
 def config_map_key(value: str) -> list[str]:
@@ -169,3 +194,4 @@ label_value = memoized(label_value)  # type: ignore[assignment]
 resource_name = memoized(resource_name)  # type: ignore[assignment]
 timestamp = memoized(timestamp)  # type: ignore[assignment]
 ip_address = memoized(ip_address)  # type: ignore[assignment]
+port_name = memoized(port_name)  # type: ignore[assignment]

@@ -332,3 +332,59 @@ def test_fuzz_any_kind_with_junk_fields(kind_key, fields):
 @given(JSONISH)
 def test_fuzz_anything_at_all(value):
     _outcome(value)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Uniqueness rules, as the API server's: what it rejects as "Duplicate value", and what it allows.
+
+@pytest.mark.parametrize("kind, name, mutate, message", [
+    ("Node", "node-7", lambda d: d["spec"]["taints"].append({"key": "dedicated", "value": "other",
+                                                             "effect": "NoSchedule"}),
+     'spec.taints[2]: Duplicate value: "dedicated=other:NoSchedule": taints must be unique by key and effect pair'),
+    ("Service", "web", lambda d: d["spec"]["ports"][1].update(name="http"),
+     'spec.ports[1].name: Duplicate value: "http"'),
+    ("Service", "web", lambda d: d["spec"]["ports"][1].update(port=80),
+     'spec.ports[1]: Duplicate value: "{Protocol:TCP, Port:80}"'),
+    ("Service", "web", lambda d: d["spec"]["ports"][1].update(nodePort=30080),
+     "spec.ports[1].nodePort: Duplicate value: 30080"),
+    ("Service", "web", lambda d: d["spec"]["ports"][1].update(targetPort="8080"),
+     'spec.ports[1].targetPort: Invalid value: "8080": must contain at least one letter (a-z)'),
+    ("Service", "web", lambda d: d["spec"]["ports"][1].update(targetPort=70000),
+     "spec.ports[1].targetPort: Invalid value: 70000: must be between 1 and 65535, inclusive"),
+])
+def test_duplicates_the_api_server_rejects(kind, name, mutate, message):
+    doc = document(kind, name)
+    mutate(doc)
+    found = problems(doc)
+    assert message in found, found
+
+
+@pytest.mark.parametrize("ports, message", [
+    ([{"containerPort": 80, "name": "http"}, {"containerPort": 81, "name": "http"}],
+     'spec.containers[0].ports[1].name: Duplicate value: "http"'),
+    ([{"containerPort": 80, "name": "HTTP"}],
+     'spec.containers[0].ports[0].name: Invalid value: "HTTP": must contain only alpha-numeric characters (a-z, '
+     '0-9), and hyphens (-)'),
+    ([{"containerPort": 80, "name": "8080"}],
+     'spec.containers[0].ports[0].name: Invalid value: "8080": must contain at least one letter (a-z)'),
+    ([{"containerPort": 80, "name": "a--b"}],
+     'spec.containers[0].ports[0].name: Invalid value: "a--b": must not contain consecutive hyphens'),
+    ([{"containerPort": 80, "name": "a-very-long-port-name"}],
+     'spec.containers[0].ports[0].name: Invalid value: "a-very-long-port-name": must be no more than 15 characters'),
+])
+def test_container_port_names(ports, message):
+    found = problems(pod_with(containers=[{"name": "c", "image": "i", "ports": ports}]))
+    assert message in found, found
+
+
+def test_what_the_api_server_allows_twice():
+    # ValidateTolerations has no uniqueness rule; one taint key may carry different effects; two containers
+    # may use the same port name; one containerPort may be listed twice (the API server only warns).
+    toleration = {"key": "k", "operator": "Equal", "value": "v", "effect": "NoSchedule"}
+    objects.from_dict(pod_with(tolerations=[toleration, dict(toleration)]))
+    objects.from_dict(pod_with(containers=[
+        {"name": "a", "image": "i", "ports": [{"containerPort": 80, "name": "http"}, {"containerPort": 80}]},
+        {"name": "b", "image": "i", "ports": [{"containerPort": 81, "name": "http"}]}]))
+    node = document("Node", "node-7")
+    node["spec"]["taints"].append({"key": "dedicated", "value": "shop", "effect": "NoExecute"})
+    objects.from_dict(node)
