@@ -1,18 +1,28 @@
 """``Scheduler.run(registry)``: the scheduler connected to an ``objects.Registry``, as kube-scheduler to an
 API server.
 
-Start: list Nodes, Pods and PodDisruptionBudgets and reconcile the scheduler with them (bound pods are
-accounted on their nodes, pending pods queued, what the registry no longer has is dropped) — so a scheduler
-started again rebuilds its state from the registry — then watch all three from the list's resourceVersion.
+Start: list Nodes, Pods, PodDisruptionBudgets, Namespaces and the selecting workload objects (Services,
+ReplicationControllers, ReplicaSets, StatefulSets — each kind only when the registry knows it) and reconcile
+the scheduler with them (bound pods are accounted on their nodes, pending pods queued, what the registry no
+longer has is dropped) — so a scheduler started again rebuilds its state from the registry — then watch
+each from its list's resourceVersion.
 Loop: apply the watch events, schedule what is active, bind through the ``pods/binding`` subresource with
 the pod's resourceVersion as precondition (a pod changed meanwhile is a Conflict: the binding fails, the
-assumed pod is forgotten and retried after its backoff). Victims of preemption are deleted through the
-registry. Pods in phase Succeeded or Failed hold no resources, as in kube-scheduler.
+assumed pod is forgotten and retried after its backoff); the binding also sets the PodScheduled=True
+condition. Victims of preemption are deleted through the registry. Pods in phase Succeeded or Failed hold no
+resources, as in kube-scheduler.
+
+Status writes, as kube-scheduler's through the API server (``pods/status``): a pod that did not fit gets
+``PodScheduled=False`` with reason ``Unschedulable`` (``SchedulerError`` after an internal error) and the
+fit error as message — written only when it differs from what the pod already says, so retries do not
+write; ``status.nominatedNodeName`` is written when preemption nominates the pod and removed when the
+nomination is cleared (the Scheduler's ``nomination_writer``).
 """
 from __future__ import annotations
 
 import time
-from typing import Any, Optional
+from datetime import datetime, timezone
+from typing import Any, Iterable, Optional
 
 from .framework import NodeNotFound, PodNotFound, Status
 from .listers import LISTED_KINDS
@@ -28,6 +38,20 @@ def _identity(obj: Any) -> tuple[str, str]:
     return (obj.metadata.namespace or "", obj.metadata.name)
 
 
+def _pod_scheduled(pod: Any) -> Any:
+    """The pod's PodScheduled condition, or None."""
+    for condition in pod.status.conditions or ():
+        if condition.type == "PodScheduled":
+            return condition
+    return None
+
+
+def _says(pod: Any, reason: str, message: str) -> bool:
+    condition = _pod_scheduled(pod)
+    return condition is not None and (condition.status, condition.reason or "", condition.message or "") == (
+        "False", reason, message)
+
+
 class RegistryConnection:
     """One run of a Scheduler against a Registry (see the module docstring)."""
 
@@ -36,6 +60,7 @@ class RegistryConnection:
         self.registry = registry
         self.streams: list[tuple[str, Any]] = []
         self.bound = 0
+        self.status_writes = 0
 
     # -- start --------------------------------------------------------------------------------------
     def rebuild(self) -> None:
@@ -147,6 +172,50 @@ class RegistryConnection:
         self.bound += 1
         return None
 
+    def write_failures(self, results: Iterable[Any]) -> None:
+        """Write PodScheduled=False for every attempt that left its pod unplaced (not the waiting ones)."""
+        for result in results:
+            if result.node_name is None and result.waiting_node_name is None:
+                self.write_unschedulable(result.pod, "SchedulerError" if result.error else "Unschedulable",
+                                         result.message)
+
+    def write_unschedulable(self, pod: Any, reason: str, message: str) -> bool:
+        """Patch the pod's PodScheduled condition unless it already says this; True when written."""
+        from objects import ObjectsError, to_dict
+        if _says(pod, reason, message):
+            return False
+        meta = pod.metadata
+        try:
+            current = self.registry.get("Pod", meta.name, meta.namespace)
+        except ObjectsError:
+            return False  # deleted meanwhile
+        if current.spec.node_name or _says(current, reason, message):
+            return False
+        previous = _pod_scheduled(current)
+        since = previous.last_transition_time if previous is not None and previous.status == "False" else None
+        conditions = [c for c in (to_dict(current).get("status") or {}).get("conditions") or []
+                      if c.get("type") != "PodScheduled"]
+        conditions.append({"type": "PodScheduled", "status": "False", "reason": reason, "message": message,
+                           "lastTransitionTime": since or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")})
+        patch = {"metadata": {"resourceVersion": current.metadata.resource_version},
+                 "status": {"conditions": conditions}}
+        try:
+            self.registry.patch_status("Pod", meta.name, patch, meta.namespace)
+        except ObjectsError:
+            return False  # changed meanwhile: the next attempt writes it
+        self.status_writes += 1
+        return True
+
+    def write_nomination(self, pod: Any, node_name: Optional[str]) -> None:
+        """Set (or, with None, remove) the pod's ``status.nominatedNodeName``."""
+        from objects import ObjectsError
+        try:
+            self.registry.patch_status("Pod", pod.metadata.name, {"status": {"nominatedNodeName": node_name}},
+                                       pod.metadata.namespace)
+        except ObjectsError:
+            return  # the pod is gone
+        self.status_writes += 1
+
     def evict(self, pod: Any) -> None:
         from objects import NotFound
         try:
@@ -159,7 +228,7 @@ class RegistryConnection:
             timeout: Optional[float] = None, stopping: Any = None) -> int:
         """See ``Scheduler.run``; ``stopping`` is the scheduler's own stop event (``Scheduler.stop``)."""
         s = self.scheduler
-        s._binder, s._evictor = self.bind, self.evict
+        s._binder, s._evictor, s.nomination_writer = self.bind, self.evict, self.write_nomination
         deadline = None if timeout is None else time.monotonic() + timeout
         try:
             self.rebuild()
@@ -169,6 +238,7 @@ class RegistryConnection:
                     break
                 events = self.drain()
                 results = s.schedule_pending()
+                self.write_failures(results)
                 if events or results:
                     idle_since = None
                     continue
@@ -180,7 +250,7 @@ class RegistryConnection:
                 if self.drain(wait=min(idle_seconds, 0.05)):
                     idle_since = None
         finally:
-            s._binder = s._evictor = None
+            s._binder = s._evictor = s.nomination_writer = None
             for _, stream in self.streams:
                 stream.stop()
         return self.bound

@@ -140,3 +140,58 @@ def test_run_in_a_thread_binds_pods_created_while_it_runs(tmp_path: pathlib.Path
         s.stop()
         store.close()
     assert not worker.is_alive() and not second.is_alive() and bound == [5, 1]
+
+
+def _pod_scheduled(p) -> tuple:
+    found = [c for c in p.status.conditions if c.type == "PodScheduled"]
+    return (found[0].status, found[0].reason, found[0].message) if found else ()
+
+
+def test_unschedulable_pods_get_the_condition_once_and_bound_pods_true(tmp_path: pathlib.Path) -> None:
+    store, registry = _open(tmp_path / "db")
+    try:
+        registry.create(node("a", cpu="1"))
+        registry.create(pod("big", cpu="2"))
+        registry.create(pod("gated", schedulingGates=[{"name": "example.com/wait"}]))
+        s = Scheduler()
+        assert s.run(registry, until_idle=True, timeout=30) == 0
+        big = registry.get("Pod", "big", "default")
+        message = ("0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: "
+                   "1 No preemption victims found for incoming pod.")
+        assert _pod_scheduled(big) == ("False", "Unschedulable", message)
+        assert _pod_scheduled(registry.get("Pod", "gated", "default")) == ()  # never attempted
+        # Attempted again (here by a restarted scheduler): the same verdict writes nothing.
+        rv = big.metadata.resource_version
+        assert Scheduler().run(registry, until_idle=True, timeout=30) == 0
+        assert registry.get("Pod", "big", "default").metadata.resource_version == rv
+        registry.create(node("tiny", cpu="500m"))  # a new verdict is written
+        assert Scheduler().run(registry, until_idle=True, timeout=30) == 0
+        assert _pod_scheduled(registry.get("Pod", "big", "default")) == (
+            "False", "Unschedulable", "0/2 nodes are available: 2 Insufficient cpu. preemption: 0/2 nodes are "
+            "available: 2 No preemption victims found for incoming pod.")
+        registry.create(node("large", cpu="4"))
+        assert Scheduler().run(registry, until_idle=True, timeout=30) == 1
+        bound = registry.get("Pod", "big", "default")
+        assert bound.spec.node_name == "large" and _pod_scheduled(bound)[0] == "True"
+    finally:
+        store.close()
+
+
+def test_preemption_writes_the_nominated_node_name(tmp_path: pathlib.Path) -> None:
+    store, registry = _open(tmp_path / "db")
+    try:
+        registry.create(objects.from_dict({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+                                           "metadata": {"name": "high"}, "value": 100}))
+        registry.create(node("a", cpu="1"))
+        registry.create(pod("low", cpu="1"))
+        assert Scheduler().run(registry, until_idle=True, timeout=30) == 1
+        registry.create(pod("high", cpu="1", priorityClassName="high"))
+        assert Scheduler().run(registry, until_idle=True, timeout=30) == 0  # preempted; retried after backoff
+        high = registry.get("Pod", "high", "default")
+        assert high.status.nominated_node_name == "a"
+        assert _pod_scheduled(high)[:2] == ("False", "Unschedulable")
+        assert [p.metadata.name for p in registry.list("Pod").items] == ["high"]
+        assert Scheduler().run(registry, until_idle=True, timeout=30) == 1
+        assert registry.get("Pod", "high", "default").spec.node_name == "a"
+    finally:
+        store.close()
