@@ -195,3 +195,24 @@ def test_preemption_writes_the_nominated_node_name(tmp_path: pathlib.Path) -> No
         assert registry.get("Pod", "high", "default").spec.node_name == "a"
     finally:
         store.close()
+
+
+def test_a_dropped_nomination_is_removed_from_the_status(tmp_path: pathlib.Path) -> None:
+    store, registry = _open(tmp_path / "db")
+    try:
+        for name, value in (("high", 100), ("top", 1000)):
+            registry.create(objects.from_dict({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+                                               "metadata": {"name": name}, "value": value}))
+        registry.create(node("a", cpu="1"))
+        registry.create(pod("low", cpu="1", node_name="a"))
+        registry.create(pod("high", cpu="1", priorityClassName="high"))
+        assert Scheduler().run(registry, until_idle=True, timeout=30) == 0
+        assert registry.get("Pod", "high", "default").status.nominated_node_name == "a"
+        # Someone places a pod preemption may not touch on the node before the preemptor comes back.
+        registry.create(pod("top", cpu="1", node_name="a", priorityClassName="top"))
+        assert Scheduler().run(registry, until_idle=True, timeout=30) == 0
+        high = registry.get("Pod", "high", "default")
+        assert high.status.nominated_node_name is None
+        assert _pod_scheduled(high)[2].startswith("0/1 nodes are available: 1 Insufficient cpu.")
+    finally:
+        store.close()

@@ -205,8 +205,8 @@ class Framework:
                 return result, status.with_plugin(plugin.name)
             if not status.is_rejected:
                 return None, Status(Code.ERROR, *status.reasons, plugin=plugin.name)
-            if result is not None and result.nominated_node_name:
-                kept = result
+            if result is not None and result.nominated_node_name is not None:
+                kept = result  # "" too: it clears an earlier nomination (ModeOverride, not ModeNoop)
             reasons.extend(status.reasons)
             failed = failed or plugin.name  # the first failing plugin, as kube-scheduler records it
         return kept, Status(Code.UNSCHEDULABLE, *reasons, plugin=failed)
