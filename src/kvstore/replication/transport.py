@@ -9,7 +9,8 @@ tick, before the acknowledgements that could complete a commit are read. So the 
 overlaps the followers' work instead of preceding it.
 
 The transport also carries the read-confirmation sequence (`ReadIndex`): a leader stamps each
-AppendEntries with a sequence number and a follower echoes the last one it received in its reply.
+AppendEntries with a sequence number and a follower echoes the last one it received in its reply,
+and its connections frame messages without compressing them (`frames.CompactConnection`).
 """
 from __future__ import annotations
 
@@ -17,11 +18,24 @@ from typing import Any
 
 from pysyncobj.transport import TCPTransport
 
+from .frames import CompactConnection
+
 ACKNOWLEDGEMENTS = ("next_node_idx", "response_vote")
 
 
 class DurableTransport(TCPTransport):
     """TCPTransport that fsyncs the member's journal before acknowledging, and stamps heartbeats."""
+
+    def addNode(self, node: Any) -> None:  # noqa: N802 - pysyncobj's name
+        """Add a peer as pysyncobj does; its outgoing connection frames without compression."""
+        super().addNode(node)
+        connection = self._connections.get(node)
+        if connection is not None:
+            connection.__class__ = CompactConnection
+
+    def _onNewIncomingConnection(self, conn: Any) -> None:  # noqa: N802 - pysyncobj's name
+        conn.__class__ = CompactConnection  # pysyncobj's server builds plain TcpConnections
+        super()._onNewIncomingConnection(conn)
 
     def send(self, node: Any, message: Any) -> bool:
         """Sync the journal before an acknowledgement, stamp read sequences, then send as pysyncobj."""

@@ -1,0 +1,107 @@
+"""frames.py: our leaner Fernet tokens and uncompressed frames are exactly what pysyncobj reads and writes."""
+from __future__ import annotations
+
+import base64
+import socket
+import time
+
+import pytest
+from cryptography.fernet import Fernet, InvalidToken
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pysyncobj.encryptor import getEncryptor
+from pysyncobj.poller import createPoller
+from pysyncobj.tcp_connection import CONNECTION_STATE, TcpConnection
+
+from kvstore.replication.frames import CompactConnection, FernetCodec, derive_key
+
+from .support import SECRET
+
+SECRET_BYTES = SECRET.encode()
+PYSYNCOBJ_FERNET = getEncryptor(SECRET_BYTES)  # pysyncobj's own key derivation, for the comparison
+CODEC = FernetCodec(SECRET_BYTES)
+
+
+def test_key_is_the_one_pysyncobj_derives() -> None:
+    token = PYSYNCOBJ_FERNET.encrypt(b"x")
+    assert Fernet(base64.urlsafe_b64encode(derive_key(SECRET_BYTES))).decrypt(token) == b"x"
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.binary(max_size=3000), stamp=st.integers(min_value=0, max_value=2 ** 40))
+def test_tokens_interoperate_with_fernet_both_ways(data: bytes, stamp: int) -> None:
+    ours = CODEC.encrypt_at_time(data, stamp)
+    assert PYSYNCOBJ_FERNET.decrypt(ours) == data
+    assert PYSYNCOBJ_FERNET.extract_timestamp(ours) == stamp
+    theirs = PYSYNCOBJ_FERNET.encrypt_at_time(data, stamp)
+    codec = FernetCodec(SECRET_BYTES)
+    assert codec.extract_timestamp(theirs) == stamp
+    assert codec.decrypt(theirs) == data
+    assert FernetCodec(SECRET_BYTES).decrypt(theirs) == data  # decrypt alone checks the token too
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.binary(min_size=1, max_size=200), position=st.integers(min_value=0), flip=st.integers(1, 255))
+def test_any_changed_byte_is_refused(data: bytes, position: int, flip: int) -> None:
+    raw = bytearray(base64.urlsafe_b64decode(CODEC.encrypt_at_time(data, 7)))
+    raw[position % len(raw)] ^= flip
+    forged = base64.urlsafe_b64encode(bytes(raw))
+    codec = FernetCodec(SECRET_BYTES)
+    with pytest.raises(InvalidToken):
+        codec.extract_timestamp(forged)
+    with pytest.raises(InvalidToken):
+        codec.decrypt(forged)
+
+
+@pytest.mark.parametrize("token", [b"", b"not base64 !!", base64.urlsafe_b64encode(b"\x80" + b"\0" * 40),
+                                   Fernet(Fernet.generate_key()).encrypt(b"other key")])
+def test_short_malformed_and_foreign_tokens_are_refused(token: bytes) -> None:
+    with pytest.raises(InvalidToken):
+        FernetCodec(SECRET_BYTES).decrypt(token)
+
+
+def test_a_checked_token_is_not_confused_with_another() -> None:
+    codec = FernetCodec(SECRET_BYTES)
+    first, second = codec.encrypt_at_time(b"first", 1), codec.encrypt_at_time(b"second", 2)
+    assert codec.extract_timestamp(first) == 1
+    assert codec.decrypt(second) == b"second"
+    assert codec.decrypt(first) == b"first"
+
+
+def _exchange(sender: type, receiver_cls: type, receiver_encryptor, message) -> tuple[list, bool]:
+    """Send `message` over a real socket pair from a `sender` connection to a `receiver_cls` one;
+    returns what arrived and whether the receiver kept the connection."""
+    poller = createPoller("auto")
+    left, right = socket.socketpair()
+    for s in (left, right):
+        s.setblocking(False)
+    received: list = []
+    out = sender(poller=poller, socket=left)
+    out.encryptor = CODEC if isinstance(out, CompactConnection) else PYSYNCOBJ_FERNET
+    into = receiver_cls(poller=poller, socket=right, onMessageReceived=received.append)
+    into.encryptor = receiver_encryptor
+    try:
+        out.send(message)
+        deadline = time.monotonic() + 5
+        while not received and into.state == CONNECTION_STATE.CONNECTED and time.monotonic() < deadline:
+            poller.poll(0.05)
+        return received, into.state == CONNECTION_STATE.CONNECTED
+    finally:
+        out.disconnect()
+        into.disconnect()
+
+
+MESSAGE = {"type": "append_entries", "term": 3, "entries": [(b"\x00" + bytes(range(256)) * 40, 7, 3)]}
+
+
+def test_compact_frames_are_read_by_stock_pysyncobj() -> None:
+    assert _exchange(CompactConnection, TcpConnection, PYSYNCOBJ_FERNET, MESSAGE) == ([MESSAGE], True)
+
+
+def test_stock_pysyncobj_frames_are_read_with_our_codec() -> None:
+    assert _exchange(TcpConnection, CompactConnection, CODEC, MESSAGE) == ([MESSAGE], True)
+
+
+def test_a_frame_under_another_secret_is_dropped_with_the_connection() -> None:
+    stranger = FernetCodec(b"another-secret-0123456789")
+    assert _exchange(CompactConnection, CompactConnection, stranger, MESSAGE) == ([], False)
