@@ -158,6 +158,19 @@ def _attempt_all(scheduler: Any) -> list[tuple[Any, float]]:
         started = clock()
         result = one(info)
         out.append((result, clock() - started))
+    # kube-scheduler (SchedulerPopFromBackoffQ, default since 1.33) does not sit idle while rejected pods back
+    # off: with nothing active it takes the first of them. Once each per call, so a pod that keeps failing
+    # cannot hold the loop.
+    pop_backoff = getattr(queue, "pop_backoff", None)
+    for _ in range(queue.backoff_count if pop_backoff is not None else 0):
+        if queue.active_count:
+            break
+        info = pop_backoff()
+        if info is None:
+            break
+        started = clock()
+        result = one(info)
+        out.append((result, clock() - started))
     return out
 
 

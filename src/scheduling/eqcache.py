@@ -27,7 +27,7 @@ from sortedcontainers import SortedList
 from .cache import Cache
 from .framework import Code, CycleState, NodeInfo, PluginFailure, Status
 
-__all__ = ["FilterIndex", "ScoreTable", "IndexedStatuses"]
+__all__ = ["FilterIndex", "ScoreTable", "IndexedStatuses", "NodeTable"]
 
 NominatedLookup = Callable[[str], Sequence[Any]]
 
@@ -54,6 +54,30 @@ class _Tracked:
         cache = self.cache
         self.topology = cache.topology_version
         self.cursor = cache.change_cursor()
+
+
+class NodeTable(_Tracked):
+    """One value per node position for one class, computed on demand by its user and dropped when the node
+    changes (the change log); preemption keeps its dry runs here."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, cache: Cache) -> None:
+        super().__init__(cache)
+        self.values: list[Any] = []
+
+    def current(self) -> list[Any]:
+        """The values by ``NodeInfo.index``, None where unknown or stale; the caller fills them in."""
+        changed = self._pending()
+        if changed is None:
+            self.values = [None] * len(self.cache.list())
+            self._mark_synced()
+        else:
+            values = self.values
+            for ni in changed:
+                if ni.index >= 0:
+                    values[ni.index] = None
+        return self.values
 
 
 class FilterIndex(_Tracked):

@@ -27,9 +27,11 @@ run on up to 100 nodes for every pod (in 16 goroutines); the results here are th
 from __future__ import annotations
 
 import random
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Sequence
 
+from ..eqcache import IndexedStatuses, NodeTable
 from ..framework import (Code, ConfigError, CycleState, NodeInfo, Plugin, PostFilterPlugin, PostFilterResult,
                          Status)
 
@@ -39,6 +41,7 @@ NOT_HELPFUL = "Preemption is not helpful for scheduling"
 NO_VICTIMS = "No preemption victims found for incoming pod"
 NEVER = "not eligible due to preemptionPolicy=Never."
 _MAX_INT32_PLUS_1 = 2**31
+_MAX_TABLES = 16
 _NOT_STARTED = "9999-12-31T23:59:59Z"  # a pod without status.startTime counts as started now (latest)
 
 
@@ -88,28 +91,29 @@ class Candidate:
     order: int
 
 
-def _pick(candidates: Sequence[Candidate]) -> Candidate:
-    """``pickOneNodeForPreemption``: each criterion narrows the set; the first found wins a final tie."""
-    rest = list(candidates)
-    criteria = (
-        lambda c: c.pdb_violations,
-        lambda c: c.victims[0].priority_value,
-        lambda c: sum(v.priority_value + _MAX_INT32_PLUS_1 for v in c.victims),
-        lambda c: len(c.victims),
-    )
-    for criterion in criteria:
-        best = min(criterion(c) for c in rest)
-        rest = [c for c in rest if criterion(c) == best]
-        if len(rest) == 1:
-            return rest[0]
+# A node's dry run: (victims most important first, PDB violations, failure status or None, the numeric part
+# of pickOneNodeForPreemption's order, the earliest start among the highest-priority victims).
+DryRun = tuple[list[Any], int, Optional[Status], tuple[int, int, int, int], str]
 
-    def earliest_start_of_top(c: Candidate) -> str:
-        top = c.victims[0].priority_value
-        return min(_start(v) for v in c.victims if v.priority_value == top)
 
-    latest = max(earliest_start_of_top(c) for c in rest)
-    rest = [c for c in rest if earliest_start_of_top(c) == latest]
-    return min(rest, key=lambda c: c.order)
+def _dry_run_result(victims: list[Any], violations: int, status: Optional[Status]) -> DryRun:
+    if status is not None or not victims:
+        return victims, violations, status, (0, 0, 0, 0), ""
+    top = victims[0].priority_value
+    order = (violations, top, sum(v.priority_value + _MAX_INT32_PLUS_1 for v in victims), len(victims))
+    return victims, violations, status, order, min(_start(v) for v in victims if v.priority_value == top)
+
+
+def _pick(found: Sequence[tuple[DryRun, int, str]]) -> tuple[DryRun, int, str]:
+    """``pickOneNodeForPreemption`` over (dry run, search order, node): fewest PDB violations, lowest
+    highest-victim priority, smallest priority sum, fewest victims; then the latest start of the
+    highest-priority victims; then the first found."""
+    best = min(f[0][3] for f in found)
+    tied = [f for f in found if f[0][3] == best]
+    if len(tied) > 1:
+        latest = max(f[0][4] for f in tied)
+        tied = [f for f in tied if f[0][4] == latest]
+    return min(tied, key=lambda f: f[1])
 
 
 class DefaultPreemption(Plugin, PostFilterPlugin):
@@ -127,7 +131,7 @@ class DefaultPreemption(Plugin, PostFilterPlugin):
             raise ConfigError("DefaultPreemption.args: minCandidateNodesPercentage and minCandidateNodesAbsolute "
                               "cannot both be zero")
         self._rng = random.Random(0)
-        self._dry_runs: dict[tuple, tuple[int, list[Any], int, Optional[Status]]] = {}
+        self._dry_runs: OrderedDict[tuple, NodeTable] = OrderedDict()
 
     @staticmethod
     def _int_arg(args: Mapping[str, Any], key: str, default: int, low: int, high: Optional[int]) -> int:
@@ -149,60 +153,81 @@ class DefaultPreemption(Plugin, PostFilterPlugin):
             return None, Status.unschedulable("preemption: " + NEVER)
         fwk = self.handle.framework(pod)
         nodes = self.handle.snapshot.list()
-        potential = []
         reasons: dict[str, Status] = {}
-        for ni in nodes:
-            status = statuses.get(ni.name)
-            if status is not None and status.code == Code.UNSCHEDULABLE_AND_UNRESOLVABLE:
-                reasons[ni.name] = Status.unresolvable(NOT_HELPFUL)
-            else:
-                potential.append(ni)
-        candidates = self._dry_run(fwk, state, pod, potential, reasons) if potential else []
-        if not candidates:
+        if isinstance(statuses, IndexedStatuses) and statuses.unresolvable_count() == 0:
+            potential: Sequence[NodeInfo] = nodes  # the class index counted them: no pass over every node
+        else:
+            potential = []
+            for ni in nodes:
+                status = statuses.get(ni.name)
+                if status is not None and status.code == Code.UNSCHEDULABLE_AND_UNRESOLVABLE:
+                    reasons[ni.name] = Status.unresolvable(NOT_HELPFUL)
+                else:
+                    potential.append(ni)
+        found = self._dry_run(fwk, state, pod, potential, reasons) if potential else []
+        if not found:
             counts: dict[str, int] = {}
             for status in reasons.values():
                 for reason in status.reasons:
                     counts[reason] = counts.get(reason, 0) + 1
             detail = ", ".join(sorted(f"{n} {r}" for r, n in counts.items()))
             message = f"preemption: 0/{len(reasons)} nodes are available: {detail}"
-            return PostFilterResult(None), Status.unschedulable(message)
-        best = _pick(candidates)
-        for victim in best.victims:
+            return PostFilterResult(""), Status.unschedulable(message)  # "": clear an earlier nomination
+        (victims, _, _, _, _), _, node_name = _pick(found)
+        for victim in victims:
             self.handle.delete_pod(victim)
-        return PostFilterResult(best.node_name, best.victims), Status()
+        # Lower-priority pods nominated to this node may no longer fit: they lose their nomination and are
+        # retried (prepareCandidate's getLowerPriorityNominatedPods).
+        lower = [p for p in self.handle.nominated_pods(node_name) if p.priority_value < pod.priority_value]
+        clear = getattr(self.handle, "clear_nominated_node_name", None)
+        if lower and clear is not None:
+            clear(lower)
+        return PostFilterResult(node_name, victims), Status()
 
     # -- dry run ---------------------------------------------------------------------------------------
     def _dry_run(self, fwk: Any, state: CycleState, pod: Any, potential: Sequence[NodeInfo],
-                 reasons: dict[str, Status]) -> list[Candidate]:
+                 reasons: dict[str, Status]) -> list[tuple[DryRun, int, str]]:
+        """``DryRunPreemption``: from a random offset, each node's victims, until ``num_candidates`` nodes
+        are candidates (at least one of them without PDB violations) or every node was tried."""
         pdbs = list(self.handle.pod_disruption_budgets())
-        wanted = self.num_candidates(len(potential))
-        offset = self._rng.randrange(len(potential))
-        violating: list[Candidate] = []
-        clean: list[Candidate] = []
+        m = len(potential)
+        wanted = self.num_candidates(m)
+        offset = self._rng.randrange(m)
         class_key = self._class_key(fwk, state, pod, pdbs)
-        cache = self._dry_runs
-        if class_key is not None and len(cache) > 200_000:
-            cache.clear()  # bounded memory; entries for stale generations are never read again
-        for i in range(len(potential)):
-            ni = potential[(offset + i) % len(potential)]
-            if class_key is None:
-                victims, violations, status = self.select_victims(fwk, state.clone(), pod, ni.clone(), pdbs)
-            else:
-                key = (class_key, ni.name, tuple(p.key for p in self.handle.nominated_pods(ni.name)))
-                hit = cache.get(key)
-                if hit is None or hit[0] != ni.generation:
-                    result = self.select_victims(fwk, state.clone(), pod, ni.clone(), pdbs)
-                    hit = cache[key] = (ni.generation, *result)
-                _, victims, violations, status = hit
-            if status is not None:
-                reasons[ni.name] = status
+        table = self._table(class_key) if class_key is not None else None
+        own = pod.status.nominated_node_name  # its own nomination is left out there: not the class's answer
+        found: list[tuple[DryRun, int, str]] = []
+        clean = 0
+        for i in range(m):
+            at = offset + i
+            ni = potential[at - m if at >= m else at]
+            entry = table[ni.index] if table is not None and ni.name != own else None
+            if entry is None:
+                entry = _dry_run_result(*self.select_victims(fwk, state.clone(), pod, ni.clone(), pdbs))
+                if table is not None and ni.name != own:
+                    table[ni.index] = entry
+            if entry[2] is not None:
+                reasons[ni.name] = entry[2]
                 continue
-            if not victims:
+            if not entry[0]:
                 continue  # the pod fits as it is (kube-scheduler keeps only candidates with victims)
-            (violating if violations else clean).append(Candidate(ni.name, victims, violations, i))
-            if clean and len(clean) + len(violating) >= wanted:
+            found.append((entry, i, ni.name))
+            clean += entry[1] == 0
+            if clean and len(found) >= wanted:
                 break
-        return clean + violating
+        return found
+
+    def _table(self, class_key: tuple) -> list[Any]:
+        """The class's dry runs by node position, current with the cache (recent classes only)."""
+        tables = self._dry_runs
+        table = tables.get(class_key)
+        if table is None:
+            table = tables[class_key] = NodeTable(self.handle.snapshot)
+            if len(tables) > _MAX_TABLES:
+                tables.popitem(last=False)
+        else:
+            tables.move_to_end(class_key)
+        return table.current()
 
     @staticmethod
     def _class_key(fwk: Any, state: CycleState, pod: Any, pdbs: Sequence[Any]) -> Optional[tuple]:
