@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import os
-import socket
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -14,21 +15,10 @@ from objects.registry import Registry, retry_on_conflict
 
 from registry_helpers import config_map
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ holds the replication test package
+from replication.support import SECRET, free_ports  # noqa: E402
+
 pytestmark = pytest.mark.timeout(180)
-SECRET = b"objects-registry-test-secret-0123"
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = []
-    try:
-        for _ in range(count):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            sockets.append(s)
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
 
 
 @pytest.fixture
