@@ -102,14 +102,10 @@ class _Handle:
         return self._scheduler._waiting.get(uid)
 
     def iterate_over_waiting_pods(self, fn: Callable[[WaitingPod], None]) -> None:
-        for waiting in self._scheduler._waiting:
-            fn(waiting)
+        self._scheduler._waiting.iterate(fn)
 
     def reject_waiting_pod(self, uid: str) -> bool:
-        waiting = self._scheduler._waiting.get(uid)
-        if waiting is not None:
-            waiting.reject("", "removed")
-        return waiting is not None
+        return self._scheduler._waiting.reject(uid, "removed")
 
     def namespace_labels(self, name: str) -> Mapping[str, str]:
         return self._scheduler._objects.namespace_labels(name)
@@ -874,10 +870,8 @@ class Scheduler:
 
     def _evict(self, pod: Any) -> None:
         """Preemption removes a victim: from the registry when connected, and from the cache at once."""
-        waiting = self._waiting.get(waiting_pod_key(pod))
-        if waiting is not None:  # a waiting pod is not deleted but rejected (released when the cycle ends)
-            waiting.reject("", "preempted")
-            self._current_victims.append(pod)
+        if self._waiting.reject(waiting_pod_key(pod), "preempted"):
+            self._current_victims.append(pod)  # a waiting pod is rejected, not deleted (released after the cycle)
             return
         if self._evictor is not None:
             self._evictor(pod)

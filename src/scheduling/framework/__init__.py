@@ -2,7 +2,8 @@
 registry, KubeSchedulerConfiguration loading and the per-profile runtime. See docs/scheduling.md.
 
 Modules: ``status`` (codes), ``cyclestate``, ``nodeinfo``, ``interfaces`` (one base class per extension
-point, the ``Handle`` protocol), ``registry``, ``config``, ``runtime`` (``Framework``), ``waitingpods`` (Permit's waiting pods), ``errors``.
+point, the ``Handle`` protocol), ``registry``, ``config``, ``runtime`` (``Framework``), ``waitingpods``
+(Permit's waiting pods), ``errors``.
 """
 from .config import (DEFAULT_SCHEDULER_NAME, PluginSpec, ProfileConfig, SchedulerConfiguration, load_config)
 from .cyclestate import CycleState

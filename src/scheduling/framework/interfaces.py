@@ -332,7 +332,10 @@ class Handle(Protocol):
     to a node by earlier preemptions; ``namespace_labels(name)``: a namespace's labels (none when unknown);
     ``namespace_labels_version()``: a number that changes whenever any namespace's labels change;
     ``selectors_for(pod)``: the selectors of the Services selecting the pod and of its controller
-    (``scheduling.listers.ClusterObjects``, kube-scheduler's ``helper.DefaultSelector`` inputs).
+    (``scheduling.listers.ClusterObjects``, kube-scheduler's ``helper.DefaultSelector`` inputs);
+    ``get_waiting_pod(uid)``, ``iterate_over_waiting_pods(fn)``, ``reject_waiting_pod(uid)``: the pods Permit
+    plugins made wait (``waitingpods.WaitingPod``: ``pod``, ``get_pending_plugins()``, ``allow(plugin_name)``,
+    ``reject(plugin_name, msg)``), keyed by UID ("namespace/name" for pods without one).
     """
 
     snapshot: SnapshotLister
@@ -350,6 +353,12 @@ class Handle(Protocol):
     def nominated_pods(self, node_name: str) -> Sequence[Any]: ...
 
     def namespace_labels(self, name: str) -> Mapping[str, str]: ...
+
+    def get_waiting_pod(self, uid: str) -> Any: ...
+
+    def iterate_over_waiting_pods(self, fn: Any) -> None: ...
+
+    def reject_waiting_pod(self, uid: str) -> bool: ...
 
     def namespace_labels_version(self) -> int: ...
 

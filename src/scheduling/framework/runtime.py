@@ -214,23 +214,20 @@ class Framework:
     def run_pre_filter_extension_add_pod(self, state: CycleState, pod_to_schedule: Any, pod_to_add: Any,
                                          node_info: NodeInfo) -> Optional[Status]:
         """Tell every PreFilter plugin's extensions that ``pod_to_add`` joins ``node_info`` (preemption)."""
-        for plugin in self.pre_filter_plugins:
-            ext = plugin.pre_filter_extensions()
-            if ext is None or plugin.name in state.skip_filter_plugins:
-                continue
-            status = ext.add_pod(state, pod_to_schedule, pod_to_add, node_info)
-            if status is not None and not status.is_success:
-                return status.with_plugin(plugin.name)
-        return None
+        return self._run_pre_filter_extensions("add_pod", state, pod_to_schedule, pod_to_add, node_info)
 
     def run_pre_filter_extension_remove_pod(self, state: CycleState, pod_to_schedule: Any, pod_to_remove: Any,
                                             node_info: NodeInfo) -> Optional[Status]:
         """Tell every PreFilter plugin's extensions that ``pod_to_remove`` leaves ``node_info`` (preemption)."""
+        return self._run_pre_filter_extensions("remove_pod", state, pod_to_schedule, pod_to_remove, node_info)
+
+    def _run_pre_filter_extensions(self, method: str, state: CycleState, pod_to_schedule: Any, other: Any,
+                                   node_info: NodeInfo) -> Optional[Status]:
         for plugin in self.pre_filter_plugins:
             ext = plugin.pre_filter_extensions()
             if ext is None or plugin.name in state.skip_filter_plugins:
                 continue
-            status = ext.remove_pod(state, pod_to_schedule, pod_to_remove, node_info)
+            status = getattr(ext, method)(state, pod_to_schedule, other, node_info)
             if status is not None and not status.is_success:
                 return status.with_plugin(plugin.name)
         return None
@@ -273,11 +270,7 @@ class Framework:
         return out
 
     def run_reserve_plugins(self, state: CycleState, pod: Any, node_name: str) -> Optional[Status]:
-        for plugin in self.reserve_plugins:
-            status = plugin.reserve(state, pod, node_name)
-            if status is not None and not status.is_success:
-                return status.with_plugin(plugin.name)
-        return None
+        return _first_failure(self.reserve_plugins, "reserve", state, pod, node_name)
 
     def run_unreserve_plugins(self, state: CycleState, pod: Any, node_name: str) -> None:
         for plugin in reversed(self.reserve_plugins):  # reverse order, as kube-scheduler
@@ -312,23 +305,14 @@ class Framework:
 
     def iterate_over_waiting_pods(self, fn: Callable[[WaitingPod], None]) -> None:
         """Call ``fn`` on every waiting pod (a snapshot: ``fn`` may allow or reject them)."""
-        for waiting in self.waiting_pods:
-            fn(waiting)
+        self.waiting_pods.iterate(fn)
 
     def reject_waiting_pod(self, uid: str) -> bool:
         """Reject a waiting pod (it was deleted or preempted); False when no such pod waits."""
-        waiting = self.waiting_pods.get(uid)
-        if waiting is None:
-            return False
-        waiting.reject("", "removed")
-        return True
+        return self.waiting_pods.reject(uid, "removed")
 
     def run_pre_bind_plugins(self, state: CycleState, pod: Any, node_name: str) -> Optional[Status]:
-        for plugin in self.pre_bind_plugins:
-            status = plugin.pre_bind(state, pod, node_name)
-            if status is not None and not status.is_success:
-                return status.with_plugin(plugin.name)
-        return None
+        return _first_failure(self.pre_bind_plugins, "pre_bind", state, pod, node_name)
 
     def run_bind_plugins(self, state: CycleState, pod: Any, node_name: str) -> Optional[Status]:
         for plugin in self.bind_plugins:
@@ -353,6 +337,16 @@ class Framework:
             if sp.name not in keys:
                 keys[sp.name] = sp.plugin.equivalence_key(pod)
         return tuple(keys.items())
+
+
+def _first_failure(plugins: Sequence[Any], method: str, state: CycleState, pod: Any,
+                   node_name: str) -> Optional[Status]:
+    """Call ``method`` of each plugin in order; the first non-success status, naming its plugin."""
+    for plugin in plugins:
+        status = getattr(plugin, method)(state, pod, node_name)
+        if status is not None and not status.is_success:
+            return status.with_plugin(plugin.name)
+    return None
 
 
 class PluginFailure(Exception):

@@ -105,6 +105,18 @@ class WaitingPods:
     def remove(self, key: str) -> Optional[WaitingPod]:
         return self._pods.pop(key, None)
 
+    def iterate(self, fn: Callable[[WaitingPod], None]) -> None:
+        """Call ``fn`` on each waiting pod (a snapshot: ``fn`` may allow or reject them)."""
+        for waiting in list(self._pods.values()):
+            fn(waiting)
+
+    def reject(self, key: str, msg: str, plugin_name: str = "") -> bool:
+        """Reject the pod waiting under ``key``; False when none does."""
+        waiting = self._pods.get(key)
+        if waiting is not None:
+            waiting.reject(plugin_name, msg)
+        return waiting is not None
+
     def __iter__(self) -> Iterator[WaitingPod]:
         return iter(list(self._pods.values()))
 
