@@ -7,7 +7,7 @@ from .core import PodSpec
 from .errors import FieldError
 from .labels import LabelSelector
 from .fieldtypes import INT64, Bool, Enum, Errors, Int, IntOrString, ListOf, join
-from .meta import METADATA, TYPE_META, Condition, KubeObject, ObjectMeta, attach_kind
+from .meta import Condition, KubeObject, ObjectMeta, attach_kind, spec_and_status
 from .schema import Field, Model, model
 from .validation import percent_or_int
 
@@ -96,11 +96,6 @@ def workload_status_fields(*names: str) -> tuple[Field, ...]:
         Field("conditions", ListOf(Condition)),)
 
 
-def workload_kind(spec: type[Model], status: type[Model]) -> tuple[Field, ...]:
-    """The top-level FIELDS of a workload kind: type meta, metadata, ``spec`` and ``status``."""
-    return TYPE_META + (METADATA, Field("spec", spec, always=True), Field("status", status, always=True))
-
-
 # ---------------------------------------------------------------------------------------------------------
 # ReplicaSet
 
@@ -130,7 +125,7 @@ class ReplicaSetStatus(Model):
 class ReplicaSet(KubeObject):
     """A ReplicaSet (apps/v1)."""
 
-    FIELDS = workload_kind(ReplicaSetSpec, ReplicaSetStatus)
+    FIELDS = spec_and_status(ReplicaSetSpec, ReplicaSetStatus)
     spec: ReplicaSetSpec
     status: ReplicaSetStatus
 
@@ -204,7 +199,7 @@ class DeploymentStatus(Model):
 class Deployment(KubeObject):
     """A Deployment (apps/v1)."""
 
-    FIELDS = workload_kind(DeploymentSpec, DeploymentStatus)
+    FIELDS = spec_and_status(DeploymentSpec, DeploymentStatus)
     spec: DeploymentSpec
     status: DeploymentStatus
 
@@ -271,7 +266,7 @@ class DaemonSetStatus(Model):
 class DaemonSet(KubeObject):
     """A DaemonSet (apps/v1)."""
 
-    FIELDS = workload_kind(DaemonSetSpec, DaemonSetStatus)
+    FIELDS = spec_and_status(DaemonSetSpec, DaemonSetStatus)
     spec: DaemonSetSpec
     status: DaemonSetStatus
 

@@ -7,7 +7,7 @@ from typing import Any
 from .errors import FieldError
 from .fieldtypes import (Bool, Enum, Errors, Int, IntOrString, ListOf, Raw, Str, StrList, StrMap, join,
                          report_duplicates)
-from .meta import METADATA, TYPE_META, Condition, KubeObject, attach_kind
+from .meta import METADATA, TYPE_META, Condition, KubeObject, attach_kind, spec_and_status
 from .node import ContainerImage, Node, NodeAddress, NodeSpec, NodeStatus
 from .pod import PROTOCOL, Container, ContainerPort, Pod, PodSchedulingGate, PodSpec, PodStatus
 from .schema import Field, Model, model
@@ -51,11 +51,7 @@ class NamespaceStatus(Model):
 class Namespace(KubeObject):
     """A Namespace (cluster-scoped; its name is an RFC 1123 label)."""
 
-    FIELDS = TYPE_META + (
-        METADATA,
-        Field("spec", NamespaceSpec, always=True),
-        Field("status", NamespaceStatus, always=True),
-    )
+    FIELDS = spec_and_status(NamespaceSpec, NamespaceStatus)
     spec: NamespaceSpec
     status: NamespaceStatus
 

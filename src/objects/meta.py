@@ -8,7 +8,7 @@ from .fieldtypes import INT64, Bool, Enum, Errors, Int, ListOf, Str, StrList, St
 from .schema import Field, Model, model
 from .validation import dns1123_label, dns1123_subdomain, label_value, name_prefix, qualified_name, timestamp
 
-__all__ = ["ObjectMeta", "OwnerReference", "Condition", "KubeObject", "TYPE_META", "METADATA"]
+__all__ = ["ObjectMeta", "OwnerReference", "Condition", "KubeObject", "TYPE_META", "METADATA", "spec_and_status"]
 
 TOTAL_ANNOTATION_SIZE_LIMIT = 256 * 1024  # bytes, as the API server's TotalAnnotationSizeLimitB
 
@@ -106,6 +106,11 @@ class Condition(Model):
 
 TYPE_META = (Field("api_version", Str()), Field("kind", Str()))
 METADATA = Field("metadata", ObjectMeta, always=True)
+
+
+def spec_and_status(spec: type[Model], status: type[Model]) -> tuple[Field, ...]:
+    """The top-level FIELDS of a kind with a ``spec`` and a ``status``: type meta, metadata, spec, status."""
+    return TYPE_META + (METADATA, Field("spec", spec, always=True), Field("status", status, always=True))
 
 
 class KubeObject(Model):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from .fieldtypes import INT64, Bool, Enum, Errors, Int, ListOf, Str, StrList, join
-from .meta import METADATA, TYPE_META, Condition, KubeObject, attach_kind
+from .meta import Condition, KubeObject, attach_kind, spec_and_status
 from .quantity import Quantity
 from .resources import QuantityMap, to_units
 from .schema import Field, Model, model
@@ -84,11 +84,7 @@ class Node(KubeObject):
     "pods" a count) from ``status.allocatable``, or ``status.capacity`` when allocatable is unset (the
     API server defaults allocatable to capacity)."""
 
-    FIELDS = TYPE_META + (
-        METADATA,
-        Field("spec", NodeSpec, always=True),
-        Field("status", NodeStatus, always=True),
-    )
+    FIELDS = spec_and_status(NodeSpec, NodeStatus)
     DERIVED = ("allocatable_resources",)
     spec: NodeSpec
     status: NodeStatus

@@ -6,7 +6,7 @@ from typing import Any
 from .affinity import Affinity, TopologySpreadConstraint
 from .errors import FieldError
 from .fieldtypes import Bool, Enum, Errors, Int, ListOf, Str, StrMap, join, report_duplicates
-from .meta import METADATA, TYPE_META, Condition, KubeObject, attach_kind
+from .meta import Condition, KubeObject, attach_kind, spec_and_status
 from .quantity import Quantity
 from .resources import QuantityMap, ResourceRequirements, aggregate_requests, non_zero, to_units
 from .schema import Field, Model, model
@@ -205,11 +205,7 @@ class Pod(KubeObject):
     - ``key``: "namespace/name" (namespace "default" when unset).
     """
 
-    FIELDS = TYPE_META + (
-        METADATA,
-        Field("spec", PodSpec, always=True),
-        Field("status", PodStatus, always=True),
-    )
+    FIELDS = spec_and_status(PodSpec, PodStatus)
     DERIVED = ("requests", "non_zero_requests", "host_ports", "priority_value", "key")
     spec: PodSpec
     status: PodStatus

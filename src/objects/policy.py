@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .errors import FieldError
 from .labels import LabelSelector
-from .meta import METADATA, TYPE_META, Condition, KubeObject, attach_kind
+from .meta import Condition, KubeObject, attach_kind, spec_and_status
 from .fieldtypes import INT64, Enum, Errors, Int, IntOrString, ListOf, StrMap, join
 from .schema import Field, Model, model
 from .validation import percent_or_int, timestamp
@@ -64,11 +64,7 @@ class PodDisruptionBudgetStatus(Model):
 class PodDisruptionBudget(KubeObject):
     """A PodDisruptionBudget (policy/v1)."""
 
-    FIELDS = TYPE_META + (
-        METADATA,
-        Field("spec", PodDisruptionBudgetSpec, always=True),
-        Field("status", PodDisruptionBudgetStatus, always=True),
-    )
+    FIELDS = spec_and_status(PodDisruptionBudgetSpec, PodDisruptionBudgetStatus)
     spec: PodDisruptionBudgetSpec
     status: PodDisruptionBudgetStatus
 

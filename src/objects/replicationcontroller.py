@@ -1,10 +1,10 @@
 """v1 ReplicationController: the core-group ancestor of ReplicaSet, whose selector is a plain label map."""
 from __future__ import annotations
 
-from .apps import PodTemplateSpec, ReplicaSetStatus, spec_fields, validate_template, workload_kind
+from .apps import PodTemplateSpec, ReplicaSetStatus, spec_fields, validate_template
 from .errors import FieldError
 from .fieldtypes import Errors, StrMap, join
-from .meta import KubeObject, attach_kind
+from .meta import KubeObject, attach_kind, spec_and_status
 from .schema import Field, Model, model
 from .validation import label_value, qualified_name
 
@@ -44,7 +44,7 @@ class ReplicationControllerStatus(ReplicaSetStatus):
 class ReplicationController(KubeObject):
     """A ReplicationController (v1)."""
 
-    FIELDS = workload_kind(ReplicationControllerSpec, ReplicationControllerStatus)
+    FIELDS = spec_and_status(ReplicationControllerSpec, ReplicationControllerStatus)
     spec: ReplicationControllerSpec
     status: ReplicationControllerStatus
 

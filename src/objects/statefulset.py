@@ -1,10 +1,10 @@
 """apps/v1 StatefulSet: pods with stable names and storage, stamped from a template in ordinal order."""
 from __future__ import annotations
 
-from .apps import MAX_UNAVAILABLE, COUNT, WorkloadSpec, spec_fields, workload_kind, workload_status_fields
+from .apps import COUNT, MAX_UNAVAILABLE, WorkloadSpec, spec_fields, workload_status_fields
 from .errors import FieldError
 from .fieldtypes import Enum, Errors, ListOf, Raw, Str, join
-from .meta import Condition, KubeObject, attach_kind
+from .meta import Condition, KubeObject, attach_kind, spec_and_status
 from .schema import Field, Model, model
 
 __all__ = ["RollingUpdateStatefulSetStrategy", "StatefulSetUpdateStrategy",
@@ -112,7 +112,7 @@ class StatefulSetStatus(Model):
 class StatefulSet(KubeObject):
     """A StatefulSet (apps/v1)."""
 
-    FIELDS = workload_kind(StatefulSetSpec, StatefulSetStatus)
+    FIELDS = spec_and_status(StatefulSetSpec, StatefulSetStatus)
     spec: StatefulSetSpec
     status: StatefulSetStatus
 
