@@ -40,7 +40,7 @@ FSYNC_POLICIES = ("always", "batch", "never")
 
 def open(path: str | None = None, *, fsync: str = "always", clock: Callable[[], float] | None = None,
          max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES, max_txn_ops: int = DEFAULT_MAX_TXN_OPS,
-         snapshot_every: int = 100_000, watch_queue_size: int = 1024, progress_notify_interval: float = 600.0,
+         snapshot_every: int | None = None, watch_queue_size: int = 1024, progress_notify_interval: float = 600.0,
          cluster: Any = None, **options: Any) -> Any:
     """Open (or create) a store.
 
@@ -48,8 +48,10 @@ def open(path: str | None = None, *, fsync: str = "always", clock: Callable[[], 
     docs/kvstore-wal.md). ``fsync``: ``"always"`` (a write returns after its record is fsynced),
     ``"batch"`` (group commit: concurrent writers share an fsync) or ``"never"`` (bytes handed to the OS).
     ``clock`` returns seconds (monotonic); when given, leases expire only when ``Store.expire_leases()``
-    is called, so tests never sleep. ``snapshot_every``: WAL records between automatic snapshots.
-    With ``cluster=`` the store is a Raft member: ``kvstore.replication.open(path, cluster=..., ...)``.
+    is called, so tests never sleep. ``snapshot_every``: WAL records between automatic snapshots (None:
+    100,000; on a Raft member, log entries between Raft snapshots, None: ``Cluster.snapshot_entries``).
+    With ``cluster=`` the store is a Raft member: ``kvstore.replication.open(path, cluster=..., ...)``,
+    which receives every option above.
     """
     if fsync not in FSYNC_POLICIES:
         raise InvalidArgument(f"fsync={fsync!r} is not one of {', '.join(FSYNC_POLICIES)}")
@@ -57,7 +59,8 @@ def open(path: str | None = None, *, fsync: str = "always", clock: Callable[[], 
         from . import replication  # the Raft member lives in its own package, imported only when asked
 
         return replication.open(path, cluster=cluster, fsync=fsync, clock=clock, max_value_bytes=max_value_bytes,
-                                max_txn_ops=max_txn_ops, watch_queue_size=watch_queue_size,
+                                max_txn_ops=max_txn_ops, snapshot_every=snapshot_every,
+                                watch_queue_size=watch_queue_size,
                                 progress_notify_interval=progress_notify_interval, **options)
     from .embedded import EmbeddedEngine, recover
 
@@ -79,6 +82,8 @@ def open(path: str | None = None, *, fsync: str = "always", clock: Callable[[], 
             raise
     elif options:
         raise InvalidArgument(f"unknown options for an in-memory store: {', '.join(sorted(options))}")
+    if snapshot_every is None:
+        snapshot_every = 100_000
     engine = EmbeddedEngine(state, wal, snapshot_every=snapshot_every if path is not None else 0)
     store = Store(engine, clock=clock, max_value_bytes=max_value_bytes, max_txn_ops=max_txn_ops,
                   watch_queue_size=watch_queue_size, progress_notify_interval=progress_notify_interval)

@@ -1,6 +1,7 @@
 """`Member`: the embedded Store's API on a Raft member, plus the cluster operations etcd users know."""
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from typing import Any, Callable, Optional
@@ -29,8 +30,7 @@ class Member(Store):
         # watchers then catch up from the new history instead of missing revisions.
         engine.applier.before_restore = lambda: self._hub.resync(engine.state.revision)
         self._lease_stop = threading.Event()
-        self._lease_thread = threading.Thread(target=self._expire_as_leader, name="kvstore-lease-expiry",
-                                              daemon=True)
+        self._lease_thread = threading.Thread(target=self._tick, name="kvstore-member-ticker", daemon=True)
         self._lease_thread.start()
 
     # -- reads with etcd's serializable option ---------------------------------------------------
@@ -141,11 +141,17 @@ class Member(Store):
 
     # -- leases ----------------------------------------------------------------------------------
 
-    def _expire_as_leader(self) -> None:
+    def _tick(self) -> None:
+        # The embedded store's ticker runs only on its own clock; a member has this one instead: lease
+        # expiry decided by the leader, progress notifications on every member (as etcd's members).
         interval = self._raft.cluster.lease_check_interval
+        next_progress = time.monotonic() + self._progress_interval
         while not self._lease_stop.wait(interval):
             if self.closed:
                 return
+            if time.monotonic() >= next_progress:
+                next_progress = time.monotonic() + self._progress_interval
+                self._hub.request_progress()
             if self.is_leader:
                 try:
                     self.expire_leases()
@@ -166,10 +172,12 @@ class Member(Store):
 
 def open(path: str, *, cluster: Cluster, max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES,  # noqa: A001
          max_txn_ops: int = DEFAULT_MAX_TXN_OPS, watch_queue_size: int = 1024,
-         progress_notify_interval: float = 600.0, fsync: str = "always",
+         progress_notify_interval: float = 600.0, snapshot_every: Optional[int] = None, fsync: str = "always",
          clock: Optional[Callable[[], float]] = None, **options: Any) -> Member:
     """Open (or create) a Raft member's data directory and join its cluster.
 
+    The options are the embedded store's (`kvstore.open`). `snapshot_every` replaces
+    `cluster.snapshot_entries` (log entries between Raft snapshots, like etcd's --snapshot-count).
     The journal is always fsynced before an entry is acknowledged (`fsync` must stay "always"), and
     the lease clock is the leader's wall clock (`clock` must be None).
     """
@@ -183,6 +191,11 @@ def open(path: str, *, cluster: Cluster, max_value_bytes: int = DEFAULT_MAX_VALU
         raise InvalidArgument("clock: a Raft member's leases follow the leader's clock; it cannot be injected")
     if options:
         raise InvalidArgument(f"unknown options for a Raft member: {', '.join(sorted(options))}")
+    if snapshot_every is not None:
+        if type(snapshot_every) is not int or snapshot_every < 2:
+            raise InvalidArgument(f"snapshot_every={snapshot_every!r} must be an int >= 2 (log entries "
+                                  "between Raft snapshots)")
+        cluster = dataclasses.replace(cluster, snapshot_entries=snapshot_every)
     state = StateMachine(max_txn_ops=max_txn_ops, max_value_bytes=max_value_bytes)
     engine = RaftEngine(path, cluster, state)
     try:
