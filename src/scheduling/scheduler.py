@@ -784,7 +784,8 @@ class Scheduler:
                  message: str) -> ScheduleResult:
         """A failure after Reserve: Unreserve (reverse order), forget the assumed pod, requeue it."""
         fwk.run_unreserve_plugins(state, assumed, assumed.spec.node_name)
-        self._cache.forget_pod(assumed)
+        if self._cache.is_assumed(assumed.key):  # not when its binding was observed meanwhile (a waiting pod)
+            self._cache.forget_pod(assumed)
         result = self._failed(info, fwk, status, message, state)
         # The node has room again; the pod itself waits for its own reasons (handleBindingCycleError).
         self._queue.move_on_event(ClusterEvent.ASSIGNED_POD_DELETE, exclude=info.pod.key)

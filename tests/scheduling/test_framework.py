@@ -14,7 +14,7 @@ from refbuilders import node, pod  # noqa: E402
 
 from scheduling import Scheduler, default_registry  # noqa: E402
 from scheduling.framework import (BindPlugin, Code, ConfigError, CycleState, FilterPlugin, NodeInfo,  # noqa: E402
-                                  NodeScore, Plugin, PluginNotFound, PreFilterPlugin, PreFilterResult,
+                                  NodeScore, PermitPlugin, Plugin, PluginNotFound, PreFilterPlugin, PreFilterResult,
                                   ReservePlugin, ScorePlugin, Status, default_normalize_score, is_success)
 from scheduling.framework.registry import Registry  # noqa: E402
 
@@ -301,3 +301,41 @@ def test_post_filter_reasons_accumulate_until_one_succeeds() -> None:
     s.add_node(node("n0", cpu="1"))
     s.add_pod(pod("p", cpu="2"))
     assert s.schedule_pending()[0].message == "0/1 nodes are available: 1 Insufficient cpu. nothing to do."
+
+
+class _Permit(Plugin, PermitPlugin):
+    """Returns what its args say: ``{"code": "Wait" | "Unschedulable" | "Error" | "Success", "timeout": s}``."""
+
+    def permit(self, state: CycleState, pod: Any, node_name: str) -> tuple[Optional[Status], float]:
+        code = {"Wait": Code.WAIT, "Unschedulable": Code.UNSCHEDULABLE, "Error": Code.ERROR,
+                "Success": Code.SUCCESS}[self.args["code"]]
+        return Status(code, f"{self.name} says {code}"), float(self.args.get("timeout", 0))
+
+
+def _permits(*specs: tuple[str, str, float]) -> Scheduler:
+    reg = default_registry()
+    config = _only({"permit": [{"name": name} for name, _, _ in specs]})
+    config["profiles"][0]["pluginConfig"] = [{"name": name, "args": {"code": code, "timeout": timeout}}
+                                             for name, code, timeout in specs]
+    for name, _, _ in specs:
+        reg.register(name, type(name, (_Permit,), {"name": name}))
+    s = Scheduler(config, registry=reg, clock=lambda: 0.0)
+    s.add_node(node("n0"))
+    s.add_pod(pod("p"))
+    return s
+
+
+def test_permit_rejection_error_and_wait_as_kube_scheduler() -> None:
+    [rejected] = _permits(("A", "Wait", 5), ("B", "Unschedulable", 0)).schedule_pending()
+    assert rejected.message == "running B for node 'n0': B says Unschedulable" and not rejected.error
+    [failed] = _permits(("A", "Error", 0)).schedule_pending()
+    assert failed.error and failed.message.endswith("running Permit plugin 'A': A says Error")
+    s = _permits(("A", "Wait", 5), ("B", "Success", 0), ("C", "Wait", 3000))
+    [waiting] = s.schedule_pending()
+    assert waiting.waiting_node_name == "n0"
+    held = s.framework().get_waiting_pod("default/p")
+    assert held.get_pending_plugins() == ["A", "C"] and held.timeouts == {"A": 5.0, "C": 900.0}
+    held.allow("A")
+    assert s.bound_pod("default/p") is None  # C still waits
+    held.allow("C")
+    assert s.bound_pod("default/p").spec.node_name == "n0"

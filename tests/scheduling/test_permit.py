@@ -277,3 +277,78 @@ def test_through_a_registry_a_complete_group_binds_and_an_incomplete_one_times_o
     assert _cpu(s) == {"n0": 2000} and len(s.framework().waiting_pods) == 0
     half = registry.get("Pod", "half-0", "default")
     assert half.spec.node_name is None
+
+
+def test_a_waiting_pod_seen_bound_elsewhere_stays_accounted_once() -> None:
+    s = scheduler()
+    s.add_node(node("n0"))
+    s.add_node(node("n1"))
+    p = member("a", "g", 2)
+    s.add_pod(p)
+    (waiting,) = s.schedule_pending()
+    elsewhere = "n1" if waiting.waiting_node_name == "n0" else "n0"
+    s.add_pod(p.with_node_name(elsewhere))  # another scheduler bound it first
+    s._handle.get_waiting_pod("default/a").reject("Gang", "too late")
+    assert _cpu(s) == {elsewhere: 1000, waiting.waiting_node_name: 0}
+    assert s.pending == 0
+
+
+_PLUGINS = ["P", "Q", "R"]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.one_of(
+    st.tuples(st.just("add"), st.integers(0, 3), st.dictionaries(st.sampled_from(_PLUGINS),
+                                                                 st.floats(0, 2000), min_size=1)),
+    st.tuples(st.sampled_from(["allow", "reject"]), st.integers(0, 3), st.sampled_from(_PLUGINS)),
+    st.tuples(st.just("tick"), st.floats(0, 400), st.just(None))), max_size=40))
+def test_waiting_pods_map_against_a_model(ops) -> None:
+    clock = Clock()
+    pods = WaitingPods(clock)
+    decided: list[tuple[str, bool, str]] = []
+
+    def verdict(w: Any) -> None:  # as the scheduler: a decided pod leaves the map
+        pods.remove(w.pod.key)
+        decided.append((w.pod.metadata.name, w.verdict.is_success, w.verdict.plugin))
+
+    model: dict[str, dict[str, tuple[float, int]]] = {}  # pod -> plugin -> (deadline, order added)
+    added = 0
+    expected: list[tuple[str, bool, str]] = []
+    for op, which, arg in ops:
+        name = f"p{which}"
+        if op == "add":
+            if name in model:
+                continue
+            pods.add(pod(name), "n0", arg, verdict)
+            model[name] = {}
+            for plugin, timeout in arg.items():
+                model[name][plugin] = (clock.now + min(timeout, MAX_PERMIT_TIMEOUT), added)
+                added += 1
+        elif op in ("allow", "reject"):
+            waiting = pods.get(f"default/{name}")
+            assert (waiting is None) == (name not in model)
+            if waiting is None:
+                continue
+            if op == "allow":
+                waiting.allow(arg)
+                model[name].pop(arg, None)
+                if not model[name]:
+                    del model[name]
+                    expected.append((name, True, ""))
+            else:
+                waiting.reject(arg, "no")
+                del model[name]
+                expected.append((name, False, arg))
+        else:
+            clock.now += which
+            due = sorted((d, n, p) for n, plugins in model.items() for p, d in plugins.items() if d[0] <= clock.now)
+            for _, n, p in due:
+                if n in model:
+                    del model[n]
+                    expected.append((n, False, p))
+            pods.expire()
+        assert decided == expected
+        assert {w.pod.metadata.name: sorted(w.get_pending_plugins()) for w in pods} == {
+            n: sorted(plugins) for n, plugins in model.items()}
+        soonest = min((d[0] for plugins in model.values() for d in plugins.values()), default=None)
+        assert pods.next_deadline() == soonest
