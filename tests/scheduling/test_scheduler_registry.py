@@ -216,3 +216,26 @@ def test_a_dropped_nomination_is_removed_from_the_status(tmp_path: pathlib.Path)
         assert _pod_scheduled(high)[2].startswith("0/1 nodes are available: 1 Insufficient cpu.")
     finally:
         store.close()
+
+
+def test_kinds_the_registry_lacks_are_skipped(tmp_path: pathlib.Path) -> None:
+    class Older(objects.Registry):
+        """A registry from before StatefulSets and Services existed."""
+
+        def list(self, kind, *args, **kw):
+            if kind in ("StatefulSet", "Service"):
+                raise objects.NotFound(f'the server doesn\'t have a resource type "{kind}"')
+            return super().list(kind, *args, **kw)
+
+    store = kvstore.open(str(tmp_path / "db"))
+    try:
+        registry = Older(store)
+        registry.create(objects.from_dict({"apiVersion": "v1", "kind": "Namespace",
+                                           "metadata": {"name": "team", "labels": {"env": "prod"}}}))
+        registry.create(node("a"))
+        registry.create(pod("p", namespace="team"))
+        s = Scheduler()
+        assert s.run(registry, until_idle=True, timeout=30) == 1
+        assert s.cluster_objects.namespace_labels("team") == {"env": "prod"}
+    finally:
+        store.close()
