@@ -143,11 +143,12 @@ class ProcessCluster:
         self.procs: list[Optional[subprocess.Popen]] = [None] * size
         self.logs = [os.path.join(root, f"member{i}.log") for i in range(size)]
 
-    def start(self, i: int) -> None:
+    def start(self, i: int, peers: Optional[list[str]] = None) -> None:
+        """Start member i (peers: every address of this cluster unless given)."""
         log = open(self.logs[i], "ab")
         self.procs[i] = subprocess.Popen(
             [sys.executable, MEMBER_MAIN, os.path.join(self.root, f"data{i}"), self.addresses[i],
-             f"127.0.0.1:{self.raft_ports[i]}", str(self.rpc_ports[i]), *self.addresses],
+             f"127.0.0.1:{self.raft_ports[i]}", str(self.rpc_ports[i]), *(peers or self.addresses)],
             stdout=log, stderr=subprocess.STDOUT)
         log.close()
         wait_until(lambda: self._rpc_up(i), 15, f"member {i} to serve")

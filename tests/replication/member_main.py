@@ -46,6 +46,9 @@ def serve(member: Any, port: int) -> None:
         if op == "wait_ready":
             member.wait_ready(args[0])
             return True
+        if op == "add_member":
+            member.add_member(args[0], timeout=5)
+            return True
         if op == "transfer":
             member.move_leader(args[0], timeout=5)
             return True
