@@ -24,6 +24,7 @@ NO_FAILURE = 1 << 30
 _MAX_CLASSES = 128
 _MAX_INDEXES = 64
 _MAX_SEEN = 4096
+_MIN_CHUNK = 32  # nodes per batch of the hybrid window, at the least
 
 
 def num_feasible_nodes_to_find(percentage: int, num_all_nodes: int) -> int:
@@ -160,28 +161,73 @@ class Window(Sequence[NodeInfo]):
 
 
 def hybrid_window(index: FilterIndex, plain: Sequence[Any], state: CycleState, pod: Any,
-                   nodes: Sequence[NodeInfo], start: int, to_find: int) -> tuple[list[int], int]:
+                  nodes: Sequence[NodeInfo], start: int, to_find: int) -> tuple[list[int], int]:
     """The window when some filters are not node-local: walk only the nodes the node-local filters pass
     (from the index), running the others on them. A node is feasible when every filter passes, whatever
-    the order, so the window and the examined count equal the plain walk's."""
+    the order, so the window and the examined count equal the plain walk's.
+
+    Nodes go through in chunks of about as many as are still to find, each plugin filtering a whole chunk
+    at once (its ``filter_nodes`` batch when it has one); a chunk where a plugin reports an Error is walked
+    again node by node, so the Error raised is the one the plain walk meets first.
+    """
     feasible = index.feasible
     n = len(nodes)
     before = feasible.bisect_left(start)
+    order = itertools.chain(feasible.islice(before), feasible.islice(0, before))
     found: list[int] = []
-    for segment in (feasible.islice(before), feasible.islice(0, before)):
-        for i in segment:
-            ni = nodes[i]
-            for plugin in plain:
-                status = plugin.filter(state, pod, ni)
-                if status is not None and status.code != Code.SUCCESS:
-                    if status.code == Code.ERROR:
-                        raise PluginFailure(status.with_plugin(plugin.name))
-                    break
-            else:
-                found.append(i)
-                if len(found) >= to_find:
-                    return found, (i - start) % n + 1
-    return found, n
+    while True:
+        chunk = list(itertools.islice(order, max(to_find - len(found), _MIN_CHUNK)))
+        if not chunk:
+            return found, n
+        passing: Optional[list[int]] = chunk
+        for plugin in plain:
+            passing = _passing(plugin, state, pod, nodes, passing)
+            if not passing:
+                break
+        if passing is None:
+            passing = _walk(plain, state, pod, nodes, chunk, to_find - len(found))
+        need = to_find - len(found)
+        if len(passing) >= need:
+            found += passing[:need]
+            return found, (found[-1] - start) % n + 1
+        found += passing
+
+
+def _passing(plugin: Any, state: CycleState, pod: Any, nodes: Sequence[NodeInfo],
+             positions: Optional[list[int]]) -> Optional[list[int]]:
+    """The positions whose node ``plugin`` lets through; None when it reports an Error on one of them."""
+    if positions is None:
+        return None
+    infos = [nodes[i] for i in positions]
+    batch = getattr(plugin, "filter_nodes", None)
+    statuses = batch(state, pod, infos) if batch is not None else None
+    if statuses is None:
+        statuses = [plugin.filter(state, pod, ni) for ni in infos]
+    returned = {id(status): status for status in statuses if status is not None}.values()
+    if any(status.code == Code.ERROR for status in returned):
+        return None
+    if any(status.code == Code.SUCCESS for status in returned):
+        return [i for i, status in zip(positions, statuses) if status is None or status.code == Code.SUCCESS]
+    return [i for i, status in zip(positions, statuses) if status is None]
+
+
+def _walk(plain: Sequence[Any], state: CycleState, pod: Any, nodes: Sequence[NodeInfo], positions: list[int],
+          to_find: int) -> list[int]:
+    """Node by node, every plugin in order (raises the first Error met, as the plain walk does)."""
+    found = []
+    for i in positions:
+        ni = nodes[i]
+        for plugin in plain:
+            status = plugin.filter(state, pod, ni)
+            if status is not None and status.code != Code.SUCCESS:
+                if status.code == Code.ERROR:
+                    raise PluginFailure(status.with_plugin(plugin.name))
+                break
+        else:
+            found.append(i)
+            if len(found) >= to_find:
+                break
+    return found
 
 
 def select(totals: list[int], rng: random.Random) -> int:

@@ -160,6 +160,12 @@ class FilterPlugin:
     def filter(self, state: CycleState, pod: Any, node_info: NodeInfo) -> Optional[Status]:
         raise NotImplementedError
 
+    def filter_nodes(self, state: CycleState, pod: Any,
+                     nodes: Sequence[NodeInfo]) -> Optional[list[Optional[Status]]]:
+        """Optional batch path for a plugin that is not node-local: what ``filter`` returns for each node of
+        ``nodes``, in order, in one call. None (the default): the scheduler filters node by node."""
+        return None
+
 
 class PostFilterResult:
     """PostFilter's answer: the node nominated for the pod, and the pods preempted to make room."""

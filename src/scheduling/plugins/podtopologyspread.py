@@ -308,6 +308,19 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
             verdict = s.verdicts[domain] = self._verdict(s, labels)
         return verdict  # type: ignore[return-value]
 
+    def filter_nodes(self, state: CycleState, pod: Any,
+                     nodes: Sequence[NodeInfo]) -> Optional[list[Optional[Status]]]:
+        """Filter for every node at once: one verdict per distinct domain, then a lookup per node."""
+        s: _FilterState = state.read(PRE_FILTER_KEY)
+        columns = _columns(s.constraints, nodes)
+        domains: list[Any] = columns[0] if s.single_key is not None else list(zip(*columns))
+        verdicts = s.verdicts
+        for domain in set(domains).difference(verdicts):
+            values = (domain,) if s.single_key is not None else domain
+            labels = {c.topology_key: v for c, v in zip(s.constraints, values) if v is not None}
+            verdicts[domain] = self._verdict(s, labels)
+        return list(map(verdicts.__getitem__, domains))
+
     @staticmethod
     def _verdict(s: "_FilterState", labels: Mapping[str, str]) -> Optional[Status]:
         for i, c in enumerate(s.constraints):

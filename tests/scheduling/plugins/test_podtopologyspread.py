@@ -29,6 +29,16 @@ def _batch_scores(plugin, p, feasible, same_list):
     return dict(zip([i.name for i in nodes], plugin.normalized_scores(state, p, nodes)))
 
 
+def _batch_reasons(plugin, p, infos):
+    """The scheduler's batch path (``filter_nodes``)."""
+    state = CycleState()
+    _, status = plugin.pre_filter(state, p, infos)
+    if status is not None and status.is_skip:
+        return {i.name: None for i in infos}
+    return {i.name: None if s is None or s.is_success else s.reasons[0]
+            for i, s in zip(infos, plugin.filter_nodes(state, p, infos))}
+
+
 def _spread(max_skew, key, selector=FOO, when="DoNotSchedule", **extra):
     return {"maxSkew": max_skew, "topologyKey": key, "whenUnsatisfiable": when, "labelSelector": selector, **extra}
 
@@ -175,6 +185,7 @@ def test_matches_the_reference_as_the_cluster_changes(data):
         cluster = R.Cluster(nodes, placed)
         expected = {n.metadata.name: R.topology_spread_reason(incoming, n, cluster) for n in nodes}
         assert filter_reasons(plugin, incoming, infos) == expected
+        assert _batch_reasons(plugin, incoming, infos) == expected
         feasible_names = data.draw(st.sets(st.sampled_from([n.metadata.name for n in nodes]), min_size=1))
         feasible = [n for n in nodes if n.metadata.name in feasible_names]
         feasible_infos = [by_name[n.metadata.name] for n in feasible]

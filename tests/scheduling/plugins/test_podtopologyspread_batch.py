@@ -1,0 +1,95 @@
+"""The batch paths PodTopologySpread brought to the scheduler: ``selection.hybrid_window`` filtering chunks
+of nodes at once (``filter_nodes`` batches, per-node fallback, Errors) must give exactly the plain walk's
+window, examined count and Error; and ``plain_scores`` must check a batch's range."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from hypothesis import given, settings, strategies as st
+from sortedcontainers import SortedList
+
+from scheduling.framework import CycleState, PluginFailure, Status
+from scheduling.selection import hybrid_window, plain_scores
+
+
+class _Rejects:
+    """A filter that is not node-local: rejects some positions, reports an Error on others."""
+
+    def __init__(self, name, rejected, errors, batch):
+        self.name = name
+        self.rejected = rejected
+        self.errors = errors
+        if not batch:
+            self.filter_nodes = lambda state, pod, nodes: None
+
+    def filter(self, state, pod, ni):
+        if ni.position in self.errors:
+            return Status.error(f"{self.name} broke on {ni.name}")
+        if ni.position in self.rejected:
+            return Status.unschedulable(f"{self.name} says no")
+        return Status() if ni.position % 5 == 0 else None  # an explicit Success now and then
+
+    def filter_nodes(self, state, pod, nodes):
+        return [self.filter(state, pod, ni) for ni in nodes]
+
+
+def _plain_walk(feasible, plugins, nodes, start, to_find):
+    """The window as the per-node walk finds it."""
+    n = len(nodes)
+    order = [i for i in feasible if i >= start] + [i for i in feasible if i < start]
+    found = []
+    for i in order:
+        for plugin in plugins:
+            status = plugin.filter(None, None, nodes[i])
+            if status is not None and not status.is_success:
+                if status.code.name == "ERROR":
+                    raise PluginFailure(status.with_plugin(plugin.name))
+                break
+        else:
+            found.append(i)
+            if len(found) >= to_find:
+                return found, (i - start) % n + 1
+    return found, n
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_hybrid_window_equals_the_plain_walk(data):
+    n = data.draw(st.integers(1, 300))
+    nodes = [SimpleNamespace(name=f"n{i}", position=i) for i in range(n)]
+    positions = st.sets(st.integers(0, n - 1), max_size=n)
+    feasible = SortedList(data.draw(positions))
+    plugins = [_Rejects(f"P{k}", data.draw(positions), data.draw(st.sets(st.integers(0, n - 1), max_size=2)),
+                        data.draw(st.booleans())) for k in range(data.draw(st.integers(1, 3)))]
+    start = data.draw(st.integers(0, n - 1))
+    to_find = data.draw(st.integers(1, n + 5))
+    index = SimpleNamespace(feasible=feasible)
+    try:
+        expected = _plain_walk(feasible, plugins, nodes, start, to_find)
+    except PluginFailure as exc:
+        with pytest.raises(PluginFailure) as got:
+            hybrid_window(index, plugins, CycleState(), None, nodes, start, to_find)
+        assert got.value.status.message == exc.status.message
+        return
+    assert hybrid_window(index, plugins, CycleState(), None, nodes, start, to_find) == expected
+
+
+def test_plain_scores_takes_a_batch_and_checks_its_range():
+    nodes = [SimpleNamespace(name=f"n{i}") for i in range(3)]
+
+    class Batch:
+        def __init__(self, values):
+            self.values = values
+
+        def normalized_scores(self, state, pod, nodes):
+            return self.values
+
+        def score(self, state, pod, ni):
+            raise AssertionError("the batch must be used")
+
+    good = SimpleNamespace(name="Good", plugin=Batch([0, 50, 100]))
+    assert plain_scores(None, good, CycleState(), None, nodes) == [0, 50, 100]
+    wild = SimpleNamespace(name="Wild", plugin=Batch([0, 101, 100]))
+    with pytest.raises(PluginFailure, match="'Wild' returns an invalid score 101 for node 'n1'"):
+        plain_scores(None, wild, CycleState(), None, nodes)
