@@ -19,7 +19,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Any, Mapping, Optional
 
-from objects import LabelSelector
+from objects import LabelSelector, ObjectsError
 
 from .framework import UnknownKind
 
@@ -53,10 +53,13 @@ def _selector_of(kind: str, obj: Any) -> Optional[LabelSelector]:
     raw = spec.get("selector") if isinstance(spec, dict) else getattr(spec, "selector", None)
     if raw is None or isinstance(raw, LabelSelector):
         return raw
-    if kind in _MAP_SELECTOR_KINDS:
-        # An empty map selects nothing here: the API server drops an empty selector map, which Go sees as nil.
-        return LabelSelector(match_labels=raw) if raw else None
-    return LabelSelector.from_dict(raw, path=f"{kind}.spec.selector")
+    try:
+        if kind in _MAP_SELECTOR_KINDS:
+            # An empty map selects nothing: the API server drops an empty selector map, which Go sees as nil.
+            return LabelSelector(match_labels=raw) if raw else None
+        return LabelSelector.from_dict(raw, path=f"{kind}.spec.selector")
+    except ObjectsError:
+        return None  # as DefaultSelector, which skips a selector LabelSelectorAsSelector cannot parse
 
 
 class ClusterObjects:

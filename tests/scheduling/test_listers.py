@@ -181,3 +181,14 @@ def test_matches_a_plain_model_after_any_sequence_of_changes(ops, pod_labels, po
     assert sorted(map(repr, got)) == sorted(map(repr, want))
     if rs != "absent":
         assert got[-1] == want[-1]  # the controller's selector comes after the Services'
+
+
+def test_a_selector_that_does_not_parse_selects_nothing() -> None:
+    broken = objects.from_dict({"apiVersion": "example.com/v1", "kind": "StatefulSet",
+                                "metadata": {"name": "db", "namespace": "default"},
+                                "spec": {"selector": {"matchExpressions": [{"key": "app", "operator": "Near"}]}}})
+    lister = ClusterObjects()
+    lister.add(broken)
+    assert lister.objects("StatefulSet") == [broken]
+    p = owned_pod("db-0", {"app": "db"}, "StatefulSet", "db")
+    assert lister.selectors_for(p) == []
