@@ -38,6 +38,10 @@ def _identity(obj: Any) -> tuple[str, str]:
     return (obj.metadata.namespace or "", obj.metadata.name)
 
 
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _pod_scheduled(pod: Any) -> Any:
     """The pod's PodScheduled condition, or None."""
     for condition in pod.status.conditions or ():
@@ -181,30 +185,34 @@ class RegistryConnection:
 
     def write_unschedulable(self, pod: Any, reason: str, message: str) -> bool:
         """Patch the pod's PodScheduled condition unless it already says this; True when written."""
-        from objects import ObjectsError, to_dict
+        from objects import Conflict, ObjectsError, to_dict
         if _says(pod, reason, message):
             return False
         meta = pod.metadata
-        try:
-            current = self.registry.get("Pod", meta.name, meta.namespace)
-        except ObjectsError:
-            return False  # deleted meanwhile
-        if current.spec.node_name or _says(current, reason, message):
-            return False
-        previous = _pod_scheduled(current)
-        since = previous.last_transition_time if previous is not None and previous.status == "False" else None
-        conditions = [c for c in (to_dict(current).get("status") or {}).get("conditions") or []
-                      if c.get("type") != "PodScheduled"]
-        conditions.append({"type": "PodScheduled", "status": "False", "reason": reason, "message": message,
-                           "lastTransitionTime": since or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")})
-        patch = {"metadata": {"resourceVersion": current.metadata.resource_version},
-                 "status": {"conditions": conditions}}
-        try:
-            self.registry.patch_status("Pod", meta.name, patch, meta.namespace)
-        except ObjectsError:
-            return False  # changed meanwhile: the next attempt writes it
-        self.status_writes += 1
-        return True
+        for _ in range(3):  # a concurrent status write (our nomination) makes the precondition fail: re-read
+            try:
+                current = self.registry.get("Pod", meta.name, meta.namespace)
+            except ObjectsError:
+                return False  # deleted meanwhile
+            if current.spec.node_name or _says(current, reason, message):
+                return False
+            previous = _pod_scheduled(current)
+            since = previous.last_transition_time if previous is not None and previous.status == "False" else None
+            conditions = [c for c in (to_dict(current).get("status") or {}).get("conditions") or []
+                          if c.get("type") != "PodScheduled"]
+            conditions.append({"type": "PodScheduled", "status": "False", "reason": reason, "message": message,
+                               "lastTransitionTime": since or _now()})
+            patch = {"metadata": {"resourceVersion": current.metadata.resource_version},
+                     "status": {"conditions": conditions}}
+            try:
+                self.registry.patch_status("Pod", meta.name, patch, meta.namespace)
+            except Conflict:
+                continue
+            except ObjectsError:
+                return False
+            self.status_writes += 1
+            return True
+        return False  # busy pod: the next attempt writes it
 
     def write_nomination(self, pod: Any, node_name: Optional[str]) -> None:
         """Set (or, with None, remove) the pod's ``status.nominatedNodeName``."""

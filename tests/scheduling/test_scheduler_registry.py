@@ -239,3 +239,28 @@ def test_kinds_the_registry_lacks_are_skipped(tmp_path: pathlib.Path) -> None:
         assert s.cluster_objects.namespace_labels("team") == {"env": "prod"}
     finally:
         store.close()
+
+
+def test_a_concurrent_write_does_not_lose_the_condition(tmp_path: pathlib.Path) -> None:
+    class Busy(objects.Registry):
+        """Someone writes the pod's status just before our first condition patch lands."""
+
+        raced = False
+
+        def patch_status(self, kind, name, patch, namespace=None):
+            if not self.raced and "conditions" in patch.get("status", {}):
+                self.raced = True
+                super().patch_status(kind, name, {"status": {"phase": "Pending"}}, namespace)
+            return super().patch_status(kind, name, patch, namespace)
+
+    store = kvstore.open(str(tmp_path / "db"))
+    try:
+        registry = Busy(store)
+        registry.create(node("a", cpu="1"))
+        registry.create(pod("big", cpu="2"))
+        assert Scheduler().run(registry, until_idle=True, timeout=30) == 0
+        assert registry.raced
+        big = registry.get("Pod", "big", "default")
+        assert _pod_scheduled(big)[:2] == ("False", "Unschedulable") and big.status.phase == "Pending"
+    finally:
+        store.close()
