@@ -177,9 +177,9 @@ class Model:
         """An independent copy; :data:`ABSENT` (a shared immutable marker, compared by identity) stays itself."""
         new = object.__new__(type(self))
         memo[id(self)] = new
+        setattr_ = object.__setattr__
         for name in self.__slots_all__:  # type: ignore[attr-defined]
-            value = getattr(self, name)
-            object.__setattr__(new, name, value if value is ABSENT else copy.deepcopy(value, memo))
+            setattr_(new, name, _fresh(getattr(self, name), memo))
         return new
 
     def __eq__(self, other: object) -> bool:
@@ -199,6 +199,25 @@ class Model:
                 continue
             parts.append(f"{f.attr}={v!r}")
         return f"{type(self).__name__}({', '.join(parts)})"
+
+
+_IMMUTABLE = frozenset({str, int, float, bool, type(None)})
+
+
+def _fresh(value: Any, memo: dict[int, Any]) -> Any:
+    """``copy.deepcopy`` for what models hold, without its bookkeeping for the plain JSON parts (which no
+    two places of an object share): scalars and ABSENT as they are, lists and dicts rebuilt."""
+    t = type(value)
+    if t in _IMMUTABLE or value is ABSENT:
+        return value
+    if t is dict:
+        return {k: _fresh(v, memo) for k, v in value.items()}
+    if t is list:
+        return [_fresh(v, memo) for v in value]
+    if isinstance(value, Model):  # a model seen before in this copy stays shared, as deepcopy keeps it
+        seen = memo.get(id(value))
+        return seen if seen is not None else value.__deepcopy__(memo)
+    return copy.deepcopy(value, memo)  # value classes (immutable: themselves) and derived tuples
 
 
 def model(cls: type[M]) -> type[M]:
