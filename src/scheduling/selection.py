@@ -147,6 +147,16 @@ class Window(Sequence[NodeInfo]):
         self._nodes = nodes
         self._positions = positions
 
+    @property
+    def base(self) -> Sequence[NodeInfo]:
+        """The node list the window is cut from."""
+        return self._nodes
+
+    @property
+    def positions(self) -> Sequence[int]:
+        """The positions in ``base`` of the window's nodes, in window order."""
+        return self._positions
+
     def __len__(self) -> int:
         return len(self._positions)
 
@@ -198,7 +208,7 @@ def _passing(plugin: Any, state: CycleState, pod: Any, nodes: Sequence[NodeInfo]
     """The positions whose node ``plugin`` lets through; None when it reports an Error on one of them."""
     if positions is None:
         return None
-    infos = [nodes[i] for i in positions]
+    infos = Window(nodes, positions)
     batch = getattr(plugin, "filter_nodes", None)
     statuses = batch(state, pod, infos) if batch is not None else None
     if statuses is None:

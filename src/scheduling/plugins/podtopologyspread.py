@@ -31,6 +31,7 @@ from objects import LabelSelector, TopologySpreadConstraint
 from ..framework import (ClusterEvent, ConfigError, CycleState, EnqueueExtensions, FilterPlugin, NodeInfo,
                          NodeScore, Plugin, PreFilterExtensions, PreFilterPlugin, PreScorePlugin, ScorePlugin,
                          Status, MAX_NODE_SCORE)
+from .labelcolumns import LabelColumns
 from .podcounts import CounterCache, DomainCounter, merged_selector, selector_key
 
 __all__ = ["PodTopologySpread", "default_selector", "SYSTEM_DEFAULT_CONSTRAINTS"]
@@ -229,6 +230,7 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
         self.system_defaulted = defaulting == "System"
         self.default_constraints = defaults
         self._cache = CounterCache()
+        self._labels = LabelColumns()
 
     # -- constraints -------------------------------------------------------------------------------
     def constraints(self, pod: Any, when: str) -> tuple[list[Constraint], bool]:
@@ -248,6 +250,10 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
         return [Constraint(c.max_skew, c.topology_key, selector, c.min_domains or 1,
                            c.node_affinity_policy or "Honor", c.node_taints_policy or "Ignore")
                 for c in defaults], True
+
+    def _columns(self, constraints: Sequence[Constraint], nodes: Sequence[NodeInfo]) -> list[list[Optional[str]]]:
+        """Per constraint, the value of its key on each node (None when the node lacks it)."""
+        return [self._labels.values(c.topology_key, nodes) for c in constraints]
 
     def _sync(self, nodes: Sequence[NodeInfo]) -> None:
         # Counts cover every node of the cluster, whatever subset a caller passes (PreScore: feasible nodes).
@@ -312,7 +318,7 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
                      nodes: Sequence[NodeInfo]) -> Optional[list[Optional[Status]]]:
         """Filter for every node at once: one verdict per distinct domain, then a lookup per node."""
         s: _FilterState = state.read(PRE_FILTER_KEY)
-        columns = _columns(s.constraints, nodes)
+        columns = self._columns(s.constraints, nodes)
         domains: list[Any] = columns[0] if s.single_key is not None else list(zip(*columns))
         verdicts = s.verdicts
         for domain in set(domains).difference(verdicts):
@@ -340,7 +346,7 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
         self._sync(nodes)
         require_all = not (defaulted and self.system_defaulted)
         keys = tuple(dict.fromkeys(c.topology_key for c in constraints))
-        columns = _columns(constraints, nodes)
+        columns = self._columns(constraints, nodes)
         ignored: set[str] = set()
         kept: Optional[list[int]] = None  # positions of the scored nodes, when some are ignored
         if require_all and any(None in column for column in columns):
@@ -408,7 +414,7 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
         (and, for a hostname constraint, its own matching-pod count), so it is computed once per distinct
         signature and normalized over those values."""
         s: _ScoreState = state.read(PRE_SCORE_KEY)
-        columns = s.columns if nodes is s.nodes else _columns(s.constraints, nodes)
+        columns = s.columns if nodes is s.nodes else self._columns(s.constraints, nodes)
         if any(host is not None for host in s.host_counters):
             names = [ni.name for ni in nodes]
             columns = [column if host is None else
@@ -440,12 +446,6 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
 
     def events_to_register(self) -> tuple[str, ...]:
         return ClusterEvent.ALL
-
-
-def _columns(constraints: Sequence[Constraint], nodes: Sequence[NodeInfo]) -> list[list[Optional[str]]]:
-    """Per constraint, the value of its key on each node (None when the node lacks it)."""
-    labels = [ni.labels for ni in nodes]
-    return [[lab.get(c.topology_key) for lab in labels] for c in constraints]
 
 
 def _go_round(x: float) -> int:

@@ -1,0 +1,59 @@
+"""``LabelColumns``: every node's value of a label, in the scheduler's node order, kept current from the cache's
+change log — so a plugin that decides per topology domain reads a window's domains at C speed
+(``map(column.__getitem__, positions)``) instead of looking the label up on every node in every cycle.
+
+A column is rebuilt when nodes are added or removed (``Cache.topology_version``: positions move) or when the
+change log no longer reaches back to the last sync; otherwise only the nodes the log names are re-read (a
+node update that changes labels is logged like any other NodeInfo change). Lists that do not come from the
+scheduler cache (tests, what-if copies) are read directly, every time.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence
+
+__all__ = ["LabelColumns"]
+
+Column = list[Optional[str]]
+
+
+class LabelColumns:
+    """Per label key, the value on each node of the scheduler's node list (None where the node lacks it)."""
+
+    def __init__(self) -> None:
+        self._cache: Any = None
+        self._version = -1
+        self._cursor = 0
+        self._columns: dict[str, Column] = {}
+
+    def values(self, key: str, nodes: Sequence[Any]) -> Column:
+        """The value of ``key`` on each node of ``nodes``, in order: a full node list, a ``Window`` of it,
+        or any sequence of NodeInfos."""
+        base = getattr(nodes, "base", nodes)
+        cache = getattr(base, "cache", None)
+        if cache is None or base is not cache.list():
+            return [ni.labels.get(key) for ni in nodes]
+        self._sync(cache)
+        column = self._columns.get(key)
+        if column is None:
+            column = self._columns[key] = [ni.labels.get(key) for ni in base]
+        if base is nodes:
+            return list(column)
+        return list(map(column.__getitem__, nodes.positions))  # type: ignore[attr-defined]
+
+    def _sync(self, cache: Any) -> None:
+        if cache is not self._cache or cache.topology_version != self._version:
+            self._reset(cache)
+            return
+        changed, self._cursor = cache.changes_since(self._cursor)
+        if changed is None:
+            self._reset(cache)
+            return
+        for key, column in self._columns.items():
+            for ni in changed:
+                column[ni.index] = ni.labels.get(key)
+
+    def _reset(self, cache: Any) -> None:
+        self._cache = cache
+        self._version = cache.topology_version
+        self._cursor = cache.change_cursor()
+        self._columns = {}

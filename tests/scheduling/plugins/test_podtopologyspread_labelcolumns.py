@@ -1,0 +1,52 @@
+"""``LabelColumns`` (PodTopologySpread's per-key label columns in node order) against reading every node's
+labels from scratch, as nodes come, change labels and go and pods come and go on a real scheduler Cache."""
+from __future__ import annotations
+
+from hypothesis import given, settings, strategies as st
+from pluginharness import ZONE, node, pod
+
+from scheduling.cache import Cache
+from scheduling.plugins.labelcolumns import LabelColumns
+from scheduling.selection import Window
+
+KEYS = [ZONE, "rack", "kubernetes.io/hostname"]
+
+
+def _labels(draw):
+    labels = {}
+    if draw(st.booleans()):
+        labels[ZONE] = draw(st.sampled_from(["z1", "z2", "z3"]))
+    if draw(st.booleans()):
+        labels["rack"] = draw(st.sampled_from(["r1", "r2"]))
+    return labels
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=st.data())
+def test_columns_follow_the_cache(data):
+    cache = Cache()
+    columns = LabelColumns()
+    pods = []
+    for step in range(data.draw(st.integers(1, 30))):
+        nodes = cache.list()
+        names = [ni.name for ni in nodes]
+        op = data.draw(st.sampled_from(["add", "update", "remove", "pod", "unpod"]))
+        if op == "add" or not names:
+            cache.add_node(node(f"n{step}", labels=_labels(data.draw)))
+        elif op == "update":
+            cache.update_node(node(data.draw(st.sampled_from(names)), labels=_labels(data.draw)))
+        elif op == "remove":
+            cache.remove_node(data.draw(st.sampled_from(names)))
+        elif op == "pod":
+            pods.append(pod(f"p{step}", node_name=data.draw(st.sampled_from(names))))
+            cache.add_pod(pods[-1])
+        elif pods:
+            cache.remove_pod(pods.pop(data.draw(st.integers(0, len(pods) - 1))))
+        nodes = cache.list()
+        key = data.draw(st.sampled_from(KEYS))
+        assert columns.values(key, nodes) == [ni.labels.get(key) for ni in nodes]
+        if nodes:
+            positions = data.draw(st.lists(st.integers(0, len(nodes) - 1), max_size=len(nodes), unique=True))
+            window = Window(nodes, positions)
+            assert columns.values(key, window) == [ni.labels.get(key) for ni in window]
+        assert columns.values(key, list(nodes)) == [ni.labels.get(key) for ni in nodes]  # not the cache's list
