@@ -68,16 +68,22 @@ class NodeTable(_Tracked):
 
     def current(self) -> list[Any]:
         """The values by ``NodeInfo.index``, None where unknown or stale; the caller fills them in."""
+        self.refresh()
+        return self.values
+
+    def refresh(self) -> Optional[list[int]]:
+        """Drop the values of the nodes that changed and return their positions; None when every value was
+        dropped (nodes were added or removed)."""
         changed = self._pending()
         if changed is None:
             self.values = [None] * len(self.cache.list())
             self._mark_synced()
-        else:
-            values = self.values
-            for ni in changed:
-                if ni.index >= 0:
-                    values[ni.index] = None
-        return self.values
+            return None
+        values = self.values
+        positions = [ni.index for ni in changed if ni.index >= 0]
+        for i in positions:
+            values[i] = None
+        return positions
 
 
 class FilterIndex(_Tracked):

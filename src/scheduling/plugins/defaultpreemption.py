@@ -28,19 +28,18 @@ from __future__ import annotations
 
 import random
 from collections import OrderedDict
-from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Sequence
 
-from ..eqcache import IndexedStatuses, NodeTable
+from ..eqcache import IndexedStatuses
 from ..framework import (Code, ConfigError, CycleState, NodeInfo, Plugin, PostFilterPlugin, PostFilterResult,
                          Status)
+from .dryruns import DryRun, DryRunTable, dry_run, is_candidate
 
-__all__ = ["DefaultPreemption", "Candidate", "more_important", "pdb_violations"]
+__all__ = ["DefaultPreemption", "more_important", "pdb_violations"]
 
 NOT_HELPFUL = "Preemption is not helpful for scheduling"
 NO_VICTIMS = "No preemption victims found for incoming pod"
 NEVER = "not eligible due to preemptionPolicy=Never."
-_MAX_INT32_PLUS_1 = 2**31
 _MAX_TABLES = 16
 _NOT_STARTED = "9999-12-31T23:59:59Z"  # a pod without status.startTime counts as started now (latest)
 
@@ -81,41 +80,6 @@ def pdb_violations(pods: Sequence[Any], pdbs: Sequence[Any]) -> tuple[list[Any],
     return violating, fine
 
 
-@dataclass
-class Candidate:
-    """A node where preemption works, with its victims (most important first) and PDB violations."""
-
-    node_name: str
-    victims: list[Any]
-    pdb_violations: int
-    order: int
-
-
-# A node's dry run: (victims most important first, PDB violations, failure status or None, the numeric part
-# of pickOneNodeForPreemption's order, the earliest start among the highest-priority victims).
-DryRun = tuple[list[Any], int, Optional[Status], tuple[int, int, int, int], str]
-
-
-def _dry_run_result(victims: list[Any], violations: int, status: Optional[Status]) -> DryRun:
-    if status is not None or not victims:
-        return victims, violations, status, (0, 0, 0, 0), ""
-    top = victims[0].priority_value
-    order = (violations, top, sum(v.priority_value + _MAX_INT32_PLUS_1 for v in victims), len(victims))
-    return victims, violations, status, order, min(_start(v) for v in victims if v.priority_value == top)
-
-
-def _pick(found: Sequence[tuple[DryRun, int, str]]) -> tuple[DryRun, int, str]:
-    """``pickOneNodeForPreemption`` over (dry run, search order, node): fewest PDB violations, lowest
-    highest-victim priority, smallest priority sum, fewest victims; then the latest start of the
-    highest-priority victims; then the first found."""
-    best = min(f[0][3] for f in found)
-    tied = [f for f in found if f[0][3] == best]
-    if len(tied) > 1:
-        latest = max(f[0][4] for f in tied)
-        tied = [f for f in tied if f[0][4] == latest]
-    return min(tied, key=lambda f: f[1])
-
-
 class DefaultPreemption(Plugin, PostFilterPlugin):
     """kube-scheduler's ``DefaultPreemption``; args ``minCandidateNodesPercentage`` (0..100, default 10) and
     ``minCandidateNodesAbsolute`` (default 100)."""
@@ -131,7 +95,7 @@ class DefaultPreemption(Plugin, PostFilterPlugin):
             raise ConfigError("DefaultPreemption.args: minCandidateNodesPercentage and minCandidateNodesAbsolute "
                               "cannot both be zero")
         self._rng = random.Random(0)
-        self._dry_runs: OrderedDict[tuple, NodeTable] = OrderedDict()
+        self._dry_runs: OrderedDict[tuple, Optional[DryRunTable]] = OrderedDict()
 
     @staticmethod
     def _int_arg(args: Mapping[str, Any], key: str, default: int, low: int, high: Optional[int]) -> int:
@@ -173,7 +137,8 @@ class DefaultPreemption(Plugin, PostFilterPlugin):
             detail = ", ".join(sorted(f"{n} {r}" for r, n in counts.items()))
             message = f"preemption: 0/{len(reasons)} nodes are available: {detail}"
             return PostFilterResult(""), Status.unschedulable(message)  # "": clear an earlier nomination
-        (victims, _, _, _, _), _, node_name = _pick(found)
+        # pickOneNodeForPreemption: the smallest key, the first found among equals.
+        (victims, _, _, _), _, node_name = min(found, key=lambda f: f[0][3])
         for victim in victims:
             self.handle.delete_pod(victim)
         # Lower-priority pods nominated to this node may no longer fit: they lose their nomination and are
@@ -188,24 +153,43 @@ class DefaultPreemption(Plugin, PostFilterPlugin):
     def _dry_run(self, fwk: Any, state: CycleState, pod: Any, potential: Sequence[NodeInfo],
                  reasons: dict[str, Status]) -> list[tuple[DryRun, int, str]]:
         """``DryRunPreemption``: from a random offset, each node's victims, until ``num_candidates`` nodes
-        are candidates (at least one of them without PDB violations) or every node was tried."""
+        are candidates (at least one of them without PDB violations) or every node was tried. Returns the
+        candidates as (dry run, search order, node name); ``reasons`` gets the failures of the nodes tried."""
         pdbs = list(self.handle.pod_disruption_budgets())
         m = len(potential)
         wanted = self.num_candidates(m)
         offset = self._rng.randrange(m)
+
+        def evaluate(ni: NodeInfo) -> DryRun:
+            return dry_run(*self.select_victims(fwk, state.clone(), pod, ni.clone(), pdbs))
+
         class_key = self._class_key(fwk, state, pod, pdbs)
         table = self._table(class_key) if class_key is not None else None
-        own = pod.status.nominated_node_name  # its own nomination is left out there: not the class's answer
+        snapshot = self.handle.snapshot
+        nodes = snapshot.list()
+        own = pod.status.nominated_node_name  # its own nomination counts there: not the class's answer
+        runs = None
+        if table is not None:
+            runs = table.update(nodes, evaluate)
+            if potential is nodes and not own:
+                positions = table.search(offset, len(nodes), wanted)
+                if positions:
+                    best = min(positions, key=lambda i: runs[i][3])  # min keeps the first found of equals
+                    return [(runs[best], (best - offset) % len(nodes), nodes[best].name)]
+                for i, entry in enumerate(runs):  # every node was tried: their failures make the message
+                    if entry[2] is not None:
+                        reasons[nodes[i].name] = entry[2]
+                return []
+            if potential is nodes:
+                own_info = snapshot.find(own)
+                own_entry = evaluate(own_info) if own_info is not None else None
+                return self._search_candidates(table, runs, own_entry, own_info, nodes, offset, wanted, reasons)
         found: list[tuple[DryRun, int, str]] = []
         clean = 0
         for i in range(m):
             at = offset + i
             ni = potential[at - m if at >= m else at]
-            entry = table[ni.index] if table is not None and ni.name != own else None
-            if entry is None:
-                entry = _dry_run_result(*self.select_victims(fwk, state.clone(), pod, ni.clone(), pdbs))
-                if table is not None and ni.name != own:
-                    table[ni.index] = entry
+            entry = runs[ni.index] if runs is not None and ni.name != own else evaluate(ni)
             if entry[2] is not None:
                 reasons[ni.name] = entry[2]
                 continue
@@ -217,17 +201,58 @@ class DefaultPreemption(Plugin, PostFilterPlugin):
                 break
         return found
 
-    def _table(self, class_key: tuple) -> list[Any]:
-        """The class's dry runs by node position, current with the cache (recent classes only)."""
+    def _table(self, class_key: tuple) -> Optional[DryRunTable]:
+        """The class's table of dry runs, from the second pod of the class on (a table costs a dry run on
+        every node; a pod alone in its class tries only the nodes its search reaches). Recent classes only."""
         tables = self._dry_runs
-        table = tables.get(class_key)
-        if table is None:
-            table = tables[class_key] = NodeTable(self.handle.snapshot)
-            if len(tables) > _MAX_TABLES:
-                tables.popitem(last=False)
+        if class_key not in tables:
+            tables[class_key] = None
+            table = None
         else:
+            table = tables[class_key]
+            if table is None:
+                table = tables[class_key] = DryRunTable(self.handle.snapshot)
             tables.move_to_end(class_key)
-        return table.current()
+        if len(tables) > _MAX_TABLES:
+            tables.popitem(last=False)
+        return table
+
+    @staticmethod
+    def _search_candidates(table: DryRunTable, runs: list[DryRun], own_entry: Optional[DryRun],
+                           own_info: Optional[NodeInfo], nodes: Sequence[NodeInfo], offset: int, wanted: int,
+                           reasons: dict[str, Status]) -> list[tuple[DryRun, int, str]]:
+        """The same search as the loop in ``_dry_run`` over every node, walking only the candidates; the
+        pod's own nominated node (``own_entry``: its dry run for this pod alone) is met at its place."""
+        m = len(nodes)
+        own = own_info.index if own_info is not None else -1
+        own_order = (own - offset) % m if own >= 0 else m
+        own_pending = own_entry is not None and is_candidate(own_entry)
+        found: list[tuple[DryRun, int, str]] = []
+        clean = 0
+        for pos in table.in_search_order(offset):
+            order = (pos - offset) % m
+            if own_pending and own_order < order:
+                own_pending = False
+                found.append((own_entry, own_order, own_info.name))  # type: ignore[arg-type,union-attr]
+                clean += own_entry[1] == 0  # type: ignore[index]
+                if clean and len(found) >= wanted:
+                    return found
+            if pos == own:
+                continue
+            entry = runs[pos]
+            found.append((entry, order, nodes[pos].name))
+            clean += entry[1] == 0
+            if clean and len(found) >= wanted:
+                return found
+        if own_pending:
+            found.append((own_entry, own_order, own_info.name))  # type: ignore[arg-type,union-attr]
+        if not found:  # every node was tried: their failures make the message
+            for i, entry in enumerate(runs):
+                if entry[2] is not None and i != own:
+                    reasons[nodes[i].name] = entry[2]
+            if own_entry is not None and own_entry[2] is not None:
+                reasons[own_info.name] = own_entry[2]  # type: ignore[union-attr]
+        return found
 
     @staticmethod
     def _class_key(fwk: Any, state: CycleState, pod: Any, pdbs: Sequence[Any]) -> Optional[tuple]:
