@@ -13,7 +13,8 @@ from pysyncobj.encryptor import getEncryptor
 from pysyncobj.poller import createPoller
 from pysyncobj.tcp_connection import CONNECTION_STATE, TcpConnection
 
-from kvstore.replication.frames import CompactConnection, FernetCodec, derive_key
+from kvstore.replication.frames import CHAINED_BLOCKS_MAX, XORED_BYTES_MAX, CompactConnection, FernetCodec, \
+    derive_key
 
 from .support import SECRET
 
@@ -28,7 +29,7 @@ def test_key_is_the_one_pysyncobj_derives() -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(data=st.binary(max_size=3000), stamp=st.integers(min_value=0, max_value=2 ** 40))
+@given(data=st.binary(max_size=6000), stamp=st.integers(min_value=0, max_value=2 ** 40))
 def test_tokens_interoperate_with_fernet_both_ways(data: bytes, stamp: int) -> None:
     ours = CODEC.encrypt_at_time(data, stamp)
     assert PYSYNCOBJ_FERNET.decrypt(ours) == data
@@ -38,6 +39,15 @@ def test_tokens_interoperate_with_fernet_both_ways(data: bytes, stamp: int) -> N
     assert codec.extract_timestamp(theirs) == stamp
     assert codec.decrypt(theirs) == data
     assert FernetCodec(SECRET_BYTES).decrypt(theirs) == data  # decrypt alone checks the token too
+
+
+@pytest.mark.parametrize("size", [0, 1, 15, 16, 17, 16 * CHAINED_BLOCKS_MAX - 1, 16 * CHAINED_BLOCKS_MAX,
+                                  XORED_BYTES_MAX - 1, XORED_BYTES_MAX, XORED_BYTES_MAX + 16, 70_000])
+def test_every_cipher_path_interoperates(size: int) -> None:
+    # small frames are chained block by block, large ones get a CBC context: both must be Fernet
+    data = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    assert PYSYNCOBJ_FERNET.decrypt(CODEC.encrypt_at_time(data, size)) == data
+    assert FernetCodec(SECRET_BYTES).decrypt(PYSYNCOBJ_FERNET.encrypt_at_time(data, size)) == data
 
 
 @settings(max_examples=60, deadline=None)

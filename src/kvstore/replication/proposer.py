@@ -112,8 +112,10 @@ class Proposer:
         with self._lock:
             if self._closed:
                 raise StoreClosed()
+            first = not self._pending
             self._pending.append(request)
-        self._node.wake()
+        if first:  # later requests ride on the wake-up already on its way (the flush takes them all)
+            self._node.wake()
 
     def _forget(self, request: _Request) -> None:
         with self._lock:
