@@ -347,16 +347,17 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
         require_all = not (defaulted and self.system_defaulted)
         keys = tuple(dict.fromkeys(c.topology_key for c in constraints))
         columns = self._columns(constraints, nodes)
+        values = [set(column) for column in columns]
         ignored: set[str] = set()
         kept: Optional[list[int]] = None  # positions of the scored nodes, when some are ignored
-        if require_all and any(None in column for column in columns):
-            kept = [j for j, values in enumerate(zip(*columns)) if None not in values]
+        if require_all and any(None in found for found in values):
+            kept = [j for j, signature in enumerate(zip(*columns)) if None not in signature]
             ignored = set(ni.name for ni in nodes) - {nodes[j].name for j in kept}
         scored = len(nodes) - len(ignored)
         counts: list[dict[str, int]] = []
         weights: list[float] = []
         hosts: list[Optional[DomainCounter]] = []
-        for c, column in zip(constraints, columns):
+        for c, column, found in zip(constraints, columns, values):
             key = c.topology_key
             counter = self._counter(pod, c, keys if require_all else (key,))
             if key == HOSTNAME:
@@ -367,7 +368,7 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
             hosts.append(None)
             # Nodes without the key form the domain "" when they are not ignored (Go reads a missing label
             # as ""), as kube-scheduler's system defaults do.
-            domains = set(column) if kept is None else {column[j] for j in kept}
+            domains = found if kept is None else {column[j] for j in kept}
             if None in domains:
                 domains.discard(None)
                 domains.add("")
