@@ -79,9 +79,10 @@ def _check(s: Scheduler) -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(clusters(), st.sampled_from([1, 2, 100]), st.booleans(), st.integers(0, 2))
+@given(clusters(), st.sampled_from([1, 2, 100]), st.booleans(), st.integers(0, 2),
+       st.lists(st.integers(0, 9), max_size=4))
 def test_preemption_fast_paths_decide_as_the_plain_paths(cluster: tuple, min_candidates: int, pdb: bool,
-                                                         seed: int) -> None:
+                                                         seed: int, takers: list) -> None:
     nodes, bound, pending = cluster
     config = {"profiles": [{"pluginConfig": [{"name": "DefaultPreemption", "args": {
         "minCandidateNodesPercentage": 0, "minCandidateNodesAbsolute": min_candidates}}]}]}
@@ -98,11 +99,18 @@ def test_preemption_fast_paths_decide_as_the_plain_paths(cluster: tuple, min_can
                                          "spec": {"selector": {"matchLabels": {"app": "a"}}},
                                          "status": {"disruptionsAllowed": 1}}))
     half = len(pending) // 2
-    for round_ in range(5):
+    for round_ in range(6):
         batch = pending[:half] if round_ == 0 else pending[half:] if round_ == 1 else []
         for s in (fast, plain):
             for p in batch:
                 s.add_pod(p)
+        if round_ == 2:  # someone else's pods take room that preemption made: nominated pods fail again
+            for k, at in enumerate(takers):
+                info = fast.cache.list()[at % len(nodes)]
+                if info.allocatable["cpu"] - info.requested.get("cpu", 0) >= 500:
+                    taker = pod(f"taker-{k}", cpu="500m", priority=10, node_name=info.name)
+                    for s in (fast, plain):
+                        s.add_pod(taker)
         a = fast.schedule_pending(include_backoff=True)
         b = plain.schedule_pending(include_backoff=True)
         assert _decisions(a) == _decisions(b)

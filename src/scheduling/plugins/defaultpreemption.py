@@ -160,8 +160,8 @@ class DefaultPreemption(Plugin, PostFilterPlugin):
         wanted = self.num_candidates(m)
         offset = self._rng.randrange(m)
 
-        def evaluate(ni: NodeInfo) -> DryRun:
-            return dry_run(*self.select_victims(fwk, state.clone(), pod, ni.clone(), pdbs))
+        def evaluate(ni: NodeInfo, for_class: bool = False) -> DryRun:
+            return dry_run(*self.select_victims(fwk, state.clone(), pod, ni.clone(), pdbs, for_class))
 
         class_key = self._class_key(fwk, state, pod, pdbs)
         table = self._table(class_key) if class_key is not None else None
@@ -170,7 +170,7 @@ class DefaultPreemption(Plugin, PostFilterPlugin):
         own = pod.status.nominated_node_name  # its own nomination counts there: not the class's answer
         runs = None
         if table is not None:
-            runs = table.update(nodes, evaluate)
+            runs = table.update(nodes, lambda ni: evaluate(ni, True))
             if potential is nodes and not own:
                 positions = table.search(offset, len(nodes), wanted)
                 if positions:
@@ -267,10 +267,11 @@ class DefaultPreemption(Plugin, PostFilterPlugin):
                          b.status.disruptions_allowed) for b in pdbs)
         return (signature, frozenset(skip), pod.priority_value, budgets)
 
-    def _fits(self, fwk: Any, state: CycleState, pod: Any, ni: NodeInfo) -> Optional[Status]:
-        """Filter with the node's nominated pods of equal or higher priority accounted, then without."""
+    def _fits(self, fwk: Any, state: CycleState, pod: Any, ni: NodeInfo, for_class: bool = False) -> Optional[Status]:
+        """Filter with the node's nominated pods of equal or higher priority accounted, then without; the
+        pod's own nomination is left out unless the answer is for its whole class (``for_class``)."""
         nominated = [p for p in self.handle.nominated_pods(ni.name)
-                     if p.key != pod.key and p.priority_value >= pod.priority_value]
+                     if (for_class or p.key != pod.key) and p.priority_value >= pod.priority_value]
         if nominated:
             with_nominated = ni.clone()
             what_if = state.clone()
@@ -283,9 +284,10 @@ class DefaultPreemption(Plugin, PostFilterPlugin):
         status = fwk.run_filter_plugins(state, pod, ni)
         return None if status.is_success else status
 
-    def select_victims(self, fwk: Any, state: CycleState, pod: Any, ni: NodeInfo,
-                       pdbs: Sequence[Any]) -> tuple[list[Any], int, Optional[Status]]:
-        """``SelectVictimsOnNode`` on a cloned NodeInfo and CycleState: (victims, PDB violations, failure)."""
+    def select_victims(self, fwk: Any, state: CycleState, pod: Any, ni: NodeInfo, pdbs: Sequence[Any],
+                       for_class: bool = False) -> tuple[list[Any], int, Optional[Status]]:
+        """``SelectVictimsOnNode`` on a cloned NodeInfo and CycleState: (victims, PDB violations, failure).
+        ``for_class``: the answer for every pod of the class, the pod's own nomination counted as another's."""
         priority = pod.priority_value
         lower = [p for p in ni.pods.values() if p.priority_value < priority]
         if not lower:
@@ -293,7 +295,7 @@ class DefaultPreemption(Plugin, PostFilterPlugin):
         for p in lower:
             ni.remove_pod(p)
             fwk.run_pre_filter_extension_remove_pod(state, pod, p, ni)
-        status = self._fits(fwk, state, pod, ni)
+        status = self._fits(fwk, state, pod, ni, for_class)
         if status is not None:
             return [], 0, status
         lower.sort(key=more_important)
@@ -304,7 +306,7 @@ class DefaultPreemption(Plugin, PostFilterPlugin):
             for p in group:
                 ni.add_pod(p)
                 fwk.run_pre_filter_extension_add_pod(state, pod, p, ni)
-                if self._fits(fwk, state, pod, ni) is not None:
+                if self._fits(fwk, state, pod, ni, for_class) is not None:
                     ni.remove_pod(p)
                     fwk.run_pre_filter_extension_remove_pod(state, pod, p, ni)
                     victims.append(p)
