@@ -12,17 +12,20 @@ kube-scheduler's ``defaultpreemption`` plugin and its preemption ``Evaluator``.
 4. The node (``pickOneNodeForPreemption``): fewest PDB violations, then the lowest highest-victim priority,
    then the smallest sum of victim priorities, then the fewest victims, then the latest start time of the
    highest-priority victims, then the first found.
-5. The victims are deleted through the handle and the pod is nominated to the node; it is retried once they
-   are gone.
+5. The victims are deleted through the handle and the pod is nominated to the node; lower-priority pods
+   nominated there lose their nomination (``getLowerPriorityNominatedPods``). No candidate at all: the pod's
+   earlier nomination is cleared (``PostFilterResult("")``).
 
 Filters run with the pods already nominated to the node (of equal or higher priority) accounted, as
 ``RunFilterPluginsWithNominatedPods`` does.
 
 Speed (Borg's equivalence classes): when every filter the pod runs is node-local (each has an
 ``equivalence_key``; cluster-wide ones returned Skip at PreFilter), a node's dry-run result depends only on
-the node's state, the pod's class, its priority, the PDBs and the pods nominated there, so it is cached
-under exactly those and reused while the node's ``generation`` is unchanged. kube-scheduler reruns the dry
-run on up to 100 nodes for every pod (in 16 goroutines); the results here are the same.
+the node's state, the pod's class, its priority, the PDBs and the pods nominated there. From the second pod
+of a class on, a ``DryRunTable`` (``dryruns.py``) keeps every node's dry run current with the cache and the
+candidates sorted by position, so the search from the random offset walks no node that cannot help.
+kube-scheduler reruns the dry run on up to 10 % of the nodes for every pod (in 16 goroutines); the
+candidates and the choice here are the same.
 """
 from __future__ import annotations
 
