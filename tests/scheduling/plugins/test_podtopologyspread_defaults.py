@@ -16,6 +16,7 @@ from pluginharness import ZONE, Handle, filter_reasons, node, node_infos, nodes_
 from objects import LabelSelector
 from scheduling import Scheduler
 from scheduling import reference as R
+from scheduling.benchrun import exact_config
 from scheduling.framework import CycleState
 from scheduling.listers import ClusterObjects
 from scheduling.plugins.podtopologyspread import ERR_CONSTRAINTS, PodTopologySpread, default_selector
@@ -233,3 +234,28 @@ def test_docs_example_through_a_registry(tmp_path: pathlib.Path):
         assert per_zone == {"zoneA": 4, "zoneB": 4}
     finally:
         store.close()
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_exact_mode_picks_the_reference_best_for_pods_services_select(data):
+    nodes = data.draw(nodes_strategy())
+    services = [service(f"s{i}", data.draw(st.sampled_from(SERVICE_SELECTORS)),
+                        data.draw(st.sampled_from(["ns1", "ns2"]))) for i in range(data.draw(st.integers(1, 3)))]
+    scheduler = Scheduler(config=exact_config(), seed=data.draw(st.integers(0, 3)))
+    for n in nodes:
+        scheduler.add_node(n)
+    for s in services:
+        scheduler.add_object(s)
+    bound: list = []
+    for i in range(data.draw(st.integers(1, 8))):
+        p = pod(f"p{i}", namespace=data.draw(st.sampled_from(["ns1", "ns2"])),
+                labels={"app": data.draw(st.sampled_from(["a", "b"])), "tier": "x"})
+        totals = R.total_scores(p, R.Cluster(nodes, bound, selecting=services))
+        scheduler.add_pod(p)
+        (result,) = [r for r in scheduler.schedule_pending() if r.pod.key == p.key]
+        assert (result.node_name is None) == (not totals)
+        if result.node_name is None:
+            continue
+        assert totals[result.node_name] == max(totals.values())
+        bound.append(p.with_node_name(result.node_name))
