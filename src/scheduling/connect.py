@@ -17,6 +17,11 @@ Status writes, as kube-scheduler's through the API server (``pods/status``): a p
 fit error as message — written only when it differs from what the pod already says, so retries do not
 write; ``status.nominatedNodeName`` is written when preemption nominates the pod and removed when the
 nomination is cleared (the Scheduler's ``nomination_writer``).
+
+Pods waiting on Permit keep an ``until_idle`` run going until they are allowed, rejected or time out (on the
+scheduler's clock). When the run ends otherwise (``stop``, ``timeout``), the pods still waiting are released
+(Unreserve, their resources freed) and queued as active for the next run, as a restarted kube-scheduler finds
+them: pending, never bound. The scheduler's state never holds a binding the registry does not have.
 """
 from __future__ import annotations
 
@@ -253,11 +258,15 @@ class RegistryConnection:
                 now = time.monotonic()
                 if idle_since is None:
                     idle_since = now
-                if until_idle and now - idle_since >= idle_seconds:
+                # Pods waiting on Permit keep an until_idle run up: their verdict or timeout binds or
+                # releases them through the registry.
+                if until_idle and now - idle_since >= idle_seconds and not len(s._waiting):
                     break
                 if self.drain(wait=min(idle_seconds, 0.05)):
                     idle_since = None
         finally:
+            # Waiting pods must not be bound later in memory only: released, they wait for the next run.
+            s.reject_waiting_pods("scheduler stopped")
             s._binder = s._evictor = s.nomination_writer = None
             for _, stream in self.streams:
                 stream.stop()

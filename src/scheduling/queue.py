@@ -278,6 +278,18 @@ class SchedulingQueue:
                     moved += 1
         return moved
 
+    def activate(self, key: str) -> bool:
+        """Move a pod from unschedulable or backoff to active at once (kube-scheduler's ``Activate``);
+        False when it waits in neither."""
+        info = self._take_unschedulable(key)
+        if info is None:
+            info = self._in_backoff.pop(key, None)
+            if info is None:
+                return False
+            info._backoff = None  # its heap entry is stale from now on
+        self._push_active(info)
+        return True
+
     def flush_backoff_completed(self, everything: bool = False) -> int:
         """Move pods whose backoff has ended (all of them with ``everything``) to active."""
         now = self._clock()

@@ -169,7 +169,7 @@ class Scheduler:
                                   f"{first.queue_sort.name!r} and {prof.framework.queue_sort.name!r}")
         self._queue = SchedulingQueue(first.queue_sort, self._clock, self._pre_enqueue, self._events_of)
         self._next_start_node_index = 0
-        self.metrics = Metrics()
+        self.metrics = Metrics(gauges=self._gauges)
         self._current_victims: list[Any] = []
         self._bound_pods: dict[str, Any] = {}
         self._stopping = threading.Event()
@@ -320,6 +320,12 @@ class Scheduler:
     def pending(self) -> int:
         """How many pods wait in the queue (active, backoff, unschedulable and gated)."""
         return len(self._queue)
+
+    def _gauges(self) -> dict[str, int]:
+        queue = self._queue
+        return {"active": queue.active_count, "backoff": queue.backoff_count,
+                "unschedulable": queue.unschedulable_count, "gated": queue.gated_count,
+                "waiting": len(self._waiting)}
 
     # -- scheduling -----------------------------------------------------------------------------------
     def schedule_pending(self, include_backoff: bool = False) -> list[ScheduleResult]:
@@ -798,6 +804,8 @@ class Scheduler:
         def resolve() -> ScheduleResult:
             self._waiting.remove(waiting_pod_key(waiting.pod))
             verdict = waiting.verdict
+            self.metrics.observe_permit_wait(str(verdict.code if verdict is not None else Code.UNSCHEDULABLE),
+                                             self._clock() - waiting.since)
             if verdict is not None and verdict.is_success:
                 return self._bind(info, fwk, state, waiting.pod)
             message = f'pod "{waiting.pod.metadata.name}" rejected while waiting on permit: ' + (
@@ -807,6 +815,25 @@ class Scheduler:
             self._decided.append(resolve)
         else:
             self._late_results.append(resolve())
+
+    def reject_waiting_pods(self, message: str) -> int:
+        """Reject every pod waiting on Permit with ``message`` and put it back in the active queue at once;
+        returns how many. Their results are dropped: nothing was decided about them.
+
+        ``run()`` calls it when it returns: kube-scheduler's waiting pods die with the process, unbound, and
+        the next scheduler finds them pending; here Unreserve runs, their assumed resources are freed, and
+        the next ``run()`` or ``schedule_pending()`` attempts them first thing, so the cache never holds a pod
+        the registry does not.
+        """
+        keys = [waiting_pod_key(w.pod) for w in self._waiting]
+        before = len(self._late_results)
+        for key in keys:
+            self._waiting.reject(key, message)
+        released = self._late_results[before:]
+        del self._late_results[before:]
+        for result in released:
+            self._queue.activate(result.pod.key)
+        return len(keys)
 
     # -- nominations ----------------------------------------------------------------------------------
     def _forget_nomination(self, pod: Any) -> None:
@@ -854,8 +881,8 @@ class Scheduler:
                 info.pod = self._set_nomination(pod, node, record=False)
 
     def _clear_nominations(self, pods: Sequence[Any]) -> None:
-        """Preemption clears the nominations of lower-priority pods nominated to the node it chose; as the
-        status update kube-scheduler writes for each, this retries them (they may fit elsewhere now)."""
+        """Preemption clears the nominations of lower-priority pods nominated to the node it chose; their
+        queue entries take the cleared pod (a status-only change, which does not retry an unschedulable pod)."""
         for pod in pods:
             cleared = self._set_nomination(pod, None)
             if pod.key in self._queue:

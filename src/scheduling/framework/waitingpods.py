@@ -41,12 +41,13 @@ def go_duration(seconds: float) -> str:
 
 class WaitingPod:
     """A pod waiting on Permit (``framework.WaitingPod``): ``pod``, ``node_name``, ``get_pending_plugins()``,
-    ``allow(plugin_name)``, ``reject(plugin_name, msg)``."""
+    ``allow(plugin_name)``, ``reject(plugin_name, msg)``; ``since``: when it began to wait (the clock's time)."""
 
     def __init__(self, pod: Any, node_name: str, timeouts: dict[str, float],
-                 on_verdict: Callable[["WaitingPod"], None]) -> None:
+                 on_verdict: Callable[["WaitingPod"], None], since: float = 0.0) -> None:
         self.pod = pod
         self.node_name = node_name
+        self.since = since
         self.timeouts = dict(timeouts)  # plugin name -> seconds it may wait (capped)
         self._pending = dict(timeouts)
         self._on_verdict = on_verdict
@@ -93,7 +94,7 @@ class WaitingPods:
         now = self._clock()
         capped = {name: min(max(float(t), 0.0), MAX_PERMIT_TIMEOUT) for name, t in timeouts.items()}
         key = waiting_pod_key(pod)
-        waiting = WaitingPod(pod, node_name, capped, on_verdict)
+        waiting = WaitingPod(pod, node_name, capped, on_verdict, since=now)
         self._pods[key] = waiting
         for name, timeout in capped.items():
             heapq.heappush(self._deadlines, (now + timeout, next(self._seq), key, name, waiting))
