@@ -7,7 +7,9 @@ deleteEntriesTo / clear / term and vote) but stores:
 - `raft.log`: a header, then records `u32 length | u32 crc32 | msgpack [index, term, command]`.
   Appends are buffered in memory and made durable by `sync()` (write + fdatasync), which the member
   calls before any acknowledgement leaves the process (so an entry is never acknowledged, nor a vote
-  granted, before it is on disk) and before a leader counts its own copy towards a commit. The file
+  granted, before it is on disk) and before a leader counts its own copy towards a commit. A leader
+  runs a sync on another thread while it sends AppendEntries (`LeaderSync`): appends never wait
+  for it, and a sync() waits for the one in flight. The file
   is preallocated in 16 MiB steps and zero-filled beyond the last record, as etcd's WAL is, so an
   fdatasync rarely has to persist a new file size (about half the cost on ext4).
 - `raft.meta`: msgpack {term, vote, commit} with a crc32, replaced atomically (write, fsync, rename,
@@ -114,12 +116,17 @@ class DurableJournal:
         self.directory = directory
         self.path = os.path.join(directory, LOG_NAME)
         self.meta_path = os.path.join(directory, META_NAME)
+        # Appends come from pysyncobj's tick thread; a leader's sync() may run on another thread
+        # (LeaderSync) meanwhile. _lock serialises writes to the file (held through fdatasync);
+        # _buffer_lock only guards the hand-over of buffered records, so appends never wait for a disk.
         self._lock = threading.Lock()
+        self._buffer_lock = threading.Lock()
         self._meta = self._read_meta()
         self._meta_saved = dict(self._meta)
         self._entries, self._offsets, self._fd, self._written = self._open_log()
         self._allocated = os.fstat(self._fd).st_size
-        self._pending = bytearray()
+        self._pending = bytearray()  # records after _written, not yet handed to the file
+        self._end = self._written  # where the next record goes: _written + in flight + pending
 
     # -- pysyncobj's Journal interface -------------------------------------------------------------
 
@@ -128,9 +135,12 @@ class DurableJournal:
         if self._entries and idx != self._entries[-1][1] + 1:
             raise ValueError(f"journal index {idx} does not follow {self._entries[-1][1]}")
         entry = (bytes(command), idx, term)
-        self._offsets.append(self._written + len(self._pending))
+        record = encode_record(entry)
+        with self._buffer_lock:
+            self._offsets.append(self._end)
+            self._pending += record
+            self._end += len(record)
         self._entries.append(entry)
-        self._pending += encode_record(entry)
 
     def clear(self) -> None:
         """Drop every entry (pysyncobj calls this before installing a snapshot)."""
@@ -143,7 +153,7 @@ class DurableJournal:
         cut = self._offsets[entryFrom]
         del self._entries[entryFrom:]
         del self._offsets[entryFrom:]
-        with self._lock:
+        with self._lock, self._buffer_lock:  # no sync in flight: _pending starts at _written
             if cut >= self._written:
                 del self._pending[cut - self._written:]
             else:
@@ -151,6 +161,7 @@ class DurableJournal:
                 os.ftruncate(self._fd, cut)  # the conflicting records must not come back
                 os.fsync(self._fd)
                 self._written = self._allocated = cut
+            self._end = cut
 
     def deleteEntriesTo(self, entryTo: int) -> None:  # noqa: N802 - pysyncobj's name
         """Drop the entries at list positions < entryTo (covered by a snapshot)."""
@@ -159,7 +170,7 @@ class DurableJournal:
     @property
     def size(self) -> int:
         """Bytes of records, written or buffered."""
-        return self._written + len(self._pending)
+        return self._end
 
     def __getitem__(self, item: Any) -> Any:
         return self._entries[item]
@@ -207,27 +218,41 @@ class DurableJournal:
 
     # -- durability ------------------------------------------------------------------------------
 
+    @property
+    def durable(self) -> bool:
+        """Whether every record added so far is on disk."""
+        return self._written == self._end
+
     def sync(self) -> None:
-        """Write buffered records and fsync them; a no-op when nothing is pending."""
-        if not self._pending:
+        """Return once every record added before the call is on disk (waiting for a sync already in
+        flight on another thread, then writing and fsyncing the rest); no-op when all is durable."""
+        if self._written == self._end:
             return
         with self._lock:
             self._sync_locked()
 
     def _sync_locked(self) -> None:
-        if not self._pending or self._fd < 0:
+        if self._fd < 0:
             return
-        data = bytes(self._pending)
+        with self._buffer_lock:
+            data = bytes(self._pending)
+            self._pending.clear()
+        if not data:
+            return
         end = self._written + len(data)
         if end > self._allocated:
             self._preallocate(end + self._preallocate_step)
         offset, view = self._written, memoryview(data)
-        while view:
-            count = os.pwrite(self._fd, view, offset)
-            view, offset = view[count:], offset + count
-        os.fdatasync(self._fd)  # the size only changes at a preallocation, which fdatasync covers too
+        try:
+            while view:
+                count = os.pwrite(self._fd, view, offset)
+                view, offset = view[count:], offset + count
+            os.fdatasync(self._fd)  # the size only changes at a preallocation, which fdatasync covers too
+        except BaseException:
+            with self._buffer_lock:  # not durable: the next sync() writes it again, in order
+                self._pending[0:0] = data
+            raise
         self._written = end
-        self._pending.clear()
 
     def _preallocate(self, size: int) -> None:
         try:
@@ -249,8 +274,9 @@ class DurableJournal:
             self._fd = os.open(self.path, os.O_WRONLY)
             self._entries = list(entries)
             self._offsets = offsets
-            self._written = self._allocated = len(body)
-            self._pending.clear()
+            with self._buffer_lock:
+                self._written = self._allocated = self._end = len(body)
+                self._pending.clear()
 
     def _open_log(self) -> tuple[list[Entry], list[int], int, int]:
         if not os.path.exists(self.path):

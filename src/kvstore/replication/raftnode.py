@@ -2,7 +2,8 @@
 
 What this class changes in pysyncobj 0.3.17 (each pinned in `_pin`):
 - journal: `DurableJournal` (checksummed, fsynced before any acknowledgement and before the leader
-  counts its own copy) instead of the unsynced mmap;
+  counts its own copy; the leader's fsync runs on `LeaderSync`'s thread as AppendEntries leave)
+  instead of the unsynced mmap;
 - snapshots: msgpack files (`snapshots.py`, via the `serializer`/`deserializer` hooks), never pickle;
 - apply: REGULAR entries are our msgpack batches, applied by `BatchApplier` (never raises), so
   no pickle is ever loaded for a client command;
@@ -28,6 +29,7 @@ from .cluster import Cluster
 from .frames import FernetCodec
 from .guards import trim_append_entries
 from .journal import DurableJournal, fsync_directory
+from .leadersync import LeaderSync
 from .machine import BatchApplier
 from .readindex import ReadIndex
 from .snapshots import SNAPSHOT_NAME, align_journal, read_snapshot, write_snapshot
@@ -70,6 +72,7 @@ class RaftNode(SyncObj):  # type: ignore[misc]
         self.forwarded_upto = 0  # highest log index of an entry a follower proposed through us
         self._propagated_commit = 0
         self._codec = FernetCodec(cluster.secret_bytes)  # pysyncobj's connections take it in __init__
+        self.leader_sync = LeaderSync(self.journal, on_durable=self._wake_if_alone)  # used from __init__ on
         snapshot_path = os.path.join(data_dir, SNAPSHOT_NAME)
         if os.path.exists(snapshot_path):
             read_snapshot(snapshot_path)  # pysyncobj would log and skip a damaged one: refuse here
@@ -104,15 +107,23 @@ class RaftNode(SyncObj):  # type: ignore[misc]
         # only; pysyncobj's admin commands would let any holder of the secret change the cluster.
         for command in ADMIN_COMMANDS_REFUSED:
             self._SyncObj__transport.setOnUtilityMessageCallback(command, None)
-        # The leader's own fsync at the end of the tick, while followers work on the AppendEntries
-        # just sent; _onTick syncs again (a no-op then) before commit counting.
-        self.addOnTickCallback(self.journal.sync)
 
     def _onTick(self, timeToWait: float = 0.0) -> None:  # noqa: N802 - pysyncobj's name
         # A leader counts its own copy of every entry towards the commit computed at the top of the
         # tick: everything appended so far must be on disk first (acknowledgements sync in send).
+        # Usually LeaderSync has done it meanwhile; otherwise this waits for it or does it.
         self.journal.sync()
         super()._onTick(timeToWait)
+
+    def _doDestroy(self) -> None:  # noqa: N802 - pysyncobj's name
+        self.leader_sync.stop()
+        super()._doDestroy()
+
+    def _wake_if_alone(self) -> None:
+        # LeaderSync made entries durable. Followers' acknowledgements wake the tick thread to count
+        # them; a member without followers has nothing else to wake it.
+        if not getattr(self, "_SyncObj__otherNodes", True):
+            self.wake()
 
     @property
     def encryptor(self) -> FernetCodec:
@@ -146,6 +157,8 @@ class RaftNode(SyncObj):  # type: ignore[misc]
             except queue.Empty:
                 break
         super()._checkCommandsToApply()
+        if not self.journal.durable and self.is_leader:
+            self.leader_sync.start()  # entries appended without AppendEntries (no follower connected)
 
     def run_on_tick(self, function: Callable[[], None]) -> None:
         """Run `function` once on the tick thread (pysyncobj's state is not thread-safe)."""
