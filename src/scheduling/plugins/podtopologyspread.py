@@ -427,8 +427,7 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
         valid = [r for r in raws.values() if r is not None]
         top = max(valid, default=0)
         low = min(valid, default=0)
-        final = {sig: 0 if r is None else MAX_NODE_SCORE if top == 0 else MAX_NODE_SCORE * (top + low - r) // top
-                 for sig, r in raws.items()}
+        final = {sig: 0 if r is None else _normalized(r, top, low) for sig, r in raws.items()}
         return list(map(final.__getitem__, signatures))
 
     def normalize_score(self, state: CycleState, pod: Any, scores: list[NodeScore]) -> Optional[Status]:
@@ -437,16 +436,19 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
         top = max(valid, default=0)
         low = min(valid, default=0)
         for x in scores:
-            if x.name in s.ignored:
-                x.score = 0
-            elif top == 0:
-                x.score = MAX_NODE_SCORE
-            else:
-                x.score = MAX_NODE_SCORE * (top + low - x.score) // top
+            x.score = 0 if x.name in s.ignored else _normalized(x.score, top, low)
         return None
 
     def events_to_register(self) -> tuple[str, ...]:
-        return ClusterEvent.ALL
+        # kube-scheduler's: every pod event, node add / delete / label change. Services and controllers are
+        # not among them (a default constraint's selector changing retries nothing there either).
+        return (ClusterEvent.NODE_ADD, ClusterEvent.NODE_UPDATE, ClusterEvent.NODE_DELETE,
+                ClusterEvent.ASSIGNED_POD_ADD, ClusterEvent.ASSIGNED_POD_UPDATE, ClusterEvent.ASSIGNED_POD_DELETE)
+
+
+def _normalized(raw: int, top: int, low: int) -> int:
+    """NormalizeScore: the lowest raw score gets 100, the highest ``100 * low // top`` (all 100 when top is 0)."""
+    return MAX_NODE_SCORE if top == 0 else MAX_NODE_SCORE * (top + low - raw) // top
 
 
 def _go_round(x: float) -> int:

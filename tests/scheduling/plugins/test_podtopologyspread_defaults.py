@@ -17,7 +17,7 @@ from objects import LabelSelector
 from scheduling import Scheduler
 from scheduling import reference as R
 from scheduling.benchrun import exact_config
-from scheduling.framework import CycleState
+from scheduling.framework import ClusterEvent, CycleState
 from scheduling.listers import ClusterObjects
 from scheduling.plugins.podtopologyspread import ERR_CONSTRAINTS, PodTopologySpread, default_selector
 
@@ -132,6 +132,12 @@ def test_list_defaults_with_do_not_schedule_filter_a_selected_pod():
     assert filter_reasons(plugin, pod("p", labels={"app": "web"}), infos) == {
         "n0": ERR_CONSTRAINTS, "n1": ERR_CONSTRAINTS, "n2": None, "n3": None}
     assert set(filter_reasons(plugin, pod("q", labels={"app": "db"}), infos).values()) == {None}
+
+
+def test_queueing_events_are_kube_schedulers_pod_and_node_events():
+    events = set(PodTopologySpread({}, None).events_to_register())
+    assert events == {ClusterEvent.NODE_ADD, ClusterEvent.NODE_UPDATE, ClusterEvent.NODE_DELETE,
+                      ClusterEvent.ASSIGNED_POD_ADD, ClusterEvent.ASSIGNED_POD_UPDATE, ClusterEvent.ASSIGNED_POD_DELETE}
 
 
 SERVICE_SELECTORS = [{"app": "a"}, {"app": "b"}, {"app": "a", "tier": "x"}]
