@@ -103,6 +103,15 @@ def test_a_nomination_ends_when_its_pod_is_reported_bound_elsewhere() -> None:
     assert s.cache.get("n2").requested["cpu"] == 1000
 
 
+def test_a_nominated_pod_that_fits_elsewhere_when_it_comes_back_loses_its_nomination() -> None:
+    s = _preempted([node("n1", cpu="2")], [pod("low", cpu="1500m", priority=0, node_name="n1")],
+                   pod("mid", cpu="1", priority=5))
+    s.add_pod(pod("taker", cpu="2", priority=10, node_name="n1"))  # its room is gone
+    s.add_node(node("n2", cpu="4"))
+    again = _only(s.schedule_pending(include_backoff=True), "default/mid")
+    assert again.node_name == "n2" and not s._nominations
+
+
 def test_a_pod_that_finds_no_candidate_any_more_loses_its_nomination() -> None:
     s = _preempted([node("n1", cpu="2")], [pod("low", cpu="1500m", priority=0, node_name="n1")],
                    pod("mid", cpu="1", priority=5))
