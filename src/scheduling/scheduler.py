@@ -838,6 +838,7 @@ class Scheduler:
     # -- nominations ----------------------------------------------------------------------------------
     def _forget_nomination(self, pod: Any) -> None:
         """The pod was assumed, bound or deleted: only the nominator forgets it (no API write)."""
+        self._fed_nominations.pop(pod.key, None)
         self._set_nomination(pod, None, record=False)
 
     def _set_nomination(self, pod: Any, node_name: Optional[str], record: bool = True) -> Any:
