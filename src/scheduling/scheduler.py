@@ -268,7 +268,6 @@ class Scheduler:
 
     def remove_pod(self, pod: Any) -> None:
         """A pod was deleted: it leaves the queue or its node (which may let pending pods fit)."""
-        self._fed_nominations.pop(pod.key, None)
         if self._queue.delete(pod):
             self._forget_nomination(pod)
             self._handle.reject_waiting_pod(waiting_pod_key(pod))  # as kube-scheduler on a pending pod's delete
