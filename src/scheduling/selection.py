@@ -59,7 +59,9 @@ def fit_error_message(num_all_nodes: int, statuses: Mapping[str, Status], pre_fi
         if counts:
             message += " " + ", ".join(sorted(f"{n} {reason}" for reason, n in counts.items())) + "."
     if post_filter_message:
-        message += f" {post_filter_message}."
+        # kube-scheduler appends PostFilter's message as it is; DefaultPreemption's messages end with "."
+        # ("... not eligible due to preemptionPolicy=Never."), ours may leave it to be added here.
+        message += f" {post_filter_message}" + ("" if post_filter_message.endswith(".") else ".")
     return message
 
 

@@ -16,9 +16,10 @@ Accepted shape (a kube-scheduler config file loads as it is; fields we do not us
         args: {scoringStrategy: {type: MostAllocated}}
 
 Merging follows kube-scheduler's v1 defaulting: the default plugins are enabled through ``multiPoint``
-(each at every extension point it implements); ``disabled`` entries remove a default at that point
-(``"*"`` removes them all); ``enabled`` entries are appended (or, for a plugin already enabled at that
-point, replace its weight). A score weight of 0 or none means 1, as in Kubernetes. Without ``profiles``
+(each at every extension point it implements); ``disabled`` entries remove a plugin at that point
+(``"*"`` removes every multiPoint plugin there); a plugin a point also ``enabled`` is an explicit override:
+it moves to the front of that point, in that point's order, with that point's weight (see
+``resolve_plugins``). A score weight of 0 or none means 1, as in Kubernetes. Without ``profiles``
 one ``default-scheduler`` profile with the defaults is used.
 """
 from __future__ import annotations
@@ -174,34 +175,45 @@ def load_config(raw: Optional[Mapping[str, Any]]) -> SchedulerConfiguration:
 def resolve_plugins(profile: ProfileConfig, implements: Mapping[str, set[str]]) -> dict[str, list[PluginSpec]]:
     """The enabled plugins per extension point after merging defaults, multiPoint and per-point sets.
 
-    ``implements`` maps plugin name -> the extension points its class implements (config names).
+    ``implements`` maps plugin name -> the extension points its class implements (config names); names it
+    lacks (plugins we do not have, e.g. VolumeBinding) are left out. As kube-scheduler (v1 ``mergePluginSet``,
+    then the framework's ``expandMultiPointPlugins`` and ``getScoreWeights``):
+
+    * multiPoint: the defaults in order, a default the profile's ``multiPoint.enabled`` names replaced in
+      place by that entry (weight included), then the profile's other multiPoint plugins;
+    * per point: ``disabled: "*"`` keeps only that point's own ``enabled`` list; otherwise the multiPoint
+      plugins not disabled there, with those the point also enables first (in that point's order, as
+      explicit overrides), then the multiPoint-only ones, then the point's other enabled plugins;
+    * score weight: the ``score.enabled`` entry's, else the multiPoint entry's; 0 or none means 1.
     """
-    result: dict[str, list[PluginSpec]] = {point: [] for point in EXTENSION_POINTS}
-    multi_defaults = [] if "*" in profile.multi_point_disabled else [
-        PluginSpec(n, w) for n, w in DEFAULT_MULTI_POINT if n not in profile.multi_point_disabled]
-    for spec in [*multi_defaults, *profile.multi_point_enabled]:
-        for point in implements.get(spec.name, ()):
-            _enable(result[point], spec)
+    result: dict[str, list[PluginSpec]] = {}
+    multi = [s for s in _merge_multi_point(profile) if s.name in implements]
     for point in EXTENSION_POINTS:
+        own = [s for s in profile.enabled.get(point, []) if s.name in implements]
         disabled = profile.disabled.get(point, set())
         if "*" in disabled:
-            result[point] = []
-        else:
-            result[point] = [s for s in result[point] if s.name not in disabled]
-        for spec in profile.enabled.get(point, []):
-            _enable(result[point], spec)
-    for point, specs in result.items():
-        if point == "score":
-            result[point] = [PluginSpec(s.name, s.weight or 1) for s in specs]
+            result[point] = own
+            continue
+        own_names = {s.name for s in own}
+        from_multi = [s for s in multi if point in implements[s.name] and s.name not in disabled]
+        overridden = {s.name for s in from_multi if s.name in own_names}
+        result[point] = ([s for s in own if s.name in overridden]
+                         + [s for s in from_multi if s.name not in overridden]
+                         + [s for s in own if s.name not in overridden])
+    result["score"] = [PluginSpec(s.name, s.weight or 1) for s in result["score"]]
     return result
 
 
-def _enable(specs: list[PluginSpec], spec: PluginSpec) -> None:
-    for i, existing in enumerate(specs):
-        if existing.name == spec.name:
-            specs[i] = PluginSpec(spec.name, spec.weight or existing.weight)
-            return
-    specs.append(spec)
+def _merge_multi_point(profile: ProfileConfig) -> list[PluginSpec]:
+    """kube-scheduler's ``mergePluginSet`` of the default multiPoint set with the profile's."""
+    custom = {s.name: s for s in profile.multi_point_enabled}
+    merged: list[PluginSpec] = []
+    if "*" not in profile.multi_point_disabled:
+        merged = [custom.get(n, PluginSpec(n, w)) for n, w in DEFAULT_MULTI_POINT
+                  if n not in profile.multi_point_disabled]
+    defaults = {n for n, _ in DEFAULT_MULTI_POINT} if "*" not in profile.multi_point_disabled else set()
+    replaced = {s.name for s in merged} & set(custom) & defaults
+    return merged + [s for s in profile.multi_point_enabled if s.name not in replaced]
 
 
 def is_known_absent(name: str) -> bool:

@@ -1,0 +1,296 @@
+"""Issue 5, requirement by requirement, where no other test proved it the way kube-scheduler users meet it:
+config files as the Kubernetes docs write them (multiPoint overrides, RequestedToCapacityRatio with a shape,
+a profile without scoring), the default weights, the backoff through the scheduler on its clock, the
+fit-error message with preemption's suffix, NodeResourcesFit with sidecars / overhead / extended resources,
+NoExecute taints and ImageLocality with init containers."""
+from __future__ import annotations
+
+import pathlib
+import sys
+from typing import Any, Optional
+
+import objects
+import yaml
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+
+from refbuilders import node, pod  # noqa: E402
+
+from scheduling import Scheduler, default_registry  # noqa: E402
+from scheduling.framework import FilterPlugin, NodeInfo, Plugin, ScorePlugin, Status  # noqa: E402
+
+NO_PREEMPTION = {"profiles": [{"plugins": {"multiPoint": {"disabled": [{"name": "DefaultPreemption"}]}}}]}
+INFRA = [{"key": "dedicated", "value": "infra", "effect": "NoSchedule"}]
+MB = 1024 * 1024
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+# -- what users see: the fit error -----------------------------------------------------------------------
+def test_fit_error_with_preemption_suffix_exactly_as_kube_scheduler_words_it() -> None:
+    s = Scheduler()
+    for i in range(3):
+        s.add_node(node(f"small-{i}", cpu="1"))
+    for i in range(2):
+        s.add_node(node(f"infra-{i}", cpu="8", taints=INFRA))
+    s.add_pod(pod("big", cpu="2"))
+    s.add_pod(pod("never", cpu="2", priority=10, preemptionPolicy="Never"))
+    messages = {r.pod.metadata.name: r.message for r in s.schedule_pending()}
+    big, never = messages["big"], messages["never"]
+    filters = "0/5 nodes are available: 2 node(s) had untolerated taint {dedicated: infra}, 3 Insufficient cpu."
+    # Tainted nodes are UnschedulableAndUnresolvable: preemption cannot help there.
+    assert big == (filters + " preemption: 0/5 nodes are available: 2 Preemption is not helpful for "
+                           "scheduling, 3 No preemption victims found for incoming pod.")
+    # kube-scheduler appends PostFilter's message as it is (it ends with its own period).
+    assert never == filters + " preemption: not eligible due to preemptionPolicy=Never."
+    assert s.explain(pod("big", cpu="2")).message == filters
+
+
+def test_a_post_filter_message_without_a_period_gets_one() -> None:
+    from scheduling import fit_error_message
+    statuses = {"a": Status.unschedulable("Insufficient cpu")}
+    assert fit_error_message(1, statuses, post_filter_message="preemption: none") == \
+        "0/1 nodes are available: 1 Insufficient cpu. preemption: none."
+    assert fit_error_message(1, statuses, post_filter_message="preemption: none.") == \
+        "0/1 nodes are available: 1 Insufficient cpu. preemption: none."
+
+
+# -- config files as the docs write them ---------------------------------------------------------------
+DEFAULT_SCORES = ["TaintToleration:3", "NodeAffinity:2", "NodeResourcesFit:1", "PodTopologySpread:2",
+                  "InterPodAffinity:2", "NodeResourcesBalancedAllocation:1", "ImageLocality:1"]
+
+
+def test_default_weights_are_kube_schedulers() -> None:
+    assert Scheduler().framework().list_plugins()["score"] == DEFAULT_SCORES
+
+
+class Labelled(Plugin, FilterPlugin, ScorePlugin):
+    """Rejects nodes labelled ``full``; scores 10 per ``example.com/rank``."""
+
+    name = "Labelled"
+
+    def filter(self, state: Any, pod: Any, node_info: NodeInfo) -> Optional[Status]:
+        return Status.unschedulable("node(s) are full") if "full" in node_info.labels else None
+
+    def score(self, state: Any, pod: Any, node_info: NodeInfo) -> int:
+        return 10 * int(node_info.labels.get("example.com/rank", "0"))
+
+
+MULTI_POINT = """
+apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+profiles:
+  - schedulerName: multipoint-scheduler
+    plugins:
+      multiPoint:
+        enabled:
+        - name: Labelled
+          weight: 3
+        - name: TaintToleration
+      filter:
+        disabled:
+        - name: Labelled
+      score:
+        enabled:
+        - name: NodeAffinity
+          weight: 5
+  - schedulerName: no-scoring-scheduler
+    plugins:
+      preScore:
+        disabled:
+        - name: '*'
+      score:
+        disabled:
+        - name: '*'
+"""
+
+
+def test_multi_point_and_per_point_settings_merge_as_kube_scheduler() -> None:
+    registry = default_registry()
+    registry.register("Labelled", Labelled)
+    s = Scheduler(yaml.safe_load(MULTI_POINT), registry=registry)
+    multi = s.framework("multipoint-scheduler").list_plugins()
+    # A default named again in multiPoint is replaced in place (no weight: 1); a point's own entry overrides
+    # the multiPoint one and comes first; a plugin disabled at one point stays at the others.
+    assert multi["score"] == ["NodeAffinity:5", "TaintToleration:1", "NodeResourcesFit:1", "PodTopologySpread:2",
+                              "InterPodAffinity:2", "NodeResourcesBalancedAllocation:1", "ImageLocality:1",
+                              "Labelled:3"]
+    assert "Labelled" not in multi["filter"] and multi["filter"][0] == "NodeUnschedulable"
+    none = s.framework("no-scoring-scheduler").list_plugins()
+    assert none["score"] == [] and none["preScore"] == []
+    assert none["filter"] == Scheduler().framework().list_plugins()["filter"]
+    # Pods choose their profile by schedulerName: the full node passes where Labelled filters nothing.
+    s.add_node(node("a", labels={"full": "1", "example.com/rank": "9"}))
+    s.add_node(node("b", labels={"example.com/rank": "1"}))
+    s.add_pod(pod("p", schedulerName="multipoint-scheduler"))
+    (result,) = s.schedule_pending()
+    assert result.node_name == "a"
+
+
+def test_a_point_enabling_a_default_moves_it_first_in_that_point() -> None:
+    config = {"profiles": [{"plugins": {"filter": {"enabled": [{"name": "NodeResourcesFit"}]}}}]}
+    filters = Scheduler(config).framework().list_plugins()["filter"]
+    assert filters[0] == "NodeResourcesFit" and filters.count("NodeResourcesFit") == 1
+    s = Scheduler({**config, "profiles": [{**config["profiles"][0], "plugins": {
+        **config["profiles"][0]["plugins"], "multiPoint": {"disabled": [{"name": "DefaultPreemption"}]}}}]})
+    s.add_node(node("n", cpu="1", taints=INFRA))
+    s.add_pod(pod("p", cpu="2"))
+    # The first failing filter names the reason: now the resources, not the taint.
+    assert s.schedule_pending()[0].message == "0/1 nodes are available: 1 Insufficient cpu."
+
+
+BIN_PACKING = """
+apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+profiles:
+- pluginConfig:
+  - args:
+      scoringStrategy:
+        resources:
+        - name: intel.com/foo
+          weight: 5
+        - name: memory
+          weight: 1
+        - name: cpu
+          weight: 3
+        requestedToCapacityRatio:
+          shape:
+          - utilization: 0
+            score: 0
+          - utilization: 100
+            score: 10
+        type: RequestedToCapacityRatio
+    name: NodeResourcesFit
+"""
+
+
+def _foo_node(name: str, foo: str, memory: str, cpu: str) -> Any:
+    alloc = {"intel.com/foo": foo, "memory": memory, "cpu": cpu, "pods": "110"}
+    return objects.from_dict({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name},
+                              "status": {"capacity": alloc, "allocatable": alloc}})
+
+
+def _foo_pod(name: str, foo: str, memory: str, cpu: str, node_name: Optional[str] = None) -> Any:
+    requests = {"intel.com/foo": foo, "memory": memory, "cpu": cpu}
+    spec: dict[str, Any] = {"containers": [{"name": "c", "image": "x",
+                                            "resources": {"requests": requests, "limits": requests}}]}
+    if node_name:
+        spec["nodeName"] = node_name
+    return objects.from_dict({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "default"},
+                              "spec": spec})
+
+
+def test_docs_bin_packing_requested_to_capacity_ratio_scores_the_docs_example() -> None:
+    s = Scheduler(yaml.safe_load(BIN_PACKING))
+    s.add_node(_foo_node("node-1", "4", "1Gi", "8"))
+    s.add_node(_foo_node("node-2", "8", "1Gi", "8"))
+    s.add_pod(_foo_pod("used-1", "1", "256Mi", "1", node_name="node-1"))
+    s.add_pod(_foo_pod("used-2", "2", "512Mi", "6", node_name="node-2"))
+    raw = s.explain(_foo_pod("p", "2", "256Mi", "2")).raw_scores["NodeResourcesFit"]
+    # The docs' worked example (scores on its 0..10 shape: node-1 5, node-2 7), with kube-scheduler's
+    # arithmetic (shape scaled to 0..100, utilization truncated, weighted mean of positive scores rounded):
+    # node-1: foo 3*100//4 = 75, memory 512Mi -> 50, cpu 3000*100//8000 = 37 -> (375 + 50 + 111) / 9 = 59.6
+    # node-2: foo 4*100//8 = 50, memory 768Mi -> 75, cpu 100 -> (250 + 75 + 300) / 9 = 69.4
+    assert raw == {"node-1": 60, "node-2": 69}
+
+
+# -- the queue through the scheduler ---------------------------------------------------------------------
+def test_backoff_through_the_scheduler_doubles_from_one_second_to_ten_on_its_clock() -> None:
+    clock = Clock()
+    s = Scheduler(NO_PREEMPTION, clock=clock)
+    n = node("n", cpu="1")
+    s.add_node(n)
+    s.add_pod(pod("p", cpu="2"))
+    waits = []
+    for _ in range(6):
+        (result,) = s.schedule_pending()
+        assert result.node_name is None
+        failed_at = clock.now
+        s.update_node(n)  # an event NodeResourcesFit registered: the pod leaves unschedulable for backoff
+        steps = 0
+        while s.queue.flush_backoff_completed() == 0:  # bounded: 10 s at most, in 0.5 s steps
+            assert s.queue.backoff_count == 1 and steps < 20
+            clock.now += 0.5
+            steps += 1
+        waits.append(clock.now - failed_at)
+    assert waits == [1.0, 2.0, 4.0, 8.0, 10.0, 10.0]
+
+
+# -- NodeResourcesFit ------------------------------------------------------------------------------------
+def _container(name: str, cpu: str, **extra: Any) -> dict:
+    return {"name": name, "image": "x", "resources": {"requests": {"cpu": cpu}}, **extra}
+
+
+def test_sidecars_init_containers_and_overhead_as_the_kubernetes_docs_add_them() -> None:
+    p = objects.from_dict({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "default"},
+                           "spec": {"initContainers": [_container("sidecar-1", "500m", restartPolicy="Always"),
+                                                       _container("init", "2"),
+                                                       _container("sidecar-2", "250m", restartPolicy="Always")],
+                                    "containers": [_container("app", "1"), _container("app-2", "500m")],
+                                    "overhead": {"cpu": "250m"}}})
+    # Running: 1.5 (apps) + 0.75 (sidecars) = 2.25; "init" runs beside sidecar-1: 2.5 -> max 2.5, + 0.25.
+    assert p.requests["cpu"] == 2750
+    s = Scheduler(NO_PREEMPTION)
+    s.add_node(node("tight", cpu="2700m"))
+    s.add_node(node("enough", cpu="2750m"))
+    assert s.explain(p).nodes["tight"].reasons == ("Insufficient cpu",)
+    s.add_pod(p)
+    assert s.schedule_pending()[0].node_name == "enough"
+    assert s.cache.get("enough").requested["cpu"] == 2750
+
+
+def test_extended_resources_are_counted_and_named_in_the_message() -> None:
+    s = Scheduler(NO_PREEMPTION)
+    s.add_node(_foo_node("foo", "1", "4Gi", "4"))
+    s.add_node(node("plain"))
+    s.add_pod(_foo_pod("first", "1", "100Mi", "100m"))
+    s.add_pod(_foo_pod("second", "1", "100Mi", "100m"))
+    first, second = s.schedule_pending()
+    assert first.node_name == "foo"
+    assert second.message == "0/2 nodes are available: 2 Insufficient intel.com/foo."
+
+
+# -- TaintToleration NoExecute ---------------------------------------------------------------------------
+NOT_READY = {"key": "node.kubernetes.io/not-ready", "effect": "NoExecute"}
+
+
+def test_no_execute_taints_keep_out_pods_that_do_not_tolerate_them() -> None:
+    s = Scheduler()
+    s.add_node(node("not-ready", taints=[NOT_READY]))
+    s.add_node(node("full", cpu="1"))
+    s.add_pod(pod("p", cpu="2"))
+    (result,) = s.schedule_pending()
+    assert result.message == (
+        "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint "
+        "{node.kubernetes.io/not-ready: }. preemption: 0/2 nodes are available: 1 No preemption victims found "
+        "for incoming pod, 1 Preemption is not helpful for scheduling.")
+    # The docs' toleration with tolerationSeconds tolerates the taint for scheduling.
+    tolerant = pod("t", cpu="2", tolerations=[{"key": "node.kubernetes.io/not-ready", "operator": "Exists",
+                                              "effect": "NoExecute", "tolerationSeconds": 300}])
+    s.add_pod(tolerant)
+    assert [r.node_name for r in s.schedule_pending() if r.pod.metadata.name == "t"] == ["not-ready"]
+    # A NoSchedule toleration does not tolerate NoExecute.
+    wrong = pod("w", tolerations=[{"key": "node.kubernetes.io/not-ready", "operator": "Exists",
+                                   "effect": "NoSchedule"}])
+    assert s.explain(wrong).nodes["not-ready"].reasons == ("node(s) had untolerated taint "
+                                                           "{node.kubernetes.io/not-ready: }",)
+
+
+# -- ImageLocality ---------------------------------------------------------------------------------------
+def test_image_locality_counts_init_container_images_and_scales_by_spread() -> None:
+    s = Scheduler()
+    s.add_node(node("both", images=[{"names": ["tools:1"], "sizeBytes": 300 * MB},
+                                    {"names": ["registry.example/web:1"], "sizeBytes": 600 * MB}]))
+    s.add_node(node("web-only", images=[{"names": ["registry.example/web:1"], "sizeBytes": 600 * MB}]))
+    p = pod("p", image="registry.example/web:1",
+            initContainers=[{"name": "tools", "image": "tools:1"}])
+    raw = s.explain(p).raw_scores["ImageLocality"]
+    # tools: 300 MiB on 1 of 2 nodes -> 150; web: 600 on 2 of 2 -> 600; two containers: max 2000 MiB.
+    # both: 100 * (750 - 23) // (2000 - 23) = 36; web-only: 100 * (600 - 23) // 1977 = 29
+    assert raw == {"both": 36, "web-only": 29}
