@@ -227,6 +227,8 @@ class StateMachine:
         i = first
         while i < len(log) and seen < max_events:
             entry = log[i]
+            if self._log_first + i == self.compact_revision:
+                entry = _compacted_entry(entry)
             batch.append((self._log_first + i, entry))
             seen += 1 if type(entry) is Event else len(entry)
             i += 1
@@ -271,18 +273,27 @@ class StateMachine:
         """etcd's checkRequests: every put on the chosen path first, then every range."""
         return self._check_ops(txn, iter(path), "put") or self._check_ops(txn, iter(path), "range")
 
-    def _check_ops(self, txn: list[Any], path: Any, kind: str) -> KVError | None:
+    def _check_ops(self, txn: list[Any], path: Any, kind: str,
+                   deletes: list[tuple[bytes, bytes | None]] | None = None) -> KVError | None:
+        """``deletes``: the ranges deleted earlier on the path, in the order the txn runs its ops."""
+        if deletes is None:
+            deletes = []
         succeeded = next(path)
         for op in txn[2] if succeeded else txn[3]:
             if op[0] == "txn":
-                error = self._check_ops(op, path, kind)
+                error = self._check_ops(op, path, kind, deletes)
                 if error is not None:
                     return error
+            elif op[0] == "delete":
+                deletes.append((op[1], op[2]))
             elif op[0] != kind:
                 continue
             elif kind == "put":
                 _, key, _value, lease, _prev, ignore_value, ignore_lease = op
-                if (ignore_value or ignore_lease) and key not in self.index.latest:
+                # A from-key delete passes etcd's duplicate-key check, so an ignore_value / ignore_lease
+                # put after it may find its key gone: etcd 3.4 panics there; we refuse the whole txn.
+                if (ignore_value or ignore_lease) and (key not in self.index.latest or
+                                                       any(_covers(d, key) for d in deletes)):
                     return KeyNotFound(key, "ignore_value" if ignore_value else "ignore_lease")
                 if lease and lease not in self.leases.records:
                     return LeaseNotFound(lease)
@@ -412,6 +423,24 @@ class StateMachine:
         if at < self.compact_revision:
             raise Compacted(at, self.compact_revision)
         return stateio.hash_of(self.index, at, self.compact_revision)
+
+
+def _compacted_entry(entry: Any) -> Any:
+    """The events of the compact revision as etcd still has them once compaction ran: only each key's
+    last revision there, and not if it is a tombstone (keyIndex.keep), so a watch starting at the compact
+    revision sees the puts that survived and no deletes."""
+    events = (entry,) if type(entry) is Event else entry
+    last = {event.kv.key: i for i, event in enumerate(events)}
+    kept = tuple(event for i, event in enumerate(events) if last[event.kv.key] == i and event.type is not DELETE)
+    return kept if len(kept) != 1 else kept[0]
+
+
+def _covers(deleted: tuple[bytes, bytes | None], key: bytes) -> bool:
+    """Whether a delete of ``(start, end)`` (end None: one key; b"": to the last key) takes ``key``."""
+    start, end = deleted
+    if end is None:
+        return key == start
+    return start <= key and (end == b"" or key < end)
 
 
 def _compare_result(actual: Any, result: int, operand: Any) -> bool:
