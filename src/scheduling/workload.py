@@ -100,6 +100,19 @@ class Workload:
             else:
                 yield step, list(_expand_pods(step, counters))
 
+    def measured_pod_keys(self) -> set[str]:
+        """The ``namespace/name`` keys of the timed pods, the names :meth:`expand` gives them (without
+        building a manifest)."""
+        counters: dict[str, int] = {}
+        keys: set[str] = set()
+        for step in self.steps:
+            if isinstance(step, PodStep):
+                # Set-up pods are named too: they advance the counters the measured pods' names come from.
+                names = [f"{step.namespace}/{name}" for name in _pod_names(step, counters)]
+                if step.measure:
+                    keys.update(names)
+        return keys
+
 
 def _next_name(template: Mapping[str, Any], counters: dict[str, int], scope: str = "") -> str:
     meta = template.get("metadata") or {}
@@ -126,13 +139,18 @@ def _expand_nodes(step: NodeStep, counters: dict[str, int]) -> Iterator[dict[str
         yield manifest
 
 
-def _expand_pods(step: PodStep, counters: dict[str, int]) -> Iterator[dict[str, Any]]:
+def _pod_names(step: PodStep, counters: dict[str, int]) -> Iterator[str]:
     # Counters are per namespace: two steps of "pod-" in different namespaces may share names, as they
     # would in Kubernetes, but keys (namespace/name) stay unique.
     for _ in range(step.count):
+        yield _next_name(step.template, counters, scope=f"{step.namespace}/")
+
+
+def _expand_pods(step: PodStep, counters: dict[str, int]) -> Iterator[dict[str, Any]]:
+    for name in _pod_names(step, counters):
         manifest = copy.deepcopy(dict(step.template))
         meta = manifest.setdefault("metadata", {})
-        meta["name"] = _next_name(step.template, counters, scope=f"{step.namespace}/")
+        meta["name"] = name
         meta.pop("generateName", None)
         meta["namespace"] = step.namespace
         yield manifest
@@ -241,12 +259,12 @@ def builtin_workload_names() -> list[str]:
 
 
 def _bench_order(name: str) -> tuple[int, str]:
-    # The shared shapes first (in the issue's order), then the scaling rows by node count.
+    # The shared shapes first (in the issue's order), the memory row, then the scaling rows by node count.
     order = ["SchedulingBasic_5000Nodes_10000", "SchedulingNodeAffinity", "SchedulingPodAffinity",
              "SchedulingPodAntiAffinity", "SchedulingPreferredPodAffinity", "SchedulingPreferredPodAntiAffinity",
              "TopologySpreading", "PreferredTopologySpreading", "TaintsAndTolerations", "Preemption",
-             "Unschedulable", "SchedulingBasic_5000Nodes_50000", "Scaling_500Nodes", "Scaling_5000Nodes",
-             "Scaling_15000Nodes"]
+             "Unschedulable", "SchedulingBasic_5000Nodes_50000", "Memory_5000Nodes_60000", "Scaling_500Nodes",
+             "Scaling_5000Nodes", "Scaling_15000Nodes"]
     for i, prefix in enumerate(order):
         if name.startswith(prefix):
             return i, name

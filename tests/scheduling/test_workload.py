@@ -113,3 +113,21 @@ def test_scale_must_be_positive() -> None:
     with pytest.raises(WorkloadError, match="scale"):
         w.scaled(0)
     assert isinstance(w.steps[0], NodeStep)
+
+
+def test_measured_pod_keys_are_the_names_expand_gives_the_timed_pods() -> None:
+    for w in builtin_workloads():
+        small = w.scaled(0.01)
+        expanded = {f'{m["metadata"]["namespace"]}/{m["metadata"]["name"]}'
+                    for step, ms in small.expand() if isinstance(step, PodStep) and step.measure for m in ms}
+        assert small.measured_pod_keys() == expanded, w.name
+    shared_prefix = parse_workload(_doc(
+        {"op": "createPods", "count": 2, "namespace": "a", "template": POD},
+        {"op": "createPods", "count": 2, "namespace": "a", "template": POD, "measure": True}))
+    assert shared_prefix.measured_pod_keys() == {"a/pod-2", "a/pod-3"}
+
+
+def test_a_builtin_workload_holds_5000_nodes_and_60000_pods_for_the_memory_target() -> None:
+    (w,) = builtin_workloads(["Memory_5000Nodes_60000Pods"])
+    assert (w.node_count, w.setup_pod_count + w.measured_pod_count) == (5000, 60000)
+    assert w.threshold is None

@@ -1,0 +1,72 @@
+"""The pace of a benchmark run seen from inside the scheduler: when each measured pod was decided, and how
+long each of its cycles took.
+
+The bench hands the runner a scheduler whose ``schedule_one`` is timed (:func:`paced_scheduler_factory`),
+so both modes get the same figures: per-pod cycle times (the runner times core mode's cycles itself; in e2e
+mode they come from here and include the binding written through the Registry) and the throughput over the
+first and the last tenth of the measured pods. The two
+tenths show whether throughput falls as nodes fill or as unschedulable pods accumulate in the queue.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+__all__ = ["Pace", "paced_scheduler_factory"]
+
+
+class Pace:
+    """Decision times and cycle times of the measured pods (keys ``namespace/name``)."""
+
+    def __init__(self, measured: set[str], clock: Callable[[], float] = time.perf_counter) -> None:
+        self.measured = measured
+        self.clock = clock
+        self.first_cycle_at: float | None = None
+        self.decided_at: dict[str, float] = {}
+        self.cycle_seconds: list[float] = []
+
+    def note(self, result: Any, started: float, ended: float) -> None:
+        """Record one cycle's ``ScheduleResult``; a measured pod is decided by its first binding or its first
+        failure without a nomination (a nominated pod is retried, as the runner counts it)."""
+        key = result.pod.key
+        if key not in self.measured:
+            return
+        if self.first_cycle_at is None:
+            self.first_cycle_at = started
+        self.cycle_seconds.append(ended - started)
+        if key not in self.decided_at and (result.node_name or not result.nominated_node_name):
+            self.decided_at[key] = ended
+
+    def tenths(self) -> tuple[float | None, float | None]:
+        """Pods/s over the first tenth of decisions (from the first measured cycle) and over the last tenth
+        (from the decision before it); None when there are fewer than ten decisions."""
+        times = sorted(self.decided_at.values())
+        k = len(times) // 10
+        if k == 0 or self.first_cycle_at is None:
+            return None, None
+        first = times[k - 1] - self.first_cycle_at
+        last = times[-1] - times[-k - 1]
+        return (k / first if first > 0 else None), (k / last if last > 0 else None)
+
+    def columns(self) -> dict[str, float | None]:
+        """The result keys this adds: ``first_tenth_pods_per_s``, ``last_tenth_pods_per_s`` and their
+        ratio ``last_to_first``."""
+        first, last = self.tenths()
+        ratio = last / first if first and last else None
+        return {"first_tenth_pods_per_s": first, "last_tenth_pods_per_s": last, "last_to_first": ratio}
+
+
+def paced_scheduler_factory(pace: Pace) -> Callable[..., Any]:
+    """A ``Scheduler`` factory (as the runner calls it: ``config=``, ``seed=``) whose cycles report to
+    ``pace``."""
+    from .scheduler import Scheduler
+
+    class PacedScheduler(Scheduler):
+        def schedule_one(self, info: Any) -> Any:
+            clock = pace.clock
+            started = clock()
+            result = super().schedule_one(info)
+            pace.note(result, started, clock())
+            return result
+
+    return PacedScheduler
