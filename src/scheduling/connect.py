@@ -251,6 +251,12 @@ class RegistryConnection:
                     break
                 events = self.drain()
                 results = s.schedule_pending()
+                if not results and not events:
+                    # kube-scheduler (SchedulerPopFromBackoffQ, default since 1.33) does not sit idle while
+                    # pods rejected by plugins back off: with nothing active it takes the first of them.
+                    info = s.queue.pop_backoff()
+                    if info is not None:
+                        results = [s.schedule_one(info)]
                 self.write_failures(results)
                 if events or results:
                     idle_since = None

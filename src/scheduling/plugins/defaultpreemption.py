@@ -1,7 +1,8 @@
 """DefaultPreemption (PostFilter): when no node fits, make room by evicting lower-priority pods, as
 kube-scheduler's ``defaultpreemption`` plugin and its preemption ``Evaluator``.
 
-1. Eligibility: a pod with ``preemptionPolicy: Never`` does not preempt.
+1. Eligibility: a pod with ``preemptionPolicy: Never`` does not preempt, nor does a pod nominated to a node
+   where a lower-priority pod is terminating (it waits for that pod to go).
 2. Candidates: the nodes whose Filter failed with Unschedulable (UnschedulableAndUnresolvable nodes cannot
    be helped); a dry run on each, from a random offset, until ``max(nodes * minCandidateNodesPercentage %,
    minCandidateNodesAbsolute)`` candidates are found (args, defaults 10 and 100).
@@ -34,8 +35,8 @@ from collections import OrderedDict
 from typing import Any, Mapping, Optional, Sequence
 
 from ..eqcache import IndexedStatuses
-from ..framework import (Code, ConfigError, CycleState, NodeInfo, Plugin, PostFilterPlugin, PostFilterResult,
-                         Status)
+from ..framework import (Code, ConfigError, CycleState, NodeInfo, NodeNotFound, Plugin, PostFilterPlugin,
+                         PostFilterResult, Status)
 from .dryruns import DryRun, DryRunTable, dry_run, is_candidate
 
 __all__ = ["DefaultPreemption", "more_important", "pdb_violations"]
@@ -43,6 +44,7 @@ __all__ = ["DefaultPreemption", "more_important", "pdb_violations"]
 NOT_HELPFUL = "Preemption is not helpful for scheduling"
 NO_VICTIMS = "No preemption victims found for incoming pod"
 NEVER = "not eligible due to preemptionPolicy=Never."
+TERMINATING = "not eligible due to a terminating pod on the nominated node."
 _MAX_TABLES = 16
 _NOT_STARTED = "9999-12-31T23:59:59Z"  # a pod without status.startTime counts as started now (latest)
 
@@ -118,6 +120,8 @@ class DefaultPreemption(Plugin, PostFilterPlugin):
                     statuses: Mapping[str, Status]) -> tuple[Optional[PostFilterResult], Status]:
         if pod.spec.preemption_policy == "Never":
             return None, Status.unschedulable("preemption: " + NEVER)
+        if self._waits_for_terminating_victim(pod, statuses):
+            return None, Status.unschedulable("preemption: " + TERMINATING)
         fwk = self.handle.framework(pod)
         nodes = self.handle.snapshot.list()
         reasons: dict[str, Status] = {}
@@ -151,6 +155,24 @@ class DefaultPreemption(Plugin, PostFilterPlugin):
         if lower and clear is not None:
             clear(lower)
         return PostFilterResult(node_name, victims), Status()
+
+    def _waits_for_terminating_victim(self, pod: Any, statuses: Mapping[str, Status]) -> bool:
+        """``PodEligibleToPreemptOthers``: a pod already nominated to a node where a lower-priority pod is
+        terminating (its earlier victim, most likely) waits for it to go instead of preempting again —
+        unless its nominated node can no longer take it at all (UnschedulableAndUnresolvable)."""
+        nominated = pod.status.nominated_node_name
+        if not nominated:
+            return False
+        status = statuses.get(nominated)
+        if status is not None and status.code == Code.UNSCHEDULABLE_AND_UNRESOLVABLE:
+            return False
+        try:
+            ni = self.handle.snapshot.get(nominated)
+        except NodeNotFound:
+            return False
+        priority = pod.priority_value
+        return any(p.metadata.deletion_timestamp is not None and p.priority_value < priority
+                   for p in ni.pods.values())
 
     # -- dry run ---------------------------------------------------------------------------------------
     def _dry_run(self, fwk: Any, state: CycleState, pod: Any, potential: Sequence[NodeInfo],
