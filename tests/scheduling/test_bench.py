@@ -1,19 +1,25 @@
-"""The benchmark harness: the runner's bookkeeping with a fake scheduler, the table, and the CLI for real
-(child processes, both modes, --json, --exact with the reference check, shared files unchanged)."""
+"""The benchmark harness: the runner's bookkeeping with a fake scheduler, the table, the progress bar, the
+decision check, and the CLI for real (child processes, both modes, --json, --exact with the reference check,
+every shared file unchanged, what no arguments run, the console script)."""
 from __future__ import annotations
 
+import importlib.metadata
+import io
 import json
 import pathlib
+import shutil
 import subprocess
 import sys
 
 import pytest
 
-from scheduling.bench import format_table, main
-from scheduling.benchrun import RunResult, run_core
-from scheduling.workload import parse_workload
+from scheduling import bench, benchcheck
+from scheduling.bench import DEFAULT_SCALE, ProgressBar, format_table, main
+from scheduling.benchcheck import check_sample
+from scheduling.benchrun import RunResult, run_core, unavailable
+from scheduling.workload import builtin_workload_names, load_workload, parse_workload
 
-SHARED = pathlib.Path("/work/shared/workloads/SchedulingBasic_5000Nodes_10000Pods.json")
+SHARED_DIR = pathlib.Path("/work/shared/workloads")
 NODE = {"apiVersion": "v1", "kind": "Node", "metadata": {"generateName": "node-"},
         "status": {"allocatable": {"cpu": "1", "memory": "1Gi", "pods": "10"}}}
 
@@ -76,12 +82,12 @@ def test_core_runner_counts_measured_pods_only():
 def test_table_has_every_column_and_notes():
     ok = RunResult("W", "core", 5000, 100, 100, 0, 0.5, 200.0, 100, 2.0, 0.4, 1.5, 300.0, exact=True, checked=20)
     na = RunResult("W", "e2e", 5000, 100, threshold=None, available=False, note="not available: no registry")
-    text = format_table([ok.to_dict(), na.to_dict()])
+    text = format_table([ok.to_dict() | {"last_to_first": 0.987}, na.to_dict()])
     header = text.splitlines()[0].split()
     for title in ("workload", "mode", "nodes", "measured", "pods/s", "floor", "ratio", "p50", "p99", "peak",
-                  "unsched", "checked"):
+                  "unsched", "last/1st", "checked"):
         assert title in header
-    assert "2.00x" in text and "20 ok" in text and "n/a" in text
+    assert "2.00x" in text and "20 ok" in text and "n/a" in text and " 0.99 " in text
     assert "W e2e: not available: no registry" in text
 
 
@@ -115,13 +121,77 @@ def test_cli_runs_both_modes_writes_json_and_checks_decisions(tmp_path):
         assert r["available"], r["note"]
         assert (r["measured_pods"], r["scheduled"], r["unschedulable"]) == (13, 12, 1)
         assert r["peak_rss_mib"] > 0
+        assert r["p50_ms"] > 0 and r["p99_ms"] >= r["p50_ms"]  # e2e too: the scheduler timed its cycles
+        assert r["first_tenth_pods_per_s"] > 0 and r["last_tenth_pods_per_s"] > 0
+        assert r["last_to_first"] == pytest.approx(r["last_tenth_pods_per_s"] / r["first_tenth_pods_per_s"])
     assert rows[0]["checked"] == 5 and rows[0]["mismatches"] == 0
     assert "Tiny" in proc.stdout and "100%" in proc.stderr
 
 
-@pytest.mark.skipif(not SHARED.is_file(), reason="shared workloads not on this machine")
-def test_cli_runs_a_shared_file_unchanged():
-    proc = _cli("--workload", str(SHARED), "--scale", "0.01", "--mode", "core")
+@pytest.mark.skipif(not SHARED_DIR.is_dir(), reason="shared workloads not on this machine")
+def test_every_shared_file_runs_unchanged_through_the_cli_in_both_modes(tmp_path):
+    files = sorted(SHARED_DIR.glob("*.json"))
+    args = [a for f in files for a in ("--workload", str(f))]
+    out = tmp_path / "out.json"
+    proc = _cli(*args, "--scale", "0.01", "--json", str(out), timeout=400)
     assert proc.returncode == 0, proc.stderr
-    line = next(l for l in proc.stdout.splitlines() if l.startswith("SchedulingBasic"))
-    assert line.split()[1:4] == ["core", "50", "100"]
+    rows = json.loads(out.read_text())
+    expected = [(load_workload(f).scaled(0.01), mode) for f in files for mode in ("core", "e2e")]
+    assert [(r["workload"], r["mode"]) for r in rows] == [(w.name, m) for w, m in expected]
+    for r, (w, _) in zip(rows, expected):
+        assert r["available"], (r["workload"], r["mode"], r["note"])
+        assert (r["nodes"], r["measured_pods"]) == (w.node_count, w.measured_pod_count)
+        # At 50 nodes every shape still fits all its measured pods (Preemption's by preempting).
+        assert (r["scheduled"], r["unschedulable"]) == (w.measured_pod_count, 0), r["workload"]
+    assert "Full sizes" not in proc.stdout  # --workload files run at the scale given
+
+
+def test_no_arguments_run_the_builtin_set_in_both_modes_and_say_how_to_run_full_sizes(monkeypatch):
+    seen = []
+
+    def fake_run(source, workload, mode, args, stderr):
+        seen.append((source, workload.node_count, mode, args.scale))
+        return unavailable(workload, mode, "not run in this test")
+
+    monkeypatch.setattr(bench, "_run_isolated", fake_run)
+    out, err = io.StringIO(), io.StringIO()
+    assert main([], stdout=out, stderr=err) == 0
+    names = builtin_workload_names()
+    assert [(s, m) for s, _, m, _ in seen] == [(f"builtin:{n}", m) for n in names for m in ("core", "e2e")]
+    assert {scale for *_, scale in seen} == {DEFAULT_SCALE}
+    assert ("builtin:Scaling_15000Nodes_2000Pods", round(15000 * DEFAULT_SCALE), "core", DEFAULT_SCALE) in seen
+    text = out.getvalue()
+    assert f"at --scale {DEFAULT_SCALE:g}" in text
+    assert "Full sizes (5,000 nodes, kube-scheduler's): python -m scheduling.bench --scale 1" in text
+
+
+def test_the_console_script_is_the_bench():
+    (entry,) = importlib.metadata.entry_points(group="console_scripts", name="borgkit-bench")
+    assert entry.value == "scheduling.bench:main"
+    path = shutil.which("borgkit-bench")
+    if path is None:
+        pytest.skip("borgkit-bench is not on PATH in this environment")
+    proc = subprocess.run([path, "--help"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "--scale" in proc.stdout and "--workload" in proc.stdout
+
+
+def test_progress_bar_draws_on_its_stream_only():
+    stream = io.StringIO()  # not a terminal: a line at every quarter
+    bar = ProgressBar(stream, "W core")
+    for done in range(0, 101):
+        bar.update(done, 100)
+    bar.close()
+    lines = stream.getvalue().splitlines()
+    assert [line.split()[1] for line in lines] == ["0%", "25%", "50%", "75%", "100%"]
+    assert lines[-1].endswith("W core 100/100") and lines[-1].startswith("[" + "#" * 30 + "]")
+
+
+def test_the_decision_check_counts_a_choice_that_is_not_the_reference_best(monkeypatch):
+    w = parse_workload(_workload(nodes=4, setup=2, measured=6))
+    assert check_sample(w, 3) == (3, 0)
+
+    def biased(pod, cluster):  # every real node scores 0, and a node the scheduler cannot pick scores best
+        return {n.metadata.name: 0 for n in cluster.nodes} | {"no-such-node": 100}
+
+    monkeypatch.setattr(benchcheck, "total_scores", biased)
+    assert check_sample(w, 3) == (3, 3)
