@@ -88,7 +88,7 @@ def explain(scheduler: "Scheduler", pod: Any) -> Explanation:
     feasible = []
     for ni in nodes:
         if pre_result is not None and pre_result.node_names is not None and ni.name not in pre_result.node_names:
-            st = Status.unresolvable("node is filtered out by the prefilter result")
+            st = fwk.pre_filter_result_status(state)
         else:
             st = fwk.run_filter_plugins(state, pod, ni)
         if st.is_success:

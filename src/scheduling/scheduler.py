@@ -412,7 +412,7 @@ class Scheduler:
         candidates = nodes
         if pre_result is not None and pre_result.node_names is not None:
             allowed = pre_result.node_names
-            filtered_out = Status.unresolvable("node is filtered out by the prefilter result")
+            filtered_out = fwk.pre_filter_result_status(state)
             candidates = []
             for ni in nodes:
                 if ni.name in allowed:
@@ -438,6 +438,8 @@ class Scheduler:
         add_time("Filter", t2 - t1)
         if not feasible:
             plugins = {s.plugin for s in statuses.values() if s.plugin}
+            if candidates is not nodes:  # every plugin that narrowed the nodes may let the pod in later
+                plugins.update(state.get("PreFilterResultPlugins") or ())
             return None, self._unschedulable(info, prof, state, statuses, num_all, "", plugins)
         if len(feasible) == 1:
             return feasible[0].name, None

@@ -174,7 +174,7 @@ def test_prefilter_result_restricts_nodes_and_others_report_filtered_out() -> No
     s.add_pod(pod("p"))
     assert [r.node_name for r in s.schedule_pending()] == ["n2"]
     verdicts = s.explain(pod("q")).nodes
-    assert verdicts["n0"].reasons == ("node is filtered out by the prefilter result",)
+    assert verdicts["n0"].reasons == ("node(s) didn't satisfy plugin(s) [OnlyNode2]",)
     assert verdicts["n2"].fits
 
 
@@ -264,7 +264,7 @@ def test_conflicting_prefilter_results_reject_with_kube_message() -> None:
     s.add_node(node("n2"))
     s.add_pod(pod("p"))
     [result] = s.schedule_pending()
-    assert result.message == ("0/2 nodes are available: node(s) didn't satisfy plugin(s) [OnlyNode2 OnlyNode1] "
+    assert result.message == ("0/2 nodes are available: node(s) didn't satisfy plugin(s) [OnlyNode1 OnlyNode2] "
                               "simultaneously.")
 
 

@@ -17,7 +17,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from refbuilders import node, pod  # noqa: E402
 
 from scheduling import Scheduler, default_registry  # noqa: E402
-from scheduling.framework import FilterPlugin, NodeInfo, Plugin, ScorePlugin, Status  # noqa: E402
+from scheduling.framework import FilterPlugin, NodeInfo, Plugin, PreFilterPlugin, ScorePlugin, Status  # noqa: E402
 
 NO_PREEMPTION = {"profiles": [{"plugins": {"multiPoint": {"disabled": [{"name": "DefaultPreemption"}]}}}]}
 INFRA = [{"key": "dedicated", "value": "infra", "effect": "NoSchedule"}]
@@ -294,3 +294,60 @@ def test_image_locality_counts_init_container_images_and_scales_by_spread() -> N
     # tools: 300 MiB on 1 of 2 nodes -> 150; web: 600 on 2 of 2 -> 600; two containers: max 2000 MiB.
     # both: 100 * (750 - 23) // (2000 - 23) = 36; web-only: 100 * (600 - 23) // 1977 = 29
     assert raw == {"both": 36, "web-only": 29}
+
+
+# -- PreFilter results -----------------------------------------------------------------------------------
+def test_nodes_a_prefilter_result_leaves_out_are_counted_as_kube_scheduler_words_it() -> None:
+    """A DaemonSet-style pod pinned by ``matchFields metadata.name`` to a full node (a real kube event:
+    "0/4 nodes are available: 1 Insufficient cpu, 3 node(s) didn't satisfy plugin(s) [NodeAffinity]...")."""
+    s = Scheduler()
+    for i in range(4):
+        s.add_node(node(f"n{i}", cpu="1"))
+    pinned = {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+        "nodeSelectorTerms": [{"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["n0"]}]}]}}}}
+    s.add_pod(pod("ds", cpu="2", **pinned))
+    (result,) = s.schedule_pending()
+    assert result.message == (
+        "0/4 nodes are available: 1 Insufficient cpu, 3 node(s) didn't satisfy plugin(s) [NodeAffinity]. "
+        "preemption: 0/4 nodes are available: 1 No preemption victims found for incoming pod, "
+        "3 Preemption is not helpful for scheduling.")
+    verdict = s.explain(pod("ds", cpu="2", **pinned)).nodes["n1"]
+    assert verdict.plugin == "NodeAffinity" and verdict.code == "UnschedulableAndUnresolvable"
+    # NodeAffinity is among the plugins whose events retry the pod: a node update does.
+    s.update_node(node("n0", cpu="4"))
+    assert [r.node_name for r in s.schedule_pending(include_backoff=True)] == ["n0"]
+
+
+class SaysNo(Plugin, PreFilterPlugin):
+    """PreFilter: Unschedulable (preemption could help), so the later PreFilters still run."""
+
+    name = "SaysNo"
+
+    def pre_filter(self, state: Any, pod: Any, nodes: Any) -> tuple[None, Status]:
+        return None, Status.unschedulable("quota exceeded")
+
+
+class Records(Plugin, PreFilterPlugin):
+    """PreFilter: records that it ran."""
+
+    name = "Records"
+    ran: list[str] = []
+
+    def pre_filter(self, state: Any, pod: Any, nodes: Any) -> tuple[None, None]:
+        self.ran.append(pod.metadata.name)
+        return None, None
+
+
+def test_an_unschedulable_prefilter_lets_the_later_prefilters_run() -> None:
+    registry = default_registry()
+    registry.register("SaysNo", SaysNo)
+    registry.register("Records", Records)
+    Records.ran = []
+    config = {"profiles": [{"plugins": {"preFilter": {"enabled": [{"name": "SaysNo"}, {"name": "Records"}]},
+                                        "multiPoint": {"disabled": [{"name": "DefaultPreemption"}]}}}]}
+    s = Scheduler(config, registry=registry)
+    s.add_node(node("n"))
+    s.add_pod(pod("p"))
+    (result,) = s.schedule_pending()
+    assert result.message == "0/1 nodes are available: quota exceeded."
+    assert Records.ran == ["p"]  # kube-scheduler runs every PreFilter after an Unschedulable one (#119770)

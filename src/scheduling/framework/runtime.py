@@ -154,9 +154,12 @@ class Framework:
 
     def run_pre_filter_plugins(self, state: CycleState, pod: Any,
                                nodes: Sequence[NodeInfo]) -> tuple[Optional[PreFilterResult], Optional[Status]]:
-        """PreFilter in order; Skip records the plugin; the first failure stops. Results are intersected."""
+        """PreFilter in order; Skip records the plugin. Results are intersected. UnschedulableAndUnresolvable
+        or an error stops at once; Unschedulable is returned after every plugin ran (preemption may use
+        their state, kubernetes/kubernetes#119770) — the last one if several say it."""
         result: Optional[PreFilterResult] = None
         narrowed: list[str] = []
+        rejected: Optional[Status] = None
         for plugin in self.pre_filter_plugins:
             try:
                 res, status = plugin.pre_filter(state, pod, nodes)
@@ -166,17 +169,29 @@ class Framework:
                 state.skip_filter_plugins.add(plugin.name)
                 continue
             if status is not None and not status.is_success:
+                if status.code == Code.UNSCHEDULABLE:
+                    rejected = status.with_plugin(plugin.name)
+                    continue
                 return None, status.with_plugin(plugin.name)
             if res is not None and not res.all_nodes:
                 narrowed.append(plugin.name)
                 result = res if result is None else result.merge(res)
                 if not result.node_names:
                     message = (f"node(s) didn't satisfy plugin {narrowed[0]}" if len(narrowed) == 1 else
-                               f"node(s) didn't satisfy plugin(s) [{' '.join(narrowed)}] simultaneously")
+                               f"node(s) didn't satisfy plugin(s) [{' '.join(sorted(narrowed))}] simultaneously")
                     return result, Status.unresolvable(message).with_plugin(plugin.name)
         if result is not None:
             state.write("PreFilterResultPlugins", list(narrowed))
-        return result, None
+        return result, rejected
+
+    @staticmethod
+    def pre_filter_result_status(state: CycleState) -> Status:
+        """The status of every node a PreFilter result left out, as kube-scheduler's absent-nodes status:
+        UnschedulableAndUnresolvable, "node(s) didn't satisfy plugin(s) [A B]" naming the plugins that narrowed
+        the nodes (sorted); its plugin is the first of them."""
+        narrowed = sorted(state.get("PreFilterResultPlugins") or ())
+        status = Status.unresolvable(f"node(s) didn't satisfy plugin(s) [{' '.join(narrowed)}]")
+        return status.with_plugin(narrowed[0]) if narrowed else status
 
     def run_filter_plugins(self, state: CycleState, pod: Any, node_info: NodeInfo) -> Status:
         """Every Filter plugin on one node (``RunFilterPlugins``): the first non-success status, or Success."""
