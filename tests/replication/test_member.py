@@ -193,3 +193,30 @@ def test_linearizable_reads_on_the_leader_with_one_follower_down(members) -> Non
     for n in range(20):
         leader.put(b"r", b"%d" % n)
         assert leader.get(b"r").value == b"%d" % n  # ReadIndex confirmed by the one live follower
+
+
+def test_concurrent_writers_share_log_entries(members) -> None:
+    """A writer on an idle leader appends its own entry; writers arriving while entries are in
+    flight wait for the tick thread, which puts all of them in one entry."""
+    import threading
+
+    a, b, c, _ = members
+    leader = next(m for m in (a, b, c) if m.is_leader)
+    node = leader._raft.node
+    before = node.raftCommitIndex
+    writers, rounds = 32, 10
+    start = threading.Barrier(writers)
+
+    def write(n: int) -> None:
+        start.wait()
+        for r in range(rounds):
+            leader.put(b"w/%d/%d" % (n, r), b"v")
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    entries = node.raftCommitIndex - before
+    assert leader.range(b"w/", prefix=True, count_only=True).count == writers * rounds
+    assert entries * 2 < writers * rounds, f"{writers * rounds} writes took {entries} entries"

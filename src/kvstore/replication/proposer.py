@@ -114,8 +114,8 @@ class Proposer:
                 raise StoreClosed()
             first = not self._pending
             self._pending.append(request)
-        if first:  # later requests ride on the wake-up already on its way (the flush takes them all)
-            self._node.wake()
+        if first:  # later requests ride on the flush already on its way (it takes them all)
+            self._node.propose_now()
 
     def _forget(self, request: _Request) -> None:
         with self._lock:

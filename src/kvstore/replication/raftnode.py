@@ -10,6 +10,7 @@ What this class changes in pysyncobj 0.3.17 (each pinned in `_pin`):
 - AppendEntries: `trim_append_entries` keeps committed entries from being truncated;
 - reads: heartbeats carry a sequence for ReadIndex (`readindex.py`);
 - frames: the same Fernet tokens and zlib stream, built with less CPU (`frames.py`);
+- threads: a caller appends its own entry when the tick thread is idle (`ticklock.py`);
 - timers: AppendEntries sent as soon as an entry is queued (no 100 ms batching timer), the
   post-apply commit announcement only when a follower waits for it, election and step-down
   timeouts in the sub-second range, a secret always set, bound to one address, admin commands off.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import os
 import queue
+import threading
 import time
 from typing import Any, Callable, Optional
 
@@ -33,6 +35,7 @@ from .leadersync import LeaderSync
 from .machine import BatchApplier
 from .readindex import ReadIndex
 from .snapshots import SNAPSHOT_NAME, align_journal, read_snapshot, write_snapshot
+from .ticklock import TickLockPoller
 from .transport import DurableTransport
 
 ADMIN_COMMANDS_REFUSED = ("add", "remove", "set_version", "transfer")
@@ -73,6 +76,7 @@ class RaftNode(SyncObj):  # type: ignore[misc]
         self._propagated_commit = 0
         self._codec = FernetCodec(cluster.secret_bytes)  # pysyncobj's connections take it in __init__
         self.leader_sync = LeaderSync(self.journal, on_durable=self._wake_if_alone)  # used from __init__ on
+        self._tick_lock = threading.Lock()
         snapshot_path = os.path.join(data_dir, SNAPSHOT_NAME)
         if os.path.exists(snapshot_path):
             read_snapshot(snapshot_path)  # pysyncobj would log and skip a damaged one: refuse here
@@ -107,17 +111,20 @@ class RaftNode(SyncObj):  # type: ignore[misc]
         # only; pysyncobj's admin commands would let any holder of the secret change the cluster.
         for command in ADMIN_COMMANDS_REFUSED:
             self._SyncObj__transport.setOnUtilityMessageCallback(command, None)
+        TickLockPoller.install(self._poller, self._tick_lock)
 
     def _onTick(self, timeToWait: float = 0.0) -> None:  # noqa: N802 - pysyncobj's name
-        # A leader counts its own copy of every entry towards the commit computed at the top of the
-        # tick: everything appended so far must be on disk first (acknowledgements sync in send).
-        # Usually LeaderSync has done it meanwhile; otherwise this waits for it or does it.
-        self.journal.sync()
-        super()._onTick(timeToWait)
+        with self._tick_lock:
+            # A leader counts its own copy of every entry towards the commit computed at the top of
+            # the tick: everything appended so far must be on disk first (acknowledgements sync in
+            # send). Usually LeaderSync has done it meanwhile; otherwise this waits for it or does it.
+            self.journal.sync()
+            super()._onTick(timeToWait)
 
     def _doDestroy(self) -> None:  # noqa: N802 - pysyncobj's name
         self.leader_sync.stop()
-        super()._doDestroy()
+        with self._tick_lock:
+            super()._doDestroy()
 
     def _wake_if_alone(self) -> None:
         # LeaderSync made entries durable. Followers' acknowledgements wake the tick thread to count
@@ -146,6 +153,11 @@ class RaftNode(SyncObj):  # type: ignore[misc]
         self._before_commands.append(callback)
 
     def _checkCommandsToApply(self) -> None:  # noqa: N802 - pysyncobj's name
+        self._append_commands()
+        if not self.journal.durable and self.is_leader:
+            self.leader_sync.start()  # the tick thread goes on to read acknowledgements meanwhile
+
+    def _append_commands(self) -> None:
         if self.journal.size > self.cluster.snapshot_bytes:
             self.forceLogCompaction()  # pysyncobj counts entries only; ours batch many requests
         # Proposals queued by callbacks here are appended in this very tick, not the next one.
@@ -157,8 +169,28 @@ class RaftNode(SyncObj):  # type: ignore[misc]
             except queue.Empty:
                 break
         super()._checkCommandsToApply()
-        if not self.journal.durable and self.is_leader:
-            self.leader_sync.start()  # entries appended without AppendEntries (no follower connected)
+
+    def propose_now(self) -> None:
+        """Get the proposer's pending requests appended and sent: on this thread when this member
+        leads with nothing in flight and the tick thread sleeps in poll (no hand-off), else by
+        waking the tick thread. With entries in flight, requests wait for the tick that handles
+        their acknowledgements, so that concurrent clients share entries."""
+        if self._tick_lock.acquire(blocking=False):
+            try:
+                idle = self.is_leader and self.journal.durable \
+                    and self.raftCommitIndex == self._SyncObj__getCurrentLogIndex()
+                if idle:
+                    self._append_commands()
+            finally:
+                self._tick_lock.release()
+            if idle:
+                # The leader's own fsync, here: this thread would only wait, and the tick thread
+                # reads the acknowledgements meanwhile (its sync before counting waits for this one).
+                self.journal.sync()
+                if not self._SyncObj__otherNodes:
+                    self.wake()  # no acknowledgement will wake the tick thread to count the entry
+                return
+        self.wake()
 
     def run_on_tick(self, function: Callable[[], None]) -> None:
         """Run `function` once on the tick thread (pysyncobj's state is not thread-safe)."""

@@ -1,0 +1,71 @@
+"""ticklock.py: the tick lock is free exactly while the tick thread waits in poll; callers that find it
+free append their own entries, and concurrent clients still share entries."""
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+from pysyncobj.poller import POLL_EVENT_TYPE, createPoller
+
+from kvstore.replication.ticklock import TickLockPoller
+
+from .support import wait_until
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def test_the_lock_is_released_while_waiting_and_held_while_dispatching() -> None:
+    lock = threading.Lock()
+    poller = createPoller("poll")
+    TickLockPoller.install(poller, lock)
+    read_end, write_end = os.pipe()
+    seen: list[bool] = []
+
+    def on_readable(descr: int, event: int) -> None:
+        os.read(descr, 1)
+        seen.append(lock.locked() and bool(event & POLL_EVENT_TYPE.READ))
+
+    poller.subscribe(read_end, on_readable, POLL_EVENT_TYPE.READ)
+    entered, done = threading.Event(), threading.Event()
+
+    def tick() -> None:
+        with lock:
+            entered.set()
+            poller.poll(5.0)
+            done.set()
+
+    thread = threading.Thread(target=tick)
+    lock_taken_while_waiting = False
+    try:
+        thread.start()
+        assert entered.wait(5)
+        wait_until(lambda: lock.acquire(blocking=False), 5, "the lock to be free during the wait")
+        lock_taken_while_waiting = True
+        os.write(write_end, b"x")  # the event arrives while this thread holds the lock
+        assert not done.wait(0.2)  # so the tick thread cannot dispatch it yet
+        lock.release()
+        assert done.wait(5)
+    finally:
+        if lock.locked() and not done.is_set() and lock_taken_while_waiting:
+            lock.release()
+        os.write(write_end, b"x")
+        thread.join(5)
+        os.close(read_end)
+        os.close(write_end)
+    assert seen == [True]
+
+
+def test_an_event_for_a_descriptor_unsubscribed_meanwhile_is_skipped() -> None:
+    lock = threading.Lock()
+    poller = createPoller("poll")
+    TickLockPoller.install(poller, lock)
+    read_end, write_end = os.pipe()
+    poller.subscribe(read_end, lambda descr, event: pytest.fail("dispatched after unsubscribe"),
+                     POLL_EVENT_TYPE.READ)
+    os.write(write_end, b"x")
+    poller._PollPoller__descrToCallbacks.pop(read_end)  # what unsubscribing from another thread leaves
+    with lock:
+        poller.poll(0.5)
+    os.close(read_end)
+    os.close(write_end)
