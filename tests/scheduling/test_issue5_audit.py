@@ -351,3 +351,74 @@ def test_an_unschedulable_prefilter_lets_the_later_prefilters_run() -> None:
     (result,) = s.schedule_pending()
     assert result.message == "0/1 nodes are available: quota exceeded."
     assert Records.ran == ["p"]  # kube-scheduler runs every PreFilter after an Unschedulable one (#119770)
+
+
+# -- PodTopologySpread: node inclusion policies and minDomains, as the docs describe them -----------------
+def _spread_cluster(*, tainted_b: bool = False, ssd_a: bool = False) -> Scheduler:
+    s = Scheduler(NO_PREEMPTION)
+    s.add_node(node("a1", labels={"topology.kubernetes.io/zone": "a", **({"disk": "ssd"} if ssd_a else {})}))
+    s.add_node(node("b1", labels={"topology.kubernetes.io/zone": "b"},
+                    taints=[{"key": "k", "value": "v", "effect": "NoSchedule"}] if tainted_b else []))
+    s.add_pod(pod("old", labels={"app": "x"}, node_name="a1"))
+    return s
+
+
+def _spreading(max_skew: int = 1, **extra: Any) -> dict:
+    return {"topologySpreadConstraints": [{"maxSkew": max_skew, "topologyKey": "topology.kubernetes.io/zone",
+                                           "whenUnsatisfiable": "DoNotSchedule",
+                                           "labelSelector": {"matchLabels": {"app": "x"}}, **extra}]}
+
+
+def test_node_taints_policy_ignore_counts_a_tainted_zone_honor_leaves_it_out() -> None:
+    s = _spread_cluster(tainted_b=True)
+    s.add_pod(pod("new", labels={"app": "x"}, **_spreading()))  # default Ignore: zone b (0 pods) is the min
+    assert s.schedule_pending()[0].message == (
+        "0/2 nodes are available: 1 node(s) didn't match pod topology spread constraints, "
+        "1 node(s) had untolerated taint {k: v}.")
+    s = _spread_cluster(tainted_b=True)
+    s.add_pod(pod("new", labels={"app": "x"}, **_spreading(nodeTaintsPolicy="Honor")))
+    assert s.schedule_pending()[0].node_name == "a1"
+
+
+def test_min_domains_makes_the_global_minimum_zero_while_domains_are_fewer() -> None:
+    s = _spread_cluster(tainted_b=True)
+    s.add_pod(pod("new", labels={"app": "x"}, **_spreading(nodeTaintsPolicy="Honor", minDomains=2)))
+    assert "1 node(s) didn't match pod topology spread constraints" in s.schedule_pending()[0].message
+
+
+def test_node_affinity_policy_honor_counts_only_the_nodes_the_pod_may_use() -> None:
+    for policy, placed in (({}, "a1"), ({"nodeAffinityPolicy": "Ignore"}, None)):
+        s = _spread_cluster(ssd_a=True)
+        s.add_pod(pod("new", labels={"app": "x"}, nodeSelector={"disk": "ssd"}, **_spreading(**policy)))
+        assert s.schedule_pending()[0].node_name == placed, policy
+
+
+# -- DefaultPreemption and PodDisruptionBudgets ----------------------------------------------------------
+def _pdb(app: str, allowed: int, namespace: str = "default") -> Any:
+    return objects.from_dict({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+                              "metadata": {"name": app, "namespace": namespace},
+                              "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": app}}},
+                              "status": {"disruptionsAllowed": allowed}})
+
+
+def test_a_pdb_is_respected_when_possible_but_not_guaranteed() -> None:
+    """The docs: "PodDisruptionBudget is supported, but not guaranteed" — with no other way, the protected
+    pod is preempted; a PDB of another namespace protects nothing here."""
+    s = Scheduler(seed=1)
+    s.add_node(node("only", cpu="2"))
+    s.add_pod(pod("guarded", cpu="1500m", priority=1, labels={"app": "db"}, node_name="only"))
+    s.add_pdb(_pdb("db", 0))
+    s.add_pod(pod("high", cpu="1", priority=100))
+    first = s.schedule_pending()[0]
+    assert first.nominated_node_name == "only" and [v.metadata.name for v in first.victims] == ["guarded"]
+    assert s.metrics.preemptions == 1 and s.metrics.preemption_victims == 1
+    assert [r.node_name for r in s.schedule_pending(include_backoff=True)] == ["only"]
+
+    s = Scheduler(seed=1)
+    for name in ("a", "b"):
+        s.add_node(node(name, cpu="2"))
+    s.add_pod(pod("db-a", cpu="1500m", priority=1, labels={"app": "db"}, node_name="a"))
+    s.add_pod(pod("db-b", cpu="1500m", priority=1, labels={"app": "db"}, namespace="other", node_name="b"))
+    s.add_pdb(_pdb("db", 0, namespace="other"))
+    s.add_pod(pod("high", cpu="1", priority=100))
+    assert s.schedule_pending()[0].nominated_node_name == "a"
