@@ -7,10 +7,10 @@ decode, follower encode, leader decode). Two changes, neither weakening the auth
 
 - `FernetCodec` produces and checks exactly Fernet tokens (version 0x80, timestamp, IV, AES-128-CBC,
   HMAC-SHA256 over all of it, url-safe base64), keyed as pysyncobj keys them (PBKDF2-SHA256 of the
-  secret). It reuses long-lived AES and HMAC contexts instead of building Fernet's padder, HMAC and
-  CBC cipher objects for every token, and verifies each token once: pysyncobj asks for the
-  timestamp and then for the plaintext of the same token, and the second question is answered from
-  the first check. Every token is authenticated (constant-time HMAC comparison) before anything is
+  secret). It reuses a long-lived AES block context (to decipher small tokens) and HMAC key instead
+  of building Fernet's padder, HMAC and CBC cipher objects for every token, and checks each token
+  once: pysyncobj asks for the timestamp and then for the plaintext of the same token, and the
+  second question is answered from the first check. Every token is authenticated (constant-time HMAC comparison) before anything is
   deciphered; the interoperability with `cryptography.fernet.Fernet` is tested both ways.
 - `CompactConnection.send` writes zlib's stored format (level 0) instead of level 3: Raft messages
   of random ids and user values hardly shrink, and etcd does not compress its Raft traffic either.
@@ -42,8 +42,7 @@ _HEAD = struct.Struct(">BQ")  # version, timestamp
 _IV_END = _HEAD.size + 16
 _MAC_BYTES = 32
 _BLOCK = 16
-CHAINED_BLOCKS_MAX = 24  # frames up to 384 bytes (acknowledgements, heartbeats) are chained block by block
-XORED_BYTES_MAX = 4096  # above this, one CBC context deciphers faster than block contexts + big-int XOR
+XORED_BYTES_MAX = 2048  # above this, a CBC context deciphers faster than the block context + big-int XOR
 
 
 @functools.lru_cache(maxsize=8)
@@ -55,12 +54,11 @@ def derive_key(secret: bytes) -> bytes:
 class FernetCodec:
     """Fernet tokens under the cluster secret, with the interface pysyncobj's connections call.
 
-    AES-CBC is computed with two long-lived AES block contexts instead of a new CBC context per
-    token (whose construction dominated the cost of a small frame): decryption deciphers every block
-    at once and XORs the result with the previous ciphertext blocks; encryption chains the blocks
-    (CBC's definition). Large frames, where the context costs little in comparison, get their own
-    CBC context. The HMAC key is
-    prepared once. A token's MAC is checked, in constant time, before any of it is deciphered.
+    Decryption of a small token uses one long-lived AES block context instead of a new CBC context
+    per token (whose construction dominated the cost): it deciphers every block at once and XORs
+    the result with the previous ciphertext blocks (CBC's definition). Encryption and large tokens
+    use a CBC context. The HMAC key is prepared once. A token's MAC is checked, in constant time,
+    before any of it is deciphered.
     """
 
     def __init__(self, secret: bytes) -> None:
@@ -68,21 +66,16 @@ class FernetCodec:
         aes = algorithms.AES(key[16:])
         self._aes = aes
         self._mac = hmac.new(key[:16], digestmod=hashlib.sha256)
-        self._encrypt_block = Cipher(aes, modes.ECB()).encryptor()
         self._decrypt_blocks = Cipher(aes, modes.ECB()).decryptor()
-        self._lock = threading.Lock()  # the block contexts are stateful objects
+        self._lock = threading.Lock()  # the block context is a stateful object
         self._checked: tuple[Optional[bytes], int, bytes] = (None, 0, b"")
 
     def encrypt_at_time(self, data: bytes, current_time: int) -> bytes:
         """A Fernet token of `data` stamped `current_time` (pysyncobj stamps its monotonic clock)."""
         iv = os.urandom(_BLOCK)
         pad = _BLOCK - len(data) % _BLOCK
-        padded = data + bytes((pad,)) * pad
-        if len(padded) <= CHAINED_BLOCKS_MAX * _BLOCK:
-            ciphertext = self._chain(iv, padded)
-        else:
-            encryptor = Cipher(self._aes, modes.CBC(iv)).encryptor()
-            ciphertext = encryptor.update(padded) + encryptor.finalize()
+        encryptor = Cipher(self._aes, modes.CBC(iv)).encryptor()
+        ciphertext = encryptor.update(data + bytes((pad,)) * pad) + encryptor.finalize()
         body = _HEAD.pack(0x80, current_time) + iv + ciphertext
         return base64.urlsafe_b64encode(body + self._digest(body))
 
@@ -93,18 +86,6 @@ class FernetCodec:
     def decrypt(self, token: bytes) -> bytes:
         """The plaintext of an authentic token; InvalidToken otherwise."""
         return self._open(token)[1]
-
-    def _chain(self, iv: bytes, padded: bytes) -> bytes:
-        # CBC: C[i] = AES(P[i] xor C[i-1]), C[-1] = IV.
-        previous = int.from_bytes(iv, "big")
-        blocks = []
-        with self._lock:
-            for start in range(0, len(padded), _BLOCK):
-                mixed = previous ^ int.from_bytes(padded[start:start + _BLOCK], "big")
-                block = self._encrypt_block.update(mixed.to_bytes(_BLOCK, "big"))
-                blocks.append(block)
-                previous = int.from_bytes(block, "big")
-        return b"".join(blocks)
 
     def _digest(self, body: bytes) -> bytes:
         mac = self._mac.copy()
