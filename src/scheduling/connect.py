@@ -25,6 +25,7 @@ them: pending, never bound. The scheduler's state never holds a binding the regi
 """
 from __future__ import annotations
 
+import threading
 import time
 from datetime import datetime, timezone
 from typing import Any, Iterable, Optional
@@ -242,6 +243,7 @@ class RegistryConnection:
         """See ``Scheduler.run``; ``stopping`` is the scheduler's own stop event (``Scheduler.stop``)."""
         s = self.scheduler
         s._binder, s._evictor, s.nomination_writer = self.bind, self.evict, self.write_nomination
+        s._loop_thread = threading.get_ident()  # allow/reject from other threads is carried out by this loop
         deadline = None if timeout is None else time.monotonic() + timeout
         try:
             self.rebuild()
@@ -274,6 +276,7 @@ class RegistryConnection:
             # Waiting pods must not be bound later in memory only: released, they wait for the next run.
             s.reject_waiting_pods("scheduler stopped")
             s._binder = s._evictor = s.nomination_writer = None
+            s._loop_thread = None
             for _, stream in self.streams:
                 stream.stop()
         return self.bound

@@ -156,6 +156,8 @@ class Scheduler:
         self._waiting = WaitingPods(self._clock)
         self._in_cycle = False
         self._decided: list[Callable[[], ScheduleResult]] = []
+        # While run() loops, the thread that runs it; verdicts given on other threads wait for that loop.
+        self._loop_thread: Optional[int] = None
         self._late_results: list[ScheduleResult] = []
         self._profiles: dict[str, Profile] = {}
         for profile in self._config.profiles:
@@ -340,6 +342,7 @@ class Scheduler:
         queue = self._queue
         queue.flush_unschedulable_leftover()
         queue.flush_backoff_completed(everything=include_backoff)
+        self._resolve_decided()
         self._waiting.expire()
         results = self._take_late_results()
         budget = queue.active_count
@@ -368,9 +371,13 @@ class Scheduler:
             result = self._schedule_one(info)
         finally:
             self._in_cycle = False
+        self._resolve_decided()
+        return result
+
+    def _resolve_decided(self) -> None:
+        """Bind or release the waiting pods whose verdict came during a cycle or from another thread."""
         while self._decided:
             self._late_results.append(self._decided.pop(0)())
-        return result
 
     def _schedule_one(self, info: QueuedPodInfo) -> ScheduleResult:
         pod = info.pod
@@ -812,7 +819,8 @@ class Scheduler:
             message = f'pod "{waiting.pod.metadata.name}" rejected while waiting on permit: ' + (
                 verdict.message if verdict is not None else "")
             return self._release(info, fwk, state, waiting.pod, verdict or Status.unschedulable(), message)
-        if self._in_cycle:
+        loop = self._loop_thread
+        if self._in_cycle or (loop is not None and loop != threading.get_ident()):
             self._decided.append(resolve)
         else:
             self._late_results.append(resolve())
@@ -826,6 +834,7 @@ class Scheduler:
         the next ``run()`` or ``schedule_pending()`` attempts them first thing, so the cache never holds a pod
         the registry does not.
         """
+        self._resolve_decided()  # verdicts already given take effect first
         keys = [waiting_pod_key(w.pod) for w in self._waiting]
         before = len(self._late_results)
         for key in keys:

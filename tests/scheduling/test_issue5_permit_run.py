@@ -23,7 +23,10 @@ import pytest
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 from refbuilders import node, pod  # noqa: E402
-from test_permit import Clock, Journal, _cpu, member, scheduler  # noqa: E402
+from test_permit import Clock, Gang, Journal, _cpu, member, scheduler  # noqa: E402
+
+from scheduling import Scheduler, default_registry  # noqa: E402
+from scheduling.framework import Plugin, PostBindPlugin  # noqa: E402
 
 
 @pytest.fixture
@@ -141,3 +144,43 @@ def test_metrics_without_a_scheduler_read_zero_gauges() -> None:
     assert m.pending_pods == {"active": 0, "backoff": 0, "unschedulable": 0, "gated": 0} and m.waiting_pods == 0
     m.observe_permit_wait("Success", -1.0)  # a clock stepped back counts as no wait
     assert m.permit_wait_seconds == {"Success": 0.0} and m.permit_wait_count == {"Success": 1}
+
+
+class Recorder(Plugin, PostBindPlugin):
+    """A PostBind plugin recording the thread each binding finished on."""
+
+    name = "Recorder"
+    threads: list[int] = []
+
+    def post_bind(self, state: Any, pod: Any, node_name: str) -> None:
+        self.threads.append(threading.get_ident())
+
+
+def test_allow_from_another_thread_is_carried_out_by_the_run_loop(registry: Any) -> None:
+    plugins = default_registry()
+    plugins.register("Gang", Gang)
+    plugins.register("Recorder", Recorder)
+    config = {"profiles": [{"plugins": {"permit": {"enabled": [{"name": "Gang"}]},
+                                        "postBind": {"enabled": [{"name": "Recorder"}]}},
+                            "pluginConfig": [{"name": "Gang", "args": {"timeoutSeconds": 600}}]}]}
+    s = Scheduler(config, registry=plugins, clock=Clock())
+    Recorder.threads = []
+    registry.create(node("n0", cpu="4"))
+    registry.create(member("g-0", "g", 2))
+    loop: list[int] = []
+
+    def run() -> None:
+        loop.append(threading.get_ident())
+        s.run(registry, until_idle=True, timeout=30)
+
+    runner = threading.Thread(target=run)
+    runner.start()
+    try:
+        assert _wait_for(lambda: s.metrics.waiting_pods == 1)
+        # Allowed on this thread (keys are UIDs here): the run loop binds it, through the registry.
+        s._handle.iterate_over_waiting_pods(lambda waiting: waiting.allow("Gang"))
+    finally:
+        runner.join(40)
+    assert not runner.is_alive()
+    assert _placements(registry) == {"g-0": "n0"}
+    assert Recorder.threads == loop and s.metrics.permit_wait_count == {"Success": 1}
