@@ -16,26 +16,13 @@ import threading
 import time
 from typing import Any
 
-import kvstore
-import objects
-import pytest
-
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 from refbuilders import node, pod  # noqa: E402
-from test_permit import Clock, Gang, Journal, _cpu, member, scheduler  # noqa: E402
+from test_permit import Clock, Gang, Journal, _cpu, member, registry, scheduler  # noqa: E402,F401 (registry: the fixture)
 
 from scheduling import Scheduler, default_registry  # noqa: E402
 from scheduling.framework import Plugin, PostBindPlugin  # noqa: E402
-
-
-@pytest.fixture
-def registry(tmp_path: pathlib.Path):
-    store = kvstore.open(str(tmp_path / "db"))
-    try:
-        yield objects.Registry(store)
-    finally:
-        store.close()
 
 
 def _placements(registry: Any) -> dict[str, Any]:
