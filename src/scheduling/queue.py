@@ -60,13 +60,14 @@ class QueuedPodInfo:
         self._entry: Optional[list] = None
         self._backoff: Optional[tuple] = None  # its entry in a backoff heap while it waits there
 
-    def backoff_expiry(self) -> float:
-        """When this pod's backoff ends: last attempt time + 1 s doubled per earlier attempt, capped at 10 s."""
-        duration = INITIAL_BACKOFF_SECONDS
+    def backoff_expiry(self, initial: float = INITIAL_BACKOFF_SECONDS, maximum: float = MAX_BACKOFF_SECONDS) -> float:
+        """When this pod's backoff ends: last attempt time + ``initial`` (1 s) doubled per earlier attempt,
+        capped at ``maximum`` (10 s) — kube-scheduler's podInitialBackoffSeconds / podMaxBackoffSeconds."""
+        duration = initial
         for _ in range(1, self.attempts):
             duration *= 2
-            if duration >= MAX_BACKOFF_SECONDS:
-                duration = MAX_BACKOFF_SECONDS
+            if duration >= maximum:
+                duration = maximum
                 break
         return self.timestamp + duration
 
@@ -79,8 +80,10 @@ class SchedulingQueue:
 
     def __init__(self, sort: Any, clock: Optional[Callable[[], float]] = None,
                  pre_enqueue: Optional[Callable[[Any], Any]] = None,
-                 events_of: Optional[Callable[[str], Iterable[str]]] = None) -> None:
+                 events_of: Optional[Callable[[str], Iterable[str]]] = None, *,
+                 initial_backoff: float = INITIAL_BACKOFF_SECONDS, max_backoff: float = MAX_BACKOFF_SECONDS) -> None:
         self._clock = clock or time.monotonic
+        self._backoff_bounds = (initial_backoff, max_backoff)
         self._pre_enqueue = pre_enqueue
         self._events_of = events_of or (lambda plugin: (_ANY,))
         self._seq = itertools.count()
@@ -241,12 +244,12 @@ class SchedulingQueue:
     def _to_backoff(self, info: QueuedPodInfo) -> None:
         # As kube-scheduler: a pod no plugin rejected (it failed with an error) waits in the error heap.
         self._in_backoff[info.pod.key] = info
-        entry = (info.backoff_expiry(), next(self._pushes), info)
+        entry = (info.backoff_expiry(*self._backoff_bounds), next(self._pushes), info)
         info._backoff = entry
         heapq.heappush(self._backoff if info.unschedulable_plugins else self._error_backoff, entry)
 
     def _to_backoff_or_active(self, info: QueuedPodInfo) -> None:
-        if info.backoff_expiry() > self._clock():
+        if info.backoff_expiry(*self._backoff_bounds) > self._clock():
             self._to_backoff(info)
         else:
             self._push_active(info)

@@ -169,7 +169,9 @@ class Scheduler:
             if type(prof.framework.queue_sort) is not type(first.queue_sort):
                 raise ConfigError("profiles: every profile must use the same queueSort plugin, got "
                                   f"{first.queue_sort.name!r} and {prof.framework.queue_sort.name!r}")
-        self._queue = SchedulingQueue(first.queue_sort, self._clock, self._pre_enqueue, self._events_of)
+        self._queue = SchedulingQueue(first.queue_sort, self._clock, self._pre_enqueue, self._events_of,
+                                      initial_backoff=float(self._config.pod_initial_backoff_seconds),
+                                      max_backoff=float(self._config.pod_max_backoff_seconds))
         self._next_start_node_index = 0
         self.metrics = Metrics(gauges=self._gauges)
         self._current_victims: list[Any] = []

@@ -10,6 +10,7 @@ import sys
 from typing import Any, Optional
 
 import objects
+import pytest
 import yaml
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
@@ -201,25 +202,48 @@ def test_docs_bin_packing_requested_to_capacity_ratio_scores_the_docs_example() 
 
 
 # -- the queue through the scheduler ---------------------------------------------------------------------
-def test_backoff_through_the_scheduler_doubles_from_one_second_to_ten_on_its_clock() -> None:
+def _backoff_waits(config: dict, attempts: int) -> list[float]:
+    """How long the pod waits in backoff after each of ``attempts`` failures, on the scheduler's clock."""
     clock = Clock()
-    s = Scheduler(NO_PREEMPTION, clock=clock)
+    s = Scheduler(config, clock=clock)
     n = node("n", cpu="1")
     s.add_node(n)
     s.add_pod(pod("p", cpu="2"))
     waits = []
-    for _ in range(6):
+    for _ in range(attempts):
         (result,) = s.schedule_pending()
         assert result.node_name is None
         failed_at = clock.now
         s.update_node(n)  # an event NodeResourcesFit registered: the pod leaves unschedulable for backoff
         steps = 0
-        while s.queue.flush_backoff_completed() == 0:  # bounded: 10 s at most, in 0.5 s steps
-            assert s.queue.backoff_count == 1 and steps < 20
+        while s.queue.flush_backoff_completed() == 0:  # bounded: 40 s at most, in 0.5 s steps
+            assert s.queue.backoff_count == 1 and steps < 80
             clock.now += 0.5
             steps += 1
         waits.append(clock.now - failed_at)
-    assert waits == [1.0, 2.0, 4.0, 8.0, 10.0, 10.0]
+    return waits
+
+
+def test_backoff_through_the_scheduler_doubles_from_one_second_to_ten_on_its_clock() -> None:
+    assert _backoff_waits(NO_PREEMPTION, 6) == [1.0, 2.0, 4.0, 8.0, 10.0, 10.0]
+
+
+def test_pod_initial_and_max_backoff_seconds_are_honoured() -> None:
+    config = {**NO_PREEMPTION, "podInitialBackoffSeconds": 3, "podMaxBackoffSeconds": 20}
+    assert _backoff_waits(config, 5) == [3.0, 6.0, 12.0, 20.0, 20.0]
+
+
+@pytest.mark.parametrize("config, fragment", [
+    ({"podInitialBackoffSeconds": 0}, "podInitialBackoffSeconds: must be an integer greater than 0, got 0"),
+    ({"podMaxBackoffSeconds": "10s"}, "podMaxBackoffSeconds: must be an integer greater than 0, got '10s'"),
+    ({"podInitialBackoffSeconds": 5, "podMaxBackoffSeconds": 2},
+     "podMaxBackoffSeconds: must be greater than or equal to podInitialBackoffSeconds (5), got 2"),
+])
+def test_bad_backoff_settings_name_the_field(config: dict, fragment: str) -> None:
+    from scheduling.framework import ConfigError
+    with pytest.raises(ConfigError) as info:
+        Scheduler(config)
+    assert fragment in str(info.value)
 
 
 # -- NodeResourcesFit ------------------------------------------------------------------------------------

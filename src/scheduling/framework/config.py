@@ -5,6 +5,8 @@ Accepted shape (a kube-scheduler config file loads as it is; fields we do not us
     apiVersion: kubescheduler.config.k8s.io/v1
     kind: KubeSchedulerConfiguration
     percentageOfNodesToScore: 0          # 0 = adaptive (50 - nodes/125 %, at least 5 %); 100 = exact
+    podInitialBackoffSeconds: 1          # the queue's backoff: doubled per failed attempt ...
+    podMaxBackoffSeconds: 10             # ... up to this
     profiles:
     - schedulerName: default-scheduler
       percentageOfNodesToScore: 50       # per profile, overrides the global value
@@ -77,6 +79,8 @@ class SchedulerConfiguration:
 
     profiles: list[ProfileConfig]
     percentage_of_nodes_to_score: int = 0
+    pod_initial_backoff_seconds: int = 1
+    pod_max_backoff_seconds: int = 10
 
 
 def _check_percentage(value: Any, path: str) -> Optional[int]:
@@ -169,7 +173,24 @@ def load_config(raw: Optional[Mapping[str, Any]]) -> SchedulerConfiguration:
         if profile.scheduler_name in seen:
             raise ConfigError(f"profiles[{i}].schedulerName: duplicate profile name {profile.scheduler_name!r}")
         seen.add(profile.scheduler_name)
-    return SchedulerConfiguration(profiles, percentage)
+    initial, maximum = _backoff_seconds(raw)
+    return SchedulerConfiguration(profiles, percentage, initial, maximum)
+
+
+def _backoff_seconds(raw: Mapping[str, Any]) -> tuple[int, int]:
+    """podInitialBackoffSeconds (default 1, > 0) and podMaxBackoffSeconds (default 10, >= the initial)."""
+    values = []
+    for name, default in (("podInitialBackoffSeconds", 1), ("podMaxBackoffSeconds", 10)):
+        value = raw.get(name)
+        if value is None:
+            value = default
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ConfigError(f"{name}: must be an integer greater than 0, got {value!r}")
+        values.append(value)
+    if values[1] < values[0]:
+        raise ConfigError(f"podMaxBackoffSeconds: must be greater than or equal to podInitialBackoffSeconds "
+                          f"({values[0]}), got {values[1]}")
+    return values[0], values[1]
 
 
 def resolve_plugins(profile: ProfileConfig, implements: Mapping[str, set[str]]) -> dict[str, list[PluginSpec]]:
