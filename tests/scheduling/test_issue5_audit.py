@@ -18,7 +18,8 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from refbuilders import node, pod  # noqa: E402
 
 from scheduling import Scheduler, default_registry  # noqa: E402
-from scheduling.framework import FilterPlugin, NodeInfo, Plugin, PreFilterPlugin, ScorePlugin, Status  # noqa: E402
+from scheduling.framework import (ConfigError, FilterPlugin, NodeInfo, Plugin, PreFilterPlugin,  # noqa: E402
+                                  ScorePlugin, Status)
 
 NO_PREEMPTION = {"profiles": [{"plugins": {"multiPoint": {"disabled": [{"name": "DefaultPreemption"}]}}}]}
 INFRA = [{"key": "dedicated", "value": "infra", "effect": "NoSchedule"}]
@@ -240,7 +241,6 @@ def test_pod_initial_and_max_backoff_seconds_are_honoured() -> None:
      "podMaxBackoffSeconds: must be greater than or equal to podInitialBackoffSeconds (5), got 2"),
 ])
 def test_bad_backoff_settings_name_the_field(config: dict, fragment: str) -> None:
-    from scheduling.framework import ConfigError
     with pytest.raises(ConfigError) as info:
         Scheduler(config)
     assert fragment in str(info.value)
@@ -446,3 +446,28 @@ def test_a_pdb_is_respected_when_possible_but_not_guaranteed() -> None:
     s.add_pdb(_pdb("db", 0, namespace="other"))
     s.add_pod(pod("high", cpu="1", priority=100))
     assert s.schedule_pending()[0].nominated_node_name == "a"
+
+
+# -- InterPodAffinity args -------------------------------------------------------------------------------
+def _ipa_scheduler(args: Optional[dict] = None) -> Scheduler:
+    config: dict = {"percentageOfNodesToScore": 100}
+    if args is not None:
+        config["profiles"] = [{"pluginConfig": [{"name": "InterPodAffinity", "args": args}]}]
+    s = Scheduler(config)
+    s.add_node(node("near"))
+    s.add_node(node("far"))
+    likes_web = {"affinity": {"podAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+        {"weight": 100, "podAffinityTerm": {"labelSelector": {"matchLabels": {"app": "web"}},
+                                            "topologyKey": "kubernetes.io/hostname"}}]}}}
+    s.add_pod(pod("fan", labels={"app": "fan"}, node_name="near", **likes_web))
+    return s
+
+
+def test_ignore_preferred_terms_of_existing_pods() -> None:
+    web = pod("web", labels={"app": "web"})
+    # Default: the existing pod's preferred affinity toward app=web pulls the web pod to its node.
+    assert _ipa_scheduler().explain(web).scores["InterPodAffinity"] == {"near": 200, "far": 0}
+    ignoring = _ipa_scheduler({"ignorePreferredTermsOfExistingPods": True}).explain(web)
+    assert "InterPodAffinity" in ignoring.skipped and "InterPodAffinity" not in ignoring.scores
+    with pytest.raises(ConfigError, match="ignorePreferredTermsOfExistingPods: must be true or false, got 'yes'"):
+        _ipa_scheduler({"ignorePreferredTermsOfExistingPods": "yes"})

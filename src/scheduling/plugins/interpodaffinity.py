@@ -218,7 +218,9 @@ class _ScoreState:
 
 
 class InterPodAffinity(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlugin, EnqueueExtensions):
-    """kube-scheduler's ``InterPodAffinity``; args ``hardPodAffinityWeight`` (0..100, default 1)."""
+    """kube-scheduler's ``InterPodAffinity``; args ``hardPodAffinityWeight`` (0..100, default 1) and
+    ``ignorePreferredTermsOfExistingPods`` (default false: when true, a pod without preferred terms of its
+    own is not scored at all — PreScore Skip — as kube-scheduler)."""
 
     name = "InterPodAffinity"
 
@@ -229,6 +231,11 @@ class InterPodAffinity(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, Sc
             raise ConfigError(f"InterPodAffinity.args.hardPodAffinityWeight: invalid value {weight!r}: "
                               "must be an integer in 0..100")
         self.hard_pod_affinity_weight = weight
+        ignore = (args or {}).get("ignorePreferredTermsOfExistingPods", False)
+        if not isinstance(ignore, bool):
+            raise ConfigError(f"InterPodAffinity.args.ignorePreferredTermsOfExistingPods: must be true or false, "
+                              f"got {ignore!r}")
+        self.ignore_preferred_terms_of_existing_pods = ignore
         self._cache = CounterCache()
         self._existing = _ExistingTerms()
         self._cache.listeners.append(self._existing)
@@ -302,6 +309,9 @@ class InterPodAffinity(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, Sc
     def pre_score(self, state: CycleState, pod: Any, nodes: Sequence[NodeInfo]) -> Optional[Status]:
         self._sync(nodes)
         terms = pod_terms(pod)
+        if self.ignore_preferred_terms_of_existing_pods and not (terms.preferred_affinity
+                                                                 or terms.preferred_anti_affinity):
+            return Status.skip()
         layers: list[tuple[str, int, Mapping[str, int]]] = []
         for t in terms.preferred_affinity:
             layers.append((t.topology_key, t.weight, self._counter([t], t.topology_key).sums[t.topology_key]))
