@@ -193,7 +193,14 @@ class RaftNode(SyncObj):  # type: ignore[misc]
         self.wake()
 
     def run_on_tick(self, function: Callable[[], None]) -> None:
-        """Run `function` once on the tick thread (pysyncobj's state is not thread-safe)."""
+        """Run `function` once with pysyncobj's state to itself: here if the tick thread sleeps in
+        poll, else on the tick thread before its next command drain."""
+        if self._tick_lock.acquire(blocking=False):
+            try:
+                function()
+            finally:
+                self._tick_lock.release()
+            return
         self._one_shots.put(function)
         self.wake()
 
@@ -220,8 +227,9 @@ class RaftNode(SyncObj):  # type: ignore[misc]
         return self.read_index.wait(lambda: self.raftLastApplied >= commit, deadline)
 
     def _confirm_leadership(self) -> None:
-        # Tick thread. A heartbeat to just enough caught-up followers to make a majority (they need
-        # no entries, so prevLogIdx is the last index); otherwise a full AppendEntries round now.
+        # Under the tick lock (run_on_tick). A heartbeat to just enough caught-up followers to make a
+        # majority (they need no entries, so prevLogIdx is the last index); otherwise a full
+        # AppendEntries round now.
         if not self.is_leader:
             return
         last_index, last_term = self.journal[-1][1], self.journal[-1][2]
@@ -236,6 +244,7 @@ class RaftNode(SyncObj):  # type: ignore[misc]
                      and not self.read_index.sent_since(node, wanted)]
         if len(caught_up) < needed:
             self._SyncObj__newAppendEntriesTime = 0
+            self.wake()  # this may run on a caller's thread: the tick thread sends the round
             return
         transport = self._SyncObj__transport
         for node in caught_up[:needed]:
