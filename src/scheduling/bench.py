@@ -21,7 +21,7 @@ from .benchpace import Pace, paced_scheduler_factory
 from .benchrun import MODES, RunResult, peak_rss_mib, run_workload, unavailable
 from .workload import Workload, WorkloadError, builtin_workloads, load_workload
 
-__all__ = ["main", "format_table", "DEFAULT_SCALE"]
+__all__ = ["main", "format_table", "DEFAULT_SCALE", "ProgressBar", "ProgressLines"]
 
 # The scale of a run with no arguments: the whole built-in set in about a minute on a 2-core machine.
 DEFAULT_SCALE = 0.2
@@ -94,7 +94,9 @@ class ProgressBar:
     def update(self, done: int, total: int) -> None:
         """Show ``done`` out of ``total``."""
         pct = 100 * done // total if total else 100
-        if pct == self._shown or (not self.tty and pct % 25 and pct != 100):
+        # Not a terminal (a log): one line per quarter crossed, however coarse the counts arrive.
+        step = 1 if self.tty else 25
+        if pct // step <= self._shown // step and self._shown >= 0:
             return
         self._shown = pct
         filled = self.width * pct // 100
@@ -165,15 +167,31 @@ def _load(source: str, scale: float) -> Workload:
     return workload.scaled(scale)
 
 
+class ProgressLines:
+    """The child's side of the progress bar: a line on ``stream`` each time the highest count reported (by
+    the runner or by the scheduler's cycles, whichever is ahead) reaches a new percent."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.done = -1
+        self.percent = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        if done <= self.done:
+            return
+        self.done = done
+        percent = 100 * done // total if total else 100
+        if percent != self.percent:
+            self.percent = percent
+            self.stream.write(f"{PROGRESS_PREFIX}{done} {total}\n")
+            self.stream.flush()
+
+
 def _child(args: argparse.Namespace) -> int:
     """Run one workload in this process and print its result row as JSON (progress on stderr)."""
     workload = _load(args.child, args.scale)
-
-    def progress(done: int, total: int) -> None:
-        sys.stderr.write(f"{PROGRESS_PREFIX}{done} {total}\n")
-        sys.stderr.flush()
-
-    pace = Pace(workload.measured_pod_keys())
+    progress = ProgressLines(sys.stderr)
+    pace = Pace(workload.measured_pod_keys(), on_decided=progress)
     try:
         result = run_workload(workload, args.mode, exact=args.exact, seed=args.seed, progress=progress,
                               scheduler_factory=paced_scheduler_factory(pace))

@@ -9,6 +9,7 @@ tenths show whether throughput falls as nodes fill or as unschedulable pods accu
 """
 from __future__ import annotations
 
+import statistics
 import time
 from typing import Any, Callable
 
@@ -18,9 +19,11 @@ __all__ = ["Pace", "paced_scheduler_factory"]
 class Pace:
     """Decision times and cycle times of the measured pods (keys ``namespace/name``)."""
 
-    def __init__(self, measured: set[str], clock: Callable[[], float] = time.perf_counter) -> None:
+    def __init__(self, measured: set[str], clock: Callable[[], float] = time.perf_counter,
+                 on_decided: Callable[[int, int], None] | None = None) -> None:
         self.measured = measured
         self.clock = clock
+        self.on_decided = on_decided  # (decided so far, measured): the bench's progress bar
         self.first_cycle_at: float | None = None
         self.decided_at: dict[str, float] = {}
         self.cycle_seconds: list[float] = []
@@ -36,6 +39,8 @@ class Pace:
         self.cycle_seconds.append(ended - started)
         if key not in self.decided_at and (result.node_name or not result.nominated_node_name):
             self.decided_at[key] = ended
+            if self.on_decided is not None:
+                self.on_decided(len(self.decided_at), len(self.measured))
 
     def tenths(self) -> tuple[float | None, float | None]:
         """Pods/s over the first tenth of decisions (from the first measured cycle) and over the last tenth
@@ -48,12 +53,22 @@ class Pace:
         last = times[-1] - times[-k - 1]
         return (k / first if first > 0 else None), (k / last if last > 0 else None)
 
+    def tenths_p50_ms(self) -> tuple[float | None, float | None]:
+        """The median cycle time of the first and of the last tenth of the measured pods' cycles, in ms: the
+        cost per pod early and late, unmoved by a pause (GC, another process) that lands in one tenth."""
+        k = len(self.cycle_seconds) // 10
+        if k == 0:
+            return None, None
+        return statistics.median(self.cycle_seconds[:k]) * 1000, statistics.median(self.cycle_seconds[-k:]) * 1000
+
     def columns(self) -> dict[str, float | None]:
-        """The result keys this adds: ``first_tenth_pods_per_s``, ``last_tenth_pods_per_s`` and their
-        ratio ``last_to_first``."""
+        """The result keys this adds: ``first_tenth_pods_per_s``, ``last_tenth_pods_per_s``, their ratio
+        ``last_to_first``, and ``first_tenth_p50_ms`` / ``last_tenth_p50_ms``."""
         first, last = self.tenths()
         ratio = last / first if first and last else None
-        return {"first_tenth_pods_per_s": first, "last_tenth_pods_per_s": last, "last_to_first": ratio}
+        first_p50, last_p50 = self.tenths_p50_ms()
+        return {"first_tenth_pods_per_s": first, "last_tenth_pods_per_s": last, "last_to_first": ratio,
+                "first_tenth_p50_ms": first_p50, "last_tenth_p50_ms": last_p50}
 
 
 def paced_scheduler_factory(pace: Pace) -> Callable[..., Any]:

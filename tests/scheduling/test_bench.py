@@ -14,7 +14,7 @@ import sys
 import pytest
 
 from scheduling import bench, benchcheck
-from scheduling.bench import DEFAULT_SCALE, ProgressBar, format_table, main
+from scheduling.bench import DEFAULT_SCALE, ProgressBar, ProgressLines, format_table, main
 from scheduling.benchcheck import check_sample
 from scheduling.benchrun import RunResult, run_core, unavailable
 from scheduling.workload import builtin_workload_names, load_workload, parse_workload
@@ -125,7 +125,10 @@ def test_cli_runs_both_modes_writes_json_and_checks_decisions(tmp_path):
         assert r["first_tenth_pods_per_s"] > 0 and r["last_tenth_pods_per_s"] > 0
         assert r["last_to_first"] == pytest.approx(r["last_tenth_pods_per_s"] / r["first_tenth_pods_per_s"])
     assert rows[0]["checked"] == 5 and rows[0]["mismatches"] == 0
-    assert "Tiny" in proc.stdout and "100%" in proc.stderr
+    assert "Tiny" in proc.stdout
+    for mode in ("core", "e2e"):  # the bar moves in both modes (a line per quarter in a log), not only at the end
+        bar = [line for line in proc.stderr.splitlines() if f"% Tiny {mode} " in line]
+        assert len(bar) >= 4 and bar[-1].endswith(f"100% Tiny {mode} 13/13"), proc.stderr
 
 
 @pytest.mark.skipif(not SHARED_DIR.is_dir(), reason="shared workloads not on this machine")
@@ -195,3 +198,12 @@ def test_the_decision_check_counts_a_choice_that_is_not_the_reference_best(monke
 
     monkeypatch.setattr(benchcheck, "total_scores", biased)
     assert check_sample(w, 3) == (3, 3)
+
+
+def test_progress_lines_report_each_new_percent_of_the_highest_count():
+    stream = io.StringIO()
+    lines = ProgressLines(stream)
+    for done in (0, 1, 1, 2, 150, 149, 151, 400, 399, 400):  # two sources, one ahead of the other
+        lines(done, 400)
+    assert stream.getvalue().splitlines() == [
+        "@progress 0 400", "@progress 150 400", "@progress 400 400"]

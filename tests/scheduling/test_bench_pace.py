@@ -59,6 +59,8 @@ def test_a_stream_that_slows_down_shows_in_the_last_tenth(n: int, slowdown: floa
     columns = pace.columns()
     assert columns["last_tenth_pods_per_s"] == pytest.approx(1 / slowdown)
     assert columns["last_to_first"] == pytest.approx(1 / slowdown)
+    assert columns["first_tenth_p50_ms"] == pytest.approx(1000)
+    assert columns["last_tenth_p50_ms"] == pytest.approx(1000 * slowdown)
 
 
 def test_fewer_than_ten_decisions_give_no_tenths() -> None:
@@ -66,7 +68,17 @@ def test_fewer_than_ten_decisions_give_no_tenths() -> None:
     pace.note(Result("ns/a", "n"), 0.0, 1.0)
     assert pace.tenths() == (None, None)
     assert pace.columns() == {"first_tenth_pods_per_s": None, "last_tenth_pods_per_s": None,
-                              "last_to_first": None}
+                              "last_to_first": None, "first_tenth_p50_ms": None, "last_tenth_p50_ms": None}
+
+
+def test_each_new_decision_is_reported_with_the_measured_count() -> None:
+    seen: list[tuple[int, int]] = []
+    pace = Pace({"ns/a", "ns/b"}, on_decided=lambda done, total: seen.append((done, total)))
+    pace.note(Result("ns/a", None, "n1"), 0.0, 1.0)  # nominated: not decided
+    pace.note(Result("ns/a", "n1"), 1.0, 2.0)
+    pace.note(Result("ns/a", "n1"), 2.0, 3.0)  # already decided
+    pace.note(Result("ns/b", None), 3.0, 4.0)
+    assert seen == [(1, 2), (2, 2)]
 
 
 def test_the_paced_scheduler_times_every_cycle_of_a_real_scheduler() -> None:
