@@ -117,7 +117,8 @@ class RaftNode(SyncObj):  # type: ignore[misc]
         with self._tick_lock:
             # A leader counts its own copy of every entry towards the commit computed at the top of
             # the tick: everything appended so far must be on disk first (acknowledgements sync in
-            # send). Usually LeaderSync has done it meanwhile; otherwise this waits for it or does it.
+            # send). Usually the proposing thread or LeaderSync has done it meanwhile; otherwise this
+            # waits for that sync or does it.
             self.journal.sync()
             super()._onTick(timeToWait)
 
@@ -173,8 +174,8 @@ class RaftNode(SyncObj):  # type: ignore[misc]
     def propose_now(self) -> None:
         """Get the proposer's pending requests appended and sent: on this thread when this member
         leads with nothing in flight and the tick thread sleeps in poll (no hand-off), else by
-        waking the tick thread. With entries in flight, requests wait for the tick that handles
-        their acknowledgements, so that concurrent clients share entries."""
+        waking the tick thread, which takes everything pending by then. With entries in flight the
+        tick thread is busy with their acknowledgements, so concurrent clients share entries."""
         if self._tick_lock.acquire(blocking=False):
             try:
                 idle = self.is_leader and self.journal.durable \
