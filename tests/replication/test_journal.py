@@ -1,12 +1,14 @@
 """The durable Raft journal: what was synced comes back, torn tails are cut, damage is an error."""
 from __future__ import annotations
 
+import errno
 import os
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from kvstore.errors import CorruptedError
+from kvstore.replication import journal as journal_module
 from kvstore.replication.journal import MAGIC, DurableJournal, encode_record
 from kvstore.replication.leadersync import LeaderSync
 
@@ -149,18 +151,32 @@ def test_a_failed_sync_keeps_the_records_for_the_next_one(tmp_path, monkeypatch)
     journal.add(b"a", 1, 1)
     journal.sync()
     journal.add(b"b", 2, 1)
-    real_fdatasync = os.fdatasync
 
-    def failing(fd: int) -> None:
+    def failing(*args: object) -> None:
         raise OSError(5, "injected EIO")
 
-    monkeypatch.setattr(os, "fdatasync", failing)
-    with pytest.raises(OSError, match="injected"):
-        journal.sync()
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "fdatasync", failing)
+        patch.setattr(os, "pwritev", failing)
+        with pytest.raises(OSError, match="injected"):
+            journal.sync()
     assert not journal.durable
     journal.add(b"c", 3, 1)
-    monkeypatch.setattr(os, "fdatasync", real_fdatasync)
     journal.sync()
     assert journal.durable
     journal._destroy()
     assert _entries(DurableJournal(str(tmp_path))) == [(b"a", 1, 1), (b"b", 2, 1), (b"c", 3, 1)]
+
+
+def test_without_per_write_sync_support_the_journal_writes_then_fdatasyncs(tmp_path, monkeypatch) -> None:
+    def unsupported(*args: object) -> None:
+        raise OSError(errno.EOPNOTSUPP, "no RWF_DSYNC here")
+
+    monkeypatch.setattr(journal_module, "_RWF_DSYNC", [1])
+    monkeypatch.setattr(os, "pwritev", unsupported)
+    journal = DurableJournal(str(tmp_path))
+    journal.add(b"a", 1, 1)
+    journal.sync()
+    assert journal_module._RWF_DSYNC == [0] and journal.durable
+    journal._destroy()
+    assert _entries(DurableJournal(str(tmp_path))) == [(b"a", 1, 1)]

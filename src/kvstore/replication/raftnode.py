@@ -117,8 +117,7 @@ class RaftNode(SyncObj):  # type: ignore[misc]
         with self._tick_lock:
             # A leader counts its own copy of every entry towards the commit computed at the top of
             # the tick: everything appended so far must be on disk first (acknowledgements sync in
-            # send). Usually the proposing thread or LeaderSync has done it meanwhile; otherwise this
-            # waits for that sync or does it.
+            # send). Usually LeaderSync has done it meanwhile; otherwise this waits for it or does it.
             self.journal.sync()
             super()._onTick(timeToWait)
 
@@ -154,11 +153,6 @@ class RaftNode(SyncObj):  # type: ignore[misc]
         self._before_commands.append(callback)
 
     def _checkCommandsToApply(self) -> None:  # noqa: N802 - pysyncobj's name
-        self._append_commands()
-        if not self.journal.durable and self.is_leader:
-            self.leader_sync.start()  # the tick thread goes on to read acknowledgements meanwhile
-
-    def _append_commands(self) -> None:
         if self.journal.size > self.cluster.snapshot_bytes:
             self.forceLogCompaction()  # pysyncobj counts entries only; ours batch many requests
         # Proposals queued by callbacks here are appended in this very tick, not the next one.
@@ -170,6 +164,8 @@ class RaftNode(SyncObj):  # type: ignore[misc]
             except queue.Empty:
                 break
         super()._checkCommandsToApply()
+        if not self.journal.durable and self.is_leader:
+            self.leader_sync.start()  # appended without AppendEntries (no follower connected)
 
     def propose_now(self) -> None:
         """Get the proposer's pending requests appended and sent: on this thread when this member
@@ -178,19 +174,12 @@ class RaftNode(SyncObj):  # type: ignore[misc]
         tick thread is busy with their acknowledgements, so concurrent clients share entries."""
         if self._tick_lock.acquire(blocking=False):
             try:
-                idle = self.is_leader and self.journal.durable \
-                    and self.raftCommitIndex == self._SyncObj__getCurrentLogIndex()
-                if idle:
-                    self._append_commands()
+                if self.is_leader and self.journal.durable \
+                        and self.raftCommitIndex == self._SyncObj__getCurrentLogIndex():
+                    self._checkCommandsToApply()
+                    return
             finally:
                 self._tick_lock.release()
-            if idle:
-                # The leader's own fsync, here: this thread would only wait, and the tick thread
-                # reads the acknowledgements meanwhile (its sync before counting waits for this one).
-                self.journal.sync()
-                if not self._SyncObj__otherNodes:
-                    self.wake()  # no acknowledgement will wake the tick thread to count the entry
-                return
         self.wake()
 
     def run_on_tick(self, function: Callable[[], None]) -> None:

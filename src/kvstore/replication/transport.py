@@ -4,10 +4,10 @@ A follower acknowledges entries with `next_node_idx` and grants votes with `resp
 through `send`, so syncing the journal there orders "on disk" before "told anyone" (the vote itself
 is already durable: `setCurrentTerm` writes it synchronously). Consecutive sends share one fsync.
 A leader does not need its copy on disk before sending AppendEntries (Raft thesis §10.2.1): it only
-must not count itself towards a commit before its fsync. The member syncs at the top of every tick,
-before it computes a commit; the sync itself runs after the AppendEntries are sent, on a thread that
-does not read acknowledgements (`RaftNode.propose_now`, `LeaderSync`). So the leader's fsync
-overlaps the followers' work instead of preceding it.
+must not count itself towards a commit before its fsync. The first AppendEntries carrying new
+entries starts the leader's fsync on its own thread (`LeaderSync`), and the member syncs (waiting
+for that one) at the top of every tick, before it computes a commit. So the leader's fsync overlaps
+the encoding and sending of its AppendEntries and the followers' work instead of following them.
 
 The transport also carries the read-confirmation sequence (`ReadIndex`): a leader stamps each
 AppendEntries with a sequence number and a follower echoes the last one it received in its reply,
@@ -47,6 +47,8 @@ class DurableTransport(TCPTransport):
             if kind == "next_node_idx" and member.echo_sequence is not None:
                 message["read_seq"] = member.echo_sequence
         elif kind == "append_entries":
+            if message.get("entries") and not member.journal.durable:
+                member.leader_sync.start()  # the leader's own fsync, while this is encoded and sent
             sequence = message["read_seq"] = member.read_index.stamp()
             sent = bool(super().send(node, message))
             if sent:
