@@ -46,6 +46,18 @@ __all__ = ["Scheduler", "ScheduleResult", "fit_error_message", "num_feasible_nod
 NO_NODES_AVAILABLE = "no nodes available to schedule pods"
 
 
+def failure_message(point: str, status: Status, node_name: str) -> str:
+    """kube-scheduler's words for a failure after the node was chosen. A rejection at Reserve or Permit
+    (a waiting pod's too) is a FitError over that one node: "0/1 nodes are available: 1 <reason>."; one at
+    PreBind or Bind is its own message; an error names the extension point and the plugin
+    ('running Bind plugin "DefaultBinder": ...')."""
+    if status.is_rejected:
+        return fit_error_message(1, {node_name: status}) if point in ("Reserve", "Permit") else status.message
+    if status.message.startswith(f"running {point} plugin") or not status.plugin:
+        return status.message
+    return f'running {point} plugin "{status.plugin}": {status.message}'
+
+
 @dataclass
 class ScheduleResult:
     """The outcome of one scheduling attempt of one pod.
@@ -756,18 +768,19 @@ class Scheduler:
         self._cache.assume_pod(assumed)
         self._forget_nomination(pod)  # DeleteNominatedPodIfExists
         t0 = time.perf_counter()
+        point = "Reserve"
         status = fwk.run_reserve_plugins(state, assumed, node_name)
         t1 = time.perf_counter()
         add_time("Reserve", t1 - t0)
         if status is None:
+            point = "Permit"
             status = fwk.run_permit_plugins(state, assumed, node_name,
                                             lambda waiting: self._permit_verdict(waiting, info, fwk, state))
             add_time("Permit", time.perf_counter() - t1)
             if status is not None and status.code == Code.WAIT:
                 return ScheduleResult(pod, None, status.message, waiting_node_name=node_name)
         if status is not None and not status.is_success:
-            message = f"running {status.plugin or 'binding'} for node {node_name!r}: {status.message}"
-            return self._release(info, fwk, state, assumed, status, message)
+            return self._release(info, fwk, state, assumed, status, failure_message(point, status, node_name))
         return self._bind(info, fwk, state, assumed)
 
     def _bind(self, info: QueuedPodInfo, fwk: Framework, state: CycleState, assumed: Any) -> ScheduleResult:
@@ -776,15 +789,16 @@ class Scheduler:
         node_name = assumed.spec.node_name
         add_time = self.metrics.add_time
         t2 = time.perf_counter()
+        point = "PreBind"
         status = fwk.run_pre_bind_plugins(state, assumed, node_name)
         t3 = time.perf_counter()
         add_time("PreBind", t3 - t2)
         if status is None:
+            point = "Bind"
             status = fwk.run_bind_plugins(state, assumed, node_name)
             add_time("Bind", time.perf_counter() - t3)
         if status is not None and not status.is_success:
-            message = f"running {status.plugin or 'binding'} for node {node_name!r}: {status.message}"
-            return self._release(info, fwk, state, assumed, status, message)
+            return self._release(info, fwk, state, assumed, status, failure_message(point, status, node_name))
         bound = self._bound_pods.get(pod.key, assumed)
         self._cache.finish_binding(bound)
         self._queue.done(info)
@@ -818,9 +832,9 @@ class Scheduler:
                                              self._clock() - waiting.since)
             if verdict is not None and verdict.is_success:
                 return self._bind(info, fwk, state, waiting.pod)
-            message = f'pod "{waiting.pod.metadata.name}" rejected while waiting on permit: ' + (
-                verdict.message if verdict is not None else "")
-            return self._release(info, fwk, state, waiting.pod, verdict or Status.unschedulable(), message)
+            verdict = verdict or Status.unschedulable()
+            message = failure_message("Permit", verdict, waiting.node_name)
+            return self._release(info, fwk, state, waiting.pod, verdict, message)
         loop = self._loop_thread
         if self._in_cycle or (loop is not None and loop != threading.get_ident()):
             self._decided.append(resolve)

@@ -327,9 +327,9 @@ def _permits(*specs: tuple[str, str, float]) -> Scheduler:
 
 def test_permit_rejection_error_and_wait_as_kube_scheduler() -> None:
     [rejected] = _permits(("A", "Wait", 5), ("B", "Unschedulable", 0)).schedule_pending()
-    assert rejected.message == "running B for node 'n0': B says Unschedulable" and not rejected.error
+    assert rejected.message == "0/1 nodes are available: 1 B says Unschedulable." and not rejected.error
     [failed] = _permits(("A", "Error", 0)).schedule_pending()
-    assert failed.error and failed.message.endswith("running Permit plugin 'A': A says Error")
+    assert failed.error and failed.message == 'running Permit plugin "A": A says Error'
     s = _permits(("A", "Wait", 5), ("B", "Success", 0), ("C", "Wait", 3000))
     [waiting] = s.schedule_pending()
     assert waiting.waiting_node_name == "n0"

@@ -18,8 +18,8 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from refbuilders import node, pod  # noqa: E402
 
 from scheduling import Scheduler, default_registry  # noqa: E402
-from scheduling.framework import (ConfigError, FilterPlugin, NodeInfo, Plugin, PreFilterPlugin,  # noqa: E402
-                                  ScorePlugin, Status)
+from scheduling.framework import (ConfigError, FilterPlugin, NodeInfo, Plugin, PreBindPlugin,  # noqa: E402
+                                  PreFilterPlugin, ReservePlugin, ScorePlugin, Status)
 
 NO_PREEMPTION = {"profiles": [{"plugins": {"multiPoint": {"disabled": [{"name": "DefaultPreemption"}]}}}]}
 INFRA = [{"key": "dedicated", "value": "infra", "effect": "NoSchedule"}]
@@ -471,3 +471,45 @@ def test_ignore_preferred_terms_of_existing_pods() -> None:
     assert "InterPodAffinity" in ignoring.skipped and "InterPodAffinity" not in ignoring.scores
     with pytest.raises(ConfigError, match="ignorePreferredTermsOfExistingPods: must be true or false, got 'yes'"):
         _ipa_scheduler({"ignorePreferredTermsOfExistingPods": "yes"})
+
+
+# -- failures after the node was chosen ------------------------------------------------------------------
+class Refuses(Plugin, ReservePlugin, PreBindPlugin):
+    """Reserve / PreBind: rejects or fails as its args say (``{"point": ..., "code": ...}``)."""
+
+    name = "Refuses"
+
+    def _answer(self, point: str) -> Optional[Status]:
+        if self.args.get("point") != point:
+            return None
+        if self.args["code"] == "Error":
+            return Status.error("disk full")
+        return Status.unschedulable("quota used up")
+
+    def reserve(self, state: Any, pod: Any, node_name: str) -> Optional[Status]:
+        return self._answer("reserve")
+
+    def unreserve(self, state: Any, pod: Any, node_name: str) -> None:
+        return None
+
+    def pre_bind(self, state: Any, pod: Any, node_name: str) -> Optional[Status]:
+        return self._answer("preBind")
+
+
+@pytest.mark.parametrize("point, code, message", [
+    ("reserve", "Unschedulable", "0/1 nodes are available: 1 quota used up."),  # a FitError over that node
+    ("reserve", "Error", 'running Reserve plugin "Refuses": disk full'),
+    ("preBind", "Unschedulable", "quota used up"),
+    ("preBind", "Error", 'running PreBind plugin "Refuses": disk full'),
+])
+def test_failures_after_the_node_was_chosen_in_kube_scheduler_words(point: str, code: str, message: str) -> None:
+    registry = default_registry()
+    registry.register("Refuses", Refuses)
+    config = {"profiles": [{"plugins": {point: {"enabled": [{"name": "Refuses"}]}},
+                            "pluginConfig": [{"name": "Refuses", "args": {"point": point, "code": code}}]}]}
+    s = Scheduler(config, registry=registry)
+    s.add_node(node("n0"))
+    s.add_pod(pod("p"))
+    (result,) = s.schedule_pending()
+    assert (result.node_name, result.message, result.error) == (None, message, code == "Error")
+    assert s.cache.get("n0").pods == {}  # Unreserve ran and the assumed pod was forgotten

@@ -140,9 +140,9 @@ def test_an_incomplete_group_times_out_unreserves_in_reverse_and_frees_the_node(
     clock.now += 0.5
     results = s.schedule_pending(include_backoff=True)
     timed_out = [r for r in results if r.pod.metadata.name.startswith("g-")]
+    # kube-scheduler's FitError over the one node the pod waited on.
     assert [r.message for r in timed_out] == [
-        f'pod "g-{i}" rejected while waiting on permit: rejected due to timeout after waiting 10s at plugin Gang'
-        for i in range(2)]
+        "0/1 nodes are available: 1 rejected due to timeout after waiting 10s at plugin Gang."] * 2
     assert all(r.node_name is None and not r.error for r in timed_out)
     assert [c for c in Journal.calls if c.startswith("unreserve")] == [
         "unreserve JournalB g-0", "unreserve JournalA g-0", "unreserve JournalB g-1", "unreserve JournalA g-1"]
@@ -161,7 +161,7 @@ def test_timeouts_are_capped_at_fifteen_minutes() -> None:
     s.schedule_pending()
     clock.now += MAX_PERMIT_TIMEOUT
     (result,) = s.schedule_pending()
-    assert result.message.endswith("rejected due to timeout after waiting 15m0s at plugin Gang")
+    assert result.message.endswith("1 rejected due to timeout after waiting 15m0s at plugin Gang.")
 
 
 def test_allow_and_reject_from_outside_a_cycle_act_at_once() -> None:
@@ -177,7 +177,7 @@ def test_allow_and_reject_from_outside_a_cycle_act_at_once() -> None:
     assert _cpu(s) == {"n0": 1000}
     results = s.schedule_pending()  # the results of those two arrive with the next call
     assert [(r.pod.metadata.name, r.node_name, r.message) for r in results] == [
-        ("a", "n0", ""), ("b", None, 'pod "b" rejected while waiting on permit: group cancelled')]
+        ("a", "n0", ""), ("b", None, '0/1 nodes are available: 1 group cancelled.')]
     assert handle.get_waiting_pod("default/b") is None and not handle.reject_waiting_pod("default/b")
 
 
@@ -190,7 +190,7 @@ def test_a_deleted_waiting_pod_is_released_and_not_requeued() -> None:
     s.remove_pod(p)
     assert _cpu(s) == {"n0": 0} and s.pending == 0
     (result,) = s.schedule_pending()
-    assert result.message == 'pod "a" rejected while waiting on permit: removed'
+    assert result.message == "0/1 nodes are available: 1 removed."
 
 
 def test_a_waiting_pod_chosen_as_victim_is_rejected_not_deleted() -> None:
@@ -201,7 +201,7 @@ def test_a_waiting_pod_chosen_as_victim_is_rejected_not_deleted() -> None:
     s.add_pod(pod("high", cpu="1", priority=100))
     results = s.schedule_pending()
     assert results[0].nominated_node_name == "n0" and [v.metadata.name for v in results[0].victims] == ["low"]
-    assert results[1].message == 'pod "low" rejected while waiting on permit: preempted'
+    assert results[1].message == "0/1 nodes are available: 1 preempted."
     assert [r.node_name for r in s.schedule_pending(include_backoff=True)] == ["n0"]
 
 
@@ -286,8 +286,7 @@ def test_through_a_registry_a_complete_group_binds_and_an_incomplete_one_times_o
     assert _cpu(s) == {"n0": 2000} and len(s.framework().waiting_pods) == 0
     condition = [c for c in registry.get("Pod", "half-0", "default").status.conditions if c.type == "PodScheduled"]
     assert [(c.status, c.message) for c in condition] == [
-        ("False", 'pod "half-0" rejected while waiting on permit: rejected due to timeout after waiting 10s '
-                  'at plugin Gang')]
+        ("False", "0/1 nodes are available: 1 rejected due to timeout after waiting 10s at plugin Gang.")]
 
 
 def test_a_waiting_pod_seen_bound_elsewhere_stays_accounted_once() -> None:

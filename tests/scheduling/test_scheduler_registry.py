@@ -92,7 +92,7 @@ def test_a_stale_resource_version_makes_the_binding_fail_and_retry(tmp_path: pat
         registry.patch("Pod", "p", {"metadata": {"labels": {"changed": "yes"}}}, "default")
         [result] = s.schedule_pending()  # the scheduler still holds the old version
         assert result.node_name is None
-        assert result.message.startswith("running DefaultBinder for node 'a': binding pod 'default/p' to node "
+        assert result.message.startswith("running Bind plugin \"DefaultBinder\": binding pod 'default/p' to node "
                                           "'a': Operation cannot be fulfilled on pods \"p\": the object has "
                                           "been modified")
         assert registry.get("Pod", "p", "default").spec.node_name is None

@@ -306,7 +306,7 @@ class Framework:
             elif status.is_rejected:
                 return status.with_plugin(plugin.name)
             else:
-                return Status.error(f"running Permit plugin {plugin.name!r}: {status.message}").with_plugin(plugin.name)
+                return Status.error(f'running Permit plugin "{plugin.name}": {status.message}').with_plugin(plugin.name)
         if not timeouts:
             return None
         self.waiting_pods.add(pod, node_name, timeouts, on_verdict or (lambda _: None))
