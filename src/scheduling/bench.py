@@ -33,6 +33,7 @@ COLUMNS = [
     ("measured", "measured_pods", ">"), ("pods/s", "pods_per_s", ">"), ("k8s floor", "threshold", ">"),
     ("ratio", "ratio", ">"), ("p50 ms", "p50_ms", ">"), ("p99 ms", "p99_ms", ">"),
     ("peak MiB", "peak_rss_mib", ">"), ("unsched", "unschedulable", ">"), ("last/1st 10%", "last_to_first", ">"),
+    ("pods/cpu-s", "pods_per_cpu_s", ">"),
 ]
 
 

@@ -82,12 +82,12 @@ def test_core_runner_counts_measured_pods_only():
 def test_table_has_every_column_and_notes():
     ok = RunResult("W", "core", 5000, 100, 100, 0, 0.5, 200.0, 100, 2.0, 0.4, 1.5, 300.0, exact=True, checked=20)
     na = RunResult("W", "e2e", 5000, 100, threshold=None, available=False, note="not available: no registry")
-    text = format_table([ok.to_dict() | {"last_to_first": 0.987}, na.to_dict()])
+    text = format_table([ok.to_dict() | {"last_to_first": 0.987, "pods_per_cpu_s": 4321.0}, na.to_dict()])
     header = text.splitlines()[0].split()
     for title in ("workload", "mode", "nodes", "measured", "pods/s", "floor", "ratio", "p50", "p99", "peak",
-                  "unsched", "last/1st", "checked"):
+                  "unsched", "last/1st", "pods/cpu-s", "checked"):
         assert title in header
-    assert "2.00x" in text and "20 ok" in text and "n/a" in text and " 0.99 " in text
+    assert "2.00x" in text and "20 ok" in text and "n/a" in text and " 0.99 " in text and " 4,321 " in text
     assert "W e2e: not available: no registry" in text
 
 
@@ -124,6 +124,7 @@ def test_cli_runs_both_modes_writes_json_and_checks_decisions(tmp_path):
         assert r["p50_ms"] > 0 and r["p99_ms"] >= r["p50_ms"]  # e2e too: the scheduler timed its cycles
         assert r["first_tenth_pods_per_s"] > 0 and r["last_tenth_pods_per_s"] > 0
         assert r["last_to_first"] == pytest.approx(r["last_tenth_pods_per_s"] / r["first_tenth_pods_per_s"])
+        assert r["pods_per_cpu_s"] > 0 and r["cpu_seconds"] > 0
     assert rows[0]["checked"] == 5 and rows[0]["mismatches"] == 0
     assert "Tiny" in proc.stdout
     for mode in ("core", "e2e"):  # the bar moves in both modes (a line per quarter in a log), not only at the end

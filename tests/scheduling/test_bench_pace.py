@@ -68,7 +68,19 @@ def test_fewer_than_ten_decisions_give_no_tenths() -> None:
     pace.note(Result("ns/a", "n"), 0.0, 1.0)
     assert pace.tenths() == (None, None)
     assert pace.columns() == {"first_tenth_pods_per_s": None, "last_tenth_pods_per_s": None,
-                              "last_to_first": None, "first_tenth_p50_ms": None, "last_tenth_p50_ms": None}
+                              "last_to_first": None, "first_tenth_p50_ms": None, "last_tenth_p50_ms": None,
+                              "cpu_seconds": None, "pods_per_cpu_s": None}
+
+
+def test_cpu_time_runs_from_the_first_measured_cycle_to_the_last_decision() -> None:
+    cpu = iter([5.0, 7.0, 9.0])  # read at each decision
+    pace = Pace({"ns/a", "ns/b"}, cpu_clock=lambda: next(cpu))
+    pace.note(Result("other/x", "n"), 0.0, 1.0, started_cpu=1.0)  # not measured
+    pace.note(Result("ns/a", None, "n"), 1.0, 2.0, started_cpu=4.0)  # first measured cycle (nominated)
+    pace.note(Result("ns/a", "n"), 2.0, 3.0, started_cpu=4.5)  # decided: cpu 5.0
+    pace.note(Result("ns/b", "n"), 3.0, 4.0, started_cpu=5.5)  # decided: cpu 7.0
+    assert pace.cpu_seconds() == 3.0
+    assert pace.columns()["pods_per_cpu_s"] == pytest.approx(2 / 3)
 
 
 def test_each_new_decision_is_reported_with_the_measured_count() -> None:
@@ -109,3 +121,4 @@ def test_the_core_runner_drives_the_paced_scheduler() -> None:
     assert set(pace.decided_at) == w.measured_pod_keys() and len(pace.cycle_seconds) == 30
     first, last = pace.tenths()
     assert first is not None and first > 0 and last is not None and last > 0
+    assert pace.columns()["pods_per_cpu_s"] > 0
