@@ -47,8 +47,11 @@ class FakeResult:
 class FakeScheduler:
     """Binds every pod asking at most 1 cpu to the next node, round robin; others are unschedulable."""
 
+    configs: list = []
+
     def __init__(self, config=None, seed=0):
         self.config, self.nodes, self.pending, self.next = config, [], [], 0
+        FakeScheduler.configs.append(config)
 
     def add_node(self, node):
         self.nodes.append(node.metadata.name)
@@ -71,7 +74,9 @@ class FakeScheduler:
 def test_core_runner_counts_measured_pods_only():
     progress = []
     w = parse_workload(_workload(setup=4, measured=6, huge=2))
+    FakeScheduler.configs.clear()
     r = run_core(w, exact=True, progress=lambda d, t: progress.append((d, t)), scheduler_factory=FakeScheduler)
+    assert [c["percentageOfNodesToScore"] for c in FakeScheduler.configs] == [100]  # --exact scores every node
     assert (r.nodes, r.measured_pods, r.scheduled, r.unschedulable) == (3, 8, 6, 2)
     assert r.seconds > 0 and r.pods_per_s == pytest.approx(8 / r.seconds)
     assert r.ratio == pytest.approx(r.pods_per_s / 100)
@@ -119,6 +124,7 @@ def test_cli_runs_both_modes_writes_json_and_checks_decisions(tmp_path):
                     "pods_per_s", "threshold", "peak_rss_mib"):
             assert key in r
         assert r["available"], r["note"]
+        assert r["exact"] is True
         assert (r["measured_pods"], r["scheduled"], r["unschedulable"]) == (13, 12, 1)
         assert r["peak_rss_mib"] > 0
         assert r["p50_ms"] > 0 and r["p99_ms"] >= r["p50_ms"]  # e2e too: the scheduler timed its cycles
