@@ -239,8 +239,10 @@ def test_pod_initial_and_max_backoff_seconds_are_honoured() -> None:
     ({"podMaxBackoffSeconds": "10s"}, "podMaxBackoffSeconds: must be an integer greater than 0, got '10s'"),
     ({"podInitialBackoffSeconds": 5, "podMaxBackoffSeconds": 2},
      "podMaxBackoffSeconds: must be greater than or equal to podInitialBackoffSeconds (5), got 2"),
+    ({"extenders": [{"urlPrefix": "http://127.0.0.1:8888/", "filterVerb": "filter"}]},
+     "extenders: scheduler extenders (HTTP webhooks) are not supported, got 1"),
 ])
-def test_bad_backoff_settings_name_the_field(config: dict, fragment: str) -> None:
+def test_bad_backoff_settings_and_extenders_name_the_field(config: dict, fragment: str) -> None:
     with pytest.raises(ConfigError) as info:
         Scheduler(config)
     assert fragment in str(info.value)

@@ -1,6 +1,7 @@
 """Reading a KubeSchedulerConfiguration-shaped dict (``kubescheduler.config.k8s.io/v1``) into profiles.
 
-Accepted shape (a kube-scheduler config file loads as it is; fields we do not use are ignored)::
+Accepted shape (a kube-scheduler config file loads as it is; fields about the process — clientConnection,
+leaderElection, parallelism, ... — are ignored; non-empty ``extenders`` are a ConfigError)::
 
     apiVersion: kubescheduler.config.k8s.io/v1
     kind: KubeSchedulerConfiguration
@@ -161,6 +162,10 @@ def load_config(raw: Optional[Mapping[str, Any]]) -> SchedulerConfiguration:
     if kind is not None and kind != KIND:
         raise ConfigError(f"kind: must be {KIND!r}, got {kind!r}")
     percentage = _check_percentage(raw.get("percentageOfNodesToScore"), "percentageOfNodesToScore") or 0
+    extenders = raw.get("extenders")
+    if extenders:  # ignoring them would silently decide differently from the kube-scheduler they configure
+        raise ConfigError(f"extenders: scheduler extenders (HTTP webhooks) are not supported, got "
+                          f"{len(extenders) if isinstance(extenders, list) else extenders!r}; write a plugin instead")
     raw_profiles = raw.get("profiles")
     if raw_profiles is None:
         profiles = [ProfileConfig()]
