@@ -121,11 +121,15 @@ compares = st.one_of(
 # (test_txn_range_at_revision_after_write_like_etcd) and from-key deletes beside a put of the same key
 # (test_txn_put_and_from_key_delete_like_etcd, test_watch_prev_kv_of_a_key_created_in_the_same_txn).
 flat_txn_ops = st.one_of(put_ops, range_ops, delete_ops)
-txn_ops = st.one_of(
-    flat_txn_ops,
-    st.builds(lambda c, s, f: ("txn", c, s, f), st.lists(compares, max_size=2),
-              st.lists(flat_txn_ops, max_size=2), st.lists(flat_txn_ops, max_size=2)),
-)
+
+
+def nested_txns(ops: Any) -> Any:
+    return st.builds(lambda c, s, f: ("txn", c, s, f), st.lists(compares, max_size=2),
+                     st.lists(ops, max_size=2), st.lists(ops, max_size=2))
+
+
+# up to two levels of nested txns inside a txn (etcd applies any depth the same way)
+txn_ops = st.one_of(flat_txn_ops, nested_txns(st.one_of(flat_txn_ops, flat_txn_ops, nested_txns(flat_txn_ops))))
 
 
 def _txn_items(txn: tuple[Any, ...]) -> list[tuple[Any, ...]]:
