@@ -132,7 +132,7 @@ def test_cli_runs_both_modes_writes_json_and_checks_decisions(tmp_path):
         assert r["last_to_first"] == pytest.approx(r["last_tenth_pods_per_s"] / r["first_tenth_pods_per_s"])
         assert r["pods_per_cpu_s"] > 0 and r["cpu_seconds"] > 0
     assert rows[0]["checked"] == 5 and rows[0]["mismatches"] == 0
-    assert "Tiny" in proc.stdout and "%" not in proc.stdout  # the table on stdout, the bar on stderr only
+    assert "Tiny" in proc.stdout and "] 100% Tiny" not in proc.stdout  # the table on stdout, the bar on stderr
     for mode in ("core", "e2e"):  # the bar moves in both modes (a line per quarter in a log), not only at the end
         bar = [line for line in proc.stderr.splitlines() if f"% Tiny {mode} " in line]
         assert len(bar) >= 4 and bar[-1].endswith(f"100% Tiny {mode} 13/13"), proc.stderr
