@@ -515,3 +515,20 @@ def test_failures_after_the_node_was_chosen_in_kube_scheduler_words(point: str, 
     (result,) = s.schedule_pending()
     assert (result.node_name, result.message, result.error) == (None, message, code == "Error")
     assert s.cache.get("n0").pods == {}  # Unreserve ran and the assumed pod was forgotten
+
+
+@pytest.mark.parametrize("config, fragment", [
+    ({"profile": []}, "profile: unknown field (known: apiVersion, clientConnection, "),
+    ({"profiles": [{"plugin": {}}]}, "profiles[0].plugin: unknown field (known: percentageOfNodesToScore, "
+                                     "pluginConfig, plugins, schedulerName)"),
+    ({"profiles": [{"plugins": {"score": {"enable": []}}}]},
+     "profiles[0].plugins.score.enable: unknown field (known: disabled, enabled)"),
+    ({"profiles": [{"plugins": {"score": {"enabled": [{"name": "ImageLocality", "wieght": 2}]}}}]},
+     "profiles[0].plugins.score.enabled[0].wieght: unknown field (known: name, weight)"),
+    ({"profiles": [{"pluginConfig": [{"name": "NodeResourcesFit", "arg": {}}]}]},
+     "profiles[0].pluginConfig[0].arg: unknown field (known: args, name)"),
+])
+def test_misspelt_config_fields_are_errors_as_kube_schedulers_strict_decoding(config: dict, fragment: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        Scheduler(config)
+    assert fragment in str(info.value)

@@ -84,6 +84,21 @@ class SchedulerConfiguration:
     pod_max_backoff_seconds: int = 10
 
 
+# KubeSchedulerConfiguration v1's fields: kube-scheduler decodes strictly, so a misspelt field is an error.
+_TOP_FIELDS = frozenset({"apiVersion", "kind", "parallelism", "leaderElection", "clientConnection",
+                         "healthzBindAddress", "metricsBindAddress", "enableProfiling", "enableContentionProfiling",
+                         "percentageOfNodesToScore", "podInitialBackoffSeconds", "podMaxBackoffSeconds", "profiles",
+                         "extenders", "delayCacheUntilActive"})
+_PROFILE_FIELDS = frozenset({"schedulerName", "percentageOfNodesToScore", "plugins", "pluginConfig"})
+
+
+def _check_fields(obj: Mapping[str, Any], allowed: frozenset, path: str) -> None:
+    for key in obj:
+        if key not in allowed:
+            where = f"{path}.{key}" if path else str(key)
+            raise ConfigError(f"{where}: unknown field (known: {', '.join(sorted(allowed))})")
+
+
 def _check_percentage(value: Any, path: str) -> Optional[int]:
     if value is None:
         return None
@@ -101,6 +116,7 @@ def _plugin_list(value: Any, path: str) -> list[PluginSpec]:
     for i, item in enumerate(value):
         if not isinstance(item, Mapping) or not isinstance(item.get("name"), str) or not item.get("name"):
             raise ConfigError(f"{path}[{i}].name: must be a non-empty string, got {item!r}")
+        _check_fields(item, frozenset({"name", "weight"}), f"{path}[{i}]")
         weight = item.get("weight", 0) or 0
         if isinstance(weight, bool) or not isinstance(weight, int) or weight < 0:
             raise ConfigError(f"{path}[{i}].weight: must be a non-negative integer, got {weight!r}")
@@ -111,6 +127,7 @@ def _plugin_list(value: Any, path: str) -> list[PluginSpec]:
 def _profile(raw: Any, path: str) -> ProfileConfig:
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{path}: must be an object, got {raw!r}")
+    _check_fields(raw, _PROFILE_FIELDS, path)
     name = raw.get("schedulerName") or DEFAULT_SCHEDULER_NAME
     if not isinstance(name, str):
         raise ConfigError(f"{path}.schedulerName: must be a string, got {name!r}")
@@ -128,6 +145,7 @@ def _profile(raw: Any, path: str) -> ProfileConfig:
             continue
         if not isinstance(sets, Mapping):
             raise ConfigError(f"{ppath}: must be an object with enabled/disabled, got {sets!r}")
+        _check_fields(sets, frozenset({"enabled", "disabled"}), ppath)
         enabled = _plugin_list(sets.get("enabled"), f"{ppath}.enabled")
         disabled = {s.name for s in _plugin_list(sets.get("disabled"), f"{ppath}.disabled")}
         if point == "multiPoint":
@@ -140,6 +158,7 @@ def _profile(raw: Any, path: str) -> ProfileConfig:
     for i, entry in enumerate(plugin_config):
         if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str):
             raise ConfigError(f"{path}.pluginConfig[{i}].name: must be a string, got {entry!r}")
+        _check_fields(entry, frozenset({"name", "args"}), f"{path}.pluginConfig[{i}]")
         args = entry.get("args") or {}
         if not isinstance(args, Mapping):
             raise ConfigError(f"{path}.pluginConfig[{i}].args: must be an object, got {args!r}")
@@ -161,6 +180,7 @@ def load_config(raw: Optional[Mapping[str, Any]]) -> SchedulerConfiguration:
     kind = raw.get("kind")
     if kind is not None and kind != KIND:
         raise ConfigError(f"kind: must be {KIND!r}, got {kind!r}")
+    _check_fields(raw, _TOP_FIELDS, "")
     percentage = _check_percentage(raw.get("percentageOfNodesToScore"), "percentageOfNodesToScore") or 0
     extenders = raw.get("extenders")
     if extenders:  # ignoring them would silently decide differently from the kube-scheduler they configure
