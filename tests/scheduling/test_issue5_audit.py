@@ -527,6 +527,16 @@ def test_failures_after_the_node_was_chosen_in_kube_scheduler_words(point: str, 
      "profiles[0].plugins.score.enabled[0].wieght: unknown field (known: name, weight)"),
     ({"profiles": [{"pluginConfig": [{"name": "NodeResourcesFit", "arg": {}}]}]},
      "profiles[0].pluginConfig[0].arg: unknown field (known: args, name)"),
+    ({"profiles": [{"pluginConfig": [{"name": "NodeResourcesFit", "args": {"scoringStrategyy": {}}}]}]},
+     "NodeResourcesFit.args.scoringStrategyy: unknown field (known: ignoredResourceGroups, ignoredResources, "
+     "scoringStrategy)"),
+    ({"profiles": [{"pluginConfig": [{"name": "InterPodAffinity", "args": {"hardPodAffinityWeigth": 5}}]}]},
+     "InterPodAffinity.args.hardPodAffinityWeigth: unknown field"),
+    ({"profiles": [{"pluginConfig": [{"name": "NodeAffinity", "args": {"affinity": {}}}]}]},
+     "NodeAffinity.args.affinity: unknown field (known: addedAffinity)"),
+    ({"profiles": [{"pluginConfig": [{"name": "NodeResourcesBalancedAllocation",
+                                      "args": {"resource": []}}]}]},
+     "NodeResourcesBalancedAllocation.args.resource: unknown field (known: resources)"),
 ])
 def test_misspelt_config_fields_are_errors_as_kube_schedulers_strict_decoding(config: dict, fragment: str) -> None:
     with pytest.raises(ConfigError) as info:

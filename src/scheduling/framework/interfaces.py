@@ -31,6 +31,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar, Hashable, Iterable, Mapping, Optional, Protocol, Sequence
 
 from .cyclestate import CycleState
+from .errors import ConfigError
 from .nodeinfo import NodeInfo
 from .status import Status
 
@@ -72,10 +73,18 @@ class Plugin:
     # True when equivalence_key reads cluster-wide values that change over time (ImageLocality's image
     # spread): the scheduler then recomputes the key every cycle instead of once per queued pod.
     equivalence_key_volatile: ClassVar[bool] = False
+    # The args fields the plugin understands (its kube-scheduler <Name>Args); when set, any other field is a
+    # ConfigError, as kube-scheduler's strict decoding. None: args are not checked here.
+    args_fields: ClassVar[Optional[frozenset[str]]] = None
 
     def __init__(self, args: Optional[Mapping[str, Any]] = None, handle: Optional["Handle"] = None) -> None:
         self.args: Mapping[str, Any] = args or {}
         self.handle = handle
+        known = type(self).args_fields
+        if known is not None:
+            for key in self.args:
+                if key not in known:
+                    raise ConfigError(f"{self.name}.args.{key}: unknown field (known: {', '.join(sorted(known))})")
 
     def equivalence_key(self, pod: Any) -> Optional[Hashable]:
         """What of ``pod`` this plugin's Filter/Score read, when they are node-local; None otherwise."""

@@ -37,6 +37,7 @@ class NodeResourcesBalancedAllocation(Plugin, PreScorePlugin, ScorePlugin):
     """kube-scheduler's ``noderesources.BalancedAllocation``."""
 
     name = "NodeResourcesBalancedAllocation"
+    args_fields = frozenset({"resources"})
 
     def __init__(self, args: Optional[Mapping[str, Any]] = None, handle: Any = None) -> None:
         super().__init__(args, handle)

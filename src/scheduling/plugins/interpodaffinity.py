@@ -223,6 +223,7 @@ class InterPodAffinity(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, Sc
     own is not scored at all — PreScore Skip — as kube-scheduler)."""
 
     name = "InterPodAffinity"
+    args_fields = frozenset({"hardPodAffinityWeight", "ignorePreferredTermsOfExistingPods"})
 
     def __init__(self, args: Optional[Mapping[str, Any]] = None, handle: Any = None) -> None:
         super().__init__(args, handle)

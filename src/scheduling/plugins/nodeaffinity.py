@@ -34,6 +34,7 @@ class NodeAffinity(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, ScoreP
     """kube-scheduler's ``nodeaffinity`` plugin."""
 
     name = "NodeAffinity"
+    args_fields = frozenset({"addedAffinity"})
     default_normalize_reverse = False  # normalize_score is DefaultNormalizeScore(100, reverse=False)
 
     def __init__(self, args: Optional[Mapping[str, Any]] = None, handle: Any = None) -> None:

@@ -193,6 +193,7 @@ class NodeResourcesFit(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, Sc
     """kube-scheduler's ``noderesources.Fit``."""
 
     name = "NodeResourcesFit"
+    args_fields = frozenset({"ignoredResources", "ignoredResourceGroups", "scoringStrategy"})
 
     def __init__(self, args: Optional[Mapping[str, Any]] = None, handle: Any = None) -> None:
         super().__init__(args, handle)
