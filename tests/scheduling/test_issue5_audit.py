@@ -537,6 +537,11 @@ def test_failures_after_the_node_was_chosen_in_kube_scheduler_words(point: str, 
     ({"profiles": [{"pluginConfig": [{"name": "NodeResourcesBalancedAllocation",
                                       "args": {"resource": []}}]}]},
      "NodeResourcesBalancedAllocation.args.resource: unknown field (known: resources)"),
+    ({"profiles": [{"pluginConfig": [{"name": "PodTopologySpread", "args": {"defaultConstraint": []}}]}]},
+     "PodTopologySpread.args.defaultConstraint: unknown field (known: defaultConstraints, defaultingType)"),
+    ({"profiles": [{"pluginConfig": [{"name": "DefaultPreemption", "args": {"minCandidateNodesPercent": 5}}]}]},
+     "DefaultPreemption.args.minCandidateNodesPercent: unknown field (known: minCandidateNodesAbsolute, "
+     "minCandidateNodesPercentage)"),
 ])
 def test_misspelt_config_fields_are_errors_as_kube_schedulers_strict_decoding(config: dict, fragment: str) -> None:
     with pytest.raises(ConfigError) as info:

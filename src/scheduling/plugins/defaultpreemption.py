@@ -90,6 +90,7 @@ class DefaultPreemption(Plugin, PostFilterPlugin):
     ``minCandidateNodesAbsolute`` (default 100)."""
 
     name = "DefaultPreemption"
+    args_fields = frozenset({"minCandidateNodesPercentage", "minCandidateNodesAbsolute"})
 
     def __init__(self, args: Optional[Mapping[str, Any]] = None, handle: Any = None) -> None:
         super().__init__(args, handle)

@@ -207,6 +207,7 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
     """kube-scheduler's ``PodTopologySpread``; args ``defaultConstraints`` and ``defaultingType``."""
 
     name = "PodTopologySpread"
+    args_fields = frozenset({"defaultConstraints", "defaultingType"})
 
     def __init__(self, args: Optional[Mapping[str, Any]] = None, handle: Any = None) -> None:
         super().__init__(args, handle)
