@@ -213,11 +213,13 @@ class StateMachine:
             kvs = [kv.with_value(b"") for kv in kvs]
         return RangeResponse(kvs, count, more, self.revision)
 
-    def events_since(self, revision: int, max_events: int) -> tuple[list[tuple[int, Any]], int]:
+    def events_since(self, revision: int, max_events: int,
+                     compacted: int = 0) -> tuple[list[tuple[int, Any]], int]:
         """Logged revisions from ``revision`` on, stopping after about ``max_events`` events.
 
         Returns ``[(revision, Event | tuple of Events), ...]`` and the next revision to read.
-        The caller checks ``revision >= compact_revision`` first.
+        The caller checks ``revision >= compact_revision`` first. Revision ``compacted`` (the compact
+        revision a watch started at) is given as etcd keeps it after compaction: see _compacted_entry.
         """
         start = max(revision, self._log_first)
         first = start - self._log_first
@@ -227,7 +229,7 @@ class StateMachine:
         i = first
         while i < len(log) and seen < max_events:
             entry = log[i]
-            if self._log_first + i == self.compact_revision:
+            if self._log_first + i == compacted:
                 entry = _compacted_entry(entry)
             batch.append((self._log_first + i, entry))
             seen += 1 if type(entry) is Event else len(entry)
@@ -428,7 +430,8 @@ class StateMachine:
 def _compacted_entry(entry: Any) -> Any:
     """The events of the compact revision as etcd still has them once compaction ran: only each key's
     last revision there, and not if it is a tombstone (keyIndex.keep), so a watch starting at the compact
-    revision sees the puts that survived and no deletes."""
+    revision sees the puts that survived and no deletes. (A watcher already past its start when the
+    compaction comes still gets every event: losing deletes would leave its reader with ghost keys.)"""
     events = (entry,) if type(entry) is Event else entry
     last = {event.kv.key: i for i, event in enumerate(events)}
     kept = tuple(event for i, event in enumerate(events) if last[event.kv.key] == i and event.type is not DELETE)

@@ -63,6 +63,9 @@ class Watcher:
         self._events: deque[Event] = deque()  # the rest of the response being iterated
         self._synced = False
         self._next_revision = start_revision  # first revision not yet queued
+        # set when the watch starts at the compact revision: that revision is read as compaction left it
+        # (no tombstones, as etcd); a watcher already reading when compaction comes loses nothing
+        self._start_compacted = 0
         self._error: KVError | None = None
         self._ended = False
         self._callback: WatchCallback | None = None
@@ -256,6 +259,8 @@ class WatchHub:
             self._next_id += 1
             # a start in the past replays history first; a start now or later is fed live
             watcher._synced = start > current
+            if start == self._state.compact_revision and not watcher._synced:
+                watcher._start_compacted = start
             if range_end is None:
                 self._by_key.setdefault(key, set()).add(watcher)
             else:
@@ -311,7 +316,7 @@ class WatchHub:
                 self._remove_locked(watcher)
                 watcher._end(Compacted(next_revision, state.compact_revision, "start_revision"))
                 return
-            batch, after = state.events_since(next_revision, watcher._capacity)
+            batch, after = state.events_since(next_revision, watcher._capacity, watcher._start_compacted)
             responses = []
             for revision, entry in batch:
                 events = (entry,) if type(entry) is Event else entry

@@ -202,13 +202,19 @@ class StoreVersusModel(RuleBasedStateMachine):
     def watch(self, key, end, back):
         start = max(1, self.revision - back)
         watcher = self.store.watch(key, end, start_revision=start)
-        self.watchers.append([watcher, key, end, start, []])
+        self.watchers.append([watcher, key, end, start, [], start == self.compact_revision])
 
     @rule()
     def drain_watchers(self):
         for entry in list(self.watchers):
-            watcher, key, end, start, seen = entry
-            expected = [e for e in self.events if e[0] >= start and in_range(e[2], key, end)]
+            watcher, key, end, start, seen, from_compaction = entry
+            events = self.events
+            if from_compaction:
+                # as etcd after compaction: the compact revision keeps each key's last event, if a put
+                last = {e[2]: i for i, e in enumerate(events) if e[0] == start}
+                events = [e for i, e in enumerate(events)
+                          if e[0] != start or (last[e[2]] == i and e[1] is EventType.PUT)]
+            expected = [e for e in events if e[0] >= start and in_range(e[2], key, end)]
             try:
                 while len(seen) < len(expected):
                     event = watcher.get(5.0)

@@ -62,3 +62,20 @@ def test_a_key_deleted_then_put_again_at_the_compact_revision_keeps_its_put():
             assert (event.type, event.kv.value, event.kv.mod_revision) == (EventType.PUT, b"2", 3)
         finally:
             watcher.cancel()
+
+
+def test_a_watcher_reading_before_the_compaction_still_gets_every_event():
+    # stronger than etcd (whose unsynced watcher would miss it): a stream never loses a delete it was owed
+    with kvstore.open(watch_queue_size=1) as store:
+        store.put(b"b", b"1")                                              # 2
+        watcher = store.watch(b"a", b"z", start_revision=2)
+        try:
+            store.delete(b"b")                                             # 3
+            store.put(b"c", b"1")                                          # 4
+            first = watcher.get(5)
+            assert (first.type, first.kv.mod_revision) == (EventType.PUT, 2)
+            store.compact(3)
+            seen = [(e.type, e.kv.key, e.kv.mod_revision) for e in (watcher.get(5), watcher.get(5))]
+            assert seen == [(EventType.DELETE, b"b", 3), (EventType.PUT, b"c", 4)]
+        finally:
+            watcher.cancel()
