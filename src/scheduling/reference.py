@@ -192,22 +192,17 @@ def _inter_pod_affinity_raw(pod: Pod, node: Node, cluster: Cluster) -> int:
         def same_domain(key: str) -> bool:
             return key in other_labels and key in node_labels and other_labels[key] == node_labels[key]
 
-        for t in _terms(pod, "pod_affinity", True):
-            if t.matches(other, cluster) and same_domain(t.topology_key):
-                total += t.weight
-        for t in _terms(pod, "pod_anti_affinity", True):
-            if t.matches(other, cluster) and same_domain(t.topology_key):
-                total -= t.weight
+        def weight(owner: Pod, kind: str, target: Pod) -> int:
+            """The weights of ``owner``'s preferred ``kind`` terms that ``target`` satisfies here."""
+            return sum(t.weight for t in _terms(owner, kind, True)
+                       if t.matches(target, cluster) and same_domain(t.topology_key))
+
+        total += weight(pod, "pod_affinity", other) - weight(pod, "pod_anti_affinity", other)
         if cluster.hard_pod_affinity_weight > 0:
             for t in _terms(other, "pod_affinity", False):
                 if t.matches(pod, cluster) and same_domain(t.topology_key):
                     total += cluster.hard_pod_affinity_weight
-        for t in _terms(other, "pod_affinity", True):
-            if t.matches(pod, cluster) and same_domain(t.topology_key):
-                total += t.weight
-        for t in _terms(other, "pod_anti_affinity", True):
-            if t.matches(pod, cluster) and same_domain(t.topology_key):
-                total -= t.weight
+        total += weight(other, "pod_affinity", pod) - weight(other, "pod_anti_affinity", pod)
     return total
 
 

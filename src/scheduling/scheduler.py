@@ -627,31 +627,23 @@ class Scheduler:
             processed += 1
             if nominated and ni.name in nominated:
                 found = self._filter_with_nominated(prof.framework, state, pod, ni, nominated[ni.name])
-                if found is None:
-                    append(ni)
-                    if len(feasible) >= to_find:
-                        break
-                elif found.code == Code.ERROR:
-                    raise PluginFailure(found)
-                else:
-                    statuses[ni.name] = found
-                continue
-            entry = lookup(ni)
-            if entry is None or entry[0] != ni.generation:
-                misses += 1
-                entry = run_filters(cached, state, pod, ni)
-                if entry[1] is None or entry[1].code != Code.ERROR:
-                    table[ni] = entry
-            found = entry[1]
-            if plain:
-                fail_pos = entry[2]
-                for pos, plugin in plain:
-                    if pos > fail_pos:
-                        break
-                    s = plugin.filter(state, pod, ni)
-                    if s is not None and s.code != Code.SUCCESS:
-                        found = s if s.plugin == plugin.name else s.with_plugin(plugin.name)
-                        break
+            else:
+                entry = lookup(ni)
+                if entry is None or entry[0] != ni.generation:
+                    misses += 1
+                    entry = run_filters(cached, state, pod, ni)
+                    if entry[1] is None or entry[1].code != Code.ERROR:
+                        table[ni] = entry
+                found = entry[1]
+                if plain:
+                    fail_pos = entry[2]
+                    for pos, plugin in plain:
+                        if pos > fail_pos:
+                            break
+                        s = plugin.filter(state, pod, ni)
+                        if s is not None and s.code != Code.SUCCESS:
+                            found = s if s.plugin == plugin.name else s.with_plugin(plugin.name)
+                            break
             if found is None:
                 append(ni)
                 if len(feasible) >= to_find:

@@ -31,7 +31,7 @@ from typing import Any, Callable, Hashable, Mapping, Optional, Sequence
 from ..framework import (ClusterEvent, ConfigError, CycleState, EnqueueExtensions, FilterPlugin, NodeInfo,
                          NodeScore, Plugin, PreFilterExtensions, PreFilterPlugin, PreScorePlugin, ScorePlugin,
                          Status, MAX_NODE_SCORE)
-from .podcounts import CounterCache, DomainCounter, merged_selector, selector_key
+from .podcounts import CounterCache, CountingExtensions, DomainCounter, merged_selector, selector_key
 
 __all__ = ["InterPodAffinity", "AffinityTerm", "pod_terms"]
 
@@ -372,7 +372,7 @@ def _merge_by_key(layers: list[tuple[str, int, Mapping[str, int]]]) -> list[tupl
     return out
 
 
-class _Extensions(PreFilterExtensions):
+class _Extensions(CountingExtensions):
     """Preemption's what-if: a pod added to / removed from a node changes the counts Filter reads."""
 
     def __init__(self, plugin: InterPodAffinity) -> None:
@@ -399,13 +399,3 @@ class _Extensions(PreFilterExtensions):
             value = labels.get(t.topology_key)
             if value is not None and t.matches(other, ns):
                 s.deltas[(1, i, value)] = s.deltas.get((1, i, value), 0) + amount
-
-    def add_pod(self, state: CycleState, pod_to_schedule: Any, pod_to_add: Any,
-                node_info: NodeInfo) -> Optional[Status]:
-        self._move(state, pod_to_schedule, pod_to_add, node_info, 1)
-        return None
-
-    def remove_pod(self, state: CycleState, pod_to_schedule: Any, pod_to_remove: Any,
-                   node_info: NodeInfo) -> Optional[Status]:
-        self._move(state, pod_to_schedule, pod_to_remove, node_info, -1)
-        return None

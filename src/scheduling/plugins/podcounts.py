@@ -17,7 +17,10 @@ from typing import Any, Callable, Hashable, Iterable, Mapping, Optional, Sequenc
 
 from sortedcontainers import SortedList
 
-__all__ = ["NodeTracker", "DomainCounter", "CounterCache", "selector_key", "merged_selector"]
+from ..framework import CycleState, NodeInfo, PreFilterExtensions, Status
+
+__all__ = ["NodeTracker", "DomainCounter", "CounterCache", "CountingExtensions", "selector_key",
+           "merged_selector"]
 
 PodPredicate = Callable[[Any], bool]
 
@@ -201,3 +204,23 @@ class CounterCache:
     def infos(self) -> Mapping[str, Any]:
         """The latest NodeInfo of every tracked node."""
         return self.tracker.infos
+
+
+class CountingExtensions(PreFilterExtensions):
+    """PreFilter extensions that move a count: adding a pod counts it once more, removing it once less.
+
+    Subclasses give ``_move(state, pod_to_schedule, other, node_info, amount)`` with amount +1 or -1.
+    """
+
+    def _move(self, state: CycleState, pod: Any, other: Any, node_info: NodeInfo, amount: int) -> None:
+        raise NotImplementedError
+
+    def add_pod(self, state: CycleState, pod_to_schedule: Any, pod_to_add: Any,
+                node_info: NodeInfo) -> Optional[Status]:
+        self._move(state, pod_to_schedule, pod_to_add, node_info, 1)
+        return None
+
+    def remove_pod(self, state: CycleState, pod_to_schedule: Any, pod_to_remove: Any,
+                   node_info: NodeInfo) -> Optional[Status]:
+        self._move(state, pod_to_schedule, pod_to_remove, node_info, -1)
+        return None

@@ -32,7 +32,7 @@ from ..framework import (ClusterEvent, ConfigError, CycleState, EnqueueExtension
                          NodeScore, Plugin, PreFilterExtensions, PreFilterPlugin, PreScorePlugin, ScorePlugin,
                          Status, MAX_NODE_SCORE)
 from .labelcolumns import LabelColumns
-from .podcounts import CounterCache, DomainCounter, merged_selector, selector_key
+from .podcounts import CounterCache, CountingExtensions, DomainCounter, merged_selector, selector_key
 
 __all__ = ["PodTopologySpread", "default_selector", "SYSTEM_DEFAULT_CONSTRAINTS"]
 
@@ -457,7 +457,7 @@ def _go_round(x: float) -> int:
     return int(math.floor(x + 0.5)) if x >= 0 else -int(math.floor(-x + 0.5))
 
 
-class _Extensions(PreFilterExtensions):
+class _Extensions(CountingExtensions):
     """Preemption's what-if: a pod added to / removed from a node moves its domain's count."""
 
     def _move(self, state: CycleState, pod: Any, other: Any, node_info: NodeInfo, amount: int) -> None:
@@ -476,13 +476,3 @@ class _Extensions(PreFilterExtensions):
                 value = labels[c.topology_key]
                 s.deltas[i][value] = s.deltas[i].get(value, 0) + amount
                 s.verdicts.clear()
-
-    def add_pod(self, state: CycleState, pod_to_schedule: Any, pod_to_add: Any,
-                node_info: NodeInfo) -> Optional[Status]:
-        self._move(state, pod_to_schedule, pod_to_add, node_info, 1)
-        return None
-
-    def remove_pod(self, state: CycleState, pod_to_schedule: Any, pod_to_remove: Any,
-                   node_info: NodeInfo) -> Optional[Status]:
-        self._move(state, pod_to_schedule, pod_to_remove, node_info, -1)
-        return None

@@ -163,3 +163,17 @@ def pods_strategy(draw: Any, nodes: Sequence[Any], with_affinity: bool) -> list[
         out.append(pod(f"e{i}", namespace=draw(st.sampled_from(NAMESPACES)), labels=labels,
                        node_name=draw(st.sampled_from(nodes)).metadata.name, **extra))
     return out
+
+
+def bind_and_maybe_delete(data: Any, nodes: Sequence[Any], placed: list[Any], by_name: dict[str, NodeInfo],
+                          incoming: Any) -> list[Any]:
+    """The cluster moves on: ``incoming`` lands on a drawn node, and sometimes a drawn pod leaves; the
+    NodeInfos follow. Returns the new list of placed pods."""
+    target = data.draw(st.sampled_from(nodes)).metadata.name
+    bound = incoming.with_node_name(target)
+    placed = placed + [bound]
+    by_name[target].add_pod(bound)
+    if placed and data.draw(st.booleans()):
+        gone = placed.pop(data.draw(st.integers(0, len(placed) - 1)))
+        by_name[gone.spec.node_name].remove_pod(gone)
+    return placed

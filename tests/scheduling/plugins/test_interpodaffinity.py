@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import given, settings, strategies as st
-from pluginharness import (HOST, ZONE, Handle, affinity_spec, filter_reasons, node, node_infos, nodes_strategy,
-                           pod, pods_strategy, scores)
+from pluginharness import (HOST, ZONE, Handle, bind_and_maybe_delete, affinity_spec, filter_reasons, node,
+                           node_infos, nodes_strategy, pod, pods_strategy, scores)
 
 from scheduling import reference as R
 from scheduling.framework import ConfigError, CycleState
@@ -131,10 +131,4 @@ def test_matches_the_reference_as_the_cluster_changes(data):
         assert filter_reasons(plugin, incoming, infos) == expected
         assert scores(plugin, incoming, infos) == R.plugin_scores(incoming, cluster, nodes)["InterPodAffinity"]
         # The cluster moves on: the pod lands somewhere, and sometimes a pod leaves.
-        target = data.draw(st.sampled_from(nodes)).metadata.name
-        bound = incoming.with_node_name(target)
-        placed = placed + [bound]
-        by_name[target].add_pod(bound)
-        if placed and data.draw(st.booleans()):
-            gone = placed.pop(data.draw(st.integers(0, len(placed) - 1)))
-            by_name[gone.spec.node_name].remove_pod(gone)
+        placed = bind_and_maybe_delete(data, nodes, placed, by_name, incoming)
