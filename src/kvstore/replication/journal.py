@@ -5,13 +5,13 @@ pysyncobj 0.3.17's FileJournal is an mmap that is never fsynced, has no checksum
 deleteEntriesTo / clear / term and vote) but stores:
 
 - `raft.log`: a header, then records `u32 length | u32 crc32 | msgpack [index, term, command]`.
-  Appends are buffered in memory and made durable by `sync()` (write + fdatasync), which the member
+  Appends are buffered in memory and made durable by `sync()` (`write_durably`), which the member
   calls before any acknowledgement leaves the process (so an entry is never acknowledged, nor a vote
   granted, before it is on disk) and before a leader counts its own copy towards a commit. A leader
   runs a sync on another thread while it sends AppendEntries (`LeaderSync`): appends never wait
-  for it, and a sync() waits for the one in flight. The file
-  is preallocated in 16 MiB steps and zero-filled beyond the last record, as etcd's WAL is, so an
-  fdatasync rarely has to persist a new file size (about half the cost on ext4).
+  for it, and a sync() waits for the one in flight. The file is preallocated in 16 MiB steps and
+  zero-filled beyond the last record, as etcd's WAL is, so a sync rarely has to persist a new file
+  size (about half the cost on ext4).
 - `raft.meta`: msgpack {term, vote, commit} with a crc32, replaced atomically (write, fsync, rename,
   fsync the directory) every time the term or the vote changes.
 
