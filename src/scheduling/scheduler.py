@@ -36,6 +36,7 @@ from .framework.waitingpods import WaitingPod, WaitingPods, waiting_pod_key
 from .listers import ClusterObjects
 from .metrics import Metrics
 from .nominations import Nominations
+from .nominator import NominationWriter, Nominator
 from .queue import QueuedPodInfo, SchedulingQueue
 from .selection import (Profile, Window, bad_score, fit_error_message, hybrid_window, normalized, plain_scores,
                         num_feasible_nodes_to_find, run_filters, select)
@@ -108,7 +109,7 @@ class _Handle:
         return self._scheduler._nominations.pods_on(node_name)
 
     def clear_nominated_node_name(self, pods: Sequence[Any]) -> None:
-        self._scheduler._clear_nominations(pods)
+        self._scheduler._nominator.clear(pods)
 
     def get_waiting_pod(self, uid: str) -> Optional[WaitingPod]:
         return self._scheduler._waiting.get(uid)
@@ -156,10 +157,6 @@ class Scheduler:
         self._pdbs: dict[str, Any] = {}
         self._objects = ClusterObjects()
         self._nominations = Nominations()
-        self._fed_nominations: dict[str, str] = {}  # pod key -> nominatedNodeName of the last version fed
-        # Called as (pod, node name or None) when a nomination is set or cleared in a way kube-scheduler
-        # writes to the API server (its status patch): connect.py can record it in the registry.
-        self.nomination_writer: Optional[Callable[[Any, Optional[str]], None]] = None
         self._binder: Optional[Callable[[Any, str], Optional[Status]]] = None
         self._evictor: Optional[Callable[[Any], None]] = None
         self._handle = _Handle(self)
@@ -184,11 +181,22 @@ class Scheduler:
         self._queue = SchedulingQueue(first.queue_sort, self._clock, self._pre_enqueue, self._events_of,
                                       initial_backoff=float(self._config.pod_initial_backoff_seconds),
                                       max_backoff=float(self._config.pod_max_backoff_seconds))
+        self._nominator = Nominator(self._nominations, self._cache, self._queue)
         self._next_start_node_index = 0
         self.metrics = Metrics(gauges=self._gauges)
         self._current_victims: list[Any] = []
         self._bound_pods: dict[str, Any] = {}
         self._stopping = threading.Event()
+
+    @property
+    def nomination_writer(self) -> Optional[NominationWriter]:
+        """Called as (pod, node name or None) when a nomination is set or cleared in a way kube-scheduler
+        writes to the API server (its status patch); ``run(registry)`` points it at the registry."""
+        return self._nominator.writer
+
+    @nomination_writer.setter
+    def nomination_writer(self, writer: Optional[NominationWriter]) -> None:
+        self._nominator.writer = writer
 
     # -- introspection --------------------------------------------------------------------------------
     @property
@@ -265,13 +273,13 @@ class Scheduler:
         """
         if pod.spec.node_name:
             self._queue.delete(pod)
-            self._forget_nomination(pod)
+            self._nominator.forget(pod)
             self._cache.add_pod(pod)
             self._bound_pods[pod.key] = pod
             self._queue.move_on_event(ClusterEvent.ASSIGNED_POD_ADD)
         elif self._responsible_for(pod):
             self._queue.add(pod)
-            self._take_fed_nomination(pod)
+            self._nominator.take_fed(pod)
 
     def update_pod(self, pod: Any) -> None:
         """A pod changed: bound pods are re-accounted, pending pods re-queued (gates re-checked)."""
@@ -280,15 +288,15 @@ class Scheduler:
             self._queue.move_on_event(ClusterEvent.ASSIGNED_POD_UPDATE)
         elif self._responsible_for(pod):
             self._queue.update(pod)
-            self._take_fed_nomination(pod)
+            self._nominator.take_fed(pod)
 
     def remove_pod(self, pod: Any) -> None:
         """A pod was deleted: it leaves the queue or its node (which may let pending pods fit)."""
         if self._queue.delete(pod):
-            self._forget_nomination(pod)
+            self._nominator.forget(pod)
             self._handle.reject_waiting_pod(waiting_pod_key(pod))  # as kube-scheduler on a pending pod's delete
             return
-        self._forget_nomination(pod)
+        self._nominator.forget(pod)
         try:
             self._cache.remove_pod(pod)
         except PodNotFound:
@@ -729,12 +737,12 @@ class Scheduler:
                 victims = list(result.victims) or list(self._current_victims)
                 self.metrics.preemptions += 1
                 self.metrics.preemption_victims += len(victims)
-                pod = info.pod = self._set_nomination(pod, nominated)
+                pod = info.pod = self._nominator.set(pod, nominated)
             elif result is not None and result.nominated_node_name == "":
-                pod = info.pod = self._set_nomination(pod, None)  # no candidate: kube clears it
+                pod = info.pod = self._nominator.set(pod, None)  # no candidate: kube clears it
             self._current_victims = []
         else:
-            pod = info.pod = self._set_nomination(pod, None)  # kube-scheduler's clearNominatedNode
+            pod = info.pod = self._nominator.set(pod, None)  # kube-scheduler's clearNominatedNode
         message = fit_error_message(num_all, {} if pre_filter_failed else statuses, pre_filter_message,
                                     post_message)
         self.metrics.unschedulable += 1
@@ -743,7 +751,7 @@ class Scheduler:
 
     def _failed(self, info: QueuedPodInfo, fwk: Framework, status: Status, message: str,
                 state: CycleState) -> ScheduleResult:
-        info.pod = self._set_nomination(info.pod, None)  # kube-scheduler's clearNominatedNode
+        info.pod = self._nominator.set(info.pod, None)  # kube-scheduler's clearNominatedNode
         if status.code == Code.ERROR:
             self.metrics.errors += 1
             self._queue.add_backoff(info)
@@ -758,7 +766,7 @@ class Scheduler:
         add_time = self.metrics.add_time
         assumed = pod.with_node_name(node_name)
         self._cache.assume_pod(assumed)
-        self._forget_nomination(pod)  # DeleteNominatedPodIfExists
+        self._nominator.forget(pod)  # DeleteNominatedPodIfExists
         t0 = time.perf_counter()
         point = "Reserve"
         status = fwk.run_reserve_plugins(state, assumed, node_name)
@@ -794,7 +802,7 @@ class Scheduler:
         bound = self._bound_pods.get(pod.key, assumed)
         self._cache.finish_binding(bound)
         self._queue.done(info)
-        self._forget_nomination(pod)
+        self._nominator.forget(pod)
         t4 = time.perf_counter()
         fwk.run_post_bind_plugins(state, bound, node_name)
         add_time("PostBind", time.perf_counter() - t4)
@@ -852,60 +860,6 @@ class Scheduler:
         for result in released:
             self._queue.activate(result.pod.key)
         return len(keys)
-
-    # -- nominations ----------------------------------------------------------------------------------
-    def _forget_nomination(self, pod: Any) -> None:
-        """The pod was assumed, bound or deleted: only the nominator forgets it (no API write)."""
-        self._fed_nominations.pop(pod.key, None)
-        self._set_nomination(pod, None, record=False)
-
-    def _set_nomination(self, pod: Any, node_name: Optional[str], record: bool = True) -> Any:
-        """Every nomination is set and cleared here (kube-scheduler's nominator); ``node_name`` None clears.
-
-        Returns ``pod`` with ``status.nominatedNodeName`` matching. The nodes whose nominated pods changed are
-        logged in the cache, so the class indexes evaluate them again. ``record``: kube-scheduler also
-        writes the change to the API server (preemption's nomination and the clearings of a failed cycle);
-        then ``nomination_writer`` is called.
-        """
-        had = self._nominations.node_of(pod.key)
-        node_name = node_name or None
-        if (pod.status.nominated_node_name or None) != node_name:
-            pod = pod.with_nominated_node_name(node_name)
-        if had is None and node_name is None:
-            return pod
-        for name in self._nominations.set(pod, node_name):
-            self._cache.mark_changed(name)
-        if record and had != node_name and self.nomination_writer is not None:
-            self.nomination_writer(pod, node_name)
-        return pod
-
-    def _take_fed_nomination(self, pod: Any) -> None:
-        """A pending pod was added or updated from outside: nominate it where its status says; an update
-        without one keeps the scheduler's nomination unless the version fed before had one
-        (``updateNominatedPod``: the status write may not have come back yet)."""
-        key = pod.key
-        info = self._queue.get(key)
-        if info is None:
-            return
-        fed = pod.status.nominated_node_name
-        before = self._fed_nominations.pop(key, None)
-        if fed:
-            self._fed_nominations[key] = fed
-            info.pod = self._set_nomination(pod, fed, record=False)
-        elif before is not None:
-            info.pod = self._set_nomination(pod, None, record=False)
-        else:
-            node = self._nominations.node_of(key)
-            if node is not None:
-                info.pod = self._set_nomination(pod, node, record=False)
-
-    def _clear_nominations(self, pods: Sequence[Any]) -> None:
-        """Preemption clears the nominations of lower-priority pods nominated to the node it chose; their
-        queue entries take the cleared pod (a status-only change, which does not retry an unschedulable pod)."""
-        for pod in pods:
-            cleared = self._set_nomination(pod, None)
-            if pod.key in self._queue:
-                self._queue.update(cleared)
 
     # -- the handle's side effects --------------------------------------------------------------------
     def _write_binding(self, pod: Any, node_name: str) -> Optional[Status]:
