@@ -20,7 +20,6 @@ return, in the same plugin order, so decisions equal the plain definitions.
 """
 from __future__ import annotations
 
-import functools
 import random
 import threading
 import time
@@ -29,6 +28,7 @@ from typing import Any, Callable, Hashable, Iterable, Mapping, Optional, Sequenc
 
 from .cache import Cache
 from .eqcache import IndexedStatuses
+from .indexedpath import indexed_pick, indexed_window
 from .framework import (DEFAULT_SCHEDULER_NAME, ClusterEvent, Code, ConfigError, CycleState, Framework,
                         NodeInfo, PluginFailure, PodNotFound, Registry, Status, UnknownProfile,
                         load_config)
@@ -38,7 +38,7 @@ from .metrics import Metrics
 from .nominations import Nominations
 from .nominator import NominationWriter, Nominator
 from .queue import QueuedPodInfo, SchedulingQueue
-from .selection import (Profile, Window, bad_score, fit_error_message, hybrid_window, normalized, plain_scores,
+from .selection import (Profile, Window, bad_score, fit_error_message, normalized, plain_scores,
                         num_feasible_nodes_to_find, run_filters, select)
 
 __all__ = ["Scheduler", "ScheduleResult", "fit_error_message", "num_feasible_nodes_to_find",
@@ -480,98 +480,27 @@ class Scheduler:
                           keys: Mapping[str, Hashable], nodes: list[NodeInfo], t1: float,
                           own_status: Optional[Status] = None
                           ) -> Optional[tuple[Optional[str], Optional[ScheduleResult]]]:
-        """The equivalence-class path, taken when every active filter plugin is node-local.
-
-        Same decisions as ``_find_feasible`` + ``_prioritize`` — the same window, PreScore on the same
-        feasible nodes, the same totals in the same order, the same random draws — with the verdicts and the
-        node-local scores read from the class's ``FilterIndex`` / ``ScoreTable``. None when the pod does not
-        qualify.
-
-        Nominated pods: a class's index is per pod priority and holds ``RunFilterPluginsWithNominatedPods``
-        verdicts (every pod nominated to a node with that priority or more). The pod's own nominated node,
-        which it has just failed (``own_status``), is the one node it sees differently.
-        """
-        fwk = prof.framework
-        skip = state.skip_filter_plugins
-        active = [p for p in fwk.filter_plugins if not (skip and p.name in skip)]
-        if not active:
-            return None
-        filters = [p for p in active if keys[p.name] is not None]
-        plain = [p for p in active if keys[p.name] is None]
-        pod = info.pod
-        priority = pod.priority_value
-        if plain and (own_status is not None or (self._nominations and self._nominations.by_node(priority, pod.key))):
-            return None  # the plugins that are not node-local must see the nominated pods: the plain walk
-        if self._nominations and self._pre_filter_extensions_active(fwk, state, filters):
-            return None  # adding a nominated pod must go through PreFilter extensions: the plain walk
-        metrics = self.metrics
-        index = prof.filter_index((tuple([(p.name, keys[p.name]) for p in filters]), priority), self._cache,
-                                  filters)
-        if index is None:
-            return None
-        if index.nominated is None:  # a new index: its verdicts leave room for the pods nominated there
-            index.nominated = functools.partial(self._nominations.relevant, priority=priority)
-        metrics.equivalence_cache_misses += index.sync(state, pod)
+        """The equivalence-class path (``indexedpath.py``), taken when every active filter plugin is
+        node-local: the same decisions as ``_find_feasible`` + ``_prioritize``; None when the pod does not
+        qualify."""
         n = len(nodes)
         start = self._next_start_node_index % n
-        to_find = num_feasible_nodes_to_find(fwk.percentage_of_nodes_to_score, n)
-        overrides: dict[str, Status] = {}
-        own = -1
-        if own_status is not None:
-            own_info = self._cache.find(pod.status.nominated_node_name)
-            if own_info is not None:
-                overrides[own_info.name] = own_status
-                own = own_info.index
-        if plain:
-            positions, processed = hybrid_window(index, plain, state, pod, nodes, start, to_find)
-            if not positions:
-                return None  # nothing fits: the plain walk gathers every node's first failing status
-        else:
-            positions, processed = index.window(start, n, to_find, own)
-        metrics.indexed_cycles += 1
-        self._next_start_node_index = (start + processed) % n
-        metrics.equivalence_cache_hits += processed
+        found = indexed_window(prof, state, info.pod, keys, nodes, start, own_status, self._cache,
+                               self._nominations, self.metrics)
+        if found is None:
+            return None
+        self._next_start_node_index = (start + found.processed) % n
         t2 = time.perf_counter()
-        metrics.add_time("Filter", t2 - t1)
+        self.metrics.add_time("Filter", t2 - t1)
+        positions = found.positions
         if not positions:
-            statuses = IndexedStatuses(index, self._cache, overrides)
+            statuses = IndexedStatuses(found.index, self._cache, found.overrides)
             return None, self._unschedulable(info, prof, state, statuses, n, "", statuses.rejecting_plugins())
         if len(positions) == 1:
             return nodes[positions[0]].name, None
-        feasible = Window(nodes, positions)
-        status = fwk.run_pre_score_plugins(state, pod, feasible)
-        if status is not None and not status.is_success:
-            raise PluginFailure(status)
-        skip_score = state.skip_score_plugins
-        active = [sp for sp in fwk.score_plugins if not (skip_score and sp.name in skip_score)]
-        keyed = [sp for sp in active if keys[sp.name] is not None]
-        totals: list[int]
-        if keyed:
-            table = prof.score_table(tuple([(sp.name, keys[sp.name]) for sp in keyed]), self._cache, keyed)
-            totals = table.totals(positions, nodes, state, pod)
-            # All-zero raw scores normalize to one constant per plugin, which moves every total alike.
-            for column_index, j in enumerate(table.normalizing if table.nonzero_raw else ()):
-                sp = keyed[j]
-                column = table.column(positions, column_index)
-                scores = normalized(fwk, sp, state, pod, feasible, column)
-                w = sp.weight
-                totals = [t + w * v for t, v in zip(totals, scores)]
-        else:
-            totals = [0] * len(feasible)
-        for sp in active:
-            if keys[sp.name] is None:
-                scores = plain_scores(fwk, sp, state, pod, feasible)
-                w = sp.weight
-                totals = [t + w * v for t, v in zip(totals, scores)]
-        pick = select(totals, self._rng)
-        metrics.add_time("Score", time.perf_counter() - t2)
-        return feasible[pick].name, None
-
-    @staticmethod
-    def _pre_filter_extensions_active(fwk: Framework, state: CycleState, filters: Sequence[Any]) -> bool:
-        """Whether a node-local filter plugin has PreFilter extensions (AddPod) that nominated pods use."""
-        names = {p.name for p in filters} - state.skip_filter_plugins
-        return any(p.name in names and p.pre_filter_extensions() is not None for p in fwk.pre_filter_plugins)
+        chosen = indexed_pick(prof, state, info.pod, keys, Window(nodes, positions), self._cache, self._rng)
+        self.metrics.add_time("Score", time.perf_counter() - t2)
+        return chosen, None
 
     def _evaluate_nominated_node(self, fwk: Framework, state: CycleState, pod: Any) -> Optional[Status]:
         """The filters on the pod's nominated node (with the other pods nominated there): None when it fits,
