@@ -1,6 +1,6 @@
 """The equivalence-class path of a cycle, taken when every active filter plugin is node-local.
 
-It makes the same decisions as the plain walk (``Scheduler._find_feasible`` + ``_prioritize``) — the same
+It makes the same decisions as the plain path (``plainpath.find_feasible`` + ``prioritize``) — the same
 window, PreScore on the same feasible nodes, the same totals in the same order, the same random draws —
 with the verdicts and the node-local scores read from the class's ``FilterIndex`` / ``ScoreTable``
 (``eqcache.py``). ``indexed_window`` finds the window, ``indexed_pick`` scores it; the scheduler moves the

@@ -37,9 +37,9 @@ from .listers import ClusterObjects
 from .metrics import Metrics
 from .nominations import Nominations
 from .nominator import NominationWriter, Nominator
+from .plainpath import filter_with_nominated, find_feasible, prioritize
 from .queue import QueuedPodInfo, SchedulingQueue
-from .selection import (Profile, Window, bad_score, fit_error_message, normalized, plain_scores,
-                        num_feasible_nodes_to_find, run_filters, select)
+from .selection import Profile, Window, fit_error_message, num_feasible_nodes_to_find
 
 __all__ = ["Scheduler", "ScheduleResult", "fit_error_message", "num_feasible_nodes_to_find",
            "NO_NODES_AVAILABLE"]
@@ -462,7 +462,9 @@ class Scheduler:
             if fast is not None:
                 return fast
         nominated = self._nominations.by_node(pod.priority_value, pod.key) if self._nominations else {}
-        feasible = self._find_feasible(prof, state, pod, keys, candidates, statuses, nominated)
+        feasible, self._next_start_node_index = find_feasible(prof, state, pod, keys, candidates,
+                                                              self._next_start_node_index, statuses, nominated,
+                                                              self.metrics)
         t2 = time.perf_counter()
         add_time("Filter", t2 - t1)
         if not feasible:
@@ -472,7 +474,7 @@ class Scheduler:
             return None, self._unschedulable(info, prof, state, statuses, num_all, "", plugins)
         if len(feasible) == 1:
             return feasible[0].name, None
-        chosen = self._prioritize(prof, state, pod, keys, feasible)
+        chosen = prioritize(prof, state, pod, keys, feasible, self._rng)
         add_time("Score", time.perf_counter() - t2)
         return chosen, None
 
@@ -481,7 +483,7 @@ class Scheduler:
                           own_status: Optional[Status] = None
                           ) -> Optional[tuple[Optional[str], Optional[ScheduleResult]]]:
         """The equivalence-class path (``indexedpath.py``), taken when every active filter plugin is
-        node-local: the same decisions as ``_find_feasible`` + ``_prioritize``; None when the pod does not
+        node-local: the same decisions as ``plainpath.py``; None when the pod does not
         qualify."""
         n = len(nodes)
         start = self._next_start_node_index % n
@@ -509,141 +511,11 @@ class Scheduler:
         ni = self._cache.find(node_name)
         if ni is None:
             return Status.unresolvable(f"nominated node {node_name!r} not found")
-        found = self._filter_with_nominated(fwk, state, pod, ni,
-                                            self._nominations.relevant(node_name, pod.priority_value, pod.key))
+        found = filter_with_nominated(fwk, state, pod, ni,
+                                      self._nominations.relevant(node_name, pod.priority_value, pod.key))
         if found is not None and found.code == Code.ERROR:
             raise PluginFailure(found)
         return found
-
-    def _filter_with_nominated(self, fwk: Framework, state: CycleState, pod: Any, ni: NodeInfo,
-                               nominated: list[Any]) -> Optional[Status]:
-        """``RunFilterPluginsWithNominatedPods``: the node must fit the pod both with the nominated pods
-        added (on copies) and without them."""
-        if not nominated:
-            status = fwk.run_filter_plugins(state, pod, ni)
-            return None if status.is_success else status
-        state_with = state.clone()
-        info_with = ni.clone()
-        for other in nominated:
-            info_with.add_pod(other)
-            status = fwk.run_pre_filter_extension_add_pod(state_with, pod, other, info_with)
-            if status is not None and not status.is_success:
-                return status
-        status = fwk.run_filter_plugins(state_with, pod, info_with)
-        if status.is_success:
-            status = fwk.run_filter_plugins(state, pod, ni)
-        return None if status.is_success else status
-
-    def _find_feasible(self, prof: Profile, state: CycleState, pod: Any, keys: Mapping[str, Hashable],
-                       nodes: Sequence[NodeInfo], statuses: dict[str, Status],
-                       nominated: Optional[Mapping[str, list[Any]]] = None) -> list[NodeInfo]:
-        """Filter from the round-robin start until enough nodes fit (``findNodesThatPassFilters``)."""
-        fwk = prof.framework
-        n = len(nodes)
-        if n == 0:
-            return []
-        to_find = num_feasible_nodes_to_find(fwk.percentage_of_nodes_to_score, n)
-        start = self._next_start_node_index % n
-        skip = state.skip_filter_plugins
-        active = [(pos, p) for pos, p in enumerate(fwk.filter_plugins) if not (skip and p.name in skip)]
-        if not active:
-            take = min(to_find, n)
-            feasible = [nodes[(start + i) % n] for i in range(take)]
-            self._next_start_node_index = (start + take) % n
-            return feasible
-        cached = [(pos, p) for pos, p in active if keys[p.name] is not None]
-        plain = [(pos, p) for pos, p in active if keys[p.name] is None]
-        table = prof.filter_class(tuple((p.name, keys[p.name]) for _, p in cached))
-        lookup = table.get
-        feasible: list[NodeInfo] = []
-        append = feasible.append
-        misses = 0
-        processed = 0
-        for i in range(start, start + n):
-            ni = nodes[i - n if i >= n else i]
-            processed += 1
-            if nominated and ni.name in nominated:
-                found = self._filter_with_nominated(prof.framework, state, pod, ni, nominated[ni.name])
-            else:
-                entry = lookup(ni)
-                if entry is None or entry[0] != ni.generation:
-                    misses += 1
-                    entry = run_filters(cached, state, pod, ni)
-                    if entry[1] is None or entry[1].code != Code.ERROR:
-                        table[ni] = entry
-                found = entry[1]
-                if plain:
-                    fail_pos = entry[2]
-                    for pos, plugin in plain:
-                        if pos > fail_pos:
-                            break
-                        s = plugin.filter(state, pod, ni)
-                        if s is not None and s.code != Code.SUCCESS:
-                            found = s if s.plugin == plugin.name else s.with_plugin(plugin.name)
-                            break
-            if found is None:
-                append(ni)
-                if len(feasible) >= to_find:
-                    break
-            elif found.code == Code.ERROR:
-                raise PluginFailure(found)
-            else:
-                statuses[ni.name] = found
-        # As kube-scheduler: processed = feasible + rejected (including nodes PreFilter's result excluded).
-        self._next_start_node_index = (start + len(feasible) + len(statuses)) % n
-        self.metrics.equivalence_cache_misses += misses
-        self.metrics.equivalence_cache_hits += processed - misses
-        return feasible
-
-    def _prioritize(self, prof: Profile, state: CycleState, pod: Any, keys: Mapping[str, Hashable],
-                    feasible: list[NodeInfo]) -> str:
-        """PreScore, Score, NormalizeScore, weights, then the highest total (ties at random)."""
-        fwk = prof.framework
-        status = fwk.run_pre_score_plugins(state, pod, feasible)
-        if status is not None and not status.is_success:
-            raise PluginFailure(status)
-        skip = state.skip_score_plugins
-        active = [sp for sp in fwk.score_plugins if not (skip and sp.name in skip)]
-        if not active:
-            totals = [0] * len(feasible)
-        else:
-            totals = self._totals(prof, state, pod, keys, feasible, active)
-        return feasible[select(totals, self._rng)].name
-
-    def _totals(self, prof: Profile, state: CycleState, pod: Any, keys: Mapping[str, Hashable],
-                feasible: list[NodeInfo], active: list[Any]) -> list[int]:
-        fwk = prof.framework
-        cached = [sp for sp in active if keys[sp.name] is not None]
-        plain = [sp for sp in active if keys[sp.name] is None]
-        totals: list[int]
-        if cached:
-            table = prof.score_class(tuple((sp.name, keys[sp.name]) for sp in cached))
-            fixed = [(j, sp.weight) for j, sp in enumerate(cached) if not sp.normalizes]
-            rows = []
-            for ni in feasible:
-                entry = table.get(ni)
-                if entry is None or entry[0] != ni.generation:
-                    raw = tuple([sp.plugin.score(state, pod, ni) for sp in cached])
-                    for j, _ in fixed:
-                        if not 0 <= raw[j] <= 100:
-                            raise PluginFailure(bad_score(cached[j].name, raw[j], ni.name))
-                    entry = (ni.generation, raw, sum(raw[j] * w for j, w in fixed))
-                    table[ni] = entry
-                rows.append(entry)
-            totals = [e[2] for e in rows]
-            for j, sp in enumerate(cached):
-                if sp.normalizes:
-                    column = [e[1][j] for e in rows]
-                    scores = normalized(fwk, sp, state, pod, feasible, column)
-                    w = sp.weight
-                    totals = [t + w * v for t, v in zip(totals, scores)]
-        else:
-            totals = [0] * len(feasible)
-        for sp in plain:
-            scores = plain_scores(fwk, sp, state, pod, feasible)
-            w = sp.weight
-            totals = [t + w * v for t, v in zip(totals, scores)]
-        return totals
 
     # -- outcomes -------------------------------------------------------------------------------------
     def _unschedulable(self, info: QueuedPodInfo, prof: Profile, state: CycleState,
