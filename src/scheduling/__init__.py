@@ -10,7 +10,7 @@ scheduling queue, the cache and the ``Scheduler``. See docs/scheduling.md.
 from .cache import Cache
 from .explain import Explanation, NodeVerdict
 from .framework import (ConfigError, NodeInfo, NodeNotFound, PluginNotFound, PodNotFound, Registry,
-                        SchedulingError, Status, UnknownProfile, load_config)
+                        SchedulingError, Status, UnknownKind, UnknownProfile, load_config)
 from .metrics import Metrics
 from .plugins import default_registry
 from .queue import QueuedPodInfo, SchedulingQueue
@@ -19,6 +19,6 @@ from .scheduler import ScheduleResult, Scheduler, fit_error_message, num_feasibl
 __all__ = [
     "Scheduler", "ScheduleResult", "Explanation", "NodeVerdict", "Metrics", "Cache", "NodeInfo",
     "SchedulingQueue", "QueuedPodInfo", "Registry", "default_registry", "load_config", "Status",
-    "SchedulingError", "ConfigError", "PluginNotFound", "UnknownProfile", "NodeNotFound", "PodNotFound",
-    "fit_error_message", "num_feasible_nodes_to_find",
+    "SchedulingError", "ConfigError", "PluginNotFound", "UnknownProfile", "UnknownKind", "NodeNotFound",
+    "PodNotFound", "fit_error_message", "num_feasible_nodes_to_find",
 ]

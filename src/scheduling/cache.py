@@ -64,6 +64,7 @@ class Cache:
         return self._order
 
     def get(self, node_name: str) -> NodeInfo:
+        """The NodeInfo of ``node_name``; ``NodeNotFound`` when the cache has no such node."""
         info = self._nodes.get(node_name)
         if info is None or info.node is None:
             raise NodeNotFound(f"node {node_name!r} not found in the scheduler cache")
@@ -75,12 +76,15 @@ class Cache:
         return info if info is not None and info.node is not None else None
 
     def num_nodes(self) -> int:
+        """How many nodes the cache holds."""
         return len(self._order)
 
     def have_pods_with_affinity_list(self) -> list[NodeInfo]:
+        """The nodes running at least one pod with pod affinity or anti-affinity terms."""
         return [n for n in self._with_affinity.values() if n.node is not None]
 
     def have_pods_with_required_anti_affinity_list(self) -> list[NodeInfo]:
+        """The nodes running at least one pod with required anti-affinity terms."""
         return [n for n in self._with_anti_affinity.values() if n.node is not None]
 
     # -- nodes --------------------------------------------------------------------------------------------
@@ -268,10 +272,12 @@ class Cache:
             state.assumed = False
 
     def is_assumed(self, key: str) -> bool:
+        """Whether the pod ``key`` ("namespace/name") is assumed and its binding not yet seen."""
         state = self._pods.get(key)
         return state is not None and state.assumed
 
     def get_pod(self, key: str) -> Optional[Any]:
+        """The pod ``key`` ("namespace/name") as the cache accounts it (bound or assumed), or None."""
         state = self._pods.get(key)
         return None if state is None else state.pod
 

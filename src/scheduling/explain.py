@@ -50,6 +50,7 @@ class Explanation:
 
     @property
     def feasible(self) -> list[str]:
+        """The names of the nodes every filter passed, in node order."""
         return [name for name, v in self.nodes.items() if v.fits]
 
     def table(self) -> str:

@@ -48,6 +48,7 @@ class Metrics:
     gauges: Optional[Callable[[], dict[str, int]]] = field(default=None, repr=False, compare=False)
 
     def add_time(self, point: str, seconds: float) -> None:
+        """Add ``seconds`` of wall time to extension point ``point``."""
         self.extension_point_seconds[point] = self.extension_point_seconds.get(point, 0.0) + seconds
 
     def observe_permit_wait(self, result: str, seconds: float) -> None:

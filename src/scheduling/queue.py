@@ -330,22 +330,27 @@ class SchedulingQueue:
         return key in self._infos
 
     def get(self, key: str) -> Optional[QueuedPodInfo]:
+        """The queue entry of pod ``key`` ("namespace/name") in any sub-queue, or None."""
         return self._infos.get(key)
 
     @property
     def active_count(self) -> int:
+        """How many pods are active (ready to be attempted)."""
         return self._active_count
 
     @property
     def backoff_count(self) -> int:
+        """How many pods are backing off."""
         return len(self._in_backoff)
 
     @property
     def unschedulable_count(self) -> int:
+        """How many pods wait as unschedulable for a cluster event."""
         return len(self._unschedulable)
 
     @property
     def gated_count(self) -> int:
+        """How many pods a PreEnqueue plugin holds back (scheduling gates)."""
         return len(self._gated)
 
     def pending_pods(self) -> list[Any]:

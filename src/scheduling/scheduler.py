@@ -80,6 +80,7 @@ class ScheduleResult:
 
     @property
     def scheduled(self) -> bool:
+        """Whether the pod was bound in this attempt."""
         return self.node_name is not None
 
 
@@ -224,6 +225,7 @@ class Scheduler:
 
     @property
     def profiles(self) -> list[str]:
+        """The profiles' scheduler names, in configuration order."""
         return list(self._profiles)
 
     def _profile_for(self, pod: Any) -> Profile:
@@ -309,6 +311,7 @@ class Scheduler:
         self._pdbs[f"{pdb.metadata.namespace or 'default'}/{pdb.metadata.name}"] = pdb
 
     def remove_pdb(self, pdb: Any) -> None:
+        """A PodDisruptionBudget was deleted (unknown ones are ignored)."""
         self._pdbs.pop(f"{pdb.metadata.namespace or 'default'}/{pdb.metadata.name}", None)
 
     def add_object(self, obj: Any) -> None:

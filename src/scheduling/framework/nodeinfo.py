@@ -153,6 +153,7 @@ class NodeInfo:
 
     @property
     def allowed_pod_number(self) -> int:
+        """The node's allocatable ``pods`` (0 when it declares none)."""
         return self.allocatable.get("pods", 0)
 
     def add_pod(self, pod: Any) -> None:

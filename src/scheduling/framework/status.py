@@ -78,10 +78,12 @@ class Status:
 
     @property
     def is_success(self) -> bool:
+        """Whether the code is Success."""
         return self.code == Code.SUCCESS
 
     @property
     def is_skip(self) -> bool:
+        """Whether the code is Skip."""
         return self.code == Code.SKIP
 
     @property
