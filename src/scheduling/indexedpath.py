@@ -19,11 +19,11 @@ from typing import Any, Hashable, Mapping, Optional, Sequence
 
 from .cache import Cache
 from .eqcache import FilterIndex
-from .framework import CycleState, Framework, NodeInfo, PluginFailure, Status
+from .framework import CycleState, Framework, NodeInfo, Status
 from .metrics import Metrics
 from .nominations import Nominations
-from .selection import (Profile, Window, hybrid_window, normalized, num_feasible_nodes_to_find, plain_scores,
-                        select)
+from .selection import (Profile, Window, add_weighted, hybrid_window, normalized, num_feasible_nodes_to_find,
+                        plain_scores, pre_score, select)
 
 __all__ = ["IndexedWindow", "indexed_window", "indexed_pick"]
 
@@ -93,11 +93,7 @@ def indexed_pick(prof: Profile, state: CycleState, pod: Any, keys: Mapping[str, 
     """PreScore, then the totals — node-local scores from the class's ``ScoreTable``, the others plainly —
     and the seeded pick among the best: the chosen node's name."""
     fwk = prof.framework
-    status = fwk.run_pre_score_plugins(state, pod, feasible)
-    if status is not None and not status.is_success:
-        raise PluginFailure(status)
-    skip_score = state.skip_score_plugins
-    active = [sp for sp in fwk.score_plugins if not (skip_score and sp.name in skip_score)]
+    active = pre_score(fwk, state, pod, feasible)
     keyed = [sp for sp in active if keys[sp.name] is not None]
     positions, nodes = feasible.positions, feasible.base
     totals: list[int]
@@ -108,14 +104,10 @@ def indexed_pick(prof: Profile, state: CycleState, pod: Any, keys: Mapping[str, 
         for column_index, j in enumerate(table.normalizing if table.nonzero_raw else ()):
             sp = keyed[j]
             column = table.column(positions, column_index)
-            scores = normalized(fwk, sp, state, pod, feasible, column)
-            w = sp.weight
-            totals = [t + w * v for t, v in zip(totals, scores)]
+            totals = add_weighted(totals, sp.weight, normalized(fwk, sp, state, pod, feasible, column))
     else:
         totals = [0] * len(feasible)
     for sp in active:
         if keys[sp.name] is None:
-            scores = plain_scores(fwk, sp, state, pod, feasible)
-            w = sp.weight
-            totals = [t + w * v for t, v in zip(totals, scores)]
+            totals = add_weighted(totals, sp.weight, plain_scores(fwk, sp, state, pod, feasible))
     return feasible[select(totals, rng)].name

@@ -13,8 +13,8 @@ from typing import Any, Hashable, Mapping, Optional, Sequence
 
 from .framework import Code, CycleState, Framework, NodeInfo, PluginFailure, Status
 from .metrics import Metrics
-from .selection import (Profile, bad_score, normalized, num_feasible_nodes_to_find, plain_scores, run_filters,
-                        select)
+from .selection import (Profile, add_weighted, bad_score, normalized, num_feasible_nodes_to_find, plain_scores,
+                        pre_score, run_filters, select)
 
 __all__ = ["filter_with_nominated", "find_feasible", "prioritize"]
 
@@ -103,12 +103,7 @@ def find_feasible(prof: Profile, state: CycleState, pod: Any, keys: Mapping[str,
 def prioritize(prof: Profile, state: CycleState, pod: Any, keys: Mapping[str, Hashable],
                feasible: list[NodeInfo], rng: random.Random) -> str:
     """PreScore, Score, NormalizeScore, weights, then the highest total (ties at random)."""
-    fwk = prof.framework
-    status = fwk.run_pre_score_plugins(state, pod, feasible)
-    if status is not None and not status.is_success:
-        raise PluginFailure(status)
-    skip = state.skip_score_plugins
-    active = [sp for sp in fwk.score_plugins if not (skip and sp.name in skip)]
+    active = pre_score(prof.framework, state, pod, feasible)
     if not active:
         totals = [0] * len(feasible)
     else:
@@ -141,13 +136,9 @@ def _totals(prof: Profile, state: CycleState, pod: Any, keys: Mapping[str, Hasha
         for j, sp in enumerate(cached):
             if sp.normalizes:
                 column = [e[1][j] for e in rows]
-                scores = normalized(fwk, sp, state, pod, feasible, column)
-                w = sp.weight
-                totals = [t + w * v for t, v in zip(totals, scores)]
+                totals = add_weighted(totals, sp.weight, normalized(fwk, sp, state, pod, feasible, column))
     else:
         totals = [0] * len(feasible)
     for sp in plain:
-        scores = plain_scores(fwk, sp, state, pod, feasible)
-        w = sp.weight
-        totals = [t + w * v for t, v in zip(totals, scores)]
+        totals = add_weighted(totals, sp.weight, plain_scores(fwk, sp, state, pod, feasible))
     return totals

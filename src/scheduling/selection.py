@@ -15,7 +15,8 @@ from .framework import Code, CycleState, Framework, NodeInfo, NodeScore, PluginF
 from .queue import QueuedPodInfo
 
 __all__ = ["num_feasible_nodes_to_find", "fit_error_message", "Profile", "Window", "hybrid_window", "select",
-           "run_filters", "bad_score", "normalized", "plain_scores", "MIN_FEASIBLE_NODES_TO_FIND",
+           "run_filters", "bad_score", "normalized", "plain_scores", "pre_score", "add_weighted",
+           "MIN_FEASIBLE_NODES_TO_FIND",
            "MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND", "NO_FAILURE"]
 
 MIN_FEASIBLE_NODES_TO_FIND = 100
@@ -308,3 +309,18 @@ def plain_scores(fwk: Framework, sp: Any, state: CycleState, pod: Any, nodes: Se
         bad = next(i for i, v in enumerate(scores) if not 0 <= v <= 100)
         raise PluginFailure(bad_score(sp.name, scores[bad], nodes[bad].name))
     return scores
+
+
+def pre_score(fwk: Framework, state: CycleState, pod: Any, feasible: Sequence[NodeInfo]) -> list[Any]:
+    """PreScore over the feasible nodes (a failure raises ``PluginFailure``), then the score plugins this pod
+    runs: every one but those whose PreScore said Skip."""
+    status = fwk.run_pre_score_plugins(state, pod, feasible)
+    if status is not None and not status.is_success:
+        raise PluginFailure(status)
+    skip = state.skip_score_plugins
+    return [sp for sp in fwk.score_plugins if not (skip and sp.name in skip)]
+
+
+def add_weighted(totals: list[int], weight: int, scores: Sequence[int]) -> list[int]:
+    """``totals`` plus ``weight`` times ``scores``, node by node."""
+    return [t + weight * v for t, v in zip(totals, scores)]
