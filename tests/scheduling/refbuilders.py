@@ -1,4 +1,5 @@
-"""Short builders of Nodes and Pods for the reference, plugin and exact-vs-reference tests."""
+"""Short builders of Nodes and Pods for the reference, plugin and exact-vs-reference tests, and a clock
+the tests move by hand."""
 from __future__ import annotations
 
 from typing import Any
@@ -58,3 +59,13 @@ def spread(max_skew: int, key: str, selector: dict, when: str = "DoNotSchedule",
     """A TopologySpreadConstraint manifest."""
     return {"maxSkew": max_skew, "topologyKey": key, "whenUnsatisfiable": when, "labelSelector": selector,
             **extra}
+
+
+class Clock:
+    """A clock for the scheduler's ``clock`` argument that moves only when a test sets ``now``."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now

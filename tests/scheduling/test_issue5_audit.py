@@ -15,7 +15,7 @@ import yaml
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from refbuilders import node, pod  # noqa: E402
+from refbuilders import Clock, node, pod  # noqa: E402
 
 from scheduling import Scheduler, default_registry  # noqa: E402
 from scheduling.framework import (ConfigError, FilterPlugin, NodeInfo, Plugin, PreBindPlugin,  # noqa: E402
@@ -24,14 +24,6 @@ from scheduling.framework import (ConfigError, FilterPlugin, NodeInfo, Plugin, P
 NO_PREEMPTION = {"profiles": [{"plugins": {"multiPoint": {"disabled": [{"name": "DefaultPreemption"}]}}}]}
 INFRA = [{"key": "dedicated", "value": "infra", "effect": "NoSchedule"}]
 MB = 1024 * 1024
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 # -- what users see: the fit error -----------------------------------------------------------------------

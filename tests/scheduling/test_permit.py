@@ -16,7 +16,7 @@ from hypothesis import given, settings, strategies as st
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from refbuilders import node, pod  # noqa: E402
+from refbuilders import Clock, node, pod  # noqa: E402
 
 from scheduling import Scheduler, default_registry  # noqa: E402
 from scheduling.framework import (MAX_PERMIT_TIMEOUT, Code, PermitPlugin, Plugin, ReservePlugin,  # noqa: E402
@@ -64,14 +64,6 @@ class Journal(Plugin, ReservePlugin):
 
 class JournalB(Journal):
     name = "JournalB"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def scheduler(clock: Optional[Clock] = None, timeout: float = 10, journal: bool = False) -> Scheduler:

@@ -12,19 +12,11 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from refbuilders import pod  # noqa: E402
+from refbuilders import Clock, pod  # noqa: E402
 
 from scheduling.framework import ClusterEvent, QueueSortPlugin, Status  # noqa: E402
 from scheduling.plugins import PrioritySort, SchedulingGates  # noqa: E402
 from scheduling.queue import QueuedPodInfo, SchedulingQueue  # noqa: E402
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def _queue(clock: Clock, events: dict | None = None) -> SchedulingQueue:

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # refbuilders
 
-from refbuilders import node, pod  # noqa: E402
+from refbuilders import node, pod, pod_affinity  # noqa: E402
 
 from scheduling.framework import CycleState, NodeInfo, NodeScore  # noqa: E402
 
@@ -124,13 +124,7 @@ def affinity_spec(draw: Any) -> dict:
         required = draw(st.lists(affinity_term(), max_size=2 if kind == "podAntiAffinity" else 1))
         preferred = draw(st.lists(st.tuples(st.integers(1, 100), affinity_term()), max_size=2))
         if required or preferred:
-            part: dict = {}
-            if required:
-                part["requiredDuringSchedulingIgnoredDuringExecution"] = required
-            if preferred:
-                part["preferredDuringSchedulingIgnoredDuringExecution"] = [
-                    {"weight": w, "podAffinityTerm": t} for w, t in preferred]
-            aff[kind] = part
+            aff.update(pod_affinity(required, preferred, anti=kind == "podAntiAffinity")["affinity"])
     return {"affinity": aff} if aff else {}
 
 
