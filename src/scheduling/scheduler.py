@@ -17,6 +17,10 @@ the node's ``NodeInfo.generation`` is unchanged. A bind changes one node's gener
 the class recomputes only that node; other nodes cost a dictionary lookup. Plugins without a key (the
 cluster-wide ones) run plainly on every node examined. The cached values are exactly what the plain calls
 return, in the same plugin order, so decisions equal the plain definitions.
+
+Where the parts live: the filter walk and scoring in ``plainpath.py`` (node by node) and ``indexedpath.py``
+(from a class index), the nomination rules in ``nominator.py``; this module strings the cycle together and
+runs the binding cycle.
 """
 from __future__ import annotations
 
