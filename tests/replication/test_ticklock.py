@@ -69,3 +69,30 @@ def test_an_event_for_a_descriptor_unsubscribed_meanwhile_is_skipped() -> None:
         poller.poll(0.5)
     os.close(read_end)
     os.close(write_end)
+
+
+def test_ready_descriptors_are_dispatched_one_per_call_in_turn() -> None:
+    lock = threading.Lock()
+    poller = createPoller("poll")
+    TickLockPoller.install(poller, lock)
+    pipes = [os.pipe() for _ in range(3)]
+    order: list[int] = []
+    try:
+        for number, (read_end, _write_end) in enumerate(pipes):
+            poller.subscribe(read_end, lambda descr, event, number=number: (os.read(descr, 1), order.append(number)),
+                             POLL_EVENT_TYPE.READ)
+        for _read_end, write_end in pipes:
+            os.write(write_end, b"x")
+        with lock:
+            for calls in range(1, 4):
+                poller.poll(1.0)
+                assert len(order) == calls  # one descriptor per call: the tick after it acts on it
+            poller.unsubscribe(pipes[0][0])
+            os.write(pipes[0][1], b"x")  # ready again, but no longer subscribed
+            os.write(pipes[1][1], b"x")
+            poller.poll(1.0)
+        assert sorted(order[:3]) == [0, 1, 2] and order[3:] == [1]
+    finally:
+        for read_end, write_end in pipes:
+            os.close(read_end)
+            os.close(write_end)
