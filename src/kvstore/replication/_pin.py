@@ -7,7 +7,10 @@ fail loudly here instead of silently running without a guard.
 from __future__ import annotations
 
 import pysyncobj
+import pysyncobj.encryptor as _encryptor
+import pysyncobj.poller as _poller
 import pysyncobj.syncobj as _syncobj
+import pysyncobj.tcp_connection as _tcp_connection
 from pysyncobj.version import VERSION
 
 from ..errors import KVError
@@ -20,7 +23,16 @@ _REQUIRED = (
     "_SyncObj__doApplyCommand",
     "_SyncObj__sendNextNodeIdx",
     "_SyncObj__getCurrentLogIndex",
+    "_SyncObj__applyLogEntries",
     "_applyCommand",
+)
+
+# frames.py and ticklock.py reach into these (instance attributes such as the poll object are
+# created in the constructors of these classes).
+_REQUIRED_ELSEWHERE = (
+    (_tcp_connection.TcpConnection, "_TcpConnection__trySendBuffer"),
+    (_poller.PollPoller, "poll"),
+    (_encryptor, "SALT"),
 )
 
 
@@ -35,6 +47,7 @@ def check_pinned_version(version: str = VERSION) -> None:
             f"pysyncobj version {version!r} is not supported: the replication guards are pinned to "
             f"{PINNED_VERSION!r} (pip install pysyncobj=={PINNED_VERSION})")
     missing = [name for name in _REQUIRED if not hasattr(_syncobj.SyncObj, name)]
+    missing += [f"{owner.__name__}.{name}" for owner, name in _REQUIRED_ELSEWHERE if not hasattr(owner, name)]
     if missing:
         raise UnsupportedPysyncobj(f"pysyncobj {version} lacks {missing}; the guards cannot be installed")
 
