@@ -6,7 +6,8 @@ Every cluster is started first; then each measurement is taken for every system 
 times (3 by default), and the table shows the median, so that the systems see the same machine load
 (the machine is shared). 256-byte values. Rows: put (1 client, sequential), put (64 concurrent
 clients), linearizable get (1 client), serializable get (1 client), failover (SIGKILL of the leader
-to the next acknowledged write through another member).
+to the next acknowledged write through another member). All data directories live in one temporary
+directory, removed at the end (after every process is stopped) whether the run completes or fails.
 
 Columns:
 - borgkit: three member processes; the clients are threads of this process talking msgpack over TCP
@@ -84,9 +85,15 @@ def retry_until_ok(action: Callable[[], Any], start: float) -> None:
 
 
 class System:
-    """One cluster under test: operations as callables `(i) -> Any` on fresh clients."""
+    """One cluster under test: operations as callables `(i) -> Any` on fresh clients.
+
+    Constructing one starts nothing; `start()` starts its processes, and `stop()` stops whatever
+    is running, also after a `start()` that failed half-way."""
 
     name = ""
+
+    def start(self) -> None:
+        raise NotImplementedError
 
     def put(self, tag: str) -> Callable[[int], Any]:
         raise NotImplementedError
@@ -108,10 +115,13 @@ class RpcSystem(System):
         self.name = name
         self.cluster = cluster
         self.linearizable_gets = linearizable_gets
-        cluster.start_all()
-        self.leader = cluster.leader()
-        for i in range(cluster.size):
-            cluster.call(i, "wait_ready", 15, timeout=20)
+        self.leader = -1
+
+    def start(self) -> None:
+        self.cluster.start_all()
+        self.leader = self.cluster.leader()
+        for i in range(self.cluster.size):
+            self.cluster.call(i, "wait_ready", 15, timeout=20)
 
     def put(self, tag: str) -> Callable[[int], Any]:
         client = self.cluster.client(self.leader)
@@ -146,15 +156,18 @@ class EmbeddedSystem(System):
 
     name = "embedded"
 
-    def __init__(self) -> None:
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.cluster = ProcessCluster(3, root, proxied=False)
+        self.member: Any = None
+
+    def start(self) -> None:
         import kvstore
         from kvstore.replication import Cluster
 
-        root = tempfile.mkdtemp(prefix="bench-embedded-")
-        self.cluster = ProcessCluster(3, root, proxied=False)
         self.cluster.start(1)
         self.cluster.start(2)
-        self.member = kvstore.open(os.path.join(root, "data0"), cluster=Cluster(
+        self.member = kvstore.open(os.path.join(self.root, "data0"), cluster=Cluster(
             self_address=self.cluster.addresses[0], peers=self.cluster.addresses, secret=SECRET))
         self.member.wait_ready(15)
         leader = self.cluster.leader(among=[1, 2])
@@ -176,8 +189,11 @@ class EmbeddedSystem(System):
         return float("nan")  # the leader is this process
 
     def stop(self) -> None:
-        self.member.close()
-        self.cluster.stop_all()
+        try:
+            if self.member is not None:
+                self.member.close()
+        finally:
+            self.cluster.stop_all()
 
 
 class EtcdSystem(System):
@@ -185,10 +201,10 @@ class EtcdSystem(System):
 
     name = "etcd 3.4"
 
-    def __init__(self, size: int = 3) -> None:
+    def __init__(self, root: str, size: int = 3) -> None:
         ports = free_ports(2 * size)
         self.client_ports, peer_ports = ports[:size], ports[size:]
-        self.root = tempfile.mkdtemp(prefix="bench-etcd-")
+        self.root = root
         names = [f"e{i}" for i in range(size)]
         self.args = []
         initial = ",".join(f"{n}=http://127.0.0.1:{p}" for n, p in zip(names, peer_ports))
@@ -201,7 +217,12 @@ class EtcdSystem(System):
                 "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer_ports[i]}",
                 "--initial-cluster", initial, "--initial-cluster-state", "new",
                 "--initial-cluster-token", "bench"])
-        self.procs: list[subprocess.Popen] = [self._spawn(i) for i in range(size)]
+        self.procs: list[subprocess.Popen] = []
+        self.leader = -1
+
+    def start(self) -> None:
+        for i in range(len(self.args)):
+            self.procs.append(self._spawn(i))
         self.leader = self._wait_leader()
 
     def _spawn(self, i: int) -> subprocess.Popen:
@@ -363,32 +384,62 @@ def _text(value: Optional[float], failover: bool) -> str:
     return f"{value:,.2f} s" if failover else f"{value:,.0f}/s"
 
 
+def planned_systems(root: str) -> list[System]:
+    """The systems to compare, each with its own directory under `root`; none started yet."""
+    def directory(name: str) -> str:
+        path = os.path.join(root, name)
+        os.makedirs(path)
+        return path
+
+    systems: list[System] = [RpcSystem("borgkit", ProcessCluster(3, directory("borgkit"), proxied=False),
+                                       linearizable_gets=True)]
+    if os.access(ETCD, os.X_OK):
+        systems.append(EtcdSystem(directory("etcd")))
+    systems.append(RpcSystem("ReplDict", ReplDictCluster(3, directory("repldict"), proxied=False),
+                             linearizable_gets=False))
+    systems.append(EmbeddedSystem(directory("embedded")))
+    return systems
+
+
+def stop_every(systems: list[System]) -> None:
+    """Stop each system even if stopping an earlier one fails, then report the first failure."""
+    failure: Optional[BaseException] = None
+    for system in systems:
+        try:
+            system.stop()
+        except BaseException as error:  # the other systems' processes must still be stopped
+            failure = failure or error
+    if failure is not None:
+        raise failure
+
+
 def main() -> None:
     if sys.argv[1:2] == ["--repldict-member"]:
         repldict_member(*sys.argv[2:])
         return
+    if "-h" in sys.argv or "--help" in sys.argv:
+        print(__doc__)
+        return
     n = 300 if "--quick" in sys.argv else 1500
     rounds = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 3
-    systems: list[System] = []
-    try:
-        systems.append(RpcSystem("borgkit", ProcessCluster(3, tempfile.mkdtemp(prefix="bench-repl-"), proxied=False),
-                                 linearizable_gets=True))
-        if os.access(ETCD, os.X_OK):
-            systems.append(EtcdSystem())
-        systems.append(RpcSystem("ReplDict", ReplDictCluster(3, tempfile.mkdtemp(prefix="bench-rd-"),
-                                                             proxied=False), linearizable_gets=False))
-        systems.append(EmbeddedSystem())
-        results: dict[str, dict[str, list[float]]] = {s.name: {m: [] for m in METRICS} for s in systems}
-        for round_ in range(rounds):
-            for metric in METRICS:
-                for system in systems:
-                    value = measure(system, metric, n, round_)
-                    if value is not None:
-                        results[system.name][metric].append(value)
-        failovers = {s.name: [s.failover() for _ in range(rounds)] for s in systems}
-    finally:
-        for system in systems:
-            system.stop()
+    # ignore_cleanup_errors: a leftover file must not cost the run its results, printed after the removal
+    with tempfile.TemporaryDirectory(prefix="bench-replication-", ignore_cleanup_errors=True) as root:
+        systems = planned_systems(root)
+        started: list[System] = []
+        try:
+            for system in systems:
+                started.append(system)  # before start(): a half-started system is stopped too
+                system.start()
+            results: dict[str, dict[str, list[float]]] = {s.name: {m: [] for m in METRICS} for s in systems}
+            for round_ in range(rounds):
+                for metric in METRICS:
+                    for system in systems:
+                        value = measure(system, metric, n, round_)
+                        if value is not None:
+                            results[system.name][metric].append(value)
+            failovers = {s.name: [s.failover() for _ in range(rounds)] for s in systems}
+        finally:
+            stop_every(started)
     names = [s.name for s in systems]
     print(f"3-member clusters on loopback, 256 B values, median of {rounds} interleaved rounds")
     print(f"{'':30}" + "".join(f"{name:>13}" for name in names) + f"{'borgkit/etcd':>14}")
