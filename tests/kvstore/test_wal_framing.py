@@ -47,6 +47,7 @@ def test_damage_followed_by_intact_records_is_found(before, damaged, after, posi
         assert later is not None and later <= len(head) + len(bad)
 
 
+@settings(max_examples=100, deadline=None)  # hypothesis's default 200 ms deadline fails on a loaded machine
 @given(number=st.integers(0, 2**64 - 1), first_seq=st.integers(0, 2**64 - 1))
 def test_segment_header_round_trip_and_any_flip_is_detected(number, first_seq):
     header = encode_segment_header(number, first_seq)
