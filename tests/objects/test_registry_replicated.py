@@ -16,7 +16,7 @@ from objects.registry import Registry, retry_on_conflict
 from registry_helpers import config_map
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ holds the replication test package
-from replication.support import SECRET, free_ports  # noqa: E402
+from replication.support import SECRET, WAIT, free_ports  # noqa: E402
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -27,7 +27,8 @@ def members(tmp_path):
     opened = []
     try:
         for i in range(3):
-            cluster = Cluster(self_address=addresses[i], peers=addresses, secret=SECRET)
+            # request_timeout: a write waits out an election (a loaded machine holds some) instead of failing
+            cluster = Cluster(self_address=addresses[i], peers=addresses, secret=SECRET, request_timeout=WAIT)
             opened.append(kvstore.open(os.path.join(str(tmp_path), f"m{i}"), cluster=cluster))
         for member in opened:
             member.wait_ready(15)
@@ -65,7 +66,7 @@ def test_updates_through_different_members_are_never_lost(members):
         assert final.data["n"] == "20"
         seen = []
         while len(seen) < 21:
-            event = stream.get(10)
+            event = stream.get(WAIT)
             assert event is not None, f"watch on the third member stopped after {len(seen)} events"
             seen.append(event)
         assert [e.type for e in seen] == ["ADDED"] + ["MODIFIED"] * 20

@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 import msgpack
 
-from .support import free_ports, wait_until
+from .support import WAIT, free_ports, wait_until
 
 MEMBER_MAIN = os.path.join(os.path.dirname(__file__), "member_main.py")
 
@@ -194,7 +194,19 @@ class ProcessCluster:
         finally:
             client.close()
 
-    def leader(self, among: Optional[list[int]] = None, timeout: float = 15.0) -> int:
+    def call_until_ok(self, i: int, *request: Any, timeout: float = WAIT) -> Any:
+        """`call`, retried while the member answers an error or the connection fails (an election
+        in progress after a fault), until `timeout`; then the last failure is raised."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return self.call(i, *request)
+            except (OSError, RpcError):
+                if time.monotonic() > deadline:
+                    raise
+            time.sleep(0.1)
+
+    def leader(self, among: Optional[list[int]] = None, timeout: float = WAIT) -> int:
         """Index of a member that every live member of `among` agrees is the leader."""
         among = self.alive() if among is None else among
 

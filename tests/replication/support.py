@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import socket
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 SECRET = "replication-test-secret-0123456789"
+WAIT = 30.0  # bound of a wait for the cluster to get somewhere: generous, since a loaded machine delays
+# elections and replication by seconds, and a passing test never waits for it to run out
 
 
 def free_ports(count: int) -> list[int]:
@@ -20,6 +22,16 @@ def free_ports(count: int) -> list[int]:
     finally:
         for s in sockets:
             s.close()
+
+
+def leader_of(members: Sequence[Any]) -> Any:
+    """The member of `members` (in-process Members) that all of them name as leader, once they agree.
+    Waited for, not read once: on a loaded machine an election may be under way at any instant."""
+    def agreed() -> Any:
+        leading = [m for m in members if m.is_leader]
+        named = {m.leader for m in members}
+        return leading[0] if len(leading) == 1 and named == {leading[0]._raft.cluster.self_address} else None
+    return wait_until(agreed, WAIT, "one leader named by every member")
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.02) -> Any:

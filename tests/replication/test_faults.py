@@ -9,7 +9,7 @@ import pytest
 
 from .harness import ProcessCluster, RpcError
 from .linearizability import check_history
-from .support import wait_until
+from .support import WAIT, wait_until
 from .workload import Workload
 
 pytestmark = pytest.mark.timeout(240)
@@ -22,13 +22,14 @@ def _converged(cluster: ProcessCluster) -> list:
         except (OSError, RpcError):
             return []
         return views if all(v == views[0] for v in views) else []
-    return wait_until(same, 30, "every member at the same revision and HashKV", interval=0.2)
+    return wait_until(same, WAIT, "every member at the same revision and HashKV", interval=0.2)
 
 
 def _verify(cluster: ProcessCluster, workload: Workload) -> None:
     for i in cluster.alive():
         cluster.call(i, "wait_ready", 20, timeout=25)
-    cluster.call(cluster.alive()[0], "put", "final-barrier", b"x")  # every earlier entry is committed
+    # every earlier entry is committed; retried, as a leader may still be settling after the faults
+    cluster.call_until_ok(cluster.alive()[0], "put", "final-barrier", b"x")
     views = _converged(cluster)
     assert len(views) == len(cluster.alive())
     for i in cluster.alive():
@@ -78,7 +79,7 @@ def test_paused_leader_and_cut_off_member_in_five(cluster_factory) -> None:
         if current != 0:
             try:
                 cluster.call(current, "transfer", cluster.addresses[0], timeout=8)
-            except RpcError:
+            except (RpcError, OSError):
                 pass  # not caught up at that instant: the cut-off still exercises a member cut from the others
         cluster.proxies[0].cut()
         _pause(2.5)
@@ -172,7 +173,7 @@ def test_a_new_member_joins_catches_up_and_counts_for_the_majority(tmp_path) -> 
             victim = cluster.leader(among=[0, 1, 2, 3])
             cluster.kill(victim if victim != 3 else 0)
             _pause(2.0)
-            assert cluster.call(3, "put", "after-kill", b"x", timeout=10)
+            assert cluster.call_until_ok(3, "put", "after-kill", b"x")  # once the 3 of 4 elected a leader
         finally:
             workload.stop()
         assert 3 in cluster.alive() and len(cluster.alive()) == 3

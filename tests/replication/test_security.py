@@ -15,7 +15,7 @@ from kvstore.replication.machine import BatchApplier
 from kvstore.replication.proposer import Proposer
 from kvstore.replication.raftnode import RaftNode
 
-from .support import SECRET, CounterMachine, free_ports, wait_until
+from .support import SECRET, WAIT, CounterMachine, free_ports, wait_until
 
 
 class _CreateFile:
@@ -45,7 +45,7 @@ def test_plain_pysyncobj_runs_the_pickle(tmp_path) -> None:
     try:
         node.waitBinded()
         _send_malicious_pickle(port, str(target))
-        wait_until(target.exists, 5, "the unprotected node to run the payload")
+        wait_until(target.exists, WAIT, "the unprotected node to run the payload")
     finally:
         node.destroy_synchronous()
 
@@ -58,7 +58,7 @@ def test_member_ignores_the_pickle_and_keeps_serving(tmp_path) -> None:
     proposer = Proposer(node, cluster.max_batch_bytes)
     try:
         node.waitBinded()
-        wait_until(lambda: node.is_leader, 10, "the single member to lead")
+        wait_until(lambda: node.is_leader, WAIT, "the single member to lead")
         for _ in range(3):
             _send_malicious_pickle(port, str(target))
         assert proposer.propose(["after", 1], timeout=5) == 1

@@ -12,7 +12,7 @@ from kvstore.errors import CorruptedError
 from kvstore.replication import Cluster
 from kvstore.replication.raftnode import RaftNode, SNAPSHOT_NAME
 
-from .support import SECRET, free_ports, wait_until
+from .support import SECRET, WAIT, free_ports, leader_of, wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -32,14 +32,14 @@ def test_lagging_member_gets_a_snapshot_and_everyone_restarts_from_snapshots(tmp
     try:
         for member in members:
             member.wait_ready(15)
-        leader = next(m for m in members if m.is_leader)
-        lagging = next(i for i, m in enumerate(members) if not m.is_leader)
+        leader = leader_of(members)
+        lagging = next(i for i, m in enumerate(members) if m is not leader)
         for n in range(60):
             leader.put(b"a/%03d" % n, b"%d" % n)
         members[lagging].close()
         for n in range(60):
             leader.put(b"b/%03d" % n, b"%d" % n)  # the leader compacts past the lagging member's log
-        wait_until(lambda: os.path.exists(os.path.join(leader._raft.node.data_dir, SNAPSHOT_NAME)), 10,
+        wait_until(lambda: os.path.exists(os.path.join(leader._raft.node.data_dir, SNAPSHOT_NAME)), WAIT,
                    "a snapshot on the leader")
         with open(os.path.join(leader._raft.node.data_dir, SNAPSHOT_NAME), "rb") as f:
             snapshot = msgpack.unpackb(f.read()[12:], raw=False)  # msgpack after size + crc, no pickle
@@ -48,7 +48,7 @@ def test_lagging_member_gets_a_snapshot_and_everyone_restarts_from_snapshots(tmp
         members[lagging] = _open(tmp_path, addresses, lagging)
         members[lagging].wait_ready(15)
         expected = _keys(leader)
-        wait_until(lambda: _keys(members[lagging]) == expected, 15, "the lagging member to catch up")
+        wait_until(lambda: _keys(members[lagging]) == expected, WAIT, "the lagging member to catch up")
         revision = leader.revision
         for member in members:
             member.close()
@@ -80,7 +80,7 @@ def test_crash_between_snapshot_and_journal_compaction(tmp_path, monkeypatch, al
     monkeypatch.setattr(journal, "deleteEntriesTo", lambda entry_to: None)  # the crash: never compacted
     member.save_snapshot()
     snapshot = os.path.join(member._raft.node.data_dir, SNAPSHOT_NAME)
-    wait_until(lambda: os.path.exists(snapshot), 10, "the snapshot file")
+    wait_until(lambda: os.path.exists(snapshot), WAIT, "the snapshot file")
     for n in range(10, 20):
         member.put(b"k%d" % n, b"v")  # acknowledged after the snapshot
     member.close()
@@ -106,7 +106,7 @@ def test_damaged_snapshot_refuses_to_start(tmp_path) -> None:
     member.put(b"k", b"v")
     member.save_snapshot()
     path = os.path.join(member._raft.node.data_dir, SNAPSHOT_NAME)
-    wait_until(lambda: os.path.exists(path), 10, "the snapshot file")
+    wait_until(lambda: os.path.exists(path), WAIT, "the snapshot file")
     member.close()
     data = bytearray(open(path, "rb").read())
     data[-2] ^= 0xFF
@@ -121,8 +121,8 @@ def test_watch_on_a_member_that_installs_a_snapshot_sees_every_revision(tmp_path
     try:
         for member in members:
             member.wait_ready(15)
-        leader = next(m for m in members if m.is_leader)
-        lagging = next(m for m in members if not m.is_leader)
+        leader = leader_of(members)
+        lagging = next(m for m in members if m is not leader)
         first = leader.put(b"w/start", b"0").revision
         watcher = lagging.watch(b"w/", prefix=True, start_revision=first)
         transport = lagging._raft.node._SyncObj__transport
@@ -131,14 +131,14 @@ def test_watch_on_a_member_that_installs_a_snapshot_sees_every_revision(tmp_path
         try:
             for n in range(80):
                 leader.put(b"w/%03d" % n, b"x")  # well past snapshot_entries: its log is compacted
-            wait_until(lambda: os.path.exists(os.path.join(leader._raft.node.data_dir, SNAPSHOT_NAME)), 10,
+            wait_until(lambda: os.path.exists(os.path.join(leader._raft.node.data_dir, SNAPSHOT_NAME)), WAIT,
                        "a snapshot on the leader")
         finally:
             transport.setOnMessageReceivedCallback(deliver)
         last = leader.put(b"w/end", b"1").revision
         seen = []
         while not seen or seen[-1] < last:
-            event = watcher.get(timeout=15)
+            event = watcher.get(timeout=WAIT)
             assert event is not None, f"watch stalled after {seen[-1:]}"
             seen.append(event.kv.mod_revision)
         assert seen == list(range(first, last + 1))
@@ -156,7 +156,7 @@ def test_a_journal_over_snapshot_bytes_is_compacted(tmp_path) -> None:
         member.wait_ready(10)
         for n in range(40):
             member.put(b"big%d" % n, b"x" * 4096)
-        wait_until(lambda: member._raft.node.journal.size < 1 << 16, 10, "the journal to be compacted")
+        wait_until(lambda: member._raft.node.journal.size < 1 << 16, WAIT, "the journal to be compacted")
         assert all(member.get(b"big%d" % n) is not None for n in range(40))
     finally:
         member.close()

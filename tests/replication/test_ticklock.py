@@ -10,7 +10,7 @@ from pysyncobj.poller import POLL_EVENT_TYPE, createPoller
 
 from kvstore.replication.ticklock import TickLockPoller
 
-from .support import wait_until
+from .support import WAIT, wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -40,7 +40,7 @@ def test_the_lock_is_released_while_waiting_and_held_while_dispatching() -> None
     try:
         thread.start()
         assert entered.wait(5)
-        wait_until(lambda: lock.acquire(blocking=False), 5, "the lock to be free during the wait")
+        wait_until(lambda: lock.acquire(blocking=False), WAIT, "the lock to be free during the wait")
         lock_taken_while_waiting = True
         os.write(write_end, b"x")  # the event arrives while this thread holds the lock
         assert not done.wait(0.2)  # so the tick thread cannot dispatch it yet
