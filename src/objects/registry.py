@@ -471,7 +471,9 @@ class Registry:
                 result = self._write(info, key, kv, old, marked)
             else:
                 response = self._txn([Compare.mod_revision(key) == kv.mod_revision], [Op.delete(key)], [])
-                result = self._with_version(key, kv.value, response.revision) if response.succeeded else None
+                # The last state, as decoded at its own revision when remembered: not decoded again.
+                known = self._recent.get((key.encode(), kv.mod_revision)) if self._recent is not None else None
+                result = self._with_version(key, kv.value, response.revision, known) if response.succeeded else None
             if result is not None:
                 return result
 

@@ -16,7 +16,10 @@ Status writes, as kube-scheduler's through the API server (``pods/status``): a p
 ``PodScheduled=False`` with reason ``Unschedulable`` (``SchedulerError`` after an internal error) and the
 fit error as message — written only when it differs from what the pod already says, so retries do not
 write; ``status.nominatedNodeName`` is written when preemption nominates the pod and removed when the
-nomination is cleared (the Scheduler's ``nomination_writer``).
+nomination is cleared (the Scheduler's ``nomination_writer``). As kube-scheduler's ``updatePod``, a failed
+cycle's nomination and condition go in one status patch: nominations are held until the cycle's failures
+are written (or the pod is bound), and the patch takes the pod's resourceVersion as the scheduler holds it as
+precondition, re-reading the pod only on Conflict.
 
 Pods waiting on Permit keep an ``until_idle`` run going until they are allowed, rejected or time out (on the
 scheduler's clock). When the run ends otherwise (``stop``, ``timeout``), the pods still waiting are released
@@ -36,6 +39,7 @@ from .listers import LISTED_KINDS
 __all__ = ["RegistryConnection"]
 
 _TERMINAL = ("Succeeded", "Failed")
+_UNCHANGED: Any = object()  # write_unschedulable: no nomination to write
 # Listed and watched besides nodes and pods, when the registry knows the kind.
 _OBJECT_KINDS = ("PodDisruptionBudget",) + LISTED_KINDS
 
@@ -71,6 +75,8 @@ class RegistryConnection:
         self.streams: list[tuple[str, Any]] = []
         self.bound = 0
         self.status_writes = 0
+        # Nominations set or cleared this round, by pod key: written with the pod's condition (one patch).
+        self._nominations: dict[str, tuple[Any, Optional[str]]] = {}
 
     # -- start --------------------------------------------------------------------------------------
     def rebuild(self) -> None:
@@ -172,6 +178,9 @@ class RegistryConnection:
     # -- the handle's writes ------------------------------------------------------------------------
     def bind(self, pod: Any, node_name: str) -> Optional[Status]:
         from objects import ObjectsError
+        held = self._nominations.pop(pod.key, None)
+        if held is not None:  # this pod's own nomination first, as kube-scheduler wrote it before
+            self.write_nomination(*held)
         meta = pod.metadata
         try:
             bound = self.registry.bind(meta.name, node_name, meta.namespace,
@@ -183,33 +192,51 @@ class RegistryConnection:
         return None
 
     def write_failures(self, results: Iterable[Any]) -> None:
-        """Write PodScheduled=False for every attempt that left its pod unplaced (not the waiting ones)."""
+        """Write PodScheduled=False for every attempt that left its pod unplaced (not the waiting ones), with
+        the pod's nomination when it changed; then the other nominations held."""
+        held = self._nominations
         for result in results:
             if result.node_name is None and result.waiting_node_name is None:
+                nomination = held.pop(result.pod.key, None)
                 self.write_unschedulable(result.pod, "SchedulerError" if result.error else "Unschedulable",
-                                         result.message)
+                                         result.message,
+                                         _UNCHANGED if nomination is None else nomination[1])
+        self.flush_nominations()
 
-    def write_unschedulable(self, pod: Any, reason: str, message: str) -> bool:
-        """Patch the pod's PodScheduled condition unless it already says this; True when written."""
+    def flush_nominations(self) -> None:
+        """Write every nomination held (each alone)."""
+        while self._nominations:
+            self.write_nomination(*self._nominations.pop(next(iter(self._nominations))))
+
+    def write_unschedulable(self, pod: Any, reason: str, message: str,
+                            nominated_node_name: Optional[str] = _UNCHANGED) -> bool:
+        """Patch the pod's PodScheduled condition unless it already says this, and its
+        ``status.nominatedNodeName`` when given (None removes it); True when written."""
         from objects import Conflict, ObjectsError, to_dict
-        if _says(pod, reason, message):
+        nominate = nominated_node_name is not _UNCHANGED
+        if _says(pod, reason, message) and not nominate:
             return False
         meta = pod.metadata
-        for _ in range(3):  # a concurrent status write (our nomination) makes the precondition fail: re-read
-            try:
-                current = self.registry.get("Pod", meta.name, meta.namespace)
-            except ObjectsError:
-                return False  # deleted meanwhile
-            if current.spec.node_name or _says(current, reason, message):
+        current = pod  # first try the pod as held; its resourceVersion is the precondition
+        for attempt in range(4):  # a concurrent write makes the precondition fail: re-read
+            if attempt:
+                try:
+                    current = self.registry.get("Pod", meta.name, meta.namespace)
+                except ObjectsError:
+                    return False  # deleted meanwhile
+            if current.spec.node_name:
                 return False
-            previous = _pod_scheduled(current)
-            since = previous.last_transition_time if previous is not None and previous.status == "False" else None
-            conditions = [c for c in (to_dict(current).get("status") or {}).get("conditions") or []
-                          if c.get("type") != "PodScheduled"]
-            conditions.append({"type": "PodScheduled", "status": "False", "reason": reason, "message": message,
-                               "lastTransitionTime": since or _now()})
-            patch = {"metadata": {"resourceVersion": current.metadata.resource_version},
-                     "status": {"conditions": conditions}}
+            status: dict[str, Any] = {"nominatedNodeName": nominated_node_name} if nominate else {}
+            if not _says(current, reason, message):
+                previous = _pod_scheduled(current)
+                since = previous.last_transition_time if previous is not None and previous.status == "False" \
+                    else None
+                conditions = [c for c in (to_dict(current).get("status") or {}).get("conditions") or []
+                              if c.get("type") != "PodScheduled"]
+                conditions.append({"type": "PodScheduled", "status": "False", "reason": reason,
+                                   "message": message, "lastTransitionTime": since or _now()})
+                status["conditions"] = conditions
+            patch = {"metadata": {"resourceVersion": current.metadata.resource_version}, "status": status}
             try:
                 self.registry.patch_status("Pod", meta.name, patch, meta.namespace)
             except Conflict:
@@ -219,6 +246,10 @@ class RegistryConnection:
             self.status_writes += 1
             return True
         return False  # busy pod: the next attempt writes it
+
+    def hold_nomination(self, pod: Any, node_name: Optional[str]) -> None:
+        """The Scheduler's ``nomination_writer`` during a run: held for the round's status writes."""
+        self._nominations[pod.key] = (pod, node_name)
 
     def write_nomination(self, pod: Any, node_name: Optional[str]) -> None:
         """Set (or, with None, remove) the pod's ``status.nominatedNodeName``."""
@@ -242,7 +273,7 @@ class RegistryConnection:
             timeout: Optional[float] = None, stopping: Any = None) -> int:
         """See ``Scheduler.run``; ``stopping`` is the scheduler's own stop event (``Scheduler.stop``)."""
         s = self.scheduler
-        s._binder, s._evictor, s.nomination_writer = self.bind, self.evict, self.write_nomination
+        s._binder, s._evictor, s.nomination_writer = self.bind, self.evict, self.hold_nomination
         s._loop_thread = threading.get_ident()  # allow/reject from other threads is carried out by this loop
         deadline = None if timeout is None else time.monotonic() + timeout
         try:
@@ -275,6 +306,7 @@ class RegistryConnection:
         finally:
             # Waiting pods must not be bound later in memory only: released, they wait for the next run.
             s.reject_waiting_pods("scheduler stopped")
+            self.flush_nominations()
             s._binder = s._evictor = s.nomination_writer = None
             s._loop_thread = None
             for _, stream in self.streams:
