@@ -32,5 +32,12 @@ class RecentObjects:
             if len(self._items) > self._capacity:
                 self._items.popitem(last=False)
 
+    def oldest(self) -> Hashable | None:
+        """The key that goes next when one more is put, or None while there is room."""
+        with self._lock:
+            if len(self._items) < self._capacity:
+                return None
+            return next(iter(self._items), None)
+
     def __len__(self) -> int:
         return len(self._items)

@@ -39,3 +39,27 @@ def test_the_last_state_is_the_same_remembered_or_decoded() -> None:
         assert gone["decoded"].metadata.resource_version == str(store.status().revision)
     finally:
         store.close()
+
+
+def test_a_watcher_behind_the_remembered_window_decodes_each_event_once() -> None:
+    from objects.recentobjects import RecentObjects
+
+    store, reg = new_registry()
+    try:
+        reg._recent = RecentObjects(4)  # a small window: what a long lag is against the default one
+        start = reg.create(pod("first")).metadata.resource_version
+        stream = reg.watch("Pod", resource_version=start)
+        try:
+            written = [reg.create(pod(f"p{i}", labels={"i": str(i)})) for i in range(10)]
+            decoded = []
+            decode = reg._codec.from_dict
+            reg._codec.from_dict = lambda d, **kw: decoded.append(d["metadata"]["name"]) or decode(d, **kw)
+            events = [stream.get(5.0) for _ in written]
+        finally:
+            stream.stop()
+        assert [objects.to_dict(e.object) for e in events] == [objects.to_dict(w) for w in written]
+        # The six older than the window are decoded; the four it still holds are not (each decoded miss
+        # remembered would have evicted the next one read, and every read would have been a miss).
+        assert decoded == [f"p{i}" for i in range(6)]
+    finally:
+        store.close()
