@@ -221,20 +221,20 @@ class StateMachine:
         The caller checks ``revision >= compact_revision`` first. Revision ``compacted`` (the compact
         revision a watch started at) is given as etcd keeps it after compaction: see _compacted_entry.
         """
-        start = max(revision, self._log_first)
-        first = start - self._log_first
+        base = self._log_first
+        i = max(revision, base) - base
+        compacted_at = compacted - base  # its position in the log (negative, never reached, when unset)
         batch = []
         seen = 0
         log = self._log
-        i = first
         while i < len(log) and seen < max_events:
             entry = log[i]
-            if self._log_first + i == compacted:
+            if i == compacted_at:
                 entry = _compacted_entry(entry)
-            batch.append((self._log_first + i, entry))
+            batch.append((base + i, entry))
             seen += 1 if type(entry) is Event else len(entry)
             i += 1
-        return batch, self._log_first + i
+        return batch, base + i
 
     # ------------------------------------------------------------------ txn
     def _apply_txn(self, command: list[Any]) -> Any:
