@@ -69,12 +69,11 @@ def open(path: str | None = None, *, fsync: str = "always", clock: Callable[[], 
     if path is not None:
         from . import wal as wal_module
 
-        try:
-            wal, snapshot, records = wal_module.open_wal(path, fsync=fsync, **options)
-        except TypeError as error:
-            if "unexpected keyword argument" not in str(error):
-                raise
-            raise InvalidArgument(f"unknown option for a durable store: {error}") from None
+        unknown = sorted(set(options) - set(wal_module.OPEN_OPTIONS))
+        if unknown:
+            raise InvalidArgument(f"unknown options for a durable store: {', '.join(unknown)} (known: "
+                                  f"{', '.join(wal_module.OPEN_OPTIONS)})")
+        wal, snapshot, records = wal_module.open_wal(path, fsync=fsync, **options)
         try:
             recover(state, snapshot, records)
         except BaseException:

@@ -24,10 +24,11 @@ from .framing import (MAX_RECORD_BYTES, SEGMENT_HEADER, SegmentHeader, decode_se
                       encode_segment_header, find_valid_record, scan_records)
 from .snapshot import fsync_directory, list_snapshots, read_snapshot, write_snapshot
 
-__all__ = ["WAL", "open_wal", "FSYNC_POLICIES", "DEFAULT_SEGMENT_BYTES", "segment_name"]
+__all__ = ["WAL", "open_wal", "OPEN_OPTIONS", "FSYNC_POLICIES", "DEFAULT_SEGMENT_BYTES", "segment_name"]
 
 FSYNC_POLICIES = ("always", "batch", "never")
 DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024  # etcd's SegmentSizeBytes
+OPEN_OPTIONS = ("segment_bytes", "fsync_function")  # open_wal's keyword options, passed on by kvstore.open
 _SEGMENT_NAME = re.compile(r"^([0-9a-f]{16})-([0-9a-f]{16})\.wal$")
 _READ_CHUNK = 8 * 1024 * 1024
 _LEADER_ROUNDS = 4  # fsyncs one group-commit leader may run in a row for waiting followers
