@@ -59,6 +59,13 @@ def is_candidate(entry: DryRun) -> bool:
     return entry[2] is None and bool(entry[0])
 
 
+def _set_member(members: SortedList, position: int, member: bool) -> None:
+    if member and position not in members:
+        members.add(position)
+    elif not member and position in members:
+        members.remove(position)
+
+
 class DryRunTable:
     """Every node's dry run for one class, and the candidates' positions in node order."""
 
@@ -79,12 +86,9 @@ class DryRunTable:
             changed = range(len(values))
         for i in changed:
             entry = values[i] = evaluate(nodes[i])
-            for members, member in ((self.candidates, is_candidate(entry)),
-                                    (self.clean, is_candidate(entry) and entry[1] == 0)):
-                if member and i not in members:
-                    members.add(i)
-                elif not member and i in members:
-                    members.remove(i)
+            candidate = is_candidate(entry)
+            _set_member(self.candidates, i, candidate)
+            _set_member(self.clean, i, candidate and entry[1] == 0)
         return values
 
     def search(self, offset: int, n: int, wanted: int) -> list[int]:
