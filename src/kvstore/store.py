@@ -66,9 +66,9 @@ class Store:
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
         self._progress_interval = progress_notify_interval
+        self._next_progress = time.monotonic() + progress_notify_interval
         if clock is None:
             # leases expire by themselves only on the real clock; an injected clock drives expire_leases()
-            self._next_progress = time.monotonic() + progress_notify_interval
             self._ticker = threading.Thread(target=_tick, args=(weakref.ref(self), self._stop),
                                             name="kvstore-ticker", daemon=True)
             self._ticker.start()
@@ -282,6 +282,9 @@ class Store:
 
     def _tick_once(self, now: float) -> None:
         self.expire_leases()
+        self._notify_progress_if_due(now)
+
+    def _notify_progress_if_due(self, now: float) -> None:
         if now >= self._next_progress:
             self._next_progress = now + self._progress_interval
             self._hub.request_progress()

@@ -29,9 +29,9 @@ class Member(Store):
         # A snapshot installed from the leader replaces the state without per-revision events:
         # watchers then catch up from the new history instead of missing revisions.
         engine.applier.before_restore = lambda: self._hub.resync(engine.state.revision)
-        self._lease_stop = threading.Event()
-        self._lease_thread = threading.Thread(target=self._tick, name="kvstore-member-ticker", daemon=True)
-        self._lease_thread.start()
+        self._ticker_stop = threading.Event()
+        self._ticker_thread = threading.Thread(target=self._tick, name="kvstore-member-ticker", daemon=True)
+        self._ticker_thread.start()
 
     # -- reads with etcd's serializable option ---------------------------------------------------
 
@@ -145,13 +145,10 @@ class Member(Store):
         # The embedded store's ticker runs only on its own clock; a member has this one instead: lease
         # expiry decided by the leader, progress notifications on every member (as etcd's members).
         interval = self._raft.cluster.lease_check_interval
-        next_progress = time.monotonic() + self._progress_interval
-        while not self._lease_stop.wait(interval):
+        while not self._ticker_stop.wait(interval):
             if self.closed:
                 return
-            if time.monotonic() >= next_progress:
-                next_progress = time.monotonic() + self._progress_interval
-                self._hub.request_progress()
+            self._notify_progress_if_due(time.monotonic())
             if self.is_leader:
                 try:
                     self.expire_leases()
@@ -160,10 +157,10 @@ class Member(Store):
 
     def close(self) -> None:
         """Leave the cluster's traffic (the member stays a member), stop threads, close the journal."""
-        self._lease_stop.set()
+        self._ticker_stop.set()
         super().close()
-        if self._lease_thread is not threading.current_thread():
-            self._lease_thread.join(timeout=5.0)
+        if self._ticker_thread is not threading.current_thread():
+            self._ticker_thread.join(timeout=5.0)
 
     def __repr__(self) -> str:
         return (f"<kvstore.replication.Member {self._raft.cluster.self_address} leader={self.leader} "
