@@ -56,14 +56,6 @@ class Nominations:
             return []
         return [p for k, p in pods.items() if p.priority_value >= priority and k != exclude_key]
 
-    def lower_priority(self, node_name: str, priority: int) -> list[Any]:
-        """The pods nominated to ``node_name`` with a priority below ``priority``
-        (preemption's ``getLowerPriorityNominatedPods``)."""
-        pods = self._by_node.get(node_name)
-        if not pods:
-            return []
-        return [p for p in pods.values() if p.priority_value < priority]
-
     def by_node(self, priority: int, exclude_key: Optional[str] = None) -> dict[str, list[Any]]:
         """Every node with pods a pod of ``priority`` must leave room for, with those pods."""
         out: dict[str, list[Any]] = {}
