@@ -193,15 +193,21 @@ class SchedulingQueue:
         """The pod first in line to leave backoff among those rejected by plugins, before its backoff ends,
         counted as an attempt; None when there is none. kube-scheduler pops it when the active queue is
         empty (``popBackoff``); pods that failed with an error keep waiting."""
-        backoff = self._backoff
-        while backoff:
-            entry = heapq.heappop(backoff)
-            info = entry[2]
-            if info._backoff is entry:
-                info._backoff = None
-                del self._in_backoff[info.pod.key]
+        while self._backoff:
+            info = self._leave_backoff(self._backoff)
+            if info is not None:
                 return self._popped(info)
         return None
+
+    def _leave_backoff(self, backoff: list[tuple[float, int, QueuedPodInfo]]) -> Optional[QueuedPodInfo]:
+        """Pop the first entry of ``backoff``: its pod, now out of backoff, or None for a stale entry."""
+        entry = heapq.heappop(backoff)
+        info = entry[2]
+        if info._backoff is not entry:
+            return None
+        info._backoff = None
+        del self._in_backoff[info.pod.key]
+        return info
 
     def _popped(self, info: QueuedPodInfo) -> QueuedPodInfo:
         info.attempts += 1
@@ -299,11 +305,8 @@ class SchedulingQueue:
         moved = 0
         for backoff in (self._backoff, self._error_backoff):
             while backoff and (everything or backoff[0][0] <= now):
-                entry = heapq.heappop(backoff)
-                info = entry[2]
-                if info._backoff is entry:
-                    info._backoff = None
-                    del self._in_backoff[info.pod.key]
+                info = self._leave_backoff(backoff)
+                if info is not None:
                     self._push_active(info)
                     moved += 1
         return moved
