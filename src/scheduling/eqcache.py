@@ -56,6 +56,15 @@ class _Tracked:
         self.cursor = cache.change_cursor()
 
 
+def _tally(counts: dict[str, int], key: str, delta: int) -> None:
+    """Add ``delta`` to ``counts[key]``, dropping the key when it reaches zero."""
+    left = counts.get(key, 0) + delta
+    if left:
+        counts[key] = left
+    else:
+        del counts[key]
+
+
 class NodeTable(_Tracked):
     """One value per node position for one class, computed on demand by its user and dropped when the node
     changes (the change log); preemption keeps its dry runs here."""
@@ -129,19 +138,9 @@ class FilterIndex(_Tracked):
         return len(changed)
 
     def _count(self, status: Status, delta: int) -> None:
-        reasons = self.reasons
         for reason in status.reasons:
-            left = reasons.get(reason, 0) + delta
-            if left:
-                reasons[reason] = left
-            else:
-                del reasons[reason]
-        plugins = self.plugins
-        left = plugins.get(status.plugin, 0) + delta
-        if left:
-            plugins[status.plugin] = left
-        else:
-            del plugins[status.plugin]
+            _tally(self.reasons, reason, delta)
+        _tally(self.plugins, status.plugin, delta)
         if status.code == Code.UNSCHEDULABLE_AND_UNRESOLVABLE:
             self.unresolvable += delta
 
