@@ -91,7 +91,8 @@ def open(path: str | None = None, *, fsync: str = "always", clock: Callable[[], 
 
 
 def __getattr__(name: str) -> Any:
-    # the Raft package (and pysyncobj) is imported only when a program asks for it
+    # kvstore.Cluster and kvstore.Member live with the Raft member, imported (with pysyncobj) only when a
+    # program asks for them, so embedded users never load it
     if name in ("Cluster", "Member"):
         from . import replication
 
@@ -104,11 +105,3 @@ def _monotonic() -> float:
 
     return time.monotonic()
 
-
-def __getattr__(name: str) -> Any:
-    # kvstore.Cluster lives with the Raft member; imported lazily so embedded users never load pysyncobj
-    if name == "Cluster":
-        from .replication import Cluster
-
-        return Cluster
-    raise AttributeError(f"module 'kvstore' has no attribute {name!r}")
