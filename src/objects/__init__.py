@@ -7,13 +7,17 @@ from .affinity import (Affinity, NodeAffinity, PodAffinity, PodAffinityTerm, Pod
 from .apps import (DaemonSet, DaemonSetSpec, DaemonSetStatus, DaemonSetUpdateStrategy, Deployment,
                    DeploymentSpec, DeploymentStatus, DeploymentStrategy, PodTemplateSpec, ReplicaSet,
                    ReplicaSetSpec, ReplicaSetStatus, RollingUpdateDaemonSet, RollingUpdateDeployment)
+from .batch import Job, JobSpec, JobStatus
 from .codec import KINDS, dumps_yaml, from_dict, from_msgpack, kind_class, load, register_kind, to_dict, to_msgpack
+from .controllerrevision import ControllerRevision
 from .coordination import Lease, LeaseSpec
 from .core import (ConfigMap, Container, ContainerImage, ContainerPort, EndpointAddress, EndpointPort, Endpoints,
                    EndpointSubset, Namespace, NamespaceSpec, NamespaceStatus, Node, NodeAddress, NodeSpec,
                    NodeStatus, Pod, PodSchedulingGate, PodSpec, PodStatus, Service, ServicePort, ServiceSpec)
+from .discovery import Endpoint, EndpointConditions, EndpointSlice, EndpointSlicePort
 from .defaulting import DEFAULT_SCHEDULER_NAME, apply_defaults
 from .errors import AlreadyExists, Conflict, Expired, FieldError, Invalid, NotFound, ObjectsError, ValidationError
+from .event import Event, EventSource, ObjectReference
 from .fields import FieldSelector
 from .generic import GenericObject
 from .labels import LabelSelector, Requirement
@@ -51,7 +55,8 @@ __all__ = [
     "RollingUpdateStatefulSetStrategy", "StatefulSetPersistentVolumeClaimRetentionPolicy", "StatefulSetOrdinals",
     "ReplicationController", "ReplicationControllerSpec", "ReplicationControllerStatus",
     "PodDisruptionBudget", "PodDisruptionBudgetSpec", "PodDisruptionBudgetStatus", "PriorityClass",
-    "Lease", "LeaseSpec",
+    "Lease", "LeaseSpec", "Job", "JobSpec", "JobStatus", "EndpointSlice", "Endpoint", "EndpointConditions",
+    "EndpointSlicePort", "Event", "EventSource", "ObjectReference", "ControllerRevision",
     "from_dict", "to_dict", "load", "dumps_yaml", "to_msgpack", "from_msgpack", "register_kind", "kind_class",
     "KINDS", "apply_defaults", "DEFAULT_SCHEDULER_NAME", "validate",
 ]

@@ -196,11 +196,13 @@ def from_msgpack(data: bytes) -> Any:
 
 
 def _register_builtin_kinds() -> None:
-    from . import apps, coordination, core, policy, priority, replicationcontroller, statefulset
+    from . import (apps, batch, controllerrevision, coordination, core, discovery, event, policy, priority,
+                   replicationcontroller, statefulset)
     for cls in (core.Pod, core.Node, core.Namespace, core.Service, core.Endpoints, core.ConfigMap,
                 replicationcontroller.ReplicationController, apps.ReplicaSet, apps.Deployment, apps.DaemonSet,
                 statefulset.StatefulSet, policy.PodDisruptionBudget,
-                priority.PriorityClass, coordination.Lease):
+                priority.PriorityClass, coordination.Lease, batch.Job, discovery.EndpointSlice, event.Event,
+                controllerrevision.ControllerRevision):
         register_kind(cls)
 
 

@@ -249,6 +249,43 @@ def default_stateful_set(sts: Any, priority_classes: PriorityClassResolver) -> A
                              pod_management_policy=spec.pod_management_policy or "OrderedReady")
 
 
+@defaulter("Job")
+def default_job(job: Any, priority_classes: PriorityClassResolver) -> Any:
+    """SetDefaults_Job: completions and parallelism 1 when both unset (parallelism 1 when only it is),
+    backoffLimit 6, completionMode NonIndexed, suspend false, podReplacementPolicy TerminatingOrFailed;
+    and the job strategy's generated selector: unless ``manualSelector``, once the Job has a uid, the
+    selector is its ``batch.kubernetes.io/controller-uid`` and the template carries the uid and job-name
+    labels (with their legacy unprefixed twins)."""
+    from .batch import CONTROLLER_UID_LABEL, JOB_NAME_LABEL, LEGACY_CONTROLLER_UID_LABEL, LEGACY_JOB_NAME_LABEL
+    from .labels import LabelSelector
+    spec = job.spec
+    changes: dict[str, Any] = {}
+    if spec.completions is None and spec.parallelism is None:
+        changes["completions"] = 1
+    if spec.parallelism is None:
+        changes["parallelism"] = 1
+    if spec.backoff_limit is None:
+        changes["backoff_limit"] = 6
+    if spec.completion_mode is None:
+        changes["completion_mode"] = "NonIndexed"
+    if spec.suspend is None:
+        changes["suspend"] = False
+    if spec.pod_replacement_policy is None and spec.pod_failure_policy is None:
+        changes["pod_replacement_policy"] = "TerminatingOrFailed"
+    template = spec.template
+    uid, name = job.metadata.uid, job.metadata.name
+    if not spec.manual_selector and spec.selector is None and uid and template is not None:
+        labels = {**template.metadata.labels, CONTROLLER_UID_LABEL: uid, JOB_NAME_LABEL: name or "",
+                  LEGACY_CONTROLLER_UID_LABEL: uid, LEGACY_JOB_NAME_LABEL: name or ""}
+        template = template.replace(metadata=template.metadata.replace(labels=labels))
+        changes["selector"] = LabelSelector({CONTROLLER_UID_LABEL: uid})
+    if template is not None:
+        template = default_template(template)
+        if template is not spec.template:
+            changes["template"] = template
+    return job.replace(spec=spec.replace(**changes)) if changes else job
+
+
 @defaulter("Service")
 def default_service(svc: Any, priority_classes: PriorityClassResolver) -> Any:
     """type ClusterIP, sessionAffinity None, port protocol TCP, targetPort = port."""
