@@ -21,6 +21,7 @@ from .event import Event, EventSource, ObjectReference
 from .fields import FieldSelector
 from .generic import GenericObject
 from .labels import LabelSelector, Requirement
+from .leaderelection import LeaderElection
 from .meta import Condition, KubeObject, ObjectMeta, OwnerReference
 from .policy import PodDisruptionBudget, PodDisruptionBudgetSpec, PodDisruptionBudgetStatus
 from .priority import PriorityClass
@@ -55,7 +56,7 @@ __all__ = [
     "RollingUpdateStatefulSetStrategy", "StatefulSetPersistentVolumeClaimRetentionPolicy", "StatefulSetOrdinals",
     "ReplicationController", "ReplicationControllerSpec", "ReplicationControllerStatus",
     "PodDisruptionBudget", "PodDisruptionBudgetSpec", "PodDisruptionBudgetStatus", "PriorityClass",
-    "Lease", "LeaseSpec", "Job", "JobSpec", "JobStatus", "EndpointSlice", "Endpoint", "EndpointConditions",
+    "Lease", "LeaseSpec", "LeaderElection", "Job", "JobSpec", "JobStatus", "EndpointSlice", "Endpoint", "EndpointConditions",
     "EndpointSlicePort", "Event", "EventSource", "ObjectReference", "ControllerRevision",
     "from_dict", "to_dict", "load", "dumps_yaml", "to_msgpack", "from_msgpack", "register_kind", "kind_class",
     "KINDS", "apply_defaults", "DEFAULT_SCHEDULER_NAME", "validate",

@@ -1,0 +1,103 @@
+"""Checkers for leader election tests (not a test module): the Lease's history from a watch, and a log of
+every acquire / loss and every action a candidate took, each with the store revision, checked for overlap."""
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+
+class LeaseHistory:
+    """Every write of one Lease, in revision order, read from a watch opened before the candidates start."""
+
+    def __init__(self, registry: Any, name: str, namespace: str = "kube-system") -> None:
+        self.name = name
+        revision = registry.store.status().revision
+        self._stream = registry.watch("Lease", namespace, resource_version=str(revision))
+        self.records: list[tuple[int, str, int]] = []  # (revision, holder, leaseTransitions)
+
+    def collect(self, until_revision: int, timeout: float = 30.0) -> None:
+        """Read events until the history reaches ``until_revision`` (bounded by ``timeout``)."""
+        import time
+        deadline = time.monotonic() + timeout
+        self._stream.request_bookmark()
+        while time.monotonic() < deadline:
+            event = self._stream.get(0.2)
+            if event is None:
+                self._stream.request_bookmark()
+                continue
+            if event.type == "BOOKMARK":
+                if int(event.resource_version) >= until_revision:
+                    return
+                self._stream.request_bookmark()
+                continue
+            if event.object.metadata.name == self.name:
+                spec = event.object.spec
+                self.records.append((int(event.resource_version), spec.holder_identity or "",
+                                     spec.lease_transitions or 0))
+        raise AssertionError(f"the Lease history did not reach revision {until_revision} in {timeout} s")
+
+    def holder_at(self, revision: int) -> str:
+        holder = ""
+        for rev, who, _ in self.records:
+            if rev > revision:
+                break
+            holder = who
+        return holder
+
+    def check_transitions(self) -> None:
+        """leaseTransitions grows by one exactly when a new non-empty holder takes the lease."""
+        for (_, old, old_n), (rev, new, new_n) in zip(self.records, self.records[1:]):
+            expected = old_n + (1 if new and new != old else 0)
+            assert new_n == expected, f"revision {rev}: {old!r}->{new!r} transitions {old_n}->{new_n}"
+
+    def stop(self) -> None:
+        self._stream.stop()
+
+
+class LeadershipLog:
+    """Acquire / loss of every candidate with the store revision; checks that no two intervals overlap."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.lock = threading.Lock()
+        self.events: list[tuple[str, str, int]] = []  # (identity, "acquire" | "loss", revision)
+        self.actions: list[tuple[str, int]] = []      # (identity, revision of the write it made)
+
+    def callbacks(self, elector: Any) -> tuple[Any, Any]:
+        def started() -> None:
+            with self.lock:
+                self.events.append((elector.identity, "acquire", int(elector.lease.metadata.resource_version)))
+
+        def stopped() -> None:
+            with self.lock:
+                self.events.append((elector.identity, "loss", self.store.status().revision))
+        return started, stopped
+
+    def acted(self, identity: str, revision: int) -> None:
+        with self.lock:
+            self.actions.append((identity, revision))
+
+    def intervals(self) -> list[tuple[int, int, str]]:
+        open_: dict[str, int] = {}
+        result = []
+        for who, what, rev in self.events:
+            if what == "acquire":
+                assert who not in open_, f"{who} acquired twice without a loss"
+                open_[who] = rev
+            else:
+                assert who in open_, f"{who} lost a lease it did not hold"
+                result.append((open_.pop(who), rev, who))
+        end = self.store.status().revision
+        result += [(start, end, who) for who, start in open_.items()]
+        return sorted(result)
+
+    def check_no_overlap(self) -> None:
+        spans = self.intervals()
+        for (s1, e1, a), (s2, e2, b) in zip(spans, spans[1:]):
+            assert e1 < s2, f"{a} led revisions {s1}..{e1} and {b} acquired at {s2}: two leaders"
+
+    def check_actions(self, history: LeaseHistory) -> None:
+        """Every action was made by the holder of the lease at its revision."""
+        for who, rev in self.actions:
+            assert history.holder_at(rev) == who, f"{who} acted at revision {rev}, the holder was " \
+                                                  f"{history.holder_at(rev)!r}"
