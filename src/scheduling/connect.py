@@ -36,7 +36,7 @@ from typing import Any, Iterable, Optional
 from .framework import NodeNotFound, PodNotFound, Status
 from .listers import LISTED_KINDS
 
-__all__ = ["RegistryConnection"]
+__all__ = ["RegistryConnection", "run_elected"]
 
 _TERMINAL = ("Succeeded", "Failed")
 _UNCHANGED: Any = object()  # write_unschedulable: no nomination to write
@@ -69,12 +69,16 @@ def _says(pod: Any, reason: str, message: str) -> bool:
 class RegistryConnection:
     """One run of a Scheduler against a Registry (see the module docstring)."""
 
-    def __init__(self, scheduler: Any, registry: Any) -> None:
+    def __init__(self, scheduler: Any, registry: Any, leader_election: Any = None) -> None:
         self.scheduler = scheduler
         self.registry = registry
+        # With leader election, every write first checks that this candidate still leads: a scheduler
+        # that lost the lease stops binding, evicting and writing statuses at once.
+        self.leader_election = leader_election
         self.streams: list[tuple[str, Any]] = []
         self.bound = 0
         self.status_writes = 0
+        self.lost_leadership = False
         # Nominations set or cleared this round, by pod key: written with the pod's condition (one patch).
         self._nominations: dict[str, tuple[Any, Optional[str]]] = {}
 
@@ -176,8 +180,14 @@ class RegistryConnection:
         return count
 
     # -- the handle's writes ------------------------------------------------------------------------
+    def leading(self) -> bool:
+        """True without leader election, else while this scheduler holds the lease."""
+        return self.leader_election is None or bool(self.leader_election.is_leader)
+
     def bind(self, pod: Any, node_name: str) -> Optional[Status]:
         from objects import ObjectsError
+        if not self.leading():
+            return Status.error(f"binding pod {pod.key!r} to node {node_name!r}: not the leader")
         held = self._nominations.pop(pod.key, None)
         if held is not None:  # this pod's own nomination first, as kube-scheduler wrote it before
             self.write_nomination(*held)
@@ -214,7 +224,7 @@ class RegistryConnection:
         ``status.nominatedNodeName`` when given (None removes it); True when written."""
         from objects import Conflict, ObjectsError, to_dict
         nominate = nominated_node_name is not _UNCHANGED
-        if _says(pod, reason, message) and not nominate:
+        if (_says(pod, reason, message) and not nominate) or not self.leading():
             return False
         meta = pod.metadata
         current = pod  # first try the pod as held; its resourceVersion is the precondition
@@ -254,6 +264,8 @@ class RegistryConnection:
     def write_nomination(self, pod: Any, node_name: Optional[str]) -> None:
         """Set (or, with None, remove) the pod's ``status.nominatedNodeName``."""
         from objects import ObjectsError
+        if not self.leading():
+            return
         try:
             self.registry.patch_status("Pod", pod.metadata.name, {"status": {"nominatedNodeName": node_name}},
                                        pod.metadata.namespace)
@@ -263,6 +275,8 @@ class RegistryConnection:
 
     def evict(self, pod: Any) -> None:
         from objects import NotFound
+        if not self.leading():
+            return
         try:
             self.registry.delete("Pod", pod.metadata.name, pod.metadata.namespace)
         except NotFound:
@@ -281,6 +295,9 @@ class RegistryConnection:
             idle_since: Optional[float] = None
             while not ((stop is not None and stop.is_set()) or (stopping is not None and stopping.is_set())):
                 if deadline is not None and time.monotonic() >= deadline:
+                    break
+                if not self.leading():
+                    self.lost_leadership = True
                     break
                 events = self.drain()
                 results = s.schedule_pending()
@@ -312,3 +329,38 @@ class RegistryConnection:
             for _, stream in self.streams:
                 stream.stop()
         return self.bound
+
+
+def run_elected(scheduler: Any, registry: Any, leader_election: Any, *, stop: Any, until_idle: bool,
+                idle_seconds: float, timeout: Optional[float], stopping: Any) -> int:
+    """``Scheduler.run`` with leader election: campaign in a thread; while this scheduler leads, run a
+    connection (rebuilt from the registry each time the lease is taken); when the lease is lost the
+    connection ends at once and the scheduler campaigns again. Returns the pods bound over all terms.
+    The lease is released when the run ends (``release_on_cancel``), so another scheduler takes over at once.
+    """
+    deadline = None if timeout is None else time.monotonic() + timeout
+    elector_stop = threading.Event()
+    leading = threading.Event()
+    thread = threading.Thread(target=leader_election.run, name=f"leader-election-{leader_election.identity}",
+                              args=(registry, leading.set, leading.clear, elector_stop), daemon=True)
+    thread.start()
+
+    def ended() -> bool:
+        return bool((stop is not None and stop.is_set()) or (stopping is not None and stopping.is_set())
+                    or (deadline is not None and time.monotonic() >= deadline))
+    bound = 0
+    try:
+        while not ended():
+            if not leader_election.is_leader:
+                leading.wait(0.05)
+                continue
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            connection = RegistryConnection(scheduler, registry, leader_election)
+            bound += connection.run(stop=stop, until_idle=until_idle, idle_seconds=idle_seconds, timeout=left,
+                                    stopping=stopping)
+            if until_idle and not connection.lost_leadership:
+                break
+    finally:
+        elector_stop.set()
+        thread.join()
+    return bound

@@ -703,15 +703,20 @@ class Scheduler:
 
     # -- registry mode --------------------------------------------------------------------------------
     def run(self, registry: Any, *, stop: Any = None, until_idle: bool = False,
-            idle_seconds: float = 0.05, timeout: Optional[float] = None) -> int:
+            idle_seconds: float = 0.05, timeout: Optional[float] = None, leader_election: Any = None) -> int:
         """Connect to an ``objects.Registry``: rebuild from it, then watch nodes and pods and bind through it.
 
         Returns the number of pods bound. ``stop`` (a ``threading.Event``) ends the loop; ``until_idle``
         ends it once nothing is pending that can be attempted and no event arrived for ``idle_seconds``;
-        ``timeout`` bounds the whole run.
+        ``timeout`` bounds the whole run. ``leader_election`` (an ``objects.LeaderElection``): schedule
+        only while holding its lease, as kube-scheduler with ``--leader-elect``; a scheduler that loses the
+        lease stops binding at once and campaigns again (see ``connect.run_elected``).
         """
-        from .connect import RegistryConnection
+        from .connect import RegistryConnection, run_elected
         self._stopping.clear()
+        if leader_election is not None:
+            return run_elected(self, registry, leader_election, stop=stop, until_idle=until_idle,
+                               idle_seconds=idle_seconds, timeout=timeout, stopping=self._stopping)
         return RegistryConnection(self, registry).run(stop=stop, until_idle=until_idle, idle_seconds=idle_seconds,
                                                       timeout=timeout, stopping=self._stopping)
 
