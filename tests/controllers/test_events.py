@@ -1,0 +1,68 @@
+"""EventRecorder: v1 Events written in the background, repeated ones counted, floods dropped, never raising."""
+from __future__ import annotations
+
+import pytest
+
+from controllers import EventRecorder
+
+from ctrl_helpers import WAIT, pod
+
+
+@pytest.fixture
+def recorder(registry):
+    rec = EventRecorder(registry, "replicaset-controller")
+    yield rec
+    rec.stop()
+
+
+def events_of(registry, name):
+    return [e for e in registry.list("Event", "default").items if e.involved_object.name == name]
+
+
+def test_an_event_names_its_object_and_source(registry, recorder):
+    target = registry.create(pod("web-1"))
+    recorder.event(target, "Normal", "SuccessfulCreate", "Created pod: web-1")
+    assert recorder.flush(WAIT)
+    [event] = events_of(registry, "web-1")
+    ref = event.involved_object
+    assert (ref.kind, ref.namespace, ref.name, ref.uid) == ("Pod", "default", "web-1", target.metadata.uid)
+    assert (event.type, event.reason, event.message, event.count) == ("Normal", "SuccessfulCreate",
+                                                                     "Created pod: web-1", 1)
+    assert event.source.component == "replicaset-controller"
+    assert event.metadata.name.startswith("web-1.")
+
+
+def test_the_same_event_again_bumps_count(registry, recorder):
+    target = registry.create(pod("web-2"))
+    for _ in range(3):
+        recorder.event(target, "Warning", "FailedCreate", "quota")
+    recorder.event(target, "Warning", "FailedCreate", "another message")
+    assert recorder.flush(WAIT)
+    by_message = {e.message: e.count for e in events_of(registry, "web-2")}
+    assert by_message == {"quota": 3, "another message": 1}
+
+
+def test_a_flood_is_dropped_after_the_burst(registry, recorder):
+    target = registry.create(pod("noisy"))
+    for i in range(40):
+        recorder.event(target, "Normal", "Tick", f"tick {i}")
+    assert recorder.flush(WAIT)
+    assert len(events_of(registry, "noisy")) == 25
+    assert recorder.dropped == 15
+
+
+def test_bad_input_never_raises(registry, recorder):
+    target = registry.create(pod("x"))
+    recorder.event(target, "Fatal", "Oops", "not a type")  # refused, logged
+    recorder.event(object(), "Normal", "Oops", "no metadata")  # logged
+    assert recorder.flush(WAIT)
+    assert events_of(registry, "x") == []
+
+
+def test_sibling_recorders_share_one_writer(registry, recorder):
+    other = recorder.with_component("job-controller")
+    target = registry.create(pod("y"))
+    other.event(target, "Normal", "Completed", "done")
+    assert recorder.flush(WAIT)
+    [event] = events_of(registry, "y")
+    assert event.source.component == "job-controller"
