@@ -32,7 +32,7 @@ __all__ = [
     "KeyNotFound", "ValueProvided", "LeaseProvided", "RevisionError", "Compacted", "FutureRevision",
     "LeaseError", "LeaseNotFound", "LeaseExists", "LeaseTTLTooLarge", "CorruptedError", "StoreClosed",
     "WatchCanceled", "NoLeader", "NotReady", "Timeout", "DEFAULT_MAX_VALUE_BYTES", "DEFAULT_MAX_TXN_OPS",
-    "FSYNC_POLICIES",
+    "FSYNC_POLICIES", "connect",
 ]
 
 FSYNC_POLICIES = ("always", "batch", "never")
@@ -88,6 +88,27 @@ def open(path: str | None = None, *, fsync: str = "always", clock: Callable[[], 
                   watch_queue_size=watch_queue_size, progress_notify_interval=progress_notify_interval)
     state.leases.refresh((clock or _monotonic)())
     return store
+
+
+def connect(endpoints: str | list[str], *, timeout: float = 5.0, username: str | None = None,
+            password: str | None = None, ca_cert: Any = None, cert: Any = None, key: Any = None,
+            max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES, max_txn_ops: int = DEFAULT_MAX_TXN_OPS) -> Any:
+    """A client of a real etcd v3 cluster with the same methods, responses, errors and watches as the
+    embedded :class:`Store` (see docs/kvstore-etcd.md). Needs ``pip install 'borgkit[etcd]'``.
+
+    ``endpoints``: a list or a comma-separated string of ``host:port`` or URLs (``http://``, ``https://``);
+    the client fails over between them. ``timeout``: seconds per request, failover included.
+    ``username``/``password``: etcd's auth. ``ca_cert``, ``cert``, ``key``: PEM file paths or bytes
+    (TLS; ``cert``/``key`` for client-certificate auth). ``max_value_bytes``/``max_txn_ops``: checked
+    before sending, as the embedded store does; set them to the cluster's ``--max-request-bytes`` and
+    ``--max-txn-ops``.
+    """
+    try:
+        from . import remote  # gRPC is loaded only by programs that connect to etcd
+    except ImportError as error:
+        raise ImportError(f"kvstore.connect needs the etcd extra: pip install 'borgkit[etcd]' ({error})") from error
+    return remote.connect(endpoints, timeout=timeout, username=username, password=password, ca_cert=ca_cert,
+                          cert=cert, key=key, max_value_bytes=max_value_bytes, max_txn_ops=max_txn_ops)
 
 
 def __getattr__(name: str) -> Any:
