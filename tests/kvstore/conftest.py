@@ -1,12 +1,17 @@
 """Fixtures for the kvstore core tests: an in-memory store driven by a fake clock (tests never sleep)."""
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 import kvstore
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ holds the etcd helper modules
+from etcd_store import BACKENDS, etcd_store  # noqa: E402
 
 
 class FakeClock:
@@ -45,7 +50,24 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture
-def store(clock: FakeClock) -> Iterator[kvstore.Store]:
-    with kvstore.open(clock=clock) as opened:
-        yield opened
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, clock: FakeClock) -> Iterator[kvstore.Store]:
+    """The store contract runs on the embedded store and on ``kvstore.connect()`` to a real etcd."""
+    if request.param == "embedded":
+        with kvstore.open(clock=clock) as opened:
+            yield opened
+        return
+    if request.node.get_closest_marker("embedded_only"):
+        pytest.skip(f"embedded store only: {request.node.get_closest_marker('embedded_only').args[0]}")
+    if "clock" in request.fixturenames and request.node.get_closest_marker("clock_free") is None:
+        # asked for by the test itself (the fixture above always is): lease time moves only in the embedded store
+        if _uses_clock(request):
+            pytest.skip("moves the injected clock: etcd's lessor runs on etcd's own clock")
+    with etcd_store() as connected:
+        yield connected
+
+
+def _uses_clock(request: pytest.FixtureRequest) -> bool:
+    import inspect
+
+    return "clock" in inspect.signature(request.function).parameters

@@ -280,6 +280,7 @@ def test_a_callback_that_raises_ends_its_watcher_only(store, capsys, wait_for):
     healthy.cancel()
 
 
+@pytest.mark.embedded_only("on etcd each watcher has its own gRPC stream and reader thread")
 def test_a_thousand_callback_watchers_share_one_thread(store):
     seen = []
     lock = threading.Lock()
@@ -311,6 +312,12 @@ def test_prev_kv_is_the_key_before_the_revision_as_etcd_reads_it(store):
                                                          ("DELETE", b"old")]
     assert events[2].prev_kv is None  # created in the same txn: nothing at revision 2
     assert events[3].prev_kv.value == b"1"  # the value at revision 2, not the txn's own write
+
+
+@pytest.mark.embedded_only("compares the embedded state machine's event log with a restored snapshot")
+def test_a_restored_snapshot_keeps_the_prev_kv_of_a_txn_s_events(store):
+    store.put(b"old", b"1")  # 2
+    store.txn([], [Op.put(b"new", b"x"), Op.put(b"old", b"2"), Op.delete(b"a", b"\0")])  # 3
     restored = kvstore.StateMachine()
     restored.restore(store._state.snapshot())
     assert restored.events_since(3, 10)[0] == store._state.events_since(3, 10)[0]
