@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -42,10 +43,13 @@ class EtcdServer:
     """One etcd member on loopback with its own temp data dir.
 
     ``unsafe_no_fsync=True`` passes etcd's ``--unsafe-no-fsync`` (for the fsync-never bench row).
+    ``tls=(cert_file, key_file, ca_file)`` serves clients over TLS and requires client certificates
+    signed by that CA (``--client-cert-auth``).
     """
 
     def __init__(self, *, unsafe_no_fsync: bool = False, start_timeout: float = 30.0,
-                 extra_args: tuple[str, ...] = ()) -> None:
+                 extra_args: tuple[str, ...] = (), tls: tuple[str, str, str] | None = None) -> None:
+        self.tls = tls
         self.unsafe_no_fsync = unsafe_no_fsync
         self.start_timeout = start_timeout
         self.extra_args = extra_args
@@ -61,7 +65,7 @@ class EtcdServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.client_port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.client_port}"
 
     def start(self) -> EtcdServer:
         """Start etcd and return once it reports healthy; raises EtcdStartError otherwise."""
@@ -98,6 +102,8 @@ class EtcdServer:
             "--log-level", "error",
             "--logger", "zap",
             *(["--unsafe-no-fsync"] if self.unsafe_no_fsync else []),
+            *(["--cert-file", self.tls[0], "--key-file", self.tls[1], "--trusted-ca-file", self.tls[2],
+               "--client-cert-auth"] if self.tls else []),
             *self.extra_args,
         ]
         with open(self._log_path, "ab") as log:
@@ -110,7 +116,13 @@ class EtcdServer:
             if self.process is None or self.process.poll() is not None:
                 return False
             try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.client_port, timeout=2)
+                if self.tls:
+                    context = ssl.create_default_context(cafile=self.tls[2])
+                    context.load_cert_chain(self.tls[0], self.tls[1])  # the server's pair is a client too
+                    conn: http.client.HTTPConnection = http.client.HTTPSConnection(
+                        "127.0.0.1", self.client_port, timeout=2, context=context)
+                else:
+                    conn = http.client.HTTPConnection("127.0.0.1", self.client_port, timeout=2)
                 try:
                     conn.request("GET", "/health")
                     body = conn.getresponse().read()

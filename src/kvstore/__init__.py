@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .errors import (Compacted, CorruptedError, DuplicateKey, EmptyKey, FutureRevision, InvalidArgument,
+from .errors import (AuthFailed, Compacted, CorruptedError, DuplicateKey, EmptyKey, FutureRevision, InvalidArgument,
                      InvalidType, KeyNotFound, KVError, LeaseError, LeaseExists, LeaseNotFound, LeaseProvided,
                      LeaseTTLTooLarge, NoLeader, NotReady, RevisionError, StoreClosed, Timeout, TooManyOps,
                      ValueProvided, ValueTooLarge, WatchCanceled)
@@ -32,7 +32,7 @@ __all__ = [
     "KeyNotFound", "ValueProvided", "LeaseProvided", "RevisionError", "Compacted", "FutureRevision",
     "LeaseError", "LeaseNotFound", "LeaseExists", "LeaseTTLTooLarge", "CorruptedError", "StoreClosed",
     "WatchCanceled", "NoLeader", "NotReady", "Timeout", "DEFAULT_MAX_VALUE_BYTES", "DEFAULT_MAX_TXN_OPS",
-    "FSYNC_POLICIES", "connect",
+    "FSYNC_POLICIES", "connect", "AuthFailed",
 ]
 
 FSYNC_POLICIES = ("always", "batch", "never")

@@ -13,7 +13,7 @@ __all__ = [
     "KVError", "InvalidArgument", "InvalidType", "EmptyKey", "ValueTooLarge", "TooManyOps", "DuplicateKey",
     "KeyNotFound", "ValueProvided", "LeaseProvided", "RevisionError", "Compacted", "FutureRevision",
     "LeaseError", "LeaseNotFound", "LeaseExists", "LeaseTTLTooLarge", "CorruptedError", "StoreClosed",
-    "WatchCanceled", "NoLeader", "NotReady", "Timeout",
+    "WatchCanceled", "NoLeader", "NotReady", "Timeout", "AuthFailed",
 ]
 
 
@@ -184,3 +184,8 @@ class NotReady(KVError):
 
 class Timeout(KVError):
     """A request did not complete within its deadline; it may or may not have been applied."""
+
+
+class AuthFailed(KVError):
+    """``kvstore.connect()``: etcd refused the credentials or the permission (authentication failed,
+    permission denied, a user name is needed, ...); the message carries etcd's text."""

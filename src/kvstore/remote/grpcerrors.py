@@ -12,7 +12,7 @@ from typing import Any
 
 import grpc
 
-from ..errors import (Compacted, DuplicateKey, EmptyKey, FutureRevision, KeyNotFound, KVError, LeaseExists,
+from ..errors import (AuthFailed, Compacted, DuplicateKey, EmptyKey, FutureRevision, KeyNotFound, KVError, LeaseExists,
                       LeaseNotFound, LeaseProvided, LeaseTTLTooLarge, NoLeader, Timeout, TooManyOps, ValueProvided,
                       ValueTooLarge)
 
@@ -22,10 +22,6 @@ SAFE = "safe"            # not applied: send again on another endpoint, even a w
 AMBIGUOUS = "ambiguous"  # may have been applied: a read is sent again, a write raises Timeout
 FINAL = "final"          # etcd answered with an error: raise it
 AUTH_EXPIRED = "auth"    # the token expired: authenticate again, then send again
-
-
-class AuthFailed(KVError):
-    """etcd refused the credentials or the permission (authentication failed, permission denied, ...)."""
 
 
 def details_of(error: grpc.RpcError) -> str:
