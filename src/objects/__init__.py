@@ -16,7 +16,8 @@ from .core import (ConfigMap, Container, ContainerImage, ContainerPort, Endpoint
                    NodeStatus, Pod, PodSchedulingGate, PodSpec, PodStatus, Service, ServicePort, ServiceSpec)
 from .discovery import Endpoint, EndpointConditions, EndpointSlice, EndpointSlicePort
 from .defaulting import DEFAULT_SCHEDULER_NAME, apply_defaults
-from .errors import AlreadyExists, Conflict, Expired, FieldError, Invalid, NotFound, ObjectsError, ValidationError
+from .errors import (AlreadyExists, BadRequest, Conflict, Expired, FieldError, Invalid, NotFound, ObjectsError,
+                     UnknownResourceType, ValidationError)
 from .event import Event, EventSource, ObjectReference
 from .fields import FieldSelector
 from .generic import GenericObject
@@ -30,6 +31,8 @@ from .quantity import Quantity
 from .replicationcontroller import ReplicationController, ReplicationControllerSpec, ReplicationControllerStatus
 from .registry import UNSTRUCTURED, ObjectList, Registry, WatchEvent, WatchStream, retry_on_conflict
 from .resources import ResourceRequirements
+from .storagekeys import BUILTIN_KINDS, KindInfo
+from .registrytypes import LAST_APPLIED
 from .schema import Model
 from .statefulset import (RollingUpdateStatefulSetStrategy, StatefulSet, StatefulSetOrdinals,
                           StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec, StatefulSetStatus,
@@ -40,6 +43,7 @@ from .validation import validate
 __all__ = [
     "Registry", "ObjectList", "WatchEvent", "WatchStream", "UNSTRUCTURED", "retry_on_conflict", "Expired",
     "AlreadyExists", "Conflict", "FieldError", "Invalid", "NotFound", "ObjectsError", "ValidationError",
+    "BadRequest", "UnknownResourceType", "KindInfo", "BUILTIN_KINDS", "LAST_APPLIED",
     "Quantity", "LabelSelector", "Requirement", "Taint", "Toleration",
     "NodeSelector", "NodeSelectorTerm", "NodeSelectorRequirement", "FieldSelector",
     "Model", "KubeObject", "ObjectMeta", "OwnerReference", "Condition", "GenericObject",

@@ -141,16 +141,27 @@ def _expand_lists(docs: Iterable[Any]) -> list[Any]:
     return out
 
 
-def load(source: str | os.PathLike[str], *, defaults: bool = False, priority_classes: Any = None) -> list[Any]:
+def load(source: str | bytes | os.PathLike[str], *, defaults: bool = False, priority_classes: Any = None,
+         strict: bool = False) -> list[Any]:
     """Every object in a YAML (multi-document) or JSON manifest, ``List`` kinds expanded, in order.
 
     ``source`` is a path (``Path`` or a string naming an existing file; a one-line string ending in .yaml,
-    .yml or .json that names no file raises FileNotFoundError) or the manifest text itself.
+    .yml or .json that names no file raises FileNotFoundError), the manifest text itself, or its bytes
+    (UTF-8, or UTF-16/32 with a byte order mark, as YAML readers take them).
     Raises :class:`ValidationError` for unreadable text; for invalid objects it lists every problem of
     every document, each path prefixed with the document's position (``[2].spec.containers``).
+    ``strict=True`` (``kubectl --validate=strict``) also refuses fields that Kubernetes does not have in
+    the parts of modelled kinds (``spec.nodeSelectr: Invalid value: ...: unknown field``); the default keeps
+    them, as the API server's lenient decoding does.
     """
-    if isinstance(source, os.PathLike) or ("\n" not in source and os.path.isfile(source)):
-        text = Path(source).read_text(encoding="utf-8")
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        text = _decode_bytes(bytes(source))
+    elif isinstance(source, os.PathLike) or (isinstance(source, str) and "\n" not in source
+                                             and os.path.isfile(source)):
+        text = _decode_bytes(Path(source).read_bytes())
+    elif not isinstance(source, str):
+        raise ValidationError(FieldError("source", "a manifest is a path, its text (str) or its bytes",
+                                         type(source).__name__))
     elif "\n" not in source and source.endswith((".yaml", ".yml", ".json")):
         raise FileNotFoundError(f"no manifest file {source!r}")
     else:
@@ -159,7 +170,13 @@ def load(source: str | os.PathLike[str], *, defaults: bool = False, priority_cla
     objects, errors = [], []
     for i, doc in enumerate(docs):
         try:
-            objects.append(from_dict(doc, defaults=defaults, priority_classes=priority_classes))
+            obj = from_dict(doc, defaults=defaults, priority_classes=priority_classes)
+            if strict:
+                from .strict import unknown_fields
+                problems = unknown_fields(obj)
+                if problems:
+                    raise ValidationError(problems, kind=obj.kind or "", name=_name_of(doc))
+            objects.append(obj)
         except ValidationError as e:
             prefix = f"[{i}]" if len(docs) > 1 else ""
             head = f"{e.kind} {e.name!r}: " if e.kind else ""
@@ -169,6 +186,20 @@ def load(source: str | os.PathLike[str], *, defaults: bool = False, priority_cla
     if errors:
         raise ValidationError(errors)
     return objects
+
+
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+         (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+
+
+def _decode_bytes(data: bytes) -> str:
+    """Manifest bytes as text: UTF-8 (a BOM is dropped), or UTF-16/32 announced by a byte order mark."""
+    encoding = next((name for bom, name in _BOMS if data.startswith(bom)), "utf-8-sig")
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as e:
+        raise ValidationError(FieldError("", f"cannot be decoded as {encoding.replace('-sig', '')}: {e}",
+                                         "manifest")) from None
 
 
 def dumps_yaml(objs: Any) -> str:

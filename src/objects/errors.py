@@ -44,8 +44,19 @@ class ValidationError(ObjectsError, ValueError):
 Invalid = ValidationError
 
 
+class BadRequest(ValidationError):
+    """A request the API server answers 400 Bad Request: a patch that is not JSON, or whose object names
+    another object than the request (``the name of the object (b) does not match the name on the URL (a)``).
+    A :class:`ValidationError`, so ``except ValidationError`` (or ``Invalid``) catches it too."""
+
+
 class NotFound(ObjectsError, LookupError):
     """The object does not exist (HTTP 404 in the API server)."""
+
+
+class UnknownResourceType(ObjectsError):
+    """The kind or resource name is not one the registry knows: ``the server doesn't have a resource type
+    "pdos"`` (kubectl's words). Not a :class:`NotFound`, so ``except NotFound`` does not hide a typo."""
 
 
 class AlreadyExists(ObjectsError):

@@ -139,7 +139,12 @@ class Int(FieldType):
             errs.append(type_error(parent, key, value, "integer"))
             return None
         if not self.low <= value <= self.high:
-            errs.append(FieldError(join(parent, key), self.message, value))
+            message = self.message
+            if value > self.high and self.high in (INT32[1], INT64[1]) and self.low not in (INT32[0], INT64[0]):
+                # above a type's bound: name that bound, not the lower one the message speaks of
+                bits = 32 if self.high == INT32[1] else 64
+                message = f"must be less than or equal to {self.high} (the int{bits} maximum)"
+            errs.append(FieldError(join(parent, key), message, value))
         return value
 
 

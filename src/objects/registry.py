@@ -10,20 +10,23 @@ writers cannot lose each other's updates: the loser gets :class:`Conflict` and r
 from __future__ import annotations
 
 import copy
+import json
 import secrets
 import uuid
+import warnings
 from typing import Any, Callable, Mapping
 
 from kvstore import Compacted, Compare, FutureRevision, Op, ValueTooLarge
 
 from .continuetoken import decode_continue, encode_continue
-from .errors import AlreadyExists, Conflict, Expired, FieldError, NotFound, ValidationError
+from .errors import (AlreadyExists, BadRequest, Conflict, Expired, FieldError, NotFound, UnknownResourceType,
+                     ValidationError)
 from .fields import FieldSelector
 from .labels import LabelSelector
-from .mergepatch import merge_patch, parse_patch
+from .mergepatch import apply_patch, parse_patch, three_way_patch
 from .recentobjects import RecentObjects
-from .registrytypes import (UNSTRUCTURED, Codec, ObjectList, as_selector, check_segment, meta_of, now_rfc3339, pack,
-                            retry_on_conflict, unpack)
+from .registrytypes import (LAST_APPLIED, UNSTRUCTURED, Codec, ObjectList, as_selector, check_segment, meta_of,
+                            now_rfc3339, pack, retry_on_conflict, unpack)
 from .registrywatch import WatchEvent, WatchStream
 from .storagekeys import BUILTIN_KINDS, REGISTRY_PREFIX, KindInfo, guess_kind
 
@@ -69,16 +72,34 @@ class Registry:
 
     # ------------------------------------------------------------------ kinds
     def register_kind(self, info: KindInfo) -> None:
-        """Teach the registry a kind (a custom resource, say): reachable by Kind name and by resource."""
-        self._kinds[info.kind] = info
-        self._kinds[info.resource] = info
+        """Teach the registry a kind (a custom resource, say): reachable by Kind name, resource, singular
+        and short names, as kubectl resolves them (any case: "Pod", "pods", "pod", "po", "PODS")."""
+        for name in info.names():
+            self._kinds[name] = info
+            self._kinds.setdefault(name.lower(), info)
 
     def kind_info(self, kind: str) -> KindInfo:
-        """The storage layout for a Kind name ("Pod") or resource ("pods")."""
-        info = self._kinds.get(kind)
+        """The storage layout for a Kind name ("Pod"), resource ("pods"), singular ("pod") or short name
+        ("po"). :class:`UnknownResourceType` for any other name (not NotFound: a typo is not a missing
+        object)."""
+        info = self._kinds.get(kind) if type(kind) is str else None
         if info is None:
-            raise NotFound(f'the server doesn\'t have a resource type "{kind}"')
+            if not isinstance(kind, str):
+                raise ValidationError(FieldError("kind", "must be a Kind or resource name (a string)",
+                                                 type(kind).__name__))
+            info = self._kinds.get(kind.lower())
+            if info is None:
+                raise UnknownResourceType(f'the server doesn\'t have a resource type "{kind}"')
         return info
+
+    def _model_dict(self, obj: Any, operation: str) -> dict[str, Any]:
+        """The dict form of an object handed to a write; a typed error for anything the codec cannot take
+        (a dict given to the models' registry, say), before anything is written."""
+        if self._models and not hasattr(type(obj), "to_dict"):
+            raise ValidationError(FieldError(
+                "<object>", f"{operation} takes a model object (objects.from_dict(d) builds one from a dict)",
+                type(obj).__name__))
+        return self._codec.to_dict(obj)
 
     def _info_for(self, obj: Any, d: dict[str, Any]) -> KindInfo:
         kind = d.get("kind")
@@ -158,11 +179,30 @@ class Registry:
         return self._object(key.encode(), data, revision)
 
     def _key(self, info: KindInfo, name: str, namespace: str | None) -> str:
-        if not isinstance(name, str) or not name:
+        if not isinstance(name, str):
+            if name is None:
+                raise ValidationError(FieldError("metadata.name", "name is required", type="Required value"))
+            raise ValidationError(FieldError("metadata.name", "must be a string", type(name).__name__))
+        if not name:
             raise ValidationError(FieldError("metadata.name", "name is required", type="Required value"))
         check_segment("metadata.name", name)
         check_segment("metadata.namespace", namespace)
         return info.key(name, namespace, self._root)
+
+    @staticmethod
+    def _scope(info: KindInfo, namespace: str | None, all_namespaces: bool, operation: str) -> str | None:
+        """The namespace a list or watch reads (None: all). ``namespace=None`` without ``all_namespaces``
+        still means all namespaces, with a DeprecationWarning: get and delete read it as "default"."""
+        if all_namespaces:
+            if namespace is not None:
+                raise ValidationError(FieldError("namespace", "must not be given with all_namespaces=True",
+                                                 namespace))
+            return None
+        if namespace is None and info.namespaced:
+            warnings.warn(f"{operation}({info.resource!r}) without a namespace reads every namespace: pass "
+                          "all_namespaces=True for that (kubectl -A), or a namespace; namespace=None will mean "
+                          '"default" as it does for get and delete', DeprecationWarning, stacklevel=3)
+        return namespace
 
     def _prefix(self, info: KindInfo, namespace: str | None) -> str:
         check_segment("metadata.namespace", namespace)
@@ -172,7 +212,7 @@ class Registry:
     def create(self, obj: Any) -> Any:
         """Store a new object: sets uid, creationTimestamp, generation 1 and resourceVersion; a
         ``generateName`` gets a random 5-character suffix. AlreadyExists if the name is taken."""
-        d = self._codec.to_dict(obj)
+        d = self._model_dict(obj, "create")
         info = self._info_for(obj, d)
         meta = meta_of(d)
         if meta.get("resourceVersion"):
@@ -199,6 +239,57 @@ class Registry:
                 return self._with_version(key, data, response.revision, obj)
         raise AlreadyExists(f'{info.resource} "{meta.get("name")}" already exists')
 
+    def apply(self, obj: Any) -> Any:
+        """Create the object, or bring the stored one to it: ``kubectl apply``'s client-side apply.
+
+        The configuration is remembered in the ``kubectl.kubernetes.io/last-applied-configuration``
+        annotation. When the object exists, the fields of ``obj`` are set, fields of the previous
+        configuration that ``obj`` no longer has are removed, and fields others set (a controller's, the
+        scheduler's ``nodeName``) are kept: a three-way merge, written from the stored resourceVersion
+        whatever ``obj`` carries (retried on concurrent writes). Applying the same object again changes
+        nothing and keeps the resourceVersion. Difference: lists are replaced whole, as a JSON merge patch
+        does (kubectl merges some lists of built-in kinds by key with a strategic merge patch).
+        """
+        config = self._model_dict(obj, "apply")
+        info = self._info_for(obj, config)
+        meta = meta_of(config)
+        for system_field in ("resourceVersion", "uid", "creationTimestamp", "generation", "deletionTimestamp",
+                             "deletionGracePeriodSeconds"):
+            meta.pop(system_field, None)
+        annotations = meta.get("annotations")
+        annotations = {k: v for k, v in annotations.items() if k != LAST_APPLIED} if isinstance(
+            annotations, dict) else {}
+        if annotations:
+            meta["annotations"] = annotations
+        else:
+            meta.pop("annotations", None)
+        remembered = json.dumps(config, sort_keys=True, separators=(",", ":"))  # the configuration, as kubectl
+        meta["annotations"] = {**annotations, LAST_APPLIED: remembered}
+        name = meta.get("name")
+        namespace = (meta.get("namespace") or "default") if info.namespaced else None
+        try:
+            return self.create(self._codec.from_dict(copy.deepcopy(config)))
+        except AlreadyExists:
+            pass
+        key = self._key(info, name, namespace)
+        while True:
+            kv = self.store.get(key)
+            if kv is None:  # deleted meanwhile: create it again
+                try:
+                    return self.create(self._codec.from_dict(copy.deepcopy(config)))
+                except AlreadyExists:
+                    continue
+            old = unpack(kv.value)
+            try:
+                previous = json.loads((meta_of(old).get("annotations") or {}).get(LAST_APPLIED) or "{}")
+            except ValueError:
+                previous = {}
+            patched = apply_patch(old, three_way_patch(previous, config), name, namespace)
+            merged = self._apply_update(info, old, patched, False)
+            result = self._write(info, key, kv, old, merged, spec_bumps_generation=True)
+            if result is not None:
+                return result
+
     def get(self, kind: str, name: str, namespace: str | None = None) -> Any:
         """The object, with its resourceVersion; NotFound if there is none."""
         info = self.kind_info(kind)
@@ -211,8 +302,10 @@ class Registry:
     def list(self, kind: str, namespace: str | None = None,
              label_selector: LabelSelector | str | None = None,
              field_selector: FieldSelector | str | None = None,
-             limit: int = 0, continue_: str | None = None, resource_version: str | None = None) -> ObjectList:
-        """Objects of a kind (in one namespace, or all), filtered by selectors, ``limit`` per page.
+             limit: int = 0, continue_: str | None = None, resource_version: str | None = None, *,
+             all_namespaces: bool = False) -> ObjectList:
+        """Objects of a kind in one namespace, or in all with ``all_namespaces=True`` (kubectl's ``-A``),
+        filtered by selectors, ``limit`` per page.
 
         Pages of one list read the snapshot of the first page (the continue token pins its revision);
         a token whose revision was compacted raises :class:`Expired`, as the API server answers 410.
@@ -220,6 +313,7 @@ class Registry:
         None: the latest).
         """
         info = self.kind_info(kind)
+        namespace = self._scope(info, namespace, all_namespaces, "list")
         labels = as_selector(label_selector, LabelSelector)
         fields = as_selector(field_selector, FieldSelector)
         if type(limit) is not int or limit < 0:
@@ -286,7 +380,7 @@ class Registry:
         return self._update(obj, status_only=True)
 
     def _update(self, obj: Any, status_only: bool) -> Any:
-        new = self._codec.to_dict(obj)
+        new = self._model_dict(obj, "update_status" if status_only else "update")
         info = self._info_for(obj, new)
         meta = meta_of(new)
         key = self._key(info, meta.get("name"), meta.get("namespace") if info.namespaced else None)
@@ -388,8 +482,6 @@ class Registry:
                status_only: bool) -> Any:
         info = self.kind_info(kind)
         body = parse_patch(patch)
-        if not isinstance(body, dict):
-            raise ValidationError(FieldError("patch", "must be a JSON object", repr(body)))
         key = self._key(info, name, namespace)
         wanted = (body.get("metadata") or {}).get("resourceVersion") if isinstance(body.get("metadata"), dict) else None
         precondition = self._parse_rv(wanted) if wanted else None
@@ -400,10 +492,7 @@ class Registry:
             if precondition is not None and precondition != kv.mod_revision:
                 raise self._conflict(info, name)
             old = unpack(kv.value)
-            patched = merge_patch(old, body)
-            if not isinstance(patched.get("metadata"), dict):
-                patched["metadata"] = {}
-            patched["metadata"].pop("resourceVersion", None)
+            patched = apply_patch(old, body, name, (namespace or "default") if info.namespaced else None)
             merged = self._apply_update(info, old, patched, status_only)
             result = self._write(info, key, kv, old, merged, spec_bumps_generation=not status_only)
             if result is not None:
@@ -494,12 +583,15 @@ class Registry:
     # ------------------------------------------------------------------ watch
     def watch(self, kind: str, namespace: str | None = None, resource_version: str | None = None,
               label_selector: LabelSelector | str | None = None,
-              field_selector: FieldSelector | str | None = None) -> WatchStream:
-        """Events for a kind after ``resource_version``: ADDED / MODIFIED / DELETED (and BOOKMARK on
-        request). Without a resourceVersion (or "0"), the current objects arrive first as ADDED.
+              field_selector: FieldSelector | str | None = None, *,
+              all_namespaces: bool = False) -> WatchStream:
+        """Events for a kind in one namespace (or all, ``all_namespaces=True``) after ``resource_version``:
+        ADDED / MODIFIED / DELETED (and BOOKMARK on request). Without a resourceVersion (or "0"), the
+        current objects arrive first as ADDED.
         With selectors, an object that starts matching is ADDED and one that stops is DELETED, as the
         API server's watch cache does. A compacted resourceVersion raises :class:`Expired`."""
         info = self.kind_info(kind)
+        namespace = self._scope(info, namespace, all_namespaces, "watch")
         labels = as_selector(label_selector, LabelSelector)
         fields = as_selector(field_selector, FieldSelector)
         prefix = self._prefix(info, namespace)

@@ -11,6 +11,10 @@ from .errors import Conflict, FieldError, ValidationError
 from .labels import LabelSelector
 
 
+# Where Registry.apply remembers the configuration it applied (kubectl's annotation).
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
 class Codec(Protocol):
     """Turns objects into their JSON-shaped dicts and back (``objects.codec`` is the default)."""
 

@@ -243,7 +243,7 @@ class _PodWatch:
         self._expected: set[str] = set()
         self._done = 0
         self._cond = threading.Condition()
-        self._stream = registry.watch("Pod", resource_version="0")
+        self._stream = registry.watch("Pod", resource_version="0", all_namespaces=True)
         self._thread = threading.Thread(target=self._follow, name="bench-pod-watch", daemon=True)
         self._thread.start()
 

@@ -87,7 +87,7 @@ class RegistryConnection:
         """Reconcile the scheduler with the registry and open the watches."""
         s = self.scheduler
         nodes = self.registry.list("Node")
-        pods = self.registry.list("Pod")
+        pods = self.registry.list("Pod", all_namespaces=True)
         names = {n.metadata.name for n in nodes.items}
         for info in list(s.cache.list()):
             if info.name not in names:
@@ -99,22 +99,24 @@ class RegistryConnection:
             if pod.key not in live:
                 self._remove(pod)
         self.streams = [("Node", self.registry.watch("Node", resource_version=nodes.resource_version)),
-                        ("Pod", self.registry.watch("Pod", resource_version=pods.resource_version))]
+                        ("Pod", self.registry.watch("Pod", resource_version=pods.resource_version,
+                                                    all_namespaces=True))]
         # Objects before pods: a pending pod's first attempt should see its namespace's labels.
         for kind in _OBJECT_KINDS:
             listed = self._list_if_known(kind)
             if listed is not None:
                 self._reconcile_objects(kind, listed.items)
-                self.streams.append((kind, self.registry.watch(kind, resource_version=listed.resource_version)))
+                self.streams.append((kind, self.registry.watch(kind, resource_version=listed.resource_version,
+                                                               all_namespaces=True)))
         for pod in pods.items:
             self._pod_event("ADDED", pod)
 
     def _list_if_known(self, kind: str) -> Any:
         """The registry's list of ``kind``, or None when the registry does not know the kind."""
-        from objects import NotFound
+        from objects import UnknownResourceType
         try:
-            return self.registry.list(kind)
-        except NotFound:
+            return self.registry.list(kind, all_namespaces=True)
+        except UnknownResourceType:
             return None
 
     def _reconcile_objects(self, kind: str, items: list[Any]) -> None:

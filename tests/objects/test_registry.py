@@ -3,7 +3,7 @@ import pytest
 
 import kvstore
 import objects
-from objects.errors import AlreadyExists, Conflict, Expired, NotFound, ValidationError
+from objects.errors import AlreadyExists, Conflict, Expired, NotFound, UnknownResourceType, ValidationError
 from objects.registry import UNSTRUCTURED, Registry, retry_on_conflict
 
 from registry_helpers import config_map, new_registry, pod
@@ -74,8 +74,9 @@ def test_get_by_kind_or_resource_and_not_found(reg):
     assert reg.get("pods", "web", "default").metadata.name == "web"
     with pytest.raises(NotFound, match='pods "nope" not found'):
         reg.get("Pod", "nope")
-    with pytest.raises(NotFound):
+    with pytest.raises(UnknownResourceType, match='the server doesn\'t have a resource type "Gadget"') as caught:
         reg.get("Gadget", "x")
+    assert not isinstance(caught.value, NotFound)                # a typo is not a missing object
 
 
 def test_update_is_compare_and_swap_on_resource_version(reg):
