@@ -243,7 +243,7 @@ def test_kinds_the_registry_lacks_are_skipped(tmp_path: pathlib.Path) -> None:
 
         def list(self, kind, *args, **kw):
             if kind in ("StatefulSet", "Service"):
-                raise objects.NotFound(f'the server doesn\'t have a resource type "{kind}"')
+                raise objects.UnknownResourceType(f'the server doesn\'t have a resource type "{kind}"')
             return super().list(kind, *args, **kw)
 
     store = kvstore.open(str(tmp_path / "db"))
