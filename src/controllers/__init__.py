@@ -15,6 +15,9 @@ from .metrics import ControllerMetrics, MetricsUnavailable
 from .table import DEFAULT_CONTROLLERS, register_controller, resolve_controllers
 from .workqueue import WorkQueue
 
+# The controllers: each module registers itself in DEFAULT_CONTROLLERS.
+from . import replicaset  # noqa: E402,F401  (isort: skip)
+
 __all__ = [
     "ControllerManager", "Controller", "DEFAULT_CONTROLLERS", "register_controller", "resolve_controllers",
     "Informer", "Lister", "SharedInformers", "WorkQueue", "ControllerExpectations", "EXPECTATIONS_TTL",

@@ -136,6 +136,13 @@ class Informer:
                 for value in fn(obj):
                     values.setdefault(value, set()).add(key)
 
+    def ensure_index(self, name: str, fn: IndexFunc) -> None:
+        """``add_index`` unless an index of that name exists (controllers sharing an informer agree on
+        what a name means)."""
+        with self._dispatch:
+            if name not in self._indexes:
+                self.add_index(name, fn)
+
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
         """Start (or resume) listing and watching on a daemon thread."""

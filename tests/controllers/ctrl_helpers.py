@@ -61,3 +61,38 @@ def config_map(name: str, namespace: str = "default", data: dict | None = None, 
     if labels:
         meta["labels"] = labels
     return objects.from_dict({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": data or {}})
+
+
+def replica_set(name: str, replicas: int, labels: dict | None = None, namespace: str = "default",
+                min_ready_seconds: int | None = None, kind: str = "ReplicaSet", **pod_spec: Any) -> Any:
+    labels = labels or {"app": name}
+    spec: dict[str, Any] = {"replicas": replicas,
+                            "template": {"metadata": {"labels": labels},
+                                         "spec": {"containers": [{"name": "c", "image": "busybox"}], **pod_spec}}}
+    if kind == "ReplicaSet":
+        spec["selector"] = {"matchLabels": labels}
+        api = "apps/v1"
+    else:
+        spec["selector"] = labels
+        api = "v1"
+    if min_ready_seconds is not None:
+        spec["minReadySeconds"] = min_ready_seconds
+    return objects.from_dict({"apiVersion": api, "kind": kind, "metadata": {"name": name, "namespace": namespace},
+                              "spec": spec})
+
+
+def set_pod_phase(registry: Registry, p: Any, phase: str, ready: bool = False, ready_since: float | None = None) -> Any:
+    """Write a pod's status as a kubelet would (phase, Ready condition)."""
+    from objects import Condition
+    from controllers.podstate import format_time
+    since = format_time(ready_since if ready_since is not None else time.time())
+    conditions = [Condition(type="Ready", status="True" if ready else "False", last_transition_time=since)]
+    fresh = registry.get("Pod", p.metadata.name, p.metadata.namespace)
+    return registry.update_status(fresh.replace(status=fresh.status.replace(phase=phase, conditions=conditions)))
+
+
+def owned_pods(registry: Registry, owner: Any, active_only: bool = True) -> list[Any]:
+    from controllers.controllerref import is_controlled_by
+    from controllers.podstate import is_active
+    return [p for p in registry.list("Pod", owner.metadata.namespace).items
+            if is_controlled_by(p, owner) and (is_active(p) or not active_only)]

@@ -1,0 +1,71 @@
+"""What controllers read off a pod: active, ready, available, timestamps (k8s.io/kubernetes/pkg/api/v1/pod
+and controller_utils)."""
+from __future__ import annotations
+
+import calendar
+import time
+from typing import Any
+
+__all__ = ["parse_time", "format_time", "is_active", "is_ready", "ready_since", "is_available",
+           "restart_count", "condition", "TERMINAL_PHASES"]
+
+TERMINAL_PHASES = ("Succeeded", "Failed")
+
+
+def parse_time(value: str | None) -> float | None:
+    """Epoch seconds of an RFC 3339 timestamp as the API server writes them (None for None)."""
+    if not value:
+        return None
+    head, _, rest = value.partition(".")
+    if not rest:
+        head = value.rstrip("Zz")
+    seconds = calendar.timegm(time.strptime(head[:19], "%Y-%m-%dT%H:%M:%S"))
+    return float(seconds)
+
+
+def format_time(seconds: float) -> str:
+    """An RFC 3339 timestamp (seconds, UTC) as metav1.Time is written."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+def condition(obj: Any, type_: str) -> Any:
+    """The status condition of ``type_`` (None when absent)."""
+    for c in obj.status.conditions:
+        if c is not None and c.type == type_:
+            return c
+    return None
+
+
+def is_active(pod: Any) -> bool:
+    """FilterActivePods: not Succeeded, not Failed, not being deleted."""
+    return pod.status.phase not in TERMINAL_PHASES and not pod.metadata.deletion_timestamp
+
+
+def is_ready(pod: Any) -> bool:
+    """The pod's Ready condition is True."""
+    c = condition(pod, "Ready")
+    return c is not None and c.status == "True"
+
+
+def ready_since(pod: Any) -> float | None:
+    """When the pod last became Ready (None when not ready or unknown)."""
+    c = condition(pod, "Ready")
+    if c is None or c.status != "True":
+        return None
+    return parse_time(c.last_transition_time)
+
+
+def is_available(pod: Any, min_ready_seconds: int, now: float) -> bool:
+    """IsPodAvailable: ready, and for at least ``min_ready_seconds`` when that is set."""
+    if not is_ready(pod):
+        return False
+    if not min_ready_seconds:
+        return True
+    since = ready_since(pod)
+    return since is not None and since + min_ready_seconds <= now
+
+
+def restart_count(pod: Any) -> int:
+    """The largest restartCount of the pod's containers (containerStatuses kept as JSON)."""
+    statuses = (pod.status.unknown_fields or {}).get("containerStatuses") or []
+    return max((s.get("restartCount") or 0 for s in statuses if isinstance(s, dict)), default=0)
