@@ -92,7 +92,7 @@ class Informer:
     def __init__(self, registry: Registry, kind: str, *, namespace: str | None = None,
                  label_selector: Any = None, field_selector: Any = None, resync_period: float | None = None,
                  clock: Callable[[], float] | None = None) -> None:
-        registry.kind_info(kind)  # NotFound now for a kind the registry does not know
+        registry.kind_info(kind)  # UnknownResourceType now for a kind the registry does not know
         self.registry, self.kind, self.namespace = registry, kind, namespace
         self._label_selector, self._field_selector = label_selector, field_selector
         self._resync_period = resync_period
@@ -211,7 +211,7 @@ class Informer:
 
     def _relist(self) -> None:
         listed = self.registry.list(self.kind, namespace=self.namespace, label_selector=self._label_selector,
-                                    field_selector=self._field_selector)
+                                    field_selector=self._field_selector, all_namespaces=self.namespace is None)
         fresh = {object_key(o): o for o in listed.items}
         with self._dispatch:
             with self._lock:
@@ -230,7 +230,8 @@ class Informer:
 
     def _watch(self) -> None:
         stream = self.registry.watch(self.kind, namespace=self.namespace, resource_version=self._resource_version,
-                                     label_selector=self._label_selector, field_selector=self._field_selector)
+                                     label_selector=self._label_selector, field_selector=self._field_selector,
+                                     all_namespaces=self.namespace is None)
         self._stream = stream
         try:
             if self._stop.is_set():

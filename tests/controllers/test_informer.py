@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from controllers import Informer, SharedInformers
-from objects import NotFound
+from objects import UnknownResourceType
 
 from ctrl_helpers import WAIT, config_map, pod, wait_for
 
@@ -143,7 +143,7 @@ def test_relist_after_the_watched_revision_was_compacted(registry, informer):
     wait_for(lambda: inf.relists == 2 and len(rec.events()) == 3, message="relist and three handler calls")
     assert sorted(rec.events()) == [("add", "default/new"), ("delete", "default/remove"),
                                     ("update", "default/change")]
-    assert {p.key for p in inf.lister.list()} == {p.key for p in registry.list("Pod").items}
+    assert {p.key for p in inf.lister.list()} == {p.key for p in registry.list("Pod", all_namespaces=True).items}
     assert inf.lister.get("change", "default").metadata.labels == {"v": "2"}
     registry.create(pod("after"))  # and it watches again from the new list
     wait_for(lambda: inf.lister.get("after", "default") is not None, message="a create after the relist")
@@ -163,7 +163,7 @@ def test_objects_are_shared_and_a_copy_can_be_written(registry, informer):
 
 
 def test_unknown_kind_is_refused(registry):
-    with pytest.raises(NotFound, match="Widget"):
+    with pytest.raises(UnknownResourceType, match="Widget"):
         Informer(registry, "Widget")
 
 

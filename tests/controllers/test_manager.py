@@ -74,7 +74,7 @@ def test_controllers_converge_and_retry_failures(registry, manager):
     m = manager(workers=3)
     m.start()
     assert m.wait_idle(WAIT)
-    labels = {c.metadata.name: c.metadata.labels.get("seen") for c in registry.list("ConfigMap").items}
+    labels = {c.metadata.name: c.metadata.labels.get("seen") for c in registry.list("ConfigMap", all_namespaces=True).items}
     assert set(labels.values()) == {"yes"} and len(labels) == 21
     controller = m.controllers["labeltest"]
     assert controller.failed == {"default/fail-1"} and not controller.overlap
@@ -84,7 +84,7 @@ def test_controllers_converge_and_retry_failures(registry, manager):
     assert 'workqueue_adds_total{name="labeltest"}' in text
     assert 'controller_sync_total{name="labeltest",result="error"} 1.0' in text
     assert 'workqueue_work_duration_seconds_count{name="labeltest"}' in text
-    warnings = [e for e in registry.list("Event").items if e.reason == "NotYet"]
+    warnings = [e for e in registry.list("Event", all_namespaces=True).items if e.reason == "NotYet"]
     assert len(warnings) == 1 and warnings[0].source.component == "labeltest-controller"
     # later changes are picked up too
     registry.create(config_map("late"))

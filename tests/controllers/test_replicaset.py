@@ -50,7 +50,7 @@ def test_creates_pods_from_the_template_then_scales(registry, manager):
         assert p.metadata.name.startswith("web-") and len(p.metadata.name) == len("web-") + 5
         assert p.metadata.labels == {"app": "web", "tier": "fe"}
     assert rs.status.fully_labeled_replicas == 3 and rs.status.ready_replicas == 0
-    created = [e for e in registry.list("Event").items if e.reason == "SuccessfulCreate"]
+    created = [e for e in registry.list("Event", all_namespaces=True).items if e.reason == "SuccessfulCreate"]
     assert len(created) == 3 and created[0].source.component == "replicaset-controller"
     registry.update(rs.replace(spec=rs.spec.replace(replicas=5)))
     converged(registry, m, "ReplicaSet", "web", 5)
@@ -153,7 +153,7 @@ def test_a_replica_set_that_cannot_create_pods_reports_it_and_the_others_still_w
     assert failure.reason == "FailedCreate" and "no-such-class" in failure.message
     converged(registry, m, "ReplicaSet", "good", 2)
     assert owned_pods(registry, bad) == []
-    warnings = [e for e in registry.list("Event").items if e.reason == "FailedCreate"]
+    warnings = [e for e in registry.list("Event", all_namespaces=True).items if e.reason == "FailedCreate"]
     assert warnings and warnings[0].type == "Warning"
     controller = m.controllers["replicaset"]
     assert controller.queue.num_requeues("default/bad") >= 1  # retried with backoff, one create per sync
