@@ -40,3 +40,19 @@ def test_unknown_paths_are_404_status(client: Client) -> None:
         status, body = client.get(path)
         assert status == 404, path
         assert body["kind"] == "Status" and body["reason"] == "NotFound"
+
+
+def test_openapi_v3_is_built_from_the_models(client: Client) -> None:
+    status, root = client.get("/openapi/v3")
+    assert status == 200 and "api/v1" in root["paths"] and "apis/apps/v1" in root["paths"]
+    status, doc = client.get(root["paths"]["api/v1"]["serverRelativeURL"])
+    assert status == 200 and doc["openapi"].startswith("3.")
+    pod = doc["components"]["schemas"]["io.k8s.api.core.v1.Pod"]
+    assert pod["x-kubernetes-group-version-kind"] == [{"group": "", "version": "v1", "kind": "Pod"}]
+    container = doc["components"]["schemas"]["io.k8s.api.core.v1.Container"]
+    assert container["properties"]["image"] == {"type": "string"} and "name" in container["required"]
+    patch = doc["paths"]["/api/v1/namespaces/{namespace}/pods/{name}"]["patch"]
+    assert {"name": "fieldValidation", "in": "query", "schema": {"type": "string"}, "uniqueItems": True} \
+        in patch["parameters"]
+    status, _ = client.get("/openapi/v2")
+    assert status == 404
