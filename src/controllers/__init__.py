@@ -5,6 +5,8 @@
 :class:`WorkQueue` of keys per controller, and workers calling each controller's ``sync``. See
 docs/controllers.md.
 """
+from objects.leaderelection import LeaderElection  # re-exported: controllers.LeaderElection
+
 from .controller import Controller
 from .events import NORMAL, WARNING, EventRecorder
 from .expectations import EXPECTATIONS_TTL, ControllerExpectations
@@ -22,4 +24,5 @@ __all__ = [
     "ControllerManager", "Controller", "DEFAULT_CONTROLLERS", "register_controller", "resolve_controllers",
     "Informer", "Lister", "SharedInformers", "WorkQueue", "ControllerExpectations", "EXPECTATIONS_TTL",
     "EventRecorder", "NORMAL", "WARNING", "ControllerMetrics", "MetricsUnavailable", "object_key", "split_key",
+    "LeaderElection",
 ]

@@ -238,18 +238,25 @@ class LeaderElection:
             on_stopped_leading: Callable[[], Any] | None, stop: threading.Event) -> None:
         """Campaign, lead, and campaign again when the lease is lost, until ``stop`` is set.
 
-        The callbacks are called from this thread and must return promptly (start work elsewhere):
-        ``on_started_leading`` when the lease is taken, ``on_stopped_leading`` once for each of those, when
-        it is lost or (after releasing it) when ``stop`` ends the run.
+        ``on_started_leading`` runs on a thread of its own each time the lease is taken (client-go runs it
+        in a goroutine), so a slow start (informers listing) does not hold up the renewals;
+        ``on_stopped_leading`` runs on this thread once for each of those, after it returned, when the
+        lease is lost or (after releasing it) when ``stop`` ends the run.
         """
-        leading = False
+        starter: threading.Thread | None = None
+
+        def stopped() -> None:
+            if starter is not None:
+                starter.join()
+            if on_stopped_leading is not None:
+                on_stopped_leading()
         try:
             while not stop.is_set():
-                if not leading:
+                if starter is None:
                     if not self.paused and self._attempt(registry):
-                        leading = True
-                        if on_started_leading is not None:
-                            on_started_leading()
+                        starter = threading.Thread(target=on_started_leading or (lambda: None), daemon=True,
+                                                   name=f"leading-{self.identity}")
+                        starter.start()
                         continue
                     # wait.JitterUntil(retryPeriod, 1.2): candidates do not retry in lock-step.
                     self._sleep(stop, self.retry_period * (1 + random.random() * JITTER_FACTOR))
@@ -261,19 +268,17 @@ class LeaderElection:
                 if not self.paused and self._clock() < deadline:
                     self._attempt(registry)
                 if not self.is_leader:
-                    leading = False
-                    if on_stopped_leading is not None:
-                        on_stopped_leading()
+                    stopped()
+                    starter = None
         finally:
-            if leading:
+            if starter is not None:
                 if self.release_on_cancel and not self.paused:
                     try:
                         self.release(registry)
                     except ObjectsError:
                         pass
                 self._renewed_at = None
-                if on_stopped_leading is not None:
-                    on_stopped_leading()
+                stopped()
 
     def _attempt(self, registry: Any) -> bool:
         try:

@@ -66,7 +66,7 @@ def _wait(predicate, timeout: float = 30.0) -> bool:
 
 
 def _all_bound(registry, prefix: str, count: int) -> bool:
-    pods = [p for p in registry.list("Pod").items if p.metadata.name.startswith(prefix)]
+    pods = [p for p in registry.list("Pod", all_namespaces=True).items if p.metadata.name.startswith(prefix)]
     return len(pods) == count and all(p.spec.node_name for p in pods)
 
 
