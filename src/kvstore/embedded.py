@@ -19,8 +19,6 @@ from .txn import Command
 __all__ = ["EmbeddedEngine", "recover"]
 
 
-
-
 class EmbeddedEngine:
     """Applies commands locally; with a WAL, appends each durable change and waits for its durability.
 
@@ -53,10 +51,13 @@ class EmbeddedEngine:
             try:
                 seq = wal.append(self._pack(record))
                 # a snapshot costs time in proportion to the store, so take one only after at least as
-                # many records as the store has keys: replay stays bounded, the cost per write constant
+                # many records as the store has keys: replay stays bounded, the cost per write constant.
+                # It is encoded here, under the lock (a consistent state), and written to disk by the
+                # WAL's thread while writes go on (the file's write and fsync are most of its cost).
                 since = wal.records_since_snapshot
-                if self.snapshot_every and since >= self.snapshot_every and since >= len(state.index.history):
-                    wal.save_snapshot(state.snapshot_bytes(), wal.last_seq)
+                if (self.snapshot_every and since >= self.snapshot_every and since >= len(state.index.history)
+                        and not wal.snapshot_in_flight):
+                    wal.save_snapshot(state.snapshot_bytes(), wal.last_seq, background=True)
             except BaseException as error:
                 return self._fail(error)
         try:

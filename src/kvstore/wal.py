@@ -17,7 +17,7 @@ import re
 import struct
 import threading
 import zlib
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 from .errors import CorruptedError, InvalidArgument, KVError, StoreClosed
 from .framing import (MAX_RECORD_BYTES, SEGMENT_HEADER, SegmentHeader, decode_segment_header,
@@ -32,6 +32,7 @@ OPEN_OPTIONS = ("segment_bytes", "fsync_function")  # open_wal's keyword options
 _SEGMENT_NAME = re.compile(r"^([0-9a-f]{16})-([0-9a-f]{16})\.wal$")
 _READ_CHUNK = 8 * 1024 * 1024
 _LEADER_ROUNDS = 4  # fsyncs one group-commit leader may run in a row for waiting followers
+_new_waiter = threading.Lock
 _pack_length = struct.Struct("<I").pack
 _pack_header = struct.Struct("<II").pack
 _crc32 = zlib.crc32
@@ -70,12 +71,21 @@ class WAL:
         self._segments = segments  # oldest first; the last one is open for appends
         self._lock = threading.Lock()
         self._synced = threading.Condition(self._lock)
-        self._pending = bytearray()  # framed records not yet handed to the OS ("batch" and "never")
+        self._pending = bytearray()  # framed records not yet handed to the OS ("batch" only)
+        self._buffered = policy == "batch"  # "always" and "never" hand each record to the OS in append
+        self._never = policy == "never"
         self._last_seq = last_seq
         self._written_seq = last_seq
         self._synced_seq = last_seq
         self._syncing = False  # a group-commit leader is writing/fsyncing outside the lock
-        self._waiting = 0  # followers blocked in wait_durable
+        self._flight_seq = last_seq  # the last record the leader's fsync in flight covers
+        # Followers blocked in wait_durable, each on its own acquired lock that a release wakes: those whose
+        # record the fsync in flight covers, and those who need the next one. Completing an fsync wakes
+        # exactly the followers it covers (a Condition's notify_all would wake every follower, and each would
+        # then queue for the WAL's lock before most of them found they must wait again).
+        self._flight_waiters: list[Any] = []
+        self._next_waiters: list[Any] = []
+        self._snapshot_thread: threading.Thread | None = None  # the snapshot being written, if any
         self._failure: BaseException | None = None
         self._closed = False
         self._snapshot_seq = snapshot_seq
@@ -117,8 +127,9 @@ class WAL:
     def append(self, payload: bytes) -> int:
         """Frame ``payload`` as the next record and return its sequence number (1, 2, 3, ...).
 
-        Under ``"always"`` the frame is handed to the OS at once; under ``"batch"`` and ``"never"`` it is
-        buffered until the next :meth:`wait_durable`. Either way nothing is durable before ``wait_durable``.
+        Under ``"always"`` and ``"never"`` the frame is handed to the OS at once (one ``write(2)``); under
+        ``"batch"`` it is buffered until the group-commit leader writes every buffered frame with one
+        ``write(2)``. Under ``"always"`` and ``"batch"`` nothing is durable before :meth:`wait_durable`.
         """
         length = len(payload)
         if length > MAX_RECORD_BYTES:
@@ -132,17 +143,17 @@ class WAL:
                 self._roll_locked(segment)  # may wait for a leader's fsync, letting another append roll first
                 segment = self._segments[-1]
             seq = self._last_seq + 1
-            if self.policy == "always":
+            if self._buffered:
+                pending = self._pending
+                pending += header
+                pending += payload
+            else:
                 try:
                     _write_all(self._fd, header + payload)
                 except BaseException as error:
                     self._fail_locked(error)  # part of the frame may be in the file: nothing may follow it
                     raise
                 self._written_seq = seq
-            else:
-                pending = self._pending
-                pending += header
-                pending += payload
             self._last_seq = seq
             framed = length + 8
             segment.size += framed
@@ -155,38 +166,49 @@ class WAL:
 
         ``"always"`` and ``"batch"``: after an fsync that covers the record. Concurrent callers share fsyncs
         (group commit): one caller becomes the leader, writes every buffered record and fsyncs once while
-        the others wait on a condition; a later fsync covers every earlier record. ``"never"``: after the
-        record's bytes were handed to the OS (they survive a crash of this process, not of the machine).
+        the others wait; a later fsync covers every earlier record. ``"never"``: at once (``append`` handed
+        the record's bytes to the OS: they survive a crash of this process, not of the machine).
         """
         if seq > self._last_seq:
             raise InvalidArgument(f"wait_durable seq={seq} was never appended (last_seq={self._last_seq})")
-        if self.policy == "never":
-            with self._lock:
-                if self._written_seq < seq:
-                    self._check_usable()
-                    self._flush_locked()
+        if self._never or self._synced_seq >= seq:
             return
-        with self._lock:
+        lock = self._lock
+        lock.acquire()
+        held = True
+        try:
             rounds = 0
             while self._synced_seq < seq:
                 self._check_usable()
                 if self._syncing:
-                    self._waiting += 1
-                    self._synced.wait()
-                    self._waiting -= 1
+                    waiter = _new_waiter()
+                    waiter.acquire()
+                    (self._flight_waiters if seq <= self._flight_seq else self._next_waiters).append(waiter)
+                    lock.release()
+                    held = False
+                    waiter.acquire()  # released by the fsync covering seq, to lead, or on failure/close
+                    if self._synced_seq >= seq:
+                        return  # the common case: covered, and the WAL's lock is not taken again
+                    lock.acquire()
+                    held = True
                     continue
                 self._lead_one_fsync_locked()
                 rounds += 1
             # A leader already holds the CPU: while followers wait for records appended during its fsync,
             # it runs their fsync too instead of waking one of them to do it (a woken thread must win the
             # GIL first). Bounded, so that the leader's own caller is not held for long.
-            while (rounds < _LEADER_ROUNDS and self._waiting and not self._syncing
-                   and self._synced_seq < self._last_seq and self._failure is None and not self._closed):
+            while (rounds < _LEADER_ROUNDS and self._next_waiters and not self._syncing
+                   and self._failure is None and not self._closed):
                 try:
                     self._lead_one_fsync_locked()
                 except Exception:
-                    return  # this caller's record is durable; the failure is recorded for the followers
+                    return  # this caller's record is durable; the failure woke the followers
                 rounds += 1
+        finally:
+            if held:
+                if self._next_waiters and not self._syncing:
+                    self._next_waiters.pop().release()  # hand the lead to a follower
+                lock.release()
 
     def _lead_one_fsync_locked(self) -> None:
         """As group-commit leader: write every buffered record and fsync once, with the lock released."""
@@ -194,6 +216,8 @@ class WAL:
         self._syncing = True
         data, self._pending = self._pending, bytearray()
         target, fd = self._last_seq, self._fd
+        self._flight_seq = target
+        self._flight_waiters, self._next_waiters = self._next_waiters, []  # they wait for this fsync now
         lock.release()
         try:
             if data:
@@ -207,6 +231,9 @@ class WAL:
         self._written_seq = max(self._written_seq, target)
         self._synced_seq = max(self._synced_seq, target)
         self._syncing = False
+        covered, self._flight_waiters = self._flight_waiters, []
+        for waiter in covered:
+            waiter.release()
         self._synced.notify_all()
 
     def sync(self) -> None:
@@ -216,39 +243,80 @@ class WAL:
             self._sync_all_locked()
 
     # -- snapshots ----------------------------------------------------------------------------------------
-    def save_snapshot(self, payload: bytes, last_seq: int) -> None:
+    def save_snapshot(self, payload: bytes, last_seq: int, *, background: bool = False) -> None:
         """Write a snapshot covering records up to ``last_seq`` atomically, then drop covered segments.
 
         Every record up to ``last_seq`` is fsynced first, so the log never ends before its snapshot. The
         current segment is closed and a new one begun, so that every older segment is covered and removed.
+
+        ``background=True`` returns once the records are fsynced and the new segment begun; a thread
+        writes and fsyncs the snapshot file (the slow part: the whole state) and then drops the covered
+        segments, while appends go on into the new segment. A crash meanwhile loses nothing: the old
+        segments stay until the snapshot is durable. If that thread fails, the WAL fails as on a failed
+        fsync (etcd stops on a failed snapshot too). One snapshot at a time: a second call waits.
         """
         with self._lock:
             self._check_usable()
+            while self._snapshot_thread is not None:
+                self._synced.wait()
+                self._check_usable()
             if not self._snapshot_seq <= last_seq <= self._last_seq:
                 raise InvalidArgument(f"snapshot last_seq={last_seq} must be between the previous snapshot's "
                                       f"{self._snapshot_seq} and the last appended record {self._last_seq}")
             self._sync_all_locked()
-            path = write_snapshot(self.directory, payload, last_seq, self._fsync_function)
             if self._last_seq >= self._segments[-1].first_seq:
                 self._roll_locked(self._segments[-1])
-            removed = False
-            while len(self._segments) > 1 and self._segments[1].first_seq <= last_seq + 1:
-                os.remove(self._segments.pop(0).path)
-                removed = True
-            for _seq, older in list_snapshots(self.directory):
-                if older != path:
-                    os.remove(older)
+            if background:
+                thread = threading.Thread(target=self._write_snapshot, args=(payload, last_seq, True),
+                                          name="kvstore-snapshot", daemon=True)
+                self._snapshot_thread = thread
+                thread.start()
+                return
+            self._snapshot_thread = threading.current_thread()
+        self._write_snapshot(payload, last_seq, False)
+
+    @property
+    def snapshot_in_flight(self) -> bool:
+        """True while a snapshot is being written (see ``save_snapshot(background=True)``)."""
+        return self._snapshot_thread is not None
+
+    def _write_snapshot(self, payload: bytes, last_seq: int, background: bool) -> None:
+        try:
+            path = write_snapshot(self.directory, payload, last_seq, self._fsync_function)
+            with self._lock:
+                if self._closed:
+                    return  # close() waited for this thread only after a failure: leave the files as they are
+                removed = False
+                while len(self._segments) > 1 and self._segments[1].first_seq <= last_seq + 1:
+                    os.remove(self._segments.pop(0).path)
                     removed = True
-            if removed:
-                fsync_directory(self.directory, self._fsync_function)
-            self._snapshot_seq = last_seq
-            self._snapshot_bytes = os.path.getsize(path)
-            self._records_since_snapshot = self._last_seq - last_seq
-            self._bytes_since_snapshot = _replayed_bytes(self._segments, last_seq)
+                for _seq, older in list_snapshots(self.directory):
+                    if older != path:
+                        os.remove(older)
+                        removed = True
+                if removed:
+                    fsync_directory(self.directory, self._fsync_function)
+                self._snapshot_seq = last_seq
+                self._snapshot_bytes = os.path.getsize(path)
+                self._records_since_snapshot = self._last_seq - last_seq
+                self._bytes_since_snapshot = _replayed_bytes(self._segments, last_seq)
+        except BaseException as error:
+            if not background:
+                raise
+            with self._lock:
+                if not self._closed:
+                    self._fail_locked(error)
+        finally:
+            with self._lock:
+                self._snapshot_thread = None
+                self._synced.notify_all()
 
     def close(self) -> None:
-        """Write and fsync everything appended, then close the segment file. Idempotent."""
+        """Wait for a snapshot being written, write and fsync everything appended, then close the segment
+        file. Idempotent."""
         with self._lock:
+            while self._snapshot_thread is not None and self._snapshot_thread is not threading.current_thread():
+                self._synced.wait()
             if self._closed:
                 return
             try:
@@ -258,7 +326,7 @@ class WAL:
                 self._closed = True
                 os.close(self._fd)
                 os.close(self._directory_lock)  # releases the flock for the next opener
-                self._synced.notify_all()
+                self._wake_all_locked()
 
     def __enter__(self) -> WAL:
         return self
@@ -278,7 +346,7 @@ class WAL:
         # after a failed fsync the kernel may have dropped dirty pages: nothing later may be acknowledged
         self._failure = error
         self._syncing = False
-        self._synced.notify_all()
+        self._wake_all_locked()
 
     def _fsync(self, fd: int) -> None:
         self._fsync_function(fd)
@@ -307,6 +375,15 @@ class WAL:
                 self._fail_locked(error)
                 raise
             self._synced_seq = self._last_seq
+            self._wake_all_locked()
+
+    def _wake_all_locked(self) -> None:
+        """Wake every follower: each checks again whether it is covered, must lead, or must raise."""
+        waiters = self._flight_waiters + self._next_waiters
+        self._flight_waiters, self._next_waiters = [], []
+        for waiter in waiters:
+            waiter.release()
+        self._synced.notify_all()
 
     def _roll_locked(self, current: _Segment) -> None:
         """Close ``current`` (fsynced in every policy: only the last segment may be torn), start the next."""
