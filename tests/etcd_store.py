@@ -17,7 +17,7 @@ import pytest
 import kvstore
 from etcd_server import SKIP_REASON, EtcdServer, etcd_installed
 
-__all__ = ["BACKENDS", "FAST_ELECTION", "etcd_store", "etcd_usable", "SKIP_ETCD"]
+__all__ = ["BACKENDS", "FAST_ELECTION", "etcd_store", "etcd_usable", "SKIP_ETCD", "open_etcd_store", "open_store"]
 
 FAST_ELECTION = ("--heartbeat-interval", "10", "--election-timeout", "50")
 
@@ -40,3 +40,30 @@ def etcd_store(**connect_options: Any) -> Iterator[Any]:
             yield store
         finally:
             store.close()
+
+
+def open_etcd_store(**connect_options: Any) -> Any:
+    """Like :func:`etcd_store`, for code that closes the store itself: ``store.close()`` also stops etcd."""
+    server = EtcdServer(unsafe_no_fsync=True, extra_args=FAST_ELECTION).start()
+    try:
+        store = kvstore.connect(f"127.0.0.1:{server.client_port}", timeout=30.0, **connect_options)
+    except BaseException:
+        server.stop()
+        raise
+    close = store.close
+
+    def close_and_stop() -> None:
+        try:
+            close()
+        finally:
+            server.stop()
+
+    store.close = close_and_stop
+    return store
+
+
+def open_store(backend: str, **options: Any) -> Any:
+    """A fresh store of ``backend`` ("embedded": ``kvstore.open(**options)``; "etcd": on a fresh etcd)."""
+    if backend == "etcd":
+        return open_etcd_store()
+    return kvstore.open(**options)

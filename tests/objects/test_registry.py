@@ -10,8 +10,8 @@ from registry_helpers import config_map, new_registry, pod
 
 
 @pytest.fixture
-def reg():
-    store, registry = new_registry()
+def reg(kv_backend):
+    store, registry = new_registry(backend=kv_backend)
     yield registry
     store.close()
 

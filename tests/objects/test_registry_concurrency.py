@@ -12,8 +12,8 @@ THREADS = 4
 INCREMENTS = 25
 
 
-def test_concurrent_updaters_with_retry_never_lose_an_update():
-    store, reg = new_registry()
+def test_concurrent_updaters_with_retry_never_lose_an_update(kv_backend):
+    store, reg = new_registry(backend=kv_backend)
     reg.create(config_map("counter", {"n": "0"}))
     conflicts = []
     errors = []
@@ -47,8 +47,8 @@ def test_concurrent_updaters_with_retry_never_lose_an_update():
     store.close()
 
 
-def test_concurrent_patches_of_different_fields_all_land():
-    store, reg = new_registry()
+def test_concurrent_patches_of_different_fields_all_land(kv_backend):
+    store, reg = new_registry(backend=kv_backend)
     reg.create(pod("web"))
     errors = []
 
@@ -69,8 +69,8 @@ def test_concurrent_patches_of_different_fields_all_land():
     store.close()
 
 
-def test_pagination_is_a_consistent_snapshot_while_writes_happen():
-    store, reg = new_registry()
+def test_pagination_is_a_consistent_snapshot_while_writes_happen(kv_backend):
+    store, reg = new_registry(backend=kv_backend)
     for i in range(40):
         reg.create(pod(f"p{i:03d}", labels={"gen": "0"}))
     expected = [o.metadata.name for o in reg.list("Pod").items]

@@ -11,8 +11,8 @@ WAIT = 5.0  # seconds; every wait in these tests is bounded
 
 
 @pytest.fixture
-def reg():
-    store, registry = new_registry()
+def reg(kv_backend):
+    store, registry = new_registry(backend=kv_backend)
     yield registry
     store.close()
 
