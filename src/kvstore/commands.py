@@ -109,7 +109,7 @@ _OPS = frozenset(("put", "delete", "range", "txn"))
 _CHECKS = {
     "put": _check_put, "delete": _check_delete, "range": _check_range, "txn": _check_txn,
     "compact": _ints(1, 2), "grant": _ints(3, 3), "keepalive": _ints(2, 2), "revoke": _ints(1, 2),
-    "expire": _ints(2, 2),
+    "expire": _ints(2, 2), "promote": _ints(2, 1),
 }
 
 

@@ -6,6 +6,7 @@ are the plain lists documented in :mod:`kvstore.txn` plus::
 
     ["compact", revision]            ["grant", lease_id, ttl, now]     ["keepalive", lease_id, now]
     ["revoke", lease_id]             ["expire", lease_id, now]   (revoke only if due at ``now``)
+    ["promote", now, extend]         (every lease expires ``extend`` + its TTL after ``now``: a new leader)
 
 Revisions follow etcd: an empty store is at revision 1, every change (a put, a delete that deleted
 something, a txn that wrote something, a revoke of a lease with keys) adds exactly one.
@@ -70,6 +71,7 @@ class StateMachine:
             "put": self._apply_put, "delete": self._apply_delete, "range": self._apply_range,
             "txn": self._apply_txn, "compact": self._apply_compact, "grant": self._apply_grant,
             "keepalive": self._apply_keepalive, "revoke": self._apply_revoke, "expire": self._apply_expire,
+            "promote": self._apply_promote,
         }
 
     # ------------------------------------------------------------------ apply
@@ -395,6 +397,14 @@ class StateMachine:
         if record is None or record.expiry > now:
             return None  # kept alive (or revoked) since the caller saw it due
         return self._apply_revoke(["revoke", lease_id])
+
+    def _apply_promote(self, command: list[Any]) -> Any:
+        # etcd's lessor.Promote: a new Raft leader gives every lease its full TTL plus an election
+        # timeout from ``now``, so no lease expires early because its leader changed. Not recorded:
+        # the embedded store refreshes every lease when it opens (the same rule).
+        _, now, extend = command
+        self.leases.refresh(now + extend)
+        return len(self.leases)
 
     # ------------------------------------------------------------------ snapshots
     def snapshot(self) -> dict[str, Any]:

@@ -190,6 +190,10 @@ class Store:
                 raise InvalidArgument(f"filters item {item!r} is not a WatchFilter") from None
         if callback is not None and not callable(callback):
             raise InvalidArgument(f"callback={callback!r} is not callable")
+        # A replica first catches up with what the cluster committed (as a linearizable read), so a
+        # start at or below a compaction acknowledged anywhere raises Compacted, and a watch without
+        # start_revision starts after every write acknowledged before it.
+        self._engine.read_barrier()
         return self._hub.watch(key_bytes, end, start, to_bool("prev_kv", prev_kv), checked_filters,
                                to_bool("progress_notify", progress_notify), callback)
 
@@ -225,6 +229,7 @@ class Store:
         lease_id = to_int("id", id, minimum=1)
         with_keys = to_bool("keys", keys)
         self._check_open()
+        self._engine.read_barrier()
         now = self._clock()
         with self._lock:
             record = self._state.leases.records.get(lease_id)
@@ -236,6 +241,7 @@ class Store:
     def leases(self) -> list[Lease]:
         """Every live lease (etcd LeaseLeases), by ID."""
         self._check_open()
+        self._engine.read_barrier()
         with self._lock:
             return [Lease(r.id, r.ttl) for r in sorted(self._state.leases.records.values(), key=lambda r: r.id)]
 

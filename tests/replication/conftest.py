@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 
@@ -12,8 +12,8 @@ def cluster_factory(tmp_path) -> Iterator:
     """Builds ProcessClusters; every process and proxy is stopped at the end, even on failure."""
     made: list[ProcessCluster] = []
 
-    def make(size: int) -> ProcessCluster:
-        cluster = ProcessCluster(size, str(tmp_path))
+    def make(size: int, **options: Any) -> ProcessCluster:
+        cluster = ProcessCluster(size, str(tmp_path), options=options)
         made.append(cluster)
         cluster.start_all()
         return cluster

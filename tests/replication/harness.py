@@ -1,6 +1,7 @@
 """Clusters of member processes for the fault tests: start, kill -9, stop, restart, cut off, talk to."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -127,9 +128,11 @@ class ProcessCluster:
     """N member processes; every member's Raft port sits behind a Proxy (member 0 has the lowest
     address, so all its connections are inbound and its proxy alone can cut it off)."""
 
-    def __init__(self, size: int, root: str, proxied: bool = True) -> None:
+    def __init__(self, size: int, root: str, proxied: bool = True,
+                 options: Optional[dict[str, Any]] = None) -> None:
         self.size = size
         self.root = root
+        self.options = options or {}  # further Cluster fields of every member
         ports = sorted(free_ports(3 * size))
         self.proxy_ports = ports[:size]  # ascending: member 0 has the smallest address
         self.raft_ports = ports[size:2 * size]
@@ -149,7 +152,8 @@ class ProcessCluster:
         self.procs[i] = subprocess.Popen(
             [sys.executable, MEMBER_MAIN, os.path.join(self.root, f"data{i}"), self.addresses[i],
              f"127.0.0.1:{self.raft_ports[i]}", str(self.rpc_ports[i]), *(peers or self.addresses)],
-            stdout=log, stderr=subprocess.STDOUT)
+            stdout=log, stderr=subprocess.STDOUT,
+            env={**os.environ, "MEMBER_CLUSTER_OPTIONS": json.dumps(self.options)})
         log.close()
         wait_until(lambda: self._rpc_up(i), 15, f"member {i} to serve")
 

@@ -2,9 +2,11 @@
 
 usage: python member_main.py DATA_DIR SELF_ADDRESS BIND_ADDRESS RPC_PORT PEER [PEER ...]
 Frames are `u32 length | msgpack`; a request is [op, *args], a reply [ok, result-or-error-name].
+MEMBER_CLUSTER_OPTIONS in the environment (JSON) sets further `Cluster` fields.
 """
 from __future__ import annotations
 
+import json
 import os
 import socket
 import socketserver
@@ -18,6 +20,7 @@ import msgpack
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "src"))
 
 import kvstore  # noqa: E402
+from kvstore.errors import Compacted  # noqa: E402
 from kvstore.replication import Cluster  # noqa: E402
 from kvstore.txn import Compare, Op  # noqa: E402
 
@@ -42,7 +45,10 @@ def serve(member: Any, port: int) -> None:
         if op == "status":
             node = member._raft.node
             return {"leader": member.leader, "is_leader": member.is_leader, "revision": member.revision,
-                    "applied": node.raftLastApplied, "commit": node.raftCommitIndex, "members": member.members()}
+                    "applied": node.raftLastApplied, "commit": node.raftCommitIndex, "members": member.members(),
+                    "term": node.raftCurrentTerm, "read_wanted": node.read_index.wanted,
+                    "read_indexes_failed": node.read_index.read_indexes_failed,
+                    "slow_read_indexes": node.read_index.slow_read_indexes}
         if op == "wait_ready":
             member.wait_ready(args[0])
             return True
@@ -55,6 +61,30 @@ def serve(member: Any, port: int) -> None:
         if op == "keys":
             with member._raft.serializable():
                 return [[kv.key, kv.value] for kv in member.range(b"\0", b"\0").kvs]
+        if op == "grant":  # [ttl, id]
+            return member.grant(args[0], id=args[1]).id
+        if op == "revoke":
+            return member.revoke(args[0])
+        if op == "lput":  # put args[1] at args[0] attached to lease args[2]
+            return member.put(args[0], args[1], lease=args[2]).revision
+        if op == "ttl":  # [id, keys, serializable]
+            answer = member.time_to_live(args[0], keys=bool(args[1]), serializable=bool(args[2]))
+            return [answer.ttl, answer.granted_ttl, answer.keys]
+        if op == "leases":
+            return [lease.id for lease in member.leases(serializable=bool(args[0]))]
+        if op == "lease_expiry":  # the wall-clock instant in this member's table (None: no such lease)
+            with member._lock:
+                record = member._state.leases.records.get(args[0])
+                return None if record is None else record.expiry
+        if op == "compact":
+            return member.compact(args[0])
+        if op == "watch_from":  # [key, start_revision, timeout]: what the watch delivers first
+            with member.watch(args[0], start_revision=args[1]) as watcher:
+                try:
+                    event = watcher.get(timeout=args[2])
+                except Compacted as exc:
+                    return ["compacted", exc.compact_revision]
+                return ["none"] if event is None else ["event", event.kv.mod_revision]
         raise ValueError(f"unknown op {op}")
 
     class Handler(socketserver.BaseRequestHandler):
@@ -91,7 +121,9 @@ def _recv(conn: socket.socket, size: int) -> Any:
 
 def main() -> None:
     data_dir, self_address, bind_address, rpc_port, *peers = sys.argv[1:]
-    cluster = Cluster(self_address=self_address, peers=peers, secret=SECRET, bind_address=bind_address)
+    options = json.loads(os.environ.get("MEMBER_CLUSTER_OPTIONS", "{}"))
+    cluster = Cluster(self_address=self_address, peers=peers, secret=SECRET, bind_address=bind_address,
+                      **options)
     member = kvstore.replication.open(data_dir, cluster=cluster)
     threading.Thread(target=serve, args=(member, int(rpc_port)), daemon=True).start()
     print("serving", flush=True)

@@ -37,6 +37,7 @@ def _verify(cluster: ProcessCluster, workload: Workload) -> None:
         missing = [key for key in workload.acknowledged if key not in held]
         assert not missing, f"member {i} lost acknowledged writes {missing[:5]}"
     assert workload.acknowledged and len(workload.history) > 20
+    assert any(op.kind == "grant" for op in workload.history), "no lease episode in the history"
     assert check_history(workload.history, timeout=60) is None
 
 

@@ -32,6 +32,8 @@ class Cluster:
       (pysyncobj's leaderFallbackTimeout, 30 s by default).
     - reconnect_interval: how often a lost peer connection is retried.
     - request_timeout: deadline of a write or linearizable read (etcd's request timeout).
+    - read_index_timeout: how long a leader waits for a majority to confirm a linearizable read
+      (ReadIndex) before it falls back to a barrier entry through the log.
     - lease_check_interval: how often the leader looks for expired leases.
     - snapshot_entries: log entries between Raft snapshots (etcd --snapshot-count).
     - snapshot_bytes: journal bytes that also trigger a snapshot (entries batch many requests).
@@ -48,6 +50,7 @@ class Cluster:
     leader_step_down_timeout: float = 1.0
     reconnect_interval: float = 0.2
     request_timeout: float = 5.0
+    read_index_timeout: float = 1.0
     lease_check_interval: float = 0.5
     snapshot_entries: int = 20000
     snapshot_bytes: int = 64 << 20
@@ -77,6 +80,8 @@ class Cluster:
                                   f"heartbeat_interval={self.heartbeat_interval}")
         if self.request_timeout <= 0:
             raise InvalidArgument(f"request_timeout={self.request_timeout} must be > 0")
+        if self.read_index_timeout <= 0:
+            raise InvalidArgument(f"read_index_timeout={self.read_index_timeout} must be > 0")
         if self.snapshot_entries < 2:
             raise InvalidArgument(f"snapshot_entries={self.snapshot_entries} must be >= 2")
         if self.snapshot_bytes < 1 << 16:

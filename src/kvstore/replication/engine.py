@@ -60,7 +60,8 @@ class RaftEngine:
             return
         # On the leader, a confirmed heartbeat round suffices (ReadIndex); elsewhere, or when it
         # cannot be confirmed quickly, a barrier entry through the log.
-        if self.node.is_leader and self.node.leader_read(min(self.cluster.request_timeout, 1.0)):
+        timeout = min(self.cluster.request_timeout, self.cluster.read_index_timeout)
+        if self.node.is_leader and self.node.leader_read(timeout):
             return
         self.proposer.barrier(self.cluster.request_timeout)
 

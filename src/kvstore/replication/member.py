@@ -9,7 +9,7 @@ from typing import Any, Callable, Optional
 from ..errors import InvalidArgument, NotReady, Timeout
 from ..statemachine import StateMachine
 from ..store import DEFAULT_MAX_TXN_OPS, DEFAULT_MAX_VALUE_BYTES, Store
-from ..types import KeyValue, RangeResponse, SortOrder, SortTarget
+from ..types import KeyValue, Lease, LeaseTimeToLive, RangeResponse, SortOrder, SortTarget
 from ._pin import FAIL_REASON
 from .cluster import Cluster, _check_address
 from .engine import RaftEngine
@@ -19,8 +19,10 @@ class Member(Store):
     """A kvstore Store whose writes and linearizable reads go through Raft (open with `open`).
 
     Every member accepts writes (forwarded to the leader) and returns once the write is committed
-    and applied locally. Reads are linearizable unless `serializable=True`. Leases expire by the
-    leader's wall clock. Watches work on every member, from the member's own applied history.
+    and applied locally. Reads (lease reads too) are linearizable unless `serializable=True`. Leases
+    expire by the leader's wall clock; a new leader first gives every lease its full TTL again
+    (etcd's lessor promotion). Watches work on every member, from the member's own applied history,
+    once it has caught up with the cluster's commit.
     """
 
     def __init__(self, engine: RaftEngine, **store_options: Any) -> None:
@@ -29,6 +31,9 @@ class Member(Store):
         # A snapshot installed from the leader replaces the state without per-revision events:
         # watchers then catch up from the new history instead of missing revisions.
         engine.applier.before_restore = lambda: self._hub.resync(engine.state.revision)
+        self._promoted_term = -1  # the Raft term in which this member, as leader, promoted the leases
+        self._ticker_wake = threading.Event()
+        engine.node.leadership_listeners.append(self._on_leadership)
         self._ticker_stop = threading.Event()
         self._ticker_thread = threading.Thread(target=self._tick, name="kvstore-member-ticker", daemon=True)
         self._ticker_thread.start()
@@ -58,6 +63,23 @@ class Member(Store):
             with self._raft.serializable():
                 return super().range(key, range_end, **options)
         return super().range(key, range_end, **options)
+
+    def time_to_live(self, id: int, keys: bool = False, *,  # type: ignore[override]  # noqa: A002
+                     serializable: bool = False) -> LeaseTimeToLive:
+        """Remaining and granted TTL of a lease (etcd LeaseTimeToLive), linearizable like `get`;
+        `serializable=True` reads this member's lease table as it is."""
+        if serializable:
+            with self._raft.serializable():
+                return super().time_to_live(id, keys)
+        return super().time_to_live(id, keys)
+
+    def leases(self, *, serializable: bool = False) -> list[Lease]:  # type: ignore[override]
+        """Every live lease (etcd LeaseLeases), linearizable like `get`; `serializable=True` reads
+        this member's lease table as it is."""
+        if serializable:
+            with self._raft.serializable():
+                return super().leases()
+        return super().leases()
 
     # -- cluster ---------------------------------------------------------------------------------
 
@@ -141,12 +163,43 @@ class Member(Store):
 
     # -- leases ----------------------------------------------------------------------------------
 
+    def expire_leases(self) -> list[int]:
+        """On the leader, once it has promoted the leases in its term: revoke every lease whose TTL
+        has run out by its wall clock; returns their IDs. Elsewhere: nothing (the leader decides)."""
+        if not self.is_leader or not self._promote_leases():
+            return []
+        return super().expire_leases()
+
+    def _promote_leases(self) -> bool:
+        # etcd's rule (lessor.Promote when a new leader has applied its first entry): every lease
+        # expires no earlier than its full TTL plus an election timeout after the new leader's
+        # clock reads `now`, so neither a failover nor a whole-cluster restart expires a lease
+        # early. Unlike etcd's in-memory promotion, this goes through the log: every member's table
+        # (time_to_live on any member, snapshots) holds the same expiry. Before it is applied this
+        # leader expires nothing; an `expire` an old leader proposed with an earlier `now` finds
+        # the promoted expiry and does nothing.
+        node = self._raft.node
+        term = node.raftCurrentTerm
+        if self._promoted_term == term:
+            return True
+        self._propose(["promote", time.time(), self._raft.cluster.election_timeout_max])
+        if not (node.is_leader and node.raftCurrentTerm == term):
+            return False
+        self._promoted_term = term
+        return True
+
+    def _on_leadership(self, leading: bool) -> None:
+        if leading:  # promote now rather than at the next lease check
+            self._ticker_wake.set()
+
     def _tick(self) -> None:
         # The embedded store's ticker runs only on its own clock; a member has this one instead: lease
         # expiry decided by the leader, progress notifications on every member (as etcd's members).
         interval = self._raft.cluster.lease_check_interval
-        while not self._ticker_stop.wait(interval):
-            if self.closed:
+        while not self._ticker_stop.is_set():
+            self._ticker_wake.wait(interval)
+            self._ticker_wake.clear()
+            if self.closed or self._ticker_stop.is_set():
                 return
             self._notify_progress_if_due(time.monotonic())
             if self.is_leader:
@@ -158,6 +211,7 @@ class Member(Store):
     def close(self) -> None:
         """Leave the cluster's traffic (the member stays a member), stop threads, close the journal."""
         self._ticker_stop.set()
+        self._ticker_wake.set()
         super().close()
         if self._ticker_thread is not threading.current_thread():
             self._ticker_thread.join(timeout=5.0)

@@ -71,6 +71,8 @@ class RaftNode(SyncObj):  # type: ignore[misc]
         self._before_commands: list[Callable[[], None]] = []
         self._one_shots: "queue.SimpleQueue[Callable[[], None]]" = queue.SimpleQueue()
         self.read_index = ReadIndex()
+        # called on the tick thread with is_leader whenever the Raft state changes (must not block)
+        self.leadership_listeners: list[Callable[[bool], None]] = []
         self.echo_sequence: Optional[int] = None  # read_seq of the AppendEntries being handled
         self.forwarded_upto = 0  # highest log index of an entry a follower proposed through us
         self._propagated_commit = 0
@@ -101,6 +103,7 @@ class RaftNode(SyncObj):  # type: ignore[misc]
             logCompactionMinEntries=cluster.snapshot_entries,
             logCompactionMinTime=10 ** 9,
             dynamicMembershipChange=True,
+            onStateChanged=self._state_changed,
             useFork=False,
             bindRetryTime=0.2,
             tcp_keepalive=None,
@@ -125,6 +128,14 @@ class RaftNode(SyncObj):  # type: ignore[misc]
         self.leader_sync.stop()
         with self._tick_lock:
             super()._doDestroy()
+
+    def _state_changed(self, _old: int, _new: int) -> None:
+        # A read waiting for its ReadIndex confirmation on a leader that just lost leadership ends at
+        # once (leader_read checks is_leader and the term); listeners learn of a new leadership.
+        self.read_index.notify()
+        leading = self.is_leader
+        for listener in self.leadership_listeners:
+            listener(leading)
 
     def _wake_if_alone(self) -> None:
         # LeaderSync made entries durable. Followers' acknowledgements wake the tick thread to count
@@ -210,9 +221,19 @@ class RaftNode(SyncObj):  # type: ignore[misc]
         self.read_index.wanted = max(self.read_index.wanted, sequence)
         self.run_on_tick(self._confirm_leadership)
         deadline = time.monotonic() + timeout
-        if not self.read_index.wait(lambda: self.read_index.confirmed(nodes, sequence), deadline):
+
+        def deposed() -> bool:
+            return self.raftCurrentTerm != term or not self.is_leader
+
+        # Ends as soon as a majority confirmed, or this member stopped leading (a newer term reached
+        # it): a deposed leader redirects the read to the barrier at once instead of waiting it out.
+        confirmed = self.read_index.wait(lambda: deposed() or self.read_index.confirmed(nodes, sequence),
+                                         deadline)
+        if deposed():
+            self.read_index.read_indexes_failed += 1
             return False
-        if self.raftCurrentTerm != term or not self.is_leader:
+        if not confirmed:
+            self.read_index.slow_read_indexes += 1
             return False
         return self.read_index.wait(lambda: self.raftLastApplied >= commit, deadline)
 

@@ -9,6 +9,11 @@ Heartbeats carry a sequence number (`read_seq`, added by DurableTransport); a fo
 last one it received in its acknowledgement, and only acknowledgements of the leader's current term
 exist (pysyncobj ignores AppendEntries from an older term and does not answer them). Sequence
 numbers only grow, so an echo >= the number current when the read started answers a later message.
+
+A read also stops waiting the moment its leader loses leadership (a higher term arrived, or it
+stepped down): it is redirected at once instead of waiting out its confirmation timeout. The two
+ways a confirmation can fail are counted as etcd counts them (`read_indexes_failed`: leadership
+lost; `slow_read_indexes`: the timeout ran out).
 """
 from __future__ import annotations
 
@@ -27,6 +32,8 @@ class ReadIndex:
         self._acked: dict[Any, int] = {}
         self._sent: dict[Any, int] = {}
         self.wanted = 0  # the highest sequence a waiting read needs answers to
+        self.read_indexes_failed = 0  # confirmations ended because leadership was lost (etcd's metric name)
+        self.slow_read_indexes = 0  # confirmations that ran out of time (etcd's metric name)
         self._changed = threading.Condition()
 
     def stamp(self) -> int:
@@ -54,7 +61,7 @@ class ReadIndex:
                 self._changed.notify_all()
 
     def notify(self) -> None:
-        """Something else a waiter may wait for changed (an entry was applied)."""
+        """Something else a waiter may wait for changed (an entry was applied, leadership changed)."""
         with self._changed:
             self._changed.notify_all()
 
