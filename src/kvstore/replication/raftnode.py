@@ -227,13 +227,11 @@ class RaftNode(SyncObj):  # type: ignore[misc]
 
         # Ends as soon as a majority confirmed, or this member stopped leading (a newer term reached
         # it): a deposed leader redirects the read to the barrier at once instead of waiting it out.
-        confirmed = self.read_index.wait(lambda: deposed() or self.read_index.confirmed(nodes, sequence),
-                                         deadline)
+        if not self.read_index.wait(lambda: deposed() or self.read_index.confirmed(nodes, sequence), deadline):
+            self.read_index.slow_read_indexes += 1
+            return False
         if deposed():
             self.read_index.read_indexes_failed += 1
-            return False
-        if not confirmed:
-            self.read_index.slow_read_indexes += 1
             return False
         return self.read_index.wait(lambda: self.raftLastApplied >= commit, deadline)
 
