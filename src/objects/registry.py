@@ -30,7 +30,8 @@ from .registrytypes import (LAST_APPLIED, UNSTRUCTURED, Codec, ObjectList, as_se
 from .registrywatch import WatchEvent, WatchStream
 from .storagekeys import BUILTIN_KINDS, REGISTRY_PREFIX, KindInfo, guess_kind
 
-__all__ = ["Registry", "ObjectList", "WatchEvent", "WatchStream", "UNSTRUCTURED", "Codec", "retry_on_conflict"]
+__all__ = ["Registry", "ObjectList", "WatchEvent", "WatchStream", "UNSTRUCTURED", "Codec", "retry_on_conflict",
+           "PROPAGATION_POLICIES", "ORPHAN_FINALIZER", "FOREGROUND_FINALIZER"]
 
 # utilrand.String's alphabet: no vowels (no words), no confusable 0/1/3.
 _SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
@@ -40,6 +41,22 @@ _PAGE = 256  # keys read per kvstore range while filling one list page
 # deletions before it reads their events lags by the batch: a window smaller than that lag decodes every
 # event again (Preemption_5000Nodes e2e lags ~20,000 revisions; 8,192 cost a decode per event).
 RECENT_OBJECTS = 32768
+
+
+PROPAGATION_POLICIES = (None, "Background", "Foreground", "Orphan")
+ORPHAN_FINALIZER = "orphan"
+FOREGROUND_FINALIZER = "foregroundDeletion"
+
+
+def _gc_finalizers(finalizers: list[str], policy: str, explicit: bool) -> list[str]:
+    """The finalizers an object being deleted carries for ``policy`` (the API server's
+    deletionFinalizersForGarbageCollection): Orphan adds ``orphan``, Foreground ``foregroundDeletion``;
+    an explicit policy also drops the other one (an explicit Background drops both)."""
+    wanted = {"Orphan": ORPHAN_FINALIZER, "Foreground": FOREGROUND_FINALIZER}.get(policy)
+    out = [f for f in finalizers if not explicit or f not in (ORPHAN_FINALIZER, FOREGROUND_FINALIZER) or f == wanted]
+    if wanted is not None and wanted not in out:
+        out.append(wanted)
+    return out
 
 
 class Registry:
@@ -544,10 +561,22 @@ class Registry:
 
     # ------------------------------------------------------------------ delete
     def delete(self, kind: str, name: str, namespace: str | None = None, *, uid: str | None = None,
-               resource_version: str | None = None) -> Any:
+               resource_version: str | None = None, propagation_policy: str | None = None) -> Any:
         """Delete an object and return its last state. With finalizers, only mark it: set
         ``deletionTimestamp`` (and bump generation); it goes once an update empties ``finalizers``.
-        ``uid`` / ``resource_version`` are DeleteOptions preconditions: Conflict when they do not hold."""
+        ``uid`` / ``resource_version`` are DeleteOptions preconditions: Conflict when they do not hold.
+
+        ``propagation_policy`` (DeleteOptions.propagationPolicy) tells the garbage collector what to do
+        with the object's dependents: "Background" (the object goes now, the collector deletes the
+        dependents after), "Foreground" (the object stays, marked, with the ``foregroundDeletion``
+        finalizer until the collector has deleted its blocking dependents) or "Orphan" (the ``orphan``
+        finalizer: the collector removes the dependents' ownerReferences, then the object goes). None is
+        the kind's default, as the API server's: Orphan for batch/v1 Jobs (kept for compatibility; kubectl
+        asks for Background explicitly), Background for everything else. The finalizers are only acted on
+        while a garbage collector runs (controllers.ControllerManager)."""
+        if propagation_policy not in PROPAGATION_POLICIES:
+            raise ValidationError(FieldError("propagationPolicy", "supported values: " + ", ".join(
+                f'"{p}"' for p in PROPAGATION_POLICIES if p), propagation_policy, "Unsupported value"))
         info = self.kind_info(kind)
         key = self._key(info, name, namespace)
         wanted_rv = self._parse_rv(resource_version) if resource_version else None
@@ -564,10 +593,14 @@ class Registry:
                 raise Conflict(f'Operation cannot be fulfilled on {info.resource} "{name}": Precondition failed: '
                                f"ResourceVersion in precondition: {wanted_rv}, ResourceVersion in object meta: "
                                f"{kv.mod_revision}")
-            if meta.get("finalizers"):
+            policy = propagation_policy or ("Orphan" if info.kind == "Job" and old.get("apiVersion") == "batch/v1"
+                                            else "Background")
+            finalizers = _gc_finalizers(meta.get("finalizers") or [], policy, explicit=propagation_policy is not None)
+            if finalizers:
                 if meta.get("deletionTimestamp"):
                     return self._decode(kv)
                 marked = copy.deepcopy(old)
+                meta_of(marked)["finalizers"] = finalizers
                 meta_of(marked)["deletionTimestamp"] = now_rfc3339(self._clock)
                 meta_of(marked)["deletionGracePeriodSeconds"] = 0
                 meta_of(marked)["generation"] = int(meta.get("generation") or 0) + 1
