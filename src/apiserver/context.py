@@ -64,6 +64,13 @@ class Call:
             raise bad_request(f'invalid value for {name}: "{value}": must be an integer') from None
         return number
 
+    def scope(self) -> dict[str, Any]:
+        """The Registry's namespace arguments of a list or watch: a collection path without a namespace
+        reads every namespace of a namespaced kind (``/api/v1/pods``, kubectl's ``-A``)."""
+        if self.res.namespaced and self.path.namespace is None:
+            return {"namespace": None, "all_namespaces": True}
+        return {"namespace": self.path.namespace}
+
     @property
     def dry_run(self) -> bool:
         """``dryRun=All``: validate, write nothing (any other value is refused, as the API server does)."""

@@ -31,8 +31,8 @@ def list_objects(ctx: Context, call: Call) -> Response:
         raise bad_request(f"limit: must be a non-negative integer: {limit}")
     continue_ = call.query.get("continue") or None
     rv = resource_version_for_list(ctx, call, continue_)
-    page = ctx.registry.list(call.res.kind, call.path.namespace, label_selector=labels, field_selector=fields,
-                             limit=limit, continue_=continue_, resource_version=rv)
+    page = ctx.registry.list(call.res.kind, label_selector=labels, field_selector=fields, limit=limit,
+                             continue_=continue_, resource_version=rv, **call.scope())
     items = [as_dict(obj) for obj in page.items]
     if extra is not None:
         items = [d for d in items if extra.matches(d)]

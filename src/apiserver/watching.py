@@ -93,10 +93,12 @@ def _open(ctx: Context, call: Call) -> Any:
     if call.flag("sendInitialEvents"):
         if call.query.get("resourceVersionMatch") != "NotOlderThan":
             raise bad_request("sendInitialEvents requires resourceVersionMatch=NotOlderThan")
-        page = ctx.registry.list(call.res.kind, call.path.namespace, label_selector=labels, field_selector=fields)
-        stream = ctx.registry.watch(call.res.kind, call.path.namespace, page.resource_version, labels, fields)
+        page = ctx.registry.list(call.res.kind, label_selector=labels, field_selector=fields, **call.scope())
+        stream = ctx.registry.watch(call.res.kind, resource_version=page.resource_version, label_selector=labels,
+                                    field_selector=fields, **call.scope())
         return _Initial(page.items, page.resource_version, stream)
-    return ctx.registry.watch(call.res.kind, call.path.namespace, rv, labels, fields)
+    return ctx.registry.watch(call.res.kind, resource_version=rv, label_selector=labels, field_selector=fields,
+                              **call.scope())
 
 
 async def watch(ctx: Context, call: Call, request: web.Request) -> web.StreamResponse:

@@ -1,7 +1,6 @@
 """create, update (PUT), delete and deletecollection."""
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import objects
@@ -92,18 +91,8 @@ def _delete_one(ctx: Context, call: Call, name: str, namespace: str | None, opti
                                    f"failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: "
                                    f"{current.metadata.resource_version}")
         return current
-    kwargs: dict[str, Any] = {"uid": uid, "resource_version": rv}
-    policy = options.get("propagationPolicy")
-    if policy is not None and _accepts(ctx.registry.delete, "propagation_policy"):
-        kwargs["propagation_policy"] = policy
-    return ctx.registry.delete(call.res.kind, name, namespace, **kwargs)
-
-
-def _accepts(fn: Any, parameter: str) -> bool:
-    try:
-        return parameter in inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
+    return ctx.registry.delete(call.res.kind, name, namespace, uid=uid, resource_version=rv,
+                               propagation_policy=options.get("propagationPolicy"))
 
 
 def delete(ctx: Context, call: Call) -> Response:
@@ -124,7 +113,7 @@ def delete_collection(ctx: Context, call: Call) -> Response:
     """DELETE of a collection (with selectors): every matching object, answered as a list of them."""
     options = delete_options(call)
     labels, fields, extra = selectors(call)
-    listed = ctx.registry.list(call.res.kind, call.path.namespace, label_selector=labels, field_selector=fields)
+    listed = ctx.registry.list(call.res.kind, label_selector=labels, field_selector=fields, **call.scope())
     deleted = []
     for obj in listed.items:
         d = as_dict(obj)

@@ -177,3 +177,14 @@ def test_server_listens_on_loopback_and_stops(registry: objects.Registry) -> Non
 def test_json_is_compact_and_round_trips(client: Client) -> None:
     status, body = client.get("/api/v1/namespaces/crud/configmaps/fromyaml")
     assert status == 200 and json.loads(json.dumps(body)) == body
+
+
+def test_propagation_policy_reaches_the_registry(client: Client, registry: objects.Registry) -> None:
+    cms = "/api/v1/namespaces/crud/configmaps"
+    client.post(cms, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "fg"}})
+    status, body = client.delete(f"{cms}/fg", {"propagationPolicy": "Foreground"})
+    # the object stays, marked, until a garbage collector has deleted its dependents: answered with its state
+    assert status == 200 and body["kind"] == "ConfigMap" and body["metadata"]["deletionTimestamp"]
+    assert registry.get("ConfigMap", "fg", "crud").metadata.finalizers == ["foregroundDeletion"]
+    status, body = client.delete(f"{cms}/fg?propagationPolicy=Orphan")
+    assert status == 200
