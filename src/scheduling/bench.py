@@ -1,7 +1,8 @@
 """The scheduling benchmark: ``python -m scheduling.bench`` (or ``borgkit-bench``).
 
 Runs a workload set (the built-in one, or ``--workload FILE`` in the shared format) in two modes, ``core``
-(the scheduler fed directly) and ``e2e`` (through the objects Registry on the embedded kvstore), and prints
+(the scheduler fed directly) and ``e2e`` (through the objects Registry on the embedded kvstore; with
+``--store etcd://127.0.0.1:2379`` also on a real etcd through ``kvstore.connect()``, in the same run), and prints
 one table with kube-scheduler's own throughput floor beside each row. Each run happens in a child process of
 its own, so its peak memory is its own and one run's garbage does not slow the next; the child reports
 progress on stderr and its result as JSON on stdout.
@@ -114,20 +115,22 @@ class ProgressBar:
             self.stream.flush()
 
 
-def _child_args(source: str, mode: str, args: argparse.Namespace) -> list[str]:
+def _child_args(source: str, mode: str, args: argparse.Namespace, store: str | None = None) -> list[str]:
     out = [sys.executable, "-m", "scheduling.bench", "--child", source, "--mode", mode,
            "--scale", repr(args.scale), "--seed", str(args.seed), "--check", str(args.check)]
+    if store is not None:
+        out += ["--store", store]
     return out + (["--exact"] if args.exact else [])
 
 
 def _run_isolated(source: str, workload: Workload, mode: str, args: argparse.Namespace,
-                  stderr: TextIO) -> RunResult | dict[str, Any]:
+                  stderr: TextIO, store: str | None = None) -> RunResult | dict[str, Any]:
     """Run one workload in a child process; forward its progress to a bar and return its result row."""
     env = dict(os.environ)
     src = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    bar = ProgressBar(stderr, f"{workload.name} {mode}")
-    proc = subprocess.Popen(_child_args(source, mode, args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    bar = ProgressBar(stderr, f"{workload.name} {mode}{'' if store is None else ' etcd'}")
+    proc = subprocess.Popen(_child_args(source, mode, args, store), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=env)
     errors: list[str] = []
 
@@ -154,11 +157,15 @@ def _run_isolated(source: str, workload: Workload, mode: str, args: argparse.Nam
     reader.join(timeout=5)
     bar.close()
     if timed_out:
-        return unavailable(workload, mode, f"did not finish within --timeout {args.timeout:g} s")
+        return unavailable(workload, _label(mode, store), f"did not finish within --timeout {args.timeout:g} s")
     if proc.returncode != 0 or not out.strip():
         last = "".join(errors).strip().splitlines()[-1:] or [f"exit status {proc.returncode}"]
-        return unavailable(workload, mode, f"failed: {last[0]}")
+        return unavailable(workload, _label(mode, store), f"failed: {last[0]}")
     return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def _label(mode: str, store: str | None) -> str:
+    return mode if store is None else f"{mode} etcd"
 
 
 def _load(source: str, scale: float) -> Workload:
@@ -195,8 +202,9 @@ def _child(args: argparse.Namespace) -> int:
     progress = ProgressLines(sys.stderr)
     pace = Pace(workload.measured_pod_keys(), on_decided=progress)
     try:
+        options = {} if args.store is None else {"store": args.store}
         result = run_workload(workload, args.mode, exact=args.exact, seed=args.seed, progress=progress,
-                              scheduler_factory=paced_scheduler_factory(pace))
+                              scheduler_factory=paced_scheduler_factory(pace), **options)
     except ImportError as e:
         # The e2e pieces (Registry, Scheduler.run) may be missing from a partial install: say so, not fake it.
         result = unavailable(workload, args.mode, f"not available: {e}")
@@ -238,6 +246,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="with --exact: how many decisions to check against the reference (default 20)")
     p.add_argument("--seed", type=int, default=0, help="tie-break seed (default 0)")
     p.add_argument("--json", metavar="FILE", help="also write the results as a JSON list to FILE")
+    p.add_argument("--store", metavar="URL",
+                   help="also run the e2e mode on a real etcd through kvstore.connect(), beside the embedded "
+                        "store: etcd://127.0.0.1:2379 (comma-separated endpoints; the objects go under a "
+                        "prefix of their own, deleted at the end)")
     p.add_argument("--timeout", type=float, default=3600.0, help="seconds allowed per run (default 3600)")
     p.add_argument("--child", metavar="SOURCE", help=argparse.SUPPRESS)
     return p
@@ -251,6 +263,8 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     args = parser.parse_args(argv)
     if args.scale is not None and not args.scale > 0:
         parser.error(f"--scale: invalid value {args.scale!r}: must be greater than 0")
+    if args.store and args.mode == "core":
+        parser.error("--store runs the e2e mode on etcd: use it with --mode e2e or both")
     if args.child:
         return _child(args)
     sources = list(args.workload) or [f"builtin:{n}" for n in (args.builtin or _builtin_names())]
@@ -268,6 +282,9 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
         for mode in modes:
             row = _run_isolated(source, workload, mode, args, stderr)
             rows.append(row.to_dict() if isinstance(row, RunResult) else row)
+            if mode == "e2e" and args.store:
+                row = _run_isolated(source, workload, mode, args, stderr, store=args.store)
+                rows.append(row.to_dict() if isinstance(row, RunResult) else row)
     stdout.write(format_table(rows) + "\n")
     stdout.write(f"\n{len(rows)} runs in {time.perf_counter() - started:.0f} s at --scale {args.scale:g}"
                  f"{' --exact' if args.exact else ''}.")

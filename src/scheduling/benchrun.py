@@ -304,15 +304,36 @@ def _settled(scheduler: Any) -> Callable[[set[str]], bool]:
 
 
 def run_e2e(workload: Workload, *, exact: bool = False, seed: int = 0, progress: Progress | None = None,
-            scheduler_factory: Callable[..., Any] | None = None) -> RunResult:
-    """Run ``workload`` through the objects Registry on an in-memory embedded kvstore."""
+            scheduler_factory: Callable[..., Any] | None = None, store: str | None = None) -> RunResult:
+    """Run ``workload`` through the objects Registry on an in-memory embedded kvstore, or with
+    ``store="etcd://host:port[,host:port...]"`` on a real etcd through ``kvstore.connect()`` (the objects go
+    under a prefix of their own, ``/borgkit-bench/<random>/``, deleted at the end)."""
     import kvstore
 
     objects = _objects()
-    result = RunResult(workload.name, "e2e", workload.node_count, workload.measured_pod_count,
-                       threshold=workload.threshold, exact=exact)
-    store = kvstore.open()
-    registry = objects.Registry(store)
+    result = RunResult(workload.name, "e2e" if store is None else "e2e etcd", workload.node_count,
+                       workload.measured_pod_count, threshold=workload.threshold, exact=exact)
+    if store is None:
+        kv = kvstore.open()
+        registry = objects.Registry(kv)
+        prefix = None
+    else:
+        import uuid
+
+        kv = kvstore.connect(store, timeout=60.0)
+        prefix = f"/borgkit-bench/{uuid.uuid4().hex}/"
+        registry = objects.Registry(kv, prefix=prefix + "registry")
+    try:
+        _run_e2e_on(workload, registry, objects, result, exact, seed, progress, scheduler_factory)
+    finally:
+        if prefix is not None:
+            kv.delete(prefix, prefix=True)
+        kv.close()
+    return result
+
+
+def _run_e2e_on(workload: Workload, registry: Any, objects: Any, result: RunResult, exact: bool, seed: int,
+                progress: Progress | None, scheduler_factory: Callable[..., Any] | None) -> None:
     classes: set[int] = set()
 
     def build(manifest: dict[str, Any]) -> Any:
@@ -352,8 +373,6 @@ def run_e2e(workload: Workload, *, exact: bool = False, seed: int = 0, progress:
     result.finish(last - started, [])
     stop.set()
     runner.join(timeout=30)
-    store.close()
-    return result
 
 
 def run_workload(workload: Workload, mode: str = "core", **options: Any) -> RunResult:

@@ -52,3 +52,24 @@ def test_scheduler_run_on_a_registry_over_etcd_binds_and_a_restart_rebuilds_from
             requested = sum(scheduler.cache.get(n).requested["cpu"] for n in ("a", "b", "c"))
             assert requested == 12 * 500  # the rebuilt cache counted the first run's pods too
             assert all(p.spec.node_name for p in registry.list("Pod").items if p.metadata.name != "too-big")
+
+
+def test_the_bench_runs_e2e_on_etcd_beside_the_embedded_store_and_cleans_up(tmp_path: pathlib.Path) -> None:
+    import json
+    import subprocess
+
+    with EtcdServer(unsafe_no_fsync=True, extra_args=FAST_ELECTION) as server:
+        endpoint = f"127.0.0.1:{server.client_port}"
+        out = tmp_path / "rows.json"
+        proc = subprocess.run([sys.executable, "-m", "scheduling.bench", "--mode", "e2e", "--builtin",
+                               "Scaling_500Nodes_2000Pods", "--scale", "0.01", "--store", f"etcd://{endpoint}",
+                               "--json", str(out)], capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        rows = json.loads(out.read_text())
+        assert [r["mode"] for r in rows] == ["e2e", "e2e etcd"]
+        for row in rows:
+            assert row["available"], row["note"]
+            assert row["scheduled"] == row["measured_pods"] > 0
+        with kvstore.connect(endpoint, timeout=30) as store:
+            assert store.range(b"/borgkit-bench/", prefix=True, count_only=True).count == 0
+            assert store.revision > 20  # the objects were written there, then deleted
