@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 __all__ = ["parse_time", "format_time", "is_active", "is_ready", "ready_since", "is_available",
-           "restart_count", "condition", "TERMINAL_PHASES"]
+           "restart_count", "condition", "TERMINAL_PHASES", "deletion_order", "POD_DELETION_COST"]
 
 TERMINAL_PHASES = ("Succeeded", "Failed")
 
@@ -69,3 +69,29 @@ def restart_count(pod: Any) -> int:
     """The largest restartCount of the pod's containers (containerStatuses kept as JSON)."""
     statuses = (pod.status.unknown_fields or {}).get("containerStatuses") or []
     return max((s.get("restartCount") or 0 for s in statuses if isinstance(s, dict)), default=0)
+
+
+POD_DELETION_COST = "controller.kubernetes.io/pod-deletion-cost"
+_PHASE_RANK = {"Pending": 0, "Unknown": 1, "Running": 2}
+
+
+def deletion_order(pods: list[Any], now: float) -> list[Any]:
+    """Pods in the order a scale-down deletes them (ActivePodsWithRanks): unassigned before assigned,
+    Pending before Unknown before Running, not ready before ready, lower pod-deletion-cost first, more
+    pods of the set on the same node first, ready for less time first, more restarts first, newer first."""
+    on_node: dict[str, int] = {}
+    for p in pods:
+        if p.spec.node_name:
+            on_node[p.spec.node_name] = on_node.get(p.spec.node_name, 0) + 1
+
+    def key(p: Any) -> tuple:
+        since = ready_since(p)
+        created = parse_time(p.metadata.creation_timestamp)
+        try:
+            cost = int(p.metadata.annotations.get(POD_DELETION_COST, "0"))
+        except ValueError:
+            cost = 0
+        return (bool(p.spec.node_name), _PHASE_RANK.get(p.status.phase or "Pending", 0), is_ready(p), cost,
+                -on_node.get(p.spec.node_name or "", 0), (since is not None, -(since or 0.0)), -restart_count(p),
+                (created is not None, -(created or 0.0)))
+    return sorted(pods, key=key)

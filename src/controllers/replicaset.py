@@ -13,143 +13,23 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from objects import Condition, LabelSelector, NotFound
+from objects import Condition, LabelSelector
 
-from .controller import Controller
-from .controllerref import candidates, claim, controller_of, index_by_controller
 from .events import WARNING
-from .expectations import ControllerExpectations
-from .podcontrol import BURST_REPLICAS, PodControl, slow_start_batch
-from .podstate import format_time, is_active, is_available, is_ready, parse_time, ready_since, restart_count
+from .podcontrol import BURST_REPLICAS, slow_start_batch
+from .podowner import PodOwnerController
+from .podstate import POD_DELETION_COST, deletion_order, format_time, is_available, is_ready
 from .table import register_controller
 
 __all__ = ["ReplicaSetController", "ReplicationControllerController", "deletion_order", "POD_DELETION_COST"]
 
-POD_DELETION_COST = "controller.kubernetes.io/pod-deletion-cost"
-_PHASE_RANK = {"Pending": 0, "Unknown": 1, "Running": 2}
 
-
-def deletion_order(pods: list[Any], now: float) -> list[Any]:
-    """Pods in the order a scale-down deletes them (ActivePodsWithRanks): unassigned before assigned,
-    Pending before Unknown before Running, not ready before ready, lower pod-deletion-cost first, more
-    pods of the set on the same node first, ready for less time first, more restarts first, newer first."""
-    on_node: dict[str, int] = {}
-    for p in pods:
-        if p.spec.node_name:
-            on_node[p.spec.node_name] = on_node.get(p.spec.node_name, 0) + 1
-
-    def key(p: Any) -> tuple:
-        since = ready_since(p)
-        created = parse_time(p.metadata.creation_timestamp)
-        try:
-            cost = int(p.metadata.annotations.get(POD_DELETION_COST, "0"))
-        except ValueError:
-            cost = 0
-        return (bool(p.spec.node_name), _PHASE_RANK.get(p.status.phase or "Pending", 0), is_ready(p), cost,
-                -on_node.get(p.spec.node_name or "", 0), (since is not None, -(since or 0.0)), -restart_count(p),
-                (created is not None, -(created or 0.0)))
-    return sorted(pods, key=key)
-
-
-class ReplicaSetController(Controller):
+class ReplicaSetController(PodOwnerController):
     """Keeps ReplicaSets' pods; see the module documentation."""
 
     name = "replicaset"
     KIND = "ReplicaSet"
     burst_replicas = BURST_REPLICAS
-
-    def __init__(self, registry: Any, informers: Any, *, recorder: Any, clock: Any = None) -> None:
-        super().__init__(registry, informers, recorder=recorder, clock=clock)
-        self.expectations = ControllerExpectations(clock=self.clock)
-        self.pod_control = PodControl(registry, recorder)
-        self.owners = informers.informer(self.KIND)
-        self.pods = informers.informer("Pod")
-        index_by_controller(self.pods)
-        self.owners.add_handler(on_add=self.enqueue, on_update=self._owner_updated, on_delete=self._owner_deleted)
-        self.pods.add_handler(on_add=self._pod_added, on_update=self._pod_updated, on_delete=self._pod_deleted)
-
-    # ------------------------------------------------------------------ the kind's specifics
-    def selector_of(self, owner: Any) -> LabelSelector | None:
-        return owner.spec.selector  # type: ignore[no-any-return]
-
-    # ------------------------------------------------------------------ handlers
-    def _owner_updated(self, old: Any, cur: Any) -> None:
-        self.enqueue(cur)
-
-    def _owner_deleted(self, owner: Any) -> None:
-        self.expectations.delete(owner.key)
-        self.enqueue(owner)
-
-    def _resolve(self, namespace: str | None, ref: Any) -> Any:
-        """The owner a controller reference names, if it is one of ours and still the same object."""
-        if ref.kind != self.KIND:
-            return None
-        owner = self.owners.lister.get(ref.name, namespace or "default")
-        if owner is None or owner.metadata.uid != ref.uid:
-            return None
-        return owner
-
-    def _matching_owners(self, pod: Any) -> list[Any]:
-        labels = pod.metadata.labels
-        if not labels:
-            return []
-        found = []
-        for owner in self.owners.lister.list(namespace=pod.metadata.namespace or "default"):
-            selector = self.selector_of(owner)
-            if selector is not None and not selector.empty and selector.matches(labels):
-                found.append(owner)
-        return found
-
-    def _pod_added(self, pod: Any) -> None:
-        if pod.metadata.deletion_timestamp:
-            self._pod_deleted(pod)  # a restarted controller sees pods already being deleted
-            return
-        ref = controller_of(pod)
-        if ref is not None:
-            owner = self._resolve(pod.metadata.namespace, ref)
-            if owner is not None:
-                self.expectations.creation_observed(owner.key)
-                self.queue.add(owner.key)
-            return
-        for owner in self._matching_owners(pod):  # an orphan: whoever matches may adopt it
-            self.queue.add(owner.key)
-
-    def _pod_updated(self, old: Any, cur: Any) -> None:
-        if old.metadata.resource_version == cur.metadata.resource_version:
-            return  # a resync: nothing changed
-        label_changed = old.metadata.labels != cur.metadata.labels
-        if cur.metadata.deletion_timestamp:
-            self._pod_deleted(cur)
-            if label_changed:
-                self._pod_deleted(old)
-            return
-        cur_ref, old_ref = controller_of(cur), controller_of(old)
-        ref_changed = (cur_ref and cur_ref.uid) != (old_ref and old_ref.uid)
-        if ref_changed and old_ref is not None:
-            previous = self._resolve(old.metadata.namespace, old_ref)
-            if previous is not None:
-                self.queue.add(previous.key)
-        if cur_ref is not None:
-            owner = self._resolve(cur.metadata.namespace, cur_ref)
-            if owner is None:
-                return
-            self.queue.add(owner.key)
-            min_ready = owner.spec.min_ready_seconds or 0
-            if min_ready and not is_ready(old) and is_ready(cur):
-                self.queue.add_after(owner.key, min_ready + 1)  # look again once it may count as available
-            return
-        if label_changed or ref_changed:
-            for owner in self._matching_owners(cur):
-                self.queue.add(owner.key)
-
-    def _pod_deleted(self, pod: Any) -> None:
-        ref = controller_of(pod)
-        if ref is None:
-            return
-        owner = self._resolve(pod.metadata.namespace, ref)
-        if owner is not None:
-            self.expectations.deletion_observed(owner.key, pod.metadata.uid)
-            self.queue.add(owner.key)
 
     # ------------------------------------------------------------------ sync
     def sync(self, key: str) -> None:
@@ -163,9 +43,7 @@ class ReplicaSetController(Controller):
                                 "no pods are managed")
             return
         needs_sync = self.expectations.satisfied(key) and not owner.metadata.deletion_timestamp
-        active = [p for p in candidates(self.pods, owner) if is_active(p)]
-        pods = claim(self.registry, owner, lambda p: selector.matches(p.metadata.labels), active,
-                     can_adopt=lambda: self._still_there(owner))
+        pods = self.claim_pods(owner, selector)
         error: Exception | None = None
         if needs_sync:
             try:
@@ -180,14 +58,6 @@ class ReplicaSetController(Controller):
         min_ready = owner.spec.min_ready_seconds or 0
         if min_ready and status.ready_replicas == status.replicas and status.available_replicas != status.replicas:
             self.queue.add_after(key, min_ready)
-
-    def _still_there(self, owner: Any) -> bool:
-        """RecheckDeletionTimestamp: a fresh read (not the cache) before adopting anything."""
-        try:
-            fresh = self.registry.get(self.KIND, owner.metadata.name, owner.metadata.namespace)
-        except NotFound:
-            return False
-        return fresh.metadata.uid == owner.metadata.uid and not fresh.metadata.deletion_timestamp
 
     def _manage(self, owner: Any, pods: list[Any], key: str) -> None:
         replicas = owner.spec.replicas if owner.spec.replicas is not None else 1

@@ -1,0 +1,139 @@
+"""The base of controllers that own pods (ReplicaSet, ReplicationController, Job; StatefulSet and
+DaemonSet can reuse it): the pod informer with the ControllerRef indexes, expectations observed in the pod
+handlers, owners found by ControllerRef or, for orphans, by selector, and claiming pods (adopt / release)
+as kube-controller-manager's controllers do."""
+from __future__ import annotations
+
+from typing import Any
+
+from objects import LabelSelector, NotFound
+
+from .controller import Controller
+from .controllerref import candidates, claim, controller_of, index_by_controller
+from .expectations import ControllerExpectations
+from .podcontrol import PodControl
+from .podstate import is_active, is_ready
+
+__all__ = ["PodOwnerController"]
+
+
+class PodOwnerController(Controller):
+    """A controller of ``KIND`` objects that own pods. Subclasses set ``name`` and ``KIND``, may override
+    ``selector_of`` and ``min_ready_seconds_of``, and write ``sync``."""
+
+    KIND = ""
+
+    def __init__(self, registry: Any, informers: Any, *, recorder: Any, clock: Any = None) -> None:
+        super().__init__(registry, informers, recorder=recorder, clock=clock)
+        self.expectations = ControllerExpectations(clock=self.clock)
+        self.pod_control = PodControl(registry, recorder)
+        self.owners = informers.informer(self.KIND)
+        self.pods = informers.informer("Pod")
+        index_by_controller(self.pods)
+        self.owners.add_handler(on_add=self.enqueue, on_update=self._owner_updated, on_delete=self._owner_deleted)
+        self.pods.add_handler(on_add=self._pod_added, on_update=self._pod_updated, on_delete=self._pod_deleted)
+
+    # ------------------------------------------------------------------ the kind's specifics
+    def selector_of(self, owner: Any) -> LabelSelector | None:
+        """The owner's pod selector (None or empty: it manages no pods)."""
+        return owner.spec.selector  # type: ignore[no-any-return]
+
+    def min_ready_seconds_of(self, owner: Any) -> int:
+        return getattr(owner.spec, "min_ready_seconds", None) or 0
+
+    # ------------------------------------------------------------------ handlers
+    def _owner_updated(self, old: Any, cur: Any) -> None:
+        self.enqueue(cur)
+
+    def _owner_deleted(self, owner: Any) -> None:
+        self.expectations.delete(owner.key)
+        self.enqueue(owner)
+
+    def _resolve(self, namespace: str | None, ref: Any) -> Any:
+        """The owner a controller reference names, if it is one of ours and still the same object."""
+        if ref.kind != self.KIND:
+            return None
+        owner = self.owners.lister.get(ref.name, namespace or "default")
+        if owner is None or owner.metadata.uid != ref.uid:
+            return None
+        return owner
+
+    def _matching_owners(self, pod: Any) -> list[Any]:
+        labels = pod.metadata.labels
+        if not labels:
+            return []
+        found = []
+        for owner in self.owners.lister.list(namespace=pod.metadata.namespace or "default"):
+            selector = self.selector_of(owner)
+            if selector is not None and not selector.empty and selector.matches(labels):
+                found.append(owner)
+        return found
+
+    def _pod_added(self, pod: Any) -> None:
+        if pod.metadata.deletion_timestamp:
+            self._pod_deleted(pod)  # a restarted controller sees pods already being deleted
+            return
+        ref = controller_of(pod)
+        if ref is not None:
+            owner = self._resolve(pod.metadata.namespace, ref)
+            if owner is not None:
+                self.expectations.creation_observed(owner.key)
+                self.queue.add(owner.key)
+            return
+        for owner in self._matching_owners(pod):  # an orphan: whoever matches may adopt it
+            self.queue.add(owner.key)
+
+    def _pod_updated(self, old: Any, cur: Any) -> None:
+        if old.metadata.resource_version == cur.metadata.resource_version:
+            return  # a resync: nothing changed
+        label_changed = old.metadata.labels != cur.metadata.labels
+        if cur.metadata.deletion_timestamp:
+            self._pod_deleted(cur)
+            if label_changed:
+                self._pod_deleted(old)
+            return
+        cur_ref, old_ref = controller_of(cur), controller_of(old)
+        ref_changed = (cur_ref and cur_ref.uid) != (old_ref and old_ref.uid)
+        if ref_changed and old_ref is not None:
+            previous = self._resolve(old.metadata.namespace, old_ref)
+            if previous is not None:
+                self.queue.add(previous.key)
+        if cur_ref is not None:
+            owner = self._resolve(cur.metadata.namespace, cur_ref)
+            if owner is None:
+                return
+            self.queue.add(owner.key)
+            min_ready = self.min_ready_seconds_of(owner)
+            if min_ready and not is_ready(old) and is_ready(cur):
+                self.queue.add_after(owner.key, min_ready + 1)  # look again once it may count as available
+            return
+        if label_changed or ref_changed:
+            for owner in self._matching_owners(cur):
+                self.queue.add(owner.key)
+
+    def _pod_deleted(self, pod: Any) -> None:
+        ref = controller_of(pod)
+        if ref is None:
+            return
+        owner = self._resolve(pod.metadata.namespace, ref)
+        if owner is not None:
+            self.expectations.deletion_observed(owner.key, pod.metadata.uid)
+            self.queue.add(owner.key)
+
+    # ------------------------------------------------------------------ claiming
+    def claim_pods(self, owner: Any, selector: LabelSelector, active_only: bool = True) -> list[Any]:
+        """The pods ``owner`` controls after adopting matching orphans and releasing its own that stopped
+        matching (only active pods with ``active_only``, as ReplicaSets claim; Jobs claim finished ones too)."""
+        pods = candidates(self.pods, owner)
+        if active_only:
+            pods = [p for p in pods if is_active(p)]
+        return claim(self.registry, owner, lambda p: selector.matches(p.metadata.labels), pods,
+                     can_adopt=lambda: self._still_there(owner))
+
+    def _still_there(self, owner: Any) -> bool:
+        """RecheckDeletionTimestamp: a fresh read (not the cache) before adopting anything."""
+        try:
+            fresh = self.registry.get(self.KIND, owner.metadata.name, owner.metadata.namespace)
+        except NotFound:
+            return False
+        return fresh.metadata.uid == owner.metadata.uid and not fresh.metadata.deletion_timestamp
