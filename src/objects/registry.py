@@ -473,7 +473,8 @@ class Registry:
                     metadata=obj.metadata.replace(generation=generation))
                 meta_of(new)["generation"] = generation
         meta = meta_of(new)
-        if meta.get("deletionTimestamp") and not meta.get("finalizers"):
+        if meta.get("deletionTimestamp") and not meta.get("finalizers") \
+                and not meta.get("deletionGracePeriodSeconds"):  # a graceful deletion waits for its kubelet
             response = self._txn([Compare.mod_revision(key) == kv.mod_revision], [Op.delete(key)], [])
             return self._with_version(key, data, response.revision, obj) if response.succeeded else None
         if data == kv.value:
@@ -561,7 +562,8 @@ class Registry:
 
     # ------------------------------------------------------------------ delete
     def delete(self, kind: str, name: str, namespace: str | None = None, *, uid: str | None = None,
-               resource_version: str | None = None, propagation_policy: str | None = None) -> Any:
+               resource_version: str | None = None, propagation_policy: str | None = None,
+               grace_period_seconds: int | None = None) -> Any:
         """Delete an object and return its last state. With finalizers, only mark it: set
         ``deletionTimestamp`` (and bump generation); it goes once an update empties ``finalizers``.
         ``uid`` / ``resource_version`` are DeleteOptions preconditions: Conflict when they do not hold.
@@ -573,13 +575,24 @@ class Registry:
         finalizer: the collector removes the dependents' ownerReferences, then the object goes). None is
         the kind's default, as the API server's: Orphan for batch/v1 Jobs (kept for compatibility; kubectl
         asks for Background explicitly), Background for everything else. The finalizers are only acted on
-        while a garbage collector runs (controllers.ControllerManager)."""
+        while a garbage collector runs (controllers.ControllerManager).
+
+        ``grace_period_seconds`` (DeleteOptions.gracePeriodSeconds): a pod bound to a node and not finished
+        is deleted gracefully, as the API server does: marked with ``deletionTimestamp`` = now + the grace
+        period and ``deletionGracePeriodSeconds``, and left for its kubelet to stop it and delete it with
+        ``grace_period_seconds=0``; a later delete may shorten the period, never lengthen it. Other kinds,
+        unbound and finished pods are deleted at once. None (not asking for a period) deletes at once too:
+        the API server would use the pod's terminationGracePeriodSeconds, but nothing may be running a
+        kubelet here to finish the deletion."""
         if propagation_policy not in PROPAGATION_POLICIES:
             raise ValidationError(FieldError("propagationPolicy", "supported values: " + ", ".join(
                 f'"{p}"' for p in PROPAGATION_POLICIES if p), propagation_policy, "Unsupported value"))
         info = self.kind_info(kind)
         key = self._key(info, name, namespace)
         wanted_rv = self._parse_rv(resource_version) if resource_version else None
+        if grace_period_seconds is not None and (type(grace_period_seconds) is not int or grace_period_seconds < 0):
+            raise ValidationError(FieldError("gracePeriodSeconds", "must be a non-negative integer",
+                                             grace_period_seconds))
         while True:
             kv = self.store.get(key)
             if kv is None:
@@ -593,11 +606,14 @@ class Registry:
                 raise Conflict(f'Operation cannot be fulfilled on {info.resource} "{name}": Precondition failed: '
                                f"ResourceVersion in precondition: {wanted_rv}, ResourceVersion in object meta: "
                                f"{kv.mod_revision}")
+            grace = self._grace_period(info, old, grace_period_seconds)
             policy = propagation_policy or ("Orphan" if info.kind == "Job" and old.get("apiVersion") == "batch/v1"
                                             else "Background")
             finalizers = _gc_finalizers(meta.get("finalizers") or [], policy, explicit=propagation_policy is not None)
-            if finalizers:
-                if meta.get("deletionTimestamp"):
+            if grace:
+                result = self._delete_gracefully(info, key, kv, old, grace, finalizers)
+            elif finalizers:
+                if meta.get("deletionTimestamp") and not meta.get("deletionGracePeriodSeconds"):
                     return self._decode(kv)
                 marked = copy.deepcopy(old)
                 meta_of(marked)["finalizers"] = finalizers
@@ -612,6 +628,34 @@ class Registry:
                 result = self._with_version(key, kv.value, response.revision, known) if response.succeeded else None
             if result is not None:
                 return result
+
+    @staticmethod
+    def _grace_period(info: KindInfo, old: dict[str, Any], asked: int | None) -> int:
+        """The pod strategy's CheckGracefulDelete: the period asked for, 0 for an unbound or finished pod."""
+        if not asked or info.kind != "Pod":
+            return 0
+        spec = old.get("spec") if isinstance(old.get("spec"), dict) else {}
+        status = old.get("status") if isinstance(old.get("status"), dict) else {}
+        if not spec.get("nodeName") or status.get("phase") in ("Succeeded", "Failed"):
+            return 0
+        return asked
+
+    def _delete_gracefully(self, info: KindInfo, key: str, kv: Any, old: dict[str, Any], grace: int,
+                           finalizers: list[str]) -> Any:
+        """Mark a pod for graceful deletion (rest.BeforeDelete), with the garbage collector's finalizers for
+        its propagation policy; an earlier deadline is kept."""
+        meta = meta_of(old)
+        now = self._clock()
+        deadline = now_rfc3339(lambda: now + grace)
+        if meta.get("deletionTimestamp") and meta.get("deletionTimestamp") <= deadline:
+            return self._decode(kv)  # already due sooner: a delete never lengthens the period
+        marked = copy.deepcopy(old)
+        if finalizers:
+            meta_of(marked)["finalizers"] = finalizers
+        meta_of(marked)["deletionTimestamp"] = deadline
+        meta_of(marked)["deletionGracePeriodSeconds"] = grace
+        meta_of(marked)["generation"] = int(meta.get("generation") or 0) + 1
+        return self._write(info, key, kv, old, marked)
 
     # ------------------------------------------------------------------ watch
     def watch(self, kind: str, namespace: str | None = None, resource_version: str | None = None,
