@@ -10,6 +10,7 @@ from objects.leaderelection import LeaderElection  # re-exported: controllers.Le
 from .controller import Controller
 from .events import NORMAL, WARNING, EventRecorder
 from .expectations import EXPECTATIONS_TTL, ControllerExpectations
+from .hollownodes import HollowNode, HollowNodes
 from .informer import Informer, Lister, SharedInformers
 from .keys import object_key, split_key
 from .manager import ControllerManager
@@ -24,5 +25,5 @@ __all__ = [
     "ControllerManager", "Controller", "DEFAULT_CONTROLLERS", "register_controller", "resolve_controllers",
     "Informer", "Lister", "SharedInformers", "WorkQueue", "ControllerExpectations", "EXPECTATIONS_TTL",
     "EventRecorder", "NORMAL", "WARNING", "ControllerMetrics", "MetricsUnavailable", "object_key", "split_key",
-    "LeaderElection",
+    "LeaderElection", "HollowNodes", "HollowNode",
 ]

@@ -1,0 +1,608 @@
+"""Hollow nodes, like kubemark's hollow kubelets and kwok: Nodes that register, heartbeat and "run" the pods
+bound to them, with no containers behind them, thousands to a process.
+
+Each hollow node registers its Node (Ready, capacity and allocatable from its template; kubemark's 4 CPU,
+32Gi, 110 pods by default), renews its Lease in ``kube-node-lease`` every ``heartbeat_interval`` (the
+kubelet's node lease, owned by the Node), posts its node status when it changed (a controller marked it
+Unknown, say) and every ``status_report_interval`` otherwise (the kubelet's nodeStatusReportFrequency), and
+takes every pod bound to it through the kubelet's phases: Pending (containers being created, when a
+startup time is set) -> Running with PodReadyToStartContainers / Initialized / ContainersReady / Ready,
+startTime, hostIP / podIP and containerStatuses -> Succeeded or Failed when its containers exit (see the
+``borgkit.io/*`` annotations in :mod:`controllers.kubeletstatus`), restarting them with the kubelet's
+back-off when the restart policy says so. A pod being deleted (``deletionTimestamp``) is terminated after
+its termination time (at most its grace period), its terminated status written, then deleted for good
+(grace period 0) with its uid as precondition. Every status goes through the status subresource with the
+pod's resourceVersion as precondition; a Conflict re-reads.
+
+One informer watches all pods (indexed by ``spec.nodeName``) and one all nodes; one :class:`TimerWheel`
+thread runs every node's heartbeats and pod transitions. ``node(name)`` gives a handle to stop a node for
+good or pause it (no heartbeats, no pod progress: a frozen kubelet) and resume it.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from typing import Any, Callable, Sequence
+
+from objects import AlreadyExists, Conflict, NotFound, ObjectsError, from_dict, to_dict
+from objects.leaderelection import micro_time
+
+from .informer import Informer
+from .kubeletstatus import (NODE_LEASE_NAMESPACE, RUN_SECONDS, STARTUP_SECONDS, TERMINATION_SECONDS,
+                            backoff_status, lease_object, node_addresses, node_conditions, node_object,
+                            parse_time, pending_status, pod_exit_code, pod_seconds, rfc3339, running_status,
+                            terminated_status)
+from .timerwheel import Timer, TimerWheel
+
+__all__ = ["HollowNodes", "HollowNode", "NODE_NAME_INDEX"]
+
+log = logging.getLogger(__name__)
+
+NODE_NAME_INDEX = "spec.nodeName"
+_TERMINAL = ("Succeeded", "Failed")
+_CONFLICT_RETRY = 0.05  # seconds before a sync that met a Conflict looks again
+
+
+def _node_name_of(pod: Any) -> list[str]:
+    return [pod.spec.node_name] if pod.spec.node_name else []
+
+
+class HollowNode:
+    """One hollow node: ``stop()`` (for good, as a killed kubelet), ``pause()`` / ``resume()`` (a frozen
+    kubelet: no lease renewals, no status, no pod progress, until resumed)."""
+
+    def __init__(self, owner: "HollowNodes", name: str, index: int, body: dict[str, Any]) -> None:
+        self._owner = owner
+        self.name = name
+        self.index = index
+        self.body = body
+        self.uid: str | None = None
+        self.state = "running"   # running | paused | stopped
+        self.epoch = 0           # bumped by pause / resume / stop: timers of an older epoch do nothing
+        self.lease_version: str | None = None
+        self.ip, cidr = node_addresses(index)
+        self._pod_prefix = cidr.rsplit(".", 1)[0] + "."
+        self._free_ips: list[int] = []
+        self._next_ip = 2
+        self.heartbeats = 0
+
+    @property
+    def live(self) -> bool:
+        return self.state == "running"
+
+    @property
+    def paused(self) -> bool:
+        return self.state == "paused"
+
+    @property
+    def stopped(self) -> bool:
+        return self.state == "stopped"
+
+    def stop(self) -> None:
+        """Stop this node for good: no more heartbeats or pod transitions (the Node object stays)."""
+        self._owner._set_state(self, "stopped")
+
+    def pause(self) -> None:
+        """Freeze this node until :meth:`resume`."""
+        if self.state == "running":
+            self._owner._set_state(self, "paused")
+
+    def resume(self) -> None:
+        """Heartbeat again at once and carry on with its pods."""
+        if self.state == "paused":
+            self._owner._set_state(self, "running")
+
+    def allocate_ip(self) -> str:
+        if self._free_ips:
+            return self._pod_prefix + str(self._free_ips.pop())
+        if self._next_ip > 254:  # more pods than a /24: addresses are shared (hollow pods need none)
+            self._next_ip = 2
+        n = self._next_ip
+        self._next_ip += 1
+        return self._pod_prefix + str(n)
+
+    def release_ip(self, ip: str | None) -> None:
+        if ip and ip.startswith(self._pod_prefix):
+            last = int(ip.rsplit(".", 1)[1])
+            if last not in self._free_ips:
+                self._free_ips.append(last)
+
+    def __repr__(self) -> str:
+        return f"HollowNode({self.name!r}, {self.state})"
+
+
+class _PodRun:
+    """What a hollow kubelet remembers about one pod it runs."""
+
+    __slots__ = ("uid", "ip", "start_at", "start_time", "started_at", "restarts", "backoff_until", "last_exit",
+                 "finished", "terminate_at", "timer", "done", "written", "seen")
+
+    def __init__(self, uid: str | None) -> None:
+        self.uid = uid
+        self.ip: str | None = None
+        self.start_at: float | None = None      # when its containers will be running
+        self.start_time: str | None = None      # status.startTime
+        self.started_at: float | None = None    # when its containers last started
+        self.restarts = 0
+        self.backoff_until: float | None = None
+        self.last_exit: int | None = None
+        self.finished: str | None = None
+        self.terminate_at: float | None = None
+        self.timer: Timer | None = None
+        self.done = False                       # terminal status written
+        self.written = 0                        # resourceVersion of this kubelet's last write of the pod
+        self.seen: str | None = None            # resourceVersion the last finished sync acted on
+
+
+class HollowNodes:
+    """Many hollow nodes on one Registry (see the module documentation).
+
+    ``count_or_templates``: a number of nodes built from the default template, or a sequence of Node
+    templates (objects or dicts; labels, annotations, spec — taints, say — and status capacity / allocatable
+    are used), one node each, named by the template or ``name_prefix`` + its position.
+    ``clock``: seconds since the epoch (default ``time.time``); timers follow it, so a test may move it.
+    """
+
+    def __init__(self, registry: Any, count_or_templates: int | Sequence[Any], *,
+                 name_prefix: str = "hollow-node-", clock: Callable[[], float] | None = None,
+                 heartbeat_interval: float = 10.0, lease_duration_seconds: int = 40,
+                 status_report_interval: float = 300.0, pod_startup_seconds: float = 0.0,
+                 termination_seconds: float = 1.0, restart_backoff: tuple[float, float] = (10.0, 300.0),
+                 workers: int = 1, start_index: int = 0) -> None:
+        if isinstance(count_or_templates, bool) or not isinstance(count_or_templates, (int, Sequence)):
+            raise TypeError("count_or_templates: must be a number of nodes or a sequence of Node templates")
+        if isinstance(count_or_templates, int):
+            if count_or_templates < 0:
+                raise ValueError(f"count_or_templates: Invalid value: {count_or_templates}: must be at least 0")
+            templates: list[dict[str, Any]] = [{} for _ in range(count_or_templates)]
+        else:
+            templates = [t if isinstance(t, dict) else to_dict(t) for t in count_or_templates]
+        for field, value in (("heartbeat_interval", heartbeat_interval),
+                             ("status_report_interval", status_report_interval)):
+            if not value > 0:
+                raise ValueError(f"{field}: Invalid value: {value}: must be greater than 0")
+        if not (isinstance(lease_duration_seconds, int) and lease_duration_seconds >= 1):
+            raise ValueError(f"lease_duration_seconds: Invalid value: {lease_duration_seconds}: must be at least 1")
+        self.registry = registry
+        self.clock: Callable[[], float] = clock or time.time
+        self.heartbeat_interval = float(heartbeat_interval)
+        self.lease_duration_seconds = lease_duration_seconds
+        self.status_report_interval = float(status_report_interval)
+        self.pod_startup_seconds = float(pod_startup_seconds)
+        self.termination_seconds = float(termination_seconds)
+        self.restart_backoff = restart_backoff
+        self._nodes: dict[str, HollowNode] = {}
+        now = rfc3339(self.clock())
+        for position, template in enumerate(templates):
+            index = start_index + position
+            name = ((template.get("metadata") or {}).get("name")) or f"{name_prefix}{index}"
+            if name in self._nodes:
+                raise ValueError(f"count_or_templates[{position}].metadata.name: Duplicate value: {name!r}")
+            body = node_object(name, template, index, now)
+            from_dict(body)  # a bad template is refused here, before anything is written
+            self._nodes[name] = HollowNode(self, name, index, body)
+        self._pods: dict[str, _PodRun] = {}
+        self._queued: set[str] = set()
+        self._lock = threading.Lock()
+        self.wheel = TimerWheel(self.clock, workers=workers, name="hollow-nodes")
+        self.pods = Informer(registry, "Pod", clock=self.clock)
+        self.pods.add_index(NODE_NAME_INDEX, _node_name_of)
+        self.node_informer = Informer(registry, "Node", clock=self.clock)
+        self.started = False
+        # counters: what the hollow kubelets wrote
+        self.writes = {"lease": 0, "node_status": 0, "pod_status": 0, "pod_delete": 0, "register": 0}
+
+    # ------------------------------------------------------------------ handles
+    def node(self, name: str) -> HollowNode:
+        """The handle of one node (KeyError naming it when it is not one of these)."""
+        try:
+            return self._nodes[name]
+        except KeyError:
+            raise KeyError(f"no hollow node named {name!r}") from None
+
+    def pods_on(self, name: str) -> list[Any]:
+        """The pods bound to one of these nodes, as the shared pod informer has them."""
+        return self.pods.lister.by_index(NODE_NAME_INDEX, name)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._nodes)
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    def __iter__(self) -> Any:
+        return iter(self._nodes.values())
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self, timeout: float = 60.0) -> None:
+        """Register every node and its Lease (here, before returning), then run."""
+        if self.started:
+            return
+        self._ensure_namespace()
+        for node in self._nodes.values():
+            self._register(node)
+            self._renew_lease(node)
+        self.pods.add_handler(on_add=self._pod_event, on_update=lambda old, new: self._pod_event(new),
+                              on_delete=self._pod_event)
+        self.node_informer.add_handler(on_add=self._node_event, on_update=lambda old, new: self._node_event(new),
+                                       on_delete=self._node_deleted)
+        self.wheel.start()
+        self.pods.start()
+        self.node_informer.start()
+        if not (self.pods.wait_synced(timeout) and self.node_informer.wait_synced(timeout)):
+            raise TimeoutError(f"hollow nodes: pods and nodes not listed within {timeout} s")
+        now = self.clock()
+        for node in self._nodes.values():
+            self._schedule_heartbeat(node, now + random.uniform(0, self.heartbeat_interval))
+            self._schedule_report(node, now + random.uniform(0, self.status_report_interval))
+        self.started = True
+
+    def stop(self) -> None:
+        """Stop every node's work and the threads (the Node objects stay, as after killing the kubelets)."""
+        self.pods.stop()
+        self.node_informer.stop()
+        self.wheel.stop()
+        self.started = False
+
+    def __enter__(self) -> "HollowNodes":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def idle(self) -> bool:
+        """True when no pod transition is due now and none is running (heartbeats aside)."""
+        return not self._queued and self.wheel.idle()
+
+    def _set_state(self, node: HollowNode, state: str) -> None:
+        with self._lock:
+            if node.state == "stopped":
+                return
+            node.state = state
+            node.epoch += 1
+        if state == "running" and self.started:
+            now = self.clock()
+            self._schedule_heartbeat(node, now)
+            self._schedule_report(node, now + self.status_report_interval)
+            self.wheel.call_at(now, lambda: self._post_node_status(node), node.index)
+            for pod in self.pods.lister.by_index(NODE_NAME_INDEX, node.name):
+                self._enqueue(pod.key, node)
+
+    # ------------------------------------------------------------------ node: registration and heartbeats
+    def _ensure_namespace(self) -> None:
+        try:
+            self.registry.create(from_dict({"apiVersion": "v1", "kind": "Namespace",
+                                            "metadata": {"name": NODE_LEASE_NAMESPACE}}))
+        except AlreadyExists:
+            pass
+
+    def _register(self, node: HollowNode) -> None:
+        body = dict(node.body)
+        body["status"] = dict(body["status"], conditions=node_conditions(rfc3339(self.clock())))
+        try:
+            created = self.registry.create(from_dict(body))
+            node.uid = created.metadata.uid
+            self.writes["register"] += 1
+        except AlreadyExists:
+            existing = self.registry.get("Node", node.name)
+            node.uid = existing.metadata.uid
+            self._post_node_status(node, existing, force=True)
+
+    def _schedule_heartbeat(self, node: HollowNode, due: float) -> None:
+        epoch = node.epoch
+
+        def beat() -> None:
+            if node.epoch != epoch or not node.live:
+                return
+            try:
+                self._renew_lease(node)
+            except ObjectsError:
+                log.exception("hollow node %s: lease renewal failed", node.name)
+            if node.epoch == epoch:
+                self._schedule_heartbeat(node, self.clock() + self.heartbeat_interval)
+        self.wheel.call_at(due, beat, node.index)
+
+    def _schedule_report(self, node: HollowNode, due: float) -> None:
+        epoch = node.epoch
+
+        def report() -> None:
+            if node.epoch != epoch or not node.live:
+                return
+            self._post_node_status(node, force=True)
+            if node.epoch == epoch:
+                self._schedule_report(node, self.clock() + self.status_report_interval)
+        self.wheel.call_at(due, report, node.index)
+
+    def _renew_lease(self, node: HollowNode) -> None:
+        """Renew (or create) the node's Lease: a CAS on the version last written, re-read on Conflict."""
+        renew = micro_time(self.clock())
+        for _ in range(3):
+            body = lease_object(node.name, node.uid, renew, self.lease_duration_seconds, node.lease_version)
+            try:
+                if node.lease_version is None:
+                    lease = self.registry.create(from_dict(body))
+                else:
+                    lease = self.registry.update(from_dict(body))
+            except AlreadyExists:
+                node.lease_version = self.registry.get("Lease", node.name, NODE_LEASE_NAMESPACE).metadata.resource_version
+                continue
+            except (Conflict, NotFound):
+                try:
+                    node.lease_version = self.registry.get("Lease", node.name,
+                                                           NODE_LEASE_NAMESPACE).metadata.resource_version
+                except NotFound:
+                    node.lease_version = None
+                continue
+            node.lease_version = lease.metadata.resource_version
+            node.heartbeats += 1
+            self.writes["lease"] += 1
+            return
+
+    def _post_node_status(self, node: HollowNode, current: Any = None, force: bool = False) -> None:
+        """Write the healthy conditions when the stored ones say otherwise (or ``force``: a heartbeat)."""
+        if not node.live:
+            return
+        if current is None:
+            current = self.node_informer.lister.get(node.name)
+            if current is None:
+                current = self._get("Node", node.name)
+            if current is None:
+                self._register(node)
+                return
+        if not force and _ready(current):
+            return
+        since = {c.type: c.last_transition_time for c in current.status.conditions or ()
+                 if c.last_transition_time and c.status == ("True" if c.type == "Ready" else "False")}
+        patch = {"metadata": {"resourceVersion": current.metadata.resource_version},
+                 "status": {"conditions": node_conditions(rfc3339(self.clock()), since)}}
+        try:
+            self.registry.patch_status("Node", node.name, patch)
+            self.writes["node_status"] += 1
+        except Conflict:
+            self.wheel.call_later(_CONFLICT_RETRY, lambda: self._post_node_status(node, force=force), node.index)
+        except NotFound:
+            self._register(node)
+
+    def _node_event(self, obj: Any) -> None:
+        node = self._nodes.get(obj.metadata.name)
+        if node is not None and node.live and self.started and not _ready(obj):
+            self.wheel.call_at(self.clock(), lambda: self._post_node_status(node), node.index)
+
+    def _node_deleted(self, obj: Any) -> None:
+        node = self._nodes.get(obj.metadata.name)
+        if node is not None and node.live and self.started:  # the kubelet registers again
+            self.wheel.call_at(self.clock(), lambda: self._register(node) if node.live else None, node.index)
+
+    def _get(self, kind: str, name: str, namespace: str | None = None) -> Any:
+        try:
+            return self.registry.get(kind, name, namespace)
+        except NotFound:
+            return None
+
+    # ------------------------------------------------------------------ pods
+    def _pod_event(self, pod: Any) -> None:
+        node = self._nodes.get(pod.spec.node_name) if pod.spec.node_name else None
+        if node is not None:
+            self._enqueue(pod.key, node)
+
+    def _enqueue(self, key: str, node: HollowNode, due: float | None = None) -> None:
+        if due is None:
+            if key in self._queued:
+                return
+            self._queued.add(key)
+            self.wheel.call_at(self.clock(), lambda: self._sync_now(key, node), node.index)
+            return
+        run = self._pods.get(key)
+        timer = self.wheel.call_at(due, lambda: self._sync_now(key, node), node.index)
+        if run is not None:
+            if run.timer is not None:
+                run.timer.cancel()
+            run.timer = timer
+
+    def _sync_now(self, key: str, node: HollowNode) -> None:
+        self._queued.discard(key)
+        try:
+            self.sync_pod(key, node)
+        except Conflict:
+            self.wheel.call_later(_CONFLICT_RETRY, lambda: self._sync_again(key, node), node.index)
+
+    def _sync_again(self, key: str, node: HollowNode) -> None:
+        self._enqueue(key, node)
+
+    def observed(self, key: str) -> str | None:
+        """The resourceVersion of pod ``key`` ("namespace/name") its node last acted on (None: never)."""
+        run = self._pods.get(key)
+        return run.seen if run is not None else None
+
+    def sync_pod(self, key: str, node: HollowNode) -> None:
+        """Move one pod along (the kubelet's syncPod): read it from the informer, act on what is due, set
+        a timer for what comes next."""
+        pod = self.pods.lister.get(key)
+        self._sync_pod(key, node, pod)
+        run = self._pods.get(key)
+        if run is not None and pod is not None and run.uid == pod.metadata.uid and node.live:
+            run.seen = pod.metadata.resource_version
+
+    def _sync_pod(self, key: str, node: HollowNode, pod: Any) -> None:
+        run = self._pods.get(key)
+        if pod is None or pod.spec.node_name != node.name:
+            if run is not None and pod is None:
+                self._forget(key, run, node)
+            return
+        if run is None or run.uid != pod.metadata.uid:
+            if run is not None:
+                self._forget(key, run, node)
+            run = self._pods[key] = self._adopt(pod, node)
+        if not node.live:
+            return  # resume() syncs every pod of the node again
+        if int(pod.metadata.resource_version or 0) < run.written:
+            return  # the informer has not caught up with our own write yet: its event syncs again
+        now = self.clock()
+        if pod.metadata.deletion_timestamp:
+            self._terminate(pod, run, node, now)
+        elif pod.status.phase in _TERMINAL:
+            run.done = True
+        elif run.backoff_until is not None:
+            if now >= run.backoff_until:
+                self._start(pod, run, node, now, restart=True)
+            else:
+                self._enqueue(key, node, run.backoff_until)
+        elif run.started_at is None:
+            if run.start_at is None:
+                run.start_at = now + pod_seconds(pod, STARTUP_SECONDS, self.pod_startup_seconds)  # type: ignore[operator]
+                if run.start_at > now:
+                    self._write_status(pod, pending_status(pod, rfc3339(now), node.ip, self._ip(run, node)))
+                    run.start_time = rfc3339(now)
+            if now >= run.start_at:
+                self._start(pod, run, node, now, restart=False)
+            else:
+                self._enqueue(key, node, run.start_at)
+        else:
+            self._maybe_exit(pod, run, node, now)
+
+    def _adopt(self, pod: Any, node: HollowNode) -> _PodRun:
+        """State for a pod seen for the first time; a pod already running (this process restarted) keeps
+        running from its recorded start."""
+        run = _PodRun(pod.metadata.uid)
+        if pod.status.phase == "Running":
+            run.ip = pod.status.pod_ip
+            run.start_time = pod.status.start_time
+            run.started_at = parse_time(pod.status.start_time) or self.clock()
+            run.start_at = run.started_at
+            statuses = (pod.status.unknown_fields or {}).get("containerStatuses") or []
+            if statuses and isinstance(statuses[0], dict):
+                run.restarts = int(statuses[0].get("restartCount") or 0)
+        return run
+
+    def _ip(self, run: _PodRun, node: HollowNode) -> str:
+        if run.ip is None:
+            run.ip = node.allocate_ip()
+        return run.ip
+
+    def _forget(self, key: str, run: _PodRun, node: HollowNode) -> None:
+        if run.timer is not None:
+            run.timer.cancel()
+        node.release_ip(run.ip)
+        self._pods.pop(key, None)
+
+    def _write_status(self, pod: Any, status: dict[str, Any]) -> Any:
+        patch = {"metadata": {"resourceVersion": pod.metadata.resource_version}, "status": status}
+        written = self.registry.patch_status("Pod", pod.metadata.name, patch, pod.metadata.namespace)
+        self.writes["pod_status"] += 1
+        run = self._pods.get(pod.key)
+        if run is not None:
+            run.written = int(written.metadata.resource_version)
+        return written
+
+    def _start(self, pod: Any, run: _PodRun, node: HollowNode, now: float, restart: bool) -> None:
+        stamp = rfc3339(now)
+        run.start_time = run.start_time or stamp
+        if restart:
+            status = running_status(pod, stamp, node.ip, self._ip(run, node), run.start_time, stamp, run.restarts,
+                                    run.last_exit, run.finished)
+        else:
+            status = running_status(pod, stamp, node.ip, self._ip(run, node), run.start_time, stamp, run.restarts)
+        self._write_status(pod, status)
+        run.started_at = now
+        run.backoff_until = None
+        self._schedule_exit(pod, run, node, now)
+
+    def _run_seconds(self, pod: Any) -> float | None:
+        seconds = pod_seconds(pod, RUN_SECONDS, None)
+        if seconds is None and pod_exit_code(pod) is not None:
+            seconds = 0.0
+        return seconds
+
+    def _schedule_exit(self, pod: Any, run: _PodRun, node: HollowNode, now: float) -> None:
+        seconds = self._run_seconds(pod)
+        if seconds is not None and run.started_at is not None:
+            self._enqueue(pod.key, node, run.started_at + seconds)
+
+    def _maybe_exit(self, pod: Any, run: _PodRun, node: HollowNode, now: float) -> None:
+        """Running: the containers exit once their run time is over; else the status is kept right (a
+        controller may have marked the pod not ready while the node was unreachable)."""
+        seconds = self._run_seconds(pod)
+        if seconds is None or run.started_at is None or now < run.started_at + seconds:
+            if not _pod_ready(pod):
+                stamp = rfc3339(run.started_at or now)
+                self._write_status(pod, running_status(pod, rfc3339(now), node.ip, self._ip(run, node),
+                                                       run.start_time or stamp, stamp, run.restarts))
+            if seconds is not None and run.started_at is not None:
+                self._enqueue(pod.key, node, run.started_at + seconds)
+            return
+        code = pod_exit_code(pod) or 0
+        policy = pod.spec.restart_policy or "Always"
+        stamp = rfc3339(now)
+        if policy == "Never" or (policy == "OnFailure" and code == 0):
+            phase = "Succeeded" if code == 0 else "Failed"
+            self._write_status(pod, terminated_status(pod, stamp, node.ip, run.ip, run.start_time or stamp,
+                                                      run.restarts, code, phase, rfc3339(run.started_at)))
+            run.done = True
+            node.release_ip(run.ip)
+            return
+        # The kubelet's container restart back-off: 10 s doubling to 5 min.
+        base, cap = self.restart_backoff
+        delay = min(base * (2 ** run.restarts), cap)
+        run.restarts += 1
+        run.last_exit, run.finished = code, stamp
+        self._write_status(pod, backoff_status(pod, stamp, node.ip, self._ip(run, node), run.start_time or stamp,
+                                               run.restarts, code, stamp))
+        run.started_at = None
+        run.backoff_until = now + delay
+        self._enqueue(pod.key, node, run.backoff_until)
+
+    def _terminate(self, pod: Any, run: _PodRun, node: HollowNode, now: float) -> None:
+        """Graceful deletion: the containers stop within the grace period (after the pod's termination time,
+        capped by it), the terminated status is written, then the pod is deleted for good."""
+        if run.terminate_at is None:
+            grace = float(pod.metadata.deletion_grace_period_seconds or 0)
+            takes = pod_seconds(pod, TERMINATION_SECONDS, self.termination_seconds) or 0.0
+            running = run.started_at is not None or run.backoff_until is not None
+            run.terminate_at = now + (min(grace, takes) if running and not run.done else 0.0)
+        if now < run.terminate_at:
+            self._enqueue(pod.key, node, run.terminate_at)
+            return
+        if not run.done and pod.status.phase not in _TERMINAL and (run.started_at is not None
+                                                                    or run.backoff_until is not None):
+            stamp = rfc3339(now)
+            # Stopped by the kubelet on deletion: exit code 137 after SIGKILL is what a grace period
+            # of 0 gives; a container honouring SIGTERM exits 0. The pod is Failed unless every exit was 0,
+            # except that restartPolicy Always never ends Succeeded (the kubelet's terminal phase rule).
+            code = 0 if pod.metadata.deletion_grace_period_seconds else 137
+            phase = "Succeeded" if code == 0 and (pod.spec.restart_policy or "Always") != "Always" else "Failed"
+            pod = self._write_status(pod, terminated_status(pod, stamp, node.ip, run.ip, run.start_time or stamp,
+                                                            run.restarts, code, phase,
+                                                            rfc3339(run.started_at or now)))
+            run.done = True
+        self._delete(pod)
+        node.release_ip(run.ip)
+
+    def _delete(self, pod: Any) -> None:
+        meta = pod.metadata
+        try:
+            self.registry.delete("Pod", meta.name, meta.namespace, uid=meta.uid, **_FINAL_DELETE)
+            self.writes["pod_delete"] += 1
+        except NotFound:
+            pass
+
+
+# The final delete once the containers are gone (the kubelet's status manager deletes with grace period 0).
+_FINAL_DELETE: dict[str, Any] = {"grace_period_seconds": 0}
+
+
+def _ready(node: Any) -> bool:
+    for condition in node.status.conditions or ():
+        if condition.type == "Ready":
+            return condition.status == "True"
+    return False
+
+
+def _pod_ready(pod: Any) -> bool:
+    for condition in pod.status.conditions or ():
+        if condition.type == "Ready":
+            return condition.status == "True"
+    return False
