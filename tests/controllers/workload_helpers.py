@@ -1,0 +1,142 @@
+"""Builders, a stand-in kubelet and invariant watchers for the workload controller tests (not a test module)."""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Callable
+
+import objects
+from objects import Condition, Registry
+
+from controllers.podstate import format_time, is_active
+
+POLL = 0.05
+
+
+def deployment(name: str, replicas: int, image: str = "v1", namespace: str = "default",
+               strategy: dict | None = None, **spec: Any) -> Any:
+    labels = {"app": name}
+    body: dict[str, Any] = {"replicas": replicas, "selector": {"matchLabels": labels},
+                            "template": {"metadata": {"labels": labels},
+                                         "spec": {"containers": [{"name": "c", "image": image}]}}, **spec}
+    if strategy is not None:
+        body["strategy"] = strategy
+    return objects.from_dict({"apiVersion": "apps/v1", "kind": "Deployment",
+                              "metadata": {"name": name, "namespace": namespace}, "spec": body})
+
+
+def with_image(registry: Registry, kind: str, name: str, image: str, namespace: str = "default", **spec: Any) -> Any:
+    """Change the template's image (a new template), and other spec fields; the stored object."""
+    obj = registry.get(kind, name, namespace)
+    template = obj.spec.template
+    containers = [c.replace(image=image) for c in template.spec.containers]
+    template = template.replace(spec=template.spec.replace(containers=containers))
+    return registry.update(obj.replace(spec=obj.spec.replace(template=template, **spec)))
+
+
+def image_of(pod: Any) -> str:
+    return pod.spec.containers[0].image
+
+
+class Kubelet:
+    """Plays the kubelets: pods that ``ready(pod)`` accepts (and that are bound, or need no node when
+    ``bind`` is None) go Running and Ready once seen. With ``bind`` a function of the pod giving a node
+    name, unbound pods are first bound there (a stand-in scheduler). Runs on its own thread until stop()."""
+
+    def __init__(self, registry: Registry, ready: Callable[[Any], bool] = lambda p: True,
+                 bind: Callable[[Any], str | None] | None = None) -> None:
+        self.registry, self.ready, self.bind = registry, ready, bind
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="test-kubelet", daemon=True)
+
+    def __enter__(self) -> "Kubelet":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for pod in self.registry.list("Pod", all_namespaces=True).items:
+                if self._stop.is_set():
+                    return
+                try:
+                    self._handle(pod)
+                except (objects.Conflict, objects.NotFound):
+                    pass
+            self._stop.wait(POLL)
+
+    def _handle(self, pod: Any) -> None:
+        if not is_active(pod):
+            return
+        if not pod.spec.node_name and self.bind is not None:
+            node = self.bind(pod)
+            if node:
+                self.registry.bind(pod.metadata.name, node, pod.metadata.namespace)
+            return
+        if pod.status.phase == "Running" or not self.ready(pod):
+            return
+        if self.bind is not None and not pod.spec.node_name:
+            return
+        conditions = [Condition(type="Ready", status="True", last_transition_time=format_time(time.time()))]
+        self.registry.update_status(pod.replace(status=pod.status.replace(phase="Running", conditions=conditions)))
+
+
+class PodWatcher:
+    """Calls ``check(pods)`` with every active pod of the namespace after every pod event (a watch on the
+    Registry, so no intermediate state is missed); records the first violation message."""
+
+    def __init__(self, registry: Registry, check: Callable[[dict[str, Any]], str | None],
+                 namespace: str = "default") -> None:
+        self.registry, self.check, self.namespace = registry, check, namespace
+        listed = registry.list("Pod", namespace)
+        self.pods = {p.metadata.name: p for p in listed.items if is_active(p)}
+        self._stream = registry.watch("Pod", namespace, resource_version=listed.resource_version)
+        self.violations: list[str] = []
+        self.events = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="test-pod-watcher", daemon=True)
+
+    def __enter__(self) -> "PodWatcher":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._stream.stop()
+        self._thread.join(10)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            event = self._stream.get(0.1)
+            if event is None:
+                if self._stream.stopped:
+                    return
+                continue
+            if event.type == "BOOKMARK":
+                continue
+            pod = event.object
+            if event.type == "DELETED" or not is_active(pod):
+                self.pods.pop(pod.metadata.name, None)
+            else:
+                self.pods[pod.metadata.name] = pod
+            self.events += 1
+            problem = self.check(dict(self.pods))
+            if problem and len(self.violations) < 20:
+                self.violations.append(problem)
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, message: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(0.02)
