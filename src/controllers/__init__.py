@@ -19,7 +19,7 @@ from .table import DEFAULT_CONTROLLERS, register_controller, resolve_controllers
 from .workqueue import WorkQueue
 
 # The controllers: each module registers itself in DEFAULT_CONTROLLERS.
-from . import garbagecollector, job, replicaset  # noqa: E402,F401  (isort: skip)
+from . import endpoints, endpointslice, garbagecollector, job, replicaset  # noqa: E402,F401  (isort: skip)
 from . import deployment  # noqa: E402,F401  (isort: skip)
 
 __all__ = [
