@@ -192,3 +192,14 @@ def test_tls_with_client_certificates(tmp_path):
         with kvstore.connect(f"https://{endpoint}", timeout=1, ca_cert=certs["ca"]) as no_client_cert:
             with pytest.raises((kvstore.Timeout, kvstore.KVError)):
                 no_client_cert.get(b"k")  # the server requires a client certificate
+
+
+@pytest.mark.etcd
+@SKIP_ETCD
+def test_serializable_reads_as_on_a_raft_member():
+    with etcd_store() as store:
+        store.put(b"k", b"v")
+        assert store.get(b"k", serializable=True).value == b"v"
+        assert store.range(b"k", prefix=True, serializable=True).count == 1
+        with pytest.raises(kvstore.InvalidType, match="serializable"):
+            store.get(b"k", serializable=1)

@@ -73,27 +73,32 @@ class EtcdStore:
                                           field="ignore_lease" if ignore_lease else "ignore_value")
         return convert.put_response(response)
 
-    def get(self, key: bytes | str, *, revision: int | None = None) -> KeyValue | None:
-        """The live value of ``key`` (at ``revision`` if given), or None."""
-        response = self._range(Op.range(key, revision=revision))
+    def get(self, key: bytes | str, *, revision: int | None = None, serializable: bool = False) -> KeyValue | None:
+        """The live value of ``key`` (at ``revision`` if given), or None. ``serializable=True`` is etcd's
+        serializable read: the member answers from its own state, without asking the leader (as the Raft
+        member's ``get(serializable=True)``)."""
+        response = self._range(Op.range(key, revision=revision), to_bool("serializable", serializable))
         return response.kvs[0] if response.kvs else None
 
     def range(self, key: bytes | str, range_end: bytes | str | None = None, *, prefix: bool = False,
               limit: int = 0, revision: int | None = None, sort_order: SortOrder = SortOrder.NONE,
               sort_target: SortTarget = SortTarget.KEY, keys_only: bool = False, count_only: bool = False,
               min_mod_revision: int = 0, max_mod_revision: int = 0, min_create_revision: int = 0,
-              max_create_revision: int = 0) -> RangeResponse:
-        """etcd Range (linearizable); see :meth:`kvstore.Store.range`."""
+              max_create_revision: int = 0, serializable: bool = False) -> RangeResponse:
+        """etcd Range, linearizable unless ``serializable=True``; see :meth:`kvstore.Store.range`."""
         return self._range(Op.range(key, range_end, prefix=prefix, limit=limit, revision=revision,
                                     sort_order=sort_order, sort_target=sort_target, keys_only=keys_only,
                                     count_only=count_only, min_mod_revision=min_mod_revision,
                                     max_mod_revision=max_mod_revision, min_create_revision=min_create_revision,
-                                    max_create_revision=max_create_revision))
+                                    max_create_revision=max_create_revision), to_bool("serializable", serializable))
 
-    def _range(self, command: Command) -> RangeResponse:
+    def _range(self, command: Command, serializable: bool = False) -> RangeResponse:
         self._check_open()
+        request = convert.range_request(command)
+        if serializable:
+            request.serializable = True
         try:
-            response = self._connection.call(lambda s: s.kv.Range, convert.range_request(command),
+            response = self._connection.call(lambda s: s.kv.Range, request,
                                               idempotent=True, what="range", revision=command[3])
         except (Compacted, FutureRevision) as error:
             raise self._revision_error(error, "revision") from None
