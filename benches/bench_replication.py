@@ -5,22 +5,27 @@
 Every cluster is started first; then each measurement is taken for every system in turn, `rounds`
 times (3 by default), and the table shows the median, so that the systems see the same machine load
 (the machine is shared). 256-byte values. Rows: put (1 client, sequential), put (64 concurrent
-clients), linearizable get (1 client), serializable get (1 client), failover (SIGKILL of the leader
-to the next acknowledged write through another member). All data directories live in one temporary
-directory, removed at the end (after every process is stopped) whether the run completes or fails.
+clients spread over 4 client processes of 16 clients each, so that no side is bounded by one client
+interpreter, as etcd's own benchmark tool spreads its load), linearizable get (1 client), serializable
+get (1 client), failover (SIGKILL of the leader to the next acknowledged write). All data directories
+live in one temporary directory, removed at the end (after every process is stopped) whether the run
+completes or fails.
 
 Columns:
-- borgkit: three member processes; the clients are threads of this process talking msgpack over TCP
-  to the leader member (tests/replication/member_main.py).
-- etcd 3.4: three etcd processes; the same client threads use its JSON gateway (tests/etcd_client.py).
+- borgkit: three member processes; each client is a msgpack-over-TCP connection to the leader member
+  (tests/replication/member_main.py). Failover: a client of a surviving member resends until acknowledged.
+- etcd 3.4: three etcd processes; each client is a ``kvstore.connect()`` (gRPC, one long-lived channel per
+  endpoint) that knows every endpoint, the leader first. Failover: through such a client, as etcd's
+  clientv3 would: each attempt has a 0.25 s deadline (a write the survivors forward to the dead leader
+  waits for etcd's own 5 s request timeout otherwise), so the figure is etcd's election, to 0.25 s.
 - ReplDict: pysyncobj 0.3.17's ReplDict in three processes behind the same msgpack RPC, with the same
   timers and password as borgkit, its own (unsynced) journal and local gets only.
 - embedded: the library as meant to be used, kvstore.open(cluster=...) in this process as the leader,
-  the caller's threads calling it directly, two follower processes.
+  the caller's threads calling it directly, two follower processes (its 64-client row stays threads of
+  this process: the leader lives here).
 """
 from __future__ import annotations
 
-import base64
 import json
 import os
 import signal
@@ -39,12 +44,14 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "src"))
 
 from tests.etcd_client import EtcdClient  # noqa: E402
-from tests.replication.harness import ProcessCluster  # noqa: E402
+from tests.replication.harness import Client, ProcessCluster  # noqa: E402
 from tests.replication.support import SECRET, free_ports  # noqa: E402
 
 VALUE = b"v" * 256
 ETCD = os.environ.get("BORGKIT_ETCD", "/usr/bin/etcd")
 CLIENTS = 64
+PROCESSES = 4  # client processes the 64 clients are spread over
+FAILOVER_ATTEMPT_S = 0.25
 METRICS = ["put, 1 client", "put, 64 clients", "linearizable get, 1 client", "serializable get, 1 client"]
 
 
@@ -71,6 +78,64 @@ def concurrent(per_client: int, operations: list[Callable[[int], Any]]) -> float
     for t in threads:
         t.join()
     return len(operations) * per_client / (time.perf_counter() - start)
+
+
+def spread(kind: str, target: str, tag: str, per_client: int) -> float:
+    """CLIENTS clients in PROCESSES child processes (this file in --put-worker mode), started together;
+    acknowledged puts per second over the wall time from the start signal to the last child done."""
+    per_process = CLIENTS // PROCESSES
+    children = [subprocess.Popen([sys.executable, os.path.abspath(__file__), "--put-worker", kind, target,
+                                  f"{tag}-p{p}", str(per_process), str(per_client)],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                for p in range(PROCESSES)]
+    try:
+        for child in children:
+            assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+        start = time.perf_counter()
+        for child in children:
+            assert child.stdin is not None
+            child.stdin.write("go\n")
+            child.stdin.flush()
+        for child in children:
+            assert child.stdout is not None and child.stdout.readline().strip() == "done"
+        elapsed = time.perf_counter() - start
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+            child.wait(timeout=30)
+    return CLIENTS * per_client / elapsed
+
+
+def put_worker(kind: str, target: str, tag: str, clients: str, per_client: str) -> None:
+    """Subprocess mode: ``clients`` threads, each with its own client, put ``per_client`` keys after "go"."""
+    count = int(per_client)
+    if kind == "etcd":
+        import kvstore
+
+        handles = [kvstore.connect(target, timeout=30) for _ in range(int(clients))]
+        for handle in handles:
+            handle.get(b"warm-up")  # each channel connects on its first call: not in the measured time
+        puts = [lambda i, h=h, n=n: h.put(f"{tag}-{n}/{i}".encode(), VALUE) for n, h in enumerate(handles)]
+    else:
+        rpc_clients = [Client(int(target), timeout=30) for _ in range(int(clients))]
+        puts = [lambda i, c=c, n=n: c.call("put", f"{tag}-{n}/{i}", VALUE) for n, c in enumerate(rpc_clients)]
+    barrier = threading.Barrier(len(puts) + 1)
+
+    def loop(put: Callable[[int], Any]) -> None:
+        barrier.wait()
+        for i in range(count):
+            put(i)
+
+    threads = [threading.Thread(target=loop, args=(put,)) for put in puts]
+    for thread in threads:
+        thread.start()
+    print("ready", flush=True)
+    sys.stdin.readline()
+    barrier.wait()
+    for thread in threads:
+        thread.join()
+    print("done", flush=True)
 
 
 def retry_until_ok(action: Callable[[], Any], start: float) -> None:
@@ -100,6 +165,10 @@ class System:
 
     def get(self, serializable: bool) -> Optional[Callable[[int], Any]]:
         raise NotImplementedError
+
+    def spread_target(self) -> Optional[tuple[str, str]]:
+        """(kind, target) for client processes of put_worker, or None to use threads of this process."""
+        return None
 
     def failover(self) -> float:
         raise NotImplementedError
@@ -132,6 +201,9 @@ class RpcSystem(System):
             return None
         client = self.cluster.client(self.leader)
         return lambda i: client.call("get", f"s0/{i}", serializable)
+
+    def spread_target(self) -> Optional[tuple[str, str]]:
+        return "rpc", str(self.cluster.rpc_ports[self.leader])
 
     def failover(self) -> float:
         leader = self.cluster.leader()
@@ -218,6 +290,7 @@ class EtcdSystem(System):
                 "--initial-cluster", initial, "--initial-cluster-state", "new",
                 "--initial-cluster-token", "bench"])
         self.procs: list[subprocess.Popen] = []
+        self.clients: list[Any] = []
         self.leader = -1
 
     def start(self) -> None:
@@ -232,15 +305,24 @@ class EtcdSystem(System):
         finally:
             log.close()
 
-    def client(self, i: int) -> EtcdClient:
-        return EtcdClient("127.0.0.1", self.client_ports[i], timeout=30)
+    def endpoints(self, first: int) -> str:
+        """Every member's client URL, member ``first`` first (the one a client starts on)."""
+        order = [first] + [i for i in range(len(self.client_ports)) if i != first]
+        return ",".join(f"http://127.0.0.1:{self.client_ports[i]}" for i in order)
+
+    def connect(self, first: int, timeout: float = 30.0) -> Any:
+        import kvstore
+
+        client = kvstore.connect(self.endpoints(first), timeout=timeout)
+        self.clients.append(client)
+        return client
 
     def _find_leader(self) -> Optional[int]:
         for i, proc in enumerate(self.procs):
             if proc.poll() is not None:
                 continue
             try:
-                with self.client(i) as c:
+                with EtcdClient("127.0.0.1", self.client_ports[i], timeout=5) as c:
                     status = c.call("/v3/maintenance/status", {})
             except Exception:
                 continue
@@ -258,30 +340,43 @@ class EtcdSystem(System):
         raise RuntimeError("etcd cluster did not elect a leader in 30 s")
 
     def put(self, tag: str) -> Callable[[int], Any]:
-        client = self.client(self.leader)
-        return lambda i: client.put(f"{tag}/{i}".encode(), VALUE)
+        client = self.connect(self.leader)
+        prefix = tag.encode() + b"/"
+        return lambda i: client.put(prefix + str(i).encode(), VALUE)
 
     def get(self, serializable: bool) -> Optional[Callable[[int], Any]]:
-        client = self.client(self.leader)
-        if not serializable:
-            return lambda i: client.get(f"s0/{i}".encode())
-        return lambda i: client.call("/v3/kv/range", {"key": base64.b64encode(f"s0/{i}".encode()).decode(),
-                                                      "serializable": True})
+        client = self.connect(self.leader)
+        return lambda i: client.get(b"s0/" + str(i).encode(), serializable=serializable)
+
+    def spread_target(self) -> Optional[tuple[str, str]]:
+        return "etcd", self.endpoints(self.leader)
 
     def failover(self) -> float:
+        import kvstore
+
         leader = self._wait_leader()
-        survivor = self.client(next(i for i in range(len(self.procs)) if i != leader))
+        client = self.connect(leader, timeout=FAILOVER_ATTEMPT_S)
+        client.put(b"before-failover", VALUE)  # connected, on the leader
         start = time.perf_counter()
         self.procs[leader].send_signal(signal.SIGKILL)
         self.procs[leader].wait(timeout=10)
-        retry_until_ok(lambda: survivor.put(b"after-failover", VALUE), start)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                client.put(b"after-failover/%d" % attempt, VALUE)
+                break
+            except (kvstore.Timeout, kvstore.NoLeader):
+                if time.perf_counter() - start > 60:
+                    raise
         elapsed = time.perf_counter() - start
-        survivor.close()
         self.procs[leader] = self._spawn(leader)
         self.leader = self._wait_leader()
         return elapsed
 
     def stop(self) -> None:
+        for client in self.clients:
+            client.close()
         for proc in self.procs:
             if proc.poll() is None:
                 proc.kill()
@@ -373,9 +468,16 @@ def measure(system: System, metric: str, n: int, round_: int) -> Optional[float]
     if metric == "put, 1 client":
         return rate(n, system.put(f"s{round_}"))
     if metric == "put, 64 clients":
+        spread_to = system.spread_target()
+        if spread_to is not None:
+            return spread(*spread_to, f"c{round_}", max(n // 16, 10))
         return concurrent(max(n // 16, 10), [system.put(f"c{round_}-{c}") for c in range(CLIENTS)])
     operation = system.get(serializable=metric.startswith("serializable"))
     return None if operation is None else rate(n, operation)
+
+
+def load_average() -> str:
+    return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def _text(value: Optional[float], failover: bool) -> str:
@@ -417,6 +519,9 @@ def main() -> None:
     if sys.argv[1:2] == ["--repldict-member"]:
         repldict_member(*sys.argv[2:])
         return
+    if sys.argv[1:2] == ["--put-worker"]:
+        put_worker(*sys.argv[2:])
+        return
     if "-h" in sys.argv or "--help" in sys.argv:
         print(__doc__)
         return
@@ -441,7 +546,8 @@ def main() -> None:
         finally:
             stop_every(started)
     names = [s.name for s in systems]
-    print(f"3-member clusters on loopback, 256 B values, median of {rounds} interleaved rounds")
+    print(f"3-member clusters on loopback, 256 B values, median of {rounds} interleaved rounds; "
+          f"64 clients in {PROCESSES} client processes (embedded: threads); {load_average()}")
     print(f"{'':30}" + "".join(f"{name:>13}" for name in names) + f"{'borgkit/etcd':>14}")
     table: dict[str, dict[str, Optional[float]]] = {}
     for metric in METRICS + ["failover (SIGKILL leader -> ack)"]:
