@@ -92,6 +92,11 @@ class Fanout:
             self._fresh.append(sub)
             self._cond.notify()
 
+    def __len__(self) -> int:
+        """How many watches are being served."""
+        with self._cond:
+            return sum(len(group) for group in self._groups.values())
+
     def unsubscribe(self, sub: Subscription) -> None:
         """Stop serving ``sub`` and end its stream."""
         with self._cond:

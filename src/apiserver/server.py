@@ -45,6 +45,11 @@ class Server:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
+    @property
+    def open_watches(self) -> int:
+        """How many watch requests are being served now."""
+        return len(self._ctx.fanout) if self._ctx.fanout is not None else 0
+
     def start(self) -> "Server":
         """Bind and start serving (returns once the port is listening)."""
         self._thread = threading.Thread(target=self._main, name="apiserver-loop", daemon=True)
