@@ -46,6 +46,13 @@ class ControllerExpectations:
         with self._lock:
             self._by_key[key] = _Expectation(0, set(uids), self._clock())
 
+    def expect(self, key: str, creations: int, deletion_uids: Iterable[str]) -> None:
+        """Both at once (SetExpectations(key, add, del) of a DaemonSet sync that creates and deletes)."""
+        if creations < 0:
+            raise ValueError(f"expectations {key}: count {creations} must be >= 0")
+        with self._lock:
+            self._by_key[key] = _Expectation(creations, set(deletion_uids), self._clock())
+
     def creation_observed(self, key: str) -> None:
         """The informer saw one of the expected creations (or a creation failed and never will be seen)."""
         with self._lock:

@@ -140,3 +140,24 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, message: str
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {message}")
         time.sleep(0.02)
+
+
+def node(name: str, labels: dict | None = None, taints: list | None = None) -> Any:
+    meta: dict[str, Any] = {"name": name}
+    if labels:
+        meta["labels"] = labels
+    return objects.from_dict({"apiVersion": "v1", "kind": "Node", "metadata": meta,
+                              "spec": {"taints": taints or []}})
+
+
+def daemon_set(name: str, image: str = "v1", namespace: str = "default", strategy: dict | None = None,
+               pod_spec: dict | None = None, **spec: Any) -> Any:
+    labels = {"app": name}
+    body: dict[str, Any] = {"selector": {"matchLabels": labels},
+                            "template": {"metadata": {"labels": labels},
+                                         "spec": {"containers": [{"name": "c", "image": image}], **(pod_spec or {})}},
+                            **spec}
+    if strategy is not None:
+        body["updateStrategy"] = strategy
+    return objects.from_dict({"apiVersion": "apps/v1", "kind": "DaemonSet",
+                              "metadata": {"name": name, "namespace": namespace}, "spec": body})
