@@ -219,6 +219,7 @@ def _child(args: argparse.Namespace) -> int:
     row = result.to_dict()
     if result.available:
         row.update(pace.columns())
+        row.update(pace.series())
     print(json.dumps(row))
     return 0
 
@@ -246,6 +247,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="with --exact: how many decisions to check against the reference (default 20)")
     p.add_argument("--seed", type=int, default=0, help="tie-break seed (default 0)")
     p.add_argument("--json", metavar="FILE", help="also write the results as a JSON list to FILE")
+    p.add_argument("--plot", metavar="DIR",
+                   help="also draw the figures (PNG and SVG) in DIR; needs the extra borgkit[plot] "
+                        "(matplotlib). From saved results: python -m scheduling.benchplot FILE.json --out DIR")
     p.add_argument("--store", metavar="URL",
                    help="also run the e2e mode on a real etcd through kvstore.connect(), beside the embedded "
                         "store: etcd://127.0.0.1:2379 (comma-separated endpoints; the objects go under a "
@@ -294,7 +298,22 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=2)
+    if args.plot:
+        _plot(rows, args, stderr)
     return 0
+
+
+def _plot(rows: list[dict[str, Any]], args: argparse.Namespace, stderr: TextIO) -> None:
+    """Draw the figures of this run; without matplotlib say what to install (the results are written)."""
+    from . import benchplot
+
+    label = os.path.splitext(os.path.basename(args.json))[0] if args.json else "this run"
+    try:
+        paths = benchplot.plot_bench([(label, rows)], args.plot)
+    except benchplot.PlotUnavailable as e:
+        stderr.write(f"borgkit-bench: {e}; the results are{' in ' + args.json if args.json else ' above'}\n")
+        return
+    stderr.write(f"borgkit-bench: {len(paths)} figures in {args.plot}\n")
 
 
 def _builtin_names() -> list[str]:

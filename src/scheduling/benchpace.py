@@ -13,7 +13,10 @@ import statistics
 import time
 from typing import Any, Callable
 
-__all__ = ["Pace", "paced_scheduler_factory"]
+__all__ = ["Pace", "paced_scheduler_factory", "SERIES_WINDOWS", "CDF_POINTS"]
+
+SERIES_WINDOWS = 40   # throughput-over-the-run windows per run
+CDF_POINTS = 101      # quantiles kept of the per-pod cycle times (every percent)
 
 
 class Pace:
@@ -74,6 +77,27 @@ class Pace:
         if self.first_cycle_cpu is None or self.last_decision_cpu is None:
             return None
         return self.last_decision_cpu - self.first_cycle_cpu
+
+    def series(self, windows: int = SERIES_WINDOWS, points: int = CDF_POINTS) -> dict[str, Any]:
+        """What the plots draw, compact enough for ``--json``: ``throughput_windows`` (pods decided per
+        second in ``windows`` equal windows from the first measured cycle to the last decision, with their
+        width ``window_s``) and ``cycle_ms_quantiles`` (the measured pods' cycle times in ms at ``points``
+        evenly spaced quantiles from 0 to 1: the CDF)."""
+        out: dict[str, Any] = {"window_s": None, "throughput_windows": [], "cycle_ms_quantiles": []}
+        times = sorted(self.decided_at.values())
+        if times and self.first_cycle_at is not None:
+            span = max(times[-1] - self.first_cycle_at, 1e-9)
+            width = span / windows
+            counts = [0] * windows
+            for t in times:
+                counts[min(windows - 1, int((t - self.first_cycle_at) / width))] += 1
+            out["window_s"] = width
+            out["throughput_windows"] = [c / width for c in counts]
+        if self.cycle_seconds:
+            ordered = sorted(self.cycle_seconds)
+            last = len(ordered) - 1
+            out["cycle_ms_quantiles"] = [ordered[round(last * i / (points - 1))] * 1000 for i in range(points)]
+        return out
 
     def columns(self) -> dict[str, float | None]:
         """The result keys this adds: ``first_tenth_pods_per_s``, ``last_tenth_pods_per_s``, their ratio
