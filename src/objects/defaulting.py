@@ -17,6 +17,10 @@ value and preemption policy; a pod naming a class that does not exist raises Val
 (``spec.priorityClassName: Not found``); a pod naming none gets the mapping's ``globalDefault`` class, or
 priority 0.  The built-in ``system-cluster-critical`` (2000000000) and ``system-node-critical``
 (2000001000) classes always resolve.  Without ``priority_classes`` priority is left as written.
+
+DefaultTolerationSeconds (admission, with ``priority_classes`` too: the Registry's pod create): a pod gets
+``node.kubernetes.io/not-ready`` and ``node.kubernetes.io/unreachable`` NoExecute tolerations (Exists, 300 s)
+unless it already tolerates that taint with effect NoExecute (an empty key or effect counts).
 """
 from __future__ import annotations
 
@@ -130,10 +134,31 @@ def _priority(spec: Any, priority_classes: PriorityClassResolver, path: str) -> 
     return changes
 
 
+# The DefaultTolerationSeconds admission plugin's tolerations (--default-not-ready-toleration-seconds and
+# --default-unreachable-toleration-seconds, 300 by default).
+NOT_READY_TAINT = "node.kubernetes.io/not-ready"
+UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
+DEFAULT_TOLERATION_SECONDS = 300
+
+
+def default_toleration_seconds(spec: Any) -> Any:
+    """DefaultTolerationSeconds admission: a pod without a NoExecute toleration for the not-ready /
+    unreachable taints (a toleration of an empty key or effect counts) tolerates each for 300 s."""
+    from .taints import Toleration
+    added = []
+    for key in (NOT_READY_TAINT, UNREACHABLE_TAINT):
+        if not any(t.key in ("", key) and t.effect in ("", "NoExecute") for t in spec.tolerations or ()):
+            added.append(Toleration(key, "Exists", "", "NoExecute", DEFAULT_TOLERATION_SECONDS))
+    return spec.replace(tolerations=list(spec.tolerations or ()) + added) if added else spec
+
+
 @defaulter("Pod")
 def default_pod(pod: Any, priority_classes: PriorityClassResolver) -> Any:
-    """Default a Pod (see the module documentation)."""
+    """Default a Pod (see the module documentation); with ``priority_classes`` (the pod's admission, at
+    create) also the DefaultTolerationSeconds admission plugin's tolerations."""
     spec = default_pod_spec(pod.spec, priority_classes)
+    if priority_classes is not None:
+        spec = default_toleration_seconds(spec)
     return pod if spec is pod.spec else pod.replace(spec=spec)
 
 

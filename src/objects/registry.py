@@ -59,6 +59,22 @@ def _gc_finalizers(finalizers: list[str], policy: str, explicit: bool) -> list[s
     return out
 
 
+def _keep_admitted_tolerations(old: dict[str, Any], new: dict[str, Any]) -> None:
+    """Carry over the not-ready / unreachable NoExecute tolerations admission added, when an update's spec
+    has no NoExecute toleration for that taint."""
+    from .defaulting import NOT_READY_TAINT, UNREACHABLE_TAINT
+    tolerations = new.get("tolerations") if isinstance(new.get("tolerations"), list) else []
+    kept = list(tolerations)
+    for t in old.get("tolerations") or ():
+        if isinstance(t, dict) and t.get("key") in (NOT_READY_TAINT, UNREACHABLE_TAINT) and \
+                t.get("effect") == "NoExecute" and not any(
+                    isinstance(u, dict) and u.get("key") in ("", None, t["key"]) and u.get("effect") in (
+                        "", None, "NoExecute") for u in tolerations):
+            kept.append(t)
+    if len(kept) != len(tolerations):
+        new["tolerations"] = kept
+
+
 class Registry:
     """Typed object storage on a kvstore store, with the API server's semantics (see module doc).
 
@@ -441,6 +457,8 @@ class Registry:
             for admitted in ("priority", "preemptionPolicy"):
                 if admitted in old["spec"] and admitted not in new["spec"]:
                     new["spec"][admitted] = old["spec"][admitted]
+            # DefaultTolerationSeconds' tolerations, added at create: a pod update may not remove tolerations.
+            _keep_admitted_tolerations(old["spec"], new["spec"])
         if info.has_status:
             if "status" in old:
                 new["status"] = old["status"]
