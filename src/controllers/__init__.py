@@ -21,6 +21,7 @@ from .workqueue import WorkQueue
 # The controllers: each module registers itself in DEFAULT_CONTROLLERS.
 from . import endpoints, endpointslice, garbagecollector, job, replicaset  # noqa: E402,F401  (isort: skip)
 from . import daemonset, deployment  # noqa: E402,F401  (isort: skip)
+from . import nodelifecycle, tainteviction  # noqa: E402,F401  (isort: skip)
 
 __all__ = [
     "ControllerManager", "Controller", "DEFAULT_CONTROLLERS", "register_controller", "resolve_controllers",

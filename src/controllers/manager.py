@@ -33,11 +33,14 @@ class ControllerManager:
     an object with ``run(registry, on_started_leading, on_stopped_leading, stop)`` (such as
     :class:`objects.leaderelection.LeaderElection`); controllers then run only while it leads.
     ``metrics``: None (on when prometheus-client is installed), False, or a :class:`ControllerMetrics`.
+    ``controller_options``: keyword arguments by controller name, as kube-controller-manager's flags
+    (``{"nodelifecycle": {"node_monitor_grace_period": 20}}``).
     """
 
     def __init__(self, registry: Registry, controllers: list[str] | None = None,
                  workers: int | dict[str, int] = 1, clock: Callable[[], float] | None = None,
-                 leader_election: Any = None, metrics: Any = None, component: str = "kube-controller-manager") -> None:
+                 leader_election: Any = None, metrics: Any = None, component: str = "kube-controller-manager",
+                 controller_options: dict[str, dict[str, Any]] | None = None) -> None:
         self.registry = registry
         self.names = resolve_controllers(controllers)
         if isinstance(workers, int):
@@ -48,6 +51,10 @@ class ControllerManager:
             if bad:
                 raise ValueError(f"workers: {bad} (names must be known controllers, counts >= 1)")
         self._workers = workers
+        unknown = sorted(set(controller_options or {}) - set(DEFAULT_CONTROLLERS))
+        if unknown:
+            raise ValueError(f"controller_options: unknown controllers {unknown}")
+        self._options = dict(controller_options or {})
         self.clock = clock or time.time
         self.leader_election = leader_election
         if metrics is None:
@@ -109,7 +116,7 @@ class ControllerManager:
             for name in self.names:
                 controller = DEFAULT_CONTROLLERS[name](self.registry, informers,
                                                       recorder=recorder.with_component(f"{name}-controller"),
-                                                      clock=self.clock)
+                                                      clock=self.clock, **self._options.get(name, {}))
                 if self.metrics is not None:
                     controller.metrics = self.metrics
                     controller.queue.metrics = self.metrics.queue(controller.queue.name)

@@ -1,0 +1,167 @@
+"""Node lifecycle and taint eviction with hollow nodes, a ReplicaSet and the real scheduler on one store, on
+a clock the test moves: a paused node goes Unknown and gets the unreachable taints after the grace period,
+its pods are evicted after their tolerationSeconds and recreated on the other nodes; when it comes back
+its taints go and its kubelet finishes the deletions."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+import objects
+from controllers import ControllerManager, HollowNodes
+from controllers.nodelifecycle import _TokenBucket
+from controllers.tainteviction import min_toleration_seconds
+
+from ctrl_helpers import FakeClock, pod, replica_set, wait_for
+
+from scheduling import Scheduler
+
+UNREACHABLE = "node.kubernetes.io/unreachable"
+
+
+def _ready(node) -> str | None:
+    return next((c.status for c in node.status.conditions if c.type == "Ready"), None)
+
+
+def _taints(registry, name) -> set:
+    return {(t.key, t.effect) for t in registry.get("Node", name).spec.taints}
+
+
+def _pods(registry) -> list:
+    return registry.list("Pod", all_namespaces=True).items
+
+
+@pytest.fixture
+def cluster(registry):
+    clock = FakeClock()
+    stop = threading.Event()
+    nodes = HollowNodes(registry, 3, clock=clock, heartbeat_interval=10, termination_seconds=0)
+    manager = ControllerManager(registry, controllers=["nodelifecycle", "tainteviction", "replicaset"],
+                                clock=clock, metrics=False,
+                                controller_options={"nodelifecycle": {"node_monitor_period": 1.0}})
+    scheduler = Scheduler()
+    thread = threading.Thread(target=lambda: scheduler.run(registry, stop=stop, timeout=120), daemon=True)
+    nodes.start()
+    manager.start()
+    thread.start()
+
+    def advance(seconds: float, step: float = 5.0) -> None:
+        """Move the clock in steps, giving the threads a moment at each (every wait bounded)."""
+        while seconds > 0:
+            clock.advance(min(step, seconds))
+            seconds -= step
+            time.sleep(0.1)
+
+    def advance_until(predicate, message: str, limit: float = 120.0) -> None:
+        """Move the clock a second at a time until ``predicate`` holds (a loaded machine may need more
+        than the planned steps); at most ``limit`` seconds of the clock, every wait bounded."""
+        moved = 0.0
+        while not predicate():
+            assert moved < limit, f"{message}: not after {limit} s of the clock"
+            clock.advance(1.0)
+            moved += 1.0
+            time.sleep(0.1)
+    advance.until = advance_until
+    try:
+        yield nodes, manager, clock, advance
+    finally:
+        stop.set()
+        thread.join(30)
+        manager.stop()
+        nodes.stop()
+        assert not thread.is_alive()
+
+
+def test_a_paused_node_is_tainted_and_its_pods_move_elsewhere(registry, cluster) -> None:
+    nodes, manager, clock, advance = cluster
+    tolerate = [{"key": UNREACHABLE, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 30}]
+    registry.create(replica_set("web", 6, tolerations=tolerate))
+    wait_for(lambda: len([p for p in _pods(registry) if p.status.phase == "Running"]) == 6, message="6 Running")
+    by_node: dict = {}
+    for p in _pods(registry):
+        by_node.setdefault(p.spec.node_name, []).append(p.metadata.name)
+    victim = max(by_node, key=lambda n: len(by_node[n]))
+    doomed = set(by_node[victim])
+    registry.create(pod("forever", node_name=victim, tolerations=[{"operator": "Exists"}]))
+    wait_for(lambda: registry.get("Pod", "forever", "default").status.phase == "Running", message="forever runs")
+
+    nodes.node(victim).pause()
+    advance(35)  # within the 40 s grace period: still Ready
+    assert _ready(registry.get("Node", victim)) == "True"
+    advance(5)
+    advance.until(lambda: _ready(registry.get("Node", victim)) == "Unknown", "Ready=Unknown")
+    node = registry.get("Node", victim)
+    ready = next(c for c in node.status.conditions if c.type == "Ready")
+    assert (ready.reason, ready.message) == ("NodeStatusUnknown", "Kubelet stopped posting node status.")
+    wait_for(lambda: _taints(registry, victim) == {(UNREACHABLE, "NoSchedule"), (UNREACHABLE, "NoExecute")},
+             message="unreachable taints")
+    for other in set(nodes.names) - {victim}:
+        assert _ready(registry.get("Node", other)) == "True" and not _taints(registry, other)
+    # MarkPodsNotReady
+    wait_for(lambda: all(next(c.status for c in registry.get("Pod", n, "default").status.conditions
+                              if c.type == "Ready") == "False" for n in doomed), message="pods not ready")
+
+    advance(20)  # tolerated for 30 s: nobody evicted yet
+    assert all(registry.get("Pod", n, "default").metadata.deletion_timestamp is None for n in doomed)
+    advance(10)
+    advance.until(lambda: all(registry.get("Pod", n, "default").metadata.deletion_timestamp for n in doomed),
+                  "evicted (terminating, the node's kubelet is gone)")
+    evicted = registry.get("Pod", next(iter(doomed)), "default")
+    assert any(c.type == "DisruptionTarget" and c.reason == "DeletionByTaintManager"
+               for c in evicted.status.conditions)
+    assert evicted.metadata.deletion_grace_period_seconds == 30
+    assert registry.get("Pod", "forever", "default").metadata.deletion_timestamp is None  # tolerates forever
+
+    def replaced() -> bool:
+        live = [p for p in _pods(registry) if p.metadata.name.startswith("web")
+                and not p.metadata.deletion_timestamp]
+        return len(live) == 6 and all(p.status.phase == "Running" and p.spec.node_name != victim for p in live)
+    wait_for(replaced, message="the ReplicaSet's pods Running elsewhere")
+
+    nodes.node(victim).resume()
+    wait_for(lambda: _ready(registry.get("Node", victim)) == "True", message="Ready again")
+    wait_for(lambda: not _taints(registry, victim), message="taints removed")
+    wait_for(lambda: not any(p.metadata.name in doomed for p in _pods(registry)),
+             message="its kubelet finished the deletions")
+    assert registry.get("Pod", "forever", "default").spec.node_name == victim
+
+
+def test_tolerations_decide_when_a_pod_goes() -> None:
+    taint = objects.Taint(UNREACHABLE, "", "NoExecute")
+    other = objects.Taint("example.com/broken", "", "NoExecute")
+
+    def with_tolerations(*tolerations):
+        return pod("p", tolerations=list(tolerations))
+    assert min_toleration_seconds(with_tolerations(), [taint]) == 0.0
+    assert min_toleration_seconds(with_tolerations({"key": UNREACHABLE, "operator": "Exists",
+                                                    "effect": "NoExecute", "tolerationSeconds": 30}), [taint]) == 30
+    assert min_toleration_seconds(with_tolerations({"operator": "Exists"}), [taint, other]) is None
+    assert min_toleration_seconds(with_tolerations({"key": UNREACHABLE, "operator": "Exists", "effect": "NoExecute",
+                                                    "tolerationSeconds": 30}), [taint, other]) == 0.0
+    assert min_toleration_seconds(with_tolerations(
+        {"key": UNREACHABLE, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 30},
+        {"operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 10}), [taint]) == 10
+    assert min_toleration_seconds(with_tolerations({"key": UNREACHABLE, "operator": "Exists", "effect": "NoExecute",
+                                                    "tolerationSeconds": -5}), [taint]) == 0.0
+    assert min_toleration_seconds(with_tolerations({"key": UNREACHABLE, "operator": "Exists",
+                                                    "effect": "NoSchedule"}), [taint]) == 0.0
+
+
+def test_the_zone_token_bucket_paces_noexecute_taints() -> None:
+    bucket = _TokenBucket(0.1, 0.0)
+    assert bucket.take(0.0) == 0.0  # burst 1
+    assert bucket.take(0.0) == pytest.approx(10.0)
+    assert bucket.take(5.0) == pytest.approx(5.0)
+    assert bucket.take(10.0) == 0.0
+    bucket.swap(0.0, 10.0)  # a small zone in partial disruption: no more evictions
+    assert bucket.take(100.0) == float("inf")
+
+
+def test_bad_options_are_refused(registry) -> None:
+    with pytest.raises(ValueError, match="node_monitor_grace_period: Invalid value: 0"):
+        ControllerManager(registry, controllers=["nodelifecycle"], metrics=False,
+                          controller_options={"nodelifecycle": {"node_monitor_grace_period": 0}}).start()
+    with pytest.raises(ValueError, match="unknown controllers"):
+        ControllerManager(registry, controller_options={"nope": {}})
