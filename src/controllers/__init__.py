@@ -20,7 +20,7 @@ from .workqueue import WorkQueue
 
 # The controllers: each module registers itself in DEFAULT_CONTROLLERS.
 from . import endpoints, endpointslice, garbagecollector, job, replicaset  # noqa: E402,F401  (isort: skip)
-from . import daemonset, deployment  # noqa: E402,F401  (isort: skip)
+from . import daemonset, deployment, statefulset  # noqa: E402,F401  (isort: skip)
 from . import nodelifecycle, tainteviction  # noqa: E402,F401  (isort: skip)
 
 __all__ = [

@@ -161,3 +161,15 @@ def daemon_set(name: str, image: str = "v1", namespace: str = "default", strateg
         body["updateStrategy"] = strategy
     return objects.from_dict({"apiVersion": "apps/v1", "kind": "DaemonSet",
                               "metadata": {"name": name, "namespace": namespace}, "spec": body})
+
+
+def stateful_set(name: str, replicas: int, image: str = "v1", namespace: str = "default",
+                 strategy: dict | None = None, **spec: Any) -> Any:
+    labels = {"app": name}
+    body: dict[str, Any] = {"replicas": replicas, "serviceName": name, "selector": {"matchLabels": labels},
+                            "template": {"metadata": {"labels": labels},
+                                         "spec": {"containers": [{"name": "c", "image": image}]}}, **spec}
+    if strategy is not None:
+        body["updateStrategy"] = strategy
+    return objects.from_dict({"apiVersion": "apps/v1", "kind": "StatefulSet",
+                              "metadata": {"name": name, "namespace": namespace}, "spec": body})
