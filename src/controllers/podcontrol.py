@@ -15,7 +15,8 @@ from objects import NotFound, ObjectMeta, Pod, Registry
 from .controllerref import owner_reference
 from .events import NORMAL, WARNING, EventRecorder
 
-__all__ = ["PodControl", "pod_from_template", "slow_start_batch", "SLOW_START_INITIAL_BATCH", "BURST_REPLICAS"]
+__all__ = ["PodControl", "pod_from_template", "slow_start_batch", "termination_grace", "SLOW_START_INITIAL_BATCH",
+           "BURST_REPLICAS"]
 
 SLOW_START_INITIAL_BATCH = 1   # SlowStartInitialBatchSize
 BURST_REPLICAS = 500           # at most this many creates or deletes per sync (burstReplicas)
@@ -54,8 +55,23 @@ def slow_start_batch(count: int, fn: Callable[[], None], initial: int = SLOW_STA
     return successes, None
 
 
+DEFAULT_TERMINATION_GRACE = 30  # seconds, the pod's terminationGracePeriodSeconds default
+
+
+def termination_grace(pod: Any) -> int:
+    """The pod's ``terminationGracePeriodSeconds`` (kept as JSON in the spec), 30 when unset."""
+    value = (pod.spec.unknown_fields or {}).get("terminationGracePeriodSeconds")
+    return value if type(value) is int and value >= 0 else DEFAULT_TERMINATION_GRACE
+
+
 class PodControl:
-    """Writes a controller's pods through the Registry and records the Events."""
+    """Writes a controller's pods through the Registry and records the Events.
+
+    ``graceful`` (class-wide default False): delete pods with their ``terminationGracePeriodSeconds``, as
+    kube-controller-manager's deletes get from the API server, so a kubelet (controllers.HollowNodes)
+    stops them; False deletes at once (the Registry's default, right when no kubelet runs)."""
+
+    graceful = False
 
     def __init__(self, registry: Registry, recorder: EventRecorder) -> None:
         self.registry, self.recorder = registry, recorder
@@ -76,7 +92,8 @@ class PodControl:
     def delete_pod(self, owner: Any, pod: Any) -> bool:
         """Delete ``pod`` (only the very pod read: its uid is a precondition); False if it was gone."""
         try:
-            self.registry.delete("Pod", pod.metadata.name, pod.metadata.namespace, uid=pod.metadata.uid)
+            self.registry.delete("Pod", pod.metadata.name, pod.metadata.namespace, uid=pod.metadata.uid,
+                                 grace_period_seconds=termination_grace(pod) if self.graceful else None)
         except NotFound:
             return False
         except Exception as exc:

@@ -204,3 +204,19 @@ def test_converges_after_random_pod_kills(registry, faults):
         assert matching_orphans == []  # every matching active orphan was adopted (or deleted)
     finally:
         m.stop()
+
+
+def test_graceful_deletion_leaves_bound_pods_to_their_kubelet(registry, manager, monkeypatch):
+    from controllers.podcontrol import PodControl
+    monkeypatch.setattr(PodControl, "graceful", True)
+    m = manager()
+    registry.create(replica_set("g", 2, terminationGracePeriodSeconds=45))
+    _, pods = converged(registry, m, "ReplicaSet", "g", 2)
+    registry.bind(pods[0].metadata.name, "n1", "default")
+    rs = registry.get("ReplicaSet", "g", "default")
+    registry.update(rs.replace(spec=rs.spec.replace(replicas=0)))
+    converged(registry, m, "ReplicaSet", "g", 0)
+    left = registry.list("Pod", "default", label_selector="app=g").items
+    # the unbound pod went at once; the bound one waits for its kubelet, marked with its grace period
+    assert [p.metadata.name for p in left] == [pods[0].metadata.name]
+    assert left[0].metadata.deletion_grace_period_seconds == 45 and left[0].metadata.deletion_timestamp
