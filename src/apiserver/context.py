@@ -7,6 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, TypeVar
 
+import objects
+
 from .errors import bad_request
 from .resources import APIResource, Catalog
 from .routing import ResourcePath
@@ -25,6 +27,16 @@ class Context:
     bookmark_interval: float
     fanout: Any = None
     server_address: str = ""
+    reader: Any = None
+
+    def __post_init__(self) -> None:
+        # Reads answer with the stored JSON: a view of the same store with the unstructured codec skips
+        # decoding every object into a model only to encode it back (what was stored was validated).
+        if self.reader is None:
+            self.reader = objects.Registry(self.registry.store, codec=objects.UNSTRUCTURED,
+                                           prefix=self.registry.prefix)
+            for res in self.catalog.resources:  # the same storage layout as the Registry served
+                self.reader.register_kind(self.registry.kind_info(res.kind))
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a blocking call (a Registry call) in the thread pool."""

@@ -6,7 +6,7 @@ from typing import Any
 import objects
 
 from . import table
-from .bodies import as_dict, dumps
+from .bodies import dumps
 from .context import Call, Context
 from .errors import APIError, bad_request
 from .selectors import ExtraFieldFilter, selectors
@@ -16,7 +16,7 @@ Response = tuple[int, bytes]
 
 def get(ctx: Context, call: Call) -> Response:
     """GET of one object."""
-    obj = as_dict(ctx.registry.get(call.res.kind, call.path.name, call.path.namespace))
+    obj = ctx.reader.get(call.res.kind, call.path.name, call.path.namespace)
     if table.wants_table(call.accept):
         meta = {"resourceVersion": obj["metadata"].get("resourceVersion", "")}
         return 200, dumps(table.table([obj], call.res.kind, meta, call.query.get("includeObject", "Metadata")))
@@ -31,9 +31,9 @@ def list_objects(ctx: Context, call: Call) -> Response:
         raise bad_request(f"limit: must be a non-negative integer: {limit}")
     continue_ = call.query.get("continue") or None
     rv = resource_version_for_list(ctx, call, continue_)
-    page = ctx.registry.list(call.res.kind, label_selector=labels, field_selector=fields, limit=limit,
+    page = ctx.reader.list(call.res.kind, label_selector=labels, field_selector=fields, limit=limit,
                              continue_=continue_, resource_version=rv, **call.scope())
-    items = [as_dict(obj) for obj in page.items]
+    items = page.items
     if extra is not None:
         items = [d for d in items if extra.matches(d)]
     meta: dict[str, Any] = {"resourceVersion": page.resource_version}

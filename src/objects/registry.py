@@ -105,6 +105,11 @@ class Registry:
         for info in BUILTIN_KINDS:
             self.register_kind(info)
 
+    @property
+    def prefix(self) -> str:
+        """The key prefix every object lives under ("/registry" unless given)."""
+        return self._root
+
     # ------------------------------------------------------------------ kinds
     def register_kind(self, info: KindInfo) -> None:
         """Teach the registry a kind (a custom resource, say): reachable by Kind name, resource, singular
