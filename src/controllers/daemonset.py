@@ -155,7 +155,9 @@ class DaemonSetController(PodOwnerController):
             return
         if ds.metadata.deletion_timestamp:
             return
-        nodes = sorted(self.nodes.lister.list(), key=lambda n: n.metadata.name)
+        # (node name, should run, may keep running): each node judged once a sync
+        nodes = [(n.metadata.name, *should_run(ds, n)) for n in sorted(self.nodes.lister.list(),
+                                                                     key=lambda n: n.metadata.name)]
         cur, old, ds = self._construct_history(ds)
         hash_ = cur.metadata.labels[CONTROLLER_REVISION_HASH]
         pods = [p for p in self.claim_pods(ds, selector, active_only=False) if not p.metadata.deletion_timestamp]
@@ -219,16 +221,14 @@ class DaemonSetController(PodOwnerController):
             excess -= 1
 
     # ------------------------------------------------------------------ pods
-    def _manage(self, ds: Any, nodes: list[Any], by_node: dict[str, list[Any]], hash_: str, key: str) -> None:
+    def _manage(self, ds: Any, nodes: list[tuple[str, bool, bool]], by_node: dict[str, list[Any]], hash_: str, key: str) -> None:
         """manage: which nodes need a pod, which pods must go."""
         surge = self._max_surge_configured(ds)
         needing: list[str] = []
         doomed: list[Any] = []
         names = set()
-        for node in nodes:
-            name = node.metadata.name
+        for name, run, keep in nodes:
             names.add(name)
-            run, keep = should_run(ds, node)
             here = by_node.get(name, [])
             if run and not here:
                 needing.append(name)
@@ -288,8 +288,9 @@ class DaemonSetController(PodOwnerController):
             raise error
 
     # ------------------------------------------------------------------ rolling update
-    def _desired(self, ds: Any, nodes: list[Any]) -> int:
-        return sum(1 for node in nodes if should_run(ds, node)[0])
+    @staticmethod
+    def _desired(nodes: list[tuple[str, bool, bool]]) -> int:
+        return sum(1 for _, run, _ in nodes if run)
 
     @staticmethod
     def _max_surge_configured(ds: Any) -> bool:
@@ -308,8 +309,8 @@ class DaemonSetController(PodOwnerController):
             unavailable = 1
         return surge, unavailable
 
-    def _rolling_update(self, ds: Any, nodes: list[Any], by_node: dict[str, list[Any]], hash_: str, key: str) -> None:
-        surge, unavailable = self._counts(ds, self._desired(ds, nodes))
+    def _rolling_update(self, ds: Any, nodes: list[tuple[str, bool, bool]], by_node: dict[str, list[Any]], hash_: str, key: str) -> None:
+        surge, unavailable = self._counts(ds, self._desired(nodes))
         now = self.clock()
         min_ready = ds.spec.min_ready_seconds or 0
         if surge == 0:
@@ -373,13 +374,12 @@ class DaemonSetController(PodOwnerController):
         return new, old
 
     # ------------------------------------------------------------------ status
-    def _update_status(self, ds: Any, nodes: list[Any], by_node: dict[str, list[Any]], hash_: str) -> None:
+    def _update_status(self, ds: Any, nodes: list[tuple[str, bool, bool]], by_node: dict[str, list[Any]], hash_: str) -> None:
         now = self.clock()
         min_ready = ds.spec.min_ready_seconds or 0
         desired = current = misscheduled = ready = available = updated = 0
-        for node in nodes:
-            run, _ = should_run(ds, node)
-            pods = by_node.get(node.metadata.name, [])
+        for name, run, _ in nodes:
+            pods = by_node.get(name, [])
             if run:
                 desired += 1
                 if not pods:

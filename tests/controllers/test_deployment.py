@@ -253,3 +253,22 @@ def test_a_selector_selecting_everything_is_reported_and_others_still_work(regis
         registry.create(deployment("good", 1))
         rolled_out(registry, "good", 1, "v1")
     assert m.wait_idle(WAIT)
+
+
+def test_a_name_taken_by_another_template_raises_collision_count(registry, manager):
+    import objects
+    d = deployment("web", 1)
+    defaulted = objects.from_dict(objects.to_dict(d), defaults=True)   # the template as the Registry stores it
+    taken = f"web-{compute_hash(defaulted.spec.template)}"
+    registry.create(objects.from_dict({"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": taken},
+                                       "spec": {"replicas": 0, "selector": {"matchLabels": {"app": "other"}},
+                                                "template": {"metadata": {"labels": {"app": "other"}},
+                                                             "spec": {"containers": [{"name": "c", "image": "x"}]}}}}))
+    manager()
+    with Kubelet(registry):
+        registry.create(d)
+        d = rolled_out(registry, "web", 1, "v1")
+    assert d.status.collision_count == 1
+    (rs,) = replica_sets(registry, d)
+    assert rs.metadata.name == f"web-{compute_hash(d.spec.template, 1)}" != taken
+    assert registry.get("ReplicaSet", taken, "default").spec.replicas == 0   # untouched

@@ -180,3 +180,20 @@ def test_failed_pod_is_recreated_under_the_same_name(registry, manager):
         assert m.wait_idle(WAIT)
     reasons = {e.reason for e in registry.list("Event", all_namespaces=True).items}
     assert "RecreatingFailedPod" in reasons
+
+
+def test_a_name_held_by_another_owner_is_reported_and_other_sets_still_work(registry, manager):
+    import objects
+    from ctrl_helpers import pod
+    other = objects.from_dict({"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "x", "uid": "x-uid"}})
+    registry.create(pod("web-0", labels={"app": "web"}, owner=other))
+    m = manager()
+    with Kubelet(registry):
+        registry.create(stateful_set("web", 2))
+        registry.create(stateful_set("db", 2))
+        settled(registry, "db", 2)
+        wait_until(lambda: any(e.reason == "FailedCreate" and e.involved_object.name == "web"
+                               for e in registry.list("Event", all_namespaces=True).items), WAIT, "FailedCreate on web")
+    assert controller_of(registry.get("Pod", "web-0", "default")).uid == "x-uid"   # never taken over
+    assert "web-1" not in members(registry)                                      # OrderedReady: web-0 first
+    assert m.running
