@@ -1,0 +1,125 @@
+"""``python -m borgsim`` for real at a tiny size: the table on stdout, the bar on stderr, ``--json``,
+``--plot`` (valid PNG and SVG with their axis labels), ``python -m borgsim.plot`` with two files on one chart,
+bad arguments, the durable store and the 3-member Raft cluster in child processes."""
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import pathlib
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+
+import psutil
+import pytest
+
+from borgsim import plot as simplot
+
+TINY = ["--nodes", "4", "--pods", "24", "--deployments", "3", "--heartbeat", "0.5", "--node-grace", "2",
+        "--toleration-seconds", "1", "--phase-timeout", "120"]
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def sim(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "borgsim", *args], capture_output=True, text=True, timeout=timeout)
+
+
+def svg_text(path: pathlib.Path) -> str:
+    root = ET.parse(path).getroot()
+    return " ".join(el.text for el in root.iter() if el.text)
+
+
+def test_a_tiny_run_prints_the_table_writes_json_and_draws_the_figures(tmp_path: pathlib.Path) -> None:
+    pytest.importorskip("matplotlib")
+    out, figs = tmp_path / "run.json", tmp_path / "figs"
+    proc = sim(*TINY, "--json", str(out), "--plot", str(figs))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = proc.stdout.splitlines()
+    assert lines[0].split()[:3] == ["phase", "pods", "seconds"] and "API writes/s" in lines[0]
+    assert lines[2].split()[:2] == ["density", "24"] and lines[3].split()[:3] == ["rolling", "update", "24"]
+    assert "4 hollow nodes, 24 pods in 3 Deployments, store: memory" in proc.stdout
+    assert "peak RSS" in proc.stdout and "] 100% density 24/24" in proc.stderr  # the bar on stderr only
+    assert "%" not in proc.stdout.split("\n\n")[0]
+    result = json.loads(out.read_text())
+    assert [p["name"] for p in result["phases"]][:2] == ["density", "rolling update"]
+    assert result["timeline"] and result["config"]["nodes"] == 4
+    for stem in ("sim-running", "sim-startup-cdf"):
+        assert (figs / f"{stem}.png").read_bytes().startswith(PNG_MAGIC)
+    running, cdf = svg_text(figs / "sim-running.svg"), svg_text(figs / "sim-startup-cdf.svg")
+    assert "seconds since the start" in running and "pods Running" in running and "rolling update" in running
+    assert "pod startup latency, created -> Running (s)" in cdf and "fraction of pods" in cdf
+    assert "SLO: p99 <= 5 s" in cdf
+
+    # two saved runs on one chart, labelled by file
+    other = tmp_path / "again.json"
+    other.write_text(out.read_text())
+    assert simplot.main([str(out), str(other), "--out", str(tmp_path / "cmp")]) == 0
+    cdf = svg_text(tmp_path / "cmp" / "sim-startup-cdf.svg")
+    assert "run: density" in cdf and "again: density" in cdf
+
+
+def test_bad_arguments_exit_2_naming_the_setting() -> None:
+    proc = sim("--nodes", "4", "--heartbeat", "5", "--node-grace", "8")
+    assert proc.returncode == 2
+    assert "heartbeat_interval: invalid value 5.0" in proc.stderr and proc.stdout == ""
+    bad = sim("--pods", "2", "--deployments", "3")
+    assert bad.returncode == 2 and "deployments: invalid value 3" in bad.stderr
+
+
+def test_plot_of_a_file_that_is_not_results_is_refused(tmp_path: pathlib.Path, capsys) -> None:
+    bad = tmp_path / "bench.json"
+    bad.write_text("[]")
+    assert simplot.main([str(bad), "--out", str(tmp_path / "x")]) == 2
+    assert str(bad) in capsys.readouterr().err
+
+
+def test_durable_store_keeps_the_objects_in_the_data_dir(tmp_path: pathlib.Path) -> None:
+    data = tmp_path / "data"
+    proc = sim("--nodes", "3", "--pods", "9", "--deployments", "3", "--no-rolling-update",
+               "--failure-fraction", "0", "--data-dir", str(data))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "store: durable" in proc.stdout
+    import kvstore
+    import objects
+
+    store = kvstore.open(str(data))
+    try:
+        pods = objects.Registry(store).list("Pod", "density")
+        assert len(pods) == 9 and all(p.spec.node_name for p in pods)
+    finally:
+        store.close()
+
+
+def test_raft_cluster_runs_with_two_member_processes_that_end_with_it(tmp_path: pathlib.Path) -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "borgsim", "--nodes", "3", "--pods", "9", "--deployments", "3",
+                             "--no-rolling-update", "--failure-fraction", "0", "--cluster", "--data-dir",
+                             str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    members: set[int] = set()
+    try:
+        watcher = psutil.Process(proc.pid)
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and not members and time.monotonic() < deadline:
+            try:
+                members = {c.pid for c in watcher.children() if "borgsim.member" in " ".join(c.cmdline())}
+            except psutil.Error:  # a child that ended between the listing and its command line
+                pass
+            time.sleep(0.05)
+        out, err = proc.communicate(timeout=240)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    assert proc.returncode == 0, err[-3000:]
+    assert "store: raft-3" in out and "density" in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["member0", "member1", "member2"]
+    assert len(members) == 2
+    assert not [pid for pid in members if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"]
+
+
+def test_the_console_script_is_the_simulation() -> None:
+    try:
+        (entry,) = importlib.metadata.entry_points(group="console_scripts", name="borgkit-sim")
+    except ValueError:
+        pytest.skip("borgkit is not installed in this environment (pip install -e .)")
+    assert entry.value == "borgsim.cli:main"
