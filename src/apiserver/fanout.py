@@ -7,7 +7,10 @@ non-blocking ``get(0)``, only the streams whose kind those keys belong to, encod
 Registry hands every watcher of a revision the same decoded object), and hands the encoded lines of the
 whole round to the event loop in one ``call_soon_threadsafe``. A sweep every second also drains every
 stream, which delivers BOOKMARKs (requested every ``bookmark_interval`` for watches that allow them) and
-anything a stream caught up from history.
+anything a stream caught up from history. On an embedded or Raft store, taking the store lock once
+guarantees every stream has the events of the keys reported; on a remote store (etcd through
+``kvstore.connect``) each watch has its own stream from etcd, so a stream that had nothing yet when told
+of a change is drained once more 10 ms later (and by the sweep in any case).
 
 Threads: the kvstore callback thread (only records keys), the pump. Nothing here blocks the event loop.
 """
@@ -21,6 +24,7 @@ from typing import Any, Callable
 import objects
 
 SWEEP_INTERVAL = 1.0       # seconds between rounds that drain every stream
+RECHECK_DELAY = 0.01       # a stream told of a change that had no event yet is drained once more after this
 MAX_EVENTS_PER_ROUND = 4096  # per stream, so one busy stream cannot starve the others
 MAX_PENDING_ROUNDS = 10000   # a client this far behind is dropped (it re-lists, as after kube's watch timeout)
 
@@ -69,6 +73,8 @@ class Fanout:
         self._groups: dict[str, set[Subscription]] = {}
         self._dirty: set[bytes] = set()
         self._fresh: list[Subscription] = []
+        self._recheck: list[Subscription] = []
+        self._recheck_at = float("inf")
         self._stopped = False
         self._watcher = store.watch("", prefix=True, callback=self._changed)
         self._thread = threading.Thread(target=self._run, name="apiserver-watch-fanout", daemon=True)
@@ -126,7 +132,7 @@ class Fanout:
         while True:
             with self._cond:
                 while not (self._stopped or self._dirty or self._fresh):
-                    remaining = next_sweep - time.monotonic()
+                    remaining = min(next_sweep, self._recheck_at) - time.monotonic()
                     if remaining <= 0:
                         break
                     self._cond.wait(remaining)
@@ -136,6 +142,10 @@ class Fanout:
                 targets = self._fresh
                 self._fresh = []
                 now = time.monotonic()
+                if now >= self._recheck_at:
+                    targets.extend(self._recheck)
+                    self._recheck, self._recheck_at = [], float("inf")
+                told: list[Subscription] = []
                 sweep = now >= next_sweep
                 if sweep:
                     next_sweep = now + SWEEP_INTERVAL
@@ -144,14 +154,19 @@ class Fanout:
                     for marker, group in self._groups.items():
                         marker_bytes = marker.encode()
                         if any(marker_bytes in key for key in dirty):
-                            targets.extend(group)
+                            told.extend(group)
             if dirty:
                 # A barrier: the store lock is held while a revision is handed to every watcher, so once we
-                # get it, every stream has the events of the keys we were told about.
+                # get it, every stream of an embedded or Raft store has the events of the keys we were told of.
                 self._store.status()
             if sweep:
                 self._request_bookmarks(targets, now)
-            self._pump(targets)
+            quiet = self._pump(targets + told)
+            late = [sub for sub in told if id(sub) in quiet]
+            if late:
+                with self._cond:
+                    self._recheck.extend(late)
+                    self._recheck_at = min(self._recheck_at, time.monotonic() + RECHECK_DELAY)
 
     def _request_bookmarks(self, targets: list[Subscription], now: float) -> None:
         for sub in targets:
@@ -159,10 +174,12 @@ class Fanout:
                 sub.next_bookmark = now + self._bookmark_interval
                 sub.stream.request_bookmark()
 
-    def _pump(self, targets: list[Subscription]) -> None:
+    def _pump(self, targets: list[Subscription]) -> set[int]:
+        """Drain ``targets`` and post what they had; returns the ids of those that had nothing."""
         cache: dict[tuple[int, str], bytes] = {}
         batch: list[tuple[Subscription, list[bytes], bool]] = []
         seen: set[int] = set()
+        quiet: set[int] = set()
         for sub in targets:
             if id(sub) in seen or sub.ended:
                 continue
@@ -173,8 +190,11 @@ class Fanout:
                 lines, sub.ended = [sub.encode(exc, cache)], True
             if lines or sub.ended:
                 batch.append((sub, lines, sub.ended))
+            else:
+                quiet.add(id(sub))
         if batch:
             self._post(batch)
+        return quiet
 
     def _post(self, batch: list[tuple[Subscription, list[bytes], bool]]) -> None:
         try:
