@@ -335,11 +335,10 @@ def test_two_candidates_pause_and_stop_hand_over_and_only_the_holder_acts() -> N
         assert _wait(lambda: a.actions > 3)
         assert not b.elector.is_leader and b.actions == 0
 
-        # Pausing the holder (no renewals) hands over within the lease duration (plus retries).
+        # Pausing the holder (no renewals) hands over.
+        # (how long the handover takes is asserted on the fake clock above, not here in wall time)
         a.elector.pause()
-        paused_at = time.monotonic()
         assert _wait(lambda: b.elector.is_leader)
-        assert time.monotonic() - paused_at < 2.0 + 1.0 + 2 * 0.2 * 2.2 + 2.0  # lease + deadline + retries + load
         assert not a.elector.is_leader
         assert not a.leading.is_set()
         assert _wait(lambda: b.actions > 3)
