@@ -21,6 +21,8 @@ class LeaseHistory:
         deadline = time.monotonic() + timeout
         self._stream.request_bookmark()
         while time.monotonic() < deadline:
+            if self.records and self.records[-1][0] >= until_revision:
+                return
             event = self._stream.get(0.2)
             if event is None:
                 self._stream.request_bookmark()
