@@ -26,6 +26,7 @@ kube-scheduler and kube-controller-manager exit on a lost lease and are restarte
 from __future__ import annotations
 
 import datetime
+import logging
 import math
 import random
 import threading
@@ -35,6 +36,8 @@ from typing import Any, Callable
 from .errors import AlreadyExists, Conflict, FieldError, NotFound, ObjectsError, ValidationError
 
 __all__ = ["LeaderElection", "JITTER_FACTOR", "micro_time"]
+
+log = logging.getLogger(__name__)
 
 # wait.JitterUntil's factor in client-go's acquire loop: each retry waits retry_period * [1, 1 + 1.2).
 JITTER_FACTOR = 1.2
@@ -275,16 +278,19 @@ class LeaderElection:
                 if self.release_on_cancel and not self.paused:
                     try:
                         self.release(registry)
-                    except ObjectsError:
-                        pass
+                    except Exception:  # noqa: BLE001 - releasing is a courtesy; the lease expires anyway
+                        log.warning("leader election %s/%s: release by %s failed", self.namespace,
+                                    self.lease_name, self.identity, exc_info=True)
                 self._renewed_at = None
                 stopped()
 
     def _attempt(self, registry: Any) -> bool:
         try:
             return self.try_acquire_or_renew(registry)
-        except ObjectsError:
-            return False  # a failed read or write is a failed attempt, as client-go logs and retries
+        except Exception:  # noqa: BLE001 - a store that is down or closing: a failed attempt, as client-go
+            log.warning("leader election %s/%s: attempt by %s failed", self.namespace, self.lease_name,
+                        self.identity, exc_info=True)
+            return False
 
     def _sleep(self, stop: threading.Event, seconds: float) -> None:
         # Waits in slices so that resume() ends the wait too, not only stop.

@@ -19,7 +19,7 @@ from objects import LeaderElection
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from leader_checker import LeadershipLog, LeaseHistory  # noqa: E402
+from leader_checker import Candidate, LeadershipLog, LeaseHistory  # noqa: E402
 
 
 class Clock:
@@ -268,60 +268,6 @@ def _wait(predicate, timeout: float = 20.0) -> bool:
             return True
         time.sleep(0.01)
     return False
-
-
-class Candidate:
-    """A LeaderElection run in a thread, with a worker that writes a ConfigMap while it is the leader."""
-
-    def __init__(self, identity: str, registry, log: LeadershipLog, **kw) -> None:
-        options = dict(lease_duration=2.0, renew_deadline=1.0, retry_period=0.2)
-        options.update(kw)
-        self.elector = LeaderElection(identity, "lock", **options)
-        self.registry = registry
-        self.log = log
-        self.stop = threading.Event()
-        started, stopped = log.callbacks(self.elector)
-        self.leading = threading.Event()
-
-        def on_started() -> None:
-            started()
-            self.leading.set()
-
-        def on_stopped() -> None:
-            self.leading.clear()
-            stopped()
-        self.thread = threading.Thread(target=self.elector.run,
-                                       args=(registry, on_started, on_stopped, self.stop), daemon=True)
-        self.worker = threading.Thread(target=self._work, daemon=True)
-        self.actions = 0
-
-    def _work(self) -> None:
-        name = self.elector.identity
-        while not self.stop.is_set():
-            if not self.elector.is_leader:
-                self.stop.wait(0.01)
-                continue
-            cm = objects.from_dict({"apiVersion": "v1", "kind": "ConfigMap",
-                                    "metadata": {"name": "work", "namespace": "default"},
-                                    "data": {"by": name, "n": str(self.actions)}})
-            try:
-                written = self.registry.update(cm)
-            except objects.NotFound:
-                written = self.registry.create(cm)
-            self.log.acted(name, int(written.metadata.resource_version))
-            self.actions += 1
-            self.stop.wait(0.02)
-
-    def start(self) -> "Candidate":
-        self.thread.start()
-        self.worker.start()
-        return self
-
-    def halt(self) -> None:
-        self.stop.set()
-        self.thread.join(10)
-        self.worker.join(10)
-        assert not self.thread.is_alive() and not self.worker.is_alive()
 
 
 def test_two_candidates_pause_and_stop_hand_over_and_only_the_holder_acts() -> None:
