@@ -3,6 +3,8 @@ checked at every pod event against maxSurge / maxUnavailable, Recreate, revision
 template, history cleanup, paused, proportional scaling, progress deadline, status."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from controllers import ControllerManager
@@ -232,14 +234,24 @@ def test_progress_deadline_exceeded_sets_progressing_false(registry, manager):
 
 
 def test_min_ready_seconds_delays_availability(registry, manager):
-    manager()
+    skew = [0.0]   # the controllers' clock runs with time and jumps when the test says so
+
+    def clock():
+        return time.time() + skew[0]
+    m = manager(clock=clock)
     with Kubelet(registry):
-        registry.create(deployment("slow", 1, minReadySeconds=2))
-        d = wait_until(lambda: (registry.get("Deployment", "slow", "default").status.ready_replicas == 1
-                                and registry.get("Deployment", "slow", "default")), WAIT, "ready")
+        registry.create(deployment("slow", 1, minReadySeconds=30))
+        wait_until(lambda: registry.get("Deployment", "slow", "default").status.ready_replicas == 1, WAIT, "ready")
+        assert m.wait_idle(WAIT)
+        d = registry.get("Deployment", "slow", "default")
         (rs,) = replica_sets(registry, d)
-        assert rs.spec.min_ready_seconds == 2
+        assert rs.spec.min_ready_seconds == 30
+        assert (d.status.available_replicas, d.status.unavailable_replicas) == (0, 1)
+        assert {c.type: c.status for c in d.status.conditions}["Available"] == "False"
+        skew[0] += 31
         rolled_out(registry, "slow", 1, "v1")
+    d = registry.get("Deployment", "slow", "default")
+    assert {c.type: c.status for c in d.status.conditions}["Available"] == "True"
 
 
 def test_a_selector_selecting_everything_is_reported_and_others_still_work(registry, manager):
