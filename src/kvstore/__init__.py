@@ -92,7 +92,8 @@ def open(path: str | None = None, *, fsync: str = "always", clock: Callable[[], 
 
 def connect(endpoints: str | list[str], *, timeout: float = 5.0, username: str | None = None,
             password: str | None = None, ca_cert: Any = None, cert: Any = None, key: Any = None,
-            max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES, max_txn_ops: int = DEFAULT_MAX_TXN_OPS) -> Any:
+            max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES, max_txn_ops: int = DEFAULT_MAX_TXN_OPS,
+            watch_queue_size: int = 1024) -> Any:
     """A client of a real etcd v3 cluster with the same methods, responses, errors and watches as the
     embedded :class:`Store` (see docs/kvstore-etcd.md). Needs ``pip install 'borgkit[etcd]'``.
 
@@ -108,7 +109,8 @@ def connect(endpoints: str | list[str], *, timeout: float = 5.0, username: str |
     except ImportError as error:
         raise ImportError(f"kvstore.connect needs the etcd extra: pip install 'borgkit[etcd]' ({error})") from error
     return remote.connect(endpoints, timeout=timeout, username=username, password=password, ca_cert=ca_cert,
-                          cert=cert, key=key, max_value_bytes=max_value_bytes, max_txn_ops=max_txn_ops)
+                          cert=cert, key=key, max_value_bytes=max_value_bytes, max_txn_ops=max_txn_ops,
+                          watch_queue_size=watch_queue_size)
 
 
 def __getattr__(name: str) -> Any:

@@ -203,3 +203,20 @@ def test_serializable_reads_as_on_a_raft_member():
         assert store.range(b"k", prefix=True, serializable=True).count == 1
         with pytest.raises(kvstore.InvalidType, match="serializable"):
             store.get(b"k", serializable=1)
+
+
+@pytest.mark.etcd
+@SKIP_ETCD
+def test_a_slow_watch_consumer_holds_the_stream_back_and_still_gets_every_event_in_order():
+    from kvstore.remote import connect as remote_connect
+
+    with EtcdServer(unsafe_no_fsync=True, extra_args=FAST_ELECTION) as server:
+        with remote_connect(f"127.0.0.1:{server.client_port}", timeout=30, watch_queue_size=4) as store:
+            with store.watch(b"k", prefix=True) as watcher:
+                revisions = [store.put(b"k%03d" % i, b"v").revision for i in range(60)]
+                deadline = time.monotonic() + 1.0  # unbounded, the reader would queue all 60 well within it
+                while time.monotonic() < deadline:
+                    assert len(watcher._queue) <= 4  # the reader waits for room instead of buffering it all
+                    time.sleep(0.01)
+                seen = [watcher.get(30).kv.mod_revision for _ in range(60)]
+            assert seen == revisions

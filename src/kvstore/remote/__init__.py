@@ -27,7 +27,7 @@ PemSource = str | Path | bytes | None
 def connect(endpoints: str | list[str], *, timeout: float = DEFAULT_TIMEOUT, username: str | None = None,
             password: str | None = None, ca_cert: PemSource = None, cert: PemSource = None,
             key: PemSource = None, max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES,
-            max_txn_ops: int = DEFAULT_MAX_TXN_OPS) -> EtcdStore:
+            max_txn_ops: int = DEFAULT_MAX_TXN_OPS, watch_queue_size: int = 1024) -> EtcdStore:
     """See :func:`kvstore.connect`."""
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
         raise InvalidArgument(f"timeout={timeout!r} must be a number of seconds above 0")
@@ -38,6 +38,7 @@ def connect(endpoints: str | list[str], *, timeout: float = DEFAULT_TIMEOUT, use
             raise InvalidArgument(f"{name} must be a str, got {type(value).__name__}")
     connection = Connection(parsed, timeout=float(timeout), username=username, password=password,
                             ca_cert=ca_cert, cert=cert, key=key)
-    return EtcdStore(connection, max_value_bytes=max_value_bytes, max_txn_ops=max_txn_ops)
+    return EtcdStore(connection, max_value_bytes=max_value_bytes, max_txn_ops=max_txn_ops,
+                     watch_queue_size=watch_queue_size)
 
 

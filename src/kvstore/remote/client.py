@@ -39,8 +39,9 @@ class EtcdStore:
     """
 
     def __init__(self, connection: Connection, *, max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES,
-                 max_txn_ops: int = DEFAULT_MAX_TXN_OPS) -> None:
+                 max_txn_ops: int = DEFAULT_MAX_TXN_OPS, watch_queue_size: int = 1024) -> None:
         self._connection = connection
+        self._watch_queue_size = to_int("watch_queue_size", watch_queue_size, minimum=1)
         self._max_value_bytes = to_int("max_value_bytes", max_value_bytes, minimum=0)
         self._max_txn_ops = to_int("max_txn_ops", max_txn_ops, minimum=1)
         self._closed = False
@@ -177,7 +178,8 @@ class EtcdStore:
             watch_id = self._next_watch_id
             self._next_watch_id += 1
             watcher = RemoteWatcher(self._connection, watch_id, key_bytes, end, start, to_bool("prev_kv", prev_kv),
-                                    checked_filters, to_bool("progress_notify", progress_notify), self._forget)
+                                    checked_filters, to_bool("progress_notify", progress_notify), self._forget,
+                                    self._watch_queue_size)
             self._watchers[watch_id] = watcher
         if callback is not None:
             watcher._callback = callback

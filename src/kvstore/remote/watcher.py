@@ -6,7 +6,9 @@ embedded store delivers them. When the stream breaks (the member died, or lost i
 opened with etcd's ``hasleader`` metadata, as clientv3's ``WithRequireLeader``), the reader opens a new one
 on the next endpoint from the revision after the last one it queued, so no event is lost or repeated.
 A start revision that was compacted ends the watcher with :class:`~kvstore.errors.Compacted`, as etcd's
-``compact_revision`` cancel does.
+``compact_revision`` cancel does. A consumer that falls behind by ``capacity`` responses stops the reader,
+so gRPC's flow control holds etcd back (etcd then treats the watch as slow and catches it up from its
+history later, as the embedded hub does with a full queue): client memory stays bounded.
 
 Resume points: events, and progress notifications addressed to this watch (etcd sends those only when the
 watch is synced). etcd 3.4 answers ``request_progress`` with a broadcast (watch id -1) at the member's
@@ -47,7 +49,7 @@ class RemoteWatcher:
 
     def __init__(self, connection: Connection, watch_id: int, key: bytes, range_end: bytes | None,
                  start_revision: int, prev_kv: bool, filters: list[WatchFilter], progress_notify: bool,
-                 on_end: Any) -> None:
+                 on_end: Any, capacity: int = 1024) -> None:
         self.id = watch_id
         self.key = key
         self.range_end = range_end
@@ -57,6 +59,7 @@ class RemoteWatcher:
         self.revision = 0  # header revision of the last response taken
         self._connection = connection
         self._filters = [int(f) for f in filters]
+        self._capacity = capacity
         self._cond = threading.Condition(threading.Lock())
         self._queue: deque[WatchResponse] = deque()
         self._events: deque[Event] = deque()
@@ -173,6 +176,8 @@ class RemoteWatcher:
             batches.append(WatchResponse(tuple(current), revision))
         if batches:
             with self._cond:
+                while len(self._queue) >= self._capacity and not self._ended:
+                    self._cond.wait(0.5)  # back-pressure: the consumer is behind
                 if self._ended:
                     return True
                 self._queue.extend(batches)
@@ -210,6 +215,8 @@ class RemoteWatcher:
                 if self._queue:
                     response = self._queue.popleft()
                     self.revision = response.revision
+                    if len(self._queue) == self._capacity - 1:
+                        self._cond.notify_all()  # the reader may be waiting for room
                     return response
                 if self._ended:
                     if self._error is not None:
