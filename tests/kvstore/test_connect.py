@@ -220,3 +220,35 @@ def test_a_slow_watch_consumer_holds_the_stream_back_and_still_gets_every_event_
                     time.sleep(0.01)
                 seen = [watcher.get(30).kv.mod_revision for _ in range(60)]
             assert seen == revisions
+
+
+@pytest.mark.etcd
+@SKIP_ETCD
+def test_a_thousand_watchers_share_one_stream_and_cost_no_more_threads_than_one():
+    import threading
+
+    with etcd_store() as store:
+        seen: list[bytes] = []
+        lock = threading.Lock()
+        done = threading.Event()
+
+        def callback(event):
+            with lock:
+                seen.append(event.kv.value)
+                if len(seen) == 2001:
+                    done.set()
+
+        first = store.watch(b"k", callback=callback)
+        store.put(b"k", b"0")  # the first delivery starts the callback thread
+        deadline = time.monotonic() + 60
+        while not seen and time.monotonic() < deadline:
+            time.sleep(0.01)
+        with_one = threading.active_count()
+        watchers = [first] + [store.watch(b"k", callback=callback) for _ in range(999)]
+        store.put(b"k", b"1")
+        store.put(b"k", b"2")
+        assert done.wait(60)
+        assert threading.active_count() <= with_one
+        assert seen.count(b"1") == seen.count(b"2") == 1000
+        for watcher in watchers:
+            watcher.cancel()

@@ -280,7 +280,8 @@ def test_a_callback_that_raises_ends_its_watcher_only(store, capsys, wait_for):
     healthy.cancel()
 
 
-@pytest.mark.embedded_only("on etcd each watcher has its own gRPC stream and reader thread")
+@pytest.mark.embedded_only("a client's shared watch stream adds gRPC's own few threads; test_connect checks that "
+                            "a thousand etcd watchers cost no more threads than one")
 def test_a_thousand_callback_watchers_share_one_thread(store):
     seen = []
     lock = threading.Lock()

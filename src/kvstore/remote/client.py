@@ -25,6 +25,7 @@ from ..types import (DeleteResponse, KeyValue, Lease, LeaseTimeToLive, PutRespon
 from . import convert
 from .connection import Connection
 from .watcher import RemoteWatcher
+from .watchstream import WatchStream
 
 __all__ = ["EtcdStore"]
 
@@ -49,6 +50,7 @@ class EtcdStore:
         self._watchers: dict[int, RemoteWatcher] = {}
         self._next_watch_id = 1
         self._dispatcher = CallbackDispatcher()
+        self._watch_stream = WatchStream(connection)
 
     @property
     def endpoints(self) -> list[str]:
@@ -177,7 +179,7 @@ class EtcdStore:
         with self._lock:
             watch_id = self._next_watch_id
             self._next_watch_id += 1
-            watcher = RemoteWatcher(self._connection, watch_id, key_bytes, end, start, to_bool("prev_kv", prev_kv),
+            watcher = RemoteWatcher(self._watch_stream, watch_id, key_bytes, end, start, to_bool("prev_kv", prev_kv),
                                     checked_filters, to_bool("progress_notify", progress_notify), self._forget,
                                     self._watch_queue_size)
             self._watchers[watch_id] = watcher
@@ -194,10 +196,7 @@ class EtcdStore:
     def request_progress(self) -> None:
         """Ask etcd for a progress notification on every watcher created with ``progress_notify=True``."""
         self._check_open()
-        with self._lock:
-            watchers = [w for w in self._watchers.values() if w.progress_notify]
-        for watcher in watchers:
-            watcher.request_progress()
+        self._watch_stream.request_progress(None)
 
     # ------------------------------------------------------------------ leases
     def grant(self, ttl: int, *, id: int | None = None) -> Lease:
@@ -324,6 +323,7 @@ class EtcdStore:
             watchers = list(self._watchers.values())
         for watcher in watchers:
             watcher.cancel()
+        self._watch_stream.close()
         self._dispatcher.stop()
         self._connection.close()
 
