@@ -5,8 +5,8 @@ from typing import Any
 
 import objects
 
-from . import status
-from .bodies import as_dict, decode_object, dumps
+from . import protobuf, status
+from .bodies import as_dict, decode_object, dumps, media_type
 from .context import Call, Context
 from .errors import bad_request
 from .selectors import selectors
@@ -54,7 +54,9 @@ def dry_run_update(ctx: Context, call: Call, obj: Any) -> Any:
 def delete_options(call: Call) -> dict[str, Any]:
     """DeleteOptions from the body (kubectl sends one) or the query."""
     options: dict[str, Any] = {}
-    if call.body.strip():
+    if media_type(call.content_type) == protobuf.MEDIA_TYPE:
+        options = protobuf.decode(call.body, "DeleteOptions")  # kubectl's typed clients (drain)
+    elif call.body.strip():
         options = decode_object(call.body, call.content_type)
     for name in ("propagationPolicy", "gracePeriodSeconds"):
         if name in call.query and name not in options:

@@ -188,3 +188,14 @@ def test_propagation_policy_reaches_the_registry(client: Client, registry: objec
     assert registry.get("ConfigMap", "fg", "crud").metadata.finalizers == ["foregroundDeletion"]
     status, body = client.delete(f"{cms}/fg?propagationPolicy=Orphan")
     assert status == 200
+
+
+def test_protobuf_bodies(client: Client) -> None:
+    cms = "/api/v1/namespaces/crud/configmaps"
+    client.post(cms, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "pb"}})
+    status, body = client.request("DELETE", f"{cms}/pb", raw=b"not the envelope",
+                                  content_type="application/vnd.kubernetes.protobuf")
+    assert status == 400
+    status, body = client.request("POST", cms, raw=b"k8s\x00\x0a\x00", content_type="application/vnd.kubernetes.protobuf")
+    assert status == 415  # only DeleteOptions are read from protobuf
+    assert client.get(f"{cms}/pb")[0] == 200

@@ -193,6 +193,19 @@ def test_cordon_and_uncordon(kubeconfig: pathlib.Path, registry: objects.Registr
     assert not registry.get("Node", "kn1").spec.unschedulable
 
 
+def test_drain_deletes_the_pods_of_a_cordoned_node(kubeconfig: pathlib.Path, registry: objects.Registry) -> None:
+    # drain's typed client sends its DeleteOptions as protobuf (read for DeleteOptions only)
+    kubectl(kubeconfig, "apply", *VALIDATE, "-f", "-", stdin="apiVersion: v1\nkind: Node\nmetadata: {name: dn1}\n"
+                                                             "status:\n  conditions: [{type: Ready, status: 'True'}]\n")
+    kubectl(kubeconfig, "apply", *VALIDATE, "-f", "-", stdin="apiVersion: v1\nkind: Pod\nmetadata: {name: on-dn1}\n"
+                                                             "spec: {nodeName: dn1, containers: [{name: c, image: i}]}\n")
+    done = kubectl(kubeconfig, "drain", "dn1", "--force", "--timeout=30s")
+    assert "node/dn1 drained" in done.stdout
+    assert registry.get("Node", "dn1").spec.unschedulable is True
+    with pytest.raises(objects.NotFound):
+        registry.get("Pod", "on-dn1", "kc")
+
+
 def test_delete_and_errors(kubeconfig: pathlib.Path, registry: objects.Registry) -> None:
     kubectl(kubeconfig, "apply", *VALIDATE, "-f", "-", stdin="apiVersion: v1\nkind: Namespace\nmetadata: {name: kc}\n")
     kubectl(kubeconfig, "apply", *VALIDATE, "-f", "-", stdin=MANIFEST)
