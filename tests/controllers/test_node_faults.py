@@ -1,0 +1,124 @@
+"""Hypothesis drives node faults — pauses (a frozen kubelet), resumes, clock moves — under a ReplicaSet with
+hollow nodes, the node lifecycle and taint eviction controllers and the real scheduler on one store. After
+any schedule, the ReplicaSet is first served by the live nodes alone (the frozen nodes' pods evicted and
+replaced), then, once every node is back: every node Ready and untainted, exactly the ReplicaSet's
+replicas active and Running, and no pod left terminating (the kubelets finished what was evicted)."""
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+
+import hypothesis.strategies as st
+from hypothesis import HealthCheck, example, given, settings
+
+import kvstore
+import objects
+from controllers import ControllerManager, HollowNodes
+
+from ctrl_helpers import FakeClock, replica_set, wait_for
+
+from scheduling import Scheduler
+
+NODES = 4
+REPLICAS = 6
+TOLERATE = [{"key": k, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 10}
+            for k in ("node.kubernetes.io/unreachable", "node.kubernetes.io/not-ready")]
+
+
+@contextlib.contextmanager
+def _cluster():
+    store = kvstore.open()
+    registry = objects.Registry(store)
+    clock = FakeClock()
+    stop = threading.Event()
+    nodes = HollowNodes(registry, NODES, clock=clock, heartbeat_interval=10, termination_seconds=0)
+    manager = ControllerManager(registry, controllers=["nodelifecycle", "tainteviction", "replicaset"],
+                                clock=clock, metrics=False,
+                                controller_options={"nodelifecycle": {"node_monitor_period": 1.0,
+                                                                      "node_eviction_rate": 10.0}})
+    scheduler = Scheduler()
+    thread = threading.Thread(target=lambda: scheduler.run(registry, stop=stop, timeout=300), daemon=True)
+    nodes.start()
+    manager.start()
+    thread.start()
+    try:
+        yield registry, nodes, clock
+    finally:
+        stop.set()
+        thread.join(30)
+        manager.stop()
+        nodes.stop()
+        store.close()
+        assert not thread.is_alive()
+
+
+def _converged(registry) -> bool:
+    pods = registry.list("Pod", "default").items
+    if any(p.metadata.deletion_timestamp for p in pods):
+        return False
+    active = [p for p in pods if p.status.phase not in ("Succeeded", "Failed")]
+    if len(active) != REPLICAS or not all(p.status.phase == "Running" for p in active):
+        return False
+    for node in registry.list("Node").items:
+        ready = next((c.status for c in node.status.conditions if c.type == "Ready"), None)
+        if ready != "True" or node.spec.taints:
+            return False
+    return True
+
+
+def _served(registry, live: set) -> bool:
+    active = [p for p in registry.list("Pod", "default").items
+              if not p.metadata.deletion_timestamp and p.status.phase not in ("Succeeded", "Failed")]
+    return len(active) == REPLICAS and all(p.status.phase == "Running" and p.spec.node_name in live
+                                           for p in active)
+
+
+def _advance_until(clock, predicate, message: str) -> None:
+    """Move the clock a second at a time (giving the threads a moment) until ``predicate`` holds; bounded in
+    clock seconds and in wall time."""
+    moved = 0
+    deadline = time.monotonic() + 60
+    while not predicate():
+        assert time.monotonic() < deadline and moved < 600, f"not {message}"
+        clock.advance(1)
+        moved += 1
+        time.sleep(0.05)
+
+
+faults = st.lists(st.one_of(st.tuples(st.just("pause"), st.integers(0, NODES - 1)),
+                            st.tuples(st.just("resume"), st.integers(0, NODES - 1)),
+                            st.tuples(st.just("advance"), st.sampled_from([5, 20, 45, 60]))),
+                  min_size=1, max_size=5)
+
+
+@settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck))
+@given(schedule=faults)
+@example(schedule=[("pause", 0), ("advance", 60), ("advance", 20)])  # unreachable, evicted, replaced
+@example(schedule=[("pause", 1), ("advance", 45), ("resume", 1)])    # back before its pods' tolerations end
+def test_a_replica_set_converges_after_any_node_faults(schedule) -> None:
+    with _cluster() as (registry, nodes, clock):
+        registry.create(replica_set("web", REPLICAS, tolerations=TOLERATE))
+        wait_for(lambda: _converged(registry), message="the first rollout")
+        names = nodes.names
+        for action, arg in schedule:
+            if action == "pause":
+                live = [n for n in names if nodes.node(n).live]
+                if live != [names[arg]]:  # one node always stays up, so the pods have somewhere to go
+                    nodes.node(names[arg]).pause()
+            elif action == "resume":
+                nodes.node(names[arg]).resume()
+            else:
+                for _ in range(arg // 5):
+                    clock.advance(5)
+                    time.sleep(0.05)
+        # With the faults still there: the pods of frozen nodes are evicted and the ReplicaSet is served by
+        # the live nodes alone.
+        live = {n for n in names if nodes.node(n).live}
+        _advance_until(clock, lambda: _served(registry, live), f"served by {sorted(live)} after {schedule}")
+        for name in names:
+            nodes.node(name).resume()
+        _advance_until(clock, lambda: _converged(registry), f"converged after {schedule}")
+        rs = registry.get("ReplicaSet", "web", "default")
+        wait_for(lambda: registry.get("ReplicaSet", "web", "default").status.ready_replicas == REPLICAS,
+                 message=f"readyReplicas after {schedule} (status {rs.status})")
