@@ -258,6 +258,10 @@ class HollowNodes:
         """True when no pod transition is due now and none is running (heartbeats aside)."""
         return not self._queued and self.wheel.idle()
 
+    def _count(self, kind: str) -> None:
+        with self._lock:  # workers > 1 write from several threads
+            self.writes[kind] += 1
+
     def _set_state(self, node: HollowNode, state: str) -> None:
         with self._lock:
             if node.state == "stopped":
@@ -286,7 +290,7 @@ class HollowNodes:
         try:
             created = self.registry.create(from_dict(body))
             node.uid = created.metadata.uid
-            self.writes["register"] += 1
+            self._count("register")
         except AlreadyExists:
             existing = self.registry.get("Node", node.name)
             node.uid = existing.metadata.uid
@@ -339,7 +343,7 @@ class HollowNodes:
                 continue
             node.lease_version = lease.metadata.resource_version
             node.heartbeats += 1
-            self.writes["lease"] += 1
+            self._count("lease")
             return
 
     def _post_node_status(self, node: HollowNode, current: Any = None, force: bool = False) -> None:
@@ -361,7 +365,7 @@ class HollowNodes:
                  "status": {"conditions": node_conditions(rfc3339(self.clock()), since)}}
         try:
             self.registry.patch_status("Node", node.name, patch)
-            self.writes["node_status"] += 1
+            self._count("node_status")
         except Conflict:
             self.wheel.call_later(_CONFLICT_RETRY, lambda: self._post_node_status(node, force=force), node.index)
         except NotFound:
@@ -492,7 +496,7 @@ class HollowNodes:
     def _write_status(self, pod: Any, status: dict[str, Any]) -> Any:
         patch = {"metadata": {"resourceVersion": pod.metadata.resource_version}, "status": status}
         written = self.registry.patch_status("Pod", pod.metadata.name, patch, pod.metadata.namespace)
-        self.writes["pod_status"] += 1
+        self._count("pod_status")
         run = self._pods.get(pod.key)
         if run is not None:
             run.written = int(written.metadata.resource_version)
@@ -585,7 +589,7 @@ class HollowNodes:
         meta = pod.metadata
         try:
             self.registry.delete("Pod", meta.name, meta.namespace, uid=meta.uid, **_FINAL_DELETE)
-            self.writes["pod_delete"] += 1
+            self._count("pod_delete")
         except NotFound:
             pass
 

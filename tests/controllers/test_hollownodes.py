@@ -287,3 +287,16 @@ def test_one_set_of_threads_for_many_nodes(registry) -> None:
     finally:
         nodes.stop()
     wait_for(lambda: threading.active_count() <= before, message="threads stopped")
+
+
+def test_worker_threads_share_the_nodes_and_keep_each_nodes_order(registry, hollow, clock) -> None:
+    nodes = hollow(10, workers=3, termination_seconds=0)
+    for i in range(30):
+        registry.create(pod(f"p{i}", node_name=f"hollow-node-{i % 10}"))
+    wait_for(lambda: all(_phase(registry, f"p{i}") == "Running" for i in range(30)), message="30 Running")
+    ips = {(p.spec.node_name, p.status.pod_ip) for p in registry.list("Pod", "default").items}
+    assert len(ips) == 30  # addresses unique per node, allocated by the node's own worker
+    for i in range(30):
+        registry.delete("Pod", f"p{i}", "default", grace_period_seconds=30)
+    wait_for(lambda: not registry.list("Pod", "default").items, message="all deleted by their kubelets")
+    assert nodes.writes["pod_delete"] == 30
