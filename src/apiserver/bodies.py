@@ -8,7 +8,7 @@ import yaml
 
 import objects
 
-from .errors import APIError, bad_request
+from .errors import bad_request, unsupported_media_type
 
 JSON = "application/json"
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
@@ -46,9 +46,7 @@ def decode(raw: bytes, content_type: str | None) -> Any:
             return json.loads(text)
         except json.JSONDecodeError as exc:
             raise bad_request(f"couldn't decode the request body as JSON: {exc}") from None
-    raise APIError(415, "UnsupportedMediaType",
-                   f"the body of the request was in an unknown format - accepted media types include: "
-                   f"{JSON}, application/yaml")
+    raise unsupported_media_type((JSON, "application/yaml"))
 
 
 def decode_object(raw: bytes, content_type: str | None) -> dict[str, Any]:

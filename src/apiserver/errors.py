@@ -40,7 +40,7 @@ def not_found_path() -> APIError:
 
 def method_not_allowed(verb: str, resource: str) -> APIError:
     """405 for a verb a resource does not support."""
-    return APIError(405, "MethodNotAllowed", f"the server does not allow this method on the requested resource",
+    return APIError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource",
                     {"kind": resource})
 
 
@@ -54,8 +54,7 @@ def too_large(limit: int) -> APIError:
     return APIError(413, "RequestEntityTooLarge", f"Request entity too large: limit is {limit}")
 
 
-def unsupported_media_type(content_type: str, accepted: list[str]) -> APIError:
+def unsupported_media_type(accepted: tuple[str, ...] | list[str]) -> APIError:
     """415: a body in a format the verb does not take."""
-    return APIError(415, "UnsupportedMediaType",
-                    f"the body of the request was in an unknown format - accepted media types include: "
-                    f"{', '.join(accepted)}", None if content_type else None)
+    return APIError(415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted "
+                                                 f"media types include: {', '.join(accepted)}")

@@ -18,7 +18,7 @@ from objects.mergepatch import merge_patch
 
 from .bodies import as_dict, dumps, media_type
 from .context import Call, Context
-from .errors import APIError, bad_request
+from .errors import APIError, bad_request, unsupported_media_type
 from .strategicmerge import strategic_merge
 from .strategy import identify, prepare_for_create
 from .writing import dry_run_update
@@ -36,8 +36,7 @@ def parse(call: Call) -> tuple[str, Any]:
     """(patch type, parsed patch); 415 for another Content-Type, 400 when the body does not parse."""
     kind = media_type(call.content_type)
     if kind not in PATCH_TYPES:
-        raise APIError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - accepted "
-                                                    f"media types include: {', '.join(PATCH_TYPES)}")
+        raise unsupported_media_type(PATCH_TYPES)
     text = call.body.decode("utf-8", errors="replace")
     try:
         body = yaml.safe_load(text) if kind == APPLY else json.loads(text)

@@ -12,7 +12,7 @@ from typing import Any
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.json_format import MessageToDict
 
-from .errors import bad_request
+from .errors import bad_request, unsupported_media_type
 
 MEDIA_TYPE = "application/vnd.kubernetes.protobuf"
 _MAGIC = b"k8s\x00"
@@ -58,9 +58,7 @@ def decode(body: bytes, expected_kind: str) -> dict[str, Any]:
     """The JSON form of a protobuf body of ``expected_kind`` (DeleteOptions); 400 when it is not one, 415
     for a kind that is not read from protobuf."""
     if expected_kind not in _CLASSES or expected_kind in ("Unknown", "TypeMeta"):
-        from .errors import APIError
-        raise APIError(415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted "
-                                                    "media types include: application/json, application/yaml")
+        raise unsupported_media_type(("application/json", "application/yaml"))
     if not body.startswith(_MAGIC):
         raise bad_request("the protobuf body does not start with the Kubernetes envelope")
     try:

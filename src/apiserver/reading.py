@@ -5,11 +5,11 @@ from typing import Any
 
 import objects
 
-from . import table
+from . import status, table
 from .bodies import dumps
 from .context import Call, Context
 from .errors import APIError, bad_request
-from .selectors import ExtraFieldFilter, selectors
+from .selectors import selectors
 
 Response = tuple[int, bytes]
 
@@ -90,8 +90,5 @@ def resource_version_for_list(ctx: Context, call: Call, continue_: str | None) -
 def invalid_list_options(field: str, value: Any, message: str, kind: str) -> APIError:
     """The API server's 422 for ListOptions that do not validate."""
     error = objects.ValidationError(objects.FieldError(field, message, value, kind))
-    from .status import invalid
-    return invalid(error, "ListOptions", "", "meta.k8s.io")
+    return status.invalid(error, "ListOptions", "", "meta.k8s.io")
 
-
-__all__ = ["get", "list_objects", "resource_version_for_list", "ExtraFieldFilter"]

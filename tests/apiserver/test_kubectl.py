@@ -9,7 +9,6 @@ import shutil
 import subprocess
 import sys
 import time
-from typing import Any
 
 import pytest
 

@@ -8,7 +8,6 @@ from typing import Iterator
 
 import pytest
 
-import apiserver
 import objects
 import scheduling
 from test_kubectl import KUBECTL, VALIDATE, kubeconfig, kubectl  # noqa: F401 (the fixture)
