@@ -175,29 +175,51 @@ class CounterCache:
         self.size = size
         self.tracker = NodeTracker()
         self._counters: OrderedDict[Hashable, DomainCounter] = OrderedDict()
+        self._dirty: dict[Hashable, set[str]] = {}  # per counter: nodes changed since it was handed out
         self.listeners: list[Any] = []  # other indexes fed the same changes (update(ni) / remove(name))
 
     def sync(self, nodes: Sequence[Any]) -> None:
-        """Bring every counter up to date with ``nodes`` (the scheduler's current NodeInfos)."""
+        """Bring the listeners up to date with ``nodes`` (the scheduler's current NodeInfos) and note the
+        changed nodes for every counter; a counter recounts them when :meth:`get` hands it out. A cycle asks
+        for the counters of its own pod only (one selector of many, in a cluster of many Deployments), so
+        recounting every counter on every change was most of a cycle's time there."""
         changed, removed = self.tracker.changes(nodes)
         if not changed and not removed:
             return
-        for counter in [*self.listeners, *self._counters.values()]:
+        for listener in self.listeners:
             for ni in changed:
-                counter.update(ni)
+                listener.update(ni)
             for name in removed:
-                counter.remove(name)
+                listener.remove(name)
+        if self._dirty:
+            names = [ni.name for ni in changed]
+            names += removed
+            for dirty in self._dirty.values():
+                dirty.update(names)
 
     def get(self, identity: Hashable, make: Callable[[], DomainCounter]) -> DomainCounter:
-        """The counter for ``identity``, built over the tracked nodes on first use."""
+        """The counter for ``identity``, built over the tracked nodes on first use, brought up to date with
+        the nodes changed since it was last handed out."""
         counter = self._counters.get(identity)
         if counter is None:
             counter = make().rebuild(self.tracker.infos.values())
             self._counters[identity] = counter
+            self._dirty[identity] = set()
             if len(self._counters) > self.size:
-                self._counters.popitem(last=False)
-        else:
-            self._counters.move_to_end(identity)
+                dropped, _ = self._counters.popitem(last=False)
+                del self._dirty[dropped]
+            return counter
+        self._counters.move_to_end(identity)
+        dirty = self._dirty[identity]
+        if dirty:
+            infos = self.tracker.infos
+            for name in dirty:
+                ni = infos.get(name)
+                if ni is None:
+                    counter.remove(name)
+                else:
+                    counter.update(ni)
+            dirty.clear()
         return counter
 
     @property

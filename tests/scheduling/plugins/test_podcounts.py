@@ -59,6 +59,9 @@ def test_counts_follow_any_sequence_of_changes(ops):
             if ni.pods:
                 ni.remove_pod(next(iter(ni.pods.values())))
         cache.sync(list(infos.values()))
+        # a counter is current when handed out (it recounts the nodes changed since), and it is the same
+        # counter, kept up to date, not rebuilt
+        assert cache.get("q", lambda: DomainCounter(_matches, KEYS, ordered=True)) is counter
         node_count, sums = _recount(infos.values())
         assert counter.node_count == node_count
         for k in KEYS:
@@ -78,3 +81,29 @@ def test_tracker_reports_changed_and_removed_nodes():
     a.add_pod(pod("p", node_name="a"))
     assert [ni.name for ni in cache.tracker.changes([a, b])[0]] == ["a"]
     assert cache.tracker.changes([a]) == ([], ["b"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(ops=ops, asks=st.lists(st.sampled_from(["q", "r", "s"]), min_size=30, max_size=30))
+def test_a_counter_handed_out_after_syncs_it_missed_equals_a_recount(ops, asks):
+    """Counters recount lazily: one not asked for during many syncs (and evicted ones, size 2) is current
+    once handed out."""
+    infos = {f"n{i}": NodeInfo(node(f"n{i}", labels={"zone": "z1", "rack": "r1"})) for i in range(3)}
+    cache = CounterCache(size=2)
+    cache.sync(list(infos.values()))
+    for serial, ((op, index, app, zone, rack), ask) in enumerate(zip(ops, asks)):
+        names = sorted(infos)
+        if op == "add_node" or not names:
+            infos[f"m{serial}"] = NodeInfo(node(f"m{serial}", labels={"zone": zone or "z1", "rack": "r1"}))
+        elif op == "remove_node":
+            del infos[names[index % len(names)]]
+        elif op == "add_pod":
+            ni = infos[names[index % len(names)]]
+            ni.add_pod(pod(f"p{serial}", labels={"app": app}, node_name=ni.name))
+        cache.sync(list(infos.values()))
+        if index % 2:
+            continue  # this change is only noted
+        counter = cache.get(ask, lambda: DomainCounter(_matches, KEYS, ordered=True))
+        node_count, sums = _recount(infos.values())
+        assert counter.node_count == node_count
+        assert counter.sums == sums
