@@ -413,6 +413,8 @@ class HollowNodes:
             self.sync_pod(key, node)
         except Conflict:
             self.wheel.call_later(_CONFLICT_RETRY, lambda: self._sync_again(key, node), node.index)
+        except NotFound:
+            pass  # deleted meanwhile: the informer's DELETED event forgets it
 
     def _sync_again(self, key: str, node: HollowNode) -> None:
         self._enqueue(key, node)
