@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 import yaml
 
 import objects
@@ -15,8 +16,11 @@ YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
 
 
 def dumps(value: Any) -> bytes:
-    """Compact JSON, as the API server writes it."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    """Compact UTF-8 JSON, as the API server writes it (orjson: a list of 150,000 pods is one call)."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:  # an int beyond 64 bits, which JSON allows and orjson refuses
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def as_dict(obj: Any) -> dict[str, Any]:
