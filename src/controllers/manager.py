@@ -155,7 +155,8 @@ class ControllerManager:
 
     # ------------------------------------------------------------------ idleness
     def wait_idle(self, timeout: float) -> bool:
-        """Wait until nothing is left to do: informers synced and caught up with the store's revision,
+        """Wait until nothing is left to do: informers synced and caught up with the store's revision
+        (read linearizably, so on a Raft member writes acknowledged by other members count too),
         every queue empty with no worker busy and no delayed key due within a second, no event being
         written; seen twice in a row with nothing happening in between. False after ``timeout``."""
         deadline = time.monotonic() + timeout
@@ -187,13 +188,21 @@ class ControllerManager:
             activity += queue.activity
         if recorder is not None and recorder.pending:
             return None
-        revision = self.registry.store.revision
+        revision = self._committed_revision()
         behind = [i for i in informers.informers() if i.resource_version < revision]
         for informer in behind:
             informer.request_progress()
         if behind:
             return None
         return revision, activity
+
+    def _committed_revision(self) -> int:
+        """The store's revision as a linearizable read sees it: on a Raft member that is behind, the
+        cluster's, so wait_idle also waits for writes made through other members."""
+        try:
+            return int(self.registry.store.range("/registry-idle-probe").revision)
+        except Exception:  # noqa: BLE001 - a store without range (or a closing one): its local revision
+            return int(self.registry.store.revision)
 
     # ------------------------------------------------------------------ metrics
     def metrics_text(self) -> str:
