@@ -190,8 +190,8 @@ def test_converges_after_random_pod_kills(registry, faults):
                     fresh = registry.get("Pod", target.metadata.name, "default")
                     registry.update(fresh.replace(metadata=fresh.metadata.replace(owner_references=[])))
                 elif action == "scale":
-                    replicas = n % 7
-                    registry.update(rs.replace(spec=rs.spec.replace(replicas=replicas)))
+                    registry.update(rs.replace(spec=rs.spec.replace(replicas=n % 7)))
+                    replicas = n % 7  # only once the write went through (a Conflict leaves the old count)
             except (objects.NotFound, objects.Conflict):
                 pass  # the controller changed it first: the fault is moot
         assert m.wait_idle(WAIT)
