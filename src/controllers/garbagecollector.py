@@ -35,6 +35,7 @@ __all__ = ["GarbageCollector", "IGNORED_KINDS"]
 log = logging.getLogger(__name__)
 
 IGNORED_KINDS = frozenset({"Event"})  # kube's GC ignores events too
+CATCH_UP_RETRY = 0.02
 
 
 class _Node:
@@ -133,6 +134,14 @@ class GarbageCollector(Controller):
         obj = self._informers[node.kind].lister.get(node.key)
         return obj if obj is not None and obj.metadata.uid == uid else None
 
+    def _caught_up(self, revision: int) -> bool:
+        """Whether every watched kind's informer has seen the store up to ``revision`` (the orphan and
+        foreground finalizers act on the dependents the graph knows: it must know those made before)."""
+        behind = [i for i in self._informers.values() if i.resource_version < revision]
+        for informer in behind:
+            informer.request_progress()
+        return not behind
+
     # ------------------------------------------------------------------ sync
     def sync(self, key: str) -> None:
         obj = self._cached(key)
@@ -140,6 +149,9 @@ class GarbageCollector(Controller):
             return
         finalizers = obj.metadata.finalizers
         if obj.metadata.deletion_timestamp:
+            if _finalizing(obj) and not self._caught_up(int(obj.metadata.resource_version or 0)):
+                self.queue.add_after(key, CATCH_UP_RETRY)  # a dependent made before now may not be seen yet
+                return
             if ORPHAN_FINALIZER in finalizers:
                 self._orphan_dependents(obj)
             elif FOREGROUND_FINALIZER in finalizers:
