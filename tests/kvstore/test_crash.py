@@ -8,6 +8,7 @@ also land in segment rollovers and snapshots.
 from __future__ import annotations
 
 import os
+import stat
 import random
 import select
 import signal
@@ -156,23 +157,29 @@ def test_store_keeps_every_acknowledged_put_across_sigkill(tmp_path, policy, thr
 
 
 class SyncedSizes:
-    """An fsync that remembers, per file, how many bytes the last fsync covered: what a power cut keeps."""
+    """An fsync that remembers, per file, the bytes the last fsync covered: what a power cut keeps. (Its
+    content, not just its size: a segment is preallocated, so unsynced records lie inside its size.)"""
 
     def __init__(self) -> None:
-        self.sizes: dict[int, int] = {}
+        self.contents: dict[int, bytes] = {}
 
     def __call__(self, fd: int) -> None:
         os.fsync(fd)
         status = os.fstat(fd)
-        self.sizes[status.st_ino] = status.st_size
+        if stat.S_ISREG(status.st_mode):  # (directories are fsynced too)
+            with open(f"/proc/self/fd/{fd}", "rb") as again:  # the fd itself may be write-only
+                self.contents[status.st_ino] = again.read()
 
     def power_cut(self, directory) -> None:
-        """Cut every file back to its last fsynced size, as a machine losing its page cache would."""
+        """Put every file back to its last fsynced content, as a machine losing its page cache would."""
         for name in os.listdir(directory):
             path = os.path.join(directory, name)
-            synced = self.sizes.get(os.stat(path).st_ino, 0)
-            if os.path.getsize(path) > synced:
-                os.truncate(path, synced)
+            synced = self.contents.get(os.stat(path).st_ino, b"")
+            with open(path, "r+b") as f:
+                if f.read() != synced:
+                    f.seek(0)
+                    f.write(synced)
+                    f.truncate(len(synced))
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
