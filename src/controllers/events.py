@@ -133,7 +133,10 @@ class _Sink:
             self._stopping = True
             thread = self._thread
         if thread is not None:
-            self.queue.put(None)
+            try:
+                self.queue.put(None, timeout=timeout)
+            except queue.Full:
+                return  # the writer is stuck on the store: it is a daemon thread, leave it
             thread.join(timeout)
 
 
@@ -141,17 +144,19 @@ class EventRecorder:
     """Record Events for ``component`` (``source.component``, e.g. "replicaset-controller")."""
 
     def __init__(self, registry: Registry, component: str, *, clock: Callable[[], float] | None = None,
-                 _sink: _Sink | None = None) -> None:
-        self.registry, self.component = registry, component
+                 enabled: bool = True, _sink: _Sink | None = None) -> None:
+        self.registry, self.component, self.enabled = registry, component, enabled
         self._sink = _sink or _Sink(registry, clock or time.time)
 
     def with_component(self, component: str) -> "EventRecorder":
         """A recorder for another component sharing this one's writer thread."""
-        return EventRecorder(self.registry, component, _sink=self._sink)
+        return EventRecorder(self.registry, component, enabled=self.enabled, _sink=self._sink)
 
     def event(self, obj: Any, type: str, reason: str, message: str) -> None:  # noqa: A002 - client-go's name
         """Record that ``reason`` happened to ``obj``; best effort, never raises."""
         event_type = type
+        if not self.enabled:
+            return
         try:
             if event_type not in (NORMAL, WARNING):
                 log.warning("event %s for %s: type %r is not Normal or Warning", reason, obj, event_type)

@@ -34,14 +34,16 @@ class ControllerManager:
     :class:`objects.leaderelection.LeaderElection`); controllers then run only while it leads.
     ``metrics``: None (on when prometheus-client is installed), False, or a :class:`ControllerMetrics`.
     ``controller_options``: keyword arguments by controller name, as kube-controller-manager's flags
-    (``{"nodelifecycle": {"node_monitor_grace_period": 20}}``).
+    (``{"nodelifecycle": {"node_monitor_grace_period": 20}}``). ``record_events=False`` writes no Events
+    (a large simulation saves a write per pod; kube-controller-manager always records them).
     """
 
     def __init__(self, registry: Registry, controllers: list[str] | None = None,
                  workers: int | dict[str, int] = 1, clock: Callable[[], float] | None = None,
                  leader_election: Any = None, metrics: Any = None, component: str = "kube-controller-manager",
-                 controller_options: dict[str, dict[str, Any]] | None = None) -> None:
+                 controller_options: dict[str, dict[str, Any]] | None = None, record_events: bool = True) -> None:
         self.registry = registry
+        self.record_events = record_events
         self.names = resolve_controllers(controllers)
         if isinstance(workers, int):
             if workers < 1:
@@ -111,7 +113,7 @@ class ControllerManager:
                 return
             self._run_stop = threading.Event()
             informers = SharedInformers(self.registry)
-            recorder = EventRecorder(self.registry, self.component)
+            recorder = EventRecorder(self.registry, self.component, enabled=self.record_events)
             built: dict[str, Controller] = {}
             for name in self.names:
                 controller = DEFAULT_CONTROLLERS[name](self.registry, informers,

@@ -66,3 +66,11 @@ def test_sibling_recorders_share_one_writer(registry, recorder):
     assert recorder.flush(WAIT)
     [event] = events_of(registry, "y")
     assert event.source.component == "job-controller"
+
+
+def test_a_disabled_recorder_writes_nothing(registry):
+    quiet = EventRecorder(registry, "x", enabled=False)
+    target = registry.create(pod("z"))
+    quiet.with_component("y").event(target, "Normal", "Seen", "not written")
+    assert quiet.flush(WAIT) and events_of(registry, "z") == []
+    quiet.stop()
