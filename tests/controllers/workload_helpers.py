@@ -39,9 +39,9 @@ def image_of(pod: Any) -> str:
 
 
 class Kubelet:
-    """Plays the kubelets: pods that ``ready(pod)`` accepts (and that are bound, or need no node when
-    ``bind`` is None) go Running and Ready once seen. With ``bind`` a function of the pod giving a node
-    name, unbound pods are first bound there (a stand-in scheduler). Runs on its own thread until stop()."""
+    """Plays the kubelets: pods that ``ready(pod)`` accepts go Running and Ready once seen. With ``bind`` a
+    function of the pod giving a node name (or None), unbound pods it places are first bound there (a
+    stand-in scheduler). Runs on its own thread until stop()."""
 
     def __init__(self, registry: Registry, ready: Callable[[Any], bool] = lambda p: True,
                  bind: Callable[[Any], str | None] | None = None) -> None:
@@ -77,11 +77,8 @@ class Kubelet:
         if not pod.spec.node_name and self.bind is not None:
             node = self.bind(pod)
             if node:
-                self.registry.bind(pod.metadata.name, node, pod.metadata.namespace)
-            return
+                pod = self.registry.bind(pod.metadata.name, node, pod.metadata.namespace)
         if pod.status.phase == "Running" or not self.ready(pod):
-            return
-        if self.bind is not None and not pod.spec.node_name:
             return
         conditions = [Condition(type="Ready", status="True", last_transition_time=format_time(time.time()))]
         self.registry.update_status(pod.replace(status=pod.status.replace(phase="Running", conditions=conditions)))
