@@ -81,22 +81,36 @@ class LeadershipLog:
         with self.lock:
             self.actions.append((identity, revision))
 
-    def intervals(self) -> list[tuple[int, int, str]]:
+    def intervals(self, history: "LeaseHistory | None" = None) -> list[tuple[int, int, str]]:
+        """(first revision, last revision, identity) of every term. Without ``history`` a term ends at the
+        store revision when ``on_stopped_leading`` ran; with it, at the candidate's last write in the term
+        (an action or a renewal of the lease): what it actually did as leader, which a callback that runs
+        late (its thread held up in a slow write) cannot blur."""
         open_: dict[str, int] = {}
-        result = []
+        terms: list[tuple[int, int, str]] = []
         for who, what, rev in self.events:
             if what == "acquire":
                 assert who not in open_, f"{who} acquired twice without a loss"
                 open_[who] = rev
             else:
                 assert who in open_, f"{who} lost a lease it did not hold"
-                result.append((open_.pop(who), rev, who))
+                terms.append((open_.pop(who), rev, who))
         end = self.store.status().revision
-        result += [(start, end, who) for who, start in open_.items()]
-        return sorted(result)
+        terms += [(start, end, who) for who, start in open_.items()]
+        if history is None:
+            return sorted(terms)
+        effective = []
+        for start, _, who in terms:
+            later = [s for s, _, w in terms if w == who and s > start]
+            until = min(later) if later else end + 1
+            writes = [rev for w, rev in self.actions if w == who and start <= rev < until]
+            writes += [rev for rev, holder, _ in history.records if holder == who and start <= rev < until]
+            effective.append((start, max(writes, default=start), who))
+        return sorted(effective)
 
-    def check_no_overlap(self) -> None:
-        spans = self.intervals()
+    def check_no_overlap(self, history: "LeaseHistory | None" = None) -> None:
+        """No term starts before the previous one ended (see ``intervals``)."""
+        spans = self.intervals(history)
         for (s1, e1, a), (s2, e2, b) in zip(spans, spans[1:]):
             assert e1 < s2, f"{a} led revisions {s1}..{e1} and {b} acquired at {s2}: two leaders"
 

@@ -92,7 +92,7 @@ def test_only_the_holders_controllers_act_and_a_paused_holder_hands_over(registr
     history.stop()
     history.check_transitions()
     log.check_actions(history)
-    log.check_no_overlap()
+    log.check_no_overlap(history)
     final = registry.get("ConfigMap", "counter", "default")
     assert int(final.data["n"]) == len(log.actions)  # every write counted once: no lost update
     assert objects.to_dict(registry.get("Lease", "kube-controller-manager", "kube-system"))["spec"].get(

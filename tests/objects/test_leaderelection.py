@@ -305,7 +305,7 @@ def test_two_candidates_pause_and_stop_hand_over_and_only_the_holder_acts() -> N
     history.stop()
     history.check_transitions()
     assert [h for _, h, _ in history.records if h][:1] == ["a"]
-    log.check_no_overlap()
+    log.check_no_overlap(history)
     log.check_actions(history)
     assert {w for w, _ in log.actions} == {"a", "b"}
     store.close()

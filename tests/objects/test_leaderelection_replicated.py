@@ -89,5 +89,5 @@ def test_candidates_on_different_members_never_act_together(members) -> None:
     history.stop()
     history.check_transitions()
     log.check_actions(history)
-    log.check_no_overlap()
+    log.check_no_overlap(history)
     assert len({who for who, _ in log.actions}) >= 2
