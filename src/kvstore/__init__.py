@@ -14,11 +14,12 @@ from collections.abc import Callable
 from typing import Any
 
 from .errors import (AuthFailed, Compacted, CorruptedError, DuplicateKey, EmptyKey, FutureRevision, InvalidArgument,
-                     InvalidType, KeyNotFound, KVError, LeaseError, LeaseExists, LeaseNotFound, LeaseProvided,
-                     LeaseTTLTooLarge, NoLeader, NotReady, RevisionError, StoreClosed, Timeout, TooManyOps,
-                     ValueProvided, ValueTooLarge, WatchCanceled)
+                     InvalidType, KeyNotFound, KeyTooLarge, KVError, LeaseError, LeaseExists, LeaseNotFound,
+                     LeaseProvided, LeaseTTLTooLarge, NoLeader, NotReady, RequestTooLarge, RevisionError,
+                     StoreClosed, Timeout, TooManyOps, ValueProvided, ValueTooLarge, WatchCanceled)
 from .statemachine import StateMachine
-from .store import DEFAULT_MAX_TXN_OPS, DEFAULT_MAX_VALUE_BYTES, Store
+from .store import (DEFAULT_MAX_KEY_BYTES, DEFAULT_MAX_REQUEST_BYTES, DEFAULT_MAX_TXN_OPS, DEFAULT_MAX_VALUE_BYTES,
+                    Store)
 from .txn import Compare, CompareResult, CompareTarget, Op
 from .types import (DeleteResponse, Event, EventType, KeyValue, Lease, LeaseTimeToLive, PutResponse, RangeResponse,
                     SortOrder, SortTarget, Status, TxnResponse, WatchFilter, WatchResponse)
@@ -32,6 +33,7 @@ __all__ = [
     "KeyNotFound", "ValueProvided", "LeaseProvided", "RevisionError", "Compacted", "FutureRevision",
     "LeaseError", "LeaseNotFound", "LeaseExists", "LeaseTTLTooLarge", "CorruptedError", "StoreClosed",
     "WatchCanceled", "NoLeader", "NotReady", "Timeout", "DEFAULT_MAX_VALUE_BYTES", "DEFAULT_MAX_TXN_OPS",
+    "RequestTooLarge", "KeyTooLarge", "DEFAULT_MAX_KEY_BYTES", "DEFAULT_MAX_REQUEST_BYTES",
     "FSYNC_POLICIES", "connect", "AuthFailed",
 ]
 
@@ -41,7 +43,8 @@ FSYNC_POLICIES = ("always", "batch", "never")
 def open(path: str | None = None, *, fsync: str = "always", clock: Callable[[], float] | None = None,
          max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES, max_txn_ops: int = DEFAULT_MAX_TXN_OPS,
          snapshot_every: int | None = None, watch_queue_size: int = 1024, progress_notify_interval: float = 600.0,
-         cluster: Any = None, **options: Any) -> Any:
+         cluster: Any = None, max_key_bytes: int = DEFAULT_MAX_KEY_BYTES,
+         max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES, **options: Any) -> Any:
     """Open (or create) a store.
 
     ``path=None`` keeps everything in memory; a directory path makes it durable (WAL + snapshots; see
@@ -50,6 +53,9 @@ def open(path: str | None = None, *, fsync: str = "always", clock: Callable[[], 
     ``clock`` returns seconds (monotonic); when given, leases expire only when ``Store.expire_leases()``
     is called, so tests never sleep. ``snapshot_every``: WAL records between automatic snapshots (None:
     100,000; on a Raft member, log entries between Raft snapshots, None: ``Cluster.snapshot_entries``).
+    ``max_key_bytes``, ``max_value_bytes``, ``max_request_bytes`` (a put's key + value, a txn's keys,
+    values and range ends; etcd's ``--max-request-bytes``, 1.5 MiB by default) and ``max_txn_ops`` bound
+    requests: one over a limit is refused, naming it, with nothing written.
     With ``cluster=`` the store is a Raft member: ``kvstore.replication.open(path, cluster=..., ...)``,
     which receives every option above.
     """
@@ -60,7 +66,8 @@ def open(path: str | None = None, *, fsync: str = "always", clock: Callable[[], 
 
         return replication.open(path, cluster=cluster, fsync=fsync, clock=clock, max_value_bytes=max_value_bytes,
                                 max_txn_ops=max_txn_ops, snapshot_every=snapshot_every,
-                                watch_queue_size=watch_queue_size,
+                                watch_queue_size=watch_queue_size, max_key_bytes=max_key_bytes,
+                                max_request_bytes=max_request_bytes,
                                 progress_notify_interval=progress_notify_interval, **options)
     from .embedded import EmbeddedEngine, recover
 
@@ -85,6 +92,7 @@ def open(path: str | None = None, *, fsync: str = "always", clock: Callable[[], 
         snapshot_every = 100_000
     engine = EmbeddedEngine(state, wal, snapshot_every=snapshot_every if path is not None else 0)
     store = Store(engine, clock=clock, max_value_bytes=max_value_bytes, max_txn_ops=max_txn_ops,
+                  max_key_bytes=max_key_bytes, max_request_bytes=max_request_bytes,
                   watch_queue_size=watch_queue_size, progress_notify_interval=progress_notify_interval)
     state.leases.refresh((clock or _monotonic)())
     return store

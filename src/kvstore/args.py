@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import EmptyKey, InvalidArgument, InvalidType
+from .types import Lease
 
-__all__ = ["to_bytes", "to_key", "range_end_for", "prefix_end", "to_int", "to_bool", "ALL_KEYS"]
+__all__ = ["to_bytes", "to_key", "range_end_for", "prefix_end", "to_int", "to_bool", "to_lease_id", "ALL_KEYS"]
 
 ALL_KEYS = b""  # normalised form of etcd's range_end "\0"
 
@@ -86,3 +87,8 @@ def to_bool(field: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise InvalidType(field, value, "bool")
     return value
+
+
+def to_lease_id(lease: Any, field: str = "lease", minimum: int = 0) -> int:
+    """A lease ID from an int or a granted :class:`kvstore.Lease` (python-etcd3 passes Lease objects)."""
+    return to_int(field, lease.id if isinstance(lease, Lease) else lease, minimum=minimum)

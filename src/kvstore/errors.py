@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
-    "KVError", "InvalidArgument", "InvalidType", "EmptyKey", "ValueTooLarge", "TooManyOps", "DuplicateKey",
+    "KVError", "InvalidArgument", "InvalidType", "EmptyKey", "RequestTooLarge", "KeyTooLarge", "ValueTooLarge",
+    "TooManyOps", "DuplicateKey",
     "KeyNotFound", "ValueProvided", "LeaseProvided", "RevisionError", "Compacted", "FutureRevision",
     "LeaseError", "LeaseNotFound", "LeaseExists", "LeaseTTLTooLarge", "CorruptedError", "StoreClosed",
     "WatchCanceled", "NoLeader", "NotReady", "Timeout", "AuthFailed",
@@ -42,14 +43,30 @@ class EmptyKey(InvalidArgument):
         self.field = field
 
 
-class ValueTooLarge(InvalidArgument):
-    """A value is larger than the store's ``max_value_bytes`` (etcd: request is too large)."""
+class RequestTooLarge(InvalidArgument):
+    """A request (its keys, values and range ends together) larger than the store's ``max_request_bytes``
+    (etcd: request is too large; etcd's ``--max-request-bytes`` defaults to 1.5 MiB)."""
 
-    def __init__(self, size: int, limit: int, field: str = "value") -> None:
-        super().__init__(f"{field} is {size} bytes, over the limit max_value_bytes={limit}")
+    def __init__(self, size: int, limit: int, field: str = "request", option: str = "max_request_bytes") -> None:
+        super().__init__(f"{field} is {size} bytes, over the limit {option}={limit} (etcd: request is too large)")
         self.field = field
         self.size = size
         self.limit = limit
+        self.option = option
+
+
+class KeyTooLarge(RequestTooLarge):
+    """A key longer than the store's ``max_key_bytes``."""
+
+    def __init__(self, size: int, limit: int, field: str = "key") -> None:
+        super().__init__(size, limit, field, "max_key_bytes")
+
+
+class ValueTooLarge(RequestTooLarge):
+    """A value is larger than the store's ``max_value_bytes`` (etcd: request is too large)."""
+
+    def __init__(self, size: int, limit: int, field: str = "value") -> None:
+        super().__init__(size, limit, field, "max_value_bytes")
 
 
 class TooManyOps(InvalidArgument):

@@ -26,9 +26,10 @@ import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .args import range_end_for, to_bool, to_bytes, to_int, to_key
-from .errors import InvalidArgument, KVError, LeaseExists, LeaseTTLTooLarge, StoreClosed, ValueProvided, \
-    LeaseProvided, ValueTooLarge
+from .args import range_end_for, to_bool, to_bytes, to_int, to_key, to_lease_id
+from .errors import InvalidArgument, KeyTooLarge, KVError, LeaseExists, LeaseTTLTooLarge, RequestTooLarge, \
+    StoreClosed, ValueProvided, LeaseProvided, ValueTooLarge
+from .etcd3compat import Etcd3Aliases
 from .leases import MAX_LEASE_TTL
 from .statemachine import StateMachine
 from .txn import Compare, Command, Op, build_txn, check_txn_command
@@ -36,14 +37,17 @@ from .types import DeleteResponse, KeyValue, Lease, LeaseTimeToLive, PutResponse
     SortTarget, Status, TxnResponse, WatchFilter
 from .watch import WatchCallback, Watcher, WatchHub
 
-__all__ = ["Store", "DEFAULT_MAX_VALUE_BYTES", "DEFAULT_MAX_TXN_OPS"]
+__all__ = ["Store", "DEFAULT_MAX_VALUE_BYTES", "DEFAULT_MAX_TXN_OPS", "DEFAULT_MAX_REQUEST_BYTES",
+           "DEFAULT_MAX_KEY_BYTES"]
 
-DEFAULT_MAX_VALUE_BYTES = 1536 * 1024  # etcd's default request size limit, 1.5 MiB
+DEFAULT_MAX_REQUEST_BYTES = 1536 * 1024  # etcd's --max-request-bytes default, 1.5 MiB
+DEFAULT_MAX_VALUE_BYTES = DEFAULT_MAX_REQUEST_BYTES
+DEFAULT_MAX_KEY_BYTES = DEFAULT_MAX_REQUEST_BYTES  # etcd bounds a key only by the request limit
 DEFAULT_MAX_TXN_OPS = 128  # etcd's --max-txn-ops default
 TICK_SECONDS = 0.5
 
 
-class Store:
+class Store(Etcd3Aliases):
     """An etcd-v3-like key-value store: revisions, ranges, transactions, watches and leases.
 
     Build one with :func:`kvstore.open`. Thread-safe; a context manager. Keys and values are bytes
@@ -52,10 +56,14 @@ class Store:
 
     def __init__(self, engine: Any, *, clock: Callable[[], float] | None = None,
                  max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES, max_txn_ops: int = DEFAULT_MAX_TXN_OPS,
-                 watch_queue_size: int = 1024, progress_notify_interval: float = 600.0) -> None:
+                 watch_queue_size: int = 1024, progress_notify_interval: float = 600.0,
+                 max_key_bytes: int = DEFAULT_MAX_KEY_BYTES,
+                 max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES) -> None:
         self._engine = engine
         self._lock = engine.lock
         self._max_value_bytes = to_int("max_value_bytes", max_value_bytes, minimum=0)
+        self._max_key_bytes = to_int("max_key_bytes", max_key_bytes, minimum=1)
+        self._max_request_bytes = to_int("max_request_bytes", max_request_bytes, minimum=1)
         self._max_txn_ops = to_int("max_txn_ops", max_txn_ops, minimum=1)
         self._clock = clock if clock is not None else time.monotonic
         self._hub = WatchHub(engine.lock, engine.state, to_int("watch_queue_size", watch_queue_size, minimum=1))
@@ -91,23 +99,26 @@ class Store:
         return result
 
     # ------------------------------------------------------------------ KV
-    def put(self, key: bytes | str, value: bytes | str, *, lease: int | None = None, prev_kv: bool = False,
+    def put(self, key: bytes | str, value: bytes | str | None = None, *, lease: Any = None, prev_kv: bool = False,
             ignore_value: bool = False, ignore_lease: bool = False) -> PutResponse:
         """Set ``key`` to ``value`` in a new revision (etcd Put).
 
-        ``lease`` attaches the key to a lease (a put without it detaches the key from its old lease);
-        ``ignore_value``/``ignore_lease`` keep the current value/lease of an existing key.
+        ``lease`` (an ID or a :class:`Lease`) attaches the key to a lease (a put without it detaches the key
+        from its old lease); ``ignore_value``/``ignore_lease`` keep the current value/lease of an existing
+        key (with ``ignore_value=True`` the value may be left out). Keys over ``max_key_bytes``, values over
+        ``max_value_bytes`` and puts over ``max_request_bytes`` are refused, naming the limit.
         """
         if type(key) is not bytes or not key:
             key = to_key("key", key)
         if type(value) is not bytes:
-            value = to_bytes("value", value)
-        if len(value) > self._max_value_bytes:
-            raise ValueTooLarge(len(value), self._max_value_bytes)
+            value = b"" if value is None and ignore_value is True else to_bytes("value", value)
+        if len(key) + len(value) > self._max_request_bytes or len(value) > self._max_value_bytes \
+                or len(key) > self._max_key_bytes:
+            raise self._too_large(key, value)
         if lease is None:
             lease = 0
         elif type(lease) is not int or lease < 0:
-            lease = to_int("lease", lease, minimum=0)
+            lease = to_lease_id(lease)
         if prev_kv is not False and prev_kv is not True:
             to_bool("prev_kv", prev_kv)
         if ignore_value is not False or ignore_lease is not False:
@@ -117,10 +128,24 @@ class Store:
                 raise LeaseProvided(key, lease)
         return self._propose(["put", key, value, lease, prev_kv, ignore_value, ignore_lease])  # type: ignore
 
+    def _too_large(self, key: bytes, value: bytes = b"") -> RequestTooLarge:
+        if len(value) > self._max_value_bytes:
+            return ValueTooLarge(len(value), self._max_value_bytes)
+        if len(key) > self._max_key_bytes:
+            return KeyTooLarge(len(key), self._max_key_bytes)
+        return RequestTooLarge(len(key) + len(value), self._max_request_bytes)
+
+    def _check_key_size(self, key: bytes, end: bytes | None = None) -> None:
+        limit = self._max_key_bytes
+        if len(key) > limit or (end and len(end) > limit):
+            raise KeyTooLarge(max(len(key), len(end or b"")), limit, "key" if len(key) > limit else "range_end")
+
     def get(self, key: bytes | str, *, revision: int | None = None) -> KeyValue | None:
         """The live value of ``key`` (at ``revision`` if given), or None."""
         if type(key) is not bytes or not key:
             key = to_key("key", key)
+        if len(key) > self._max_key_bytes:
+            self._check_key_size(key)
         if revision is None or revision == 0:
             if self._closed:
                 raise StoreClosed()
@@ -144,6 +169,7 @@ class Store:
                                    max_create_revision=max_create_revision))
 
     def _read(self, command: Command) -> RangeResponse:
+        self._check_key_size(command[1], command[2])
         self._check_open()
         self._engine.read_barrier()
         with self._lock:
@@ -155,14 +181,17 @@ class Store:
     def delete(self, key: bytes | str, range_end: bytes | str | None = None, *, prefix: bool = False,
                prev_kv: bool = False) -> DeleteResponse:
         """Delete a key or a range in one revision (no new revision when nothing was deleted, as etcd)."""
-        return self._propose(Op.delete(key, range_end, prefix=prefix, prev_kv=prev_kv))  # type: ignore
+        command = Op.delete(key, range_end, prefix=prefix, prev_kv=prev_kv)
+        self._check_key_size(command[1], command[2])
+        return self._propose(command)  # type: ignore[no-any-return]
 
     def txn(self, compare: Iterable[Compare] = (), success: Iterable[Command] = (),
             failure: Iterable[Command] = ()) -> TxnResponse:
         """etcd Txn: if every guard in ``compare`` holds run ``success`` else ``failure``; atomic, one
         revision. A txn may not put the same key twice, nor put a key it deletes (:class:`DuplicateKey`)."""
         command = build_txn(compare, success, failure)
-        error = check_txn_command(command, self._max_txn_ops, self._max_value_bytes)
+        error = check_txn_command(command, self._max_txn_ops, self._max_value_bytes, self._max_key_bytes,
+                                  self._max_request_bytes)
         if error is not None:
             raise error
         return self._propose(command)  # type: ignore[no-any-return]
@@ -181,6 +210,7 @@ class Store:
         events (and a final :class:`Compacted` error, if any) are passed to it from the store's callback thread."""
         self._check_open()
         key_bytes, end = range_end_for(key, range_end, to_bool("prefix", prefix))
+        self._check_key_size(key_bytes, end)
         start = 0 if start_revision is None else to_int("start_revision", start_revision, minimum=0)
         checked_filters = []
         for item in filters:
@@ -209,20 +239,25 @@ class Store:
         if ttl > MAX_LEASE_TTL:
             raise LeaseTTLTooLarge(ttl, MAX_LEASE_TTL)
         if id is not None:
-            return self._propose(["grant", to_int("id", id, minimum=1), ttl, self._clock()])  # type: ignore
+            return self._bind(self._propose(["grant", to_int("id", id, minimum=1), ttl, self._clock()]))
         while True:
             try:
-                return self._propose(["grant", self._random.getrandbits(62) + 1, ttl, self._clock()])  # type: ignore
+                return self._bind(self._propose(["grant", self._random.getrandbits(62) + 1, ttl, self._clock()]))
             except LeaseExists:
                 continue  # a 62-bit collision: draw again
 
+    def _bind(self, lease: Lease) -> Lease:
+        """The lease, answering ``refresh()`` / ``revoke()`` through this store."""
+        lease._store = self
+        return lease
+
     def keepalive(self, id: int) -> Lease:
         """Restart the lease's TTL from now; returns its granted TTL (etcd LeaseKeepAlive)."""
-        return self._propose(["keepalive", to_int("id", id, minimum=1), self._clock()])  # type: ignore
+        return self._bind(self._propose(["keepalive", to_lease_id(id, "id", 1), self._clock()]))
 
     def revoke(self, id: int) -> int:
         """Revoke a lease and delete its keys in one revision; returns the store revision."""
-        return self._propose(["revoke", to_int("id", id, minimum=1)])  # type: ignore
+        return self._propose(["revoke", to_lease_id(id, "id", 1)])  # type: ignore
 
     def time_to_live(self, id: int, keys: bool = False) -> LeaseTimeToLive:
         """Remaining and granted TTL of a lease (``ttl=-1`` for an unknown lease, as etcd)."""
@@ -243,7 +278,7 @@ class Store:
         self._check_open()
         self._engine.read_barrier()
         with self._lock:
-            return [Lease(r.id, r.ttl) for r in sorted(self._state.leases.records.values(), key=lambda r: r.id)]
+            return [Lease(r.id, r.ttl, self) for r in sorted(self._state.leases.records.values(), key=lambda r: r.id)]
 
     def expire_leases(self) -> list[int]:
         """Revoke every lease whose TTL has run out by the store's clock; returns their IDs.

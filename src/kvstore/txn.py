@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .args import range_end_for, to_bool, to_bytes, to_int, to_key
-from .errors import DuplicateKey, InvalidArgument, InvalidType, TooManyOps, ValueProvided, LeaseProvided, \
-    ValueTooLarge
+from .args import range_end_for, to_bool, to_bytes, to_int, to_key, to_lease_id
+from .errors import DuplicateKey, InvalidArgument, InvalidType, KeyTooLarge, RequestTooLarge, TooManyOps, \
+    ValueProvided, LeaseProvided, ValueTooLarge
 from .types import SortOrder, SortTarget
 
 __all__ = ["Compare", "Op", "CompareTarget", "CompareResult", "check_txn_command", "Command"]
@@ -129,6 +129,20 @@ class Compare:
     def __gt__(self, operand: Any) -> Compare:
         return self._with(GREATER, operand)
 
+    def __ge__(self, operand: Any) -> Compare:
+        raise self._no_operator(">=", operand, ">", -1)
+
+    def __le__(self, operand: Any) -> Compare:
+        raise self._no_operator("<=", operand, "<", 1)
+
+    def _no_operator(self, symbol: str, operand: Any, instead: str, shift: int) -> InvalidArgument:
+        """etcd's Compare has EQUAL, NOT_EQUAL, GREATER and LESS only: a KVError that says what to write."""
+        target = _TARGET_NAMES[self.target]
+        hint = (f"Compare.{target}({self.key!r}) {instead} {operand + shift}"
+                if type(operand) is int else f"Compare.{target}(key) {instead} operand")
+        return InvalidArgument(f"compare {target} {symbol} {operand!r:.40}: etcd compares with ==, !=, < and > "
+                               f"only; write {hint}")
+
     __hash__ = None  # type: ignore[assignment]
 
     def encode(self) -> list[Any]:
@@ -147,12 +161,14 @@ class Op:
     """Builders of txn operations; each returns the encoded command (a plain list)."""
 
     @staticmethod
-    def put(key: bytes | str, value: bytes | str, *, lease: int | None = None, prev_kv: bool = False,
+    def put(key: bytes | str, value: bytes | str | None = None, *, lease: Any = None, prev_kv: bool = False,
             ignore_value: bool = False, ignore_lease: bool = False) -> Command:
-        """A put, with the same arguments as ``Store.put``."""
+        """A put, with the same arguments as ``Store.put`` (``lease``: an ID or a :class:`Lease`)."""
         key_bytes = to_key("key", key)
+        if value is None and ignore_value is True:
+            value = b""  # python-etcd3 style: keep the value, none needed
         value_bytes = to_bytes("value", value)
-        lease_id = 0 if lease is None else to_int("lease", lease, minimum=0)
+        lease_id = 0 if lease is None else to_lease_id(lease)
         if to_bool("ignore_value", ignore_value) and value_bytes:
             raise ValueProvided(key_bytes)
         if to_bool("ignore_lease", ignore_lease) and lease_id:
@@ -223,15 +239,48 @@ def _ops(field: str, ops: Any) -> list[Command]:
     return result
 
 
-def check_txn_command(command: Command, max_txn_ops: int, max_value_bytes: int) -> Exception | None:
+def check_txn_command(command: Command, max_txn_ops: int, max_value_bytes: int, max_key_bytes: int | None = None,
+                      max_request_bytes: int | None = None) -> Exception | None:
     """etcd's static txn checks, returned as a value: list lengths, value sizes, and the rule that the
-    same key is not put twice nor put and deleted in one request (``checkIntervals`` in etcd's v3rpc)."""
+    same key is not put twice nor put and deleted in one request (``checkIntervals`` in etcd's v3rpc);
+    with ``max_key_bytes`` / ``max_request_bytes`` also every key's length and the request's size."""
     try:
         for branch in (command[2], command[3]):
             _check_intervals(branch)
-        return _check_sizes(command, max_txn_ops, max_value_bytes)
-    except DuplicateKey as error:
-        return error
+        error = _check_sizes(command, max_txn_ops, max_value_bytes)
+    except DuplicateKey as error_value:
+        return error_value
+    if error is None and (max_key_bytes is not None or max_request_bytes is not None):
+        size, longest = _request_size(command)
+        if max_key_bytes is not None and longest > max_key_bytes:
+            return KeyTooLarge(longest, max_key_bytes, "txn key")
+        if max_request_bytes is not None and size > max_request_bytes:
+            return RequestTooLarge(size, max_request_bytes, "txn request")
+    return error
+
+
+def _request_size(command: Command) -> tuple[int, int]:
+    """(bytes of every key, value, range end and compare operand, the longest key or range end) of a txn."""
+    size = longest = 0
+    for compare in command[1]:
+        for part in (compare[2], compare[3]):
+            if part:
+                size += len(part)
+                longest = max(longest, len(part))
+        if type(compare[4]) is bytes:
+            size += len(compare[4])
+    for op in (*command[2], *command[3]):
+        if op[0] == "txn":
+            inner, inner_longest = _request_size(op)
+            size, longest = size + inner, max(longest, inner_longest)
+            continue
+        for part in (op[1], op[2] if op[0] != "put" else None):
+            if part:
+                size += len(part)
+                longest = max(longest, len(part))
+        if op[0] == "put":
+            size += len(op[2])
+    return size, longest
 
 
 def _check_sizes(command: Command, max_txn_ops: int, max_value_bytes: int, path: str = "") -> Exception | None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import enum
 from typing import Any
 
+from .errors import InvalidArgument
+
 __all__ = [
     "KeyValue", "Event", "EventType", "PutResponse", "RangeResponse", "DeleteResponse", "TxnResponse",
     "WatchResponse", "WatchFilter", "Lease", "LeaseTimeToLive", "Status", "SortOrder", "SortTarget",
@@ -188,14 +190,39 @@ class WatchResponse(_Record):
         self.progress_notify = progress_notify
 
 
-class Lease(_Record):
-    """A granted lease: its ``id`` and ``ttl`` in seconds."""
+class _Bound(_Record):
+    """The store a record came from (not part of its value: equality and repr ignore it)."""
+
+    __slots__ = ("_store",)
+
+
+class Lease(_Bound):
+    """A granted lease: its ``id`` and ``ttl`` in seconds.
+
+    A lease returned by a store's ``grant``, ``keepalive`` or ``leases`` also answers python-etcd3's
+    ``refresh()`` (``store.keepalive(id)``) and ``revoke()`` (``store.revoke(id)``).
+    """
 
     __slots__ = ("id", "ttl")
 
-    def __init__(self, id: int, ttl: int) -> None:
+    def __init__(self, id: int, ttl: int, store: Any = None) -> None:
         self.id = id
         self.ttl = ttl
+        self._store = store
+
+    def _bound_store(self) -> Any:
+        if self._store is None:
+            raise InvalidArgument(f"lease {self.id} was not returned by a store: call store.keepalive(id) "
+                                  "or store.revoke(id)")
+        return self._store
+
+    def refresh(self) -> Lease:
+        """Restart the lease's TTL (python-etcd3's ``Lease.refresh``; etcd's LeaseKeepAlive)."""
+        return self._bound_store().keepalive(self.id)  # type: ignore[no-any-return]
+
+    def revoke(self) -> int:
+        """Revoke the lease and delete its keys (python-etcd3's ``Lease.revoke``); the store revision."""
+        return self._bound_store().revoke(self.id)  # type: ignore[no-any-return]
 
 
 class LeaseTimeToLive(_Record):

@@ -16,7 +16,7 @@ import uuid
 import warnings
 from typing import Any, Callable, Mapping
 
-from kvstore import Compacted, Compare, FutureRevision, Op, ValueTooLarge
+from kvstore import Compacted, Compare, FutureRevision, Op, RequestTooLarge
 
 from .continuetoken import decode_continue, encode_continue
 from .errors import (AlreadyExists, BadRequest, Conflict, Expired, FieldError, NotFound, UnknownResourceType,
@@ -752,7 +752,7 @@ class Registry:
         """A kvstore txn; an object too big for the store is the API server's 413, a ValidationError."""
         try:
             return self.store.txn(compare, success, failure)
-        except ValueTooLarge as exc:
+        except RequestTooLarge as exc:
             raise ValidationError(FieldError("<object>", f"Request entity too large: limit is {exc.limit}",
                                              exc.size, "Too long")) from None
 

@@ -112,10 +112,12 @@ def test_value_over_the_limit_names_the_limit_and_writes_nothing(clock):
         assert store.revision == 2
 
 
-@pytest.mark.embedded_only("etcd's --max-request-bytes (1.5 MiB) bounds the whole request, so etcd refuses a "
-                            "1.5 MiB value with its key; the embedded store bounds the value alone")
-def test_default_value_limit_is_etcds_one_and_a_half_mebibytes(store):
-    store.put(b"k", b"x" * (1536 * 1024))
+@pytest.mark.embedded_only("etcd's --max-request-bytes (1.5 MiB) counts the protobuf encoding of the request; "
+                            "the embedded store counts its key and value bytes")
+def test_default_request_limit_is_etcds_one_and_a_half_mebibytes(store):
+    store.put(b"k", b"x" * (1536 * 1024 - 1))                            # key + value: exactly the limit
+    with pytest.raises(kvstore.RequestTooLarge, match="max_request_bytes=1572864"):
+        store.put(b"k", b"x" * (1536 * 1024))                            # a 1.5 MiB value with its key
     with pytest.raises(kvstore.ValueTooLarge):
         store.put(b"k", b"x" * (1536 * 1024 + 1))
 

@@ -15,6 +15,7 @@ from aetcd import rpc
 
 from ..args import range_end_for, to_bool, to_int
 from ..callbacks import CallbackDispatcher
+from ..etcd3compat import Etcd3Aliases
 from ..errors import (Compacted, FutureRevision, InvalidArgument, KVError, LeaseNotFound,
                       LeaseTTLTooLarge, StoreClosed, TooManyOps, ValueTooLarge)
 from ..leases import MAX_LEASE_TTL
@@ -32,7 +33,7 @@ __all__ = ["EtcdStore"]
 _ANY_KEY = b"\x00"  # a count-only range of this one key is the cheapest request that reads the revision
 
 
-class EtcdStore:
+class EtcdStore(Etcd3Aliases):
     """A client of an etcd v3 cluster with the embedded store's methods, responses, errors and watches.
 
     Build one with :func:`kvstore.connect`. Thread-safe (one gRPC channel per endpoint, shared by every
@@ -62,7 +63,7 @@ class EtcdStore:
             raise StoreClosed()
 
     # ------------------------------------------------------------------ KV
-    def put(self, key: bytes | str, value: bytes | str, *, lease: int | None = None, prev_kv: bool = False,
+    def put(self, key: bytes | str, value: bytes | str | None = None, *, lease: Any = None, prev_kv: bool = False,
             ignore_value: bool = False, ignore_lease: bool = False) -> PutResponse:
         """Set ``key`` to ``value`` in a new revision (etcd Put); see :meth:`kvstore.Store.put`."""
         self._check_open()
@@ -210,7 +211,7 @@ class EtcdStore:
                                           idempotent=lease_id != 0, what="lease grant", lease=lease_id)
         if response.error:
             raise KVError(f"etcd lease grant ttl={ttl}: {response.error}")
-        return Lease(response.ID, response.TTL)
+        return Lease(response.ID, response.TTL, self)
 
     def keepalive(self, id: int) -> Lease:
         """Restart the lease's TTL (one round of etcd's LeaseKeepAlive stream); returns its granted TTL."""
@@ -230,7 +231,7 @@ class EtcdStore:
                                           what="lease keepalive", lease=lease_id)
         if response.TTL <= 0:
             raise LeaseNotFound(lease_id, "id")  # clientv3's ErrLeaseNotFound for a TTL of 0
-        return Lease(response.ID, response.TTL)
+        return Lease(response.ID, response.TTL, self)
 
     def revoke(self, id: int) -> int:
         """Revoke a lease and delete its keys in one revision; returns the store revision."""
@@ -263,7 +264,7 @@ class EtcdStore:
         for status in sorted(response.leases, key=lambda lease: lease.ID):
             ttl = self.time_to_live(status.ID)
             if ttl.ttl != -1:
-                found.append(Lease(status.ID, ttl.granted_ttl))
+                found.append(Lease(status.ID, ttl.granted_ttl, self))
         return found
 
     def expire_leases(self) -> list[int]:

@@ -8,7 +8,8 @@ from typing import Any, Callable, Optional
 
 from ..errors import InvalidArgument, NotReady, Timeout
 from ..statemachine import StateMachine
-from ..store import DEFAULT_MAX_TXN_OPS, DEFAULT_MAX_VALUE_BYTES, Store
+from ..store import (DEFAULT_MAX_KEY_BYTES, DEFAULT_MAX_REQUEST_BYTES, DEFAULT_MAX_TXN_OPS, DEFAULT_MAX_VALUE_BYTES,
+                     Store)
 from ..types import KeyValue, Lease, LeaseTimeToLive, RangeResponse, SortOrder, SortTarget
 from ._pin import FAIL_REASON
 from .cluster import Cluster, _check_address
@@ -224,7 +225,8 @@ class Member(Store):
 def open(path: str, *, cluster: Cluster, max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES,  # noqa: A001
          max_txn_ops: int = DEFAULT_MAX_TXN_OPS, watch_queue_size: int = 1024,
          progress_notify_interval: float = 600.0, snapshot_every: Optional[int] = None, fsync: str = "always",
-         clock: Optional[Callable[[], float]] = None, **options: Any) -> Member:
+         clock: Optional[Callable[[], float]] = None, max_key_bytes: int = DEFAULT_MAX_KEY_BYTES,
+         max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES, **options: Any) -> Member:
     """Open (or create) a Raft member's data directory and join its cluster.
 
     The options are the embedded store's (`kvstore.open`). `snapshot_every` replaces
@@ -250,7 +252,8 @@ def open(path: str, *, cluster: Cluster, max_value_bytes: int = DEFAULT_MAX_VALU
     state = StateMachine(max_txn_ops=max_txn_ops, max_value_bytes=max_value_bytes)
     engine = RaftEngine(path, cluster, state)
     try:
-        return Member(engine, max_value_bytes=max_value_bytes, max_txn_ops=max_txn_ops,
+        return Member(engine, max_value_bytes=max_value_bytes, max_txn_ops=max_txn_ops, max_key_bytes=max_key_bytes,
+                      max_request_bytes=max_request_bytes,
                       watch_queue_size=watch_queue_size, progress_notify_interval=progress_notify_interval)
     except BaseException:
         engine.close()
