@@ -1,4 +1,4 @@
-"""Node (core/v1) and its parts; ``Node.allocatable_resources`` is computed once when a node is built."""
+"""Node (core/v1) and its parts; ``Node.allocatable_resources`` is derived from the status (never stale)."""
 from __future__ import annotations
 
 from typing import Any
@@ -78,21 +78,37 @@ class NodeStatus(Model):
     images: list[ContainerImage]
 
 
+_NOT_COMPUTED: Any = ([object()], {})  # a fingerprint no node has
+
+
 @model
 class Node(KubeObject):
     """A Node.  Derived: ``allocatable_resources`` (dict[str, int]: "cpu" in millicores, others in units,
     "pods" a count) from ``status.allocatable``, or ``status.capacity`` when allocatable is unset (the
-    API server defaults allocatable to capacity)."""
+    API server defaults allocatable to capacity); read-only, recomputed when those maps changed (never
+    stale)."""
 
     FIELDS = spec_and_status(NodeSpec, NodeStatus)
-    DERIVED = ("allocatable_resources",)
+    DERIVED = ("_allocatable",)
     spec: NodeSpec
     status: NodeStatus
-    allocatable_resources: dict[str, int]
 
     def _derive(self) -> None:
+        self._allocatable = _NOT_COMPUTED  # computed on first read
+
+    def _fingerprint(self) -> tuple[list[Any], dict[str, Any]]:
         status = self.status
-        self.allocatable_resources = to_units(status.allocatable or status.capacity)
+        source = status.allocatable or status.capacity
+        return [source is status.allocatable, *source, *source.values()], source
+
+    @property
+    def allocatable_resources(self) -> dict[str, int]:
+        """What the node offers pods, in the scheduler's integers (see the class doc)."""
+        fp, source = self._fingerprint()
+        cached = self._allocatable
+        if cached[0] != fp:
+            cached = self._allocatable = (fp, to_units(source))
+        return cached[1]
 
     def with_spec(self, **changes: Any) -> Node:
         """A copy with spec fields changed (``taints``, ``unschedulable``)."""

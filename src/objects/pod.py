@@ -1,4 +1,4 @@
-"""Pod (core/v1) and its parts, with the values the scheduler reads computed once when a pod is built."""
+"""Pod (core/v1) and its parts, with the values the scheduler reads derived from them (never stale)."""
 from __future__ import annotations
 
 from typing import Any
@@ -192,9 +192,68 @@ def _host_ports(spec: PodSpec) -> tuple[tuple[str, str, int], ...]:
     return tuple(ports)
 
 
+_ONE_CONTAINER = object()  # marks the short fingerprint of a one-container pod (never equal to a long one)
+_NOT_COMPUTED: Any = ([object()], {}, (0, 0), ())  # a fingerprint no pod has
+
+
+def _resource_fingerprint(spec: PodSpec) -> list[Any]:
+    """Everything the pod's requests and host ports are computed from: the maps' keys and quantities, the
+    ports' fields, the counts between them. Equal fingerprints give equal derived values; comparing two is
+    a C-level list comparison that checks identity first (quantities are immutable, so an unchanged map
+    compares by identity alone)."""
+    containers = spec.containers
+    if len(containers) == 1 and not spec.init_containers and not spec.overhead:
+        c = containers[0]
+        r = c.resources
+        if not r.limits and not c.ports:  # the common pod: its requests are the whole story
+            requests = r.requests
+            return [_ONE_CONTAINER, spec.host_network, *requests, *requests.values()]
+    fp: list[Any] = [spec.host_network]
+    append, extend = fp.append, fp.extend
+    for group in (spec.containers, spec.init_containers):
+        append(len(group))
+        for c in group:
+            r = c.resources
+            requests, limits = r.requests, r.limits
+            extend(requests)  # keys, then values: no tuple per entry
+            extend(requests.values())
+            append(len(requests))
+            if limits:
+                extend(limits)
+                extend(limits.values())
+            append(len(limits))
+            append(c.restart_policy)
+            for port in c.ports:
+                extend((port.host_port, port.container_port, port.protocol, port.host_ip))
+            append(len(c.ports))
+    overhead = spec.overhead
+    if overhead:
+        extend(overhead)
+        extend(overhead.values())
+    return fp
+
+
+def _pod_resources(spec: PodSpec, fp: list[Any]) -> tuple[list[Any], dict[str, int], tuple[int, int],
+                                                            tuple[tuple[str, str, int], ...]]:
+    """(fingerprint, requests, non-zero requests, host ports) of a pod spec."""
+    containers = [c.resources.effective_requests for c in spec.containers if c is not None]
+    inits = [(c.resources.effective_requests, c.restart_policy == "Always")
+             for c in spec.init_containers if c is not None]
+    overhead = to_units(spec.overhead) if spec.overhead else None
+    if not inits and len(containers) == 1 and not overhead:
+        requests = dict(containers[0])
+        nz = non_zero(containers[0])
+    else:
+        requests = aggregate_requests(containers, inits, overhead)
+        nz = aggregate_requests([non_zero(c) for c in containers], [(non_zero(c), r) for c, r in inits], overhead)
+    return fp, requests, (nz.get("cpu", 0), nz.get("memory", 0)), _host_ports(spec)
+
+
 @model
 class Pod(KubeObject):
-    """A Pod.  Derived values, computed once when built (objects are values, so they never go stale):
+    """A Pod.  Derived values, read-only and never stale: each read gives the value of the fields as they
+    are now, also after in-place edits (``pod.spec.containers[0].resources.requests["cpu"] = ...``), as a
+    cheap fingerprint of the fields they come from is compared with the one they were computed from.
 
     - ``requests``: dict[str, int] — what the pod asks of a node (kube-scheduler's computePodResourceRequest:
       the containers' sum, the peak of init containers and sidecars, plus overhead; a resource with only a
@@ -206,33 +265,46 @@ class Pod(KubeObject):
     """
 
     FIELDS = spec_and_status(PodSpec, PodStatus)
-    DERIVED = ("requests", "non_zero_requests", "host_ports", "priority_value", "key")
+    DERIVED = ("_resources",)
     spec: PodSpec
     status: PodStatus
-    requests: dict[str, int]
-    non_zero_requests: tuple[int, int]
-    host_ports: tuple[tuple[str, str, int], ...]
-    priority_value: int
-    key: str  # type: ignore[assignment]
 
     def _derive(self) -> None:
+        self._resources = _NOT_COMPUTED  # computed on first read: building a pod costs nothing more
+
+    def _current(self) -> tuple[list[Any], dict[str, int], tuple[int, int], tuple[tuple[str, str, int], ...]]:
         spec = self.spec
+        fp = _resource_fingerprint(spec)
+        cached = self._resources
+        if cached[0] != fp:
+            cached = self._resources = _pod_resources(spec, fp)
+        return cached
+
+    @property
+    def requests(self) -> dict[str, int]:
+        """What the pod asks of a node (see the class doc); a fresh copy is not made: do not edit it."""
+        return self._current()[1]
+
+    @property
+    def non_zero_requests(self) -> tuple[int, int]:
+        """(cpu millis, memory bytes), with kube-scheduler's 100m / 200Mi for missing requests."""
+        return self._current()[2]
+
+    @property
+    def host_ports(self) -> tuple[tuple[str, str, int], ...]:
+        """(hostIP, protocol, hostPort) for every hostPort > 0 (hostNetwork: every container port)."""
+        return self._current()[3]
+
+    @property
+    def priority_value(self) -> int:
+        """``spec.priority`` or 0."""
+        return self.spec.priority or 0
+
+    @property
+    def key(self) -> str:
+        """``namespace/name`` (namespace "default" when unset)."""
         meta = self.metadata
-        containers = [c.resources.effective_requests for c in spec.containers if c is not None]
-        inits = [(c.resources.effective_requests, c.restart_policy == "Always")
-                 for c in spec.init_containers if c is not None]
-        overhead = to_units(spec.overhead) if spec.overhead else None
-        if not inits and len(containers) == 1 and not overhead:
-            self.requests = dict(containers[0])
-            nz = non_zero(containers[0])
-        else:
-            self.requests = aggregate_requests(containers, inits, overhead)
-            nz = aggregate_requests([non_zero(c) for c in containers],
-                                    [(non_zero(c), r) for c, r in inits], overhead)
-        self.non_zero_requests = (nz.get("cpu", 0), nz.get("memory", 0))
-        self.host_ports = _host_ports(spec)
-        self.priority_value = spec.priority or 0
-        self.key = f"{meta.namespace or 'default'}/{meta.name or ''}"
+        return f"{meta.namespace or 'default'}/{meta.name or ''}"
 
     def with_node_name(self, node_name: str | None) -> Pod:
         """A copy bound to ``node_name`` (what a binding does); shares everything else, derived values too."""
@@ -243,11 +315,8 @@ class Pod(KubeObject):
         return self._copy(status=self.status._copy(nominated_node_name=node_name))
 
     def with_metadata(self, **changes: Any) -> Pod:
-        """A copy with metadata fields changed (``resource_version``, ``uid``, ...); ``key`` follows name."""
-        pod = self._copy(metadata=self.metadata.replace(**changes))
-        meta = pod.metadata
-        pod.key = f"{meta.namespace or 'default'}/{meta.name or ''}"
-        return pod
+        """A copy with metadata fields changed (``resource_version``, ``uid``, ...)."""
+        return self._copy(metadata=self.metadata.replace(**changes))
 
 
 attach_kind(Pod, "v1", "Pod", "pods")

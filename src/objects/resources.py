@@ -78,31 +78,53 @@ def to_units(resources: Mapping[str, Any]) -> dict[str, int]:
     return out
 
 
+_NOT_COMPUTED: Any = ([object()], {})  # a fingerprint no object has
+
+
 @model
 class ResourceRequirements(Model):
     """``resources``: what a container requests (scheduled against) and its limits.
 
     Derived: ``effective_requests`` (dict[str, int]) are the requests after Kubernetes' defaulting —
-    a resource with a limit but no request requests its limit — in the scheduler's integers.
+    a resource with a limit but no request requests its limit — in the scheduler's integers; read-only,
+    recomputed when ``requests`` or ``limits`` changed since (never stale).
     """
 
     FIELDS = (
         Field("requests", QuantityMap()),
         Field("limits", QuantityMap()),
     )
-    DERIVED = ("effective_requests",)
+    DERIVED = ("_effective",)
     limits: dict[str, Quantity]
     requests: dict[str, Quantity]
-    effective_requests: dict[str, int]
 
     def _derive(self) -> None:
+        self._effective = _NOT_COMPUTED  # computed on first read
+
+    def _fingerprint(self) -> list[Any]:
+        requests, limits = self.requests, self.limits
+        fp = [*requests, *requests.values(), len(requests)]
+        if limits:
+            fp.extend(limits)
+            fp.extend(limits.values())
+        return fp
+
+    def _compute(self) -> dict[str, int]:
         limits = self.limits
         if limits:
             merged = dict(limits)
             merged.update(self.requests)
-            self.effective_requests = to_units(merged)
-        else:
-            self.effective_requests = to_units(self.requests) if self.requests else {}
+            return to_units(merged)
+        return to_units(self.requests) if self.requests else {}
+
+    @property
+    def effective_requests(self) -> dict[str, int]:
+        """The requests as the scheduler counts them (a limit stands in for a missing request)."""
+        fp = self._fingerprint()
+        cached = self._effective
+        if cached[0] != fp:
+            cached = self._effective = (fp, self._compute())
+        return cached[1]
 
     def validate(self, path: str, errs: Errors) -> None:
         for name, request in self.requests.items():

@@ -1,0 +1,110 @@
+"""Derived values never go stale: models stay mutable, and every read reflects the fields as they are (#15)."""
+import copy
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import objects
+from objects import Container, ContainerPort, Quantity
+
+MI = 1024 * 1024
+
+
+def pod(**spec):
+    body = {"containers": [{"name": "c", "image": "i", "resources": {"requests": {"cpu": "1"}}}], **spec}
+    return objects.from_dict({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": body})
+
+
+def test_editing_requests_in_place_is_seen_by_requests():
+    p = pod()
+    assert p.requests == {"cpu": 1000}
+    p.spec.containers[0].resources.requests["cpu"] = Quantity("4")      # the issue's trap: a 4-CPU pod
+    assert p.requests == {"cpu": 4000}
+    assert p.non_zero_requests == (4000, 200 * MI)
+    p.spec.containers[0].resources.requests["memory"] = Quantity("1Gi")
+    assert p.requests == {"cpu": 4000, "memory": 1024 * MI}
+    del p.spec.containers[0].resources.requests["cpu"]
+    assert p.requests == {"memory": 1024 * MI} and p.non_zero_requests == (100, 1024 * MI)
+    assert p.spec.containers[0].resources.effective_requests == {"memory": 1024 * MI}
+
+
+def test_limits_containers_init_containers_overhead_ports_and_host_network_are_followed():
+    p = pod()
+    p.spec.containers[0].resources.limits["nvidia.com/gpu"] = Quantity(2)  # a limit alone is the request
+    assert p.requests == {"cpu": 1000, "nvidia.com/gpu": 2}
+    p.spec.containers.append(Container.from_dict({"name": "d", "image": "i",
+                                                  "resources": {"requests": {"cpu": "500m"}}}))
+    assert p.requests["cpu"] == 1500
+    p.spec.init_containers.append(Container.from_dict({"name": "init", "image": "i",
+                                                       "resources": {"requests": {"cpu": "3"}}}))
+    assert p.requests["cpu"] == 3000
+    p.spec.init_containers[0].restart_policy = "Always"                # now a sidecar: adds to the sum
+    assert p.requests["cpu"] == 4500
+    p.spec.overhead["cpu"] = Quantity("250m")
+    assert p.requests["cpu"] == 4750
+    p.spec.containers[1].ports.append(ContainerPort.from_dict({"containerPort": 80}))
+    assert p.host_ports == ()
+    p.spec.host_network = True                                          # container ports become host ports
+    assert p.host_ports == (("0.0.0.0", "TCP", 80),)
+    p.spec.containers[1].ports[0].host_ip = "10.0.0.1"
+    assert p.host_ports == (("10.0.0.1", "TCP", 80),)
+    p.spec.containers = p.spec.containers[:1]
+    assert p.requests["cpu"] == 1000 + 3000 + 250 and p.host_ports == ()   # the sidecar still counts
+
+
+def test_priority_key_and_node_allocatable_follow_their_fields():
+    p = pod(priority=5)
+    p.spec.priority = 7
+    p.metadata.name, p.metadata.namespace = "q", "prod"
+    assert (p.priority_value, p.key) == (7, "prod/q")
+    node = objects.from_dict({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n"},
+                              "status": {"capacity": {"cpu": "8"}}})
+    assert node.allocatable_resources == {"cpu": 8000}
+    node.status.capacity["cpu"] = Quantity("16")                        # allocatable unset: capacity counts
+    assert node.allocatable_resources == {"cpu": 16000}
+    node.status.allocatable = {"cpu": Quantity("1"), "pods": Quantity(10)}
+    assert node.allocatable_resources == {"cpu": 1000, "pods": 10}
+    node.status.allocatable["cpu"] = Quantity("2")
+    assert node.allocatable_resources == {"cpu": 2000, "pods": 10}
+
+
+def test_derived_values_are_read_only_and_copies_are_independent():
+    p = pod()
+    with pytest.raises(AttributeError):
+        p.requests = {"cpu": 1}
+    twin = copy.deepcopy(p)
+    twin.spec.containers[0].resources.requests["cpu"] = Quantity("2")
+    assert (p.requests, twin.requests) == ({"cpu": 1000}, {"cpu": 2000})
+    bound = p.with_node_name("n1")
+    assert bound.requests == {"cpu": 1000}
+
+
+CPU = st.integers(0, 4000).map(lambda m: Quantity(f"{m}m"))
+EDITS = st.lists(st.tuples(st.sampled_from(["set", "del", "limit", "add", "pop", "init"]), st.integers(0, 3), CPU),
+                 max_size=12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(EDITS)
+def test_after_any_edits_derived_values_equal_a_fresh_read(edits):
+    p = pod()
+    for op, i, q in edits:
+        containers = p.spec.containers
+        c = containers[i % len(containers)] if containers else None
+        if op == "set" and c is not None:
+            c.resources.requests["cpu"] = q
+        elif op == "del" and c is not None:
+            c.resources.requests.pop("cpu", None)
+        elif op == "limit" and c is not None:
+            c.resources.limits["memory"] = q          # no memory request: the limit stands in
+        elif op == "add":
+            containers.append(Container.from_dict({"name": f"c{len(containers)}", "image": "i"}))
+        elif op == "pop" and len(containers) > 1:
+            containers.pop()
+        elif op == "init":
+            p.spec.init_containers.append(Container(name=f"i{len(p.spec.init_containers)}", image="i",
+                                                    resources=objects.ResourceRequirements(requests={"cpu": q})))
+        seen = (p.requests, p.non_zero_requests, p.host_ports)
+        fresh = objects.from_dict(objects.to_dict(p))
+        assert seen == (fresh.requests, fresh.non_zero_requests, fresh.host_ports)
