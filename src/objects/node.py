@@ -7,7 +7,8 @@ from .fieldtypes import INT64, Bool, Enum, Errors, Int, ListOf, Str, StrList, jo
 from .meta import Condition, KubeObject, attach_kind, spec_and_status
 from .quantity import Quantity
 from .resources import QuantityMap, to_units
-from .schema import Field, Model, model
+from .schema import MUTATIONS, Field, Model, model
+from .schema import _set
 from .taints import Taint, duplicate_taint_errors
 
 __all__ = ["NodeSpec", "ContainerImage", "NodeAddress", "NodeStatus", "Node"]
@@ -62,6 +63,7 @@ class NodeAddress(Model):
 class NodeStatus(Model):
     """``status`` of a Node: capacity, allocatable, conditions and images."""
 
+    TRACKED = True  # Node.allocatable_resources reads capacity and allocatable
     FIELDS = (
         Field("capacity", QuantityMap()),
         Field("allocatable", QuantityMap()),
@@ -78,7 +80,7 @@ class NodeStatus(Model):
     images: list[ContainerImage]
 
 
-_NOT_COMPUTED: Any = ([object()], {})  # a fingerprint no node has
+_NOT_COMPUTED: Any = (-1, None, None, {})  # checked at no count: computed on first read
 
 
 @model
@@ -90,25 +92,23 @@ class Node(KubeObject):
 
     FIELDS = spec_and_status(NodeSpec, NodeStatus)
     DERIVED = ("_allocatable",)
+    TRACKED = True  # allocatable_resources reads status
     spec: NodeSpec
     status: NodeStatus
 
     def _derive(self) -> None:
-        self._allocatable = _NOT_COMPUTED  # computed on first read
-
-    def _fingerprint(self) -> tuple[list[Any], dict[str, Any]]:
-        status = self.status
-        source = status.allocatable or status.capacity
-        return [source is status.allocatable, *source, *source.values()], source
+        _set(self, "_allocatable", _NOT_COMPUTED)  # computed on first read
 
     @property
     def allocatable_resources(self) -> dict[str, int]:
         """What the node offers pods, in the scheduler's integers (see the class doc)."""
-        fp, source = self._fingerprint()
         cached = self._allocatable
-        if cached[0] != fp:
-            cached = self._allocatable = (fp, to_units(source))
-        return cached[1]
+        status = self.status
+        if cached[0] != MUTATIONS[0] or cached[1] != status.allocatable or cached[2] != status.capacity:
+            source = status.allocatable or status.capacity
+            cached = (MUTATIONS[0], dict(status.allocatable), dict(status.capacity), to_units(source))
+            _set(self, "_allocatable", cached)
+        return cached[3]  # type: ignore[no-any-return]
 
     def with_spec(self, **changes: Any) -> Node:
         """A copy with spec fields changed (``taints``, ``unschedulable``)."""

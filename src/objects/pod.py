@@ -9,7 +9,8 @@ from .fieldtypes import Bool, Enum, Errors, Int, ListOf, Str, StrMap, join, repo
 from .meta import Condition, KubeObject, attach_kind, spec_and_status
 from .quantity import Quantity
 from .resources import QuantityMap, ResourceRequirements, aggregate_requests, non_zero, to_units
-from .schema import Field, Model, model
+from .schema import MUTATIONS, Field, Model, model
+from .schema import _set
 from .taints import Toleration
 from .validation import (dns1123_label, dns1123_subdomain, ip_address, label_value, port_name, qualified_name,
                          timestamp)
@@ -23,6 +24,7 @@ PROTOCOL = Enum("TCP", "UDP", "SCTP")
 class ContainerPort(Model):
     """A port a container exposes; ``host_port`` > 0 reserves the port on the node."""
 
+    TRACKED = True  # derived values (pod.requests, host_ports) read these fields
     FIELDS = (
         Field("container_port", Int(1, 65535), required=True),
         Field("host_port", Int(0, 65535)),
@@ -46,6 +48,7 @@ class Container(Model):
     a sidecar.
     """
 
+    TRACKED = True  # derived values (pod.requests, host_ports) read these fields
     FIELDS = (
         Field("name", Str(dns1123_label), required=True),
         Field("image", Str(), required=True),
@@ -77,6 +80,7 @@ class PodSchedulingGate(Model):
 class PodSpec(Model):
     """``spec`` of a Pod (and of every pod template)."""
 
+    TRACKED = True  # derived values (pod.requests, host_ports) read these fields
     FIELDS = (
         Field("containers", ListOf(Container)),  # required: checked in validate, also when empty
         Field("init_containers", ListOf(Container)),
@@ -192,22 +196,12 @@ def _host_ports(spec: PodSpec) -> tuple[tuple[str, str, int], ...]:
     return tuple(ports)
 
 
-_ONE_CONTAINER = object()  # marks the short fingerprint of a one-container pod (never equal to a long one)
-_NOT_COMPUTED: Any = ([object()], {}, (0, 0), ())  # a fingerprint no pod has
+_NOT_COMPUTED: Any = (-1, [0], [1], None, {}, (0, 0), ())  # checked at no count: computed on first read
 
 
 def _resource_fingerprint(spec: PodSpec) -> list[Any]:
     """Everything the pod's requests and host ports are computed from: the maps' keys and quantities, the
-    ports' fields, the counts between them. Equal fingerprints give equal derived values; comparing two is
-    a C-level list comparison that checks identity first (quantities are immutable, so an unchanged map
-    compares by identity alone)."""
-    containers = spec.containers
-    if len(containers) == 1 and not spec.init_containers and not spec.overhead:
-        c = containers[0]
-        r = c.resources
-        if not r.limits and not c.ports:  # the common pod: its requests are the whole story
-            requests = r.requests
-            return [_ONE_CONTAINER, spec.host_network, *requests, *requests.values()]
+    ports' fields, the counts between them. Equal fingerprints give equal derived values."""
     fp: list[Any] = [spec.host_network]
     append, extend = fp.append, fp.extend
     for group in (spec.containers, spec.init_containers):
@@ -233,9 +227,19 @@ def _resource_fingerprint(spec: PodSpec) -> list[Any]:
     return fp
 
 
-def _pod_resources(spec: PodSpec, fp: list[Any]) -> tuple[list[Any], dict[str, int], tuple[int, int],
-                                                            tuple[tuple[str, str, int], ...]]:
-    """(fingerprint, requests, non-zero requests, host ports) of a pod spec."""
+def _watched(spec: PodSpec) -> list[Any]:
+    """The lists and maps the derived values read: in-place edits of them are seen by comparing them with
+    copies (fields assigned are counted in MUTATIONS instead)."""
+    watched: list[Any] = [spec.containers, spec.init_containers, spec.overhead]
+    for group in (spec.containers, spec.init_containers):
+        for c in group:
+            r = c.resources
+            watched += (c.ports, r.requests, r.limits)
+    return watched
+
+
+def _pod_resources(spec: PodSpec) -> tuple[dict[str, int], tuple[int, int], tuple[tuple[str, str, int], ...]]:
+    """(requests, non-zero requests, host ports) of a pod spec."""
     containers = [c.resources.effective_requests for c in spec.containers if c is not None]
     inits = [(c.resources.effective_requests, c.restart_policy == "Always")
              for c in spec.init_containers if c is not None]
@@ -246,14 +250,18 @@ def _pod_resources(spec: PodSpec, fp: list[Any]) -> tuple[list[Any], dict[str, i
     else:
         requests = aggregate_requests(containers, inits, overhead)
         nz = aggregate_requests([non_zero(c) for c in containers], [(non_zero(c), r) for c, r in inits], overhead)
-    return fp, requests, (nz.get("cpu", 0), nz.get("memory", 0)), _host_ports(spec)
+    return requests, (nz.get("cpu", 0), nz.get("memory", 0)), _host_ports(spec)
 
 
 @model
 class Pod(KubeObject):
     """A Pod.  Derived values, read-only and never stale: each read gives the value of the fields as they
-    are now, also after in-place edits (``pod.spec.containers[0].resources.requests["cpu"] = ...``), as a
-    cheap fingerprint of the fields they come from is compared with the one they were computed from.
+    are now, also after in-place edits (``pod.spec.containers[0].resources.requests["cpu"] = ...``).
+
+    They are computed on first read and remembered with what they were read from: a read checks that no
+    field of a pod part was assigned since (``objects.schema.MUTATIONS``) and that the lists and maps read
+    equal copies of them (one C-level comparison), else compares a fingerprint of the fields and recomputes
+    when it differs.
 
     - ``requests``: dict[str, int] — what the pod asks of a node (kube-scheduler's computePodResourceRequest:
       the containers' sum, the peak of init containers and sidecars, plus overhead; a resource with only a
@@ -266,34 +274,43 @@ class Pod(KubeObject):
 
     FIELDS = spec_and_status(PodSpec, PodStatus)
     DERIVED = ("_resources",)
+    TRACKED = True
     spec: PodSpec
     status: PodStatus
 
     def _derive(self) -> None:
-        self._resources = _NOT_COMPUTED  # computed on first read: building a pod costs nothing more
+        _set(self, "_resources", _NOT_COMPUTED)  # computed on first read: building a pod costs nothing more
 
-    def _current(self) -> tuple[list[Any], dict[str, int], tuple[int, int], tuple[tuple[str, str, int], ...]]:
-        spec = self.spec
-        fp = _resource_fingerprint(spec)
+    def _current(self) -> tuple[Any, ...]:
         cached = self._resources
-        if cached[0] != fp:
-            cached = self._resources = _pod_resources(spec, fp)
-        return cached
+        if cached[0] == MUTATIONS[0] and cached[1] == cached[2]:
+            return cached  # type: ignore[no-any-return]
+        return self._refresh(cached)
+
+    def _refresh(self, cached: tuple[Any, ...]) -> tuple[Any, ...]:
+        spec = self.spec
+        count = MUTATIONS[0]
+        fp = _resource_fingerprint(spec)
+        values = cached[4:] if fp == cached[3] else _pod_resources(spec)
+        watched = _watched(spec)
+        fresh = (count, watched, [part.copy() for part in watched], fp, *values)
+        _set(self, "_resources", fresh)
+        return fresh
 
     @property
     def requests(self) -> dict[str, int]:
-        """What the pod asks of a node (see the class doc); a fresh copy is not made: do not edit it."""
-        return self._current()[1]
+        """What the pod asks of a node (see the class doc); shared, so do not edit it."""
+        return self._current()[4]  # type: ignore[no-any-return]
 
     @property
     def non_zero_requests(self) -> tuple[int, int]:
         """(cpu millis, memory bytes), with kube-scheduler's 100m / 200Mi for missing requests."""
-        return self._current()[2]
+        return self._current()[5]  # type: ignore[no-any-return]
 
     @property
     def host_ports(self) -> tuple[tuple[str, str, int], ...]:
         """(hostIP, protocol, hostPort) for every hostPort > 0 (hostNetwork: every container port)."""
-        return self._current()[3]
+        return self._current()[6]  # type: ignore[no-any-return]
 
     @property
     def priority_value(self) -> int:
@@ -308,6 +325,7 @@ class Pod(KubeObject):
 
     def with_node_name(self, node_name: str | None) -> Pod:
         """A copy bound to ``node_name`` (what a binding does); shares everything else, derived values too."""
+        self._current()  # computed once, then shared by the copy
         return self._copy(spec=self.spec._copy(node_name=node_name))
 
     def with_nominated_node_name(self, node_name: str | None) -> Pod:

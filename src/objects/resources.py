@@ -10,7 +10,8 @@ from typing import Any, ClassVar, Iterable, Mapping
 from .errors import FieldError, ValidationError
 from .quantity import Quantity
 from .fieldtypes import Errors, FieldType, json_type, join, type_error
-from .schema import Field, Model, model
+from .schema import MUTATIONS, Field, Model, model
+from .schema import _set
 from .validation import resource_name
 
 __all__ = ["QuantityMap", "ResourceRequirements", "to_units", "DEFAULT_MILLI_CPU_REQUEST",
@@ -78,7 +79,7 @@ def to_units(resources: Mapping[str, Any]) -> dict[str, int]:
     return out
 
 
-_NOT_COMPUTED: Any = ([object()], {})  # a fingerprint no object has
+_NOT_COMPUTED: Any = (-1, None, None, {})  # checked at no count: computed on first read
 
 
 @model
@@ -95,19 +96,12 @@ class ResourceRequirements(Model):
         Field("limits", QuantityMap()),
     )
     DERIVED = ("_effective",)
+    TRACKED = True  # derived values read these fields
     limits: dict[str, Quantity]
     requests: dict[str, Quantity]
 
     def _derive(self) -> None:
-        self._effective = _NOT_COMPUTED  # computed on first read
-
-    def _fingerprint(self) -> list[Any]:
-        requests, limits = self.requests, self.limits
-        fp = [*requests, *requests.values(), len(requests)]
-        if limits:
-            fp.extend(limits)
-            fp.extend(limits.values())
-        return fp
+        _set(self, "_effective", _NOT_COMPUTED)  # computed on first read
 
     def _compute(self) -> dict[str, int]:
         limits = self.limits
@@ -119,12 +113,13 @@ class ResourceRequirements(Model):
 
     @property
     def effective_requests(self) -> dict[str, int]:
-        """The requests as the scheduler counts them (a limit stands in for a missing request)."""
-        fp = self._fingerprint()
+        """The requests as the scheduler counts them (a limit stands in for a missing request); recomputed
+        when a field was assigned or either map differs from the copy it was computed from."""
         cached = self._effective
-        if cached[0] != fp:
-            cached = self._effective = (fp, self._compute())
-        return cached[1]
+        if cached[0] != MUTATIONS[0] or cached[1] != self.requests or cached[2] != self.limits:
+            cached = (MUTATIONS[0], dict(self.requests), dict(self.limits), self._compute())
+            _set(self, "_effective", cached)
+        return cached[3]  # type: ignore[no-any-return]
 
     def validate(self, path: str, errs: Errors) -> None:
         for name, request in self.requests.items():

@@ -23,12 +23,19 @@ from typing import Any, Callable, ClassVar, Iterable, TypeVar
 from .errors import FieldError, ValidationError
 from .fieldtypes import Errors, FieldType, as_field_type, check_json, copy_json, join, json_type, type_error
 
-__all__ = ["ABSENT", "Field", "Model", "model", "absent", "camel"]
+__all__ = ["ABSENT", "Field", "Model", "model", "absent", "camel", "MUTATIONS"]
 
 M = TypeVar("M", bound="Model")
 
 # The unknown_fields of an object that stands in for an absent one (an immutable, empty mapping).
 ABSENT: Any = MappingProxyType({})
+
+# How many times a field of a TRACKED model was assigned after the model was built. Derived values that
+# read such fields (pod.requests, ...) remember the count they were checked at: while it has not moved,
+# only the maps and lists they read can have changed, and those are compared with copies in one C-level
+# comparison (see objects.derived).
+MUTATIONS = [0]
+_set = object.__setattr__
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -68,6 +75,7 @@ class Model:
     __slots__ = ("unknown_fields",)
     FIELDS: ClassVar[tuple[Field, ...]] = ()
     DERIVED: ClassVar[tuple[str, ...]] = ()
+    TRACKED: ClassVar[bool] = False  # a field assigned after building counts in MUTATIONS (derived values read it)
     _by_key: ClassVar[dict[str, Field]] = {}
     _required: ClassVar[tuple[Field, ...]] = ()
     _has_rules: ClassVar[bool] = False
@@ -101,7 +109,7 @@ class Model:
                     errs.append(FieldError(join(path, f.key), "", None, "Required value"))
         try:
             obj = cls(**kwargs)
-            obj.unknown_fields = unknown
+            _set(obj, "unknown_fields", unknown)
             if cls._has_rules:
                 obj.validate(path, errs)
         except ValidationError as e:  # a derived value that cannot be computed from valid-looking fields
@@ -160,7 +168,7 @@ class Model:
                 raise TypeError(f"{type(self).__name__} has no field {name!r}")
         kwargs.update(changes)
         new = type(self)(**kwargs)
-        new.unknown_fields = unknown
+        _set(new, "unknown_fields", unknown)
         return new
 
     def _copy(self: M, **changes: Any) -> M:
@@ -174,12 +182,15 @@ class Model:
         return self._copy()
 
     def __deepcopy__(self: M, memo: dict[int, Any]) -> M:
-        """An independent copy; :data:`ABSENT` (a shared immutable marker, compared by identity) stays itself."""
+        """An independent copy; :data:`ABSENT` (a shared immutable marker, compared by identity) stays itself.
+        Derived values start over (what they remember refers to this object's lists and maps)."""
         new = object.__new__(type(self))
         memo[id(self)] = new
         setattr_ = object.__setattr__
-        for name in self.__slots_all__:  # type: ignore[attr-defined]
+        for name in self.__copied__:  # type: ignore[attr-defined]
             setattr_(new, name, _fresh(getattr(self, name), memo))
+        if self.DERIVED:
+            new._derive()  # type: ignore[attr-defined]
         return new
 
     def __eq__(self, other: object) -> bool:
@@ -232,7 +243,11 @@ def model(cls: type[M]) -> type[M]:
     new._required = tuple(f for f in fields if f.required)
     new._has_rules = new.validate is not Model.validate
     new.__slots_all__ = ("unknown_fields",) + namespace["__slots__"]  # type: ignore[attr-defined]
-    new.__init__ = _make_init(fields, has_derive="_derive" in namespace)  # type: ignore[misc]
+    new.__copied__ = ("unknown_fields",) + tuple(f.attr for f in fields)  # type: ignore[attr-defined]
+    tracked = bool(getattr(new, "TRACKED", False))
+    if tracked:
+        new.__setattr__ = _tracked_setattr  # type: ignore[assignment]
+    new.__init__ = _make_init(fields, has_derive="_derive" in namespace, tracked=tracked)  # type: ignore[misc]
     new.__init__.__doc__ = f"Build a {cls.__name__}; unset lists/maps become empty, derived values are computed."
     return new
 
@@ -240,27 +255,38 @@ def model(cls: type[M]) -> type[M]:
 def absent(cls: type[M]) -> M:
     """A fresh empty ``cls`` standing in for an absent object (not written back while it stays empty)."""
     obj = cls()
-    obj.unknown_fields = ABSENT
+    _set(obj, "unknown_fields", ABSENT)
     return obj
 
 
-def _make_init(fields: Iterable[Field], has_derive: bool) -> Callable[..., None]:
-    """Generate ``__init__`` so building an object costs one assignment per field and no loop."""
-    params, body, env = ["self"], [], {}
+def _tracked_setattr(self: Any, name: str, value: Any) -> None:
+    """A TRACKED model's field assignment: counted, so derived values reading it are checked again."""
+    _set(self, name, value)
+    MUTATIONS[0] += 1
+
+
+def _make_init(fields: Iterable[Field], has_derive: bool, tracked: bool = False) -> Callable[..., None]:
+    """Generate ``__init__`` so building an object costs one assignment per field and no loop (a TRACKED
+    model's assignments bypass its counting ``__setattr__``: building is not a mutation)."""
+    params, body, env = ["self"], [], {"_set": _set}
+
+    def assign(attr: str, expr: str) -> str:
+        return f"_set(self, {attr!r}, {expr})" if tracked else f"self.{attr} = {expr}"
+
     for i, f in enumerate(fields):
         a = f.attr
         params.append(f"{a}=None")
         if f.collection is list:
-            body.append(f"self.{a} = [] if {a} is None else {a}")
+            body.append(assign(a, f"[] if {a} is None else {a}"))
         elif f.collection is dict:
-            body.append(f"self.{a} = {{}} if {a} is None else {a}")
+            body.append(assign(a, f"{{}} if {a} is None else {a}"))
         elif f.always:
             env[f"_c{i}"] = f.type.cls  # type: ignore[attr-defined]
             env["absent"] = absent
-            body.append(f"self.{a} = absent(_c{i}) if {a} is None else {a}")
+            body.append(assign(a, f"absent(_c{i}) if {a} is None else {a}"))
         else:
-            body.append(f"self.{a} = {a}")
-    body.append("self.unknown_fields = None")
+            body.append(assign(a, a))
+    body.append(assign("unknown_fields", "None"))
     if has_derive:
         body.append("self._derive()")
     src = f"def __init__({', '.join(params)}):\n" + "".join(f"    {line}\n" for line in body)

@@ -66,6 +66,26 @@ def _says(pod: Any, reason: str, message: str) -> bool:
         "False", reason, message)
 
 
+def disruption_conditions(victim: Any, preemptor: Any, now: str) -> Optional[list[dict[str, Any]]]:
+    """The victim's status.conditions with ``DisruptionTarget=True`` (reason PreemptionByScheduler, the
+    message kube-scheduler writes) in place of any earlier one; None when it already says so
+    (``UpdatePodCondition`` reports no change)."""
+    from .plugins.defaultpreemption import DISRUPTION_TARGET, PREEMPTION_BY_SCHEDULER
+    scheduler_name = preemptor.spec.scheduler_name or "default-scheduler"
+    wanted = {"type": DISRUPTION_TARGET, "status": "True", "reason": PREEMPTION_BY_SCHEDULER,
+              "message": f"{scheduler_name}: preempting to accommodate a higher priority pod"}
+    conditions = [c.to_dict() for c in victim.status.conditions]
+    for i, condition in enumerate(conditions):
+        if condition.get("type") == DISRUPTION_TARGET:
+            if all(condition.get(k) == v for k, v in wanted.items()):
+                return None
+            conditions[i] = {**wanted, "lastTransitionTime": now if condition.get("status") != "True"
+                             else condition.get("lastTransitionTime", now)}
+            return conditions
+    conditions.append({**wanted, "lastTransitionTime": now})
+    return conditions
+
+
 class RegistryConnection:
     """One run of a Scheduler against a Registry (see the module docstring)."""
 
@@ -275,10 +295,22 @@ class RegistryConnection:
             return  # the pod is gone
         self.status_writes += 1
 
-    def evict(self, pod: Any) -> None:
-        from objects import NotFound
+    def evict(self, pod: Any, preemptor: Any = None) -> None:
+        """Delete a victim; a victim of ``preemptor`` is first marked ``DisruptionTarget=True`` (reason
+        PreemptionByScheduler) in its status, as kube-scheduler's prepareCandidate patches it: that
+        condition is what lets the preemptor wait for it (``podTerminatingByPreemption``)."""
+        from objects import NotFound, ObjectsError
         if not self.leading():
             return
+        if preemptor is not None:
+            conditions = disruption_conditions(pod, preemptor, _now())
+            if conditions is not None:
+                try:
+                    self.registry.patch_status("Pod", pod.metadata.name, {"status": {"conditions": conditions}},
+                                               pod.metadata.namespace)
+                    self.status_writes += 1
+                except ObjectsError:
+                    pass  # gone meanwhile: the delete below says so
         try:
             self.registry.delete("Pod", pod.metadata.name, pod.metadata.namespace)
         except NotFound:

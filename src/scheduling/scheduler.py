@@ -104,8 +104,8 @@ class _Handle:
     def bind_pod(self, pod: Any, node_name: str) -> Optional[Status]:
         return self._scheduler._write_binding(pod, node_name)
 
-    def delete_pod(self, pod: Any) -> None:
-        self._scheduler._evict(pod)
+    def delete_pod(self, pod: Any, preemptor: Any = None) -> None:
+        self._scheduler._evict(pod, preemptor)
 
     def pod_disruption_budgets(self) -> Sequence[Any]:
         return list(self._scheduler._pdbs.values())
@@ -163,7 +163,7 @@ class Scheduler:
         self._objects = ClusterObjects()
         self._nominations = Nominations()
         self._binder: Optional[Callable[[Any, str], Optional[Status]]] = None
-        self._evictor: Optional[Callable[[Any], None]] = None
+        self._evictor: Optional[Callable[[Any, Any], None]] = None
         self._handle = _Handle(self)
         # Permit's waiting pods (one map for every profile); verdicts given during a cycle are carried out
         # when it ends (_decided), and results of bindings finished outside schedule_one wait in _late_results.
@@ -677,13 +677,14 @@ class Scheduler:
         self._bound_pods[pod.key] = pod if pod.spec.node_name == node_name else pod.with_node_name(node_name)
         return None
 
-    def _evict(self, pod: Any) -> None:
-        """Preemption removes a victim: from the registry when connected, and from the cache at once."""
+    def _evict(self, pod: Any, preemptor: Any = None) -> None:
+        """Preemption removes a victim: from the registry when connected (marked DisruptionTarget by
+        ``preemptor`` first), and from the cache at once."""
         if self._waiting.reject(waiting_pod_key(pod), "preempted"):
             self._current_victims.append(pod)  # a waiting pod is rejected, not deleted (released after the cycle)
             return
         if self._evictor is not None:
-            self._evictor(pod)
+            self._evictor(pod, preemptor)
         self._current_victims.append(pod)
         try:
             self._cache.remove_pod(pod)

@@ -1,5 +1,6 @@
 """Derived values never go stale: models stay mutable, and every read reflects the fields as they are (#15)."""
 import copy
+import itertools
 
 import pytest
 from hypothesis import given, settings
@@ -73,15 +74,25 @@ def test_derived_values_are_read_only_and_copies_are_independent():
     p = pod()
     with pytest.raises(AttributeError):
         p.requests = {"cpu": 1}
+    assert p.requests == {"cpu": 1000}                                 # computed before the copies are made
     twin = copy.deepcopy(p)
     twin.spec.containers[0].resources.requests["cpu"] = Quantity("2")
     assert (p.requests, twin.requests) == ({"cpu": 1000}, {"cpu": 2000})
+    twin.spec.containers[0].resources.requests["cpu"] = Quantity("3")
+    assert twin.requests == {"cpu": 3000} and p.requests == {"cpu": 1000}
+    node = objects.from_dict({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n"},
+                              "status": {"allocatable": {"cpu": "1"}}})
+    assert node.allocatable_resources == {"cpu": 1000}
+    other = copy.deepcopy(node)
+    other.status.allocatable["cpu"] = Quantity("3")
+    assert (node.allocatable_resources, other.allocatable_resources) == ({"cpu": 1000}, {"cpu": 3000})
     bound = p.with_node_name("n1")
     assert bound.requests == {"cpu": 1000}
 
 
 CPU = st.integers(0, 4000).map(lambda m: Quantity(f"{m}m"))
-EDITS = st.lists(st.tuples(st.sampled_from(["set", "del", "limit", "add", "pop", "init"]), st.integers(0, 3), CPU),
+EDITS = st.lists(st.tuples(st.sampled_from(["set", "del", "limit", "add", "pop", "init", "deepcopy", "port",
+                                             "replace-resources", "bind"]), st.integers(0, 3), CPU),
                  max_size=12)
 
 
@@ -89,6 +100,7 @@ EDITS = st.lists(st.tuples(st.sampled_from(["set", "del", "limit", "add", "pop",
 @given(EDITS)
 def test_after_any_edits_derived_values_equal_a_fresh_read(edits):
     p = pod()
+    host_ports = itertools.count(8000)
     for op, i, q in edits:
         containers = p.spec.containers
         c = containers[i % len(containers)] if containers else None
@@ -102,6 +114,14 @@ def test_after_any_edits_derived_values_equal_a_fresh_read(edits):
             containers.append(Container.from_dict({"name": f"c{len(containers)}", "image": "i"}))
         elif op == "pop" and len(containers) > 1:
             containers.pop()
+        elif op == "deepcopy":
+            p = copy.deepcopy(p)
+        elif op == "bind":
+            p = p.with_node_name(f"n{i}")
+        elif op == "port" and c is not None:
+            c.ports.append(ContainerPort(container_port=80, host_port=next(host_ports)))
+        elif op == "replace-resources" and c is not None:
+            c.resources = objects.ResourceRequirements(requests={"cpu": q})
         elif op == "init":
             p.spec.init_containers.append(Container(name=f"i{len(p.spec.init_containers)}", image="i",
                                                     resources=objects.ResourceRequirements(requests={"cpu": q})))

@@ -361,7 +361,9 @@ class Handle(Protocol):
 
     def bind_pod(self, pod: Any, node_name: str) -> Optional[Status]: ...
 
-    def delete_pod(self, pod: Any) -> None: ...
+    def delete_pod(self, pod: Any, preemptor: Any = None) -> None:
+        """Remove ``pod``; as preemption's victim of ``preemptor``, first mark it ``DisruptionTarget=True``
+        (reason PreemptionByScheduler), as kube-scheduler's prepareCandidate does."""
 
     def pod_disruption_budgets(self) -> Sequence[Any]: ...
 

@@ -39,12 +39,15 @@ from ..framework import (Code, ConfigError, CycleState, NodeInfo, NodeNotFound, 
                          PostFilterResult, Status)
 from .dryruns import DryRun, DryRunTable, dry_run, is_candidate
 
-__all__ = ["DefaultPreemption", "more_important", "pdb_violations"]
+__all__ = ["DefaultPreemption", "more_important", "pdb_violations", "terminating_by_preemption",
+           "DISRUPTION_TARGET", "PREEMPTION_BY_SCHEDULER"]
 
 NOT_HELPFUL = "Preemption is not helpful for scheduling"
 NO_VICTIMS = "No preemption victims found for incoming pod"
 NEVER = "not eligible due to preemptionPolicy=Never."
 TERMINATING = "not eligible due to a terminating pod on the nominated node."
+DISRUPTION_TARGET = "DisruptionTarget"  # v1.DisruptionTarget, written on victims before they are deleted
+PREEMPTION_BY_SCHEDULER = "PreemptionByScheduler"  # v1.PodReasonPreemptionByScheduler
 _MAX_TABLES = 16
 _NOT_STARTED = "9999-12-31T23:59:59Z"  # a pod without status.startTime counts as started now (latest)
 
@@ -84,6 +87,17 @@ def pdb_violations(pods: Sequence[Any], pdbs: Sequence[Any]) -> tuple[list[Any],
         (violating if violated else fine).append(pod)
     return violating, fine
 
+
+
+def terminating_by_preemption(pod: Any) -> bool:
+    """kube-scheduler's ``podTerminatingByPreemption``: being deleted, and the first DisruptionTarget
+    condition is True with reason PreemptionByScheduler."""
+    if pod.metadata.deletion_timestamp is None:
+        return False
+    for condition in pod.status.conditions:
+        if condition.type == DISRUPTION_TARGET:
+            return condition.status == "True" and condition.reason == PREEMPTION_BY_SCHEDULER
+    return False
 
 class DefaultPreemption(Plugin, PostFilterPlugin):
     """kube-scheduler's ``DefaultPreemption``; args ``minCandidateNodesPercentage`` (0..100, default 10) and
@@ -148,7 +162,7 @@ class DefaultPreemption(Plugin, PostFilterPlugin):
         # pickOneNodeForPreemption: the smallest key, the first found among equals.
         (victims, _, _, _), _, node_name = min(found, key=lambda f: f[0][3])
         for victim in victims:
-            self.handle.delete_pod(victim)
+            self.handle.delete_pod(victim, pod)  # prepareCandidate: DisruptionTarget first, then the delete
         # Lower-priority pods nominated to this node may no longer fit: they lose their nomination and are
         # retried (prepareCandidate's getLowerPriorityNominatedPods).
         lower = [p for p in self.handle.nominated_pods(node_name) if p.priority_value < pod.priority_value]
@@ -159,8 +173,10 @@ class DefaultPreemption(Plugin, PostFilterPlugin):
 
     def _waits_for_terminating_victim(self, pod: Any, statuses: Mapping[str, Status]) -> bool:
         """``PodEligibleToPreemptOthers``: a pod already nominated to a node where a lower-priority pod is
-        terminating (its earlier victim, most likely) waits for it to go instead of preempting again —
-        unless its nominated node can no longer take it at all (UnschedulableAndUnresolvable)."""
+        terminating *because a scheduler preempted it* (``podTerminatingByPreemption``: DisruptionTarget=True,
+        reason PreemptionByScheduler; PodDisruptionConditions is GA) waits for it to go instead of preempting
+        again — unless its nominated node can no longer take it at all (UnschedulableAndUnresolvable). A pod
+        terminating for another reason (deleted by a user, evicted) does not hold it back."""
         nominated = pod.status.nominated_node_name
         if not nominated:
             return False
@@ -172,8 +188,7 @@ class DefaultPreemption(Plugin, PostFilterPlugin):
         except NodeNotFound:
             return False
         priority = pod.priority_value
-        return any(p.metadata.deletion_timestamp is not None and p.priority_value < priority
-                   for p in ni.pods.values())
+        return any(p.priority_value < priority and terminating_by_preemption(p) for p in ni.pods.values())
 
     # -- dry run ---------------------------------------------------------------------------------------
     def _dry_run(self, fwk: Any, state: CycleState, pod: Any, potential: Sequence[NodeInfo],
