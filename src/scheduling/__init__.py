@@ -9,7 +9,7 @@ scheduling queue, the cache and the ``Scheduler``. See docs/scheduling.md.
 """
 from .cache import Cache
 from .explain import Explanation, NodeVerdict
-from .framework import (ConfigError, NodeInfo, NodeNotFound, PluginNotFound, PodNotFound, Registry,
+from .framework import (ConfigError, InvalidArgument, NodeInfo, NodeNotFound, PluginNotFound, PodNotFound, Registry,
                         SchedulingError, Status, UnknownKind, UnknownProfile, load_config)
 from .metrics import Metrics
 from .plugins import default_registry
@@ -20,5 +20,5 @@ __all__ = [
     "Scheduler", "ScheduleResult", "Explanation", "NodeVerdict", "Metrics", "Cache", "NodeInfo",
     "SchedulingQueue", "QueuedPodInfo", "Registry", "default_registry", "load_config", "Status",
     "SchedulingError", "ConfigError", "PluginNotFound", "UnknownProfile", "UnknownKind", "NodeNotFound",
-    "PodNotFound", "fit_error_message", "num_feasible_nodes_to_find",
+    "PodNotFound", "InvalidArgument", "fit_error_message", "num_feasible_nodes_to_find",
 ]

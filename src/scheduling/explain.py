@@ -69,7 +69,11 @@ class Explanation:
 
 def explain(scheduler: "Scheduler", pod: Any) -> Explanation:
     """See the module docstring."""
+    import objects
+
+    from .arguments import expect
     from .scheduler import NO_NODES_AVAILABLE, fit_error_message
+    expect(pod, objects.Pod, "explain", "pod")
     fwk = scheduler.framework(pod.spec.scheduler_name or "default-scheduler")
     nodes = list(scheduler.cache.list())
     out = Explanation(pod)

@@ -30,6 +30,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Hashable, Iterable, Mapping, Optional, Sequence
 
+import objects
+
+from .arguments import expect, node_name, pod_key
 from .cache import Cache
 from .eqcache import IndexedStatuses
 from .indexedpath import indexed_pick, indexed_window
@@ -258,18 +261,21 @@ class Scheduler:
     # -- feeding --------------------------------------------------------------------------------------
     def add_node(self, node: Any) -> None:
         """A node joined the cluster (an existing name is updated)."""
+        expect(node, objects.Node, "add_node", "node")
         known = self._cache.find(node.metadata.name) is not None
         self._cache.add_node(node)
         self._queue.move_on_event(ClusterEvent.NODE_UPDATE if known else ClusterEvent.NODE_ADD)
 
     def update_node(self, node: Any) -> None:
         """A node changed (labels, taints, allocatable, unschedulable)."""
+        expect(node, objects.Node, "update_node", "node")
         self._cache.update_node(node)
         self._queue.move_on_event(ClusterEvent.NODE_UPDATE)
 
-    def remove_node(self, name: str) -> None:
-        """A node left; ``NodeNotFound`` when unknown. Its pods stay accounted until removed."""
-        self._cache.remove_node(name)
+    def remove_node(self, node: Any) -> None:
+        """A node left (given by name or as the ``objects.Node``); ``NodeNotFound`` when unknown. Its pods stay
+        accounted until removed."""
+        self._cache.remove_node(node_name(node, "remove_node"))
 
     def add_pod(self, pod: Any) -> None:
         """A pod appeared: bound pods (``spec.nodeName``) are accounted on their node, others are queued.
@@ -277,6 +283,8 @@ class Scheduler:
         Pods naming a ``schedulerName`` no profile has are left alone (another scheduler's), as
         kube-scheduler does.
         """
+        if type(pod) is not objects.Pod:
+            expect(pod, objects.Pod, "add_pod", "pod")
         if pod.spec.node_name:
             self._queue.delete(pod)
             self._nominator.forget(pod)
@@ -289,6 +297,8 @@ class Scheduler:
 
     def update_pod(self, pod: Any) -> None:
         """A pod changed: bound pods are re-accounted, pending pods re-queued (gates re-checked)."""
+        if type(pod) is not objects.Pod:
+            expect(pod, objects.Pod, "update_pod", "pod")
         if pod.spec.node_name:
             self.add_pod(pod)
             self._queue.move_on_event(ClusterEvent.ASSIGNED_POD_UPDATE)
@@ -297,7 +307,15 @@ class Scheduler:
             self._nominator.take_fed(pod)
 
     def remove_pod(self, pod: Any) -> None:
-        """A pod was deleted: it leaves the queue or its node (which may let pending pods fit)."""
+        """A pod was deleted: it leaves the queue or its node (which may let pending pods fit). ``pod`` is the
+        ``objects.Pod``, its "namespace/name" key or its name (namespace "default"), as ``remove_node``
+        takes a name or the node; ``PodNotFound`` when this scheduler holds no such pod."""
+        if type(pod) is not objects.Pod:
+            key = pod_key(pod, "remove_pod")
+            info = self._queue.get(key)
+            pod = info.pod if info is not None else self._cache.get_pod(key)
+            if pod is None:
+                raise PodNotFound(f"pod {key!r}: neither queued nor bound in this scheduler")
         if self._queue.delete(pod):
             self._nominator.forget(pod)
             self._handle.reject_waiting_pod(waiting_pod_key(pod))  # as kube-scheduler on a pending pod's delete
@@ -363,6 +381,9 @@ class Scheduler:
 
         Pods whose backoff has ended (by the clock) are attempted too; ``include_backoff`` attempts the
         ones still backing off as well. Unschedulable pods wait for a cluster event, as in kube-scheduler.
+        So right after a fix (adding the node a pod needed) a pod that failed a moment ago is still backing
+        off (1 s, doubled per failure) and this returns ``[]``: call ``schedule_pending(include_backoff=True)``
+        to attempt it at once, or call again once the backoff is over.
 
         Waiting pods (Permit said Wait) are resolved here too: those whose Permit timeout has passed (by
         the clock) are rejected at the start and after each cycle, those allowed or rejected during a cycle
@@ -714,6 +735,7 @@ class Scheduler:
         lease stops binding at once and campaigns again (see ``connect.run_elected``).
         """
         from .connect import RegistryConnection, run_elected
+        expect(registry, objects.Registry, "run", "registry")
         self._stopping.clear()
         if leader_election is not None:
             return run_elected(self, registry, leader_election, stop=stop, until_idle=until_idle,

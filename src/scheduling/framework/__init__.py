@@ -7,8 +7,8 @@ point, the ``Handle`` protocol), ``registry``, ``config``, ``runtime`` (``Framew
 """
 from .config import (DEFAULT_SCHEDULER_NAME, PluginSpec, ProfileConfig, SchedulerConfiguration, load_config)
 from .cyclestate import CycleState
-from .errors import (ConfigError, NodeNotFound, PluginNotFound, PodNotFound, SchedulingError, UnknownKind,
-                     UnknownProfile)
+from .errors import (ConfigError, InvalidArgument, NodeNotFound, PluginNotFound, PodNotFound, SchedulingError,
+                     UnknownKind, UnknownProfile)
 from .interfaces import (EXTENSION_POINTS, MAX_NODE_SCORE, MIN_NODE_SCORE, BindPlugin, ClusterEvent,
                          EnqueueExtensions, FilterPlugin, Handle, NodeScore, PermitPlugin, Plugin, PostBindPlugin,
                          PostFilterPlugin, PostFilterResult, PreBindPlugin, PreEnqueuePlugin, PreFilterExtensions,
@@ -23,7 +23,7 @@ from .waitingpods import MAX_PERMIT_TIMEOUT, WaitingPod, WaitingPods
 __all__ = [
     "DEFAULT_SCHEDULER_NAME", "PluginSpec", "ProfileConfig", "SchedulerConfiguration", "load_config",
     "CycleState", "ConfigError", "NodeNotFound", "PluginNotFound", "PodNotFound", "SchedulingError",
-    "UnknownProfile", "UnknownKind", "EXTENSION_POINTS", "MAX_NODE_SCORE", "MIN_NODE_SCORE", "BindPlugin",
+    "UnknownProfile", "UnknownKind", "InvalidArgument", "EXTENSION_POINTS", "MAX_NODE_SCORE", "MIN_NODE_SCORE", "BindPlugin",
     "ClusterEvent",
     "EnqueueExtensions", "FilterPlugin", "Handle", "NodeScore", "PermitPlugin", "Plugin", "PostBindPlugin",
     "PostFilterPlugin", "PostFilterResult", "PreBindPlugin", "PreEnqueuePlugin", "PreFilterExtensions",

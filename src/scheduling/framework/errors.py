@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 __all__ = ["SchedulingError", "ConfigError", "PluginNotFound", "UnknownProfile", "NodeNotFound", "PodNotFound",
-           "UnknownKind"]
+           "UnknownKind", "InvalidArgument"]
 
 
 class SchedulingError(Exception):
@@ -36,6 +36,10 @@ class PodNotFound(SchedulingError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+class InvalidArgument(SchedulingError, TypeError):
+    """A public method was handed the wrong thing (a Pod to ``add_node``, a store to ``run``); nothing changed."""
 
 
 class UnknownKind(SchedulingError, ValueError):

@@ -69,6 +69,7 @@ class Framework:
                     registry.factory(name)  # raises PluginNotFound with the known names
                 continue
             implements[name] = self._points_of_factory(registry, name)
+        self._refuse_unknown_names(profile, registry)
         resolved = resolve_plugins(profile, implements)
         for point, specs in resolved.items():
             for spec in specs:
@@ -100,6 +101,22 @@ class Framework:
             if sp.weight * MAX_NODE_SCORE > 2**63 - 1:
                 raise ConfigError(f"score plugin {sp.name!r}: weight {sp.weight} overflows the total score")
         self.point_seconds: dict[str, float] = {}
+
+    def _refuse_unknown_names(self, profile: ProfileConfig, registry: Registry) -> None:
+        """A name in ``disabled`` or ``pluginConfig`` must be a plugin too (a typo such as ImageLocallity
+        would otherwise silently change nothing): kube-scheduler refuses plugins its registry lacks. The
+        in-tree plugins borgkit does not implement (volume plugins, ...) stay accepted."""
+        named = [("plugins.multiPoint.disabled", n) for n in sorted(profile.multi_point_disabled)]
+        for point, names in sorted(profile.disabled.items()):
+            named += [(f"plugins.{point}.disabled", n) for n in sorted(names)]
+        named += [("pluginConfig", n) for n in profile.plugin_config]
+        for where, name in named:
+            if name == "*" and where != "pluginConfig" or name in registry or is_known_absent(name):
+                continue
+            try:
+                registry.factory(name)
+            except PluginNotFound as e:
+                raise PluginNotFound(f"profiles[{self.profile_name}].{where}: {e}") from None
 
     @staticmethod
     def _points_of_factory(registry: Registry, name: str) -> set[str]:
