@@ -13,7 +13,8 @@ import objects
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 from refbuilders import node, pod  # noqa: E402
 
-from scheduling import InvalidArgument, NodeNotFound, PluginNotFound, PodNotFound, Scheduler, SchedulingError  # noqa: E402
+from scheduling import (InvalidArgument, NodeNotFound, PluginNotFound, PodNotFound, Scheduler,  # noqa: E402
+                        SchedulingError)
 
 
 @pytest.mark.parametrize("call,message", [

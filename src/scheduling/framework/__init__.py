@@ -23,7 +23,8 @@ from .waitingpods import MAX_PERMIT_TIMEOUT, WaitingPod, WaitingPods
 __all__ = [
     "DEFAULT_SCHEDULER_NAME", "PluginSpec", "ProfileConfig", "SchedulerConfiguration", "load_config",
     "CycleState", "ConfigError", "NodeNotFound", "PluginNotFound", "PodNotFound", "SchedulingError",
-    "UnknownProfile", "UnknownKind", "InvalidArgument", "EXTENSION_POINTS", "MAX_NODE_SCORE", "MIN_NODE_SCORE", "BindPlugin",
+    "UnknownProfile", "UnknownKind", "InvalidArgument", "EXTENSION_POINTS", "MAX_NODE_SCORE", "MIN_NODE_SCORE",
+    "BindPlugin",
     "ClusterEvent",
     "EnqueueExtensions", "FilterPlugin", "Handle", "NodeScore", "PermitPlugin", "Plugin", "PostBindPlugin",
     "PostFilterPlugin", "PostFilterResult", "PreBindPlugin", "PreEnqueuePlugin", "PreFilterExtensions",
