@@ -12,7 +12,10 @@ import objects
 
 from .framework.errors import InvalidArgument
 
-__all__ = ["expect", "pod_key", "node_name"]
+__all__ = ["expect", "expect_registry", "pod_key", "node_name"]
+
+# What run() uses of a registry: an objects.Registry, or anything that offers the same (a wrapper, a proxy).
+_REGISTRY_METHODS = ("list", "watch", "bind", "patch_status", "delete")
 
 
 def _got(value: Any) -> str:
@@ -27,6 +30,14 @@ def expect(value: Any, cls: type, method: str, argument: str) -> None:
     """``value`` is an instance of ``cls`` (an objects model or the Registry), else InvalidArgument."""
     if not isinstance(value, cls):
         raise InvalidArgument(f"{method}: {argument} must be an objects.{cls.__name__}, got {_got(value)}")
+
+
+def expect_registry(value: Any, method: str) -> None:
+    """``value`` offers the Registry's methods run() calls (a kvstore store does not), else InvalidArgument."""
+    if not isinstance(value, objects.Registry) and not all(callable(getattr(value, m, None))
+                                                           for m in _REGISTRY_METHODS):
+        raise InvalidArgument(f"{method}: registry must be an objects.Registry (or offer its "
+                              f"{', '.join(_REGISTRY_METHODS)}), got {_got(value)}")
 
 
 def pod_key(value: Any, method: str) -> str:

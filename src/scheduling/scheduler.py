@@ -32,7 +32,7 @@ from typing import Any, Callable, Hashable, Iterable, Mapping, Optional, Sequenc
 
 import objects
 
-from .arguments import expect, node_name, pod_key
+from .arguments import expect, expect_registry, node_name, pod_key
 from .cache import Cache
 from .eqcache import IndexedStatuses
 from .indexedpath import indexed_pick, indexed_window
@@ -735,7 +735,7 @@ class Scheduler:
         lease stops binding at once and campaigns again (see ``connect.run_elected``).
         """
         from .connect import RegistryConnection, run_elected
-        expect(registry, objects.Registry, "run", "registry")
+        expect_registry(registry, "run")
         self._stopping.clear()
         if leader_election is not None:
             return run_elected(self, registry, leader_election, stop=stop, until_idle=until_idle,

@@ -38,7 +38,8 @@ def test_wrong_input_is_a_typed_error_and_changes_nothing(call, message):
 def test_run_needs_a_registry_not_a_store():
     store = kvstore.open()
     try:
-        with pytest.raises(InvalidArgument, match="run: registry must be an objects.Registry, got Store"):
+        with pytest.raises(InvalidArgument, match=r"run: registry must be an objects.Registry \(or offer its "
+                                                  r"list, watch, bind, patch_status, delete\), got Store"):
             Scheduler().run(store, until_idle=True, timeout=5)
     finally:
         store.close()
