@@ -278,7 +278,8 @@ class Store(Etcd3Aliases):
         self._check_open()
         self._engine.read_barrier()
         with self._lock:
-            return [Lease(r.id, r.ttl, self) for r in sorted(self._state.leases.records.values(), key=lambda r: r.id)]
+            records = sorted(self._state.leases.records.values(), key=lambda r: r.id)
+            return [Lease(r.id, r.ttl, self) for r in records]
 
     def expire_leases(self) -> list[int]:
         """Revoke every lease whose TTL has run out by the store's clock; returns their IDs.
