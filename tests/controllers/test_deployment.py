@@ -284,3 +284,26 @@ def test_a_name_taken_by_another_template_raises_collision_count(registry, manag
     (rs,) = replica_sets(registry, d)
     assert rs.metadata.name == f"web-{compute_hash(d.spec.template, 1)}" != taken
     assert registry.get("ReplicaSet", taken, "default").spec.replicas == 0   # untouched
+
+
+def test_pods_the_registry_refuses_show_as_replica_failure_and_others_still_roll_out(registry, manager):
+    manager()
+    bad = deployment("bad", 2)
+    template = bad.spec.template
+    bad = bad.replace(spec=bad.spec.replace(template=template.replace(
+        spec=template.spec.replace(priority_class_name="missing"))))
+    with Kubelet(registry):
+        registry.create(bad)
+        registry.create(deployment("good", 2))
+        rolled_out_good = wait_until(lambda: registry.get("Deployment", "good", "default").status.available_replicas == 2,
+                                     WAIT, "good available")
+        assert rolled_out_good
+
+        def failure():
+            d = registry.get("Deployment", "bad", "default")
+            return {c.type: c for c in d.status.conditions}.get("ReplicaFailure")
+        cond = wait_until(failure, WAIT, "ReplicaFailure on the Deployment")
+    assert cond.status == "True" and cond.reason == "FailedCreate" and "priorityClassName" in cond.message
+    warnings = [e for e in registry.list("Event", all_namespaces=True).items
+                if e.reason == "FailedCreate" and e.type == "Warning"]
+    assert warnings and all(e.involved_object.kind == "ReplicaSet" for e in warnings)
