@@ -88,7 +88,7 @@ class Catalog:
         for group, version, plural, kind, short, categories, scale in _KNOWN:
             try:
                 info = registry.kind_info(kind)
-            except objects.NotFound:
+            except (objects.UnknownResourceType, objects.NotFound):
                 continue  # a registry that does not store this kind: not served
             self.resources.append(APIResource(group, version, plural, kind, info.namespaced, info.has_status,
                                               short, categories, scale))
