@@ -164,3 +164,33 @@ def test_human_duration() -> None:
     from apiserver.printers import human_duration
     assert [human_duration(s) for s in (5, 119, 125, 600, 3 * 3600 + 60, 9 * 3600, 3 * 86400 + 3600, 400 * 86400)] \
         == ["5s", "119s", "2m5s", "10m", "3h1m", "9h", "3d1h", "400d"]
+
+
+def test_watch_list_sends_initial_events_then_an_annotated_bookmark(client: Client, server: apiserver.Server) -> None:
+    path = "/api/v1/namespaces/w5/configmaps"
+    for name in ("a", "b"):
+        client.post(path, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}})
+    query = "watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true"
+    with WatchReader(server.url, f"{path}?{query}") as watch:
+        first, second, bookmark = watch.next(), watch.next(), watch.next()
+        client.post(path, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}})
+        later = watch.next()
+    assert [(e["type"], e["object"]["metadata"]["name"]) for e in (first, second)] == [("ADDED", "a"), ("ADDED", "b")]
+    assert bookmark["type"] == "BOOKMARK"
+    assert bookmark["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
+    assert (later["type"], later["object"]["metadata"]["name"]) == ("ADDED", "c")
+    status, body = client.get(f"{path}?watch=1&sendInitialEvents=true")
+    assert status == 400
+
+
+def test_legacy_watch_path_and_table_events(client: Client, server: apiserver.Server) -> None:
+    _, listed = client.get("/api/v1/namespaces/w6/pods")
+    rv = listed["metadata"]["resourceVersion"]
+    with WatchReader(server.url, f"/api/v1/watch/namespaces/w6/pods?resourceVersion={rv}",
+                     headers={"Accept": TABLE}) as watch:
+        client.post("/api/v1/namespaces/w6/pods", pod("tw"))
+        event = watch.next()
+    assert event["type"] == "ADDED" and event["object"]["kind"] == "Table"
+    assert event["object"]["rows"][0]["cells"][0] == "tw"
+    _, whole = client.get("/api/v1/namespaces/w6/pods?includeObject=Object", headers={"Accept": TABLE})
+    assert whole["rows"][0]["object"]["kind"] == "Pod" and whole["rows"][0]["object"]["spec"]["containers"]
