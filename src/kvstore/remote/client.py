@@ -142,9 +142,10 @@ class EtcdStore(Etcd3Aliases):
         self._check_open()
         revision = to_int("revision", revision, minimum=1)
         try:
+            # not resent after an ambiguous failure: a second compaction at the same revision is Compacted
             response = self._connection.call(lambda s: s.kv.Compact,
                                               rpc.CompactionRequest(revision=revision, physical=True),
-                                              idempotent=True, what="compact", revision=revision)
+                                              idempotent=False, what="compact", revision=revision)
         except (Compacted, FutureRevision) as error:
             raise self._revision_error(error, "revision") from None
         return int(response.header.revision)
