@@ -9,7 +9,6 @@ the stream. With ``Accept: ...;as=Table`` each event's object is a one-row Table
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 from aiohttp import web
@@ -127,19 +126,19 @@ async def watch(ctx: Context, call: Call, request: web.Request) -> web.StreamRes
     sub = Subscription(stream, f"/{ctx.registry.kind_info(call.res.kind).segment}/", encode, queue,
                        bookmarks or initial_end)
     ctx.fanout.subscribe(sub)
-    deadline = time.monotonic() + (timeout if timeout is not None and timeout > 0 else DEFAULT_TIMEOUT)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + (timeout if timeout is not None and timeout > 0 else DEFAULT_TIMEOUT)
     try:
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            try:
-                chunk = await asyncio.wait_for(queue.get(), remaining)
-            except asyncio.TimeoutError:
-                break
-            if chunk is None:
-                break
-            await response.write(chunk)
+        try:
+            # one deadline for the whole stream: no timer task per event (asyncio.wait_for makes one each time)
+            async with asyncio.timeout_at(deadline):
+                while True:
+                    chunk = await queue.get()
+                    if chunk is None:
+                        break
+                    await response.write(chunk)
+        except TimeoutError:
+            pass  # timeoutSeconds: the stream ends normally
         await response.write_eof()
     except ConnectionResetError:
         pass  # the client left
