@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 from typing import Any, Sequence, TextIO
@@ -22,7 +23,7 @@ from .benchpace import Pace, paced_scheduler_factory
 from .benchrun import MODES, RunResult, peak_rss_mib, run_workload, unavailable
 from .workload import Workload, WorkloadError, builtin_workloads, load_workload
 
-__all__ = ["main", "format_table", "DEFAULT_SCALE", "ProgressBar", "ProgressLines"]
+__all__ = ["main", "format_table", "Table", "LEGEND", "DEFAULT_SCALE", "ProgressBar", "ProgressLines"]
 
 # The scale of a run with no arguments: the whole built-in set, both modes, in about a minute on this 2-core
 # machine (51 s measured while other work shared it; 0.2 took 108 s).
@@ -38,7 +39,31 @@ COLUMNS = [
 ]
 
 
+# Under the table: what the columns a first-time reader cannot guess mean.
+LEGEND = (
+    ("mode", "core: the scheduler fed directly (scheduling alone); e2e: end to end, pods created in the objects "
+             "Registry on the embedded kvstore, watched, bound through it"),
+    ("k8s floor", "kube-scheduler's own throughput threshold for this workload in scheduler_perf (pods/s; "
+                  "- when it sets none)"),
+    ("ratio", "pods/s divided by the k8s floor: above 1.00x is faster than the pace kube-scheduler must keep"),
+    ("p50/p99 ms", "scheduling cycle time per measured pod, median and 99th percentile"),
+    ("unsched", "measured pods left unschedulable at the end (a workload may expect some)"),
+    ("last/1st 10%", "pods/s over the last tenth of the measured pods divided by pods/s over the first tenth: "
+                     "below 1 the scheduler slowed down as the cluster filled"),
+    ("pods/cpu-s", "decisions per CPU-second of the run's process: what one core of ours does, which a busy "
+                   "machine moves far less than pods/s"),
+)
+
+
+def _workload_cell(row: dict[str, Any]) -> str:
+    scale = row.get("scale")
+    name = str(row.get("workload"))
+    return name if scale in (None, 1, 1.0) else f"{name} @{scale:g}"
+
+
 def _cell(key: str, row: dict[str, Any]) -> str:
+    if key == "workload":
+        return _workload_cell(row)
     value = row.get(key)
     if not row.get("available", True) and key not in ("workload", "mode", "nodes", "measured_pods", "threshold"):
         return "n/a" if key == "pods_per_s" else ""
@@ -63,25 +88,63 @@ def _check_cell(row: dict[str, Any]) -> str:
     return f"{row.get('checked', 0)} ok" if not row.get("mismatches") else f"{row['mismatches']}/{row['checked']} BAD"
 
 
-def format_table(rows: Sequence[dict[str, Any]]) -> str:
-    """The results as a fixed-width text table, with notes (unavailable modes, check results) below it."""
-    columns = list(COLUMNS)
-    if any(r.get("exact") for r in rows):
-        columns.append(("checked", "checked", ">"))
-    header = [title for title, _, _ in columns]
-    body = [[_cell(key, r) if key != "checked" else _check_cell(r) for _, key, _ in columns] for r in rows]
-    widths = [max(len(header[i]), *(len(b[i]) for b in body)) if body else len(header[i])
-              for i in range(len(columns))]
+# Column widths wide enough for full-size figures, so rows printed as their runs end line up.
+_MIN_WIDTHS = {"mode": 8, "nodes": 6, "measured": 8, "pods/s": 7, "k8s floor": 9, "ratio": 7, "p50 ms": 6,
+               "p99 ms": 6, "peak MiB": 8, "unsched": 7, "last/1st 10%": 12, "pods/cpu-s": 10, "checked": 8}
 
-    def line(cells: Sequence[str]) -> str:
+
+class Table:
+    """The results table, printable a row at a time as each run ends (``header``, ``line``, ``footer``)."""
+
+    def __init__(self, workload_labels: Sequence[str], exact: bool, rows: Sequence[dict[str, Any]] = ()) -> None:
+        self.columns = list(COLUMNS) + ([("checked", "checked", ">")] if exact else [])
+        self.widths = []
+        for title, key, _ in self.columns:
+            width = max(len(title), _MIN_WIDTHS.get(title, 0) if not rows else 0)
+            if key == "workload":
+                width = max(width, *(len(label) for label in workload_labels)) if workload_labels else width
+            width = max([width] + [len(self._cell(key, r)) for r in rows])
+            self.widths.append(width)
+
+    @staticmethod
+    def _cell(key: str, row: dict[str, Any]) -> str:
+        return _cell(key, row) if key != "checked" else _check_cell(row)
+
+    def _line(self, cells: Sequence[str]) -> str:
         return "  ".join(c.ljust(w) if align == "<" else c.rjust(w)
-                         for c, w, (_, _, align) in zip(cells, widths, columns)).rstrip()
+                         for c, w, (_, _, align) in zip(cells, self.widths, self.columns)).rstrip()
 
-    out = [line(header), line(["-" * w for w in widths])] + [line(b) for b in body]
-    notes = [f"{r['workload']} {r['mode']}: {r['note']}" for r in rows if r.get("note")]
-    if notes:
-        out += [""] + notes
-    return "\n".join(out)
+    def header(self) -> str:
+        """The column titles and the rule under them."""
+        return self._line([t for t, _, _ in self.columns]) + "\n" + self._line(["-" * w for w in self.widths])
+
+    def line(self, row: dict[str, Any]) -> str:
+        """One result row."""
+        return self._line([self._cell(key, row) for _, key, _ in self.columns])
+
+    @staticmethod
+    def footer(rows: Sequence[dict[str, Any]]) -> str:
+        """Notes (unavailable modes, failures) and the legend of the columns."""
+        out = []
+        notes = [f"{r['workload']} {r['mode']}: {r['note']}" for r in rows if r.get("note")]
+        if notes:
+            out += [""] + notes
+        legend = list(LEGEND)
+        for scale in sorted({r["scale"] for r in rows if r.get("scale") not in (None, 1, 1.0)}):
+            legend.append((f"@{scale:g}", f"a run at --scale {scale:g}: every count of the workload (nodes, pods) "
+                                          f"times {scale:g}; the name keeps the full sizes. The k8s floors are "
+                                          "kube-scheduler's at full size: the ratio compares this smaller, easier "
+                                          "run with them"))
+        out += ["", "Legend:"] + [textwrap.fill(text, 112, initial_indent=f"  {name:<13} ", subsequent_indent=" " * 16)
+                                  for name, text in legend]
+        return "\n".join(out)
+
+
+def format_table(rows: Sequence[dict[str, Any]]) -> str:
+    """The results as a fixed-width text table, with notes (unavailable modes, check results) and the legend
+    below it."""
+    table = Table([_workload_cell(r) for r in rows], any(r.get("exact") for r in rows), rows)
+    return "\n".join([table.header()] + [table.line(r) for r in rows]) + "\n" + table.footer(rows)
 
 
 class ProgressBar:
@@ -282,14 +345,24 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     modes = list(MODES) if args.mode == "both" else [args.mode]
     rows: list[dict[str, Any]] = []
     started = time.perf_counter()
+    table = Table([_workload_cell({"workload": w.name, "scale": args.scale}) for _, w in workloads], args.exact)
+    stdout.write(table.header() + "\n")
+    stdout.flush()
+
+    def done(result: RunResult | dict[str, Any]) -> None:
+        """A run ended: its row is printed now, not when every run is done."""
+        row = result.to_dict() if isinstance(result, RunResult) else result
+        row["scale"] = args.scale
+        rows.append(row)
+        stdout.write(table.line(row) + "\n")
+        stdout.flush()
+
     for source, workload in workloads:
         for mode in modes:
-            row = _run_isolated(source, workload, mode, args, stderr)
-            rows.append(row.to_dict() if isinstance(row, RunResult) else row)
+            done(_run_isolated(source, workload, mode, args, stderr))
             if mode == "e2e" and args.store:
-                row = _run_isolated(source, workload, mode, args, stderr, store=args.store)
-                rows.append(row.to_dict() if isinstance(row, RunResult) else row)
-    stdout.write(format_table(rows) + "\n")
+                done(_run_isolated(source, workload, mode, args, stderr, store=args.store))
+    stdout.write(table.footer(rows) + "\n")
     stdout.write(f"\n{len(rows)} runs in {time.perf_counter() - started:.0f} s at --scale {args.scale:g}"
                  f"{' --exact' if args.exact else ''}.")
     if args.scale < 1 and not args.workload:
