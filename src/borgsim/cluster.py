@@ -2,7 +2,6 @@
 in this process (the two other Raft members of ``--cluster`` in processes of their own)."""
 from __future__ import annotations
 
-import inspect
 import logging
 import os
 import secrets
@@ -183,10 +182,7 @@ class SimCluster:
                                         # every failed node is tainted at once (kube's --node-eviction-rate
                                         # is 0.1/s, which would spread a 10 % failure over minutes)
                                         "node_eviction_rate": 1000.0, "secondary_node_eviction_rate": 1000.0}
-        kwargs: dict[str, Any] = {}
-        if options and "controller_options" in inspect.signature(controllers.ControllerManager).parameters:
-            kwargs["controller_options"] = _known_options(options)
-        return controllers.ControllerManager(self.registry, metrics=False, **kwargs)
+        return controllers.ControllerManager(self.registry, metrics=False, controller_options=options)
 
     def start(self) -> "SimCluster":
         cfg = self.config
@@ -233,15 +229,3 @@ class SimCluster:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-
-def _known_options(options: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Only the keyword arguments each controller's factory takes (a build may lack a flag)."""
-    out: dict[str, dict[str, Any]] = {}
-    for name, kwargs in options.items():
-        factory = controllers.DEFAULT_CONTROLLERS.get(name)
-        if factory is None:
-            continue
-        params = inspect.signature(factory).parameters
-        takes_all = any(p.kind is p.VAR_KEYWORD for p in params.values())
-        out[name] = {k: v for k, v in kwargs.items() if takes_all or k in params}
-    return out
