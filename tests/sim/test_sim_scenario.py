@@ -73,3 +73,14 @@ def test_the_replicas_are_spread_over_the_deployments() -> None:
     assert SimConfig(failure_fraction=0).failed_nodes == 0
     assert StoreSpec().label == "memory" and StoreSpec(cluster=True).label == "raft-3"
     assert borgsim.__all__
+
+
+def test_a_paced_density_phase_creates_every_deployment_and_runs_only_the_phases_asked() -> None:
+    config = tiny(pods=12, deployments=4, create_rate=40.0, rolling_update=False, failure_fraction=0.0)
+    with SimCluster(config) as cluster:
+        result = run_density(cluster)
+        deployments = cluster.registry.list("Deployment", "density")
+        assert sorted(d.metadata.name for d in deployments) == [f"density-{i}" for i in range(4)]
+        assert len(running_pods(cluster.registry)) == 12
+    assert [p.name for p in result.phases] == ["density"]
+    assert result.phases[0].ok and result.phases[0].pods == 12
