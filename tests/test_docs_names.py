@@ -16,7 +16,7 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 # the packages whose docs describe what exists; the docs of packages being built this session (controllers,
 # apiserver) also name what is planned ("Later, ...: python -m controllers.sim")
-PACKAGES = ("kvstore", "objects", "scheduling")
+PACKAGES = ("kvstore", "objects", "scheduling", "borgsim")
 DOCUMENTS = sorted((ROOT / "docs").glob("*.md")) + [ROOT / "README.md"]
 _ALTERNATION = "|".join(PACKAGES)
 # ``kvstore.open``, ``objects.FieldSelector.parse``; not a path (docs/kvstore.md), not a domain (scheduling.k8s.io)
