@@ -160,15 +160,19 @@ class DaemonSetController(PodOwnerController):
                                                                      key=lambda n: n.metadata.name)]
         cur, old, ds = self._construct_history(ds)
         hash_ = cur.metadata.labels[CONTROLLER_REVISION_HASH]
-        pods = [p for p in self.claim_pods(ds, selector, active_only=False) if not p.metadata.deletion_timestamp]
+        # pods being deleted still hold their node (a daemon waits for its predecessor to terminate, as a
+        # hostPort would require); ended pods being deleted are gone for good
+        pods = [p for p in self.claim_pods(ds, selector, active_only=False)
+                if not (p.metadata.deletion_timestamp and p.status.phase in ("Failed", "Succeeded"))]
         by_node: dict[str, list[Any]] = {}
         for pod in pods:
             by_node.setdefault(target_node(pod) or "", []).append(pod)
         error: Exception | None = None
         if self.expectations.satisfied(key):
             try:
-                self._manage(ds, nodes, by_node, hash_, key)
-                if self.expectations.satisfied(key) and self._strategy(ds) == "RollingUpdate":
+                # a rolling update judges availability from the pods read above: only when manage
+                # changed nothing (its writes, even observed at once, are not in that read)
+                if not self._manage(ds, nodes, by_node, hash_, key) and self._strategy(ds) == "RollingUpdate":
                     self._rolling_update(ds, nodes, by_node, hash_, key)
                 self._cleanup_history(ds, old, pods)
             except Exception as exc:  # noqa: BLE001 - the status is still written, then the sync retried
@@ -221,8 +225,9 @@ class DaemonSetController(PodOwnerController):
             excess -= 1
 
     # ------------------------------------------------------------------ pods
-    def _manage(self, ds: Any, nodes: list[tuple[str, bool, bool]], by_node: dict[str, list[Any]], hash_: str, key: str) -> None:
-        """manage: which nodes need a pod, which pods must go."""
+    def _manage(self, ds: Any, nodes: list[tuple[str, bool, bool]], by_node: dict[str, list[Any]], hash_: str,
+                key: str) -> bool:
+        """manage: which nodes need a pod, which pods must go; True when it wrote."""
         surge = self._max_surge_configured(ds)
         needing: list[str] = []
         doomed: list[Any] = []
@@ -235,6 +240,8 @@ class DaemonSetController(PodOwnerController):
             elif keep:
                 running = []
                 for pod in here:
+                    if pod.metadata.deletion_timestamp:
+                        continue             # terminating: neither kept nor deleted again
                     if pod.status.phase in ("Failed", "Succeeded"):
                         doomed.append(pod)   # a daemon that ended: replace it
                     else:
@@ -254,19 +261,19 @@ class DaemonSetController(PodOwnerController):
                             continue
                         doomed.append(pod)
             else:
-                doomed.extend(here)
+                doomed.extend(p for p in here if not p.metadata.deletion_timestamp)
         # pods meant for nodes that no longer exist and never got bound (getUnscheduledPodsWithoutNode)
         for name, pods in by_node.items():
             if name not in names:
-                doomed.extend(p for p in pods if not p.spec.node_name)
-        self._sync_nodes(ds, doomed, needing, hash_, key)
+                doomed.extend(p for p in pods if not p.spec.node_name and not p.metadata.deletion_timestamp)
+        return self._sync_nodes(ds, doomed, needing, hash_, key)
 
-    def _sync_nodes(self, ds: Any, doomed: list[Any], needing: list[str], hash_: str, key: str) -> None:
+    def _sync_nodes(self, ds: Any, doomed: list[Any], needing: list[str], hash_: str, key: str) -> bool:
         """syncNodes: create on ``needing`` and delete ``doomed``, at most burstReplicas each, under
         expectations."""
         creates, deletes = needing[:self.burst_replicas], doomed[:self.burst_replicas]
         if not creates and not deletes:
-            return
+            return False
         self.expectations.expect(key, len(creates), [p.metadata.uid for p in deletes])
         pending = iter(creates)
 
@@ -286,6 +293,7 @@ class DaemonSetController(PodOwnerController):
                 error = error or exc
         if error is not None:
             raise error
+        return True
 
     # ------------------------------------------------------------------ rolling update
     @staticmethod
@@ -314,7 +322,8 @@ class DaemonSetController(PodOwnerController):
         now = self.clock()
         min_ready = ds.spec.min_ready_seconds or 0
         if surge == 0:
-            count = 0
+            # an eligible node with no daemon at all is unavailable too (manage creates it next)
+            count = sum(1 for name, run, _ in nodes if run and name not in by_node)
             replace: list[Any] = []
             candidates: list[Any] = []
             for name in sorted(by_node):
@@ -363,6 +372,8 @@ class DaemonSetController(PodOwnerController):
         """findUpdatedPodsOnNode: (the new pod, the old pod); None when there is more than one of either."""
         new = old = None
         for pod in pods:
+            if pod.metadata.deletion_timestamp:
+                continue
             if pod.metadata.labels.get(CONTROLLER_REVISION_HASH) == hash_:
                 if new is not None:
                     return None

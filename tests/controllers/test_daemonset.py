@@ -10,6 +10,7 @@ from controllers import ControllerManager
 from controllers.controllerref import controller_of
 from controllers.daemonset import DEFAULT_TOLERATIONS, target_node
 from controllers.history import CONTROLLER_REVISION_HASH
+from controllers.podcontrol import PodControl
 
 from ctrl_helpers import WAIT
 from workload_helpers import Kubelet, PodWatcher, daemon_set, image_of, node, wait_until, with_image
@@ -217,3 +218,20 @@ def test_expectations_for_creations_and_deletions_at_once():
     assert exp.satisfied("ns/ds")
     with pytest.raises(ValueError, match="-1"):
         exp.expect("ns/ds", -1, [])
+
+
+def test_a_replacement_waits_for_the_terminating_daemon_on_its_node(registry, manager, monkeypatch):
+    monkeypatch.setattr(PodControl, "graceful", True)   # deletes wait for the kubelet, as on a real cluster
+    names = ["n0", "n1", "n2"]
+    for name in names:
+        registry.create(node(name))
+    manager()
+    with kubelet(registry, terminate_after=0.5):
+        registry.create(daemon_set("agent", strategy={"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 2}}))
+        one_per_node(registry, "agent", names)
+        watcher = PodWatcher(registry, _per_node_checker(names, 1, 2), include_terminating=True)
+        with watcher:
+            with_image(registry, "DaemonSet", "agent", "v2")
+            one_per_node(registry, "agent", names, "v2")
+    assert watcher.violations == [] and watcher.events >= 3 * len(names)
+    assert any(e.reason == "SuccessfulDelete" for e in registry.list("Event", all_namespaces=True).items)

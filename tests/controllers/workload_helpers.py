@@ -44,8 +44,10 @@ class Kubelet:
     stand-in scheduler). Runs on its own thread until stop()."""
 
     def __init__(self, registry: Registry, ready: Callable[[Any], bool] = lambda p: True,
-                 bind: Callable[[Any], str | None] | None = None) -> None:
+                 bind: Callable[[Any], str | None] | None = None, terminate_after: float = 0.3) -> None:
         self.registry, self.ready, self.bind = registry, ready, bind
+        self.terminate_after = terminate_after
+        self._terminating: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="test-kubelet", daemon=True)
 
@@ -72,6 +74,13 @@ class Kubelet:
             self._stop.wait(POLL)
 
     def _handle(self, pod: Any) -> None:
+        if pod.metadata.deletion_timestamp:
+            # graceful deletion: the containers stop, then the kubelet deletes the object for good
+            seen = self._terminating.setdefault(pod.metadata.uid, time.monotonic())
+            if time.monotonic() - seen >= self.terminate_after:
+                self.registry.delete("Pod", pod.metadata.name, pod.metadata.namespace, uid=pod.metadata.uid,
+                                     grace_period_seconds=0)
+            return
         if not is_active(pod):
             return
         if not pod.spec.node_name and self.bind is not None:
@@ -89,10 +98,11 @@ class PodWatcher:
     Registry, so no intermediate state is missed); records the first violation message."""
 
     def __init__(self, registry: Registry, check: Callable[[dict[str, Any]], str | None],
-                 namespace: str = "default") -> None:
+                 namespace: str = "default", include_terminating: bool = False) -> None:
         self.registry, self.check, self.namespace = registry, check, namespace
+        self._kept = (lambda p: p.status.phase not in ("Succeeded", "Failed")) if include_terminating else is_active
         listed = registry.list("Pod", namespace)
-        self.pods = {p.metadata.name: p for p in listed.items if is_active(p)}
+        self.pods = {p.metadata.name: p for p in listed.items if self._kept(p)}
         self._stream = registry.watch("Pod", namespace, resource_version=listed.resource_version)
         self.violations: list[str] = []
         self.events = 0
@@ -118,7 +128,7 @@ class PodWatcher:
             if event.type == "BOOKMARK":
                 continue
             pod = event.object
-            if event.type == "DELETED" or not is_active(pod):
+            if event.type == "DELETED" or not self._kept(pod):
                 self.pods.pop(pod.metadata.name, None)
             else:
                 self.pods[pod.metadata.name] = pod
