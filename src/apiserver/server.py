@@ -11,6 +11,8 @@ from typing import Any
 
 from aiohttp import web
 
+import objects
+
 from .context import Context
 from .dispatch import Dispatcher
 from .fanout import Fanout
@@ -18,6 +20,8 @@ from .resources import Catalog
 
 MAX_BODY_BYTES = 3 * 1024 * 1024  # kube-apiserver's MaxRequestBodyBytes
 WORKERS = 8
+# kube-apiserver's bootstrap controller keeps these; clients take "default" for granted (kubectl, kopf).
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 
 class Server:
@@ -25,7 +29,7 @@ class Server:
 
     def __init__(self, registry: Any, host: str = "127.0.0.1", port: int = 0, token: str | None = None, *,
                  bookmark_interval: float = 60.0, max_body_bytes: int = MAX_BODY_BYTES,
-                 workers: int = WORKERS) -> None:
+                 workers: int = WORKERS, system_namespaces: bool = True) -> None:
         self.registry = registry
         self.host = host
         self.port = port
@@ -38,6 +42,7 @@ class Server:
         self._failure: BaseException | None = None
         self._thread: threading.Thread | None = None
         self._stopped = False
+        self._system_namespaces = system_namespaces
 
     @property
     def url(self) -> str:
@@ -51,7 +56,9 @@ class Server:
         return len(self._ctx.fanout) if self._ctx.fanout is not None else 0
 
     def start(self) -> "Server":
-        """Bind and start serving (returns once the port is listening)."""
+        """Create the system namespaces if missing, bind and start serving (returns once the port listens)."""
+        if self._system_namespaces:
+            self._ensure_namespaces()
         self._thread = threading.Thread(target=self._main, name="apiserver-loop", daemon=True)
         self._thread.start()
         self._started.wait()
@@ -59,6 +66,18 @@ class Server:
             self._executor.shutdown(wait=False)
             raise self._failure
         return self
+
+    def _ensure_namespaces(self) -> None:
+        try:
+            self.registry.kind_info("Namespace")
+        except objects.NotFound:
+            return
+        for name in SYSTEM_NAMESPACES:
+            try:
+                self.registry.create(objects.from_dict({"apiVersion": "v1", "kind": "Namespace",
+                                                        "metadata": {"name": name}, "status": {"phase": "Active"}}))
+            except objects.AlreadyExists:
+                pass
 
     def _main(self) -> None:
         loop = asyncio.new_event_loop()
@@ -121,5 +140,7 @@ class Server:
 def serve(registry: Any, host: str = "127.0.0.1", port: int = 0, token: str | None = None,
           **options: Any) -> Server:
     """Serve the Kubernetes API for ``registry`` on ``host:port`` (0: a free port); returns the running
-    :class:`Server`. With ``token``, requests need ``Authorization: Bearer <token>``."""
+    :class:`Server`. With ``token``, requests need ``Authorization: Bearer <token>``. Options:
+    ``bookmark_interval`` (seconds between watch BOOKMARKs), ``max_body_bytes``, ``workers`` (threads for
+    Registry calls), ``system_namespaces`` (create default, kube-system, kube-public, kube-node-lease)."""
     return Server(registry, host, port, token, **options).start()

@@ -199,3 +199,10 @@ def test_protobuf_bodies(client: Client) -> None:
     status, body = client.request("POST", cms, raw=b"k8s\x00\x0a\x00", content_type="application/vnd.kubernetes.protobuf")
     assert status == 415  # only DeleteOptions are read from protobuf
     assert client.get(f"{cms}/pb")[0] == 200
+
+
+def test_system_namespaces_exist(client: Client) -> None:
+    _, listed = client.get("/api/v1/namespaces")
+    names = {ns["metadata"]["name"] for ns in listed["items"]}
+    assert {"default", "kube-system", "kube-public", "kube-node-lease"} <= names
+    assert all(ns["status"]["phase"] == "Active" for ns in listed["items"])
