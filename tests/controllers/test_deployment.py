@@ -10,6 +10,7 @@ import pytest
 from controllers import ControllerManager
 from controllers.controllerref import controller_of
 from controllers.deployment import equal_ignore_hash
+from controllers.podcontrol import PodControl
 from controllers.rolloututil import REVISION, REVISION_HISTORY, resolve_fenceposts, scaled_value
 from controllers.templatehash import POD_TEMPLATE_HASH, compute_hash, fnv32a, safe_encode
 
@@ -164,20 +165,24 @@ def test_rollback_by_template_reuses_the_old_replica_set_and_history_is_bounded(
     assert equal_ignore_hash(rss[-1].spec.template, registry.get("Deployment", "web", "default").spec.template)
 
 
-def test_recreate_removes_every_old_pod_before_creating_new_ones(registry, manager):
+@pytest.mark.parametrize("graceful", [False, True])
+def test_recreate_removes_every_old_pod_before_creating_new_ones(registry, manager, monkeypatch, graceful):
+    # graceful: pods being deleted stay (terminating) until the kubelet is done with them; Recreate waits
+    monkeypatch.setattr(PodControl, "graceful", graceful)
     m = manager()
 
     def check(pods):
         images = {image_of(p) for p in pods.values()}
         return f"old and new pods at once: {sorted(images)}" if len(images) > 1 else None
-    with Kubelet(registry):
+    with Kubelet(registry, bind=lambda p: "n1"):   # bound pods: the Registry deletes them gracefully
         registry.create(deployment("db", 3, strategy={"type": "Recreate"}))
         rolled_out(registry, "db", 3, "v1")
         assert m.wait_idle(WAIT)
-        with PodWatcher(registry, check) as watcher:
+        with PodWatcher(registry, check, include_terminating=True) as watcher:
             with_image(registry, "Deployment", "db", "v2")
             rolled_out(registry, "db", 3, "v2")
     assert watcher.violations == [] and watcher.events >= 6
+    assert (watcher.terminating > 0) == graceful
 
 
 def test_paused_deployment_scales_but_does_not_roll_out_until_resumed(registry, manager):

@@ -9,6 +9,7 @@ import pytest
 from controllers import ControllerManager
 from controllers.controllerref import controller_of
 from controllers.history import CONTROLLER_REVISION_HASH
+from controllers.podcontrol import PodControl
 from controllers.statefulset import POD_INDEX_LABEL, POD_NAME_LABEL
 
 from ctrl_helpers import WAIT
@@ -109,20 +110,25 @@ def test_parallel_creates_every_pod_without_waiting(registry, manager):
     assert registry.get("StatefulSet", "web", "default").status.ready_replicas == 0
 
 
-def test_rolling_update_in_reverse_ordinal_order_with_a_partition(registry, manager):
+@pytest.mark.parametrize("graceful", [False, True])
+def test_rolling_update_in_reverse_ordinal_order_with_a_partition(registry, manager, monkeypatch, graceful):
+    # graceful: a deleted pod stays terminating until the kubelet is done; its successor waits for the name
+    monkeypatch.setattr(PodControl, "graceful", graceful)
     m = manager()
 
     def one_down_at_a_time(pods):
-        down = [f"web-{i}" for i in range(4) if f"web-{i}" not in pods or not ready(pods[f"web-{i}"])]
+        down = [f"web-{i}" for i in range(4) if f"web-{i}" not in pods or not ready(pods[f"web-{i}"])
+                or pods[f"web-{i}"].metadata.deletion_timestamp]
         return f"more than one pod down: {down}" if len(down) > 1 else None
-    with Kubelet(registry):
+    with Kubelet(registry, bind=lambda p: "n1"):   # bound pods: the Registry deletes them gracefully
         registry.create(stateful_set("web", 4, strategy={"type": "RollingUpdate", "rollingUpdate": {"partition": 2}}))
         first = settled(registry, "web", 4)
         assert m.wait_idle(WAIT)
         replaced = []
         with PodWatcher(registry, lambda pods: (replaced.extend(n for n, p in pods.items() if image_of(p) == "v2"
                                                                 and n not in replaced),
-                                                one_down_at_a_time(pods))[-1]) as watcher:
+                                                one_down_at_a_time(pods))[-1],
+                        include_terminating=True) as watcher:
             with_image(registry, "StatefulSet", "web", "v2")
             wait_until(lambda: sorted(n for n, p in members(registry).items() if image_of(p) == "v2"
                                       and ready(p)) == ["web-2", "web-3"], WAIT, "partition 2 updated")
@@ -141,7 +147,7 @@ def test_rolling_update_in_reverse_ordinal_order_with_a_partition(registry, mana
             sts = settled(registry, "web", 4, "v2")
             wait_until(lambda: registry.get("StatefulSet", "web", "default").status.current_revision ==
                        registry.get("StatefulSet", "web", "default").status.update_revision, WAIT, "rollout done")
-    assert watcher.violations == []
+    assert watcher.violations == [] and (watcher.terminating > 0) == graceful
     assert replaced == ["web-3", "web-2", "web-1", "web-0"]
     sts = registry.get("StatefulSet", "web", "default")
     assert (sts.status.current_replicas, sts.status.updated_replicas) == (4, 4)

@@ -106,6 +106,7 @@ class PodWatcher:
         self._stream = registry.watch("Pod", namespace, resource_version=listed.resource_version)
         self.violations: list[str] = []
         self.events = 0
+        self.terminating = 0   # events showing a pod being deleted (graceful termination under way)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="test-pod-watcher", daemon=True)
 
@@ -128,6 +129,8 @@ class PodWatcher:
             if event.type == "BOOKMARK":
                 continue
             pod = event.object
+            if event.type != "DELETED" and pod.metadata.deletion_timestamp:
+                self.terminating += 1
             if event.type == "DELETED" or not self._kept(pod):
                 self.pods.pop(pod.metadata.name, None)
             else:
