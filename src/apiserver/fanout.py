@@ -208,7 +208,9 @@ def _deliver(batch: list[tuple[Subscription, list[bytes], bool]]) -> None:
     for sub, lines, ended in batch:
         queue = sub.queue
         if queue.qsize() > MAX_PENDING_ROUNDS:
-            queue.put_nowait(None)  # too slow a reader: end its watch
+            if not sub.ended:
+                sub.ended = True  # too slow a reader: the pump stops draining it and its watch ends
+                queue.put_nowait(None)
             continue
         if lines:
             queue.put_nowait(b"".join(lines))

@@ -76,3 +76,27 @@ def test_watches_that_end_or_whose_clients_leave_are_unsubscribed(server: apiser
 
     asyncio.run(scenario())
     assert _wait_for(lambda: server.open_watches == 0)
+
+
+def test_a_reader_too_far_behind_is_ended() -> None:
+    from apiserver import fanout
+
+    class Stream:
+        def __init__(self) -> None:
+            self.stopped = False
+
+        def stop(self) -> None:
+            self.stopped = True
+
+    loop = asyncio.new_event_loop()
+    try:
+        queue: asyncio.Queue = asyncio.Queue()
+        sub = fanout.Subscription(Stream(), "/pods/", lambda event, cache: b"", queue, False)
+        for _ in range(fanout.MAX_PENDING_ROUNDS + 5):
+            fanout._deliver([(sub, [b"line\n"], False)])
+        assert sub.ended
+        items = [queue.get_nowait() for _ in range(queue.qsize())]
+        assert items.count(None) == 1 and items[-1] is None
+        assert len(items) == fanout.MAX_PENDING_ROUNDS + 2  # bounded: nothing queued after the end
+    finally:
+        loop.close()
