@@ -62,3 +62,45 @@ def test_proportional_scaling_adds_up(controller, sizes, surge, new_replicas):
     assert sum(after) == allowed or clamped, (sizes, after, allowed)
     for before, now in zip(sizes, after):
         assert (now - before) * (allowed - total) >= 0   # every one moves with the change, never against it
+
+
+knob = st.one_of(st.integers(0, 3), st.sampled_from(["0%", "10%", "25%", "50%", "100%"]))
+
+
+@settings(max_examples=5, deadline=None)
+@given(replicas=st.integers(1, 6), surge=knob, unavailable=knob)
+def test_rolling_update_bounds_hold_for_any_knobs(replicas, surge, unavailable):
+    """A real rollout per example (fresh store, controllers, stand-in kubelet), every pod event checked."""
+    from controllers import ControllerManager
+    from controllers.rolloututil import resolve_fenceposts
+    from ctrl_helpers import WAIT
+    from workload_helpers import Kubelet, PodWatcher, image_of, wait_until, with_image
+    max_surge, max_unavailable = resolve_fenceposts(surge, unavailable, replicas)
+    max_unavailable = min(max_unavailable, replicas)
+    store, registry = new_registry()
+    manager = ControllerManager(registry, controllers=["deployment", "replicaset"], metrics=False)
+    manager.start()
+
+    def check(pods):
+        up = sum(1 for p in pods.values() if p.status.phase == "Running")
+        if len(pods) > replicas + max_surge or up < replicas - max_unavailable:
+            return f"{len(pods)} pods, {up} up: outside {replicas} + {max_surge} / {replicas} - {max_unavailable}"
+        return None
+
+    def at(image):
+        pods = [p for p in registry.list("Pod", "default").items if not p.metadata.deletion_timestamp]
+        d = registry.get("Deployment", "web", "default")
+        return (len(pods) == replicas and all(image_of(p) == image and p.status.phase == "Running" for p in pods)
+                and d.status.updated_replicas == replicas and d.status.available_replicas == replicas)
+    try:
+        with Kubelet(registry):
+            registry.create(deployment("web", replicas, strategy={"type": "RollingUpdate", "rollingUpdate": {
+                "maxSurge": surge, "maxUnavailable": unavailable}}))
+            wait_until(lambda: at("v1"), WAIT, "v1")
+            with PodWatcher(registry, check) as watcher:
+                with_image(registry, "Deployment", "web", "v2")
+                wait_until(lambda: at("v2"), WAIT, "v2")
+        assert watcher.violations == []
+    finally:
+        manager.stop()
+        store.close()

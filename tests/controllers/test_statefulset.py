@@ -203,3 +203,16 @@ def test_a_name_held_by_another_owner_is_reported_and_other_sets_still_work(regi
     assert controller_of(registry.get("Pod", "web-0", "default")).uid == "x-uid"   # never taken over
     assert "web-1" not in members(registry)                                      # OrderedReady: web-0 first
     assert m.running
+
+
+def test_ordinals_start_names_the_first_pod(registry, manager):
+    m = manager()
+    with Kubelet(registry):
+        registry.create(stateful_set("web", 2, ordinals={"start": 5}, podManagementPolicy="Parallel"))
+        wait_until(lambda: sorted(members(registry)) == ["web-5", "web-6"] and
+                   all(ready(p) for p in members(registry).values()), WAIT, "web-5, web-6")
+        sts = registry.get("StatefulSet", "web", "default")
+        registry.update(sts.replace(spec=sts.spec.replace(replicas=1)))
+        wait_until(lambda: sorted(members(registry)) == ["web-5"], WAIT, "scaled down to web-5")
+        assert m.wait_idle(WAIT)
+    assert members(registry)["web-5"].metadata.labels[POD_INDEX_LABEL] == "5"
