@@ -14,6 +14,12 @@ __all__ = ["ServicePodsController", "service_selector", "resolve_port", "endpoin
            "pod_reference", "SERVICE_NAMESPACE_INDEX"]
 
 SERVICE_NAMESPACE_INDEX = "namespace"
+LABEL_INDEX = "namespace-label"  # "<namespace>/<key>=<value>" for each label of a pod
+
+
+def _label_values(pod: Any) -> list[str]:
+    namespace = pod.metadata.namespace or "default"
+    return [f"{namespace}/{k}={v}" for k, v in pod.metadata.labels.items()]
 
 
 @lru_cache(maxsize=4096)
@@ -77,6 +83,7 @@ class ServicePodsController(Controller):
         super().__init__(registry, informers, recorder=recorder, clock=clock)
         self.services = informers.informer("Service")
         self.pods = informers.informer("Pod")
+        self.pods.ensure_index(LABEL_INDEX, _label_values)
         self.services.add_handler(on_add=self.enqueue, on_update=lambda old, new: self.enqueue(new),
                                   on_delete=self.enqueue)
         self.pods.add_handler(on_add=self._pod_changed, on_update=self._pod_updated, on_delete=self._pod_changed)
@@ -96,10 +103,17 @@ class ServicePodsController(Controller):
         selector = service_selector(service)
         if selector is None:
             return []
-        pods = self.pods.lister.list(namespace=service.metadata.namespace or "default", selector=selector)
+        namespace = service.metadata.namespace or "default"
+        # the pods carrying the selector's rarest label, then the whole selector: O(matching pods), not
+        # O(pods in the namespace) for every sync
+        candidates = min((self.pods.lister.by_index(LABEL_INDEX, f"{namespace}/{k}={v}")
+                          for k, v in service.spec.selector.items()), key=len)
+        pods = [p for p in candidates if selector.matches(p.metadata.labels)]
         return sorted(pods, key=lambda p: p.metadata.name or "")
 
     def _pod_changed(self, pod: Any) -> None:
+        if not pod.status.pod_ip:
+            return  # a pod without an IP is in no endpoint: its arrival or departure changes nothing
         for service in self.services_for(pod):
             self.enqueue(service)
 
