@@ -97,6 +97,9 @@ class PodOwnerController(Controller):
         if ref_changed and old_ref is not None:
             previous = self._resolve(old.metadata.namespace, old_ref)
             if previous is not None:
+                # no longer ours: its deletion (maybe one we sent) will come without our ControllerRef, so
+                # stop waiting for it now (kube waits for the 5-minute expectations timeout instead)
+                self.expectations.deletion_observed(previous.key, old.metadata.uid)
                 self.queue.add(previous.key)
         if cur_ref is not None:
             owner = self._resolve(cur.metadata.namespace, cur_ref)

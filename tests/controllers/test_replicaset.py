@@ -159,6 +159,30 @@ def test_a_replica_set_that_cannot_create_pods_reports_it_and_the_others_still_w
     assert controller.queue.num_requeues("default/bad") >= 1  # retried with backoff, one create per sync
 
 
+def test_a_pod_orphaned_while_its_deletion_is_in_flight_does_not_wedge_the_replica_set(registry, manager, monkeypatch):
+    """A client removes the ControllerRef of the pods the controller is deleting, between its decision and
+    its delete (the race the hypothesis test below meets under load): their delete events no longer name
+    the ReplicaSet, yet it goes on replacing pods at once, not after the 5-minute expectations timeout."""
+    from controllers.podcontrol import PodControl
+    real_delete = PodControl.delete_pod
+
+    def orphan_then_delete(self, owner, p):
+        fresh = registry.get("Pod", p.metadata.name, p.metadata.namespace)
+        registry.update(fresh.replace(metadata=fresh.metadata.replace(owner_references=[])))
+        return real_delete(self, owner, p)
+    m = manager()
+    registry.create(replica_set("o", 3))
+    converged(registry, m, "ReplicaSet", "o", 3)
+    monkeypatch.setattr(PodControl, "delete_pod", orphan_then_delete)
+    rs = registry.get("ReplicaSet", "o", "default")
+    registry.update(rs.replace(spec=rs.spec.replace(replicas=1)))
+    _, (survivor,) = converged(registry, m, "ReplicaSet", "o", 1)
+    assert m.controllers["replicaset"].expectations.satisfied("default/o")
+    registry.delete("Pod", survivor.metadata.name, "default")
+    _, (replacement,) = converged(registry, m, "ReplicaSet", "o", 1)
+    assert replacement.metadata.uid != survivor.metadata.uid
+
+
 FAULTS = st.lists(st.tuples(st.sampled_from(["kill", "fail", "succeed", "unready", "scale", "orphan"]),
                             st.integers(0, 10)), min_size=1, max_size=8)
 
