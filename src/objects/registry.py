@@ -212,7 +212,9 @@ class Registry:
         resourceVersion set when the models' ``replace`` allows, else decoded from ``data``; remembered
         so watchers of this registry get it without decoding again."""
         if obj is not None and self._models:
-            result = obj.replace(metadata=obj.metadata.replace(resource_version=str(revision)))
+            # only the resourceVersion changes: derived values (a pod's requests, a node's allocatable) are
+            # carried over, not computed again
+            result = obj._copy(metadata=obj.metadata.replace(resource_version=str(revision)))
             if self._recent is not None:
                 self._recent.put((key.encode(), revision), result)
             return result
