@@ -120,6 +120,19 @@ def test_apply_of_a_changed_manifest_patches(kubeconfig: pathlib.Path, registry:
     assert registry.get("Deployment", "dep", "kc").spec.replicas == 3
 
 
+def test_server_side_apply_and_diff(kubeconfig: pathlib.Path, registry: objects.Registry) -> None:
+    manifest = MANIFEST.replace("name: dep", "name: ssa-dep").replace("name: web", "name: ssa-web").replace(
+        "name: svc", "name: ssa-svc")
+    done = kubectl(kubeconfig, "apply", "--server-side", "-f", "-", stdin=manifest)
+    assert "deployment.apps/ssa-dep serverside-applied" in done.stdout
+    kubectl(kubeconfig, "apply", "--server-side", "-f", "-", stdin=manifest.replace("replicas: 2", "replicas: 4"))
+    assert registry.get("Deployment", "ssa-dep", "kc").spec.replicas == 4
+    before = registry.store.revision
+    diff = kubectl(kubeconfig, "diff", "-f", "-", stdin=manifest, check=False)  # a dry-run apply per object
+    assert diff.returncode == 1 and "-  replicas: 4" in diff.stdout and "+  replicas: 2" in diff.stdout
+    assert registry.store.revision == before
+
+
 def test_describe_label_annotate(kubeconfig: pathlib.Path, registry: objects.Registry) -> None:
     kubectl(kubeconfig, "apply", *VALIDATE, "-f", "-", stdin=MANIFEST)
     kubectl(kubeconfig, "label", "pod", "web", "tier=front")
