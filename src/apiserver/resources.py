@@ -46,7 +46,7 @@ class APIResource:
 
     def subresources(self) -> list[tuple[str, str, tuple[str, ...]]]:
         """(name, kind, verbs) of each subresource."""
-        found = []
+        found: list[tuple[str, str, tuple[str, ...]]] = []
         if self.has_status:
             found.append(("status", self.kind, ("get", "patch", "update")))
         if self.scale:

@@ -104,8 +104,7 @@ class Server:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, backlog=1024, reuse_address=True)
         await site.start()
-        sockets = site._server.sockets if site._server is not None else []  # type: ignore[union-attr]
-        self.port = sockets[0].getsockname()[1]
+        self.port = self._runner.addresses[0][1]  # the port bound (port=0 picks a free one)
         ctx.server_address = f"{self.host}:{self.port}"
         ctx.fanout = Fanout(self.registry.store, asyncio.get_running_loop(), ctx.bookmark_interval)
 

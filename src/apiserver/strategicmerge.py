@@ -23,7 +23,7 @@ _CONTAINER_KEYS = {"ports": "containerPort", "env": "name", "volumeMounts": "mou
                    "volumeDevices": "devicePath", "resizePolicy": "resourceName"}
 _POD_SPEC_PATHS = ("spec", "spec.template.spec", "spec.jobTemplate.spec.template.spec", "template.spec")
 _COMMON_KEYS = {"metadata.ownerReferences": "uid", "status.conditions": "type"}
-_KIND_KEYS = {
+_KIND_KEYS: dict[str, dict[str, str | None]] = {
     "Pod": {"status.podIPs": "ip", "status.hostIPs": "ip"},
     "Node": {"status.addresses": "type", "spec.podCIDRs": None},
     "Service": {"spec.ports": "port"},

@@ -94,8 +94,8 @@ def patch_scale(ctx: Context, call: Call) -> Response:
 def bind(ctx: Context, call: Call) -> Response:
     """POST pods/<name>/binding: Registry.bind (spec.nodeName and PodScheduled), 201 Success."""
     body = decode_object(call.body, call.content_type)
-    target = body.get("target") if isinstance(body.get("target"), dict) else {}
-    meta = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
+    target: dict[str, Any] = body["target"] if isinstance(body.get("target"), dict) else {}
+    meta: dict[str, Any] = body["metadata"] if isinstance(body.get("metadata"), dict) else {}
     if meta.get("name") and meta["name"] != call.path.name:
         raise bad_request(f"the name of the object ({meta['name']}) does not match the name on the URL "
                           f"({call.path.name})")
