@@ -15,7 +15,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from objects import PodTemplateSpec, Toleration
+from objects import Affinity, Toleration
+from objects.affinity import NodeAffinity
+from objects.nodeselector import NodeSelector, NodeSelectorTerm
 from objects.taints import NO_EXECUTE, NO_SCHEDULE, find_untolerated_taint
 
 from .controllerref import controller_of, index_by_controller
@@ -89,18 +91,17 @@ def target_node(pod: Any) -> str | None:
     return None
 
 
-def pod_template_for_node(template: Any, node_name: str) -> PodTemplateSpec:
-    """The template with the default tolerations and the required node affinity replaced by
-    ``matchFields metadata.name In [node_name]`` (ReplaceDaemonSetPodNodeNameNodeAffinity; preferred
-    terms kept)."""
-    data = template.to_dict()
-    spec = data.setdefault("spec", {})
-    spec["tolerations"] = [t.to_dict() for t in daemon_tolerations(template.spec)]
-    affinity = spec.setdefault("affinity", {})
-    node_affinity = affinity.setdefault("nodeAffinity", {})
-    node_affinity["requiredDuringSchedulingIgnoredDuringExecution"] = {"nodeSelectorTerms": [
-        {"matchFields": [{"key": NODE_NAME_FIELD, "operator": "In", "values": [node_name]}]}]}
-    return PodTemplateSpec.from_dict(data, "spec.template")
+def pod_template_for_node(template: Any, node_name: str, tolerations: list[Toleration] | None = None) -> Any:
+    """The template with the default tolerations (``tolerations``, computed once by a caller creating many)
+    and the required node affinity replaced by ``matchFields metadata.name In [node_name]``
+    (ReplaceDaemonSetPodNodeNameNodeAffinity; preferred terms kept)."""
+    spec = template.spec
+    term = NodeSelectorTerm(match_fields=[{"key": NODE_NAME_FIELD, "operator": "In", "values": [node_name]}])
+    affinity = spec.affinity or Affinity()
+    node_affinity = affinity.node_affinity or NodeAffinity()
+    affinity = affinity.replace(node_affinity=node_affinity.replace(required=NodeSelector([term])))
+    return template.replace(spec=spec.replace(
+        affinity=affinity, tolerations=tolerations if tolerations is not None else daemon_tolerations(spec)))
 
 
 def _by_age(pods: list[Any]) -> list[Any]:
@@ -276,10 +277,11 @@ class DaemonSetController(PodOwnerController):
             return False
         self.expectations.expect(key, len(creates), [p.metadata.uid for p in deletes])
         pending = iter(creates)
+        tolerations = daemon_tolerations(ds.spec.template.spec)
 
         def create() -> None:
             node = next(pending)
-            self.pod_control.create_pod(ds, pod_template_for_node(ds.spec.template, node),
+            self.pod_control.create_pod(ds, pod_template_for_node(ds.spec.template, node, tolerations),
                                         labels={CONTROLLER_REVISION_HASH: hash_})
         successes, error = slow_start_batch(len(creates), create)
         for _ in range(len(creates) - successes):

@@ -235,3 +235,24 @@ def test_a_replacement_waits_for_the_terminating_daemon_on_its_node(registry, ma
             one_per_node(registry, "agent", names, "v2")
     assert watcher.violations == [] and watcher.events >= 3 * len(names)
     assert any(e.reason == "SuccessfulDelete" for e in registry.list("Event", all_namespaces=True).items)
+
+
+def test_the_node_affinity_of_a_daemon_pod_replaces_required_terms_and_keeps_preferred_ones():
+    import objects
+    from controllers.daemonset import pod_template_for_node
+    ds = objects.from_dict(objects.to_dict(daemon_set("a", pod_spec={"affinity": {"nodeAffinity": {
+        "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+            {"matchExpressions": [{"key": "zone", "operator": "In", "values": ["z1"]}]}]},
+        "preferredDuringSchedulingIgnoredDuringExecution": [
+            {"weight": 5, "preference": {"matchExpressions": [{"key": "ssd", "operator": "Exists"}]}}]}},
+        "tolerations": [{"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute"}]})),
+        defaults=True)
+    spec = pod_template_for_node(ds.spec.template, "n7").to_dict()["spec"]
+    node_affinity = spec["affinity"]["nodeAffinity"]
+    assert node_affinity["requiredDuringSchedulingIgnoredDuringExecution"] == {"nodeSelectorTerms": [
+        {"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["n7"]}]}]}
+    assert node_affinity["preferredDuringSchedulingIgnoredDuringExecution"][0]["weight"] == 5
+    keys = [(t.get("key"), t.get("effect")) for t in spec["tolerations"]]
+    assert keys.count(("node.kubernetes.io/not-ready", "NoExecute")) == 1 and len(keys) == len(DEFAULT_TOLERATIONS)
+    assert "nodeAffinity" in ds.spec.template.to_dict()["spec"]["affinity"]   # the DaemonSet's own is unchanged
+    assert ds.spec.template.spec.affinity.node_affinity.required.to_dict()["nodeSelectorTerms"][0]["matchExpressions"]
