@@ -94,7 +94,8 @@ def _delete_one(ctx: Context, call: Call, name: str, namespace: str | None, opti
                                    f"{current.metadata.resource_version}")
         return current
     return ctx.registry.delete(call.res.kind, name, namespace, uid=uid, resource_version=rv,
-                               propagation_policy=options.get("propagationPolicy"))
+                               propagation_policy=options.get("propagationPolicy"),
+                               grace_period_seconds=options.get("gracePeriodSeconds"))
 
 
 def delete(ctx: Context, call: Call) -> Response:

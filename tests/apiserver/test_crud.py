@@ -128,6 +128,25 @@ def test_delete_of_other_kinds_answers_success_status_and_honours_preconditions(
     assert status == 422
 
 
+def test_delete_with_a_grace_period_marks_a_bound_running_pod_for_its_kubelet(client: Client,
+                                                                             registry: objects.Registry) -> None:
+    client.post(PODS, pod("graceful"))
+    registry.bind("graceful", "n-grace", "crud")
+    running = registry.get("Pod", "graceful", "crud")
+    running.status.phase = "Running"
+    registry.update_status(running)
+    status, body = client.delete(f"{PODS}/graceful", {"gracePeriodSeconds": 30})
+    assert status == 200 and body["metadata"]["deletionGracePeriodSeconds"] == 30
+    assert body["metadata"]["deletionTimestamp"]
+    assert registry.get("Pod", "graceful", "crud").metadata.deletion_timestamp  # still there, terminating
+    status, body = client.delete(f"{PODS}/graceful?gracePeriodSeconds=0")  # kubectl delete --force
+    assert status == 200
+    status, _ = client.get(f"{PODS}/graceful")
+    assert status == 404
+    status, body = client.delete(f"{PODS}/graceful", {"gracePeriodSeconds": "soon"})
+    assert status == 400
+
+
 def test_cluster_scoped_and_namespaced_paths(client: Client) -> None:
     status, node = client.post("/api/v1/nodes", {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"},
                                                  "status": {"capacity": {"cpu": "4"}}})
