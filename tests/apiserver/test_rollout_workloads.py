@@ -94,6 +94,11 @@ def test_deployment_history_undo_pause_resume_restart(cluster: None, kubeconfig:
     d = registry.get("Deployment", "web", "kc")
     assert "kubectl.kubernetes.io/restartedAt" in d.spec.template.metadata.annotations
     assert d.metadata.annotations["deployment.kubernetes.io/revision"] == "5"
+    # describe finds the new ReplicaSet by template (ignoring pod-template-hash), as on Kubernetes
+    newest = max(registry.list("ReplicaSet", "kc").items,
+                 key=lambda rs: int(rs.metadata.annotations["deployment.kubernetes.io/revision"]))
+    described = kubectl(kubeconfig, "describe", "deployment", "web").stdout
+    assert f"NewReplicaSet:   {newest.metadata.name} (3/3 replicas created)" in described, described
 
 
 def test_daemonset_status_history_undo(cluster: None, kubeconfig: pathlib.Path,  # noqa: F811
