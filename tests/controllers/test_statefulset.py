@@ -216,3 +216,18 @@ def test_ordinals_start_names_the_first_pod(registry, manager):
         wait_until(lambda: sorted(members(registry)) == ["web-5"], WAIT, "scaled down to web-5")
         assert m.wait_idle(WAIT)
     assert members(registry)["web-5"].metadata.labels[POD_INDEX_LABEL] == "5"
+
+
+def test_ordered_ready_waits_min_ready_seconds_before_the_next_pod(registry, manager):
+    import time
+    skew = [0.0]   # the controllers' clock runs with time and jumps when the test says so
+    m = manager(clock=lambda: time.time() + skew[0])
+    with Kubelet(registry):
+        registry.create(stateful_set("web", 2, minReadySeconds=30))
+        wait_until(lambda: "web-0" in members(registry) and ready(members(registry)["web-0"]), WAIT, "web-0 ready")
+        assert m.wait_idle(WAIT)
+        assert sorted(members(registry)) == ["web-0"]   # ready, but not yet available for 30 s
+        sts = registry.get("StatefulSet", "web", "default")
+        assert (sts.status.ready_replicas, sts.status.available_replicas) == (1, 0)
+        skew[0] += 31
+        wait_until(lambda: sorted(members(registry)) == ["web-0", "web-1"], WAIT, "web-1 after 30 s")
