@@ -11,7 +11,6 @@ The store calls :meth:`WAL.append` under its apply lock (so sequence numbers fol
 """
 from __future__ import annotations
 
-import errno
 import fcntl
 import os
 import re
@@ -32,7 +31,7 @@ DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024  # etcd's SegmentSizeBytes
 OPEN_OPTIONS = ("segment_bytes", "fsync_function")  # open_wal's keyword options, passed on by kvstore.open
 _SEGMENT_NAME = re.compile(r"^([0-9a-f]{16})-([0-9a-f]{16})\.wal$")
 _READ_CHUNK = 8 * 1024 * 1024
-_PREALLOCATE_BYTES = 16 * 1024 * 1024  # segment space allocated at a time (the Raft journal's step too)
+_PREALLOCATE_BYTES = 4 * 1024 * 1024  # zeros written ahead at a time: flushed by the next fdatasync
 _LEADER_ROUNDS = 4  # fsyncs one group-commit leader may run in a row for waiting followers
 _new_waiter = threading.Lock
 _pack_length = struct.Struct("<I").pack
@@ -95,7 +94,6 @@ class WAL:
         self._records_since_snapshot = max(0, last_seq - snapshot_seq)
         self._bytes_since_snapshot = _replayed_bytes(segments, snapshot_seq)
         self.fsync_count = 0  #: fsync calls on segment files so far (tests and benches read it)
-        self._preallocate = True  # off once the file system refuses posix_fallocate
         self._fd = self._file_end = self._allocated = 0
         self._open_current(segments[-1])
 
@@ -375,18 +373,16 @@ class WAL:
         """The file offset for the next ``length`` bytes of the current segment (allocated ahead)."""
         offset = self._file_end
         end = offset + length
-        if end > self._allocated and self._preallocate:
-            # Preallocated space (as etcd's WAL and the Raft journal): an fsync after writing into it
-            # need not persist a new file size each time, about a third cheaper on ext4. Recovery cuts
-            # the zeros after the last record (a torn tail); a closed or full segment is cut to its end.
+        if end > self._allocated:
+            # Preallocated, zero-filled space (as the Raft journal; etcd preallocates its WAL too): an
+            # fdatasync after writing into blocks that already exist, inside the file's size, flushes the
+            # data alone; appending, or writing into fallocate's unwritten extents, also needs a journal
+            # commit of the file system's metadata each time, which waits for every other process's
+            # metadata on a shared disk. Recovery cuts the zeros after the last record (a torn tail); a
+            # closed or full segment is cut to its last record.
             target = max(end, min(self._allocated + _PREALLOCATE_BYTES, self.segment_bytes))
-            try:
-                os.posix_fallocate(self._fd, self._allocated, target - self._allocated)
-                self._allocated = target
-            except OSError as error:
-                if error.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
-                    raise
-                self._preallocate = False  # this file system cannot: files grow by their writes
+            _pwrite_all(self._fd, bytes(target - self._allocated), self._allocated)
+            self._allocated = target
         self._file_end = end
         return offset
 
@@ -529,14 +525,16 @@ def _scan_segment(path: str, data: bytes, is_last: bool) -> tuple[list[bytes], i
 
 
 def open_wal(directory: str, fsync: str = "always", *, segment_bytes: int = DEFAULT_SEGMENT_BYTES,
-             fsync_function: Callable[[int], None] = os.fsync) -> tuple[WAL, bytes | None, Iterator[bytes]]:
+             fsync_function: Callable[[int], None] = os.fdatasync) -> tuple[WAL, bytes | None, Iterator[bytes]]:
     """Open (creating if needed) the WAL in ``directory`` and recover it.
 
     Returns ``(wal, snapshot_payload_or_None, records)`` where ``records`` yields, in order, the payload of
     every record written after the newest snapshot. A torn last record is cut off (the file is truncated
     and fsynced before this returns); damage anywhere else raises :class:`CorruptedError` naming the file
     and byte offset -- segments before the last are verified while ``records`` is iterated, so a caller
-    must consume it fully before trusting the state. ``fsync_function`` replaces ``os.fsync`` (tests count
+    must consume it fully before trusting the state. ``fsync_function`` replaces ``os.fdatasync`` (as etcd's
+    WAL: it persists data and the metadata needed to read it back, such as a file size, but not the
+    modification time, which would cost a file-system journal commit per write; tests count
     calls with it).
     """
     if fsync not in FSYNC_POLICIES:
