@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = overhead(n, rounds)
     print(f"\nclient overhead over the raw gRPC round trip (etcd --unsafe-no-fsync, {n} ops x best of {rounds} "
           "alternating rounds)")
-    print(f"| op | raw gRPC (aetcd.rpc stubs) | kvstore.connect() | overhead |\n| --- | ---: | ---: | ---: |")
+    print("| op | raw gRPC (aetcd.rpc stubs) | kvstore.connect() | overhead |\n| --- | ---: | ---: | ---: |")
     for row in rows:
         print("| " + " | ".join(row) + " |")
     print(f"({load()})")

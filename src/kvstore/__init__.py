@@ -101,16 +101,18 @@ def open(path: str | None = None, *, fsync: str = "always", clock: Callable[[], 
 def connect(endpoints: str | list[str], *, timeout: float = 5.0, username: str | None = None,
             password: str | None = None, ca_cert: Any = None, cert: Any = None, key: Any = None,
             max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES, max_txn_ops: int = DEFAULT_MAX_TXN_OPS,
-            watch_queue_size: int = 1024) -> Any:
+            max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES, watch_queue_size: int = 1024) -> Any:
     """A client of a real etcd v3 cluster with the same methods, responses, errors and watches as the
     embedded :class:`Store` (see docs/kvstore-etcd.md). Needs ``pip install 'borgkit[etcd]'``.
 
     ``endpoints``: a list or a comma-separated string of ``host:port`` or URLs (``http://``, ``https://``);
     the client fails over between them. ``timeout``: seconds per request, failover included.
     ``username``/``password``: etcd's auth. ``ca_cert``, ``cert``, ``key``: PEM file paths or bytes
-    (TLS; ``cert``/``key`` for client-certificate auth). ``max_value_bytes``/``max_txn_ops``: checked
-    before sending, as the embedded store does; set them to the cluster's ``--max-request-bytes`` and
-    ``--max-txn-ops``.
+    (TLS; ``cert``/``key`` for client-certificate auth). ``max_value_bytes``, ``max_request_bytes`` (a
+    put's key + value, a txn's keys and values) and ``max_txn_ops``: checked before sending, as the embedded
+    store does; set them to the cluster's ``--max-request-bytes`` and ``--max-txn-ops``.
+    ``watch_queue_size``: responses a watcher keeps for a slow consumer before its watch is detached (and
+    created again from its next revision once the consumer has caught up).
     """
     try:
         from . import remote  # gRPC is loaded only by programs that connect to etcd
@@ -118,7 +120,7 @@ def connect(endpoints: str | list[str], *, timeout: float = 5.0, username: str |
         raise ImportError(f"kvstore.connect needs the etcd extra: pip install 'borgkit[etcd]' ({error})") from error
     return remote.connect(endpoints, timeout=timeout, username=username, password=password, ca_cert=ca_cert,
                           cert=cert, key=key, max_value_bytes=max_value_bytes, max_txn_ops=max_txn_ops,
-                          watch_queue_size=watch_queue_size)
+                          max_request_bytes=max_request_bytes, watch_queue_size=watch_queue_size)
 
 
 def __getattr__(name: str) -> Any:

@@ -252,3 +252,22 @@ def test_a_thousand_watchers_share_one_stream_and_cost_no_more_threads_than_one(
         assert seen.count(b"1") == seen.count(b"2") == 1000
         for watcher in watchers:
             watcher.cancel()
+
+
+@pytest.mark.etcd
+@SKIP_ETCD
+def test_a_request_over_etcd_s_limit_is_request_too_large_before_or_after_sending():
+    from kvstore.remote import connect as remote_connect
+
+    with EtcdServer(unsafe_no_fsync=True, extra_args=FAST_ELECTION) as server:
+        endpoint = f"127.0.0.1:{server.client_port}"
+        with kvstore.connect(endpoint, timeout=30) as store:
+            with pytest.raises(kvstore.RequestTooLarge, match="max_request_bytes=1572864"):
+                store.put(b"k", b"x" * (1536 * 1024))  # refused here: key + value over the limit
+            with pytest.raises(kvstore.RequestTooLarge, match="txn request"):
+                store.txn([], [kvstore.Op.put(b"a%d" % i, b"x" * (1024 * 1024)) for i in range(2)])
+        # a client told of a larger limit than the server's: etcd refuses, with the same error class
+        with remote_connect(endpoint, timeout=30, max_request_bytes=4 << 20, max_value_bytes=4 << 20) as store:
+            with pytest.raises(kvstore.RequestTooLarge):
+                store.put(b"k", b"x" * (1536 * 1024))
+            assert store.revision == 1

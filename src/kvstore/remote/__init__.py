@@ -7,10 +7,9 @@ Imported only by :func:`kvstore.connect`: the embedded store never loads gRPC. N
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from ..errors import InvalidArgument
-from ..store import DEFAULT_MAX_TXN_OPS, DEFAULT_MAX_VALUE_BYTES
+from ..store import DEFAULT_MAX_REQUEST_BYTES, DEFAULT_MAX_TXN_OPS, DEFAULT_MAX_VALUE_BYTES
 from .client import EtcdStore
 from .connection import Connection
 from .endpoints import Endpoint, parse_endpoints
@@ -27,7 +26,8 @@ PemSource = str | Path | bytes | None
 def connect(endpoints: str | list[str], *, timeout: float = DEFAULT_TIMEOUT, username: str | None = None,
             password: str | None = None, ca_cert: PemSource = None, cert: PemSource = None,
             key: PemSource = None, max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES,
-            max_txn_ops: int = DEFAULT_MAX_TXN_OPS, watch_queue_size: int = 1024) -> EtcdStore:
+            max_txn_ops: int = DEFAULT_MAX_TXN_OPS, max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+            watch_queue_size: int = 1024) -> EtcdStore:
     """See :func:`kvstore.connect`."""
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
         raise InvalidArgument(f"timeout={timeout!r} must be a number of seconds above 0")
@@ -39,6 +39,6 @@ def connect(endpoints: str | list[str], *, timeout: float = DEFAULT_TIMEOUT, use
     connection = Connection(parsed, timeout=float(timeout), username=username, password=password,
                             ca_cert=ca_cert, cert=cert, key=key)
     return EtcdStore(connection, max_value_bytes=max_value_bytes, max_txn_ops=max_txn_ops,
-                     watch_queue_size=watch_queue_size)
+                     max_request_bytes=max_request_bytes, watch_queue_size=watch_queue_size)
 
 

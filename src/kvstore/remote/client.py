@@ -17,10 +17,11 @@ from ..args import range_end_for, to_bool, to_int
 from ..callbacks import CallbackDispatcher
 from ..etcd3compat import Etcd3Aliases
 from ..errors import (Compacted, FutureRevision, InvalidArgument, KVError, LeaseNotFound,
-                      LeaseTTLTooLarge, StoreClosed, TooManyOps, ValueTooLarge)
+                      LeaseTTLTooLarge, RequestTooLarge, StoreClosed, TooManyOps, ValueTooLarge)
 from ..leases import MAX_LEASE_TTL
-from ..store import DEFAULT_MAX_TXN_OPS, DEFAULT_MAX_VALUE_BYTES
+from ..store import DEFAULT_MAX_REQUEST_BYTES, DEFAULT_MAX_TXN_OPS, DEFAULT_MAX_VALUE_BYTES
 from ..txn import Command, Compare, Op, build_txn, check_txn_command
+from ..txn import _request_size as request_size
 from ..types import (DeleteResponse, KeyValue, Lease, LeaseTimeToLive, PutResponse, RangeResponse, SortOrder,
                      SortTarget, Status, TxnResponse, WatchFilter)
 from . import convert
@@ -41,10 +42,13 @@ class EtcdStore(Etcd3Aliases):
     """
 
     def __init__(self, connection: Connection, *, max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES,
-                 max_txn_ops: int = DEFAULT_MAX_TXN_OPS, watch_queue_size: int = 1024) -> None:
+                 max_txn_ops: int = DEFAULT_MAX_TXN_OPS, max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+                 watch_queue_size: int = 1024) -> None:
         self._connection = connection
         self._watch_queue_size = to_int("watch_queue_size", watch_queue_size, minimum=1)
         self._max_value_bytes = to_int("max_value_bytes", max_value_bytes, minimum=0)
+        # etcd bounds keys only by its request limit (--max-request-bytes), as the embedded default does
+        self._max_request_bytes = to_int("max_request_bytes", max_request_bytes, minimum=1)
         self._max_txn_ops = to_int("max_txn_ops", max_txn_ops, minimum=1)
         self._closed = False
         self._lock = threading.Lock()
@@ -69,10 +73,13 @@ class EtcdStore(Etcd3Aliases):
         self._check_open()
         command = Op.put(key, value, lease=lease, prev_kv=prev_kv, ignore_value=ignore_value,
                          ignore_lease=ignore_lease)
+        size = len(command[1]) + len(command[2])
         if len(command[2]) > self._max_value_bytes:
             raise ValueTooLarge(len(command[2]), self._max_value_bytes)
+        if size > self._max_request_bytes:
+            raise RequestTooLarge(size, self._max_request_bytes)
         response = self._connection.call(lambda s: s.kv.Put, convert.put_request(command), idempotent=False,
-                                          what="put", value_size=len(command[2]), limit=self._max_value_bytes,
+                                          what="put", value_size=size, limit=self._max_request_bytes,
                                           lease=command[3], key=command[1],
                                           field="ignore_lease" if ignore_lease else "ignore_value")
         return convert.put_response(response)
@@ -122,12 +129,14 @@ class EtcdStore(Etcd3Aliases):
         """etcd Txn; see :meth:`kvstore.Store.txn`."""
         self._check_open()
         command = build_txn(compare, success, failure)
-        error = check_txn_command(command, self._max_txn_ops, self._max_value_bytes)
+        error = check_txn_command(command, self._max_txn_ops, self._max_value_bytes, self._max_request_bytes,
+                                  self._max_request_bytes)
         if error is not None:
             raise error
         try:
             response = self._connection.call(lambda s: s.kv.Txn, convert.txn_request(command), idempotent=False,
-                                              what="txn", limit=self._max_value_bytes)
+                                              what="txn", value_size=request_size(command)[0],
+                                              limit=self._max_request_bytes)
         except TooManyOps:
             longest = max(len(command[1]), len(command[2]), len(command[3]))
             raise TooManyOps("request", longest, longest - 1) from None  # etcd's --max-txn-ops is lower

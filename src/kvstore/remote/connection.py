@@ -20,7 +20,7 @@ from aetcd import rpc
 
 from ..errors import InvalidArgument, KVError, NoLeader, StoreClosed, Timeout
 from .endpoints import Endpoint
-from .grpcerrors import AMBIGUOUS, AUTH_EXPIRED, FINAL, SAFE, AuthFailed, details_of, map_error, retry_class
+from .grpcerrors import AMBIGUOUS, AUTH_EXPIRED, FINAL, SAFE, details_of, map_error, retry_class
 
 __all__ = ["Connection", "Stubs"]
 

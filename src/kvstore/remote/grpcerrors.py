@@ -13,8 +13,8 @@ from typing import Any
 import grpc
 
 from ..errors import (AuthFailed, Compacted, DuplicateKey, EmptyKey, FutureRevision, KeyNotFound, KVError, LeaseExists,
-                      LeaseNotFound, LeaseProvided, LeaseTTLTooLarge, NoLeader, Timeout, TooManyOps, ValueProvided,
-                      ValueTooLarge)
+                      LeaseNotFound, LeaseProvided, LeaseTTLTooLarge, NoLeader, RequestTooLarge, Timeout, TooManyOps,
+                      ValueProvided)
 
 __all__ = ["AuthFailed", "details_of", "retry_class", "SAFE", "AMBIGUOUS", "FINAL", "AUTH_EXPIRED", "map_error"]
 
@@ -78,7 +78,7 @@ def map_error(error: grpc.RpcError, *, value_size: int = 0, limit: int = 0, revi
         return TooManyOps("request", 0, 0)  # the caller knows the counts
     if "request is too large" in lower or (code == grpc.StatusCode.RESOURCE_EXHAUSTED
                                           and "larger than max" in lower):
-        return ValueTooLarge(value_size, limit)
+        return RequestTooLarge(value_size, limit)  # the request's keys and values, etcd's --max-request-bytes
     if "duplicate key given in txn request" in lower:
         return DuplicateKey(key)
     if "key is not provided" in lower:
