@@ -312,3 +312,32 @@ def test_pods_the_registry_refuses_show_as_replica_failure_and_others_still_roll
     warnings = [e for e in registry.list("Event", all_namespaces=True).items
                 if e.reason == "FailedCreate" and e.type == "Warning"]
     assert warnings and all(e.involved_object.kind == "ReplicaSet" for e in warnings)
+
+
+def test_concurrent_user_writes_and_the_rollout_both_survive_conflicts(registry, manager):
+    import threading
+    from objects.registrytypes import retry_on_conflict
+    manager()
+    errors = []
+
+    def annotate(n):
+        def once():
+            d = registry.get("Deployment", "web", "default")
+            return registry.update(d.replace(metadata=d.metadata.replace(
+                annotations={**d.metadata.annotations, f"user/{n}": "x"})))
+        try:
+            retry_on_conflict(once, attempts=1000)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+    with Kubelet(registry):
+        registry.create(deployment("web", 4))
+        rolled_out(registry, "web", 4, "v1")
+        with_image(registry, "Deployment", "web", "v2")
+        writer = threading.Thread(target=lambda: [annotate(n) for n in range(30)])
+        writer.start()
+        writer.join(WAIT)
+        assert not writer.is_alive() and errors == []
+        d = rolled_out(registry, "web", 4, "v2")
+    assert {f"user/{n}" for n in range(30)} <= set(d.metadata.annotations)   # none of the user's writes lost
+    assert d.metadata.annotations[REVISION] == "2"                             # nor the controller's
+    assert {c.type: c.reason for c in d.status.conditions}["Progressing"] == "NewReplicaSetAvailable"
