@@ -73,7 +73,7 @@ def create_revision(registry: Registry, owner: Any, data: Any, revision: int,
             return registry.create(cr), collision_count
         except AlreadyExists:
             try:
-                existing = registry.get("ControllerRevision", cr.metadata.name, cr.metadata.namespace)
+                existing = registry.get("ControllerRevision", str(cr.metadata.name), cr.metadata.namespace)
             except NotFound:
                 continue
             if existing.data == data:
