@@ -5,6 +5,8 @@ history and rollback, failed pods replaced, status."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from controllers import ControllerManager
 from controllers.controllerref import controller_of
@@ -256,3 +258,35 @@ def test_the_node_affinity_of_a_daemon_pod_replaces_required_terms_and_keeps_pre
     assert keys.count(("node.kubernetes.io/not-ready", "NoExecute")) == 1 and len(keys) == len(DEFAULT_TOLERATIONS)
     assert "nodeAffinity" in ds.spec.template.to_dict()["spec"]["affinity"]   # the DaemonSet's own is unchanged
     assert ds.spec.template.spec.affinity.node_affinity.required.to_dict()["nodeSelectorTerms"][0]["matchExpressions"]
+
+
+@settings(max_examples=5, deadline=None)
+@given(count=st.integers(1, 5), surge=st.sampled_from([0, 1, 2, "0%", "30%", "100%"]),
+       unavailable=st.sampled_from([0, 1, 3, "0%", "25%", "60%"]))
+def test_rolling_update_bounds_hold_for_any_knobs(count, surge, unavailable):
+    """A real DaemonSet rollout per example (fresh store, controller, stand-in kubelet), every pod event
+    checked: at most 1 pod per node without surge (2 with), at most maxUnavailable nodes down."""
+    from controllers.rolloututil import scaled_value
+    from ctrl_helpers import new_registry
+    max_surge = scaled_value(surge, count, True)
+    max_unavailable = scaled_value(unavailable, count, True)
+    if max_surge == 0 and max_unavailable == 0:
+        max_unavailable = 1
+    store, registry = new_registry()
+    names = [f"n{i}" for i in range(count)]
+    for name in names:
+        registry.create(node(name))
+    m = ControllerManager(registry, controllers=["daemonset"], metrics=False)
+    m.start()
+    try:
+        with kubelet(registry):
+            registry.create(daemon_set("agent", strategy={"type": "RollingUpdate", "rollingUpdate": {
+                "maxSurge": surge, "maxUnavailable": unavailable}}))
+            one_per_node(registry, "agent", names)
+            with PodWatcher(registry, _per_node_checker(names, 2 if max_surge else 1, max_unavailable)) as watcher:
+                with_image(registry, "DaemonSet", "agent", "v2")
+                one_per_node(registry, "agent", names, "v2")
+        assert watcher.violations == []
+    finally:
+        m.stop()
+        store.close()
