@@ -99,6 +99,7 @@ class RegistryConnection:
         self.bound = 0
         self.status_writes = 0
         self.lost_leadership = False
+        self.relists = 0
         # Nominations set or cleared this round, by pod key: written with the pod's condition (one patch).
         self._nominations: dict[str, tuple[Any, Optional[str]]] = {}
 
@@ -188,7 +189,22 @@ class RegistryConnection:
             s.update_object(obj)
 
     def drain(self, wait: float = 0.0) -> int:
-        """Apply every event that is ready (waiting up to ``wait`` seconds for the first); returns how many."""
+        """Apply every event that is ready (waiting up to ``wait`` seconds for the first); returns how many.
+
+        A watch that fell behind a compaction (``objects.Expired``, the API server's 410 Gone) makes the
+        connection list everything again and reopen its watches, as kube-scheduler's informers relist
+        (``relists`` counts them); the relist counts as one event."""
+        from objects import Expired
+        try:
+            return self._drain(wait)
+        except Expired:
+            for _, stream in self.streams:
+                stream.stop()
+            self.relists += 1
+            self.rebuild()
+            return 1
+
+    def _drain(self, wait: float) -> int:
         count = 0
         for kind, stream in self.streams:
             timeout = wait if count == 0 and kind == "Pod" else 0.0
