@@ -43,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--toleration-seconds", type=int, default=d.toleration_seconds,
                    help=f"the pods' tolerationSeconds for unreachable/not-ready nodes (default "
                         f"{d.toleration_seconds}; DefaultTolerationSeconds: 300)")
+    p.add_argument("--compaction-interval", type=float, default=d.compaction_interval, metavar="SECONDS",
+                   help=f"compact the store's history this often (default {d.compaction_interval:g}; "
+                        "kube-apiserver: 300)")
     p.add_argument("--phase-timeout", type=float, default=d.phase_timeout, metavar="SECONDS",
                    help=f"give up a phase after this long (default {d.phase_timeout:g})")
     p.add_argument("--seed", type=int, default=d.seed, help="seed of the scheduler and of the failed nodes")
@@ -92,7 +95,8 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     config = SimConfig(nodes=args.nodes, pods=args.pods, deployments=args.deployments, create_rate=args.create_rate,
                        rolling_update=not args.no_rolling_update, failure_fraction=args.failure_fraction,
                        heartbeat_interval=args.heartbeat, node_monitor_grace_period=args.node_grace,
-                       toleration_seconds=args.toleration_seconds, phase_timeout=args.phase_timeout, seed=args.seed)
+                       toleration_seconds=args.toleration_seconds, phase_timeout=args.phase_timeout, seed=args.seed,
+                       compaction_interval=args.compaction_interval)
     try:
         config.check()
     except SimConfigError as e:

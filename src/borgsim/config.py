@@ -22,7 +22,8 @@ class SimConfig:
     is short: the hollow kubelets renew their Lease every ``heartbeat_interval``; a node whose heartbeat has
     not moved for ``node_monitor_grace_period`` is Unknown and tainted unreachable; its pods tolerate that
     for ``toleration_seconds`` (written in the pod template, as a pod that sets its own tolerations; the API
-    server's DefaultTolerationSeconds would give 300 s).
+    server's DefaultTolerationSeconds would give 300 s). The store's history is compacted every
+    ``compaction_interval`` seconds (kube-apiserver: 5 minutes), to the revision of one interval earlier.
     """
 
     nodes: int = 100
@@ -35,7 +36,7 @@ class SimConfig:
     node_monitor_grace_period: float = 8.0
     node_monitor_period: float = 1.0
     toleration_seconds: int = 5
-    compaction_interval: float = 30.0
+    compaction_interval: float = 60.0
     phase_timeout: float = 600.0
     seed: int = 0
     namespace: str = "density"
