@@ -13,7 +13,7 @@ import threading
 import time
 from typing import Any, Callable
 
-from objects import Registry
+from objects import Conflict, Registry
 
 from .events import EventRecorder
 from .informer import SharedInformers
@@ -67,6 +67,10 @@ class Controller:
             self.sync(key)
             ok = True
             self.queue.forget(key)
+        except Conflict as exc:
+            # a write from a cache that was one event behind: expected, the retry reads the newer object
+            log.debug("%s: sync %s met a conflict, retrying: %s", self.name, key, exc)
+            self.queue.add_rate_limited(key)
         except Exception:  # noqa: BLE001 - any failure: retry with backoff, keep the worker alive
             retries = self.queue.num_requeues(key)
             log.warning("%s: sync %s failed (retry %d)", self.name, key, retries + 1, exc_info=retries < 3)
