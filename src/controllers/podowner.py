@@ -17,6 +17,16 @@ from .podstate import is_active, is_ready
 __all__ = ["PodOwnerController"]
 
 
+def _only_status_changed(old: Any, cur: Any) -> bool:
+    """Whether an update changed nothing but the status (the spec bumps generation; the metadata a
+    controller reads is compared)."""
+    o, c = old.metadata, cur.metadata
+    return (o.resource_version != c.resource_version and o.generation == c.generation
+            and o.labels == c.labels and o.annotations == c.annotations
+            and o.owner_references == c.owner_references and o.deletion_timestamp == c.deletion_timestamp
+            and o.finalizers == c.finalizers)
+
+
 class PodOwnerController(Controller):
     """A controller of ``KIND`` objects that own pods. Subclasses set ``name`` and ``KIND``, may override
     ``selector_of`` and ``min_ready_seconds_of``, and write ``sync``."""
@@ -43,6 +53,8 @@ class PodOwnerController(Controller):
 
     # ------------------------------------------------------------------ handlers
     def _owner_updated(self, old: Any, cur: Any) -> None:
+        if _only_status_changed(old, cur):
+            return  # its own status write (only this controller writes it): nothing to reconcile
         self.enqueue(cur)
 
     def _owner_deleted(self, owner: Any) -> None:
