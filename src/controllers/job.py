@@ -80,6 +80,7 @@ class JobController(PodOwnerController):
 
     name = "job"
     KIND = "Job"
+    SKIP_OWN_STATUS_UPDATES = True
     pod_failure_backoff = POD_FAILURE_BACKOFF
 
     def __init__(self, registry: Any, informers: Any, *, recorder: Any, clock: Any = None) -> None:
@@ -100,7 +101,7 @@ class JobController(PodOwnerController):
             self.expectations.delete(key)
             self._failures_seen.pop(key, None)
             return
-        if job.metadata.deletion_timestamp:
+        if job.metadata.deletion_timestamp or self.owner_is_stale(key, job):
             return
         selector = self.selector_of(job)
         if selector is None or selector.empty:
@@ -161,7 +162,7 @@ class JobController(PodOwnerController):
             completed_indexes=format_indexes(completed_indexes) if indexed and completed_indexes else
             (status.completed_indexes if indexed else None))
         if new != status:
-            self.registry.update_status(job.replace(status=new))
+            self.write_status(job, new)
         if error is not None:
             raise error
         deadline = spec.active_deadline_seconds

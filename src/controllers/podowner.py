@@ -4,6 +4,7 @@ handlers, owners found by ControllerRef or, for orphans, by selector, and claimi
 as kube-controller-manager's controllers do."""
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from objects import LabelSelector, NotFound
@@ -15,6 +16,8 @@ from .podcontrol import PodControl
 from .podstate import is_active, is_ready
 
 __all__ = ["PodOwnerController"]
+
+STALE_RETRY = 0.02
 
 
 def _only_status_changed(old: Any, cur: Any) -> bool:
@@ -32,9 +35,15 @@ class PodOwnerController(Controller):
     ``selector_of`` and ``min_ready_seconds_of``, and write ``sync``."""
 
     KIND = ""
+    # True: an owner update that changed only the status is not queued (a subclass doing so writes its
+    # status with write_status and begins its sync with owner_is_stale, so a sync never judges the status
+    # from a cached owner older than its own last write)
+    SKIP_OWN_STATUS_UPDATES = False
 
     def __init__(self, registry: Any, informers: Any, *, recorder: Any, clock: Any = None) -> None:
         super().__init__(registry, informers, recorder=recorder, clock=clock)
+        self._status_lock = threading.Lock()
+        self._status_written: dict[str, int] = {}   # key -> resourceVersion of our last status write
         self.expectations = ControllerExpectations(clock=self.clock)
         self.pod_control = PodControl(registry, recorder)
         self.owners = informers.informer(self.KIND)
@@ -53,13 +62,33 @@ class PodOwnerController(Controller):
 
     # ------------------------------------------------------------------ handlers
     def _owner_updated(self, old: Any, cur: Any) -> None:
-        if _only_status_changed(old, cur):
+        if self.SKIP_OWN_STATUS_UPDATES and _only_status_changed(old, cur):
             return  # its own status write (only this controller writes it): nothing to reconcile
         self.enqueue(cur)
 
     def _owner_deleted(self, owner: Any) -> None:
         self.expectations.delete(owner.key)
+        with self._status_lock:
+            self._status_written.pop(owner.key, None)
         self.enqueue(owner)
+
+    # ------------------------------------------------------------------ status writes
+    def write_status(self, owner: Any, status: Any) -> Any:
+        """``update_status`` with the resourceVersion read, remembering the version written."""
+        written = self.registry.update_status(owner.replace(status=status))
+        with self._status_lock:
+            self._status_written[owner.key] = int(written.metadata.resource_version)
+        return written
+
+    def owner_is_stale(self, key: str, owner: Any) -> bool:
+        """True (and the key queued again shortly) when the cached owner is older than our last status
+        write: its status would be compared with a value we already replaced."""
+        with self._status_lock:
+            written = self._status_written.get(key, 0)
+        if int(owner.metadata.resource_version or 0) >= written:
+            return False
+        self.queue.add_after(key, STALE_RETRY)
+        return True
 
     def _resolve(self, namespace: str | None, ref: Any) -> Any:
         """The owner a controller reference names, if it is one of ours and still the same object."""

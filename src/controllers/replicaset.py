@@ -30,12 +30,15 @@ class ReplicaSetController(PodOwnerController):
     name = "replicaset"
     KIND = "ReplicaSet"
     burst_replicas = BURST_REPLICAS
+    SKIP_OWN_STATUS_UPDATES = True
 
     # ------------------------------------------------------------------ sync
     def sync(self, key: str) -> None:
         owner = self.owners.lister.get(key)
         if owner is None:
             self.expectations.delete(key)
+            return
+        if self.owner_is_stale(key, owner):
             return
         selector = self.selector_of(owner)
         if selector is None or selector.empty:
@@ -52,7 +55,7 @@ class ReplicaSetController(PodOwnerController):
                 error = exc
         status = self._status(owner, pods, error)
         if status != owner.status:
-            self.registry.update_status(owner.replace(status=status))  # the resourceVersion read: Conflict if stale
+            self.write_status(owner, status)  # the resourceVersion read: Conflict if stale
         if error is not None:
             raise error
         min_ready = owner.spec.min_ready_seconds or 0
