@@ -7,8 +7,7 @@ from .fieldtypes import INT64, Bool, Enum, Errors, Int, ListOf, Str, StrList, jo
 from .meta import Condition, KubeObject, attach_kind, spec_and_status
 from .quantity import Quantity
 from .resources import QuantityMap, to_units
-from .schema import MUTATIONS, Field, Model, model
-from .schema import _set
+from .schema import Field, Model, model
 from .taints import Taint, duplicate_taint_errors
 
 __all__ = ["NodeSpec", "ContainerImage", "NodeAddress", "NodeStatus", "Node"]
@@ -62,8 +61,6 @@ class NodeAddress(Model):
 @model
 class NodeStatus(Model):
     """``status`` of a Node: capacity, allocatable, conditions and images."""
-
-    TRACKED = True  # Node.allocatable_resources reads capacity and allocatable
     FIELDS = (
         Field("capacity", QuantityMap()),
         Field("allocatable", QuantityMap()),
@@ -80,7 +77,7 @@ class NodeStatus(Model):
     images: list[ContainerImage]
 
 
-_NOT_COMPUTED: Any = (-1, None, None, {})  # checked at no count: computed on first read
+_NOT_COMPUTED: Any = (None, None, None, None, None, {})  # (status, maps, their copies, value): none yet
 
 
 @model
@@ -92,23 +89,24 @@ class Node(KubeObject):
 
     FIELDS = spec_and_status(NodeSpec, NodeStatus)
     DERIVED = ("_allocatable",)
-    TRACKED = True  # allocatable_resources reads status
     spec: NodeSpec
     status: NodeStatus
 
     def _derive(self) -> None:
-        _set(self, "_allocatable", _NOT_COMPUTED)  # computed on first read
+        self._allocatable = _NOT_COMPUTED  # computed on first read
 
     @property
     def allocatable_resources(self) -> dict[str, int]:
-        """What the node offers pods, in the scheduler's integers (see the class doc)."""
-        cached = self._allocatable
+        """What the node offers pods, in the scheduler's integers (see the class doc); recomputed when the
+        status, either map or their contents changed since it was computed."""
+        c = self._allocatable
         status = self.status
-        if cached[0] != MUTATIONS[0] or cached[1] != status.allocatable or cached[2] != status.capacity:
-            source = status.allocatable or status.capacity
-            cached = (MUTATIONS[0], dict(status.allocatable), dict(status.capacity), to_units(source))
-            _set(self, "_allocatable", cached)
-        return cached[3]  # type: ignore[no-any-return]
+        allocatable, capacity = status.allocatable, status.capacity
+        if not (c[0] is status and c[1] is allocatable and c[2] is capacity and c[3] == allocatable
+                and c[4] == capacity):
+            c = (status, allocatable, capacity, dict(allocatable), dict(capacity), to_units(allocatable or capacity))
+            self._allocatable = c
+        return c[5]  # type: ignore[no-any-return]
 
     def with_spec(self, **changes: Any) -> Node:
         """A copy with spec fields changed (``taints``, ``unschedulable``)."""

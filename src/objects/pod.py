@@ -10,7 +10,6 @@ from .meta import Condition, KubeObject, attach_kind, spec_and_status
 from .quantity import Quantity
 from .resources import QuantityMap, ResourceRequirements, aggregate_requests, non_zero, to_units
 from .schema import MUTATIONS, Field, Model, model
-from .schema import _set
 from .taints import Toleration
 from .validation import (dns1123_label, dns1123_subdomain, ip_address, label_value, port_name, qualified_name,
                          timestamp)
@@ -80,7 +79,6 @@ class PodSchedulingGate(Model):
 class PodSpec(Model):
     """``spec`` of a Pod (and of every pod template)."""
 
-    TRACKED = True  # derived values (pod.requests, host_ports) read these fields
     FIELDS = (
         Field("containers", ListOf(Container)),  # required: checked in validate, also when empty
         Field("init_containers", ListOf(Container)),
@@ -196,7 +194,10 @@ def _host_ports(spec: PodSpec) -> tuple[tuple[str, str, int], ...]:
     return tuple(ports)
 
 
-_NOT_COMPUTED: Any = (-1, [0], [1], None, {}, (0, 0), ())  # checked at no count: computed on first read
+# (mutation count, spec, its containers, init containers, overhead and hostNetwork, the lists and maps read,
+#  their copies, fingerprint, requests, non-zero requests, host ports); a count no read has: computed on
+#  first read.
+_NOT_COMPUTED: Any = (-1, None, None, None, None, None, [], [], None, {}, (0, 0), ())
 
 
 def _resource_fingerprint(spec: PodSpec) -> list[Any]:
@@ -228,8 +229,9 @@ def _resource_fingerprint(spec: PodSpec) -> list[Any]:
 
 
 def _watched(spec: PodSpec) -> list[Any]:
-    """The lists and maps the derived values read: in-place edits of them are seen by comparing them with
-    copies (fields assigned are counted in MUTATIONS instead)."""
+    """The lists and maps the derived values read, to be compared with copies of them (one C-level list
+    comparison, identity first: an element replaced by an equal one compares by value, which is all the
+    derived values depend on)."""
     watched: list[Any] = [spec.containers, spec.init_containers, spec.overhead]
     for group in (spec.containers, spec.init_containers):
         for c in group:
@@ -259,9 +261,10 @@ class Pod(KubeObject):
     are now, also after in-place edits (``pod.spec.containers[0].resources.requests["cpu"] = ...``).
 
     They are computed on first read and remembered with what they were read from: a read checks that no
-    field of a pod part was assigned since (``objects.schema.MUTATIONS``) and that the lists and maps read
-    equal copies of them (one C-level comparison), else compares a fingerprint of the fields and recomputes
-    when it differs.
+    field of a TRACKED part (container, port, resources) was assigned since (``objects.schema.MUTATIONS``),
+    that the spec and the spec fields read are the same objects, and that the lists and maps read equal
+    copies of them (a C-level comparison, identity first); otherwise it compares a fingerprint of the fields
+    and recomputes when that differs. Building a pod or a spec costs nothing more.
 
     - ``requests``: dict[str, int] — what the pod asks of a node (kube-scheduler's computePodResourceRequest:
       the containers' sum, the peak of init containers and sidecars, plus overhead; a resource with only a
@@ -274,43 +277,45 @@ class Pod(KubeObject):
 
     FIELDS = spec_and_status(PodSpec, PodStatus)
     DERIVED = ("_resources",)
-    TRACKED = True
     spec: PodSpec
     status: PodStatus
 
     def _derive(self) -> None:
-        _set(self, "_resources", _NOT_COMPUTED)  # computed on first read: building a pod costs nothing more
+        self._resources = _NOT_COMPUTED  # computed on first read: building a pod costs nothing more
 
     def _current(self) -> tuple[Any, ...]:
-        cached = self._resources
-        if cached[0] == MUTATIONS[0] and cached[1] == cached[2]:
-            return cached  # type: ignore[no-any-return]
-        return self._refresh(cached)
+        c = self._resources
+        spec = self.spec
+        if (c[0] == MUTATIONS[0] and c[1] is spec and c[2] is spec.containers and c[3] is spec.init_containers
+                and c[4] is spec.overhead and c[5] == spec.host_network and c[6] == c[7]):
+            return c  # type: ignore[no-any-return]
+        return self._refresh(c)
 
     def _refresh(self, cached: tuple[Any, ...]) -> tuple[Any, ...]:
         spec = self.spec
         count = MUTATIONS[0]
         fp = _resource_fingerprint(spec)
-        values = cached[4:] if fp == cached[3] else _pod_resources(spec)
+        values = cached[9:] if fp == cached[8] else _pod_resources(spec)
         watched = _watched(spec)
-        fresh = (count, watched, [part.copy() for part in watched], fp, *values)
-        _set(self, "_resources", fresh)
+        fresh = (count, spec, spec.containers, spec.init_containers, spec.overhead, spec.host_network, watched,
+                 [part.copy() for part in watched], fp, *values)
+        self._resources = fresh
         return fresh
 
     @property
     def requests(self) -> dict[str, int]:
         """What the pod asks of a node (see the class doc); shared, so do not edit it."""
-        return self._current()[4]  # type: ignore[no-any-return]
+        return self._current()[9]  # type: ignore[no-any-return]
 
     @property
     def non_zero_requests(self) -> tuple[int, int]:
         """(cpu millis, memory bytes), with kube-scheduler's 100m / 200Mi for missing requests."""
-        return self._current()[5]  # type: ignore[no-any-return]
+        return self._current()[10]  # type: ignore[no-any-return]
 
     @property
     def host_ports(self) -> tuple[tuple[str, str, int], ...]:
         """(hostIP, protocol, hostPort) for every hostPort > 0 (hostNetwork: every container port)."""
-        return self._current()[6]  # type: ignore[no-any-return]
+        return self._current()[11]  # type: ignore[no-any-return]
 
     @property
     def priority_value(self) -> int:

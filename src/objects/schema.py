@@ -109,7 +109,10 @@ class Model:
                     errs.append(FieldError(join(path, f.key), "", None, "Required value"))
         try:
             obj = cls(**kwargs)
-            _set(obj, "unknown_fields", unknown)
+            if cls.TRACKED:
+                _set(obj, "unknown_fields", unknown)  # building is not a mutation
+            else:
+                obj.unknown_fields = unknown
             if cls._has_rules:
                 obj.validate(path, errs)
         except ValidationError as e:  # a derived value that cannot be computed from valid-looking fields

@@ -54,6 +54,29 @@ def test_limits_containers_init_containers_overhead_ports_and_host_network_are_f
     assert p.requests["cpu"] == 1000 + 3000 + 250 and p.host_ports == ()   # the sidecar still counts
 
 
+def test_an_equal_but_different_part_is_watched_from_then_on():
+    p = pod()
+    assert p.requests == {"cpu": 1000}
+    p.spec.containers[0] = copy.deepcopy(p.spec.containers[0])         # equal value, another object
+    assert p.requests == {"cpu": 1000}
+    p.spec.containers[0].resources.requests["cpu"] = Quantity("2")      # an in-place edit of the new one
+    assert p.requests == {"cpu": 2000}
+    p.spec.containers = list(p.spec.containers)                         # an equal list, another object
+    assert p.requests == {"cpu": 2000}
+    p.spec.containers.append(Container.from_dict({"name": "d", "image": "i",
+                                                  "resources": {"requests": {"cpu": "1"}}}))
+    assert p.requests == {"cpu": 3000}
+    p.spec = copy.deepcopy(p.spec)                                      # a whole new spec
+    p.spec.overhead["cpu"] = Quantity("1")
+    assert p.requests == {"cpu": 4000}
+    node = objects.from_dict({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n"},
+                              "status": {"allocatable": {"cpu": "1"}}})
+    assert node.allocatable_resources == {"cpu": 1000}
+    node.status = copy.deepcopy(node.status)
+    node.status.allocatable["cpu"] = Quantity("2")
+    assert node.allocatable_resources == {"cpu": 2000}
+
+
 def test_priority_key_and_node_allocatable_follow_their_fields():
     p = pod(priority=5)
     p.spec.priority = 7
@@ -92,7 +115,8 @@ def test_derived_values_are_read_only_and_copies_are_independent():
 
 CPU = st.integers(0, 4000).map(lambda m: Quantity(f"{m}m"))
 EDITS = st.lists(st.tuples(st.sampled_from(["set", "del", "limit", "add", "pop", "init", "deepcopy", "port",
-                                             "replace-resources", "bind"]), st.integers(0, 3), CPU),
+                                             "replace-resources", "bind", "recopy", "respec"]),
+                           st.integers(0, 3), CPU),
                  max_size=12)
 
 
@@ -116,6 +140,10 @@ def test_after_any_edits_derived_values_equal_a_fresh_read(edits):
             containers.pop()
         elif op == "deepcopy":
             p = copy.deepcopy(p)
+        elif op == "recopy" and c is not None:
+            containers[i % len(containers)] = copy.deepcopy(c)
+        elif op == "respec":
+            p.spec = copy.deepcopy(p.spec)
         elif op == "bind":
             p = p.with_node_name(f"n{i}")
         elif op == "port" and c is not None:
