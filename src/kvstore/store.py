@@ -112,8 +112,9 @@ class Store(Etcd3Aliases):
             key = to_key("key", key)
         if type(value) is not bytes:
             value = b"" if value is None and ignore_value is True else to_bytes("value", value)
-        if len(key) + len(value) > self._max_request_bytes or len(value) > self._max_value_bytes \
-                or len(key) > self._max_key_bytes:
+        key_bytes, value_bytes = len(key), len(value)
+        if value_bytes > self._max_value_bytes or key_bytes > self._max_key_bytes \
+                or key_bytes + value_bytes > self._max_request_bytes:
             raise self._too_large(key, value)
         if lease is None:
             lease = 0

@@ -11,6 +11,7 @@ The store calls :meth:`WAL.append` under its apply lock (so sequence numbers fol
 """
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import re
@@ -31,7 +32,7 @@ DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024  # etcd's SegmentSizeBytes
 OPEN_OPTIONS = ("segment_bytes", "fsync_function")  # open_wal's keyword options, passed on by kvstore.open
 _SEGMENT_NAME = re.compile(r"^([0-9a-f]{16})-([0-9a-f]{16})\.wal$")
 _READ_CHUNK = 8 * 1024 * 1024
-_PREALLOCATE_BYTES = 4 * 1024 * 1024  # zeros written ahead at a time: flushed by the next fdatasync
+_PREALLOCATE_BYTES = 16 * 1024 * 1024  # segment space allocated at a time (the Raft journal's step too)
 _LEADER_ROUNDS = 4  # fsyncs one group-commit leader may run in a row for waiting followers
 _new_waiter = threading.Lock
 _pack_length = struct.Struct("<I").pack
@@ -94,6 +95,8 @@ class WAL:
         self._records_since_snapshot = max(0, last_seq - snapshot_seq)
         self._bytes_since_snapshot = _replayed_bytes(segments, snapshot_seq)
         self.fsync_count = 0  #: fsync calls on segment files so far (tests and benches read it)
+        # off for "never" (no sync to spare) and once the file system refuses posix_fallocate
+        self._preallocate = policy != "never"
         self._fd = self._file_end = self._allocated = 0
         self._open_current(segments[-1])
 
@@ -373,16 +376,20 @@ class WAL:
         """The file offset for the next ``length`` bytes of the current segment (allocated ahead)."""
         offset = self._file_end
         end = offset + length
-        if end > self._allocated:
-            # Preallocated, zero-filled space (as the Raft journal; etcd preallocates its WAL too): an
-            # fdatasync after writing into blocks that already exist, inside the file's size, flushes the
-            # data alone; appending, or writing into fallocate's unwritten extents, also needs a journal
-            # commit of the file system's metadata each time, which waits for every other process's
-            # metadata on a shared disk. Recovery cuts the zeros after the last record (a torn tail); a
-            # closed or full segment is cut to its last record.
+        if end > self._allocated and self._preallocate:
+            # Preallocated space (as etcd's WAL and the Raft journal): an fdatasync after writing inside
+            # the file's size need not persist a new size each time. fallocate, not zeros written ahead:
+            # a 300-byte write into freshly zero-filled page cache costs about 4x an append in CPU (5 vs
+            # 1.3 us here), for no fsync rate gained on this ext4. Recovery cuts the zeros after the last
+            # record (a torn tail); a closed or full segment is cut to its last record.
             target = max(end, min(self._allocated + _PREALLOCATE_BYTES, self.segment_bytes))
-            _pwrite_all(self._fd, bytes(target - self._allocated), self._allocated)
-            self._allocated = target
+            try:
+                os.posix_fallocate(self._fd, self._allocated, target - self._allocated)
+                self._allocated = target
+            except OSError as error:
+                if error.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+                    raise
+                self._preallocate = False  # this file system cannot: files grow by their writes
         self._file_end = end
         return offset
 
