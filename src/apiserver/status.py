@@ -75,6 +75,10 @@ def from_objects_error(error: Exception, *, resource: str, kind: str, name: str 
         return APIError(409, "Conflict", message, _details(resource, name, group))
     if isinstance(error, objects.Expired):
         return APIError(410, "Expired", message)
+    if isinstance(error, objects.ServerTimeout):
+        return APIError(504, "Timeout", message, _details(resource, name, group))
+    if isinstance(error, objects.Unavailable):
+        return APIError(503, "ServiceUnavailable", message)
     if isinstance(error, objects.ValidationError):
         if any(fe.type == "Too long" and "Request entity too large" in fe.message for fe in error.errors):
             too_big = next(fe for fe in error.errors if "Request entity too large" in fe.message)

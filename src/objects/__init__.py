@@ -17,7 +17,7 @@ from .core import (ConfigMap, Container, ContainerImage, ContainerPort, Endpoint
 from .discovery import Endpoint, EndpointConditions, EndpointSlice, EndpointSlicePort
 from .defaulting import DEFAULT_SCHEDULER_NAME, apply_defaults
 from .errors import (AlreadyExists, BadRequest, Conflict, Expired, FieldError, Invalid, NotFound, ObjectsError,
-                     UnknownResourceType, ValidationError)
+                     ServerTimeout, Unavailable, UnknownResourceType, ValidationError)
 from .event import Event, EventSource, ObjectReference
 from .fields import FieldSelector
 from .generic import GenericObject
@@ -43,7 +43,7 @@ from .validation import validate
 __all__ = [
     "Registry", "ObjectList", "WatchEvent", "WatchStream", "UNSTRUCTURED", "retry_on_conflict", "Expired",
     "AlreadyExists", "Conflict", "FieldError", "Invalid", "NotFound", "ObjectsError", "ValidationError",
-    "BadRequest", "UnknownResourceType", "KindInfo", "BUILTIN_KINDS", "LAST_APPLIED",
+    "ServerTimeout", "Unavailable", "BadRequest", "UnknownResourceType", "KindInfo", "BUILTIN_KINDS", "LAST_APPLIED",
     "Quantity", "LabelSelector", "Requirement", "Taint", "Toleration",
     "NodeSelector", "NodeSelectorTerm", "NodeSelectorRequirement", "FieldSelector",
     "Model", "KubeObject", "ObjectMeta", "OwnerReference", "Condition", "GenericObject",

@@ -67,5 +67,17 @@ class Conflict(ObjectsError):
     """The object was modified since the resourceVersion the caller read (HTTP 409, reason Conflict)."""
 
 
+class ServerTimeout(ObjectsError, TimeoutError):
+    """The store did not answer in time (``kvstore.Timeout``; etcd's "request timed out"). A write may or
+    may not have been applied: read again before repeating one that has no precondition. The API server
+    answers 504, reason Timeout. Transient: retry."""
+
+
+class Unavailable(ObjectsError):
+    """The store cannot serve now (``kvstore.NoLeader`` / ``NotReady``: a Raft cluster between leaders, a
+    member still catching up). Nothing was applied. The API server answers 503, reason ServiceUnavailable.
+    Transient: retry."""
+
+
 class Expired(ObjectsError):
     """The resourceVersion or continue token is older than the retained history (HTTP 410 Gone)."""

@@ -29,6 +29,7 @@ from .recentobjects import RecentObjects
 from .registrytypes import (LAST_APPLIED, UNSTRUCTURED, Codec, ObjectList, as_selector, check_segment, meta_of,
                             now_rfc3339, pack, retry_on_conflict, unpack)
 from .registrywatch import WatchEvent, WatchStream
+from .storeerrors import served
 from .storagekeys import BUILTIN_KINDS, REGISTRY_PREFIX, KindInfo, guess_kind
 from .validation import dns1123_subdomain
 
@@ -255,6 +256,7 @@ class Registry:
         return info.prefix(namespace, self._root)
 
     # ------------------------------------------------------------------ create / get
+    @served
     def create(self, obj: Any) -> Any:
         """Store a new object: sets uid, creationTimestamp, generation 1 and resourceVersion; a
         ``generateName`` gets a random 5-character suffix. AlreadyExists if the name is taken."""
@@ -285,6 +287,7 @@ class Registry:
                 return self._with_version(key, data, response.revision, obj)
         raise AlreadyExists(f'{info.resource} "{meta.get("name")}" already exists')
 
+    @served
     def apply(self, obj: Any) -> Any:
         """Create the object, or bring the stored one to it: ``kubectl apply``'s client-side apply.
 
@@ -336,6 +339,7 @@ class Registry:
             if result is not None:
                 return result
 
+    @served
     def get(self, kind: str, name: str, namespace: str | None = None) -> Any:
         """The object, with its resourceVersion; NotFound if there is none."""
         info = self.kind_info(kind)
@@ -345,6 +349,7 @@ class Registry:
         return self._decode(kv)
 
     # ------------------------------------------------------------------ list
+    @served
     def list(self, kind: str, namespace: str | None = None,
              label_selector: LabelSelector | str | None = None,
              field_selector: FieldSelector | str | None = None,
@@ -415,12 +420,14 @@ class Registry:
                                              str(revision))) from None
 
     # ------------------------------------------------------------------ update
+    @served
     def update(self, obj: Any) -> Any:
         """Replace an object. With ``metadata.resourceVersion`` set, only if it is still current (else
         :class:`Conflict`); without it, unconditionally (the API server's unconditional update).
         Status is kept for kinds with a status subresource; a spec change bumps ``generation``."""
         return self._update(obj, status_only=False)
 
+    @served
     def update_status(self, obj: Any) -> Any:
         """Replace only the status of an object (the ``/status`` subresource), same concurrency rules."""
         return self._update(obj, status_only=True)
@@ -514,6 +521,7 @@ class Registry:
         return self._with_version(key, data, response.revision, obj) if response.succeeded else None
 
     # ------------------------------------------------------------------ patch
+    @served
     def patch(self, kind: str, name: str, patch: Mapping[str, Any] | str | bytes,
               namespace: str | None = None) -> Any:
         """Apply a JSON merge patch (RFC 7386) to the current object and store it; retried on
@@ -521,6 +529,7 @@ class Registry:
         For kinds with a status subresource the patch cannot change the status (see patch_status)."""
         return self._patch(kind, name, patch, namespace, status_only=False)
 
+    @served
     def patch_status(self, kind: str, name: str, patch: Mapping[str, Any] | str | bytes,
                      namespace: str | None = None) -> Any:
         """A JSON merge patch of the ``/status`` subresource: only ``status`` changes (what
@@ -550,6 +559,7 @@ class Registry:
                 raise self._conflict(info, name)
 
     # ------------------------------------------------------------------ bind
+    @served
     def bind(self, name: str, node_name: str, namespace: str | None = None,
              resource_version: str | None = None) -> Any:
         """The ``pods/binding`` subresource: set ``spec.nodeName`` and the PodScheduled=True condition.
@@ -622,6 +632,7 @@ class Registry:
         return self._with_version(key, data, response.revision, bound) if response.succeeded else None
 
     # ------------------------------------------------------------------ delete
+    @served
     def delete(self, kind: str, name: str, namespace: str | None = None, *, uid: str | None = None,
                resource_version: str | None = None, propagation_policy: str | None = None,
                grace_period_seconds: int | None = None) -> Any:
@@ -719,6 +730,7 @@ class Registry:
         return self._write(info, key, kv, old, marked)
 
     # ------------------------------------------------------------------ watch
+    @served
     def watch(self, kind: str, namespace: str | None = None, resource_version: str | None = None,
               label_selector: LabelSelector | str | None = None,
               field_selector: FieldSelector | str | None = None, *,

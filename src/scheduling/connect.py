@@ -31,7 +31,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import datetime, timezone
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 from .framework import NodeNotFound, PodNotFound, Status
 from .listers import LISTED_KINDS
@@ -105,8 +105,11 @@ class RegistryConnection:
 
     # -- start --------------------------------------------------------------------------------------
     def rebuild(self) -> None:
-        """Reconcile the scheduler with the registry and open the watches."""
+        """Reconcile the scheduler with the registry and open the watches (closing any still open)."""
         s = self.scheduler
+        for _, stream in self.streams:
+            stream.stop()
+        self.streams = []
         nodes = self.registry.list("Node")
         pods = self.registry.list("Pod", all_namespaces=True)
         names = {n.metadata.name for n in nodes.items}
@@ -198,11 +201,25 @@ class RegistryConnection:
         try:
             return self._drain(wait)
         except Expired:
-            for _, stream in self.streams:
-                stream.stop()
             self.relists += 1
-            self.rebuild()
+            self.rebuild_when_served()
             return 1
+
+    def rebuild_when_served(self, ended: Callable[[], bool] = lambda: False) -> bool:
+        """``rebuild()``, tried again while the store cannot answer (``objects.ServerTimeout`` /
+        ``Unavailable``: a Raft or etcd cluster between leaders, a slow disk), as an informer's reflector
+        retries its list with backoff (50 ms doubling to 1 s). False when ``ended()`` said stop first."""
+        from objects import ServerTimeout, Unavailable
+        delay = 0.05
+        while True:
+            try:
+                self.rebuild()
+                return True
+            except (ServerTimeout, Unavailable):
+                if ended():
+                    return False
+                time.sleep(delay)
+                delay = min(2 * delay, 1.0)
 
     def _drain(self, wait: float) -> int:
         count = 0
@@ -315,7 +332,7 @@ class RegistryConnection:
         """Delete a victim; a victim of ``preemptor`` is first marked ``DisruptionTarget=True`` (reason
         PreemptionByScheduler) in its status, as kube-scheduler's prepareCandidate patches it: that
         condition is what lets the preemptor wait for it (``podTerminatingByPreemption``)."""
-        from objects import NotFound, ObjectsError
+        from objects import ObjectsError
         if not self.leading():
             return
         if preemptor is not None:
@@ -329,8 +346,8 @@ class RegistryConnection:
                     pass  # gone meanwhile: the delete below says so
         try:
             self.registry.delete("Pod", pod.metadata.name, pod.metadata.namespace)
-        except NotFound:
-            pass
+        except ObjectsError:
+            pass  # gone already, or the store could not answer: the preemptor's next attempt sees the victim
 
     # -- the loop -----------------------------------------------------------------------------------
     def run(self, stop: Any = None, until_idle: bool = False, idle_seconds: float = 0.05,
@@ -340,12 +357,15 @@ class RegistryConnection:
         s._binder, s._evictor, s.nomination_writer = self.bind, self.evict, self.hold_nomination
         s._loop_thread = threading.get_ident()  # allow/reject from other threads is carried out by this loop
         deadline = None if timeout is None else time.monotonic() + timeout
+
+        def ended() -> bool:
+            return bool((stop is not None and stop.is_set()) or (stopping is not None and stopping.is_set())
+                        or (deadline is not None and time.monotonic() >= deadline))
         try:
-            self.rebuild()
+            if not self.rebuild_when_served(ended):
+                return self.bound
             idle_since: Optional[float] = None
-            while not ((stop is not None and stop.is_set()) or (stopping is not None and stopping.is_set())):
-                if deadline is not None and time.monotonic() >= deadline:
-                    break
+            while not ended():
                 if not self.leading():
                     self.lost_leadership = True
                     break
