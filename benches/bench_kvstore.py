@@ -1,9 +1,10 @@
-"""pytest-benchmark for the embedded kvstore, with etcd 3.4 (JSON gateway) as the reference in the same run.
+"""pytest-benchmark for the embedded kvstore, with etcd 3.4 (over gRPC) as the reference in the same run.
 
     python -m pytest benches/bench_kvstore.py --benchmark-columns=mean,ops,rounds
 
 Groups pair our operation with etcd's (the ``etcd`` rows are skipped when ``/usr/bin/etcd`` is missing).
-etcd is driven over HTTP/1.1 + JSON (tests/etcd_client.py), not gRPC, which understates it somewhat.
+etcd is driven through tests/etcd_client.py, over etcd's gRPC API (one long-lived channel) when the
+``etcd`` extra is installed, else over its HTTP/1.1 + JSON gateway.
 For the table with targets, run ``python benches/kvstore_table.py``.
 """
 from __future__ import annotations

@@ -1,16 +1,21 @@
-"""A small client for etcd's v3 JSON gateway (grpc-gateway), over http.client with keep-alive.
+"""A small etcd v3 client for the differential tests and benches, in the JSON gateway's request format.
 
-It speaks the wire format only: base64 keys and values, int64 fields as JSON strings, fields left out
+It speaks the gateway's JSON: base64 keys and values, int64 fields as JSON strings, fields left out
 when zero. Results are plain dicts/lists with the JSON decoded (bytes for keys and values, ints for
 revisions), so tests can compare them with borgkit's typed responses. Errors come back as
 :class:`EtcdError` carrying etcd's gRPC code and message.
 
-One ``EtcdClient`` holds one connection and is not thread-safe: give each thread its own.
+Transport: etcd's native gRPC API when the ``etcd`` extra (aetcd's generated stubs) is installed, one
+long-lived channel per client (tests/etcd_grpc.py turns the same JSON into protobuf messages and back);
+otherwise HTTP/1.1 to the gateway with keep-alive. ``transport="http"`` forces the gateway.
+
+One ``EtcdClient`` is not thread-safe: give each thread its own.
 """
 from __future__ import annotations
 
 import base64
 import http.client
+import importlib.util
 import json
 import socket
 import time
@@ -59,10 +64,11 @@ def decode_kv(raw: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 class EtcdError(Exception):
-    """An error response of the gateway: ``code`` (gRPC status), ``message`` (etcd's text)."""
+    """An error response: ``code`` (gRPC status), ``message`` (etcd's text); ``status`` is the gateway's
+    HTTP status (0 over gRPC)."""
 
     def __init__(self, status: int, code: int, message: str) -> None:
-        super().__init__(f"etcd HTTP {status}, code {code}: {message}")
+        super().__init__(f"etcd {'gRPC' if status == 0 else f'HTTP {status}'}, code {code}: {message}")
         self.status = status
         self.code = code
         self.message = message
@@ -101,11 +107,23 @@ def _range_fields(key: bytes, range_end: bytes | None) -> dict[str, Any]:
 class EtcdClient:
     """Requests to one etcd member's gateway at ``host:port`` (``/v3/...`` paths, etcd >= 3.4)."""
 
-    def __init__(self, host: str, port: int, *, timeout: float = 30.0) -> None:
+    def __init__(self, host: str, port: int, *, timeout: float = 30.0, transport: str = "auto") -> None:
         self.host = host
         self.port = port
         self.timeout = timeout
         self._conn: http.client.HTTPConnection | None = None
+        self._grpc: Any = None
+        if transport not in ("auto", "grpc", "http"):
+            raise ValueError(f"transport={transport!r}: expected auto, grpc or http")
+        if transport != "http" and (transport == "grpc" or importlib.util.find_spec("aetcd") is not None):
+            from etcd_grpc import GrpcTransport
+
+            self._grpc = GrpcTransport(host, port, timeout)
+
+    @property
+    def transport(self) -> str:
+        """``"grpc"`` or ``"http"`` (the JSON gateway)."""
+        return "http" if self._grpc is None else "grpc"
 
     # -- transport -------------------------------------------------------------------------------------
     def _connection(self) -> http.client.HTTPConnection:
@@ -118,7 +136,14 @@ class EtcdClient:
         return self._conn
 
     def call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        """POST ``body`` as JSON to ``path``; the decoded reply, or :class:`EtcdError`."""
+        """Send ``body`` (gateway JSON) to ``path``; the decoded reply, or :class:`EtcdError`."""
+        if self._grpc is not None:
+            from etcd_grpc import RpcFailure
+
+            try:
+                return self._grpc.call(path, body)  # type: ignore[no-any-return]
+            except RpcFailure as failure:
+                raise EtcdError(0, failure.code, failure.message) from None
         payload = json.dumps(body).encode()
         for attempt in (0, 1):  # a keep-alive connection the server closed is reopened once
             conn = self._connection()
@@ -137,7 +162,9 @@ class EtcdClient:
         return reply
 
     def close(self) -> None:
-        """Close the keep-alive connection (a later call opens a new one)."""
+        """Close the keep-alive connection (a later call opens a new one); a gRPC client is closed for good."""
+        if self._grpc is not None:
+            self._grpc.close()
         if self._conn is not None:
             self._conn.close()
             self._conn = None
@@ -298,11 +325,11 @@ class EtcdClient:
             request["filters"] = [int(f) for f in filters]
         if progress_notify:
             request["progress_notify"] = True
-        return EtcdWatch(self.host, self.port, [{"create_request": request}], self.timeout)
+        return EtcdWatch(self.host, self.port, [{"create_request": request}], self.timeout, self._grpc)
 
     def watch_many(self, requests: list[dict[str, Any]]) -> EtcdWatch:
         """Open one stream carrying several ``WatchCreateRequest`` bodies (already in gateway JSON)."""
-        return EtcdWatch(self.host, self.port, [{"create_request": r} for r in requests], self.timeout)
+        return EtcdWatch(self.host, self.port, [{"create_request": r} for r in requests], self.timeout, self._grpc)
 
 
 class EtcdWatch:
@@ -315,7 +342,12 @@ class EtcdWatch:
     framing when a read times out, and a watch read must be able to time out and resume. The request
     body may carry several create requests: the gateway feeds them all into one gRPC watch stream."""
 
-    def __init__(self, host: str, port: int, creates: list[dict[str, Any]], timeout: float) -> None:
+    def __init__(self, host: str, port: int, creates: list[dict[str, Any]], timeout: float,
+                 grpc_transport: Any = None) -> None:
+        self._grpc_watch = None
+        if grpc_transport is not None:  # one gRPC watch stream carrying every create request
+            self._grpc_watch = grpc_transport.watch([c["create_request"] for c in creates], timeout)
+            return
         body = "".join(json.dumps(create) for create in creates).encode()
         self._sock = socket.create_connection((host, port), timeout=timeout)
         self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -395,7 +427,10 @@ class EtcdWatch:
 
     def next_response(self, timeout: float) -> dict[str, Any] | None:
         """The next WatchResponse, or None after ``timeout`` seconds (or at the end of the stream)."""
-        obj = self._next_object(time.monotonic() + timeout)
+        if self._grpc_watch is not None:
+            obj = self._grpc_watch.next_object(time.monotonic() + timeout)
+        else:
+            obj = self._next_object(time.monotonic() + timeout)
         if obj is None:
             return None
         if "error" in obj:
@@ -413,7 +448,10 @@ class EtcdWatch:
             yield response
 
     def close(self) -> None:
-        """Drop the stream (etcd cancels its watches when the connection closes)."""
+        """Drop the stream (etcd cancels its watches when the stream or connection closes)."""
+        if self._grpc_watch is not None:
+            self._grpc_watch.close()
+            return
         self._sock.close()
 
     def __enter__(self) -> EtcdWatch:

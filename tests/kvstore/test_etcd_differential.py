@@ -1,7 +1,8 @@
 """Differential tests: the same random request sequences on real etcd 3.4 and on ``kvstore.open()``.
 
 One etcd (Debian's ``etcd-server``, ``--unsafe-no-fsync`` for speed: durability is not what is compared)
-is started for the whole module; each hypothesis example gets a fresh in-memory store and a fresh key
+is started for the whole module and reached over its gRPC API (tests/etcd_client.py; its JSON gateway when
+the ``etcd`` extra is missing); each hypothesis example gets a fresh in-memory store and a fresh key
 prefix in etcd. etcd's revisions are global, so they are compared *relative to the example's start*:
 our fresh store starts at revision 1, etcd at ``base``; every etcd revision ``r`` (headers, create/mod
 revisions, compact revisions) is compared as ``r - (base - 1)``, and every revision argument we send
@@ -417,7 +418,7 @@ def step_etcd(etcd: EtcdClient, ex: Example, op: tuple[Any, ...]) -> Any:
         ttl = etcd.time_to_live(ex.lease(op[1]), keys=True)
         return ("ttl", ttl["ttl"] == -1, ttl["granted_ttl"], sorted(ttl["keys"]))
     if kind == "keepalive":
-        # the gateway answers TTL 0 for an unknown lease; clientv3 turns that into ErrLeaseNotFound
+        # etcd answers TTL 0 for an unknown lease; clientv3 turns that into ErrLeaseNotFound
         ttl = etcd.keepalive(ex.lease(op[1]))
         return ("keepalive", ttl) if ttl > 0 else ("error", "LeaseNotFound")
     if kind == "leases":
