@@ -28,7 +28,7 @@ RECHECK_DELAY = 0.01       # a stream told of a change that had no event yet is 
 MAX_EVENTS_PER_ROUND = 4096  # per stream, so one busy stream cannot starve the others
 MAX_PENDING_ROUNDS = 10000   # a client this far behind is dropped (it re-lists, as after kube's watch timeout)
 
-Encoder = Callable[[Any, dict[tuple[int, str], bytes]], bytes]
+Encoder = Callable[[Any, dict[tuple[int, str], Any]], bytes]
 
 
 class Subscription:
@@ -44,7 +44,7 @@ class Subscription:
         self.ended = False
         self.next_bookmark = 0.0
 
-    def drain(self, cache: dict[tuple[int, str], bytes]) -> list[bytes]:
+    def drain(self, cache: dict[tuple[int, str], Any]) -> list[bytes]:
         """Every event the stream has now, encoded (an ERROR line ends it)."""
         lines: list[bytes] = []
         while len(lines) < MAX_EVENTS_PER_ROUND:
@@ -176,7 +176,7 @@ class Fanout:
 
     def _pump(self, targets: list[Subscription]) -> set[int]:
         """Drain ``targets`` and post what they had; returns the ids of those that had nothing."""
-        cache: dict[tuple[int, str], bytes] = {}
+        cache: dict[tuple[int, str], Any] = {}
         batch: list[tuple[Subscription, list[bytes], bool]] = []
         seen: set[int] = set()
         quiet: set[int] = set()

@@ -29,7 +29,9 @@ def _encoder(call: Call, as_table: bool) -> Any:
     res = call.res
     include = call.query.get("includeObject", "Metadata")
 
-    def encode(event: Any, cache: dict[tuple[int, str], bytes]) -> bytes:
+    variant = f"table:{include}" if as_table else "json"
+
+    def encode(event: Any, cache: dict[tuple[int, str], Any]) -> bytes:
         if isinstance(event, Exception):
             error = status.from_objects_error(event, resource=res.resource, kind=res.kind, group=res.group) \
                 if isinstance(event, objects.ObjectsError) else APIError(500, "InternalError", str(event))
@@ -38,14 +40,19 @@ def _encoder(call: Call, as_table: bool) -> Any:
             obj: dict[str, Any] = {"kind": res.kind, "apiVersion": res.group_version,
                                    "metadata": {"resourceVersion": event.resource_version}}
             return b'{"type":"BOOKMARK","object":' + dumps(obj) + b"}\n"
-        key = (id(event.object), "table" if as_table else "json")
-        body = cache.get(key)
-        if body is None:
+        # The cache keeps the object with its bytes: an id() is unique only while its object lives, and an
+        # event's object (a fresh decode for one that left a selector) may be freed before the round ends.
+        key = (id(event.object), variant)
+        hit = cache.get(key)
+        if hit is not None and hit[0] is event.object:
+            body = hit[1]
+        else:
             d = as_dict(event.object)
             if as_table:
                 meta = {"resourceVersion": d["metadata"].get("resourceVersion", "")}
                 d = table.table([d], res.kind, meta, include)
-            body = cache[key] = dumps(d)
+            body = dumps(d)
+            cache[key] = (event.object, body)
         return b'{"type":"' + event.type.encode() + b'","object":' + body + b"}\n"
 
     return encode
@@ -150,7 +157,7 @@ async def watch(ctx: Context, call: Call, request: web.Request) -> web.StreamRes
 def _mark_initial_end(encode: Any) -> Any:
     """The BOOKMARK after the initial events carries the ``k8s.io/initial-events-end`` annotation."""
 
-    def marked(event: Any, cache: dict[tuple[int, str], bytes]) -> bytes:
+    def marked(event: Any, cache: dict[tuple[int, str], Any]) -> bytes:
         line = encode(event, cache)
         if isinstance(event, _InitialEnd):
             line = line.replace(b'"metadata":{', b'"metadata":{"annotations":{"k8s.io/initial-events-end":"true"},', 1)
