@@ -71,6 +71,8 @@ def test_a_write_refused_before_proposing_is_sent_again(scripted):
     (grpc.StatusCode.UNAVAILABLE, "etcdserver: request timed out"),
     (grpc.StatusCode.UNAVAILABLE, "etcdserver: leader changed"),
     (grpc.StatusCode.UNAVAILABLE, "Connection reset by peer"),
+    # etcd answers ErrStopped also after proposing, when the member stops while waiting for the apply
+    (grpc.StatusCode.UNAVAILABLE, "etcdserver: server stopped"),
 ])
 def test_a_write_whose_fate_is_open_raises_timeout_and_is_not_resent(scripted, failure):
     servicer, store = scripted

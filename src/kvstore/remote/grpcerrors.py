@@ -34,9 +34,10 @@ def code_of(error: grpc.RpcError) -> Any:
 
 
 # texts etcd returns when the member refused the request before proposing it (nothing applied)
-# (etcd's gRPC interceptor checks for a leader before the request reaches the server)
-_NOT_PROPOSED = ("etcdserver: no leader", "etcdserver: not capable", "etcdserver: too many requests",
-                 "etcdserver: server stopped")
+# (etcd's gRPC interceptor checks for a leader before the request reaches the server). Not "server
+# stopped": processInternalRaftRequestOnce also answers ErrStopped after the proposal, when the member
+# stops while waiting for its apply, and the rest of the cluster may commit it.
+_NOT_PROPOSED = ("etcdserver: no leader", "etcdserver: not capable", "etcdserver: too many requests")
 # the connection was never made: the request was not sent
 _NOT_SENT = ("failed to connect", "connection refused", "name resolution", "dns resolution failed",
              "no address", "connect failed", "getaddrinfo")
