@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import pathlib
 from typing import Any
 
@@ -14,12 +15,18 @@ def corpus_files() -> list[pathlib.Path]:
     return sorted(p for p in MANIFESTS.iterdir() if p.suffix in (".yaml", ".json"))
 
 
-def corpus_documents() -> list[dict[str, Any]]:
-    """Every object document of the corpus (List items spliced in), freshly parsed."""
+@functools.lru_cache(maxsize=1)
+def _parsed() -> tuple[dict[str, Any], ...]:
     docs: list[dict[str, Any]] = []
     for path in corpus_files():
         docs.extend(_expand_lists(_read_documents(path.read_text())))
-    return docs
+    return tuple(docs)
+
+
+def corpus_documents() -> list[dict[str, Any]]:
+    """Every object document of the corpus (List items spliced in), a fresh deep copy each call (parsed
+    once per session: parsing the YAML took 0.4 s a call, a deep copy takes 1 ms)."""
+    return copy.deepcopy(list(_parsed()))
 
 
 def document(kind: str, name: str) -> dict[str, Any]:

@@ -176,7 +176,10 @@ def test_no_arguments_run_the_builtin_set_in_both_modes_and_say_how_to_run_full_
 
 
 def test_the_console_script_is_the_bench():
-    (entry,) = importlib.metadata.entry_points(group="console_scripts", name="borgkit-bench")
+    try:
+        (entry,) = importlib.metadata.entry_points(group="console_scripts", name="borgkit-bench")
+    except ValueError:
+        pytest.skip("borgkit is not installed in this environment (pip install -e .)")
     assert entry.value == "scheduling.bench:main"
     path = shutil.which("borgkit-bench")
     if path is None:
