@@ -130,7 +130,8 @@ class Candidate:
         self.elector = objects.LeaderElection(identity, "lock", **options)
         self.registry = registry
         self.log = log
-        self.stop = threading.Event()
+        self.stop = threading.Event()         # ends the elector's run (it releases the lease)
+        self.stop_work = threading.Event()    # ends the worker, which halt() stops first
         started, stopped = log.callbacks(self.elector)
         self.leading = threading.Event()
 
@@ -148,9 +149,9 @@ class Candidate:
 
     def _work(self) -> None:
         name = self.elector.identity
-        while not self.stop.is_set():
+        while not self.stop_work.is_set():
             if not self.elector.is_leader:
-                self.stop.wait(0.01)
+                self.stop_work.wait(0.01)
                 continue
             cm = objects.from_dict({"apiVersion": "v1", "kind": "ConfigMap",
                                     "metadata": {"name": "work", "namespace": "default"},
@@ -161,11 +162,11 @@ class Candidate:
                 except objects.NotFound:
                     written = self.registry.create(cm)
             except Exception:  # noqa: BLE001 - a store that is down: the action did not happen
-                self.stop.wait(0.05)
+                self.stop_work.wait(0.05)
                 continue
             self.log.acted(name, int(written.metadata.resource_version))
             self.actions += 1
-            self.stop.wait(0.02)
+            self.stop_work.wait(0.02)
 
     def start(self) -> "Candidate":
         self.thread.start()
@@ -173,7 +174,10 @@ class Candidate:
         return self
 
     def halt(self) -> None:
+        # The work stops before the elector releases the lease, as client-go's ReleaseOnCancel asks of the
+        # holder: a write still in flight when the release lands would be an action by a non-holder.
+        self.stop_work.set()
+        self.worker.join(10)
         self.stop.set()
         self.thread.join(10)
-        self.worker.join(10)
         assert not self.thread.is_alive() and not self.worker.is_alive()
