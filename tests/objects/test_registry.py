@@ -170,13 +170,14 @@ def test_list_filters_by_namespace_and_selectors(reg):
     reg.create(pod("c", namespace="kube-system", labels={"app": "web"}))
     reg.create(config_map("a"))
     names = lambda result: sorted(f"{o.metadata.namespace}/{o.metadata.name}" for o in result.items)
-    assert names(reg.list("Pod")) == ["default/a", "default/b", "kube-system/c"]
+    assert names(reg.list("Pod", all_namespaces=True)) == ["default/a", "default/b", "kube-system/c"]
     assert names(reg.list("Pod", "default")) == ["default/a", "default/b"]
-    assert names(reg.list("Pod", label_selector="app=web")) == ["default/a", "kube-system/c"]
-    assert names(reg.list("Pod", field_selector="spec.nodeName=")) == ["default/b", "kube-system/c"]
-    assert names(reg.list("Pod", field_selector="metadata.namespace!=default",
+    assert names(reg.list("Pod", all_namespaces=True, label_selector="app=web")) == ["default/a", "kube-system/c"]
+    assert names(reg.list("Pod", all_namespaces=True, field_selector="spec.nodeName=")) == ["default/b",
+                                                                                          "kube-system/c"]
+    assert names(reg.list("Pod", all_namespaces=True, field_selector="metadata.namespace!=default",
                           label_selector=objects.LabelSelector.parse("app in (web)"))) == ["kube-system/c"]
-    listed = reg.list("Pod")
+    listed = reg.list("Pod", all_namespaces=True)
     assert listed.resource_version == str(reg.store.revision) and listed.continue_ is None
 
 
@@ -185,7 +186,7 @@ def test_list_pages_with_selectors_fill_each_page(reg):
         reg.create(pod(f"p{i:02d}", labels={"even": str(i % 2 == 0).lower()}))
     seen, token, pages = [], None, 0
     while True:
-        page = reg.list("Pod", label_selector="even=true", limit=4, continue_=token)
+        page = reg.list("Pod", all_namespaces=True, label_selector="even=true", limit=4, continue_=token)
         pages += 1
         assert len(page.items) == 4 or page.continue_ is None
         seen += [o.metadata.name for o in page.items]
@@ -199,24 +200,24 @@ def test_list_pages_with_selectors_fill_each_page(reg):
 def test_continue_token_pins_the_snapshot_and_expires_after_compaction(reg):
     for i in range(6):
         reg.create(pod(f"p{i}"))
-    first = reg.list("Pod", limit=3)
+    first = reg.list("Pod", all_namespaces=True, limit=3)
     reg.delete("Pod", "p4")
     reg.create(pod("p9"))
-    rest = reg.list("Pod", limit=10, continue_=first.continue_)
+    rest = reg.list("Pod", all_namespaces=True, limit=10, continue_=first.continue_)
     assert [o.metadata.name for o in rest.items] == ["p3", "p4", "p5"]
     assert rest.resource_version == first.resource_version
     reg.store.compact(reg.store.revision)
     with pytest.raises(Expired):
-        reg.list("Pod", limit=10, continue_=first.continue_)
+        reg.list("Pod", all_namespaces=True, limit=10, continue_=first.continue_)
 
 
 @pytest.mark.parametrize("token", ["garbage", "eyJ2IjoieCJ9", ""])
 def test_bad_continue_tokens(reg, token):
     if token == "":
-        assert reg.list("Pod", continue_=token).items == []
+        assert reg.list("Pod", all_namespaces=True, continue_=token).items == []
         return
     with pytest.raises(ValidationError, match="continue"):
-        reg.list("Pod", continue_=token)
+        reg.list("Pod", all_namespaces=True, continue_=token)
 
 
 def test_retry_on_conflict_helper(reg):
@@ -303,20 +304,20 @@ def test_bind_sets_node_name_and_pod_scheduled(reg):
 def test_list_at_a_resource_version_and_remaining_count(reg):
     for i in range(5):
         reg.create(pod(f"p{i}"))
-    then = reg.list("Pod").resource_version
+    then = reg.list("Pod", all_namespaces=True).resource_version
     reg.delete("Pod", "p0")
     reg.create(pod("p9"))
-    old = reg.list("Pod", resource_version=then)
+    old = reg.list("Pod", all_namespaces=True, resource_version=then)
     assert [o.metadata.name for o in old.items] == ["p0", "p1", "p2", "p3", "p4"]
     assert old.resource_version == then
-    page = reg.list("Pod", limit=2)
+    page = reg.list("Pod", all_namespaces=True, limit=2)
     assert page.remaining_item_count == 3 and len(page.items) == 2
-    assert reg.list("Pod", limit=2, label_selector="a=b").remaining_item_count is None
+    assert reg.list("Pod", all_namespaces=True, limit=2, label_selector="a=b").remaining_item_count is None
     with pytest.raises(ValidationError, match="Too large resource version"):
-        reg.list("Pod", resource_version=str(reg.store.revision + 10))
+        reg.list("Pod", all_namespaces=True, resource_version=str(reg.store.revision + 10))
     reg.store.compact(reg.store.revision)
     with pytest.raises(Expired):
-        reg.list("Pod", resource_version=then)
+        reg.list("Pod", all_namespaces=True, resource_version=then)
 
 
 def test_delete_preconditions(reg):

@@ -73,7 +73,7 @@ def test_pagination_is_a_consistent_snapshot_while_writes_happen(kv_backend):
     store, reg = new_registry(backend=kv_backend)
     for i in range(40):
         reg.create(pod(f"p{i:03d}", labels={"gen": "0"}))
-    expected = [o.metadata.name for o in reg.list("Pod").items]
+    expected = [o.metadata.name for o in reg.list("Pod", all_namespaces=True).items]
     stop = threading.Event()
     errors = []
 
@@ -88,7 +88,7 @@ def test_pagination_is_a_consistent_snapshot_while_writes_happen(kv_backend):
             errors.append(exc)
 
     # the first page pins the revision; writes after it must not show in any later page
-    first = reg.list("Pod", limit=7)
+    first = reg.list("Pod", all_namespaces=True, limit=7)
     t = threading.Thread(target=writer)
     t.start()
     try:
@@ -96,7 +96,7 @@ def test_pagination_is_a_consistent_snapshot_while_writes_happen(kv_backend):
         token = first.continue_
         pages = 1
         while token is not None and pages < 100:
-            page = reg.list("Pod", limit=7, continue_=token)
+            page = reg.list("Pod", all_namespaces=True, limit=7, continue_=token)
             assert page.resource_version == first.resource_version
             names += [o.metadata.name for o in page.items]
             token = page.continue_

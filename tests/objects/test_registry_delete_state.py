@@ -22,7 +22,7 @@ def test_the_last_state_is_the_same_remembered_or_decoded() -> None:
         reg.create(pod("decoded", labels={"app": "a"}))
         before = {name: reg.get("Pod", name) for name in ("remembered", "decoded")}
         fresh = Registry(store, clock=lambda: 1_700_000_000.0)  # nothing decoded yet
-        stream = reg.watch("Pod", resource_version=before["decoded"].metadata.resource_version)
+        stream = reg.watch("Pod", all_namespaces=True, resource_version=before["decoded"].metadata.resource_version)
         try:
             gone = {"remembered": reg.delete("Pod", "remembered"), "decoded": fresh.delete("Pod", "decoded")}
             events = [stream.get(5.0) for _ in range(2)]
@@ -48,7 +48,7 @@ def test_a_watcher_behind_the_remembered_window_decodes_each_event_once() -> Non
     try:
         reg._recent = RecentObjects(4)  # a small window: what a long lag is against the default one
         start = reg.create(pod("first")).metadata.resource_version
-        stream = reg.watch("Pod", resource_version=start)
+        stream = reg.watch("Pod", all_namespaces=True, resource_version=start)
         try:
             written = [reg.create(pod(f"p{i}", labels={"i": str(i)})) for i in range(10)]
             decoded = []

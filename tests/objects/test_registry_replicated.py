@@ -43,7 +43,7 @@ def test_updates_through_different_members_are_never_lost(members):
     registries[0].create(config_map("counter", {"n": "0"}))
     with pytest.raises(AlreadyExists):
         registries[1].create(config_map("counter"))
-    with registries[2].watch("ConfigMap", resource_version="1") as stream:
+    with registries[2].watch("ConfigMap", all_namespaces=True, resource_version="1") as stream:
         errors = []
 
         def worker(reg):

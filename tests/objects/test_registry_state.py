@@ -26,7 +26,7 @@ class RegistryMachine(RuleBasedStateMachine):
         self.model = {}        # name -> (data value, resourceVersion int)
         self.seen = {}         # name -> the last object the registry returned for it
         self.revision = 1
-        self.stream = self.reg.watch("ConfigMap", resource_version="1")
+        self.stream = self.reg.watch("ConfigMap", all_namespaces=True, resource_version="1")
         self.mirror = {}       # name -> (data value, resourceVersion) rebuilt from watch events only
         self.mirror_revision = 1
 
@@ -112,7 +112,7 @@ class RegistryMachine(RuleBasedStateMachine):
 
     @invariant()
     def list_matches_model(self):
-        listed = self.reg.list("ConfigMap")
+        listed = self.reg.list("ConfigMap", all_namespaces=True)
         assert listed.resource_version == str(self.revision)
         got = {o.metadata.name: ((o.data or {}).get("v"), int(o.metadata.resource_version)) for o in listed.items}
         assert got == self.model

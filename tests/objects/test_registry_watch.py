@@ -31,7 +31,7 @@ def test_watch_from_resource_version_replays_then_follows(reg):
     reg.create(pod("b"))
     reg.patch("Pod", "a", {"metadata": {"labels": {"x": "1"}}})
     reg.delete("Pod", "b")
-    with reg.watch("Pod", resource_version=a.metadata.resource_version) as stream:
+    with reg.watch("Pod", all_namespaces=True, resource_version=a.metadata.resource_version) as stream:
         replayed = drain(stream, 3)
         assert [(e.type, e.object.metadata.name) for e in replayed] == [
             ("ADDED", "b"), ("MODIFIED", "a"), ("DELETED", "b")]
@@ -57,8 +57,8 @@ def test_watch_without_resource_version_starts_with_current_objects(reg):
 
 def test_selector_transitions_are_added_and_deleted(reg):
     reg.create(pod("a", labels={"app": "db"}))
-    start = reg.list("Pod").resource_version
-    with reg.watch("Pod", resource_version=start, label_selector="app=web") as stream:
+    start = reg.list("Pod", all_namespaces=True).resource_version
+    with reg.watch("Pod", all_namespaces=True, resource_version=start, label_selector="app=web") as stream:
         reg.patch("Pod", "a", {"metadata": {"labels": {"app": "web"}}})      # starts matching
         reg.patch("Pod", "a", {"metadata": {"labels": {"v": "2"}}})          # still matching
         reg.patch("Pod", "a", {"metadata": {"labels": {"app": "api"}}})      # stops matching
@@ -73,7 +73,7 @@ def test_selector_transitions_are_added_and_deleted(reg):
 
 def test_field_selector_watch_sees_binding(reg):
     reg.create(pod("a"))
-    with reg.watch("Pod", field_selector="spec.nodeName=n1", resource_version="1") as stream:
+    with reg.watch("Pod", all_namespaces=True, field_selector="spec.nodeName=n1", resource_version="1") as stream:
         reg.patch("Pod", "a", {"spec": {"nodeName": "n1"}})
         event = drain(stream, 1)[0]
         assert event.type == "ADDED" and event.object.spec.node_name == "n1"
@@ -81,7 +81,7 @@ def test_field_selector_watch_sees_binding(reg):
 
 def test_bookmark_on_request(reg):
     reg.create(pod("a"))
-    with reg.watch("Pod", resource_version=str(reg.store.revision)) as stream:
+    with reg.watch("Pod", all_namespaces=True, resource_version=str(reg.store.revision)) as stream:
         stream.request_bookmark()
         event = drain(stream, 1)[0]
         assert event.type == "BOOKMARK" and event.object is None
@@ -93,11 +93,11 @@ def test_compacted_resource_version_is_expired(reg):
     reg.create(pod("b"))
     reg.store.compact(reg.store.revision)
     with pytest.raises(Expired):
-        reg.watch("Pod", resource_version="1")
+        reg.watch("Pod", all_namespaces=True, resource_version="1")
 
 
 def test_iteration_ends_when_stopped(reg):
-    stream = reg.watch("Pod")
+    stream = reg.watch("Pod", all_namespaces=True)
     got = []
 
     def consume():
@@ -118,7 +118,7 @@ def test_iteration_ends_when_stopped(reg):
 
 
 def test_watchers_get_the_object_the_write_returned(reg):
-    with reg.watch("Pod", resource_version=str(reg.store.revision)) as stream:
+    with reg.watch("Pod", all_namespaces=True, resource_version=str(reg.store.revision)) as stream:
         created = reg.create(pod("a"))
         event = drain(stream, 1)[0]
         assert event.object is created              # decoded once per revision, shared (immutable values)

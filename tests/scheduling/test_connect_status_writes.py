@@ -48,7 +48,7 @@ def test_the_nomination_and_the_condition_are_one_write(tmp_path: pathlib.Path) 
         registry = objects.Registry(store)
         _preemption(registry)
         created = registry.create(pod("high", cpu="1", priorityClassName="high"))
-        stream = registry.watch("Pod", resource_version=created.metadata.resource_version)
+        stream = registry.watch("Pod", all_namespaces=True, resource_version=created.metadata.resource_version)
         try:
             assert Scheduler().run(registry, until_idle=True, timeout=30) == 1
             seen = _history(stream, "high")
@@ -58,7 +58,7 @@ def test_the_nomination_and_the_condition_are_one_write(tmp_path: pathlib.Path) 
         assert seen[0] == ("a", ("False", "Unschedulable"), None, {})
         assert seen[-1][1][0] == "True" and seen[-1][2] == "a"
         assert len(seen) == 2
-        assert [p.metadata.name for p in registry.list("Pod").items] == ["high"]
+        assert [p.metadata.name for p in registry.list("Pod", all_namespaces=True).items] == ["high"]
     finally:
         store.close()
 
@@ -82,7 +82,7 @@ def test_a_write_meanwhile_is_kept_and_the_status_written_after_a_re_read(tmp_pa
         registry.create(objects.from_dict({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "b"},
                                            "spec": {"unschedulable": True}}))
         created = registry.create(pod("high", cpu="1", priorityClassName="high"))
-        stream = registry.watch("Pod", resource_version=created.metadata.resource_version)
+        stream = registry.watch("Pod", all_namespaces=True, resource_version=created.metadata.resource_version)
         try:
             assert Scheduler().run(registry, until_idle=True, timeout=30) == 1
             seen = _history(stream, "high")

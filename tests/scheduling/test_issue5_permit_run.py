@@ -26,7 +26,7 @@ from scheduling.framework import Plugin, PostBindPlugin  # noqa: E402
 
 
 def _placements(registry: Any) -> dict[str, Any]:
-    return {p.metadata.name: p.spec.node_name for p in registry.list("Pod").items}
+    return {p.metadata.name: p.spec.node_name for p in registry.list("Pod", all_namespaces=True).items}
 
 
 def _wait_for(predicate: Any, seconds: float = 20.0) -> bool:

@@ -273,7 +273,7 @@ def test_through_a_registry_a_complete_group_binds_and_an_incomplete_one_times_o
     s = scheduler(TickingClock(0.05), timeout=10)
     # until_idle stays up while half-0 waits, and returns once its timeout released it.
     assert s.run(registry, until_idle=True, timeout=60) == 2
-    placed = {p.metadata.name: p.spec.node_name for p in registry.list("Pod").items}
+    placed = {p.metadata.name: p.spec.node_name for p in registry.list("Pod", all_namespaces=True).items}
     assert placed == {"full-0": "n0", "full-1": "n0", "half-0": None}
     assert _cpu(s) == {"n0": 2000} and len(s.framework().waiting_pods) == 0
     condition = [c for c in registry.get("Pod", "half-0", "default").status.conditions if c.type == "PodScheduled"]

@@ -33,7 +33,7 @@ def test_scheduler_run_on_a_registry_over_etcd_binds_and_a_restart_rebuilds_from
                 registry.create(pod(f"p{i}", cpu="500m"))
             registry.create(pod("too-big", cpu="3"))
             assert Scheduler().run(registry, until_idle=True, timeout=60) == 8
-            placed = {p.metadata.name: p.spec.node_name for p in registry.list("Pod").items}
+            placed = {p.metadata.name: p.spec.node_name for p in registry.list("Pod", all_namespaces=True).items}
             assert placed["too-big"] is None
             per_node: dict[str, int] = {}
             for name, where in placed.items():
@@ -51,7 +51,8 @@ def test_scheduler_run_on_a_registry_over_etcd_binds_and_a_restart_rebuilds_from
             assert scheduler.run(registry, until_idle=True, timeout=60) == 4
             requested = sum(scheduler.cache.get(n).requested["cpu"] for n in ("a", "b", "c"))
             assert requested == 12 * 500  # the rebuilt cache counted the first run's pods too
-            assert all(p.spec.node_name for p in registry.list("Pod").items if p.metadata.name != "too-big")
+            assert all(p.spec.node_name for p in registry.list("Pod", all_namespaces=True).items
+                       if p.metadata.name != "too-big")
 
 
 def test_the_bench_runs_e2e_on_etcd_beside_the_embedded_store_and_cleans_up(tmp_path: pathlib.Path) -> None:

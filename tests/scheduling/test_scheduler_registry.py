@@ -22,7 +22,7 @@ def _open(path: pathlib.Path):
 
 
 def _placements(registry) -> dict:
-    return {p.metadata.name: p.spec.node_name for p in registry.list("Pod").items}
+    return {p.metadata.name: p.spec.node_name for p in registry.list("Pod", all_namespaces=True).items}
 
 
 def test_pods_created_in_the_registry_are_bound_and_survive_a_restart(tmp_path: pathlib.Path) -> None:
@@ -186,7 +186,7 @@ def test_preemption_writes_the_nominated_node_name(tmp_path: pathlib.Path) -> No
         registry.create(pod("low", cpu="1"))
         assert Scheduler().run(registry, until_idle=True, timeout=30) == 1
         created = registry.create(pod("high", cpu="1", priorityClassName="high"))
-        history = registry.watch("Pod", resource_version=created.metadata.resource_version)
+        history = registry.watch("Pod", all_namespaces=True, resource_version=created.metadata.resource_version)
         try:
             # Preempted, then taken from backoff at once when nothing else is active (as kube-scheduler
             # with SchedulerPopFromBackoffQ) and bound to the node it was nominated to.
@@ -203,7 +203,7 @@ def test_preemption_writes_the_nominated_node_name(tmp_path: pathlib.Path) -> No
             history.stop()
         assert ("a", ("False", "Unschedulable"), None) in seen
         assert seen[-1][2] == "a"
-        assert [p.metadata.name for p in registry.list("Pod").items] == ["high"]
+        assert [p.metadata.name for p in registry.list("Pod", all_namespaces=True).items] == ["high"]
         assert registry.get("Pod", "high", "default").spec.node_name == "a"
     finally:
         store.close()

@@ -234,7 +234,7 @@ def test_docs_example_through_a_registry(tmp_path: pathlib.Path):
         for p in _service_pods(8):
             registry.create(p)
             assert scheduler.run(registry, until_idle=True, timeout=30) >= 1
-        placements = {p.metadata.name: p.spec.node_name for p in registry.list("Pod").items}
+        placements = {p.metadata.name: p.spec.node_name for p in registry.list("Pod", all_namespaces=True).items}
         per_node, per_zone = _spread_of(placements, nodes)
         assert per_node == {"node1": 2, "node2": 2, "node3": 2, "node4": 2}
         assert per_zone == {"zoneA": 4, "zoneB": 4}
