@@ -51,11 +51,20 @@ class ExponentialBackoff:
         self._failures.pop(key, None)
 
 
+def _check_bucket(what: str, qps: float, burst: int) -> None:
+    # qps 0 would divide by zero once the burst is spent; a negative qps or burst gives negative delays
+    if not qps > 0:
+        raise ValueError(f"{what}: qps {qps} must be > 0")
+    if not burst >= 1:
+        raise ValueError(f"{what}: burst {burst} must be >= 1")
+
+
 class TokenBucket:
     """BucketRateLimiter: ``qps`` tokens a second, ``burst`` at most; a reservation past the tokens at hand
     waits for its token (golang.org/x/time/rate's Reserve)."""
 
     def __init__(self, qps: float = DEFAULT_QPS, burst: int = DEFAULT_BURST, clock: Clock = time.monotonic) -> None:
+        _check_bucket("token bucket", qps, burst)
         self.qps, self.burst, self._clock = qps, burst, clock
         self._tokens = float(burst)
         self._last = clock()
@@ -81,6 +90,7 @@ class WorkQueue:
                  burst: int = DEFAULT_BURST) -> None:
         if base_delay <= 0 or max_delay < base_delay:
             raise ValueError(f"workqueue {name}: base_delay {base_delay} must be > 0 and <= max_delay {max_delay}")
+        _check_bucket(f"workqueue {name}", qps, burst)
         self.name = name
         self._clock: Clock = clock or time.monotonic
         self._backoff = ExponentialBackoff(base_delay, max_delay)

@@ -176,6 +176,16 @@ def test_bad_configuration_is_refused():
         WorkQueue("x", base_delay=0.01, max_delay=0.001)
 
 
+@pytest.mark.parametrize("qps, burst, named", [(0, 100, "qps 0"), (-5, 100, "qps -5"), (10, 0, "burst 0"),
+                                               (10, -1, "burst -1")])
+def test_a_rate_limiter_that_cannot_hand_out_tokens_is_refused(qps, burst, named):
+    # qps 0 divided by zero on the second failure (burst 1); a negative qps or burst gave negative delays
+    with pytest.raises(ValueError, match=named):
+        WorkQueue("x", qps=qps, burst=burst)
+    with pytest.raises(ValueError, match=named):
+        TokenBucket(qps, burst)
+
+
 def test_threads_never_share_a_key_and_every_add_is_processed():
     q = WorkQueue("t")
     active: set[str] = set()
