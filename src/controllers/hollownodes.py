@@ -26,7 +26,7 @@ import threading
 import time
 from typing import Any, Callable, Sequence
 
-from objects import AlreadyExists, Conflict, NotFound, ObjectsError, from_dict, to_dict
+from objects import AlreadyExists, Conflict, NotFound, ObjectsError, ServerTimeout, Unavailable, from_dict, to_dict
 from objects.leaderelection import micro_time
 
 from .informer import Informer
@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 NODE_NAME_INDEX = "spec.nodeName"
 _TERMINAL = ("Succeeded", "Failed")
 _CONFLICT_RETRY = 0.05  # seconds before a sync that met a Conflict looks again
+# seconds before a sync or report the store could not answer (504 / 503) is tried again: the kubelet's status
+# manager resyncs the statuses it could not write every 10 s
+_TRANSIENT_RETRY = 10.0
 
 
 def _node_name_of(pod: Any) -> list[str]:
@@ -316,7 +319,10 @@ class HollowNodes:
         def report() -> None:
             if node.epoch != epoch or not node.live:
                 return
-            self._post_node_status(node, force=True)
+            try:
+                self._post_node_status(node, force=True)
+            except ObjectsError as exc:  # the next report is still due: a kubelet keeps reporting
+                log.warning("hollow node %s: node status report failed: %s", node.name, exc)
             if node.epoch == epoch:
                 self._schedule_report(node, self.clock() + self.status_report_interval)
         self.wheel.call_at(due, report, node.index)
@@ -415,6 +421,10 @@ class HollowNodes:
             self.wheel.call_later(_CONFLICT_RETRY, lambda: self._sync_again(key, node), node.index)
         except NotFound:
             pass  # deleted meanwhile: the informer's DELETED event forgets it
+        except (ServerTimeout, Unavailable) as exc:  # no event may come to sync it again: retry on a timer
+            log.warning("hollow node %s: sync of pod %s failed, retrying in %.0f s: %s", node.name, key,
+                        _TRANSIENT_RETRY, exc)
+            self.wheel.call_later(_TRANSIENT_RETRY, lambda: self._sync_again(key, node), node.index)
 
     def _sync_again(self, key: str, node: HollowNode) -> None:
         self._enqueue(key, node)
