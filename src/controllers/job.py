@@ -174,9 +174,10 @@ class JobController(PodOwnerController):
         spec = job.spec
         limit = spec.backoff_limit if spec.backoff_limit is not None else 6
         on_failure = spec.template is not None and spec.template.spec.restart_policy == "OnFailure"
+        # kube's exceedsBackoffLimit || pastBackoffLimitOnFailure: failed pods above the limit, or (OnFailure)
+        # the container restarts of the pods still running reaching it (any restart when the limit is 0)
         restarts = sum(restart_count(p) for p in active) if on_failure else 0
-        if (on_failure and restarts + failed > limit) or (not on_failure and failed > limit) or \
-                (on_failure and limit == 0 and restarts > 0):
+        if failed > limit or (on_failure and (restarts > 0 if limit == 0 else restarts >= limit)):
             return "BackoffLimitExceeded", "Job has reached the specified backoff limit"
         deadline = spec.active_deadline_seconds
         started = parse_time(start_time)

@@ -95,6 +95,43 @@ def test_backoff_limit_counts_failed_pods(registry, manager):
                for e in registry.list("Event", "default").items)
 
 
+def _restarted(registry, p, count):
+    registry.patch_status("Pod", p.metadata.name, {"status": {"phase": "Running", "containerStatuses": [
+        {"name": "c", "image": "i", "imageID": "", "ready": True, "restartCount": count,
+         "state": {"running": {}}}]}}, p.metadata.namespace)
+
+
+@pytest.mark.parametrize("limit, restarts, fails", [(2, 1, False), (2, 2, True), (0, 1, True)])
+def test_on_failure_restarts_reaching_the_backoff_limit_fail_the_job(registry, manager, limit, restarts, fails):
+    # kube's pastBackoffLimitOnFailure: the container restarts of running / pending pods >= backoffLimit
+    # (> 0 when backoffLimit is 0) fail the Job, apart from failed pods > backoffLimit
+    m = manager()
+    registry.create(job("crashy", restart="OnFailure", backoffLimit=limit))
+    wait_for(lambda: len(state(registry, "crashy")[1]) == 1, message="the pod")
+    _restarted(registry, state(registry, "crashy")[1][0], restarts)
+    assert m.wait_idle(WAIT)
+    _, active, conditions = state(registry, "crashy")
+    if fails:
+        assert conditions.get("Failed") == ("True", "BackoffLimitExceeded") and active == []
+    else:
+        assert "Failed" not in conditions and len(active) == 1
+
+
+def test_on_failure_failed_pods_and_restarts_are_not_added_up(registry, manager):
+    # backoffLimit 2, two failed pods and one restart of the running one: kube fails the Job on neither
+    # (failed 2 > 2 no, restarts 1 >= 2 no); their sum 3 > 2 would have
+    m = manager()
+    registry.create(job("mixed", restart="OnFailure", backoffLimit=2))
+    for attempt in range(2):
+        wait_for(lambda: len(state(registry, "mixed")[1]) == 1, message=f"attempt {attempt}")
+        finish(registry, state(registry, "mixed")[1], "Failed")
+    wait_for(lambda: len(state(registry, "mixed")[1]) == 1, message="the third pod")
+    _restarted(registry, state(registry, "mixed")[1][0], 1)
+    assert m.wait_idle(WAIT)
+    j, active, conditions = state(registry, "mixed")
+    assert j.status.failed == 2 and "Failed" not in conditions and len(active) == 1
+
+
 def test_active_deadline_fails_the_job_and_deletes_its_pods(registry, manager):
     m = manager()
     registry.create(job("slow", activeDeadlineSeconds=1, parallelism=2, completions=2))
