@@ -16,24 +16,24 @@ the store lock.
 """
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .callbacks import CallbackDispatcher
-from .errors import Compacted, KVError, WatchCanceled
+from .errors import Compacted, KVError
 from .types import Event, EventType, WatchFilter, WatchResponse
+from .watchconsumer import END
+from .watchconsumer import WatchConsumer
 
 __all__ = ["Watcher", "WatchHub", "WatchCallback"]
 
 WatchCallback = Callable[[Any], None]
-_END = object()  # the watcher ended: canceled, or the store closed
 
 
-class Watcher:
+class Watcher(WatchConsumer):
     """A stream of events for a key or a range; iterate it, or give ``callback=`` to ``Store.watch``.
 
     * ``for event in watcher`` blocks for the next :class:`Event` and stops when the watcher is canceled;
@@ -132,7 +132,7 @@ class Watcher:
 
     # ------------------------------------------------------------ consumer side
     def _next_response(self, timeout: float | None) -> Any:
-        """The next response; None on timeout; _END when ended; raises the ending error."""
+        """The next response; None on timeout; END when ended; raises the ending error."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             with self._cond:
@@ -144,7 +144,7 @@ class Watcher:
                 if self._ended:
                     if self._error is not None:
                         raise self._error
-                    return _END
+                    return END
                 if self._synced:
                     remaining = None if deadline is None else deadline - time.monotonic()
                     if remaining is not None and remaining <= 0:
@@ -153,83 +153,14 @@ class Watcher:
                     continue
             self._hub._catch_up(self)
 
-    def _next_event(self, timeout: float | None) -> Any:
-        """The next event; None on timeout; _END when ended."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while not self._events:
-            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-            response = self._next_response(remaining)
-            if response is None or response is _END:
-                return response
-            self._events.extend(response.events)
-        return self._events.popleft()
-
-    def get(self, timeout: float | None = None) -> Event | None:
-        """The next event, or None when ``timeout`` seconds pass first.
-
-        Raises :class:`WatchCanceled` once the watcher has ended, :class:`Compacted` if it fell behind a
-        compaction.
-        """
-        event = self._next_event(timeout)
-        if event is _END:
-            raise WatchCanceled(f"watch id={self.id} was canceled")
-        return event
-
-    def responses(self, timeout: float | None = None) -> Iterator[WatchResponse]:
-        """Yield whole responses (progress notifications included) until the watcher ends, or until
-        no response arrives for ``timeout`` seconds."""
-        while True:
-            if self._events:  # events left over from event iteration come first
-                events = tuple(self._events)
-                self._events.clear()
-                yield WatchResponse(events, self.revision)
-                continue
-            response = self._next_response(timeout)
-            if response is None or response is _END:
-                return
-            yield response
-
-    def __iter__(self) -> Iterator[Event]:
-        return self
-
-    def __next__(self) -> Event:
-        event = self._next_event(None)
-        if event is _END:
-            raise StopIteration
-        return event  # type: ignore[no-any-return]
-
-    def __aiter__(self) -> Watcher:
-        return self
-
-    async def __anext__(self) -> Event:
-        loop = asyncio.get_running_loop()
-        while True:
-            # short waits in the default executor, so a cancelled task does not pin a thread for long
-            event = await loop.run_in_executor(None, self._next_event, 0.2)
-            if event is _END:
-                raise StopAsyncIteration
-            if event is not None:
-                return event  # type: ignore[no-any-return]
-
     def request_progress(self) -> None:
         """Ask for a progress notification (queued only while the watcher is synced, as etcd)."""
         self._hub.request_progress(self)
-
-    @property
-    def canceled(self) -> bool:
-        """True once the watcher has ended (canceled, compacted or the store closed)."""
-        return self._ended
 
     def cancel(self) -> None:
         """Stop the stream; nothing more is delivered (undelivered events are dropped). Idempotent."""
         self._hub._remove(self)
         self._end(None)
-
-    def __enter__(self) -> Watcher:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.cancel()
 
     def __repr__(self) -> str:
         return f"<Watcher id={self.id} key={self.key!r} range_end={self.range_end!r} synced={self._synced}>"

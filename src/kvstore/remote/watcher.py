@@ -16,18 +16,18 @@ revision even to a watcher still replaying history, so those are delivered but n
 """
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from aetcd import rpc
 
 from ..callbacks import CallbackDispatcher
-from ..errors import Compacted, KVError, Timeout, WatchCanceled
+from ..errors import Compacted, KVError, Timeout
 from ..types import Event, WatchFilter, WatchResponse
+from ..watchconsumer import END
+from ..watchconsumer import WatchConsumer
 from .convert import event as convert_event
 from .convert import wire_range_end
 
@@ -36,10 +36,9 @@ if TYPE_CHECKING:
 
 __all__ = ["RemoteWatcher"]
 
-_END = object()
 
 
-class RemoteWatcher:
+class RemoteWatcher(WatchConsumer):
     """The events of a key or range on etcd; the same interface as :class:`kvstore.Watcher`."""
 
     def __init__(self, stream: WatchStream, watch_id: int, key: bytes, range_end: bytes | None,
@@ -179,7 +178,7 @@ class RemoteWatcher:
                 if self._ended:
                     if self._error is not None:
                         raise self._error
-                    return _END
+                    return END
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     return None
@@ -187,76 +186,14 @@ class RemoteWatcher:
         self._stream.attach(self)  # caught up: etcd replays what came meanwhile from its history
         return response
 
-    def _next_event(self, timeout: float | None) -> Any:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while not self._events:
-            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-            response = self._next_response(remaining)
-            if response is None or response is _END:
-                return response
-            self._events.extend(response.events)
-        return self._events.popleft()
-
-    def get(self, timeout: float | None = None) -> Event | None:
-        """The next event, or None when ``timeout`` seconds pass first (see :meth:`kvstore.Watcher.get`)."""
-        event = self._next_event(timeout)
-        if event is _END:
-            raise WatchCanceled(f"watch id={self.id} was canceled")
-        return event  # type: ignore[no-any-return]
-
-    def responses(self, timeout: float | None = None) -> Iterator[WatchResponse]:
-        """Whole responses (progress notifications included) until the watcher ends or ``timeout`` passes."""
-        while True:
-            if self._events:
-                events = tuple(self._events)
-                self._events.clear()
-                yield WatchResponse(events, self.revision)
-                continue
-            response = self._next_response(timeout)
-            if response is None or response is _END:
-                return
-            yield response
-
-    def __iter__(self) -> Iterator[Event]:
-        return self
-
-    def __next__(self) -> Event:
-        event = self._next_event(None)
-        if event is _END:
-            raise StopIteration
-        return event  # type: ignore[no-any-return]
-
-    def __aiter__(self) -> RemoteWatcher:
-        return self
-
-    async def __anext__(self) -> Event:
-        loop = asyncio.get_running_loop()
-        while True:
-            event = await loop.run_in_executor(None, self._next_event, 0.2)
-            if event is _END:
-                raise StopAsyncIteration
-            if event is not None:
-                return event  # type: ignore[no-any-return]
-
     def request_progress(self) -> None:
         """Ask etcd for a progress notification for this watcher."""
         if not self._ended and not self._behind:
             self._stream.request_progress([self])
 
-    @property
-    def canceled(self) -> bool:
-        """True once the watcher has ended (canceled, compacted or the client closed)."""
-        return self._ended
-
     def cancel(self) -> None:
         """Stop the watch; nothing more is delivered. Idempotent."""
         self._finish(None)
-
-    def __enter__(self) -> RemoteWatcher:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.cancel()
 
     def __repr__(self) -> str:
         return f"<RemoteWatcher id={self.id} key={self.key!r} range_end={self.range_end!r} ended={self._ended}>"

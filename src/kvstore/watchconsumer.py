@@ -1,0 +1,106 @@
+"""The consumer side every watcher offers (the embedded store's :class:`kvstore.Watcher` and
+``kvstore.connect``'s ``RemoteWatcher``): one event at a time, whole responses, ``for`` and ``async for``,
+and a ``with`` block that cancels.
+
+A watcher subclasses :class:`WatchConsumer` and supplies ``_next_response(timeout)`` (the next
+:class:`WatchResponse`; None on timeout; :data:`END` once ended; raises the error that ended it), ``cancel()``
+and the attributes ``id``, ``revision``, ``_events`` (a deque) and ``_ended``.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Iterator
+from typing import Any, Self
+
+from .errors import WatchCanceled
+from .types import Event, WatchResponse
+
+__all__ = ["WatchConsumer", "END"]
+
+END = object()  # the watcher ended: canceled, or the store / client closed
+
+
+class WatchConsumer:
+    """Event iteration over ``_next_response``; see the module documentation."""
+
+    id: int
+    revision: int
+    _events: deque[Event]
+    _ended: bool
+
+    def _next_response(self, timeout: float | None) -> Any:
+        raise NotImplementedError
+
+    def cancel(self) -> None:
+        raise NotImplementedError
+
+    def _next_event(self, timeout: float | None) -> Any:
+        """The next event; None on timeout; END when ended."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._events:
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            response = self._next_response(remaining)
+            if response is None or response is END:
+                return response
+            self._events.extend(response.events)
+        return self._events.popleft()
+
+    def get(self, timeout: float | None = None) -> Event | None:
+        """The next event, or None when ``timeout`` seconds pass first.
+
+        Raises :class:`WatchCanceled` once the watcher has ended, :class:`Compacted` if it fell behind a
+        compaction.
+        """
+        event = self._next_event(timeout)
+        if event is END:
+            raise WatchCanceled(f"watch id={self.id} was canceled")
+        return event  # type: ignore[no-any-return]
+
+    def responses(self, timeout: float | None = None) -> Iterator[WatchResponse]:
+        """Yield whole responses (progress notifications included) until the watcher ends, or until
+        no response arrives for ``timeout`` seconds."""
+        while True:
+            if self._events:  # events left over from event iteration come first
+                events = tuple(self._events)
+                self._events.clear()
+                yield WatchResponse(events, self.revision)
+                continue
+            response = self._next_response(timeout)
+            if response is None or response is END:
+                return
+            yield response
+
+    def __iter__(self) -> Iterator[Event]:
+        return self
+
+    def __next__(self) -> Event:
+        event = self._next_event(None)
+        if event is END:
+            raise StopIteration
+        return event  # type: ignore[no-any-return]
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> Event:
+        loop = asyncio.get_running_loop()
+        while True:
+            # short waits in the default executor, so a cancelled task does not pin a thread for long
+            event = await loop.run_in_executor(None, self._next_event, 0.2)
+            if event is END:
+                raise StopAsyncIteration
+            if event is not None:
+                return event  # type: ignore[no-any-return]
+
+    @property
+    def canceled(self) -> bool:
+        """True once the watcher has ended (canceled, compacted, or the store / client closed)."""
+        return self._ended
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cancel()
