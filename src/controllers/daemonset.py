@@ -20,11 +20,10 @@ from objects.affinity import NodeAffinity
 from objects.nodeselector import NodeSelector, NodeSelectorTerm
 from objects.taints import NO_EXECUTE, NO_SCHEDULE, find_untolerated_taint
 
-from .controllerref import controller_of, index_by_controller
+from .controllerref import index_by_controller
 from .events import WARNING
 from .history import (CONTROLLER_REVISION_HASH, claim_revisions, create_revision, find_equal, next_revision,
                       set_revision_number, sort_revisions, template_patch)
-from .podcontrol import slow_start_batch
 from .podowner import PodOwnerController
 from .podstate import is_available, is_ready
 from .rolloututil import scaled_value
@@ -123,8 +122,9 @@ class DaemonSetController(PodOwnerController):
         self.revisions = informers.informer("ControllerRevision")
         index_by_controller(self.revisions)
         self.nodes.add_handler(on_add=self._node_changed, on_update=self._node_updated, on_delete=self._node_changed)
-        self.revisions.add_handler(on_add=self._revision_changed, on_update=lambda old, cur: self._revision_changed(cur),
-                                   on_delete=self._revision_changed)
+        self.revisions.add_handler(on_add=self.enqueue_controller_of,
+                                   on_update=lambda old, cur: self.enqueue_controller_of(cur),
+                                   on_delete=self.enqueue_controller_of)
 
     # ------------------------------------------------------------------ handlers
     def _node_changed(self, node: Any) -> None:
@@ -135,13 +135,6 @@ class DaemonSetController(PodOwnerController):
         if (old.metadata.labels != cur.metadata.labels or old.spec.taints != cur.spec.taints
                 or old.spec.unschedulable != cur.spec.unschedulable):
             self._node_changed(cur)
-
-    def _revision_changed(self, revision: Any) -> None:
-        ref = controller_of(revision)
-        if ref is not None:
-            owner = self._resolve(revision.metadata.namespace, ref)
-            if owner is not None:
-                self.enqueue(owner)
 
     # ------------------------------------------------------------------ sync
     def sync(self, key: str) -> None:
@@ -283,16 +276,9 @@ class DaemonSetController(PodOwnerController):
             node = next(pending)
             self.pod_control.create_pod(ds, pod_template_for_node(ds.spec.template, node, tolerations),
                                         labels={CONTROLLER_REVISION_HASH: hash_})
-        successes, error = slow_start_batch(len(creates), create)
-        for _ in range(len(creates) - successes):
-            self.expectations.creation_observed(key)
-        for pod in deletes:
-            try:
-                if not self.pod_control.delete_pod(ds, pod):
-                    self.expectations.deletion_observed(key, pod.metadata.uid)
-            except Exception as exc:  # noqa: BLE001 - the others are still deleted
-                self.expectations.deletion_observed(key, pod.metadata.uid)
-                error = error or exc
+        create_error = self.create_pods(key, len(creates), create)
+        delete_error = self.delete_pods(key, ds, deletes)  # deleted even when a create failed
+        error = create_error or delete_error
         if error is not None:
             raise error
         return True

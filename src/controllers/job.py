@@ -21,7 +21,7 @@ from typing import Any
 from objects import Condition
 
 from .events import NORMAL, WARNING
-from .podcontrol import BURST_REPLICAS, slow_start_batch
+from .podcontrol import BURST_REPLICAS
 from .podowner import PodOwnerController
 from .podstate import deletion_order, format_time, is_active, is_ready, parse_time, restart_count
 from .table import register_controller
@@ -233,9 +233,7 @@ class JobController(PodOwnerController):
                     annotations={**spec.template.metadata.annotations, COMPLETION_INDEX: str(index)}))
                 self.pod_control.create_pod(job, template, generate_name=f"{job.metadata.name}-{index}-",
                                             labels={COMPLETION_INDEX: str(index)})
-        successes, error = slow_start_batch(missing, create)
-        for _ in range(missing - successes):
-            self.expectations.creation_observed(key)
+        error = self.create_pods(key, missing, create)
         if error is not None:
             raise error
 
@@ -243,16 +241,9 @@ class JobController(PodOwnerController):
         if not pods or not allowed:
             return
         self.expectations.expect_deletions(key, [p.metadata.uid for p in pods])
-        first: Exception | None = None
-        for pod in pods:
-            try:
-                if not self.pod_control.delete_pod(job, pod):
-                    self.expectations.deletion_observed(key, pod.metadata.uid)
-            except Exception as exc:  # noqa: BLE001 - the others are still deleted
-                self.expectations.deletion_observed(key, pod.metadata.uid)
-                first = first or exc
-        if first is not None:
-            raise first
+        error = self.delete_pods(key, job, pods)
+        if error is not None:
+            raise error
 
     @staticmethod
     def _set_condition(conditions: list[Any], type_: str, status: str, reason: str | None, message: str | None,

@@ -5,14 +5,14 @@ as kube-controller-manager's controllers do."""
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, Callable
 
 from objects import LabelSelector, NotFound
 
 from .controller import Controller
 from .controllerref import candidates, claim, controller_of, index_by_controller
 from .expectations import ControllerExpectations
-from .podcontrol import PodControl
+from .podcontrol import PodControl, slow_start_batch
 from .podstate import is_active, is_ready
 
 __all__ = ["PodOwnerController"]
@@ -173,6 +173,37 @@ class PodOwnerController(Controller):
             pods = [p for p in pods if is_active(p)]
         return claim(self.registry, owner, lambda p: selector.matches(p.metadata.labels), pods,
                      can_adopt=lambda: self._still_there(owner))
+
+    # ------------------------------------------------------------------ writing pods under expectations
+    def create_pods(self, key: str, count: int, create: Callable[[], Any]) -> Exception | None:
+        """Call ``create`` ``count`` times in slow-start batches, the expectations of ``key`` already set;
+        each create that failed or was never sent is observed at once (its pod will never come). Returns
+        the first error, or None."""
+        successes, error = slow_start_batch(count, create)
+        for _ in range(count - successes):
+            self.expectations.creation_observed(key)
+        return error
+
+    def delete_pods(self, key: str, owner: Any, pods: list[Any]) -> Exception | None:
+        """Delete ``pods`` of ``owner``, the expectations of ``key`` already set, each one even when another
+        failed; a pod already gone or a failed delete is observed at once. Returns the first error, or None."""
+        first: Exception | None = None
+        for pod in pods:
+            try:
+                if not self.pod_control.delete_pod(owner, pod):
+                    self.expectations.deletion_observed(key, pod.metadata.uid)
+            except Exception as exc:  # noqa: BLE001 - the others are still deleted
+                self.expectations.deletion_observed(key, pod.metadata.uid)
+                first = first or exc
+        return first
+
+    def enqueue_controller_of(self, obj: Any) -> None:
+        """Queue the owner of ours that controls ``obj`` (a ControllerRevision, say), if there is one."""
+        ref = controller_of(obj)
+        if ref is not None:
+            owner = self._resolve(obj.metadata.namespace, ref)
+            if owner is not None:
+                self.enqueue(owner)
 
     def _still_there(self, owner: Any) -> bool:
         """RecheckDeletionTimestamp: a fresh read (not the cache) before adopting anything."""

@@ -16,7 +16,7 @@ from typing import Any
 from objects import Condition, LabelSelector
 
 from .events import WARNING
-from .podcontrol import BURST_REPLICAS, slow_start_batch
+from .podcontrol import BURST_REPLICAS
 from .podowner import PodOwnerController
 from .podstate import POD_DELETION_COST, deletion_order, format_time, is_available, is_ready
 from .table import register_controller
@@ -69,24 +69,15 @@ class ReplicaSetController(PodOwnerController):
             count = min(-diff, self.burst_replicas)
             self.expectations.expect_creations(key, count)
             template = owner.spec.template
-            successes, error = slow_start_batch(count, lambda: self.pod_control.create_pod(owner, template))
-            for _ in range(count - successes):
-                self.expectations.creation_observed(key)  # never coming: do not wait for them
+            error = self.create_pods(key, count, lambda: self.pod_control.create_pod(owner, template))
             if error is not None:
                 raise error
         elif diff > 0:
             victims = deletion_order(pods, self.clock())[:min(diff, self.burst_replicas)]
             self.expectations.expect_deletions(key, [p.metadata.uid for p in victims])
-            first: Exception | None = None
-            for pod in victims:
-                try:
-                    if not self.pod_control.delete_pod(owner, pod):
-                        self.expectations.deletion_observed(key, pod.metadata.uid)
-                except Exception as exc:  # noqa: BLE001 - the others are still deleted
-                    self.expectations.deletion_observed(key, pod.metadata.uid)
-                    first = first or exc
-            if first is not None:
-                raise first
+            error = self.delete_pods(key, owner, victims)
+            if error is not None:
+                raise error
 
     def _status(self, owner: Any, pods: list[Any], error: Exception | None) -> Any:
         now = self.clock()

@@ -21,7 +21,7 @@ from typing import Any
 
 from objects import PodTemplateSpec
 
-from .controllerref import controller_of, index_by_controller
+from .controllerref import index_by_controller
 from .events import WARNING
 from .history import (CONTROLLER_REVISION_HASH, claim_revisions, create_revision, find_equal, next_revision,
                       set_revision_number, sort_revisions, template_patch)
@@ -83,15 +83,9 @@ class StatefulSetController(PodOwnerController):
         super().__init__(registry, informers, recorder=recorder, clock=clock)
         self.revisions = informers.informer("ControllerRevision")
         index_by_controller(self.revisions)
-        self.revisions.add_handler(on_add=self._revision_changed, on_update=lambda old, cur: self._revision_changed(cur),
-                                   on_delete=self._revision_changed)
-
-    def _revision_changed(self, revision: Any) -> None:
-        ref = controller_of(revision)
-        if ref is not None:
-            owner = self._resolve(revision.metadata.namespace, ref)
-            if owner is not None:
-                self.enqueue(owner)
+        self.revisions.add_handler(on_add=self.enqueue_controller_of,
+                                   on_update=lambda old, cur: self.enqueue_controller_of(cur),
+                                   on_delete=self.enqueue_controller_of)
 
     # ------------------------------------------------------------------ sync
     def sync(self, key: str) -> None:
