@@ -39,7 +39,7 @@ def list_objects(ctx: Context, call: Call) -> Response:
     meta: dict[str, Any] = {"resourceVersion": page.resource_version}
     if page.continue_:
         meta["continue"] = page.continue_
-    if page.remaining_item_count is not None:
+    if page.remaining_item_count is not None and extra is None:  # not set with a selector (ListMeta's rule)
         meta["remainingItemCount"] = page.remaining_item_count
     if table.wants_table(call.accept):
         return 200, dumps(table.table(items, call.res.kind, meta, call.query.get("includeObject", "Metadata")))
