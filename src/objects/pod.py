@@ -195,37 +195,13 @@ def _host_ports(spec: PodSpec) -> tuple[tuple[str, str, int], ...]:
 
 
 # (mutation count, spec, its containers, init containers, overhead and hostNetwork, the lists and maps read,
-#  their copies, fingerprint, requests, non-zero requests, host ports); a count no read has: computed on
-#  first read.
+#  their copies, (unused), requests, non-zero requests, host ports); a count no read has: computed on first
+#  read.
 _NOT_COMPUTED: Any = (-1, None, None, None, None, None, [], [], None, {}, (0, 0), ())
 
 
-def _resource_fingerprint(spec: PodSpec) -> list[Any]:
-    """Everything the pod's requests and host ports are computed from: the maps' keys and quantities, the
-    ports' fields, the counts between them. Equal fingerprints give equal derived values."""
-    fp: list[Any] = [spec.host_network]
-    append, extend = fp.append, fp.extend
-    for group in (spec.containers, spec.init_containers):
-        append(len(group))
-        for c in group:
-            r = c.resources
-            requests, limits = r.requests, r.limits
-            extend(requests)  # keys, then values: no tuple per entry
-            extend(requests.values())
-            append(len(requests))
-            if limits:
-                extend(limits)
-                extend(limits.values())
-            append(len(limits))
-            append(c.restart_policy)
-            for port in c.ports:
-                extend((port.host_port, port.container_port, port.protocol, port.host_ip))
-            append(len(c.ports))
-    overhead = spec.overhead
-    if overhead:
-        extend(overhead)
-        extend(overhead.values())
-    return fp
+# The copy of an empty list or map: one shared object (an empty part is common; it is never changed).
+_EMPTY: dict[type, Any] = {list: [], dict: {}}
 
 
 def _watched(spec: PodSpec) -> list[Any]:
@@ -242,8 +218,8 @@ def _watched(spec: PodSpec) -> list[Any]:
 
 def _pod_resources(spec: PodSpec) -> tuple[dict[str, int], tuple[int, int], tuple[tuple[str, str, int], ...]]:
     """(requests, non-zero requests, host ports) of a pod spec."""
-    containers = [c.resources.effective_requests for c in spec.containers if c is not None]
-    inits = [(c.resources.effective_requests, c.restart_policy == "Always")
+    containers = [c.resources.compute_effective() for c in spec.containers if c is not None]
+    inits = [(c.resources.compute_effective(), c.restart_policy == "Always")
              for c in spec.init_containers if c is not None]
     overhead = to_units(spec.overhead) if spec.overhead else None
     if not inits and len(containers) == 1 and not overhead:
@@ -263,8 +239,8 @@ class Pod(KubeObject):
     They are computed on first read and remembered with what they were read from: a read checks that no
     field of a TRACKED part (container, port, resources) was assigned since (``objects.schema.MUTATIONS``),
     that the spec and the spec fields read are the same objects, and that the lists and maps read equal
-    copies of them (a C-level comparison, identity first); otherwise it compares a fingerprint of the fields
-    and recomputes when that differs. Building a pod or a spec costs nothing more.
+    copies of them (a C-level comparison, identity first); otherwise it recomputes them. Building a pod or a
+    spec costs nothing more.
 
     - ``requests``: dict[str, int] — what the pod asks of a node (kube-scheduler's computePodResourceRequest:
       the containers' sum, the peak of init containers and sidecars, plus overhead; a resource with only a
@@ -294,11 +270,13 @@ class Pod(KubeObject):
     def _refresh(self, cached: tuple[Any, ...]) -> tuple[Any, ...]:
         spec = self.spec
         count = MUTATIONS[0]
-        fp = _resource_fingerprint(spec)
-        values = cached[9:] if fp == cached[8] else _pod_resources(spec)
+        # Recomputed rather than compared with a kept fingerprint: a pod keeps no more objects than it needs
+        # (every object kept per pod is one more for the garbage collector to walk).
+        values = _pod_resources(spec)
         watched = _watched(spec)
+        copies = [part.copy() if part else _EMPTY[type(part)] for part in watched]  # empty parts share one copy
         fresh = (count, spec, spec.containers, spec.init_containers, spec.overhead, spec.host_network, watched,
-                 [part.copy() for part in watched], fp, *values)
+                 copies, None, *values)
         self._resources = fresh
         return fresh
 
@@ -330,8 +308,9 @@ class Pod(KubeObject):
 
     def with_node_name(self, node_name: str | None) -> Pod:
         """A copy bound to ``node_name`` (what a binding does); shares everything else, derived values too."""
-        self._current()  # computed once, then shared by the copy
-        return self._copy(spec=self.spec._copy(node_name=node_name))
+        c = self._current()  # computed once, then shared by the copy
+        spec = self.spec._copy(node_name=node_name)  # shares the containers, lists and maps the values read
+        return self._copy(spec=spec, _resources=(c[0], spec, *c[2:]))
 
     def with_nominated_node_name(self, node_name: str | None) -> Pod:
         """A copy with ``status.nominatedNodeName`` set (what preemption records)."""

@@ -103,7 +103,8 @@ class ResourceRequirements(Model):
     def _derive(self) -> None:
         _set(self, "_effective", _NOT_COMPUTED)  # computed on first read
 
-    def _compute(self) -> dict[str, int]:
+    def compute_effective(self) -> dict[str, int]:
+        """``effective_requests`` computed now, not kept (what Pod's derived values use)."""
         limits = self.limits
         if limits:
             merged = dict(limits)
@@ -117,7 +118,7 @@ class ResourceRequirements(Model):
         when a field was assigned or either map differs from the copy it was computed from."""
         cached = self._effective
         if cached[0] != MUTATIONS[0] or cached[1] != self.requests or cached[2] != self.limits:
-            cached = (MUTATIONS[0], dict(self.requests), dict(self.limits), self._compute())
+            cached = (MUTATIONS[0], dict(self.requests), dict(self.limits), self.compute_effective())
             _set(self, "_effective", cached)
         return cached[3]  # type: ignore[no-any-return]
 
