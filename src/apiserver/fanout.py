@@ -17,6 +17,7 @@ Threads: the kvstore callback thread (only records keys), the pump. Nothing here
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from typing import Any, Callable
@@ -27,6 +28,8 @@ SWEEP_INTERVAL = 1.0       # seconds between rounds that drain every stream
 RECHECK_DELAY = 0.01       # a stream told of a change that had no event yet is drained once more after this
 MAX_EVENTS_PER_ROUND = 4096  # per stream, so one busy stream cannot starve the others
 MAX_PENDING_ROUNDS = 10000   # a client this far behind is dropped (it re-lists, as after kube's watch timeout)
+
+log = logging.getLogger(__name__)
 
 Encoder = Callable[[Any, dict[tuple[int, str], Any]], bytes]
 
@@ -76,6 +79,10 @@ class Fanout:
         self._recheck: list[Subscription] = []
         self._recheck_at = float("inf")
         self._stopped = False
+        # The barrier is the embedded / Raft store's status(), which takes its lock. A remote store
+        # (kvstore.connect's EtcdStore, the one with ``endpoints``) gains nothing from it and would pay four
+        # RPCs a round for it, HashKV over the whole key space among them.
+        self._barrier: Callable[[], Any] | None = None if hasattr(store, "endpoints") else store.status
         self._watcher = store.watch("", prefix=True, callback=self._changed)
         self._thread = threading.Thread(target=self._run, name="apiserver-watch-fanout", daemon=True)
         self._thread.start()
@@ -155,10 +162,14 @@ class Fanout:
                         marker_bytes = marker.encode()
                         if any(marker_bytes in key for key in dirty):
                             told.extend(group)
-            if dirty:
+            if dirty and self._barrier is not None:
                 # A barrier: the store lock is held while a revision is handed to every watcher, so once we
                 # get it, every stream of an embedded or Raft store has the events of the keys we were told of.
-                self._store.status()
+                try:
+                    self._barrier()
+                except Exception as exc:  # noqa: BLE001 - the pump must outlive the store's bad moments
+                    log.warning("apiserver watch fan-out: store barrier failed (%s); the streams that had "
+                                "nothing yet are drained again shortly", exc)
             if sweep:
                 self._request_bookmarks(targets, now)
             quiet = self._pump(targets + told)
@@ -172,7 +183,10 @@ class Fanout:
         for sub in targets:
             if sub.bookmarks and now >= sub.next_bookmark:
                 sub.next_bookmark = now + self._bookmark_interval
-                sub.stream.request_bookmark()
+                try:
+                    sub.stream.request_bookmark()
+                except Exception:  # noqa: BLE001 - a stream that ended: its next drain reports it
+                    pass
 
     def _pump(self, targets: list[Subscription]) -> set[int]:
         """Drain ``targets`` and post what they had; returns the ids of those that had nothing."""
