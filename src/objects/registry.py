@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import random
+import sys
 import uuid
 import warnings
 from typing import Any, Callable, Mapping
@@ -80,6 +82,17 @@ def _keep_admitted_tolerations(old: dict[str, Any], new: dict[str, Any]) -> None
             kept.append(t)
     if len(kept) != len(tolerations):
         new["tolerations"] = kept
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _caller_stacklevel() -> int:
+    """The ``warnings.warn`` stacklevel of the first frame outside this package (whatever wraps the call)."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == _PACKAGE_DIR:
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 class Registry:
@@ -248,7 +261,8 @@ class Registry:
         if namespace is None and info.namespaced:
             warnings.warn(f"{operation}({info.resource!r}) without a namespace reads every namespace: pass "
                           "all_namespaces=True for that (kubectl -A), or a namespace; namespace=None will mean "
-                          '"default" as it does for get and delete', DeprecationWarning, stacklevel=3)
+                          '"default" as it does for get and delete', DeprecationWarning,
+                          stacklevel=_caller_stacklevel())
         return namespace
 
     def _prefix(self, info: KindInfo, namespace: str | None) -> str:
