@@ -2,6 +2,7 @@
 kube-controller-manager runs them (optionally only while holding a leader-election Lease)."""
 from __future__ import annotations
 
+import inspect
 import logging
 import threading
 import time
@@ -56,6 +57,14 @@ class ControllerManager:
         unknown = sorted(set(controller_options or {}) - set(DEFAULT_CONTROLLERS))
         if unknown:
             raise ValueError(f"controller_options: unknown controllers {unknown}")
+        for name, options in (controller_options or {}).items():
+            # checked now: under leader election the controllers are built on the elector's thread, where a
+            # TypeError would leave a leader holding the lease with nothing running
+            try:
+                inspect.signature(DEFAULT_CONTROLLERS[name]).bind(registry, None, recorder=None, clock=None,
+                                                                    **options)
+            except TypeError as exc:
+                raise ValueError(f"controller_options[{name!r}]: {exc}") from None
         self._options = dict(controller_options or {})
         self.clock = clock or time.time
         self.leader_election = leader_election
@@ -86,7 +95,7 @@ class ControllerManager:
             return
         self._elector = threading.Thread(
             target=self.leader_election.run, name="controller-manager-leader-election",
-            args=(self.registry, self._run_controllers, self._stop_controllers, self._stop), daemon=True)
+            args=(self.registry, self._lead, self._stop_controllers, self._stop), daemon=True)
         self._elector.start()
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -106,6 +115,15 @@ class ControllerManager:
         """True while the controllers run (for a manager with leader election: while it leads)."""
         with self._lock:
             return bool(self.controllers)
+
+    def _lead(self) -> None:
+        """on_started_leading: start the controllers; if they cannot start, stop campaigning (the lease is
+        released) instead of holding it with nothing running, as kube-controller-manager exits."""
+        try:
+            self._run_controllers()
+        except Exception:
+            log.exception("controller manager: the controllers could not start; giving up the lease")
+            self._stop.set()
 
     def _run_controllers(self) -> None:
         with self._lock:

@@ -129,6 +129,32 @@ def test_controller_names_are_checked(registry, table):
         ControllerManager(registry, controllers=["labeltest"], workers=0)
 
 
+def test_controller_options_a_controller_does_not_take_are_refused_at_once(registry):
+    # Checked when the manager is built: under leader election the controllers are built on the elector's
+    # thread, where the TypeError only ended that thread and the manager went on holding the lease with
+    # no controller running.
+    with pytest.raises(ValueError, match=r"controller_options\['job'\].*bogus"):
+        ControllerManager(registry, controllers=["job"], metrics=False, controller_options={"job": {"bogus": 1}})
+    ControllerManager(registry, controllers=["nodelifecycle"], metrics=False,
+                      controller_options={"nodelifecycle": {"node_monitor_grace_period": 20}})
+
+
+def test_a_leader_whose_controllers_cannot_start_gives_the_lease_up(registry):
+    from controllers import LeaderElection
+    from ctrl_helpers import wait_for
+    election = LeaderElection("a", "kcm-broken", lease_duration=2.0, renew_deadline=1.0, retry_period=0.2)
+    manager = ControllerManager(registry, controllers=["nodelifecycle"], metrics=False, leader_election=election,
+                                controller_options={"nodelifecycle": {"node_monitor_grace_period": 0}})
+    manager.start()
+    try:
+        wait_for(lambda: election.lease is not None and not election.is_leader
+                 and not registry.get("Lease", "kcm-broken", "kube-system").spec.holder_identity,
+                 message="the lease released")
+        assert not manager.running
+    finally:
+        manager.stop()
+
+
 def test_a_controller_without_a_name_is_refused(registry):
     class Nameless(Controller):
         pass
