@@ -52,8 +52,10 @@ def micro_time(seconds: float) -> str:
 class LeaderElection:
     """One candidate for the Lease ``namespace/lease_name`` (see the module docstring).
 
-    ``clock`` gives seconds (default ``time.time``); ``run`` waits in real time, so a test that moves a
-    fake clock calls :meth:`try_acquire_or_renew` itself. :meth:`pause` stops renewing, as a SIGSTOP'd
+    ``clock`` gives seconds for both the stamps written and the durations measured; by default the stamps
+    are ``time.time`` and the durations ``time.monotonic`` (client-go's time.Now carries a monotonic
+    reading), so a step of the wall clock changes no judgement. ``run`` waits in real time, so a test that
+    moves a fake clock calls :meth:`try_acquire_or_renew` itself. :meth:`pause` stops renewing, as a SIGSTOP'd
     process would (the callbacks' work goes on, and ``is_leader`` turns false after ``renew_deadline``).
     """
 
@@ -79,8 +81,6 @@ class LeaderElection:
                                      f"({JITTER_FACTOR * retry_period:g})", renew_deadline))
         if errors:
             raise ValidationError(errors)
-        if clock is None:
-            clock = time.time
         self.identity = identity
         self.lease_name = lease_name
         self.namespace = namespace
@@ -88,7 +88,8 @@ class LeaderElection:
         self.renew_deadline = float(renew_deadline)
         self.retry_period = float(retry_period)
         self.release_on_cancel = release_on_cancel
-        self._clock = clock
+        self._clock = clock or time.monotonic   # durations: is_leader, expiry since observed, the run loop
+        self._wall = clock or time.time         # the MicroTime stamps written in the record
         self._lock = threading.RLock()
         self._observed: Any = None          # the Lease as last read or written
         self._observed_record: dict[str, Any] | None = None
@@ -154,7 +155,7 @@ class LeaderElection:
         self._renewed_at = started
 
     def _record(self, now: float, acquire_time: str | None, transitions: int) -> dict[str, Any]:
-        stamp = micro_time(now)
+        stamp = micro_time(self._wall() if self._wall is not self._clock else now)
         return {"holderIdentity": self.identity, "leaseDurationSeconds": math.ceil(self.lease_duration),
                 "acquireTime": acquire_time or stamp, "renewTime": stamp, "leaseTransitions": transitions}
 
@@ -223,7 +224,7 @@ class LeaderElection:
                 return False
             now = self._now()
             record = self._observed_record or {}
-            stamp = micro_time(now)
+            stamp = micro_time(self._wall() if self._wall is not self._clock else now)
             spec = {"leaseDurationSeconds": 1, "acquireTime": stamp, "renewTime": stamp,
                     "leaseTransitions": int(record.get("leaseTransitions") or 0)}
             self._renewed_at = None  # no longer acting, whether or not the write lands
