@@ -39,7 +39,9 @@ class Controller:
         self.informers = informers
         self.recorder = recorder
         self.clock: Callable[[], float] = clock or time.time  # epoch seconds, as the Registry's clock
-        self.queue = WorkQueue(self.name, clock=self.clock)
+        # the queue's delays on the given clock (a test's), else on the monotonic one: a step of the wall
+        # clock must not hold retries back (client-go's delaying queue runs on Go's monotonic time)
+        self.queue = WorkQueue(self.name, clock=clock)
         self.metrics: Any = None  # a ControllerMetrics, set by the manager when it has one
 
     # ------------------------------------------------------------------ what subclasses write

@@ -67,6 +67,7 @@ class ControllerManager:
                 raise ValueError(f"controller_options[{name!r}]: {exc}") from None
         self._options = dict(controller_options or {})
         self.clock = clock or time.time
+        self._given_clock = clock  # handed to the controllers as given (None: their queues stay monotonic)
         self.leader_election = leader_election
         if metrics is None:
             metrics = ControllerMetrics() if metrics_available() else False
@@ -136,7 +137,7 @@ class ControllerManager:
             for name in self.names:
                 controller = DEFAULT_CONTROLLERS[name](self.registry, informers,
                                                       recorder=recorder.with_component(f"{name}-controller"),
-                                                      clock=self.clock, **self._options.get(name, {}))
+                                                      clock=self._given_clock, **self._options.get(name, {}))
                 if self.metrics is not None:
                     controller.metrics = self.metrics
                     controller.queue.metrics = self.metrics.queue(controller.queue.name)
