@@ -44,7 +44,7 @@ class PodOwnerController(Controller):
         super().__init__(registry, informers, recorder=recorder, clock=clock)
         self._status_lock = threading.Lock()
         self._status_written: dict[str, int] = {}   # key -> resourceVersion of our last status write
-        self.expectations = ControllerExpectations(clock=self.clock)
+        self.expectations = ControllerExpectations(clock=clock)  # None: monotonic, as kube measures the TTL
         self.pod_control = PodControl(registry, recorder)
         self.owners = informers.informer(self.KIND)
         self.pods = informers.informer("Pod")

@@ -53,3 +53,14 @@ def test_the_managers_controllers_too(registry, wall: list[float]) -> None:
             manager.stop()
     finally:
         DEFAULT_CONTROLLERS.pop("walltest", None)
+
+
+def test_expectations_do_not_expire_when_the_wall_clock_steps_forward(registry, wall: list[float]) -> None:
+    # a pod owner's expectations live 5 minutes (ExpectationsTimeout), measured like kube's on a monotonic
+    # clock: a wall step forward must not expire them early (the controller would create again)
+    from controllers.replicaset import ReplicaSetController
+    controller = ReplicaSetController(registry, SharedInformers(registry),
+                                      recorder=EventRecorder(registry, "rs", enabled=False))
+    controller.expectations.expect_creations("default/rs", 3)
+    wall[0] = 3600.0
+    assert not controller.expectations.satisfied("default/rs")
