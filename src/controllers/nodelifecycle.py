@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+import time
+from typing import Any, Callable
 
 from objects import Conflict, NotFound, Taint
 from objects.defaulting import NOT_READY_TAINT, UNREACHABLE_TAINT
@@ -95,6 +96,9 @@ class NodeLifecycleController(Controller):
                  secondary_node_eviction_rate: float = 0.01, unhealthy_zone_threshold: float = 0.55,
                  large_cluster_size_threshold: int = 50) -> None:
         super().__init__(registry, informers, recorder=recorder, clock=clock)
+        # durations (probe times, grace periods, eviction rates) on the given clock, else on the monotonic
+        # one, as kube's; self.clock (epoch) only stamps what is written
+        self._tick: Callable[[], float] = clock or time.monotonic
         for field, value in (("node_monitor_period", node_monitor_period),
                              ("node_monitor_grace_period", node_monitor_grace_period),
                              ("node_startup_grace_period", node_startup_grace_period)):
@@ -133,9 +137,9 @@ class NodeLifecycleController(Controller):
     # ------------------------------------------------------------------ the periodic pass
     def background(self, stop: threading.Event) -> None:
         """Every node_monitor_period (on the controller's clock): zone states, then every node queued."""
-        due = self.clock()
+        due = self._tick()
         while not stop.is_set():
-            now = self.clock()
+            now = self._tick()
             if now >= due:
                 self._handle_disruption(now)
                 for node in self.nodes.lister.list():
@@ -185,12 +189,12 @@ class NodeLifecycleController(Controller):
         node = self.nodes.lister.get(key)
         if node is None:
             return
-        now = self.clock()
-        node = self._update_health(node, now)
+        now, tick = self.clock(), self._tick()
+        node = self._update_health(node, now, tick)
         if node is not None:
-            self._update_taints(node, now)
+            self._update_taints(node, now, tick)
 
-    def _update_health(self, node: Any, now: float) -> Any:
+    def _update_health(self, node: Any, now: float, tick: float) -> Any:
         """tryUpdateNodeHealth: the probe time moves with the heartbeat; past the grace period the node's
         conditions become Unknown. Returns the node as stored after (None when it is gone)."""
         name = node.metadata.name
@@ -201,14 +205,15 @@ class NodeLifecycleController(Controller):
         with self._lock:
             seen = self._health.get(name)
             if seen is None or seen[1] != heartbeat or seen[2] != renew:
-                probe = now
+                probe = tick
                 if seen is None and ready is None:  # never posted: count from its creation
-                    probe = parse_time(node.metadata.creation_timestamp) or now
+                    created = parse_time(node.metadata.creation_timestamp)
+                    probe = tick - max(0.0, now - created) if created is not None else tick
                 self._health[name] = seen = (probe, heartbeat, renew)
         probe = seen[0]
         grace = self.grace_period if ready is not None else self.startup_grace_period
-        if now < probe + grace:
-            self.queue.add_after(name, probe + grace - now)  # look again when it would lapse
+        if tick < probe + grace:
+            self.queue.add_after(name, probe + grace - tick)  # look again when it would lapse
             return node
         if ready is not None and ready.status == "Unknown":
             return node
@@ -259,7 +264,7 @@ class NodeLifecycleController(Controller):
             except (Conflict, NotFound):
                 continue  # changed or gone meanwhile: its kubelet or the next pass sees to it
 
-    def _update_taints(self, node: Any, now: float) -> None:
+    def _update_taints(self, node: Any, now: float, tick: float) -> None:
         """The taints the node's Ready condition calls for (see the module documentation)."""
         status = _ready_status(node)
         wanted = {"Unknown": UNREACHABLE_TAINT, "False": NOT_READY_TAINT}.get(status or "")
@@ -276,7 +281,7 @@ class NodeLifecycleController(Controller):
             if (wanted, "NoSchedule") not in have:
                 added.append(Taint(wanted, "", "NoSchedule"))
             if (wanted, "NoExecute") not in have and not master:
-                wait = self._take_token(node, now)
+                wait = self._take_token(node, tick)
                 if wait == 0.0:
                     added.append(Taint(wanted, "", "NoExecute", time_added=format_time(now)))
                 elif wait != float("inf"):

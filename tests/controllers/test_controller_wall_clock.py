@@ -64,3 +64,29 @@ def test_expectations_do_not_expire_when_the_wall_clock_steps_forward(registry, 
     controller.expectations.expect_creations("default/rs", 3)
     wall[0] = 3600.0
     assert not controller.expectations.satisfied("default/rs")
+
+
+def test_node_health_is_not_judged_on_a_wall_clock_step(registry, wall: list[float]) -> None:
+    # kube's node lifecycle controller compares probe times read off its own (monotonic) clock: a wall step
+    # forward must not make every healthy node's grace period lapse at once (all Unknown, tainted)
+    import objects
+    from controllers.podstate import format_time
+    from ctrl_helpers import wait_for
+    stamp = format_time(time.time())
+    registry.create(objects.from_dict({
+        "apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"},
+        "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
+                                   "lastHeartbeatTime": stamp, "lastTransitionTime": stamp}]}}))
+    manager = ControllerManager(registry, controllers=["nodelifecycle"], metrics=False,
+                                controller_options={"nodelifecycle": {"node_monitor_period": 0.1}})
+    manager.start()
+    try:
+        controller = manager.controllers["nodelifecycle"]
+        wait_for(lambda: "n1" in controller._health, message="the node probed")
+        wall[0] = 3600.0
+        time.sleep(1.0)   # ten monitor passes
+        assert manager.wait_idle(10)
+        ready = next(c for c in registry.get("Node", "n1").status.conditions if c.type == "Ready")
+        assert ready.status == "True" and not registry.get("Node", "n1").spec.taints
+    finally:
+        manager.stop()
