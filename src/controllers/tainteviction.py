@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+import time
+from typing import Any, Callable
 
 from objects import Conflict, NotFound, to_dict
 
@@ -60,6 +61,8 @@ class TaintEvictionController(Controller):
 
     def __init__(self, registry: Any, informers: Any, *, recorder: Any, clock: Any = None) -> None:
         super().__init__(registry, informers, recorder=recorder, clock=clock)
+        # tolerationSeconds are timed on the given clock, else on the monotonic one (kube's timed workers)
+        self._tick: Callable[[], float] = clock or time.monotonic
         self.nodes = informers.informer("Node")
         self.pods = informers.informer("Pod")
         self.pods.ensure_index(NODE_NAME_INDEX, _node_name_of)
@@ -113,7 +116,7 @@ class TaintEvictionController(Controller):
         if seconds is None:
             self._cancel(key)
             return
-        now = self.clock()
+        now = self._tick()
         with self._lock:
             since = self._scheduled.setdefault(key, now)
         due = since + seconds

@@ -90,3 +90,28 @@ def test_node_health_is_not_judged_on_a_wall_clock_step(registry, wall: list[flo
         assert ready.status == "True" and not registry.get("Node", "n1").spec.taints
     finally:
         manager.stop()
+
+
+def test_taint_eviction_waits_out_toleration_seconds_whatever_the_wall_clock_does(registry, wall) -> None:
+    # kube's taint eviction times tolerationSeconds from when it first saw the pod on the tainted node, on a
+    # monotonic clock: a wall step forward must not evict a pod whose toleration still runs
+    import objects
+    from controllers.tainteviction import TaintEvictionController
+    from ctrl_helpers import pod
+    registry.create(objects.from_dict({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"},
+                                       "spec": {"taints": [{"key": "node.kubernetes.io/unreachable",
+                                                            "effect": "NoExecute"}]}}))
+    registry.create(pod("p", node_name="n1", tolerations=[{"key": "node.kubernetes.io/unreachable",
+                                                           "operator": "Exists", "effect": "NoExecute",
+                                                           "tolerationSeconds": 300}]))
+    informers = SharedInformers(registry)
+    controller = TaintEvictionController(registry, informers, recorder=EventRecorder(registry, "t", enabled=False))
+    informers.start()
+    try:
+        assert informers.wait_synced(10)
+        controller.sync("default/p")              # first seen on the tainted node: 300 s from now
+        wall[0] = 3600.0
+        controller.sync("default/p")
+        assert controller.evicted == 0 and not registry.get("Pod", "p", "default").metadata.deletion_timestamp
+    finally:
+        informers.stop()
