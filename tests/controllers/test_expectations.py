@@ -63,7 +63,7 @@ class ExpectationsMachine(RuleBasedStateMachine):
             assert (add, set(uids)) == ((0, set()) if entry is None else (entry[0], entry[1]))
 
 
-ExpectationsMachine.TestCase.settings = settings(max_examples=100, stateful_step_count=30, deadline=None)
+ExpectationsMachine.TestCase.settings = settings(max_examples=50, stateful_step_count=30, deadline=None)
 TestExpectations = ExpectationsMachine.TestCase
 
 

@@ -123,7 +123,7 @@ class WorkQueueMachine(RuleBasedStateMachine):
             assert self.q.num_requeues(key) == self.failures.get(key, 0)
 
 
-WorkQueueMachine.TestCase.settings = settings(max_examples=100, stateful_step_count=50, deadline=None)
+WorkQueueMachine.TestCase.settings = settings(max_examples=50, stateful_step_count=50, deadline=None)
 TestWorkQueue = WorkQueueMachine.TestCase
 
 

@@ -254,5 +254,5 @@ class StoreVersusModel(RuleBasedStateMachine):
         assert copy.events_since(0, 10 ** 6)[1] == state.events_since(0, 10 ** 6)[1]
 
 
-StoreVersusModel.TestCase.settings = settings(max_examples=150, stateful_step_count=50, deadline=None)
+StoreVersusModel.TestCase.settings = settings(max_examples=75, stateful_step_count=50, deadline=None)
 TestStoreVersusModel = StoreVersusModel.TestCase

@@ -26,7 +26,7 @@ def seeded() -> StateMachine:
     return state
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(commands)
 def test_apply_never_raises_and_an_error_changes_nothing(command):
     state = seeded()
