@@ -35,20 +35,6 @@ class ExtraFieldFilter:
         return True
 
 
-def _split(text: str) -> list[str]:
-    terms, start, escaped = [], 0, False
-    for i, c in enumerate(text):
-        if escaped:
-            escaped = False
-        elif c == "\\":
-            escaped = True
-        elif c == ",":
-            terms.append(text[start:i])
-            start = i + 1
-    terms.append(text[start:])
-    return [t for t in terms if t]
-
-
 def selectors(call: Call) -> tuple[Any, Any, ExtraFieldFilter | None]:
     """(label selector, field selector for the Registry, extra filter) of a list or watch; 400 if bad."""
     label_text = call.query.get("labelSelector") or None
@@ -63,7 +49,7 @@ def selectors(call: Call) -> tuple[Any, Any, ExtraFieldFilter | None]:
     if field_text:
         allowed = EXTRA_FIELDS.get(call.res.kind, frozenset())
         kept, extra_terms = [], []
-        for term in _split(field_text):
+        for term in filter(None, objects.fields.split_terms(field_text)):
             op = "!=" if "!=" in term else "==" if "==" in term else "="
             name, _, value = term.partition(op)
             if name.strip() in allowed:

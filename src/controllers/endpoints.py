@@ -13,7 +13,7 @@ from objects import (AlreadyExists, EndpointAddress, EndpointPort, Endpoints, En
                      ObjectMeta)
 
 from .podstate import is_ready
-from .servicepods import ServicePodsController, eligible, pod_reference, resolve_port, service_selector
+from .servicepods import ServicePodsController, eligible, pod_reference, resolved_ports, service_selector
 from .table import register_controller
 
 __all__ = ["EndpointsController", "SKIP_MIRROR_LABEL"]
@@ -32,11 +32,7 @@ def desired_subsets(service: Any, pods: list[Any]) -> list[EndpointSubset]:
     for pod in pods:
         if not eligible(pod) or (pod.metadata.deletion_timestamp and not publish):
             continue
-        ports = []
-        for sp in service.spec.ports:
-            number = resolve_port(pod, sp)
-            if number is not None:
-                ports.append((sp.name, number, sp.protocol or "TCP"))
+        ports = resolved_ports(pod, service)
         if service.spec.ports and not ports:
             continue  # no port of the service resolves on this pod
         address = EndpointAddress(ip=pod.status.pod_ip, node_name=pod.spec.node_name, target_ref=pod_reference(pod))

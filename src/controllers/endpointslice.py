@@ -21,7 +21,7 @@ from objects.discovery import MANAGED_BY_LABEL, SERVICE_NAME_LABEL
 
 from .controllerref import owner_reference
 from .podstate import is_ready
-from .servicepods import ServicePodsController, eligible, pod_reference, resolve_port, service_selector
+from .servicepods import ServicePodsController, eligible, pod_reference, resolved_ports, service_selector
 from .table import register_controller
 
 __all__ = ["EndpointSliceController", "CONTROLLER_NAME", "MAX_ENDPOINTS_PER_SLICE"]
@@ -104,11 +104,7 @@ class EndpointSliceController(ServicePodsController):
         for pod in self.pods_for(service):
             if not eligible(pod):
                 continue
-            ports = []
-            for sp in service.spec.ports:
-                number = resolve_port(pod, sp)
-                if number is not None:
-                    ports.append((sp.name, number, sp.protocol or "TCP"))
+            ports = resolved_ports(pod, service)
             if service.spec.ports and not ports:
                 continue
             terminating = bool(pod.metadata.deletion_timestamp)

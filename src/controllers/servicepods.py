@@ -10,7 +10,7 @@ from objects import LabelSelector
 from .controller import Controller
 from .podstate import TERMINAL_PHASES, is_ready
 
-__all__ = ["ServicePodsController", "service_selector", "resolve_port", "endpoint_relevant_change",
+__all__ = ["ServicePodsController", "service_selector", "resolve_port", "resolved_ports", "endpoint_relevant_change",
            "pod_reference", "SERVICE_NAMESPACE_INDEX"]
 
 SERVICE_NAMESPACE_INDEX = "namespace"
@@ -49,6 +49,17 @@ def resolve_port(pod: Any, service_port: Any) -> int | None:
             if port is not None and port.name == target and (port.protocol or "TCP") == protocol:
                 return port.container_port  # type: ignore[no-any-return]
     return None
+
+
+def resolved_ports(pod: Any, service: Any) -> list[tuple[str | None, int, str]]:
+    """(name, number, protocol) of each of the Service's ports that resolves on ``pod`` (see
+    :func:`resolve_port`), in the Service's order."""
+    ports = []
+    for sp in service.spec.ports:
+        number = resolve_port(pod, sp)
+        if number is not None:
+            ports.append((sp.name, number, sp.protocol or "TCP"))
+    return ports
 
 
 def pod_reference(pod: Any) -> dict[str, Any]:

@@ -53,8 +53,8 @@ def field_value(obj: Any, label: str) -> str:
     return _render(current)
 
 
-def _split_terms(text: str) -> list[str]:
-    """Split on commas that are not escaped with a backslash."""
+def split_terms(text: str) -> list[str]:
+    """Split a selector's text on the commas that are not escaped with a backslash (empty terms kept)."""
     terms, start, escaped = [], 0, False
     for i, c in enumerate(text):
         if escaped:
@@ -119,7 +119,7 @@ class FieldSelector:
         if not isinstance(text, str):
             raise ValidationError(FieldError(path, "must be a string", repr(text)))
         terms = []
-        for part in _split_terms(text):
+        for part in split_terms(text):
             if not part:
                 continue
             for i in range(len(part)):
