@@ -12,6 +12,7 @@ from objects import Registry
 
 from .controller import Controller
 from .events import EventRecorder
+from .fencing import LeaderFencedRegistry
 from .informer import SharedInformers
 from .metrics import ControllerMetrics, MetricsUnavailable, metrics_available
 from .table import DEFAULT_CONTROLLERS, resolve_controllers
@@ -32,7 +33,8 @@ class ControllerManager:
     :func:`controllers.table.resolve_controllers`). ``workers``: threads per controller, one number or
     a dict by name (default 1). ``clock``: epoch seconds for controllers' timing. ``leader_election``:
     an object with ``run(registry, on_started_leading, on_stopped_leading, stop)`` (such as
-    :class:`objects.leaderelection.LeaderElection`); controllers then run only while it leads.
+    :class:`objects.leaderelection.LeaderElection`); controllers then run only while it leads, and their
+    writes go through only while it leads (:class:`controllers.fencing.LeaderFencedRegistry`).
     ``metrics``: None (on when prometheus-client is installed), False, or a :class:`ControllerMetrics`.
     ``controller_options``: keyword arguments by controller name, as kube-controller-manager's flags
     (``{"nodelifecycle": {"node_monitor_grace_period": 20}}``). ``record_events=False`` writes no Events
@@ -132,10 +134,12 @@ class ControllerManager:
                 return
             self._run_stop = threading.Event()
             informers = SharedInformers(self.registry)
-            recorder = EventRecorder(self.registry, self.component, enabled=self.record_events)
+            writer: Any = self.registry if self.leader_election is None else \
+                LeaderFencedRegistry(self.registry, self.leader_election)
+            recorder = EventRecorder(writer, self.component, enabled=self.record_events)
             built: dict[str, Controller] = {}
             for name in self.names:
-                controller = DEFAULT_CONTROLLERS[name](self.registry, informers,
+                controller = DEFAULT_CONTROLLERS[name](writer, informers,
                                                       recorder=recorder.with_component(f"{name}-controller"),
                                                       clock=self._given_clock, **self._options.get(name, {}))
                 if self.metrics is not None:
