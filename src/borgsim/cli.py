@@ -24,7 +24,7 @@ def _parser() -> argparse.ArgumentParser:
                     "nodes) running clusterloader2's density scenario: Deployments until every pod is Running, "
                     "a rolling update of all of them, a failure of 10%% of the nodes and their return.",
         epilog="Defaults finish in about a minute. Kubernetes' envelope: --nodes 5000 --pods 150000 "
-               "--deployments 1500 --heartbeat 10 --node-grace 40 (see docs/simulation.md).")
+               "--deployments 50 --heartbeat 10 --node-grace 40 (see docs/simulation.md).")
     p.add_argument("--nodes", type=int, default=d.nodes, help=f"hollow nodes (default {d.nodes})")
     p.add_argument("--pods", type=int, default=d.pods, help=f"replicas in all (default {d.pods})")
     p.add_argument("--deployments", type=int, default=d.deployments,
