@@ -14,7 +14,6 @@ import json
 import os
 import random
 import sys
-import uuid
 import warnings
 from typing import Any, Callable, Mapping
 
@@ -33,6 +32,7 @@ from .registrytypes import (LAST_APPLIED, UNSTRUCTURED, Codec, ObjectList, as_se
 from .registrywatch import WatchEvent, WatchStream
 from .storeerrors import served
 from .storagekeys import BUILTIN_KINDS, REGISTRY_PREFIX, KindInfo, guess_kind
+from .uids import new_uid
 from .validation import dns1123_subdomain
 
 __all__ = ["Registry", "ObjectList", "WatchEvent", "WatchStream", "UNSTRUCTURED", "Codec", "retry_on_conflict",
@@ -289,7 +289,7 @@ class Registry:
                 # names.SimpleNameGenerator: the prefix is cut to 58 characters so the name fits in 63.
                 meta["name"] = str(meta["generateName"])[:58] + "".join(
                     _SUFFIX_RANDOM.choices(_SUFFIX_ALPHABET, k=5))
-            meta["uid"] = str(uuid.uuid4())
+            meta["uid"] = new_uid()
             meta["creationTimestamp"] = now_rfc3339(self._clock)
             meta["generation"] = 1
             for system_field in ("deletionTimestamp", "deletionGracePeriodSeconds"):

@@ -63,10 +63,24 @@ class ObjectList:
         return f"ObjectList({len(self.items)} items, resource_version={self.resource_version!r})"
 
 
+# The last second formatted and its text: every create and bind of the same second writes the same stamp.
+_LAST_STAMP: tuple[int, str] = (-1, "")
+
+
 def now_rfc3339(clock: Callable[[], float]) -> str:
     """The clock's time as the API server writes timestamps (RFC 3339, seconds, UTC)."""
-    stamp = datetime.datetime.fromtimestamp(clock(), tz=datetime.timezone.utc)
-    return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+    global _LAST_STAMP
+    now = clock()
+    second = int(now)
+    # Only where rounding to microseconds (fromtimestamp's) cannot carry into the next second.
+    cacheable = now >= 0 and now - second < 0.999999
+    last = _LAST_STAMP
+    if cacheable and last[0] == second:
+        return last[1]
+    text = datetime.datetime.fromtimestamp(now, tz=datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if cacheable:
+        _LAST_STAMP = (second, text)
+    return text
 
 
 def pack(d: Mapping[str, Any]) -> bytes:
