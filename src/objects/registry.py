@@ -635,11 +635,20 @@ class Registry:
             raise Conflict(f'Operation cannot be fulfilled on pods/binding "{name}": pod {name} is already '
                            f'assigned to node "{pod.spec.node_name}"')
         status = pod.status
+        scheduled = Condition(type="PodScheduled", status="True", last_transition_time=now_rfc3339(self._clock))
         conditions = [c for c in status.conditions or () if c is None or c.type != "PodScheduled"]
-        conditions.append(Condition(type="PodScheduled", status="True",
-                                    last_transition_time=now_rfc3339(self._clock)))
+        conditions.append(scheduled)
         bound = pod.with_node_name(node_name)._copy(status=status.replace(conditions=conditions))
-        stored = bound.to_dict()
+        # The stored dict with the same two changes, rather than bound.to_dict(): unpacking is one C call and
+        # gives a fresh dict, the whole pod's to_dict was half the bind (the stored dict is the models' own
+        # to_dict, and to_dict(from_dict(d)) is d, so both give the same object).
+        stored = unpack(kv.value)
+        spec = stored.setdefault("spec", {})
+        spec["nodeName"] = node_name
+        stored_status = stored.setdefault("status", {})
+        stored_status["conditions"] = [c for c in stored_status.get("conditions") or ()
+                                       if not (isinstance(c, dict) and c.get("type") == "PodScheduled")]
+        stored_status["conditions"].append(scheduled.to_dict())
         meta_of(stored).pop("resourceVersion", None)
         data = pack(stored)
         response = self._txn([Compare.mod_revision(key) == kv.mod_revision], [Op.put(key, data)], [])
