@@ -115,7 +115,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
         with open(args.json, "w") as f:
             json.dump(row, f, indent=1)
     if args.plot:
-        from scheduling.benchplot import PlotUnavailable
+        from scheduling.bench.plot import PlotUnavailable
 
         from .plot import plot_sim
 

@@ -10,7 +10,7 @@ import pathlib
 import sys
 from typing import Any, Sequence, TextIO
 
-from scheduling.benchplot import PlotUnavailable, pyplot, save_figure
+from scheduling.bench.plot import PlotUnavailable, pyplot, save_figure
 
 __all__ = ["plot_sim", "load_results", "main"]
 

@@ -13,11 +13,11 @@ import sys
 
 import pytest
 
-from scheduling import bench, benchcheck
+from scheduling.bench import check as benchcheck, cli as bench
 from scheduling.bench import DEFAULT_SCALE, ProgressBar, ProgressLines, format_table, main
-from scheduling.benchcheck import check_sample
-from scheduling.benchrun import RunResult, run_core, unavailable
-from scheduling.workload import builtin_workload_names, load_workload, parse_workload
+from scheduling.bench.check import check_sample
+from scheduling.bench.run import RunResult, run_core, unavailable
+from scheduling.bench.workload import builtin_workload_names, load_workload, parse_workload
 
 SHARED_DIR = pathlib.Path("/work/shared/workloads")
 NODE = {"apiVersion": "v1", "kind": "Node", "metadata": {"generateName": "node-"},

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import io
 
-from scheduling import bench
+from scheduling.bench import cli as bench
 from scheduling.bench import LEGEND, format_table, main
-from scheduling.benchrun import RunResult
+from scheduling.bench.run import RunResult
 
 
 def _fake_runs(monkeypatch, out: io.StringIO) -> list[str]:

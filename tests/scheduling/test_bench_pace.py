@@ -13,9 +13,9 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 from refbuilders import node, pod  # noqa: E402
 
-from scheduling.benchpace import Pace, paced_scheduler_factory  # noqa: E402
-from scheduling.benchrun import run_core  # noqa: E402
-from scheduling.workload import parse_workload  # noqa: E402
+from scheduling.bench.pace import Pace, paced_scheduler_factory  # noqa: E402
+from scheduling.bench.run import run_core  # noqa: E402
+from scheduling.bench.workload import parse_workload  # noqa: E402
 
 
 class Result:

@@ -14,9 +14,9 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from scheduling import bench, benchplot  # noqa: E402
-from scheduling.benchpace import Pace  # noqa: E402
-from scheduling.benchrun import RunResult  # noqa: E402
+from scheduling.bench import cli as bench, plot as benchplot  # noqa: E402
+from scheduling.bench.pace import Pace  # noqa: E402
+from scheduling.bench.run import RunResult  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 STEMS = ("bench-pods-per-s", "bench-throughput", "bench-cycle-cdf")

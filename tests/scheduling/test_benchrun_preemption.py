@@ -10,8 +10,9 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 from refbuilders import node, pod  # noqa: E402
 
-from scheduling import Scheduler, benchrun  # noqa: E402
-from scheduling.workload import load_workload  # noqa: E402
+from scheduling import Scheduler  # noqa: E402
+from scheduling.bench import run as benchrun  # noqa: E402
+from scheduling.bench.workload import load_workload  # noqa: E402
 
 PREEMPTION = "Preemption_5000Nodes_5000Pods.json"
 

@@ -14,7 +14,7 @@ from pluginharness import affinity_spec, node, nodes_strategy, pod, spread_spec 
 
 from scheduling import Scheduler  # noqa: E402
 from scheduling import reference as R  # noqa: E402
-from scheduling.benchrun import exact_config  # noqa: E402
+from scheduling.bench.run import exact_config  # noqa: E402
 
 
 @st.composite

@@ -6,7 +6,7 @@ import pathlib
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from scheduling.workload import (NodeStep, PodStep, WorkloadError, builtin_workload_names, builtin_workloads,
+from scheduling.bench.workload import (NodeStep, PodStep, WorkloadError, builtin_workload_names, builtin_workloads,
                                  load_workload, parse_workload)
 
 SHARED = pathlib.Path("/work/shared/workloads")

@@ -16,7 +16,7 @@ from pluginharness import ZONE, Handle, filter_reasons, node, node_infos, nodes_
 from objects import LabelSelector
 from scheduling import Scheduler
 from scheduling import reference as R
-from scheduling.benchrun import exact_config
+from scheduling.bench.run import exact_config
 from scheduling.framework import ClusterEvent, CycleState
 from scheduling.listers import ClusterObjects
 from scheduling.plugins.podtopologyspread import ERR_CONSTRAINTS, PodTopologySpread, default_selector

@@ -111,7 +111,7 @@ def _objects() -> Any:
 
 def _new_scheduler(factory: Callable[..., Any] | None, exact: bool, seed: int) -> Any:
     if factory is None:
-        from .scheduler import Scheduler
+        from ..scheduler import Scheduler
 
         factory = Scheduler
     return factory(config=exact_config() if exact else None, seed=seed)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .benchrun import exact_config
-from .reference import Cluster, total_scores
+from ..reference import Cluster, total_scores
+from .run import exact_config
 from .workload import PodStep, Workload
 
 __all__ = ["check_sample", "MAX_NODES"]
@@ -29,7 +29,7 @@ def check_sample(workload: Workload, sample: int, seed: int = 0) -> tuple[int, i
     """Replay ``workload`` (shrunk) and check up to ``sample`` measured decisions; (checked, mismatches)."""
     import objects
 
-    from .scheduler import Scheduler
+    from ..scheduler import Scheduler
 
     small = _shrunk(workload)
     scheduler = Scheduler(config=exact_config(), seed=seed)

@@ -1,4 +1,4 @@
-"""The scheduling bench as pictures: ``python -m scheduling.benchplot results.json [more.json] --out DIR``
+"""The scheduling bench as pictures: ``python -m scheduling.bench.plot results.json [more.json] --out DIR``
 (or ``python -m scheduling.bench ... --plot DIR`` at the end of a run).
 
 Three figures, each as PNG and SVG, drawn with matplotlib (the optional extra ``borgkit[plot]``) on its
@@ -236,10 +236,10 @@ def load_runs(paths: Iterable[str | pathlib.Path]) -> list[Run]:
 
 
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
-    """Entry point of ``python -m scheduling.benchplot``; returns the exit status."""
+    """Entry point of ``python -m scheduling.bench.plot``; returns the exit status."""
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
-    p = argparse.ArgumentParser(prog="python -m scheduling.benchplot",
+    p = argparse.ArgumentParser(prog="python -m scheduling.bench.plot",
                                 description="Draw the scheduling bench's figures from saved results "
                                             "(python -m scheduling.bench --json FILE); several files go on "
                                             "the same charts, labelled by file name.")

@@ -249,7 +249,7 @@ def load_workload(path: str | pathlib.Path) -> Workload:
 
 
 def _builtin_dir() -> Any:
-    return resources.files("scheduling") / "workloads"
+    return resources.files("scheduling.bench") / "workloads"
 
 
 def builtin_workload_names() -> list[str]:

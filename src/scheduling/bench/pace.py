@@ -116,7 +116,7 @@ class Pace:
 def paced_scheduler_factory(pace: Pace) -> Callable[..., Any]:
     """A ``Scheduler`` factory (as the runner calls it: ``config=``, ``seed=``) whose cycles report to
     ``pace``."""
-    from .scheduler import Scheduler
+    from ..scheduler import Scheduler
 
     class PacedScheduler(Scheduler):
         def schedule_one(self, info: Any) -> Any:

@@ -19,8 +19,8 @@ import threading
 import time
 from typing import Any, Sequence, TextIO
 
-from .benchpace import Pace, paced_scheduler_factory
-from .benchrun import MODES, RunResult, peak_rss_mib, run_workload, unavailable
+from .pace import Pace, paced_scheduler_factory
+from .run import MODES, RunResult, peak_rss_mib, run_workload, unavailable
 from .workload import Workload, WorkloadError, builtin_workloads, load_workload
 
 __all__ = ["main", "format_table", "Table", "LEGEND", "DEFAULT_SCALE", "ProgressBar", "ProgressLines"]
@@ -190,7 +190,7 @@ def _run_isolated(source: str, workload: Workload, mode: str, args: argparse.Nam
                   stderr: TextIO, store: str | None = None) -> RunResult | dict[str, Any]:
     """Run one workload in a child process; forward its progress to a bar and return its result row."""
     env = dict(os.environ)
-    src = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the folder holding scheduling
     env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     bar = ProgressBar(stderr, f"{workload.name} {mode}{'' if store is None else ' etcd'}")
     proc = subprocess.Popen(_child_args(source, mode, args, store), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -275,7 +275,7 @@ def _child(args: argparse.Namespace) -> int:
         if result.p50_ms is None:  # e2e: the runner sees bindings only, the scheduler saw each cycle
             result.finish(result.seconds, pace.cycle_seconds)
         if args.exact and args.check and result.available and args.mode == "core":
-            from .benchcheck import check_sample
+            from .check import check_sample
 
             result.checked, result.mismatches = check_sample(workload, args.check, seed=args.seed)
     result.peak_rss_mib = peak_rss_mib()
@@ -312,7 +312,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="FILE", help="also write the results as a JSON list to FILE")
     p.add_argument("--plot", metavar="DIR",
                    help="also draw the figures (PNG and SVG) in DIR; needs the extra borgkit[plot] "
-                        "(matplotlib). From saved results: python -m scheduling.benchplot FILE.json --out DIR")
+                        "(matplotlib). From saved results: python -m scheduling.bench.plot FILE.json --out DIR")
     p.add_argument("--store", metavar="URL",
                    help="also run the e2e mode on a real etcd through kvstore.connect(), beside the embedded "
                         "store: etcd://127.0.0.1:2379 (comma-separated endpoints; the objects go under a "
@@ -378,7 +378,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
 
 def _plot(rows: list[dict[str, Any]], args: argparse.Namespace, stderr: TextIO) -> None:
     """Draw the figures of this run; without matplotlib say what to install (the results are written)."""
-    from . import benchplot
+    from . import plot as benchplot
 
     label = os.path.splitext(os.path.basename(args.json))[0] if args.json else "this run"
     try:
@@ -394,6 +394,3 @@ def _builtin_names() -> list[str]:
 
     return builtin_workload_names()
 
-
-if __name__ == "__main__":
-    sys.exit(main())
