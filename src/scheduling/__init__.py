@@ -8,7 +8,7 @@ scheduling queue, the cache and the ``Scheduler``. See docs/scheduling.md.
         print(result.pod.key, result.node_name or result.message)
 """
 from .cache import Cache
-from .explain import Explanation, NodeVerdict
+from .cycle.explain import Explanation, NodeVerdict
 from .framework import (ConfigError, InvalidArgument, NodeInfo, NodeNotFound, PluginNotFound, PodNotFound, Registry,
                         SchedulingError, Status, UnknownKind, UnknownProfile, load_config)
 from .metrics import Metrics

@@ -18,8 +18,8 @@ the class recomputes only that node; other nodes cost a dictionary lookup. Plugi
 cluster-wide ones) run plainly on every node examined. The cached values are exactly what the plain calls
 return, in the same plugin order, so decisions equal the plain definitions.
 
-Where the parts live: the filter walk and scoring in ``plainpath.py`` (node by node) and ``indexedpath.py``
-(from a class index), the nomination rules in ``nominator.py``; this module strings the cycle together and
+Where the parts live: the filter walk and scoring in ``cycle/nodewalk.py`` (node by node) and ``cycle/classlookup.py``
+(from a class index), the nomination rules in ``cycle/nominator.py``; this module strings the cycle together and
 runs the binding cycle.
 """
 from __future__ import annotations
@@ -34,19 +34,19 @@ import objects
 
 from .arguments import expect, expect_registry, node_name, pod_key
 from .cache import Cache
-from .eqcache import IndexedStatuses
-from .indexedpath import indexed_pick, indexed_window
+from .cycle.classindex import IndexedStatuses
+from .cycle.classlookup import indexed_pick, indexed_window
+from .cycle.nominations import Nominations
+from .cycle.nominator import NominationWriter, Nominator
+from .cycle.nodewalk import filter_with_nominated, find_feasible, prioritize
+from .cycle.selection import Profile, Window, fit_error_message, num_feasible_nodes_to_find
 from .framework import (DEFAULT_SCHEDULER_NAME, ClusterEvent, Code, ConfigError, CycleState, Framework,
                         NodeInfo, PluginFailure, PodNotFound, Registry, Status, UnknownProfile,
                         load_config)
 from .framework.waitingpods import WaitingPod, WaitingPods, waiting_pod_key
 from .listers import ClusterObjects
 from .metrics import Metrics
-from .nominations import Nominations
-from .nominator import NominationWriter, Nominator
-from .plainpath import filter_with_nominated, find_feasible, prioritize
 from .queue import QueuedPodInfo, SchedulingQueue
-from .selection import Profile, Window, fit_error_message, num_feasible_nodes_to_find
 
 __all__ = ["Scheduler", "ScheduleResult", "fit_error_message", "num_feasible_nodes_to_find",
            "NO_NODES_AVAILABLE"]
@@ -510,8 +510,8 @@ class Scheduler:
                           keys: Mapping[str, Hashable], nodes: list[NodeInfo], t1: float,
                           own_status: Optional[Status] = None
                           ) -> Optional[tuple[Optional[str], Optional[ScheduleResult]]]:
-        """The equivalence-class path (``indexedpath.py``), taken when every active filter plugin is
-        node-local: the same decisions as ``plainpath.py``; None when the pod does not
+        """The equivalence-class path (``cycle/classlookup.py``), taken when every active filter plugin is
+        node-local: the same decisions as ``cycle/nodewalk.py``; None when the pod does not
         qualify."""
         n = len(nodes)
         start = self._next_start_node_index % n
@@ -718,9 +718,9 @@ class Scheduler:
     def explain(self, pod: Any) -> Any:
         """Every node's filter verdict and each score plugin's score per node for ``pod``; changes nothing.
 
-        See ``scheduling.explain.Explanation``.
+        See ``scheduling.cycle.explain.Explanation``.
         """
-        from .explain import explain
+        from .cycle.explain import explain
         return explain(self, pod)
 
     # -- registry mode --------------------------------------------------------------------------------

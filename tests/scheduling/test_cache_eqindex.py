@@ -1,4 +1,4 @@
-"""The equivalence-class index (scheduling.eqcache): its sampling window equals a naive walk from the
+"""The equivalence-class index (scheduling.cycle.classindex): its sampling window equals a naive walk from the
 round-robin start, and it follows node changes through the cache's change log (hypothesis)."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from refbuilders import node, pod  # noqa: E402
 
 from scheduling.cache import Cache  # noqa: E402
-from scheduling.eqcache import FilterIndex  # noqa: E402
+from scheduling.cycle.classindex import FilterIndex  # noqa: E402
 from scheduling.framework import CycleState  # noqa: E402
 from scheduling.plugins import NodeResourcesFit  # noqa: E402
 

@@ -34,7 +34,7 @@ import random
 from collections import OrderedDict
 from typing import Any, Mapping, Optional, Sequence
 
-from ..eqcache import IndexedStatuses
+from ..cycle.classindex import IndexedStatuses
 from ..framework import (Code, ConfigError, CycleState, NodeInfo, NodeNotFound, Plugin, PostFilterPlugin,
                          PostFilterResult, Status)
 from .dryruns import DryRun, DryRunTable, dry_run, is_candidate

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator, Optional
 
 from sortedcontainers import SortedList
 
-from ..eqcache import NodeTable
+from ..cycle.classindex import NodeTable
 from ..framework import NodeInfo, Status
 
 __all__ = ["DryRun", "DryRunTable", "dry_run", "pick_key"]

@@ -10,7 +10,7 @@ from hypothesis import given, settings, strategies as st
 from sortedcontainers import SortedList
 
 from scheduling.framework import CycleState, PluginFailure, Status
-from scheduling.selection import hybrid_window, plain_scores
+from scheduling.cycle.selection import hybrid_window, plain_scores
 
 
 class _Rejects:

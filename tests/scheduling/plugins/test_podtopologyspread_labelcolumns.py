@@ -7,7 +7,7 @@ from pluginharness import ZONE, node, pod
 
 from scheduling.cache import Cache
 from scheduling.plugins.labelcolumns import LabelColumns
-from scheduling.selection import Window
+from scheduling.cycle.selection import Window
 
 KEYS = [ZONE, "rack", "kubernetes.io/hostname"]
 

@@ -3,7 +3,7 @@
 Every node examined is filtered; node-local plugins' verdicts and scores are still read from the
 per-class dictionaries (``Profile.filter_class`` / ``score_class``) while the node's ``generation`` is
 unchanged, and the cluster-wide plugins run plainly. Nominated pods are added on copies of their nodes
-(``RunFilterPluginsWithNominatedPods``). ``indexedpath.py`` makes the same decisions faster when every
+(``RunFilterPluginsWithNominatedPods``). ``classlookup.py`` makes the same decisions faster when every
 active filter is node-local; this path serves every other cycle.
 """
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 import random
 from typing import Any, Hashable, Mapping, Optional, Sequence
 
-from .framework import Code, CycleState, Framework, NodeInfo, PluginFailure, Status
-from .metrics import Metrics
+from ..framework import Code, CycleState, Framework, NodeInfo, PluginFailure, Status
+from ..metrics import Metrics
 from .selection import (Profile, add_weighted, bad_score, normalized, num_feasible_nodes_to_find, plain_scores,
                         pre_score, run_filters, select)
 

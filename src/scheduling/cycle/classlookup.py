@@ -1,9 +1,9 @@
 """The equivalence-class path of a cycle, taken when every active filter plugin is node-local.
 
-It makes the same decisions as the plain path (``plainpath.find_feasible`` + ``prioritize``) — the same
+It makes the same decisions as the plain path (``nodewalk.find_feasible`` + ``prioritize``) — the same
 window, PreScore on the same feasible nodes, the same totals in the same order, the same random draws —
 with the verdicts and the node-local scores read from the class's ``FilterIndex`` / ``ScoreTable``
-(``eqcache.py``). ``indexed_window`` finds the window, ``indexed_pick`` scores it; the scheduler moves the
+(``classindex.py``). ``indexed_window`` finds the window, ``indexed_pick`` scores it; the scheduler moves the
 round-robin start between the two, as the plain walk does before scoring.
 
 Nominated pods: a class's index is per pod priority and holds ``RunFilterPluginsWithNominatedPods``
@@ -17,10 +17,10 @@ import random
 from dataclasses import dataclass
 from typing import Any, Hashable, Mapping, Optional, Sequence
 
-from .cache import Cache
-from .eqcache import FilterIndex
-from .framework import CycleState, Framework, NodeInfo, Status
-from .metrics import Metrics
+from ..cache import Cache
+from ..framework import CycleState, Framework, NodeInfo, Status
+from ..metrics import Metrics
+from .classindex import FilterIndex
 from .nominations import Nominations
 from .selection import (Profile, Window, add_weighted, hybrid_window, normalized, num_feasible_nodes_to_find,
                         plain_scores, pre_score, select)

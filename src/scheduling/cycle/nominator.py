@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional, Sequence
 
-from .cache import Cache
+from ..cache import Cache
+from ..queue import SchedulingQueue
 from .nominations import Nominations
-from .queue import SchedulingQueue
 
 __all__ = ["Nominator", "NominationWriter"]
 

@@ -24,8 +24,8 @@ from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
 from sortedcontainers import SortedList
 
-from .cache import Cache
-from .framework import Code, CycleState, NodeInfo, PluginFailure, Status
+from ..cache import Cache
+from ..framework import Code, CycleState, NodeInfo, PluginFailure, Status
 
 __all__ = ["FilterIndex", "ScoreTable", "IndexedStatuses", "NodeTable"]
 

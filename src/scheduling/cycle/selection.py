@@ -9,10 +9,10 @@ import random
 from collections import OrderedDict
 from typing import Any, Hashable, Mapping, Optional, Sequence
 
-from .cache import Cache
-from .eqcache import FilterIndex, IndexedStatuses, ScoreTable
-from .framework import Code, CycleState, Framework, NodeInfo, NodeScore, PluginFailure, Status
-from .queue import QueuedPodInfo
+from ..cache import Cache
+from ..framework import Code, CycleState, Framework, NodeInfo, NodeScore, PluginFailure, Status
+from ..queue import QueuedPodInfo
+from .classindex import FilterIndex, IndexedStatuses, ScoreTable
 
 __all__ = ["num_feasible_nodes_to_find", "fit_error_message", "Profile", "Window", "hybrid_window", "select",
            "run_filters", "bad_score", "normalized", "plain_scores", "pre_score", "add_weighted",

@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional
 
-from .framework import CycleState, PluginFailure, Status
+from ..framework import CycleState, PluginFailure, Status
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .scheduler import Scheduler
+    from ..scheduler import Scheduler
 
 __all__ = ["Explanation", "NodeVerdict", "explain"]
 
@@ -71,8 +71,8 @@ def explain(scheduler: "Scheduler", pod: Any) -> Explanation:
     """See the module docstring."""
     import objects
 
-    from .arguments import expect
-    from .scheduler import NO_NODES_AVAILABLE, fit_error_message
+    from ..arguments import expect
+    from ..scheduler import NO_NODES_AVAILABLE, fit_error_message
     expect(pod, objects.Pod, "explain", "pod")
     fwk = scheduler.framework(pod.spec.scheduler_name or "default-scheduler")
     nodes = list(scheduler.cache.list())
