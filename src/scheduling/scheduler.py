@@ -36,8 +36,7 @@ from .arguments import expect, expect_registry, node_name, pod_key
 from .cache import Cache
 from .cycle.classindex import IndexedStatuses
 from .cycle.classlookup import indexed_pick, indexed_window
-from .cycle.nominations import Nominations
-from .cycle.nominator import NominationWriter, Nominator
+from .cycle.nominator import Nominations, NominationWriter, Nominator
 from .cycle.nodewalk import filter_with_nominated, find_feasible, prioritize
 from .cycle.selection import Profile, Window, fit_error_message, num_feasible_nodes_to_find
 from .framework import (DEFAULT_SCHEDULER_NAME, ClusterEvent, Code, ConfigError, CycleState, Framework,

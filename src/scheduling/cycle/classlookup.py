@@ -21,7 +21,7 @@ from ..cache import Cache
 from ..framework import CycleState, Framework, NodeInfo, Status
 from ..metrics import Metrics
 from .classindex import FilterIndex
-from .nominations import Nominations
+from .nominator import Nominations
 from .selection import (Profile, Window, add_weighted, hybrid_window, normalized, num_feasible_nodes_to_find,
                         plain_scores, pre_score, select)
 
