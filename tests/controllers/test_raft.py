@@ -2,40 +2,27 @@
 Registry while the objects are written through another; ReplicaSet, garbage collector and Job converge."""
 from __future__ import annotations
 
-import os
 import pathlib
 import sys
 
 import pytest
 
-import kvstore
 import objects
 from controllers import ControllerManager
-from kvstore.replication import Cluster
 from objects import Registry
 
 from ctrl_helpers import owned_pods, replica_set, set_pod_phase, wait_for
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # tests/ holds the replication package
-from replication.support import SECRET, WAIT, free_ports  # noqa: E402
+from replication.support import WAIT, in_process_members  # noqa: E402
 
 pytestmark = pytest.mark.timeout(240)
 
 
 @pytest.fixture
 def members(tmp_path):
-    addresses = [f"127.0.0.1:{p}" for p in free_ports(3)]
-    opened = []
-    try:
-        for i in range(3):
-            cluster = Cluster(self_address=addresses[i], peers=addresses, secret=SECRET, request_timeout=WAIT)
-            opened.append(kvstore.open(os.path.join(str(tmp_path), f"m{i}"), cluster=cluster))
-        for member in opened:
-            member.wait_ready(15)
-        yield opened
-    finally:
-        for member in opened:
-            member.close()
+    with in_process_members(str(tmp_path)) as members:
+        yield members
 
 
 def test_replica_set_job_and_gc_on_raft(members):

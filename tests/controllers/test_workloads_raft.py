@@ -3,41 +3,28 @@
 every-event invariant watcher reads a third."""
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import pytest
 
-import kvstore
 from controllers import ControllerManager
 from controllers.daemonset import target_node
-from kvstore.replication import Cluster
 from objects import Registry
 
 from workload_helpers import Kubelet, PodWatcher, daemon_set, deployment, image_of, node, stateful_set, wait_until, \
     with_image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ holds the replication test package
-from replication.support import SECRET, WAIT, free_ports  # noqa: E402
+from replication.support import in_process_members  # noqa: E402
 
 pytestmark = pytest.mark.timeout(300)
 
 
 @pytest.fixture
 def members(tmp_path):
-    addresses = [f"127.0.0.1:{p}" for p in free_ports(3)]
-    opened = []
-    try:
-        for i in range(3):
-            cluster = Cluster(self_address=addresses[i], peers=addresses, secret=SECRET, request_timeout=WAIT)
-            opened.append(kvstore.open(os.path.join(str(tmp_path), f"m{i}"), cluster=cluster))
-        for member in opened:
-            member.wait_ready(15)
-        yield [Registry(m) for m in opened]
-    finally:
-        for member in opened:
-            member.close()
+    with in_process_members(str(tmp_path)) as members:
+        yield [Registry(m) for m in members]
 
 
 def test_rollouts_on_a_raft_store(members):

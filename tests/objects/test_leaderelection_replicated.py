@@ -3,38 +3,25 @@ members; a paused holder hands over, a holder whose member is closed steps down 
 and every action is made by the holder of the lease at its revision."""
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
 
 import pytest
 
-import kvstore
-from kvstore.replication import Cluster
 from objects.registry import Registry
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the checkers and the replication support
 from leader_checker import Candidate, LeadershipLog, LeaseHistory  # noqa: E402
-from replication.support import SECRET, WAIT, free_ports  # noqa: E402
+from replication.support import WAIT, in_process_members  # noqa: E402
 
 pytestmark = pytest.mark.timeout(240)
 
 
 @pytest.fixture
 def members(tmp_path):
-    addresses = [f"127.0.0.1:{p}" for p in free_ports(3)]
-    opened = []
-    try:
-        for i in range(3):
-            cluster = Cluster(self_address=addresses[i], peers=addresses, secret=SECRET, request_timeout=WAIT)
-            opened.append(kvstore.open(os.path.join(str(tmp_path), f"m{i}"), cluster=cluster))
-        for member in opened:
-            member.wait_ready(15)
-        yield opened
-    finally:
-        for member in opened:
-            member.close()
+    with in_process_members(str(tmp_path)) as members:
+        yield members
 
 
 def _wait(predicate, timeout: float = WAIT) -> bool:

@@ -1,41 +1,27 @@
 """The Registry on a 3-member Raft cluster (in one process, 127.0.0.1): CAS holds across members."""
 from __future__ import annotations
 
-import os
 import sys
 import threading
 from pathlib import Path
 
 import pytest
 
-import kvstore
-from kvstore.replication import Cluster
 from objects.errors import AlreadyExists
 from objects.registry import Registry, retry_on_conflict
 
 from registry_helpers import config_map
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ holds the replication test package
-from replication.support import SECRET, WAIT, free_ports  # noqa: E402
+from replication.support import WAIT, in_process_members  # noqa: E402
 
 pytestmark = pytest.mark.timeout(180)
 
 
 @pytest.fixture
 def members(tmp_path):
-    addresses = [f"127.0.0.1:{p}" for p in free_ports(3)]
-    opened = []
-    try:
-        for i in range(3):
-            # request_timeout: a write waits out an election (a loaded machine holds some) instead of failing
-            cluster = Cluster(self_address=addresses[i], peers=addresses, secret=SECRET, request_timeout=WAIT)
-            opened.append(kvstore.open(os.path.join(str(tmp_path), f"m{i}"), cluster=cluster))
-        for member in opened:
-            member.wait_ready(15)
-        yield opened
-    finally:
-        for member in opened:
-            member.close()
+    with in_process_members(str(tmp_path)) as members:
+        yield members
 
 
 def test_updates_through_different_members_are_never_lost(members):

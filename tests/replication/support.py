@@ -1,9 +1,11 @@
 """Shared helpers of the replication tests: free ports, a tiny stand-in state machine, bounded waits."""
 from __future__ import annotations
 
+import contextlib
+import os
 import socket
 import time
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 SECRET = "replication-test-secret-0123456789"
 WAIT = 30.0  # bound of a wait for the cluster to get somewhere: generous, since a loaded machine delays
@@ -64,3 +66,24 @@ class CounterMachine:
     def restore(self, snapshot: Any) -> None:
         self.data = dict(snapshot["data"])
         self.revision = snapshot["revision"]
+
+
+@contextlib.contextmanager
+def in_process_members(directory: str, count: int = 3) -> Iterator[list[Any]]:
+    """``count`` Raft members in this process on 127.0.0.1 (durable under ``directory``), ready; closed on exit.
+    Their request_timeout lets a write wait out an election (a loaded machine holds some) instead of failing."""
+    import kvstore
+    from kvstore.replication import Cluster
+
+    addresses = [f"127.0.0.1:{p}" for p in free_ports(count)]
+    opened: list[Any] = []
+    try:
+        for i in range(count):
+            cluster = Cluster(self_address=addresses[i], peers=addresses, secret=SECRET, request_timeout=WAIT)
+            opened.append(kvstore.open(os.path.join(directory, f"m{i}"), cluster=cluster))
+        for member in opened:
+            member.wait_ready(15)
+        yield opened
+    finally:
+        for member in opened:
+            member.close()
