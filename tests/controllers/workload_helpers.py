@@ -10,6 +10,8 @@ from objects import Condition, Registry
 
 from controllers.podstate import format_time, is_active
 
+from ctrl_helpers import wait_for
+
 POLL = 0.05
 
 
@@ -141,15 +143,7 @@ class PodWatcher:
                 self.violations.append(problem)
 
 
-def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, message: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
-        time.sleep(0.02)
+wait_until = wait_for  # the workload tests' name for the one bounded wait
 
 
 def node(name: str, labels: dict | None = None, taints: list | None = None) -> Any:
