@@ -31,6 +31,7 @@ from .registrytypes import (LAST_APPLIED, UNSTRUCTURED, Codec, ObjectList, as_se
                             now_rfc3339, pack, retry_on_conflict, unpack)
 from .registrywatch import WatchEvent, WatchStream
 from .storeerrors import served
+from . import statuswrite
 from .storagekeys import BUILTIN_KINDS, REGISTRY_PREFIX, KindInfo, guess_kind
 from .uids import new_uid
 from .validation import dns1123_subdomain
@@ -120,6 +121,8 @@ class Registry:
         self._priority_cache: tuple[tuple[int, ...], dict[str, Any]] | None = None
         # Plain dicts (the unstructured codec) are mutable, so only model objects are shared.
         self._recent: RecentObjects | None = RecentObjects(RECENT_OBJECTS) if self._models else None
+        # status writes encode only the status (objects.statuswrite); off: every write takes the general path
+        self._status_fast = self._models
         for info in BUILTIN_KINDS:
             self.register_kind(info)
 
@@ -460,6 +463,17 @@ class Registry:
             if precondition is not None and precondition != kv.mod_revision:
                 raise self._conflict(info, meta.get("name"))
             old = unpack(kv.value)
+            if status_only and self._status_fast:
+                if meta.get("uid") and meta["uid"] != meta_of(old).get("uid"):  # as _apply_update
+                    raise ValidationError(FieldError("metadata.uid", "field is immutable", meta["uid"]))
+                result = self._write_status(key, kv, old, new["status"] if "status" in new
+                                            else statuswrite.ABSENT_STATUS)
+                if result is not statuswrite.FALLBACK:
+                    if result is not None:
+                        return result
+                    if precondition is not None:
+                        raise self._conflict(info, meta.get("name"))
+                    continue
             merged = self._apply_update(info, old, copy.deepcopy(new), status_only)
             result = self._write(info, key, kv, old, merged, spec_bumps_generation=not status_only)
             if result is not None:
@@ -557,6 +571,7 @@ class Registry:
         key = self._key(info, name, namespace)
         wanted = (body.get("metadata") or {}).get("resourceVersion") if isinstance(body.get("metadata"), dict) else None
         precondition = self._parse_rv(wanted) if wanted else None
+        fast = statuswrite.status_patch(body) if status_only and self._status_fast else statuswrite.UNSUPPORTED
         while True:
             kv = self.store.get(key)
             if kv is None:
@@ -564,6 +579,14 @@ class Registry:
             if precondition is not None and precondition != kv.mod_revision:
                 raise self._conflict(info, name)
             old = unpack(kv.value)
+            if fast is not statuswrite.UNSUPPORTED and self._patch_names_match(info, old, name, namespace):
+                result = self._write_status(key, kv, old, statuswrite.patched_status(old, fast))
+                if result is not statuswrite.FALLBACK:
+                    if result is not None:
+                        return result
+                    if precondition is not None:
+                        raise self._conflict(info, name)
+                    continue
             patched = apply_patch(old, body, name, (namespace or "default") if info.namespaced else None)
             merged = self._apply_update(info, old, patched, status_only)
             result = self._write(info, key, kv, old, merged, spec_bumps_generation=not status_only)
@@ -571,6 +594,38 @@ class Registry:
                 return result
             if precondition is not None:
                 raise self._conflict(info, name)
+
+    @staticmethod
+    def _patch_names_match(info: KindInfo, stored: dict[str, Any], name: str, namespace: str | None) -> bool:
+        """Whether the stored object passes apply_patch's name and namespace checks (a patch that does not
+        touch metadata keeps them)."""
+        meta = stored.get("metadata")
+        if type(meta) is not dict or meta.get("name") != name:
+            return False
+        return not (info.namespaced and meta.get("namespace") and meta["namespace"] != (namespace or "default"))
+
+    def _write_status(self, key: str, kv: Any, stored: dict[str, Any], status: Any) -> Any:
+        """A status write on the models encoding only the new ``status`` (see objects.statuswrite), with
+        ``_write``'s rules: the stored object decoded once (remembered), a no-op write keeps its revision, an
+        object being deleted without finalizers goes. None when the key moved on meanwhile,
+        ``statuswrite.FALLBACK`` when the general path must do it."""
+        try:
+            old = self._object(kv.key, kv.value, kv.mod_revision)
+        except ValidationError:
+            return statuswrite.FALLBACK  # stored before today's rules: the general path reports it
+        encoded = statuswrite.encode_status(old, stored, status)
+        if encoded is statuswrite.FALLBACK:
+            return encoded
+        obj, data = encoded
+        meta = stored["metadata"]
+        if meta.get("deletionTimestamp") and not meta.get("finalizers") \
+                and not meta.get("deletionGracePeriodSeconds"):
+            response = self._txn([Compare.mod_revision(key) == kv.mod_revision], [Op.delete(key)], [])
+            return self._with_version(key, data, response.revision, obj) if response.succeeded else None
+        if data == kv.value:
+            return self._with_version(key, data, kv.mod_revision, obj)  # no-op: no new revision
+        response = self._txn([Compare.mod_revision(key) == kv.mod_revision], [Op.put(key, data)], [])
+        return self._with_version(key, data, response.revision, obj) if response.succeeded else None
 
     # ------------------------------------------------------------------ bind
     @served
