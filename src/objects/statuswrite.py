@@ -22,7 +22,6 @@ from typing import Any
 from .defaulting import apply_defaults
 from .errors import ValidationError
 from .fieldtypes import Errors, Nested
-from .mergepatch import merge_patch
 from .meta import KubeObject
 from .registrytypes import pack
 from .schema import ABSENT, Field, absent
@@ -73,7 +72,22 @@ def patched_status(stored: dict[str, Any], patch: Any) -> Any:
         return stored["status"] if "status" in stored else ABSENT_STATUS
     if patch is None:
         return ABSENT_STATUS  # {"status": null} removes it
-    return merge_patch(stored.get("status"), patch)
+    return _merge(stored.get("status"), patch)
+
+
+def _merge(target: Any, patch: Any) -> Any:
+    """``merge_patch`` without its copy of the patch's values: the merged status is only read (a model's
+    ``_read`` copies what it keeps: new lists and maps, ``check_json`` copies of unknown fields), never
+    stored or handed out, and copying the kubelet's conditions and containerStatuses was a fifth of a write."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = _merge(result.get(key), value)
+    return result
 
 
 def encode_status(old: Any, stored: dict[str, Any], raw: Any) -> Any:

@@ -292,3 +292,19 @@ def test_a_status_write_deletes_an_object_being_deleted_without_finalizers(regis
     gone = registry.patch_status("Pod", "obj", {"status": {"phase": "Failed"}}, "default")
     assert gone.status.phase == "Failed"
     assert registry.store.get(KEYS["Pod"]) is None
+
+
+def test_the_written_status_shares_nothing_with_the_patch(registry):
+    registry.create(objects.from_dict(_pod({}, {}, {}, False)))
+    statuses = [{"name": "c", "state": {"running": {}}}]
+    conditions = [{"type": "Ready", "status": "True"}]
+    written = registry.patch_status("Pod", "obj", {"status": {"conditions": conditions,
+                                                              "containerStatuses": statuses}}, "default")
+    statuses[0]["name"], conditions[0]["status"] = "changed", "False"
+    conditions.append({"type": "Initialized", "status": "True"})
+    for pod in (written, registry.get("Pod", "obj", "default")):
+        assert pod.status.unknown_fields["containerStatuses"] == [{"name": "c", "state": {"running": {}}}]
+        assert [(c.type, c.status) for c in pod.status.conditions] == [("Ready", "True")]
+    stored = msgpack.unpackb(registry.store.get(KEYS["Pod"]).value, raw=False)
+    assert stored["status"] == {"conditions": [{"type": "Ready", "status": "True"}],
+                                "containerStatuses": [{"name": "c", "state": {"running": {}}}]}
