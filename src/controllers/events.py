@@ -4,7 +4,10 @@
 into the controller: events go through a bounded queue (1000, as the broadcaster's; more are dropped and
 counted) to one writer thread. As the EventCorrelator: an event equal to one already written (same source,
 object, type, reason, message) bumps that Event's ``count`` and ``lastTimestamp`` instead of writing a new
-one; a token bucket per (source, object) (burst 25, one more each 5 minutes) drops a flood.
+one; a token bucket per (source, object) (burst 25, one more each 5 minutes) drops a flood. Both caches
+(events written, buckets) are LRUs of ``cache_size`` entries (4096, client-go's maxLruCacheEntries), so a
+controller touching ever new objects does not grow them without bound; an entry used again moves to the
+front, so an object still flooding keeps its bucket while idle ones are dropped.
 
 Not done (kube's aggregation of 10 similar events into one "(combined from similar events)") is listed
 in docs/controllers.md.
@@ -27,7 +30,7 @@ log = logging.getLogger(__name__)
 
 NORMAL, WARNING = "Normal", "Warning"
 QUEUE_SIZE = 1000
-CACHE_SIZE = 4096           # the correlator's LRU of written events
+CACHE_SIZE = 4096           # the correlator's LRUs (written events, spam buckets): client-go's maxLruCacheEntries
 SPAM_BURST, SPAM_REFILL = 25, 300.0
 MAX_MESSAGE = 1024          # the API server truncates messages of this length (events are best effort)
 
@@ -39,11 +42,13 @@ def _rfc3339(seconds: float) -> str:
 class _Sink:
     """The writer thread and correlator shared by the recorders of one manager."""
 
-    def __init__(self, registry: Registry, clock: Callable[[], float]) -> None:
-        self.registry, self.clock = registry, clock
+    def __init__(self, registry: Registry, clock: Callable[[], float], cache_size: int = CACHE_SIZE) -> None:
+        if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 1:
+            raise ValueError(f"cache_size: invalid value {cache_size!r}: must be an integer >= 1")
+        self.registry, self.clock, self.cache_size = registry, clock, cache_size
         self.queue: queue.Queue[Any] = queue.Queue(QUEUE_SIZE)
         self.written: OrderedDict[tuple, Event] = OrderedDict()
-        self.buckets: dict[tuple, list[float]] = {}
+        self.buckets: OrderedDict[tuple, list[float]] = OrderedDict()
         self.dropped = 0
         self.pending = 0
         self._lock = threading.Lock()
@@ -81,13 +86,12 @@ class _Sink:
         key = (source, ref.kind, ref.namespace, ref.name, ref.uid)
         tokens, last = self.buckets.get(key, [float(SPAM_BURST), now])
         tokens = min(float(SPAM_BURST), tokens + (now - last) / SPAM_REFILL)
-        if tokens < 1.0:
-            self.buckets[key] = [tokens, now]
-            return False
-        self.buckets[key] = [tokens - 1.0, now]
-        if len(self.buckets) > CACHE_SIZE:
-            self.buckets.pop(next(iter(self.buckets)))
-        return True
+        allowed = tokens >= 1.0
+        self.buckets[key] = [tokens - 1.0 if allowed else tokens, now]
+        self.buckets.move_to_end(key)   # least recently used first: a flood in progress keeps its bucket
+        if len(self.buckets) > self.cache_size:
+            self.buckets.popitem(last=False)
+        return allowed
 
     def _write(self, source: str, ref: ObjectReference, type_: str, reason: str, message: str) -> None:
         now = self.clock()
@@ -115,7 +119,8 @@ class _Sink:
             reporting_component=source)
         stored = self.registry.create(event)
         self.written[key] = stored
-        if len(self.written) > CACHE_SIZE:
+        self.written.move_to_end(key)
+        if len(self.written) > self.cache_size:
             self.written.popitem(last=False)
 
     def flush(self, timeout: float) -> bool:
@@ -141,12 +146,13 @@ class _Sink:
 
 
 class EventRecorder:
-    """Record Events for ``component`` (``source.component``, e.g. "replicaset-controller")."""
+    """Record Events for ``component`` (``source.component``, e.g. "replicaset-controller"); ``cache_size``
+    bounds each of the correlator's LRUs (see the module documentation)."""
 
     def __init__(self, registry: Registry, component: str, *, clock: Callable[[], float] | None = None,
-                 enabled: bool = True, _sink: _Sink | None = None) -> None:
+                 enabled: bool = True, cache_size: int = CACHE_SIZE, _sink: _Sink | None = None) -> None:
         self.registry, self.component, self.enabled = registry, component, enabled
-        self._sink = _sink or _Sink(registry, clock or time.time)
+        self._sink = _sink or _Sink(registry, clock or time.time, cache_size)
 
     def with_component(self, component: str) -> "EventRecorder":
         """A recorder for another component sharing this one's writer thread."""
@@ -182,7 +188,13 @@ class EventRecorder:
         """Events queued and not yet written."""
         return self._sink.pending
 
+    @property
+    def cached(self) -> int:
+        """Entries the correlator holds (written events and spam buckets), at most twice ``cache_size``."""
+        return len(self._sink.written) + len(self._sink.buckets)
+
     def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until every queued event was written or dropped; False after ``timeout`` seconds."""
         return self._sink.flush(timeout)
 
     def stop(self, timeout: float = 5.0) -> None:

@@ -30,6 +30,7 @@ from objects import AlreadyExists, Conflict, NotFound, ObjectsError, ServerTimeo
 from objects.leaderelection import micro_time
 
 from .informer import Informer
+from .podstate import restart_count
 from .kubeletstatus import (NODE_LEASE_NAMESPACE, RUN_SECONDS, STARTUP_SECONDS, TERMINATION_SECONDS,
                             backoff_status, lease_object, node_addresses, node_conditions, node_object,
                             parse_time, pending_status, pod_exit_code, pod_seconds, rfc3339, running_status,
@@ -119,15 +120,16 @@ class HollowNode:
 class _PodRun:
     """What a hollow kubelet remembers about one pod it runs."""
 
-    __slots__ = ("uid", "ip", "start_at", "start_time", "started_at", "restarts", "backoff_until", "last_exit",
-                 "finished", "terminate_at", "timer", "done", "written", "seen")
+    __slots__ = ("uid", "ip", "start_at", "start_time", "started_at", "started_stamp", "restarts", "backoff_until",
+                 "last_exit", "finished", "terminate_at", "timer", "done", "written", "seen")
 
     def __init__(self, uid: str | None) -> None:
         self.uid = uid
         self.ip: str | None = None
-        self.start_at: float | None = None      # when its containers will be running
+        self.start_at: float | None = None      # when its containers will be running (the timers' clock)
         self.start_time: str | None = None      # status.startTime
-        self.started_at: float | None = None    # when its containers last started
+        self.started_at: float | None = None    # when its containers last started (the timers' clock)
+        self.started_stamp: str | None = None   # the same moment as written into the status (epoch)
         self.restarts = 0
         self.backoff_until: float | None = None
         self.last_exit: int | None = None
@@ -145,7 +147,10 @@ class HollowNodes:
     ``count_or_templates``: a number of nodes built from the default template, or a sequence of Node
     templates (objects or dicts; labels, annotations, spec — taints, say — and status capacity / allocatable
     are used), one node each, named by the template or ``name_prefix`` + its position.
-    ``clock``: seconds since the epoch (default ``time.time``); timers follow it, so a test may move it.
+    ``clock``: seconds since the epoch for what is written (default ``time.time``) and, when given, for
+    timers and durations too, so a test may move it; without one, timers and durations (heartbeats, start,
+    run, termination and back-off times) run on ``time.monotonic``, so a step of the wall clock neither
+    fires every timer at once nor holds them back (the kubelet's timers run on Go's monotonic time).
     """
 
     def __init__(self, registry: Any, count_or_templates: int | Sequence[Any], *,
@@ -170,6 +175,7 @@ class HollowNodes:
             raise ValueError(f"lease_duration_seconds: Invalid value: {lease_duration_seconds}: must be at least 1")
         self.registry = registry
         self.clock: Callable[[], float] = clock or time.time
+        self._tick: Callable[[], float] = clock or time.monotonic   # timers and durations
         self.heartbeat_interval = float(heartbeat_interval)
         self.lease_duration_seconds = lease_duration_seconds
         self.status_report_interval = float(status_report_interval)
@@ -189,10 +195,10 @@ class HollowNodes:
         self._pods: dict[str, _PodRun] = {}
         self._queued: set[str] = set()
         self._lock = threading.Lock()
-        self.wheel = TimerWheel(self.clock, workers=workers, name="hollow-nodes")
-        self.pods = Informer(registry, "Pod", clock=self.clock)
+        self.wheel = TimerWheel(self._tick, workers=workers, name="hollow-nodes")
+        self.pods = Informer(registry, "Pod", clock=self._tick)
         self.pods.add_index(NODE_NAME_INDEX, _node_name_of)
-        self.node_informer = Informer(registry, "Node", clock=self.clock)
+        self.node_informer = Informer(registry, "Node", clock=self._tick)
         self.started = False
         # counters: what the hollow kubelets wrote
         self.writes = {"lease": 0, "node_status": 0, "pod_status": 0, "pod_delete": 0, "register": 0}
@@ -237,7 +243,7 @@ class HollowNodes:
         self.node_informer.start()
         if not (self.pods.wait_synced(timeout) and self.node_informer.wait_synced(timeout)):
             raise TimeoutError(f"hollow nodes: pods and nodes not listed within {timeout} s")
-        now = self.clock()
+        now = self._tick()
         for node in self._nodes.values():
             self._schedule_heartbeat(node, now + random.uniform(0, self.heartbeat_interval))
             self._schedule_report(node, now + random.uniform(0, self.status_report_interval))
@@ -272,7 +278,7 @@ class HollowNodes:
             node.state = state
             node.epoch += 1
         if state == "running" and self.started:
-            now = self.clock()
+            now = self._tick()
             self._schedule_heartbeat(node, now)
             self._schedule_report(node, now + self.status_report_interval)
             self.wheel.call_at(now, lambda: self._post_node_status(node), node.index)
@@ -310,7 +316,7 @@ class HollowNodes:
             except ObjectsError:
                 log.exception("hollow node %s: lease renewal failed", node.name)
             if node.epoch == epoch:
-                self._schedule_heartbeat(node, self.clock() + self.heartbeat_interval)
+                self._schedule_heartbeat(node, self._tick() + self.heartbeat_interval)
         self.wheel.call_at(due, beat, node.index)
 
     def _schedule_report(self, node: HollowNode, due: float) -> None:
@@ -324,7 +330,7 @@ class HollowNodes:
             except ObjectsError as exc:  # the next report is still due: a kubelet keeps reporting
                 log.warning("hollow node %s: node status report failed: %s", node.name, exc)
             if node.epoch == epoch:
-                self._schedule_report(node, self.clock() + self.status_report_interval)
+                self._schedule_report(node, self._tick() + self.status_report_interval)
         self.wheel.call_at(due, report, node.index)
 
     def _renew_lease(self, node: HollowNode) -> None:
@@ -380,12 +386,12 @@ class HollowNodes:
     def _node_event(self, obj: Any) -> None:
         node = self._nodes.get(obj.metadata.name)
         if node is not None and node.live and self.started and not _ready(obj):
-            self.wheel.call_at(self.clock(), lambda: self._post_node_status(node), node.index)
+            self.wheel.call_at(self._tick(), lambda: self._post_node_status(node), node.index)
 
     def _node_deleted(self, obj: Any) -> None:
         node = self._nodes.get(obj.metadata.name)
         if node is not None and node.live and self.started:  # the kubelet registers again
-            self.wheel.call_at(self.clock(), lambda: self._register(node) if node.live else None, node.index)
+            self.wheel.call_at(self._tick(), lambda: self._register(node) if node.live else None, node.index)
 
     def _get(self, kind: str, name: str, namespace: str | None = None) -> Any:
         try:
@@ -404,7 +410,7 @@ class HollowNodes:
             if key in self._queued:
                 return
             self._queued.add(key)
-            self.wheel.call_at(self.clock(), lambda: self._sync_now(key, node), node.index)
+            self.wheel.call_at(self._tick(), lambda: self._sync_now(key, node), node.index)
             return
         run = self._pods.get(key)
         timer = self.wheel.call_at(due, lambda: self._sync_now(key, node), node.index)
@@ -457,7 +463,7 @@ class HollowNodes:
             return  # resume() syncs every pod of the node again
         if int(pod.metadata.resource_version or 0) < run.written:
             return  # the informer has not caught up with our own write yet: its event syncs again
-        now = self.clock()
+        now = self._tick()
         if pod.metadata.deletion_timestamp:
             self._terminate(pod, run, node, now)
         elif pod.status.phase in _TERMINAL:
@@ -471,8 +477,9 @@ class HollowNodes:
             if run.start_at is None:
                 run.start_at = now + pod_seconds(pod, STARTUP_SECONDS, self.pod_startup_seconds)  # type: ignore[operator]
                 if run.start_at > now:
-                    self._write_status(pod, pending_status(pod, rfc3339(now), node.ip, self._ip(run, node)))
-                    run.start_time = rfc3339(now)
+                    stamp = rfc3339(self.clock())
+                    self._write_status(pod, pending_status(pod, stamp, node.ip, self._ip(run, node)))
+                    run.start_time = stamp
             if now >= run.start_at:
                 self._start(pod, run, node, now, restart=False)
             else:
@@ -487,11 +494,12 @@ class HollowNodes:
         if pod.status.phase == "Running":
             run.ip = pod.status.pod_ip
             run.start_time = pod.status.start_time
-            run.started_at = parse_time(pod.status.start_time) or self.clock()
+            started = parse_time(pod.status.start_time)
+            epoch, tick = self.clock(), self._tick()
+            run.started_at = tick - max(0.0, epoch - started) if started is not None else tick
+            run.started_stamp = rfc3339(started if started is not None else epoch)
             run.start_at = run.started_at
-            statuses = (pod.status.unknown_fields or {}).get("containerStatuses") or []
-            if statuses and isinstance(statuses[0], dict):
-                run.restarts = int(statuses[0].get("restartCount") or 0)
+            run.restarts = restart_count(pod)
         return run
 
     def _ip(self, run: _PodRun, node: HollowNode) -> str:
@@ -515,15 +523,17 @@ class HollowNodes:
         return written
 
     def _start(self, pod: Any, run: _PodRun, node: HollowNode, now: float, restart: bool) -> None:
-        stamp = rfc3339(now)
+        stamp = rfc3339(self.clock())
         run.start_time = run.start_time or stamp
         if restart:
+            run.restarts += 1   # a new container instance: the kubelet numbers it one more than the last
             status = running_status(pod, stamp, node.ip, self._ip(run, node), run.start_time, stamp, run.restarts,
                                     run.last_exit, run.finished)
         else:
             status = running_status(pod, stamp, node.ip, self._ip(run, node), run.start_time, stamp, run.restarts)
         self._write_status(pod, status)
         run.started_at = now
+        run.started_stamp = stamp
         run.backoff_until = None
         self._schedule_exit(pod, run, node, now)
 
@@ -544,30 +554,31 @@ class HollowNodes:
         seconds = self._run_seconds(pod)
         if seconds is None or run.started_at is None or now < run.started_at + seconds:
             if not _pod_ready(pod):
-                stamp = rfc3339(run.started_at or now)
-                self._write_status(pod, running_status(pod, rfc3339(now), node.ip, self._ip(run, node),
+                wall = rfc3339(self.clock())
+                stamp = run.started_stamp or wall
+                self._write_status(pod, running_status(pod, wall, node.ip, self._ip(run, node),
                                                        run.start_time or stamp, stamp, run.restarts))
             if seconds is not None and run.started_at is not None:
                 self._enqueue(pod.key, node, run.started_at + seconds)
             return
         code = pod_exit_code(pod) or 0
         policy = pod.spec.restart_policy or "Always"
-        stamp = rfc3339(now)
+        stamp = rfc3339(self.clock())
         if policy == "Never" or (policy == "OnFailure" and code == 0):
             phase = "Succeeded" if code == 0 else "Failed"
             self._write_status(pod, terminated_status(pod, stamp, node.ip, run.ip, run.start_time or stamp,
-                                                      run.restarts, code, phase, rfc3339(run.started_at)))
+                                                      run.restarts, code, phase, run.started_stamp or stamp))
             run.done = True
             node.release_ip(run.ip)
             return
-        # The kubelet's container restart back-off: 10 s doubling to 5 min.
+        # The kubelet's container restart back-off: 10 s doubling to 5 min. While it waits, the status shows
+        # the exited container's restartCount (the kubelet reports the latest instance's); the restart counts one
         base, cap = self.restart_backoff
         delay = min(base * (2 ** run.restarts), cap)
-        run.restarts += 1
         run.last_exit, run.finished = code, stamp
         self._write_status(pod, backoff_status(pod, stamp, node.ip, self._ip(run, node), run.start_time or stamp,
                                                run.restarts, code, stamp))
-        run.started_at = None
+        run.started_at = run.started_stamp = None
         run.backoff_until = now + delay
         self._enqueue(pod.key, node, run.backoff_until)
 
@@ -584,7 +595,7 @@ class HollowNodes:
             return
         if not run.done and pod.status.phase not in _TERMINAL and (run.started_at is not None
                                                                     or run.backoff_until is not None):
-            stamp = rfc3339(now)
+            stamp = rfc3339(self.clock())
             # Stopped by the kubelet on deletion: exit code 137 after SIGKILL is what a grace period
             # of 0 gives; a container honouring SIGTERM exits 0. The pod is Failed unless every exit was 0,
             # except that restartPolicy Always never ends Succeeded (the kubelet's terminal phase rule).
@@ -592,7 +603,7 @@ class HollowNodes:
             phase = "Succeeded" if code == 0 and (pod.spec.restart_policy or "Always") != "Always" else "Failed"
             pod = self._write_status(pod, terminated_status(pod, stamp, node.ip, run.ip, run.start_time or stamp,
                                                             run.restarts, code, phase,
-                                                            rfc3339(run.started_at or now)))
+                                                            run.started_stamp or stamp))
             run.done = True
         self._delete(pod)
         node.release_ip(run.ip)

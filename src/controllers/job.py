@@ -23,7 +23,7 @@ from objects import Condition
 from .events import NORMAL, WARNING
 from .podcontrol import BURST_REPLICAS
 from .podowner import PodOwnerController
-from .podstate import deletion_order, format_time, is_active, is_ready, parse_time, restart_count
+from .podstate import deletion_order, format_time, is_active, is_ready, parse_time, total_restarts
 from .table import register_controller
 
 __all__ = ["JobController", "COMPLETION_INDEX", "format_indexes", "parse_indexes"]
@@ -133,7 +133,7 @@ class JobController(PodOwnerController):
         completion_time = status.completion_time
         error: Exception | None = None
 
-        failure = self._failure(job, active, failed, start_time, now)
+        failure = self._failure(job, pods, failed, start_time, now)
         if spec.suspend:
             self._delete_pods(job, key, active, needs_sync)
             conditions = self._set_condition(conditions, "Suspended", "True", "JobSuspended", "Job suspended", now)
@@ -170,13 +170,16 @@ class JobController(PodOwnerController):
             started = parse_time(start_time) or now
             self.queue.add_after(key, max(0.0, started + deadline - now) + 0.5)
 
-    def _failure(self, job: Any, active: list[Any], failed: int, start_time: str, now: float) -> tuple[str, str] | None:
+    def _failure(self, job: Any, pods: list[Any], failed: int, start_time: str, now: float) -> tuple[str, str] | None:
         spec = job.spec
         limit = spec.backoff_limit if spec.backoff_limit is not None else 6
         on_failure = spec.template is not None and spec.template.spec.restart_policy == "OnFailure"
         # kube's exceedsBackoffLimit || pastBackoffLimitOnFailure: failed pods above the limit, or (OnFailure)
-        # the container restarts of the pods still running reaching it (any restart when the limit is 0)
-        restarts = sum(restart_count(p) for p in active) if on_failure else 0
+        # the container restarts (every container's, init containers too, summed as kube's
+        # pastBackoffLimitOnFailure does) of the pods Pending or Running reaching it (any restart when the
+        # limit is 0)
+        restarts = sum(total_restarts(p) for p in pods if p.status.phase in ("Pending", "Running")) \
+            if on_failure else 0
         if failed > limit or (on_failure and (restarts > 0 if limit == 0 else restarts >= limit)):
             return "BackoffLimitExceeded", "Job has reached the specified backoff limit"
         deadline = spec.active_deadline_seconds

@@ -240,18 +240,19 @@ def running_status(pod: Any, now: str, host_ip: str, pod_ip: str, start_time: st
 
 def backoff_status(pod: Any, now: str, host_ip: str, pod_ip: str, start_time: str, restarts: int,
                    exit_code: int, finished: str) -> dict[str, Any]:
-    """The containers exited and wait to restart (CrashLoopBackOff): phase Running, Ready False."""
+    """The containers exited and wait to restart (CrashLoopBackOff): phase Running, Ready False; ``restarts``
+    is the exited instance's restartCount (what the kubelet reports until the next instance starts)."""
     uid = pod.metadata.uid or ""
     names = [c.name for c in pod.spec.containers]
     statuses = [{"name": c.name, "image": c.image, "imageID": _image_id(c.image),
-                 "containerID": _container_id(uid, c.name, restarts - 1), "ready": False, "restartCount": restarts,
+                 "containerID": _container_id(uid, c.name, restarts), "ready": False, "restartCount": restarts,
                  "started": False,
                  "state": {"waiting": {"reason": "CrashLoopBackOff",
                                        "message": f"back-off restarting failed container {c.name} in pod "
                                                   f"{pod.metadata.name}_{pod.metadata.namespace}({uid})"}},
                  "lastState": {"terminated": {"exitCode": exit_code, "reason": "Error" if exit_code else "Completed",
                                               "finishedAt": finished,
-                                              "containerID": _container_id(uid, c.name, restarts - 1)}}}
+                                              "containerID": _container_id(uid, c.name, restarts)}}}
                 for c in pod.spec.containers]
     status = {"phase": "Running", **_base(pod, host_ip, pod_ip, start_time),
               "conditions": _conditions(pod, now, ready=False, names=names), "containerStatuses": statuses}

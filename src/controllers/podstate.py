@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 __all__ = ["parse_time", "format_time", "is_active", "is_ready", "ready_since", "is_available",
-           "restart_count", "condition", "TERMINAL_PHASES", "deletion_order", "POD_DELETION_COST"]
+           "restart_count", "total_restarts", "condition", "TERMINAL_PHASES", "deletion_order", "POD_DELETION_COST"]
 
 TERMINAL_PHASES = ("Succeeded", "Failed")
 
@@ -56,19 +56,36 @@ def ready_since(pod: Any) -> float | None:
 
 
 def is_available(pod: Any, min_ready_seconds: int, now: float) -> bool:
-    """IsPodAvailable: ready, and for at least ``min_ready_seconds`` when that is set."""
+    """IsPodAvailable: ready, and, when ``min_ready_seconds`` is set, Ready since a known time more than
+    ``min_ready_seconds`` before ``now`` (strictly, as Kubernetes' ``LastTransitionTime.Add(minReady)
+    .Before(now)``: a pod Ready for exactly ``min_ready_seconds`` is not available yet)."""
     if not is_ready(pod):
         return False
     if not min_ready_seconds:
         return True
     since = ready_since(pod)
-    return since is not None and since + min_ready_seconds <= now
+    return since is not None and since + min_ready_seconds < now
+
+
+def _restarts(pod: Any, field: str) -> list[int]:
+    statuses = (pod.status.unknown_fields or {}).get(field) or []
+    counts = []
+    for s in statuses:
+        value = s.get("restartCount") if isinstance(s, dict) else None
+        counts.append(value if type(value) is int and value > 0 else 0)
+    return counts
 
 
 def restart_count(pod: Any) -> int:
-    """The largest restartCount of the pod's containers (containerStatuses kept as JSON)."""
-    statuses = (pod.status.unknown_fields or {}).get("containerStatuses") or []
-    return max((s.get("restartCount") or 0 for s in statuses if isinstance(s, dict)), default=0)
+    """The largest restartCount of the pod's (regular) containers: what a scale-down ranks by
+    (kube's maxContainerRestarts; containerStatuses are kept as JSON)."""
+    return max(_restarts(pod, "containerStatuses"), default=0)
+
+
+def total_restarts(pod: Any) -> int:
+    """Every container restart the kubelet reported for the pod, init containers included: the sum a
+    Job's backoffLimit counts for restartPolicy OnFailure (kube's pastBackoffLimitOnFailure)."""
+    return sum(_restarts(pod, "initContainerStatuses")) + sum(_restarts(pod, "containerStatuses"))
 
 
 POD_DELETION_COST = "controller.kubernetes.io/pod-deletion-cost"

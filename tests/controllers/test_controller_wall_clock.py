@@ -115,3 +115,39 @@ def test_taint_eviction_waits_out_toleration_seconds_whatever_the_wall_clock_doe
         assert controller.evicted == 0 and not registry.get("Pod", "p", "default").metadata.deletion_timestamp
     finally:
         informers.stop()
+
+
+def test_hollow_node_heartbeats_go_on_when_the_wall_clock_steps_back(registry, wall: list[float]) -> None:
+    # the hollow kubelets' timers run on the monotonic clock when no clock is given: timers due on the wall
+    # clock would wait out a step back (an hour without a heartbeat: every node Unknown)
+    from controllers import HollowNodes
+    from ctrl_helpers import wait_for
+    nodes = HollowNodes(registry, 1, heartbeat_interval=0.2)
+    nodes.start()
+    try:
+        node = nodes.node("hollow-node-0")
+        wait_for(lambda: node.heartbeats >= 2, message="heartbeats")
+        wall[0] = -3600.0
+        seen = node.heartbeats
+        wait_for(lambda: node.heartbeats >= seen + 3, timeout=10, message="heartbeats after the step back")
+    finally:
+        nodes.stop()
+
+
+def test_hollow_pods_do_not_exit_early_when_the_wall_clock_steps_forward(registry, wall: list[float]) -> None:
+    # a pod's run time is a duration: a step forward of the wall clock must not end it at once
+    from controllers import HollowNodes
+    from ctrl_helpers import pod, wait_for
+    nodes = HollowNodes(registry, 1, heartbeat_interval=0.2)
+    nodes.start()
+    try:
+        p = pod("long", node_name="hollow-node-0", restartPolicy="Never")
+        registry.create(p.replace(metadata=p.metadata.replace(annotations={"borgkit.io/run-seconds": "600"})))
+        wait_for(lambda: registry.get("Pod", "long", "default").status.phase == "Running", message="Running")
+        wall[0] = 3600.0
+        node = nodes.node("hollow-node-0")
+        seen = node.heartbeats
+        wait_for(lambda: node.heartbeats >= seen + 3, timeout=10, message="the wheel turning after the step")
+        assert registry.get("Pod", "long", "default").status.phase == "Running"
+    finally:
+        nodes.stop()

@@ -74,3 +74,40 @@ def test_a_disabled_recorder_writes_nothing(registry):
     quiet.with_component("y").event(target, "Normal", "Seen", "not written")
     assert quiet.flush(WAIT) and events_of(registry, "z") == []
     quiet.stop()
+
+
+def test_the_correlator_caches_are_bounded(registry):
+    # client-go's EventCorrelator keeps LRUs of 4096 entries: a controller touching ever new objects must not
+    # grow the recorder's memory without bound
+    rec = EventRecorder(registry, "c", cache_size=8)
+    try:
+        for i in range(40):
+            rec.event(registry.create(pod(f"many-{i}")), "Normal", "Created", "created")
+        assert rec.flush(WAIT)
+        assert len({e.involved_object.name for e in registry.list("Event", "default").items}) == 40
+        assert rec.cached <= 16
+    finally:
+        rec.stop()
+
+
+def test_a_flooding_object_keeps_its_bucket_while_idle_ones_are_dropped(registry):
+    # least recently used goes first: x spends its burst, y and z come after, but x is used again between
+    # them, so z's bucket evicts y's, not x's (first in, first out would forget x's and let its flood through)
+    rec = EventRecorder(registry, "c", cache_size=2)
+    try:
+        x, y, z = (registry.create(pod(name)) for name in ("x", "y", "z"))
+        for i in range(25):
+            rec.event(x, "Normal", "Tick", f"tick {i}")
+        rec.event(y, "Normal", "Tick", "y")
+        rec.event(x, "Normal", "Tick", "dropped")
+        rec.event(z, "Normal", "Tick", "z")
+        rec.event(x, "Normal", "Tick", "dropped too")
+        assert rec.flush(WAIT)
+        assert len(events_of(registry, "x")) == 25 and rec.dropped == 2
+    finally:
+        rec.stop()
+
+
+def test_a_bad_cache_size_is_refused(registry):
+    with pytest.raises(ValueError, match="cache_size"):
+        EventRecorder(registry, "c", cache_size=0)

@@ -159,8 +159,10 @@ def test_a_failing_container_restarts_with_the_kubelets_backoff(registry, hollow
     waiting = wait_for(lambda: (q := _get(registry, "crash")) and "waiting" in _container(q)["state"] and q,
                        message="CrashLoopBackOff")
     status = _container(waiting)
-    assert status["state"]["waiting"]["reason"] == "CrashLoopBackOff" and status["restartCount"] == 1
+    # while it waits the kubelet reports the exited instance's restartCount: the first one's is 0
+    assert status["state"]["waiting"]["reason"] == "CrashLoopBackOff" and status["restartCount"] == 0
     assert status["lastState"]["terminated"]["exitCode"] == 1
+    first_id = status["lastState"]["terminated"]["containerID"]
     assert waiting.status.phase == "Running" and _condition(waiting, "Ready").status == "False"
     clock.advance(9)
     assert "waiting" in _container(_get(registry, "crash"))["state"]
@@ -168,12 +170,18 @@ def test_a_failing_container_restarts_with_the_kubelets_backoff(registry, hollow
     again = wait_for(lambda: (q := _get(registry, "crash")) and "running" in _container(q)["state"] and q,
                      message="restarted")
     assert _container(again)["restartCount"] == 1 and _condition(again, "Ready").status == "True"
+    assert _container(again)["lastState"]["terminated"]["containerID"] == first_id
+    assert _container(again)["containerID"] != first_id
     clock.advance(5)  # second failure: back-off doubles to 20 s
-    wait_for(lambda: _container(_get(registry, "crash"))["restartCount"] == 2, message="second restart")
+    second = wait_for(lambda: (q := _get(registry, "crash")) and "waiting" in _container(q)["state"] and q,
+                      message="second CrashLoopBackOff")
+    assert _container(second)["restartCount"] == 1
     clock.advance(19)
     assert "waiting" in _container(_get(registry, "crash"))["state"]
     clock.advance(1)
-    wait_for(lambda: "running" in _container(_get(registry, "crash"))["state"], message="running again")
+    third = wait_for(lambda: (q := _get(registry, "crash")) and "running" in _container(q)["state"] and q,
+                     message="running again")
+    assert _container(third)["restartCount"] == 2
 
 
 def test_graceful_deletion_terminates_then_deletes_for_good(registry, hollow, clock) -> None:

@@ -117,6 +117,25 @@ def test_on_failure_restarts_reaching_the_backoff_limit_fail_the_job(registry, m
         assert "Failed" not in conditions and len(active) == 1
 
 
+def test_on_failure_restarts_are_summed_over_every_container_of_the_pod(registry, manager):
+    # kube's pastBackoffLimitOnFailure adds up restartCount over initContainerStatuses and containerStatuses:
+    # two containers restarted once each and an init container once reach backoffLimit 3 (the largest
+    # single count, 1, would not)
+    m = manager()
+    registry.create(job("multi", restart="OnFailure", backoffLimit=3))
+    wait_for(lambda: len(state(registry, "multi")[1]) == 1, message="the pod")
+    p = state(registry, "multi")[1][0]
+
+    def entry(name):
+        return {"name": name, "image": "i", "imageID": "", "ready": True, "restartCount": 1, "state": {"running": {}}}
+    registry.patch_status("Pod", p.metadata.name, {"status": {
+        "phase": "Running", "containerStatuses": [entry("c"), entry("d")], "initContainerStatuses": [entry("init")]}},
+        p.metadata.namespace)
+    assert m.wait_idle(WAIT)
+    _, active, conditions = state(registry, "multi")
+    assert conditions.get("Failed") == ("True", "BackoffLimitExceeded") and active == []
+
+
 def test_on_failure_failed_pods_and_restarts_are_not_added_up(registry, manager):
     # backoffLimit 2, two failed pods and one restart of the running one: kube fails the Job on neither
     # (failed 2 > 2 no, restarts 1 >= 2 no); their sum 3 > 2 would have
