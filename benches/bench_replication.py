@@ -1,6 +1,9 @@
 """Replicated kvstore vs etcd 3.4 and pysyncobj's ReplDict, all 3-member clusters on loopback, one run.
 
-    python benches/bench_replication.py [--quick] [--rounds N]
+    python benches/bench_replication.py [--quick] [--rounds N] [--put1]
+
+--put1 measures only the single-client put of borgkit and etcd (interleaved, N rounds, no failover):
+the row issue 12 holds against etcd, short enough to repeat on a shared machine.
 
 Every cluster is started first; then each measurement is taken for every system in turn, `rounds`
 times (3 by default), and the table shows the median, so that the systems see the same machine load
@@ -42,8 +45,9 @@ from typing import Any, Callable, Optional
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "src"))
+sys.path.insert(0, os.path.join(ROOT, "tests"))  # etcd_client imports its sibling etcd_grpc by name
 
-from tests.etcd_client import EtcdClient  # noqa: E402
+from etcd_client import EtcdClient  # noqa: E402
 from tests.replication.harness import Client, ProcessCluster  # noqa: E402
 from tests.replication.support import SECRET, free_ports  # noqa: E402
 
@@ -486,7 +490,7 @@ def _text(value: Optional[float], failover: bool) -> str:
     return f"{value:,.2f} s" if failover else f"{value:,.0f}/s"
 
 
-def planned_systems(root: str) -> list[System]:
+def planned_systems(root: str, put1: bool = False) -> list[System]:
     """The systems to compare, each with its own directory under `root`; none started yet."""
     def directory(name: str) -> str:
         path = os.path.join(root, name)
@@ -497,6 +501,8 @@ def planned_systems(root: str) -> list[System]:
                                        linearizable_gets=True)]
     if os.access(ETCD, os.X_OK):
         systems.append(EtcdSystem(directory("etcd")))
+    if put1:
+        return systems
     systems.append(RpcSystem("ReplDict", ReplDictCluster(3, directory("repldict"), proxied=False),
                              linearizable_gets=False))
     systems.append(EmbeddedSystem(directory("embedded")))
@@ -527,9 +533,11 @@ def main() -> None:
         return
     n = 300 if "--quick" in sys.argv else 1500
     rounds = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 3
+    put1 = "--put1" in sys.argv
+    metrics = METRICS[:1] if put1 else METRICS
     # ignore_cleanup_errors: a leftover file must not cost the run its results, printed after the removal
     with tempfile.TemporaryDirectory(prefix="bench-replication-", ignore_cleanup_errors=True) as root:
-        systems = planned_systems(root)
+        systems = planned_systems(root, put1)
         started: list[System] = []
         try:
             for system in systems:
@@ -537,12 +545,12 @@ def main() -> None:
                 system.start()
             results: dict[str, dict[str, list[float]]] = {s.name: {m: [] for m in METRICS} for s in systems}
             for round_ in range(rounds):
-                for metric in METRICS:
+                for metric in metrics:
                     for system in systems:
                         value = measure(system, metric, n, round_)
                         if value is not None:
                             results[system.name][metric].append(value)
-            failovers = {s.name: [s.failover() for _ in range(rounds)] for s in systems}
+            failovers = {s.name: [] if put1 else [s.failover() for _ in range(rounds)] for s in systems}
         finally:
             stop_every(started)
     names = [s.name for s in systems]
@@ -550,7 +558,7 @@ def main() -> None:
           f"64 clients in {PROCESSES} client processes (embedded: threads); {load_average()}")
     print(f"{'':30}" + "".join(f"{name:>13}" for name in names) + f"{'borgkit/etcd':>14}")
     table: dict[str, dict[str, Optional[float]]] = {}
-    for metric in METRICS + ["failover (SIGKILL leader -> ack)"]:
+    for metric in metrics + ([] if put1 else ["failover (SIGKILL leader -> ack)"]):
         row = {}
         for name in names:
             values = failovers[name] if metric.startswith("failover") else results[name][metric]
@@ -562,9 +570,13 @@ def main() -> None:
             f"{etcd / ours:.2f}x" if metric.startswith("failover") else f"{ours / etcd:.2f}x")
         print(f"{metric:30}" + "".join(f"{_text(row[name], metric.startswith('failover')):>13}" for name in names)
               + f"{ratio:>14}")
-    worst = max(v for v in failovers["borgkit"] if v == v)
-    print(f"borgkit failover, worst of {rounds}: {worst:.2f} s.  borgkit/etcd > 1 means borgkit is better "
-          "(higher rate, or quicker failover).")
+    if not put1:
+        worst = max(v for v in failovers["borgkit"] if v == v)
+        print(f"borgkit failover, worst of {rounds}: {worst:.2f} s.  borgkit/etcd > 1 means borgkit is better "
+              "(higher rate, or quicker failover).")
+    else:
+        print("per round (borgkit, etcd): " + ", ".join(
+            f"{a:.0f}/{b:.0f}" for a, b in zip(*(results[n][METRICS[0]] for n in names))))
     clean = {name: [v for v in values if v == v] for name, values in failovers.items()}
     print(json.dumps({"table": table, "failovers": clean}))
 

@@ -6,7 +6,7 @@ import os
 import threading
 
 import pytest
-from pysyncobj.poller import POLL_EVENT_TYPE, createPoller
+from pysyncobj.poller import POLL_EVENT_TYPE
 
 from kvstore.replication.ticklock import TickLockPoller
 
@@ -17,8 +17,7 @@ pytestmark = pytest.mark.timeout(60)
 
 def test_the_lock_is_released_while_waiting_and_held_while_dispatching() -> None:
     lock = threading.Lock()
-    poller = createPoller("poll")
-    TickLockPoller.install(poller, lock)
+    poller = TickLockPoller(lock)
     read_end, write_end = os.pipe()
     seen: list[bool] = []
 
@@ -58,13 +57,12 @@ def test_the_lock_is_released_while_waiting_and_held_while_dispatching() -> None
 
 def test_an_event_for_a_descriptor_unsubscribed_meanwhile_is_skipped() -> None:
     lock = threading.Lock()
-    poller = createPoller("poll")
-    TickLockPoller.install(poller, lock)
+    poller = TickLockPoller(lock)
     read_end, write_end = os.pipe()
     poller.subscribe(read_end, lambda descr, event: pytest.fail("dispatched after unsubscribe"),
                      POLL_EVENT_TYPE.READ)
     os.write(write_end, b"x")
-    poller._PollPoller__descrToCallbacks.pop(read_end)  # what unsubscribing from another thread leaves
+    poller._callbacks.pop(read_end)  # what unsubscribing from another thread leaves
     with lock:
         poller.poll(0.5)
     os.close(read_end)
@@ -73,8 +71,7 @@ def test_an_event_for_a_descriptor_unsubscribed_meanwhile_is_skipped() -> None:
 
 def test_ready_descriptors_are_dispatched_one_per_call_in_turn() -> None:
     lock = threading.Lock()
-    poller = createPoller("poll")
-    TickLockPoller.install(poller, lock)
+    poller = TickLockPoller(lock)
     pipes = [os.pipe() for _ in range(3)]
     order: list[int] = []
     try:
@@ -96,3 +93,78 @@ def test_ready_descriptors_are_dispatched_one_per_call_in_turn() -> None:
         for read_end, write_end in pipes:
             os.close(read_end)
             os.close(write_end)
+
+
+def test_an_event_is_dispatched_by_one_of_two_waiting_threads_and_the_descriptor_is_rearmed() -> None:
+    # A caller waiting for its acknowledgement and the tick thread wait on the same poller: each
+    # event must be handled by exactly one of them (one-shot), and watched again afterwards.
+    lock = threading.Lock()
+    poller = TickLockPoller(lock)
+    read_end, write_end = os.pipe()
+    seen: list[str] = []
+    dispatched = threading.Semaphore(0)
+
+    def on_readable(descr: int, event: int) -> None:
+        os.read(descr, 1)
+        seen.append(threading.current_thread().name)
+        dispatched.release()
+
+    poller.subscribe(read_end, on_readable, POLL_EVENT_TYPE.READ)
+    waiting = threading.Semaphore(0)
+
+    def wait_once() -> None:
+        with lock:
+            waiting.release()
+            poller.poll(10.0)
+
+    threads = [threading.Thread(target=wait_once, name=f"waiter{i}") for i in range(2)]
+    try:
+        for thread in threads:
+            thread.start()
+            assert waiting.acquire(timeout=5)
+        wait_until(lambda: not lock.locked(), WAIT, "both threads to wait without the lock")
+        os.write(write_end, b"x")
+        assert dispatched.acquire(timeout=5)
+        assert not dispatched.acquire(timeout=0.3)  # the other waiter did not get the same event
+        os.write(write_end, b"x")  # re-armed: the thread still waiting gets this one
+        assert dispatched.acquire(timeout=5)
+    finally:
+        os.write(write_end, b"xx")
+        for thread in threads:
+            thread.join(15)
+        poller.close()
+        os.close(read_end)
+        os.close(write_end)
+    assert sorted(seen) == ["waiter0", "waiter1"]
+
+
+def test_poll_returns_at_once_for_a_thread_whose_wait_is_over() -> None:
+    lock = threading.Lock()
+    poller = TickLockPoller(lock)
+    read_end, write_end = os.pipe()
+    seen: list[int] = []
+    poller.subscribe(read_end, lambda descr, event: seen.append(os.read(descr, 1)[0]), POLL_EVENT_TYPE.READ)
+    os.write(write_end, b"x")
+    try:
+        with lock:
+            poller.waiting_for.stop = lambda: True
+            poller.poll(5.0)  # neither waits nor dispatches: the caller has its answer
+            assert seen == []
+            poller.waiting_for.stop = None
+            poller.poll(5.0)  # another thread (here: the same, released) dispatches it later
+        assert seen == [ord("x")]
+    finally:
+        poller.close()
+        os.close(read_end)
+        os.close(write_end)
+
+
+def test_unsubscribing_a_closed_descriptor_is_quiet() -> None:
+    # pysyncobj closes a connection's socket before it unsubscribes it; epoll has dropped it then.
+    poller = TickLockPoller(threading.Lock())
+    read_end, write_end = os.pipe()
+    poller.subscribe(read_end, lambda descr, event: None, POLL_EVENT_TYPE.READ)
+    os.close(read_end)
+    poller.unsubscribe(read_end)
+    os.close(write_end)
+    poller.close()

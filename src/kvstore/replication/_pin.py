@@ -27,11 +27,12 @@ _REQUIRED = (
     "_applyCommand",
 )
 
-# frames.py and ticklock.py reach into these (instance attributes such as the poll object are
-# created in the constructors of these classes).
+# frames.py, ticklock.py and raftnode.py reach into these (instance attributes are created in the
+# constructors of these classes).
 _REQUIRED_ELSEWHERE = (
     (_tcp_connection.TcpConnection, "_TcpConnection__trySendBuffer"),
-    (_poller.PollPoller, "poll"),
+    (_poller, "Poller"),
+    (_syncobj, "createPoller"),
     (_encryptor, "SALT"),
 )
 

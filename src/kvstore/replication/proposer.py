@@ -115,7 +115,7 @@ class Proposer:
             first = not self._pending
             self._pending.append(request)
         if first:  # later requests ride on the flush already on its way (it takes them all)
-            self._node.propose_now()
+            self._node.propose_now(request.done.is_set)
 
     def _forget(self, request: _Request) -> None:
         with self._lock:

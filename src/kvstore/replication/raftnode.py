@@ -52,6 +52,18 @@ def _create_journal(journal_file: Any = None) -> Any:
 
 _syncobj.createJournal = _create_journal
 
+_original_create_poller = _syncobj.createPoller
+
+
+def _create_poller(poller_type: Any) -> Any:
+    # Likewise for the poller: conf.pollerType is our TickLockPoller itself.
+    if isinstance(poller_type, TickLockPoller):
+        return poller_type
+    return _original_create_poller(poller_type)
+
+
+_syncobj.createPoller = _create_poller
+
 Callback = Callable[[Any, int], None]
 
 
@@ -79,6 +91,12 @@ class RaftNode(SyncObj):  # type: ignore[misc]
         self._codec = FernetCodec(cluster.secret_bytes)  # pysyncobj's connections take it in __init__
         self.leader_sync = LeaderSync(self.journal, on_durable=self._wake_if_alone)  # used from __init__ on
         self._tick_lock = threading.Lock()
+        # True while a caller's thread appends under the tick lock: it fsyncs the leader's copy
+        # itself once it has released the lock (propose_now), so LeaderSync is not started.
+        self.caller_syncs = False
+        # thread id -> "has its answer" of each caller waiting in the poller for its entry (_drive)
+        self._drivers: dict[int, Callable[[], bool]] = {}
+        self._ticklock_poller = TickLockPoller(self._tick_lock)
         snapshot_path = os.path.join(data_dir, SNAPSHOT_NAME)
         if os.path.exists(snapshot_path):
             read_snapshot(snapshot_path)  # pysyncobj would log and skip a damaged one: refuse here
@@ -107,6 +125,7 @@ class RaftNode(SyncObj):  # type: ignore[misc]
             useFork=False,
             bindRetryTime=0.2,
             tcp_keepalive=None,
+            pollerType=self._ticklock_poller,
         )
         super().__init__(cluster.self_address, cluster.other_members, conf,
                          transportClass=DurableTransport)
@@ -114,20 +133,24 @@ class RaftNode(SyncObj):  # type: ignore[misc]
         # only; pysyncobj's admin commands would let any holder of the secret change the cluster.
         for command in ADMIN_COMMANDS_REFUSED:
             self._SyncObj__transport.setOnUtilityMessageCallback(command, None)
-        TickLockPoller.install(self._poller, self._tick_lock)
 
     def _onTick(self, timeToWait: float = 0.0) -> None:  # noqa: N802 - pysyncobj's name
         with self._tick_lock:
-            # A leader counts its own copy of every entry towards the commit computed at the top of
-            # the tick: everything appended so far must be on disk first (acknowledgements sync in
-            # send). Usually LeaderSync has done it meanwhile; otherwise this waits for it or does it.
-            self.journal.sync()
-            super()._onTick(timeToWait)
+            self._tick(timeToWait)
+
+    def _tick(self, time_to_wait: float) -> None:
+        # Under the tick lock. A leader counts its own copy of every entry towards the commit
+        # computed at the top of the tick: everything appended so far must be on disk first
+        # (acknowledgements sync in send). Usually the caller or LeaderSync has done it meanwhile;
+        # otherwise this waits for it or does it.
+        self.journal.sync()
+        super()._onTick(time_to_wait)
 
     def _doDestroy(self) -> None:  # noqa: N802 - pysyncobj's name
         self.leader_sync.stop()
         with self._tick_lock:
             super()._doDestroy()
+            self._ticklock_poller.close()
 
     def _state_changed(self, _old: int, _new: int) -> None:
         # A read waiting for its ReadIndex confirmation on a leader that just lost leadership ends at
@@ -175,23 +198,73 @@ class RaftNode(SyncObj):  # type: ignore[misc]
             except queue.Empty:
                 break
         super()._checkCommandsToApply()
-        if not self.journal.durable and self.is_leader:
+        if not self.journal.durable and self.is_leader and not self.caller_syncs:
             self.leader_sync.start()  # appended without AppendEntries (no follower connected)
 
-    def propose_now(self) -> None:
+    def propose_now(self, done: Optional[Callable[[], bool]] = None) -> None:
         """Get the proposer's pending requests appended and sent: on this thread when this member
         leads with nothing in flight and the tick thread sleeps in poll (no hand-off), else by
         waking the tick thread, which takes everything pending by then. With entries in flight the
-        tick thread is busy with their acknowledgements, so concurrent clients share entries."""
+        tick thread is busy with their acknowledgements, so concurrent clients share entries.
+
+        When this thread appended, it then fsyncs the leader's copy and, given `done` (true once the
+        caller's request has its answer), waits for the acknowledgements itself (`_drive`)."""
         if self._tick_lock.acquire(blocking=False):
+            appended = False
             try:
                 if self.is_leader and self.journal.durable \
                         and self.raftCommitIndex == self._SyncObj__getCurrentLogIndex():
-                    self._checkCommandsToApply()
-                    return
+                    self.caller_syncs = True
+                    try:
+                        self._checkCommandsToApply()
+                    finally:
+                        self.caller_syncs = False
+                    appended = True
             finally:
                 self._tick_lock.release()
+            if appended:
+                self._sync_as_caller()
+                if done is not None:
+                    self._drive(done)
+                return
         self.wake()
+
+    def _sync_as_caller(self) -> None:
+        # The caller appended and sent its entry; it has nothing to do until the entry commits, so
+        # it writes and fsyncs the leader's copy itself, outside the tick lock (the tick thread
+        # reads the acknowledgements meanwhile and waits for this sync before it counts its own
+        # copy). No wake-up of LeaderSync's thread, which would compete for the GIL with the
+        # AppendEntries being encoded and sent.
+        try:
+            self.journal.sync()
+        except OSError:
+            return  # the records stay buffered: the tick thread's sync() retries and reports it
+        self._wake_if_alone()
+
+    def _drive(self, done: Callable[[], bool]) -> None:
+        # Wait for the acknowledgements in the poller on this thread, running the ticks that count
+        # the commit and apply the entry, instead of sleeping until the tick thread has done so
+        # and wakes us: one thread hand-off less per write. epoll wakes the thread that started
+        # waiting last, this one, so the tick thread sleeps on. Bounded by one heartbeat interval;
+        # if the tick lock is taken, the tick thread is awake and does the work as before.
+        if not self._tick_lock.acquire(blocking=False):
+            return
+        poller = self._ticklock_poller
+        until = time.monotonic() + self.cluster.heartbeat_interval
+        me = threading.get_ident()
+        poller.waiting_for.stop = done
+        self._drivers[me] = done
+        try:
+            while not done() and self.is_leader:
+                remaining = until - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._tick(remaining)
+        finally:
+            del self._drivers[me]
+            poller.waiting_for.stop = None
+            poller.give_back()  # events this thread took from epoll but did not dispatch
+            self._tick_lock.release()
 
     def run_on_tick(self, function: Callable[[], None]) -> None:
         """Run `function` once with pysyncobj's state to itself: here if the tick thread sleeps in
@@ -302,6 +375,10 @@ class RaftNode(SyncObj):  # type: ignore[misc]
         # needs it at once only when it waits for an entry it forwarded (a write or a read barrier);
         # otherwise the next AppendEntries or heartbeat (50 ms) carries the commit index.
         send_now = SyncObj._SyncObj__applyLogEntries(self)
+        if self._drivers:
+            me = threading.get_ident()
+            if any(done() for ident, done in list(self._drivers.items()) if ident != me):
+                self.wake()  # another thread answered a caller waiting in epoll: it returns at once
         if send_now and self.forwarded_upto > self._propagated_commit:
             self._propagated_commit = self.raftCommitIndex
             return True

@@ -47,7 +47,7 @@ class DurableTransport(TCPTransport):
             if kind == "next_node_idx" and member.echo_sequence is not None:
                 message["read_seq"] = member.echo_sequence
         elif kind == "append_entries":
-            if message.get("entries") and not member.journal.durable:
+            if message.get("entries") and not member.journal.durable and not member.caller_syncs:
                 member.leader_sync.start()  # the leader's own fsync, while this is encoded and sent
             sequence = message["read_seq"] = member.read_index.stamp()
             sent = bool(super().send(node, message))
