@@ -6,7 +6,9 @@ tick thread, the fsync would wait until the AppendEntries of the tick were encod
 would then block the thread that reads the followers' acknowledgements. Here a thread of its own
 fsyncs the journal (`DurableJournal.sync`, which releases the GIL in the system calls) while the
 tick thread sends and reads; the tick thread's own `sync()` before it computes a commit waits for
-this one to finish, so the ordering "on disk before counted" is unchanged.
+this one to finish, so the ordering "on disk before counted" is unchanged. Used for entries the
+tick thread appends; a caller that appends its own entry (`RaftNode.propose_now`) has nothing else
+to do until it commits, so it fsyncs on its own thread instead of waking this one.
 """
 from __future__ import annotations
 

@@ -2,15 +2,16 @@
 
 What this class changes in pysyncobj 0.3.17 (each pinned in `_pin`):
 - journal: `DurableJournal` (checksummed, fsynced before any acknowledgement and before the leader
-  counts its own copy; the leader's fsync runs on `LeaderSync`'s thread as AppendEntries leave)
-  instead of the unsynced mmap;
+  counts its own copy; the leader's fsync runs beside its followers', on the caller's thread or on
+  `LeaderSync`'s) instead of the unsynced mmap;
 - snapshots: msgpack files (`snapshots.py`, via the `serializer`/`deserializer` hooks), never pickle;
 - apply: REGULAR entries are our msgpack batches, applied by `BatchApplier` (never raises), so
   no pickle is ever loaded for a client command;
 - AppendEntries: `trim_append_entries` keeps committed entries from being truncated;
 - reads: heartbeats carry a sequence for ReadIndex (`readindex.py`);
 - frames: the same Fernet tokens and zlib stream, built with less CPU (`frames.py`);
-- threads: a caller appends its own entry when the tick thread is idle (`ticklock.py`);
+- threads: a caller appends its own entry when the tick thread is idle, and waits for its
+  acknowledgements in the (epoll) poller itself (`ticklock.py`);
 - timers: AppendEntries sent as soon as an entry is queued (no 100 ms batching timer), the
   post-apply commit announcement only when a follower waits for it, election and step-down
   timeouts in the sub-second range, a secret always set, bound to one address, admin commands off.

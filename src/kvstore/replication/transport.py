@@ -5,7 +5,8 @@ through `send`, so syncing the journal there orders "on disk" before "told anyon
 is already durable: `setCurrentTerm` writes it synchronously). Consecutive sends share one fsync.
 A leader does not need its copy on disk before sending AppendEntries (Raft thesis §10.2.1): it only
 must not count itself towards a commit before its fsync. The first AppendEntries carrying new
-entries starts the leader's fsync on its own thread (`LeaderSync`), and the member syncs (waiting
+entries starts the leader's fsync on its own thread (`LeaderSync`), unless a caller appended them
+(it fsyncs them itself once they are sent: `RaftNode.propose_now`), and the member syncs (waiting
 for that one) at the top of every tick, before it computes a commit. So the leader's fsync overlaps
 the encoding and sending of its AppendEntries and the followers' work instead of following them.
 
