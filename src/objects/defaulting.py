@@ -48,10 +48,16 @@ def defaulter(kind: str) -> Callable[[Callable[[Any, PriorityClassResolver], Any
 
 def apply_defaults(obj: Any, *, priority_classes: PriorityClassResolver = None) -> Any:
     """A new object with the API server's defaults applied (``obj`` itself is not changed)."""
-    if obj.NAMESPACED and not obj.metadata.namespace:
-        obj = obj.replace(metadata=obj.metadata.replace(namespace="default"))
+    obj = default_namespace(obj)
     fn = _DEFAULTERS.get(type(obj).KIND) if obj.NAMESPACED is not None else None
     return fn(obj, priority_classes) if fn is not None else obj
+
+
+def default_namespace(obj: Any) -> Any:
+    """A namespaced object without a namespace in namespace "default" (``obj`` itself is not changed)."""
+    if obj.NAMESPACED and not obj.metadata.namespace:
+        return obj.replace(metadata=obj.metadata.replace(namespace="default"))
+    return obj
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -168,7 +174,9 @@ def default_toleration_seconds(spec: Any) -> Any:
 @defaulter("Pod")
 def default_pod(pod: Any, priority_classes: PriorityClassResolver) -> Any:
     """Default a Pod (see the module documentation); with ``priority_classes`` (the pod's admission, at
-    create) also the DefaultTolerationSeconds admission plugin's tolerations."""
+    create) also the DefaultTolerationSeconds admission plugin's tolerations. Only the spec changes, and
+    only as a function of the spec and ``priority_classes``: the Registry's create shares the result
+    between pods with the same spec (:mod:`objects.sharedspecs`)."""
     spec = default_pod_spec(pod.spec, priority_classes)
     if priority_classes is not None:
         spec = default_toleration_seconds(spec)

@@ -30,6 +30,7 @@ from .recentobjects import RecentObjects
 from .registrytypes import (LAST_APPLIED, UNSTRUCTURED, Codec, ObjectList, as_selector, check_segment, meta_of,
                             now_rfc3339, pack, retry_on_conflict, unpack)
 from .registrywatch import WatchEvent, WatchStream
+from .sharedspecs import SharedSpecs
 from .storeerrors import served
 from . import statuswrite
 from .storagekeys import BUILTIN_KINDS, REGISTRY_PREFIX, KindInfo, guess_kind
@@ -123,6 +124,7 @@ class Registry:
         self._recent: RecentObjects | None = RecentObjects(RECENT_OBJECTS) if self._models else None
         # status writes encode only the status (objects.statuswrite); off: every write takes the general path
         self._status_fast = self._models
+        self._specs = SharedSpecs()  # pod specs validated and defaulted once per content (create)
         for info in BUILTIN_KINDS:
             self.register_kind(info)
 
@@ -219,14 +221,22 @@ class Registry:
         Priority admission plugin does when a pod is created.
         """
         meta_of(d).pop("resourceVersion", None)
+        if self._models and admit_pod:
+            token, classes = self._priority_state()
+            obj, stored = self._specs.encode(d, token, lambda pod: self._validated(pod, classes))
+        else:
+            obj, stored = self._validated(d, None)
+        meta_of(stored).pop("resourceVersion", None)
+        return obj, pack(stored)
+
+    def _validated(self, d: dict[str, Any], classes: dict[str, Any] | None) -> tuple[Any, dict[str, Any]]:
+        """The object the codec reads from ``d`` (validated; with the models also defaulted, ``classes``
+        for Priority admission) and its dict."""
         if self._models:
-            classes = self._priority_classes() if admit_pod else None
             obj = self._codec.from_dict(d, defaults=True, priority_classes=classes)  # type: ignore[call-arg]
         else:
             obj = self._codec.from_dict(d)
-        stored = self._codec.to_dict(obj)
-        meta_of(stored).pop("resourceVersion", None)
-        return obj, pack(stored)
+        return obj, self._codec.to_dict(obj)
 
     def _with_version(self, key: str, data: bytes, revision: int, obj: Any = None) -> Any:
         """The stored object at ``revision``: ``obj`` (just validated from ``data``) with its
@@ -854,6 +864,11 @@ class Registry:
 
     def _priority_classes(self) -> dict[str, Any]:
         """Every stored PriorityClass by name; decoded again only when one of them changed."""
+        return self._priority_state()[1]
+
+    def _priority_state(self) -> tuple[tuple[int, ...], dict[str, Any]]:
+        """(the stored PriorityClasses' revisions, which change with any write to one of them, and the
+        classes by name)."""
         prefix = self.kind_info("PriorityClass").prefix(None, self._root)
         end = prefix[:-1] + chr(ord("/") + 1)
         versions = tuple(kv.mod_revision for kv in self.store.range(prefix, end, keys_only=True).kvs)
@@ -865,7 +880,7 @@ class Registry:
                 pc = self._decode(kv)
                 classes[pc.metadata.name] = pc
             cached = self._priority_cache = (tuple(kv.mod_revision for kv in listed.kvs), classes)
-        return cached[1]
+        return cached
 
     @staticmethod
     def _parse_rv(value: Any) -> int:
