@@ -39,6 +39,7 @@ def controller_of(obj: Any) -> OwnerReference | None:
 
 
 def is_controlled_by(obj: Any, owner: Any) -> bool:
+    """Whether ``obj``'s controller reference names ``owner`` (by uid)."""
     ref = controller_of(obj)
     return ref is not None and ref.uid == owner.metadata.uid
 

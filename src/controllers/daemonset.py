@@ -138,6 +138,7 @@ class DaemonSetController(PodOwnerController):
 
     # ------------------------------------------------------------------ sync
     def sync(self, key: str) -> None:
+        """Reconcile one DaemonSet: its pods on the eligible nodes, the rolling update, the status."""
         ds = self.owners.lister.get(key)
         if ds is None:
             self.expectations.delete(key)

@@ -53,10 +53,12 @@ MAX_HISTORY_CHARS = 2000   # --deployment-controller revision-history annotation
 
 
 def replicas_of(d: Any) -> int:
+    """``spec.replicas`` of a Deployment (1 when unset, as the API server defaults it)."""
     return d.spec.replicas if d.spec.replicas is not None else 1
 
 
 def is_rolling(d: Any) -> bool:
+    """Whether the Deployment's strategy is RollingUpdate (the default) rather than Recreate."""
     strategy = d.spec.strategy
     return strategy is None or strategy.type in (None, "RollingUpdate")
 
@@ -83,6 +85,7 @@ def max_unavailable(d: Any) -> int:
 
 
 def has_progress_deadline(d: Any) -> bool:
+    """Whether progressDeadlineSeconds is set and not the "never" value (MaxInt32)."""
     deadline = d.spec.progress_deadline_seconds
     return deadline is not None and deadline != MAX_INT32
 
@@ -108,6 +111,7 @@ def equal_ignore_hash(a: Any, b: Any) -> bool:
 
 
 def spec_replicas(rs: Any) -> int:
+    """``spec.replicas`` of a ReplicaSet (1 when unset)."""
     return rs.spec.replicas if rs.spec.replicas is not None else 1
 
 
@@ -214,6 +218,7 @@ class DeploymentController(Controller):
 
     # ------------------------------------------------------------------ sync
     def sync(self, key: str) -> None:
+        """Reconcile one Deployment: claim its ReplicaSets, then scale or roll out, then write its status."""
         d = self.deployments.lister.get(key)
         if d is None:
             return

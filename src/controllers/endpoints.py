@@ -56,6 +56,7 @@ class EndpointsController(ServicePodsController):
         self.endpoints = informers.informer("Endpoints")
 
     def sync(self, key: str) -> None:
+        """Write the Endpoints of one Service from its selected pods (or delete them with the Service)."""
         service = self.services.lister.get(key)
         current = self.endpoints.lister.get(key)
         if service is None:

@@ -75,6 +75,7 @@ class EndpointSliceController(ServicePodsController):
 
     # ------------------------------------------------------------------ sync
     def sync(self, key: str) -> None:
+        """Write the EndpointSlices of one Service from its selected pods."""
         service = self.services.lister.get(key)
         slices = [s for s in self.slices.lister.by_index(SERVICE_NAME_LABEL, key)
                   if s.metadata.labels.get(MANAGED_BY_LABEL) == CONTROLLER_NAME]

@@ -144,6 +144,8 @@ class GarbageCollector(Controller):
 
     # ------------------------------------------------------------------ sync
     def sync(self, key: str) -> None:
+        """Act on one object (by uid): delete it or unlink it when its owners are gone, finish a foreground or
+        orphan deletion."""
         obj = self._cached(key)
         if obj is None:
             return

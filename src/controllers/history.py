@@ -40,6 +40,7 @@ def sort_revisions(revisions: list[Any]) -> list[Any]:
 
 
 def equal_revision(a: Any, b: Any) -> bool:
+    """Whether two ControllerRevisions hold the same data."""
     return a is not None and b is not None and a.data == b.data
 
 
@@ -49,6 +50,7 @@ def find_equal(revisions: list[Any], data: Any) -> list[Any]:
 
 
 def next_revision(revisions: list[Any]) -> int:
+    """One more than the highest revision number among ``revisions`` (1 for none)."""
     return max((r.revision for r in revisions), default=0) + 1
 
 

@@ -74,14 +74,17 @@ class HollowNode:
 
     @property
     def live(self) -> bool:
+        """Whether the node runs (neither paused nor stopped)."""
         return self.state == "running"
 
     @property
     def paused(self) -> bool:
+        """Whether the node is paused (frozen until resumed)."""
         return self.state == "paused"
 
     @property
     def stopped(self) -> bool:
+        """Whether the node was stopped for good."""
         return self.state == "stopped"
 
     def stop(self) -> None:
@@ -99,6 +102,7 @@ class HollowNode:
             self._owner._set_state(self, "running")
 
     def allocate_ip(self) -> str:
+        """A pod IP from the node's CIDR (a released one first)."""
         if self._free_ips:
             return self._pod_prefix + str(self._free_ips.pop())
         if self._next_ip > 254:  # more pods than a /24: addresses are shared (hollow pods need none)
@@ -108,6 +112,7 @@ class HollowNode:
         return self._pod_prefix + str(n)
 
     def release_ip(self, ip: str | None) -> None:
+        """Give a pod's IP back to the node (addresses of other CIDRs are ignored)."""
         if ip and ip.startswith(self._pod_prefix):
             last = int(ip.rsplit(".", 1)[1])
             if last not in self._free_ips:
@@ -217,6 +222,7 @@ class HollowNodes:
 
     @property
     def names(self) -> list[str]:
+        """The names of every hollow node, in creation order."""
         return list(self._nodes)
 
     def __len__(self) -> int:

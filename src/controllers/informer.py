@@ -168,10 +168,12 @@ class Informer:
 
     @property
     def has_synced(self) -> bool:
+        """Whether the first list has been handed to the handlers."""
         return self._synced.is_set()
 
     @property
     def running(self) -> bool:
+        """Whether the informer's thread is alive."""
         return self._thread is not None and self._thread.is_alive()
 
     @property
@@ -337,10 +339,12 @@ class SharedInformers:
             return informer
 
     def informers(self) -> list[Informer]:
+        """Every informer made so far."""
         with self._lock:
             return list(self._informers.values())
 
     def start(self) -> None:
+        """Start every informer (and those asked for later, as they are made)."""
         with self._lock:
             self._started = True
             todo = list(self._informers.values())
@@ -348,6 +352,7 @@ class SharedInformers:
             informer.start()
 
     def stop(self) -> None:
+        """Stop every informer."""
         with self._lock:
             self._started = False
             todo = list(self._informers.values())
@@ -357,6 +362,7 @@ class SharedInformers:
             informer.stop()
 
     def wait_synced(self, timeout: float) -> bool:
+        """Whether every informer listed within ``timeout`` seconds in all."""
         deadline = time.monotonic() + timeout
         for informer in self.informers():
             if not informer.wait_synced(max(0.0, deadline - time.monotonic())):

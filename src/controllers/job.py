@@ -88,6 +88,7 @@ class JobController(PodOwnerController):
         self._failures_seen: dict[str, tuple[int, float]] = {}  # key -> (failed count, next create allowed)
 
     def min_ready_seconds_of(self, owner: Any) -> int:
+        """0: a Job has no minReadySeconds."""
         return 0
 
     def _owner_deleted(self, owner: Any) -> None:
@@ -96,6 +97,7 @@ class JobController(PodOwnerController):
 
     # ------------------------------------------------------------------ sync
     def sync(self, key: str) -> None:
+        """Reconcile one Job: its pods, its conditions and counters, the deadline and backoff."""
         job = self.owners.lister.get(key)
         if job is None:
             self.expectations.delete(key)

@@ -23,6 +23,7 @@ class MetricsUnavailable(RuntimeError):
 
 
 def metrics_available() -> bool:
+    """Whether prometheus-client is installed (``pip install borgkit[metrics]``)."""
     try:
         import prometheus_client  # noqa: F401
     except ImportError:
@@ -43,18 +44,23 @@ class QueueMetrics:
         self._work_duration = owner.work_duration.labels(name=name)
 
     def add(self) -> None:
+        """A key was added (workqueue_adds_total)."""
         self._adds.inc()
 
     def depth(self, value: int) -> None:
+        """The queue holds ``value`` keys now (workqueue_depth)."""
         self._depth.set(value)
 
     def retry(self) -> None:
+        """A key was added rate limited (workqueue_retries_total)."""
         self._retries.inc()
 
     def got(self, waited: float) -> None:
+        """A key waited ``seconds`` in the queue (workqueue_queue_duration_seconds)."""
         self._queue_duration.observe(waited)
 
     def done(self, worked: float) -> None:
+        """A key's sync took ``seconds`` (workqueue_work_duration_seconds)."""
         self._work_duration.observe(worked)
 
 
@@ -88,6 +94,7 @@ class ControllerMetrics:
         return QueueMetrics(self, name)
 
     def sync(self, name: str, ok: bool) -> None:
+        """One sync of controller ``name`` ended, ``ok`` or with an error (controller_sync_total)."""
         self.syncs.labels(name=name, result="success" if ok else "error").inc()
 
     def text(self) -> str:

@@ -186,6 +186,7 @@ class NodeLifecycleController(Controller):
 
     # ------------------------------------------------------------------ one node
     def sync(self, key: str) -> None:
+        """Look at one node: its health (Unknown past the grace period, its pods not ready), then its taints."""
         node = self.nodes.lister.get(key)
         if node is None:
             return

@@ -58,6 +58,7 @@ class PodOwnerController(Controller):
         return owner.spec.selector  # type: ignore[no-any-return]
 
     def min_ready_seconds_of(self, owner: Any) -> int:
+        """The owner's minReadySeconds (0 when unset): how long a pod must be Ready to count as available."""
         return getattr(owner.spec, "min_ready_seconds", None) or 0
 
     # ------------------------------------------------------------------ handlers

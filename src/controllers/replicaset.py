@@ -34,6 +34,8 @@ class ReplicaSetController(PodOwnerController):
 
     # ------------------------------------------------------------------ sync
     def sync(self, key: str) -> None:
+        """Reconcile one ReplicaSet: claim its pods, create or delete the difference (while expectations are met),
+        write its status."""
         owner = self.owners.lister.get(key)
         if owner is None:
             self.expectations.delete(key)
@@ -114,6 +116,7 @@ class ReplicationControllerController(ReplicaSetController):
     KIND = "ReplicationController"
 
     def selector_of(self, owner: Any) -> LabelSelector | None:
+        """The RC's map selector as a set-based selector (cached: it is asked for every pod event)."""
         selector = owner.spec.selector
         return _set_selector(tuple(sorted(selector.items()))) if selector else None
 

@@ -68,12 +68,14 @@ def by_creation(objs: Iterable[Any]) -> list[Any]:
 
 
 def new_condition(type_: str, status: str, reason: str, message: str, now: float) -> Condition:
+    """A status condition stamped ``now`` (update and transition time)."""
     stamp = format_time(now)
     return Condition(type=type_, status=status, reason=reason, message=message, last_update_time=stamp,
                      last_transition_time=stamp)
 
 
 def get_condition(conditions: Iterable[Any], type_: str) -> Any:
+    """The condition of ``type_`` (None when absent)."""
     for c in conditions:
         if c is not None and c.type == type_:
             return c
@@ -92,4 +94,5 @@ def set_condition(conditions: list[Any], new: Condition) -> list[Any]:
 
 
 def remove_condition(conditions: list[Any], type_: str) -> list[Any]:
+    """``conditions`` without those of ``type_``."""
     return [c for c in conditions if c is not None and c.type != type_]

@@ -89,6 +89,7 @@ class StatefulSetController(PodOwnerController):
 
     # ------------------------------------------------------------------ sync
     def sync(self, key: str) -> None:
+        """Reconcile one StatefulSet: revisions, its ordered pods, its status and history."""
         sts = self.owners.lister.get(key)
         if sts is None:
             return

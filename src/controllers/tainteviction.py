@@ -102,6 +102,7 @@ class TaintEvictionController(Controller):
 
     # ------------------------------------------------------------------ sync
     def sync(self, key: str) -> None:
+        """Look at one pod: evict it now, later (requeued for its tolerationSeconds) or never."""
         pod = self.pods.lister.get(key)
         if pod is None or not pod.spec.node_name or pod.metadata.deletion_timestamp or \
                 pod.status.phase in TERMINAL_PHASES:

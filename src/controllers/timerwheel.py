@@ -32,6 +32,7 @@ class Timer:
         self.cancelled = False
 
     def cancel(self) -> None:
+        """Keep the timer from running (no effect once it started)."""
         self.cancelled = True
 
 
@@ -79,6 +80,7 @@ class TimerWheel:
             self._cond.notify()
 
     def start(self) -> None:
+        """Start the timer thread (and the workers); calling it again does nothing."""
         if self._threads:
             return
         self._stop.clear()

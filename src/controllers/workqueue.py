@@ -45,9 +45,11 @@ class ExponentialBackoff:
         return min(self.base_delay * (2 ** failures), self.max_delay)
 
     def num_requeues(self, key: str) -> int:
+        """Failures of ``key`` counted since it was last forgotten."""
         return self._failures.get(key, 0)
 
     def forget(self, key: str) -> None:
+        """Reset ``key``'s failures: its next delay is ``base_delay`` again."""
         self._failures.pop(key, None)
 
 
@@ -231,6 +233,7 @@ class WorkQueue:
 
     @property
     def shutting_down(self) -> bool:
+        """Whether ``shut_down`` was called."""
         return self._shutting_down
 
     def __len__(self) -> int:
