@@ -460,6 +460,10 @@ class Registry:
         return self._update(obj, status_only=True)
 
     def _update(self, obj: Any, status_only: bool) -> Any:
+        if status_only and self._status_fast:
+            result = self._update_status_as_read(obj)
+            if result is not statuswrite.FALLBACK:
+                return result
         new = self._model_dict(obj, "update_status" if status_only else "update")
         info = self._info_for(obj, new)
         meta = meta_of(new)
@@ -490,6 +494,40 @@ class Registry:
                 return result
             if precondition is not None:
                 raise self._conflict(info, meta.get("name"))
+
+    def _update_status_as_read(self, obj: Any) -> Any:
+        """``update_status`` of an object whose parts but the status are the stored object's (a controller's
+        ``obj.replace(status=...)`` of what it read): the loop of ``_update`` without ``to_dict`` of the
+        whole object; ``statuswrite.FALLBACK`` (nothing written) when the general path must do it."""
+        request = statuswrite.update_request(obj)
+        if request is statuswrite.FALLBACK:
+            return request
+        kind, name, namespace, wanted, uid, status = request
+        info = self._kinds.get(kind) if type(kind) is str and kind else None
+        if info is None:
+            return statuswrite.FALLBACK  # _info_for reports it, or registers the kind
+        key = self._key(info, name, namespace if info.namespaced else None)
+        precondition = self._parse_rv(wanted) if wanted else None
+        while True:
+            kv = self.store.get(key)
+            if kv is None:
+                raise NotFound(f'{info.resource} "{name}" not found')
+            if precondition is not None and precondition != kv.mod_revision:
+                raise self._conflict(info, name)
+            stored = unpack(kv.value)
+            if uid and uid != meta_of(stored).get("uid"):  # as _apply_update
+                raise ValidationError(FieldError("metadata.uid", "field is immutable", uid))
+            try:
+                old = self._object(kv.key, kv.value, kv.mod_revision)
+            except ValidationError:
+                return statuswrite.FALLBACK
+            if not statuswrite.is_as_read(obj, old):
+                return statuswrite.FALLBACK
+            result = self._write_status(key, kv, stored, status)
+            if result is statuswrite.FALLBACK or result is not None:
+                return result
+            if precondition is not None:
+                raise self._conflict(info, name)
 
     def _apply_update(self, info: KindInfo, old: dict[str, Any], new: dict[str, Any],
                       status_only: bool) -> dict[str, Any]:
@@ -633,7 +671,9 @@ class Registry:
             response = self._txn([Compare.mod_revision(key) == kv.mod_revision], [Op.delete(key)], [])
             return self._with_version(key, data, response.revision, obj) if response.succeeded else None
         if data == kv.value:
-            return self._with_version(key, data, kv.mod_revision, obj)  # no-op: no new revision
+            # no-op: no new revision, and the stored object as it is (what readers and watchers hold, so a
+            # controller's next obj.replace(status=...) of it is still the stored object's own)
+            return old
         response = self._txn([Compare.mod_revision(key) == kv.mod_revision], [Op.put(key, data)], [])
         return self._with_version(key, data, response.revision, obj) if response.succeeded else None
 

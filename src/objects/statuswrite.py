@@ -22,11 +22,12 @@ from typing import Any
 from .defaulting import apply_defaults
 from .errors import ValidationError
 from .fieldtypes import Errors, Nested
-from .meta import KubeObject
+from .meta import KubeObject, ObjectMeta
 from .registrytypes import pack
 from .schema import ABSENT, Field, absent
 
-__all__ = ["FALLBACK", "UNSUPPORTED", "ABSENT_STATUS", "status_patch", "patched_status", "encode_status"]
+__all__ = ["FALLBACK", "UNSUPPORTED", "ABSENT_STATUS", "status_patch", "patched_status", "encode_status",
+           "update_request", "is_as_read"]
 
 FALLBACK: Any = object()      # this write goes the general way
 UNSUPPORTED: Any = object()   # a status patch this module does not take
@@ -137,3 +138,41 @@ def encode_status(old: Any, stored: dict[str, Any], raw: Any) -> Any:
         if k not in by_key:
             out[k] = v
     return obj, pack(out)
+
+
+def update_request(obj: Any) -> Any:
+    """(kind, name, namespace, resourceVersion, uid, status) of an ``update_status`` object: what the
+    general path reads from ``to_dict(obj)``, read from the attributes, the status as its dict (or
+    :data:`ABSENT_STATUS`); :data:`FALLBACK` when unknown fields could stand for any of them or the status
+    does not write (the general path raises what to_dict raises)."""
+    field = _status_field(type(obj))
+    if field is None or obj.unknown_fields:
+        return FALLBACK
+    meta = obj.metadata
+    if type(meta) is not ObjectMeta or meta.unknown_fields:
+        return FALLBACK
+    status = obj.status
+    try:
+        if status is None:
+            raw = ABSENT_STATUS
+        elif status.unknown_fields is ABSENT:
+            raw = status.to_dict() or ABSENT_STATUS
+        else:
+            raw = status.to_dict()
+    except Exception:  # noqa: BLE001 - a broken object: the general path's to_dict reports it in its order
+        return FALLBACK
+    return obj.kind, meta.name, meta.namespace, meta.resource_version, meta.uid, raw
+
+
+def is_as_read(obj: Any, old: Any) -> bool:
+    """Whether every part of ``obj`` but its status is the stored object ``old``'s own (``old.replace(
+    status=...)``, as controllers write): then ``to_dict(obj)`` holds the stored parts, and only the status
+    needs writing out."""
+    cls = type(obj)
+    if type(old) is not cls:
+        return False
+    field = _status_field(cls)
+    for f in cls.FIELDS:
+        if f is not field and getattr(obj, f.attr) is not getattr(old, f.attr):
+            return False
+    return True
