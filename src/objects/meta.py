@@ -121,7 +121,8 @@ class KubeObject(Model):
     ``metadata.name``.
     """
 
-    __slots__ = ()
+    # weakly referenceable: a Registry shares one decoded object per (key, revision) while anyone holds it
+    __slots__ = ("__weakref__",)
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = ""
     RESOURCE: ClassVar[str] = ""

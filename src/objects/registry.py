@@ -196,8 +196,8 @@ class Registry:
             d = unpack(value)
             meta_of(d)["resourceVersion"] = str(revision)
         obj = self._codec.from_dict(d)
-        if cache is not None and remember:
-            cache.put((key, revision), obj)
+        if cache is not None:
+            cache.put((key, revision), obj, strong=remember)
         return obj
 
     def _watched(self, key: bytes, value: bytes, revision: int, d: dict[str, Any] | None = None) -> Any:

@@ -130,3 +130,37 @@ def test_recent_objects_are_bounded():
     for i in range(5):
         recent.put((b"k", i), i)
     assert len(recent) == 3 and recent.get((b"k", 0)) is None and recent.get((b"k", 4)) == 4
+
+
+def test_recent_objects_find_an_evicted_object_while_it_is_held():
+    import gc
+
+    from objects.recentobjects import RecentObjects
+
+    class Held:  # weakly referenceable, like every model of a kind
+        pass
+
+    recent = RecentObjects(capacity=1)
+    kept, dropped = Held(), Held()
+    recent.put((b"a", 1), kept)
+    recent.put((b"b", 1), dropped)
+    recent.put((b"c", 1), {"a plain dict": "held strongly only"})
+    del dropped
+    gc.collect()
+    assert recent.get((b"a", 1)) is kept            # out of the strong window, still held by this test
+    assert recent.get((b"b", 1)) is None            # held by nobody: gone
+    assert recent.get((b"c", 1)) == {"a plain dict": "held strongly only"}
+    recent.put((b"d", 1), Held(), strong=False)     # a reader far behind: never evicts the strong window
+    assert len(recent) == 1 and recent.get((b"c", 1)) is not None
+
+
+def test_watchers_behind_the_remembered_window_share_one_object_per_revision(reg, monkeypatch):
+    monkeypatch.setattr(reg._recent, "_capacity", 2)   # the window, made small enough to fall behind
+    start = str(reg.store.revision)
+    created = [reg.create(pod(f"p{i}")) for i in range(6)]
+    del created
+    with reg.watch("Pod", all_namespaces=True, resource_version=start) as first, \
+            reg.watch("Pod", all_namespaces=True, resource_version=start) as second:
+        a, b = drain(first, 6), drain(second, 6)
+    assert [e.object.metadata.name for e in a] == [f"p{i}" for i in range(6)]
+    assert all(x.object is y.object for x, y in zip(a, b))   # decoded once while the first still holds it
