@@ -3,10 +3,16 @@
 Each type's ``parse(value, parent, key, errs)`` returns the Python value (None when unusable) and appends a
 :class:`FieldError` per problem, with the path built only when there is one to report; ``emit`` is None
 when the value is written as it is.
+
+Strings read are interned (``sys.intern``): a decoded object's strings are mostly the same few values
+(namespaces, label values, images, owner names and uids, condition types, timestamps of one second), and
+every decode would otherwise hold copies of its own; at 150,000 pods they were a third of a pod's memory.
+Interned strings are freed as any other when nothing holds them.
 """
 from __future__ import annotations
 
 import math
+from sys import intern
 from typing import Any, Callable, ClassVar, Iterable
 
 from .errors import FieldError, ValidationError
@@ -97,7 +103,7 @@ class Str(FieldType):
         if self.check is not None:
             for problem in self.check(value):
                 errs.append(FieldError(join(parent, key), problem, value))
-        return value
+        return intern(value)
 
 
 class Enum(FieldType):
@@ -115,7 +121,7 @@ class Enum(FieldType):
             return None
         if value not in self.values:
             errs.append(FieldError(join(parent, key), self.message, value, "Unsupported value"))
-        return value
+        return intern(value)
 
 
 class Int(FieldType):
@@ -179,7 +185,7 @@ class IntOrString(FieldType):
         if self.check is not None:
             for problem in self.check(value):
                 errs.append(FieldError(join(parent, key), problem, value))
-        return value
+        return intern(value) if type(value) is str else value
 
 
 class StrList(FieldType):
@@ -203,7 +209,7 @@ class StrList(FieldType):
             elif check is not None:
                 for problem in check(item):
                     errs.append(FieldError(join(join(parent, key), i), problem, item))
-        return [item for item in value if type(item) is str]
+        return [intern(item) for item in value if type(item) is str]
 
 
 class StrMap(FieldType):
@@ -233,7 +239,7 @@ class StrMap(FieldType):
             elif value_check is not None:
                 for problem in value_check(v):  # the API server reports label values at the map's path
                     errs.append(FieldError(join(parent, key), problem, v))
-        return dict(value)
+        return {k: intern(v) if type(v) is str else v for k, v in value.items()}
 
 
 class Nested(FieldType):
@@ -330,7 +336,9 @@ class Raw(FieldType):
 def check_json(value: Any, path: str, errs: Errors, depth: int = 0) -> Any:
     """A private copy of ``value``, appending an error for anything JSON (and msgpack) cannot carry."""
     t = type(value)
-    if t is str or t is bool or value is None:
+    if t is str:
+        return intern(value)
+    if t is bool or value is None:
         return value
     if t is int:
         if not INT64[0] <= value <= 2**64 - 1:

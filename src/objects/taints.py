@@ -187,10 +187,19 @@ class Toleration:
         """Read ``{"key", "operator", "value", "effect", "tolerationSeconds"}``; unknown fields are kept."""
         if not isinstance(d, dict):
             raise ValidationError(FieldError(path, "must be an object", repr(d)))
+        shared = _shared_key(d)
+        if shared is not None:
+            found = _SHARED.get(shared)
+            if found is not None:
+                return found
         toleration = cls(d.get("key") or "", d.get("operator") or "", d.get("value") or "",
                          d.get("effect") or "", d.get("tolerationSeconds"), path)
         known = ("key", "operator", "value", "effect", "tolerationSeconds")
         toleration._extra = {k: v for k, v in d.items() if k not in known}
+        if shared is not None:
+            if len(_SHARED) >= _SHARED_MAX:
+                _SHARED.clear()
+            _SHARED[shared] = toleration
         return toleration
 
     def to_dict(self) -> dict[str, Any]:
@@ -228,6 +237,28 @@ class Toleration:
 
     def __hash__(self) -> int:
         return hash(self._identity())
+
+
+# Tolerations read, shared: a Toleration is an immutable value and every pod of a template (every pod, for
+# the default not-ready / unreachable ones) carries the same few, each with its compiled function.
+_SHARED: dict[tuple[Any, ...], Toleration] = {}
+_SHARED_MAX = 4096
+_TOLERATION_FIELDS = frozenset(("key", "operator", "value", "effect", "tolerationSeconds"))
+
+
+def _shared_key(d: dict[str, Any]) -> tuple[Any, ...] | None:
+    """The key of a toleration's JSON form in ``_SHARED``: only plain string fields and an int (not bool)
+    tolerationSeconds, no unknown fields; None for anything else (read as usual, errors and all)."""
+    if not _TOLERATION_FIELDS.issuperset(d):
+        return None
+    key, operator, value, effect = d.get("key"), d.get("operator"), d.get("value"), d.get("effect")
+    seconds = d.get("tolerationSeconds")
+    for s in (key, operator, value, effect):
+        if s is not None and type(s) is not str:
+            return None
+    if seconds is not None and type(seconds) is not int:
+        return None
+    return (key, operator, value, effect, seconds)
 
 
 def compile_toleration(key: str, exists: bool, value: str, effect: str) -> Callable[[Taint], bool]:
