@@ -43,6 +43,8 @@ class NodeList(list):  # type: ignore[type-arg]
 class Cache:
     """Node infos by name, their examination order, pods by key, image spread, affinity indexes."""
 
+    pod_log_limit = 8192  # pod changes kept before the older half is dropped
+
     def __init__(self) -> None:
         self._nodes: dict[str, NodeInfo] = {}
         self._order: list[NodeInfo] = NodeList(self)
@@ -57,6 +59,11 @@ class Cache:
         self.changes: list[NodeInfo] = []
         self.change_base = 0
         self.topology_version = 0
+        # Pod change log: (node name, pod, +1 added / -1 removed) for every pod entering or leaving a real
+        # node's NodeInfo, so a count of matching pods can follow a bind by one delta instead of recounting
+        # the node's pods (``pod_changes_since``). Same trimming and topology rule as ``changes``.
+        self.pod_changes: list[tuple[str, Any, int]] = []
+        self.pod_change_base = 0
 
     # -- SnapshotLister -----------------------------------------------------------------------------------
     def list(self) -> list[NodeInfo]:
@@ -127,6 +134,31 @@ class Cache:
         if len(changed) > 1:
             changed = list(dict.fromkeys(changed))
         return changed, end
+
+    def pod_change_cursor(self) -> int:
+        """A position in the pod change log: pass it to ``pod_changes_since`` later."""
+        return self.pod_change_base + len(self.pod_changes)
+
+    def pod_changes_since(self, cursor: int) -> tuple[Optional[list[tuple[str, Any, int]]], int]:
+        """Every (node name, pod, +1 or -1) since ``cursor``, in order, and the new cursor: a pod added to or
+        removed from a real node's NodeInfo (an update is a removal then an addition). Replayed in order over
+        the node's pods at ``cursor`` they give its pods now. None instead of the list when the log no longer
+        reaches back that far; node additions and removals are not in it (watch ``topology_version``)."""
+        base = self.pod_change_base
+        end = base + len(self.pod_changes)
+        if cursor < base:
+            return None, end
+        return self.pod_changes[cursor - base:], end
+
+    def _pod_changed(self, info: NodeInfo, pod: Any, amount: int) -> None:
+        if info.index < 0:
+            return
+        log = self.pod_changes
+        log.append((info.name, pod, amount))
+        if len(log) > self.pod_log_limit:
+            half = len(log) // 2
+            del log[:half]
+            self.pod_change_base += half
 
     def mark_changed(self, node_name: str) -> None:
         """Log ``node_name`` as changed without changing its NodeInfo: something the indexes read beside it
@@ -207,7 +239,11 @@ class Cache:
 
     def _account(self, pod: Any, node_name: str) -> None:
         info = self._node_for_pod(node_name)
+        replaced = info.pods.get(pod.key)
         info.add_pod(pod)
+        if replaced is not None:
+            self._pod_changed(info, replaced, -1)
+        self._pod_changed(info, pod, 1)
         self._changed(info)
         if info.pods_with_affinity:
             self._with_affinity[node_name] = info
@@ -218,7 +254,9 @@ class Cache:
         info = self._nodes.get(node_name)
         if info is None:
             return
-        info.remove_pod(pod)
+        stored = info.pods.get(pod.key)
+        if info.remove_pod(pod):
+            self._pod_changed(info, stored, -1)
         self._changed(info)
         if not info.pods_with_affinity:
             self._with_affinity.pop(node_name, None)

@@ -24,6 +24,7 @@ class LabelColumns:
         self._version = -1
         self._cursor = 0
         self._columns: dict[str, Column] = {}
+        self._names: Optional[list[str]] = None  # node names by position: they change with the topology only
 
     def values(self, key: str, nodes: Sequence[Any]) -> Column:
         """The value of ``key`` on each node of ``nodes``, in order: a full node list, a ``Window`` of it,
@@ -39,6 +40,20 @@ class LabelColumns:
         if base is nodes:
             return list(column)
         return list(map(column.__getitem__, nodes.positions))  # type: ignore[attr-defined]
+
+    def names(self, nodes: Sequence[Any]) -> list[str]:
+        """The node names of ``nodes``, in order (as :meth:`values`, from a column while the cache's node
+        list does not change)."""
+        base = getattr(nodes, "base", nodes)
+        cache = getattr(base, "cache", None)
+        if cache is None or base is not cache.list():
+            return [ni.name for ni in nodes]
+        self._sync(cache)
+        if self._names is None:
+            self._names = [ni.name for ni in base]
+        if base is nodes:
+            return list(self._names)
+        return list(map(self._names.__getitem__, nodes.positions))  # type: ignore[attr-defined]
 
     def _sync(self, cache: Any) -> None:
         if cache is not self._cache or cache.topology_version != self._version:
@@ -57,3 +72,4 @@ class LabelColumns:
         self._version = cache.topology_version
         self._cursor = cache.change_cursor()
         self._columns = {}
+        self._names = None

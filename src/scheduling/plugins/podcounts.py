@@ -8,6 +8,13 @@ few nodes that changed, never a pass over all pods.
 
 ``NodeTracker`` finds the changed nodes; a plugin owns one tracker and a small LRU of counters, and pushes
 every change to every counter it holds.
+
+Pivots: a counter whose predicate says which label a matching pod must carry (``predicate.pivots()``: the
+(namespace, key, value) triples of one ``In`` requirement of its selector) follows the scheduler cache's pod
+change log instead: a pod bound or removed moves the counts of the counters pivoted on one of its labels by
+one, and the node is never recounted (with many Deployments, recounting every node changed since a counter's
+last use was most of a cycle). Counters without pivots, and every counter when the log cannot be followed
+(a node added or removed, the log trimmed, no cache), recount the changed nodes as before.
 """
 from __future__ import annotations
 
@@ -52,6 +59,8 @@ class NodeTracker:
         self.generations: dict[str, int] = {}
         self.infos: dict[str, Any] = {}
         self._log: tuple[Any, int, int] | None = None  # (cache, topology_version, change cursor)
+        # Whether the last ``changes`` replayed the cache's log: then nodes were neither added nor removed.
+        self.logged = False
 
     def changes(self, nodes: Sequence[Any]) -> tuple[list[Any], list[str]]:
         """(NodeInfos added or changed, names of nodes removed) since the previous call."""
@@ -66,7 +75,9 @@ class NodeTracker:
                     for ni in fresh:
                         gens[ni.name] = ni.generation
                         self.infos[ni.name] = ni
+                    self.logged = True
                     return fresh, []
+        self.logged = False
         changed = []
         for ni in nodes:
             if gens.get(ni.name) != ni.generation:
@@ -155,6 +166,14 @@ class DomainCounter:
         """Forget a node that left the cluster."""
         self._withdraw(name)
 
+    def move(self, name: str, amount: int) -> None:
+        """One pod satisfying the predicate was added to (+1) or removed from (-1) node ``name``."""
+        self.node_count[name] = self.node_count.get(name, 0) + amount
+        domain = self._node_domain.get(name)
+        if domain is not None:
+            for key, value in zip(self.keys, domain):
+                self._shift(key, value, 0, amount)
+
     def domain_of(self, name: str) -> Optional[tuple[str, ...]]:
         """The node's values for ``keys`` (None when it misses one, or is unknown)."""
         return self._node_domain.get(name)
@@ -185,13 +204,33 @@ class CounterCache:
         self._counters: OrderedDict[Hashable, DomainCounter] = OrderedDict()
         self._dirty: dict[Hashable, set[str]] = {}  # per counter: nodes changed since it was handed out
         self.listeners: list[Any] = []  # other indexes fed the same changes (update(ni) / remove(name))
+        # Counters that follow pod changes: by (namespace, label key, value) a matching pod must carry.
+        self._pivoted: dict[tuple[str, str, str], list[Hashable]] = {}
+        self._pivots: dict[Hashable, tuple[tuple[str, str, str], ...]] = {}
+        self._pod_log: Optional[tuple[Any, int, int]] = None  # (cache, topology_version, pod change cursor)
+        self._labels: dict[str, Mapping[str, str]] = {}  # node labels as last seen (a relabel recounts)
+
+    def _pod_deltas(self, nodes: Sequence[Any]) -> Optional[list[tuple[str, Any, int]]]:
+        """The pod changes since the previous sync, when the node changes came from the same cache's log
+        (no node added or removed) and the pod log still reaches back; else None."""
+        cache = getattr(nodes, "cache", None)
+        if cache is None:
+            self._pod_log = None
+            return None
+        log, self._pod_log = self._pod_log, (cache, cache.topology_version, cache.pod_change_cursor())
+        if not self.tracker.logged or log is None or log[0] is not cache or log[1] != cache.topology_version:
+            return None
+        deltas, _ = cache.pod_changes_since(log[2])
+        return deltas
 
     def sync(self, nodes: Sequence[Any]) -> None:
-        """Bring the listeners up to date with ``nodes`` (the scheduler's current NodeInfos) and note the
-        changed nodes for every counter; a counter recounts them when :meth:`get` hands it out. A cycle asks
-        for the counters of its own pod only (one selector of many, in a cluster of many Deployments), so
-        recounting every counter on every change was most of a cycle's time there."""
+        """Bring the listeners up to date with ``nodes`` (the scheduler's current NodeInfos), move the pivoted
+        counters by the pods bound and removed since, and note the other changed nodes for every counter; a
+        counter recounts them when :meth:`get` hands it out. A cycle asks for the counters of its own pod only
+        (one selector of many, in a cluster of many Deployments), so recounting every counter on every change
+        was most of a cycle's time there."""
         changed, removed = self.tracker.changes(nodes)
+        deltas = self._pod_deltas(nodes)
         if not changed and not removed:
             return
         for listener in self.listeners:
@@ -199,23 +238,86 @@ class CounterCache:
                 listener.update(ni)
             for name in removed:
                 listener.remove(name)
-        if self._dirty:
-            names = [ni.name for ni in changed]
-            names += removed
+        if not self._dirty:
+            self._note_labels(changed, removed)
+            return
+        names = [ni.name for ni in changed]
+        names += removed
+        if deltas is None or not self._pivots:
+            self._note_labels(changed, removed)
             for dirty in self._dirty.values():
                 dirty.update(names)
+            return
+        relabelled = self._note_labels(changed, removed)
+        pivots = self._pivots
+        for identity, dirty in self._dirty.items():
+            if identity in pivots:
+                dirty.update(relabelled)
+            else:
+                dirty.update(names)
+        self._apply(deltas)
+
+    def _note_labels(self, changed: Sequence[Any], removed: Sequence[str]) -> list[str]:
+        """Remember the changed nodes' labels; the names of those whose labels differ from before."""
+        seen = self._labels
+        relabelled = []
+        for ni in changed:
+            before = seen.get(ni.name)
+            if before is not ni.labels:
+                if before is None or before != ni.labels:
+                    relabelled.append(ni.name)
+                seen[ni.name] = ni.labels
+        for name in removed:
+            seen.pop(name, None)
+        return relabelled
+
+    def _apply(self, deltas: Sequence[tuple[str, Any, int]]) -> None:
+        """Move the pivoted counters by each pod change: only counters pivoted on one of the pod's labels
+        can count it (their selector requires that label), and each such counter is reached once (its
+        pivots share one key)."""
+        pivoted = self._pivoted
+        counters = self._counters
+        for name, pod, amount in deltas:
+            meta = pod.metadata
+            labels = meta.labels
+            if not labels:
+                continue
+            namespace = meta.namespace or "default"
+            for key, value in labels.items():
+                identities = pivoted.get((namespace, key, value))
+                if identities:
+                    for identity in identities:
+                        counter = counters[identity]
+                        if counter.predicate(pod):
+                            counter.move(name, amount)
 
     def get(self, identity: Hashable, make: Callable[[], DomainCounter]) -> DomainCounter:
         """The counter for ``identity``, built over the tracked nodes on first use, brought up to date with
         the nodes changed since it was last handed out."""
+        log = self._pod_log
+        if log is not None and log[0].pod_change_cursor() != log[2]:
+            # Pods changed since the last sync: a count taken now would meet those changes again when the
+            # next sync replays them. Recount the changed nodes at the next sync instead.
+            self._pod_log = None
         counter = self._counters.get(identity)
         if counter is None:
             counter = make().rebuild(self.tracker.infos.values())
             self._counters[identity] = counter
             self._dirty[identity] = set()
+            pivots = getattr(counter.predicate, "pivots", None)
+            found = pivots() if pivots is not None else None
+            if found is not None:
+                self._pivots[identity] = found
+                for pivot in found:
+                    self._pivoted.setdefault(pivot, []).append(identity)
             if len(self._counters) > self.size:
                 dropped, _ = self._counters.popitem(last=False)
                 del self._dirty[dropped]
+                for pivot in self._pivots.pop(dropped, ()):
+                    holders = self._pivoted[pivot]
+                    holders.remove(dropped)
+                    if not holders:
+                        del self._pivoted[pivot]
             return counter
         self._counters.move_to_end(identity)
         dirty = self._dirty[identity]

@@ -22,6 +22,7 @@ NodeInfos that changed; PreFilter reads the sums instead of walking every pod. S
 """
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 from typing import Any, Hashable, Mapping, Optional, Sequence
@@ -48,6 +49,7 @@ ERR_MISSING_LABEL = ERR_CONSTRAINTS + " (missing required label)"
 PRE_FILTER_KEY = "PreFilterPodTopologySpread"
 PRE_SCORE_KEY = "PreScorePodTopologySpread"
 _UNDECIDED = object()
+_DEFAULTS_MEMO_SIZE = 1024
 
 
 def default_selector(selectors: Sequence[LabelSelector]) -> Optional[LabelSelector]:
@@ -81,8 +83,16 @@ class Constraint:
     node_affinity_policy: str = "Honor"
     node_taints_policy: str = "Ignore"
 
+    selector_identity: Optional[Hashable] = field(default=None, compare=False, repr=False)
+
     def self_match(self, pod: Any) -> int:
         return 1 if self.selector is not None and self.selector.matches(pod.metadata.labels) else 0
+
+    def selector_key(self) -> Hashable:
+        """``podcounts.selector_key`` of the selector, computed once per constraint."""
+        if self.selector_identity is None:
+            self.selector_identity = selector_key(self.selector)
+        return self.selector_identity
 
 
 def _node_affinity_matches(pod: Any, ni: NodeInfo) -> bool:
@@ -128,6 +138,18 @@ class _Matcher:
         return (self.selector is not None and p.metadata.deletion_timestamp is None
                 and (p.metadata.namespace or "default") == self.namespace
                 and self.selector.matches(p.metadata.labels))
+
+    def pivots(self) -> Optional[tuple[tuple[str, str, str], ...]]:
+        """(namespace, key, value) triples one of which every matching pod carries as a label: those of the
+        selector's ``In`` requirement with the fewest values; () when nothing matches, None when the
+        selector has no ``In`` requirement (``podcounts.CounterCache`` then recounts changed nodes)."""
+        if self.selector is None:
+            return ()
+        ins = [r for r in self.selector.requirements if r.operator == "In"]
+        if not ins:
+            return None
+        best = min(ins, key=lambda r: len(r.values))
+        return tuple((self.namespace, best.key, value) for value in dict.fromkeys(best.values))
 
 
 @dataclass
@@ -232,6 +254,8 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
         self.default_constraints = defaults
         self._cache = CounterCache()
         self._labels = LabelColumns()
+        # (whenUnsatisfiable, ids of the selecting objects' selectors) -> (those selectors, constraints)
+        self._defaults_memo: dict[tuple[str, tuple[int, ...]], tuple[tuple[Any, ...], list[Constraint]]] = {}
 
     # -- constraints -------------------------------------------------------------------------------
     def constraints(self, pod: Any, when: str) -> tuple[list[Constraint], bool]:
@@ -243,14 +267,25 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
                                c.min_domains or 1, c.node_affinity_policy or "Honor",
                                c.node_taints_policy or "Ignore")
                     for c in own if c.when_unsatisfiable == when], False
-        defaults = [c for c in self.default_constraints if c.when_unsatisfiable == when]
         lister = getattr(self.handle, "selectors_for", None)
-        selector = default_selector(lister(pod)) if defaults and lister is not None else None
-        if selector is None:
+        if lister is None:
             return [], True
-        return [Constraint(c.max_skew, c.topology_key, selector, c.min_domains or 1,
-                           c.node_affinity_policy or "Honor", c.node_taints_policy or "Ignore")
-                for c in defaults], True
+        selectors = tuple(lister(pod))
+        # Pods of one controller get the same selector objects (the listers keep one per object version):
+        # their default constraints are built, and their selector keyed, once.
+        memo_key = (when, tuple(map(id, selectors)))
+        memo = self._defaults_memo.get(memo_key)
+        if memo is not None and all(a is b for a, b in zip(memo[0], selectors)):
+            return list(memo[1]), True
+        defaults = [c for c in self.default_constraints if c.when_unsatisfiable == when]
+        selector = default_selector(selectors) if defaults else None
+        built = [] if selector is None else [
+            Constraint(c.max_skew, c.topology_key, selector, c.min_domains or 1,
+                       c.node_affinity_policy or "Honor", c.node_taints_policy or "Ignore") for c in defaults]
+        if len(self._defaults_memo) >= _DEFAULTS_MEMO_SIZE:
+            self._defaults_memo.clear()
+        self._defaults_memo[memo_key] = (selectors, built)
+        return list(built), True
 
     def _columns(self, constraints: Sequence[Constraint], nodes: Sequence[NodeInfo]) -> list[list[Optional[str]]]:
         """Per constraint, the value of its key on each node (None when the node lacks it)."""
@@ -262,7 +297,7 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
 
     def _counter(self, pod: Any, c: Constraint, keys: tuple[str, ...]) -> DomainCounter:
         namespace = pod.metadata.namespace or "default"
-        identity: Hashable = (namespace, selector_key(c.selector), keys)
+        identity: Hashable = (namespace, c.selector_key(), keys)
         return self._cache.get(identity, lambda: DomainCounter(_Matcher(namespace, c.selector), keys, ordered=True))
 
     # -- filter --------------------------------------------------------------------------------------
@@ -418,9 +453,8 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
         s: _ScoreState = state.read(PRE_SCORE_KEY)
         columns = s.columns if nodes is s.nodes else self._columns(s.constraints, nodes)
         if any(host is not None for host in s.host_counters):
-            names = [ni.name for ni in nodes]
-            columns = [column if host is None else
-                       [None if v is None else host.node_count.get(n, 0) for n, v in zip(names, column)]
+            names = self._labels.names(nodes)
+            columns = [column if host is None else _host_counts(host, names, column)
                        for column, host in zip(columns, s.host_counters)]
         single = len(columns) == 1
         signatures: list[Any] = columns[0] if single else list(zip(*columns))
@@ -445,6 +479,14 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
         # not among them (a default constraint's selector changing retries nothing there either).
         return (ClusterEvent.NODE_ADD, ClusterEvent.NODE_UPDATE, ClusterEvent.NODE_DELETE,
                 ClusterEvent.ASSIGNED_POD_ADD, ClusterEvent.ASSIGNED_POD_UPDATE, ClusterEvent.ASSIGNED_POD_DELETE)
+
+
+def _host_counts(host: DomainCounter, names: list[str], column: list[Optional[str]]) -> list[Optional[int]]:
+    """Each node's matching-pod count, None where the node lacks the hostname label (``column``)."""
+    counts = list(map(host.node_count.get, names, itertools.repeat(0)))
+    if None in column:
+        return [None if v is None else n for n, v in zip(counts, column)]
+    return counts
 
 
 def _normalized(raw: int, top: int, low: int) -> int:

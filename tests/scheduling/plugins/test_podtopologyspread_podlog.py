@@ -1,0 +1,93 @@
+"""PodTopologySpread's default constraints in a scheduler whose counters follow the cache's pod change log
+(``podcounts``: pivoted counters move by each bind and removal) score every node as the exhaustive
+reference does, while pods of several ReplicaSets are bound, deleted, marked terminating and nodes
+relabelled between cycles — the shape of the cluster simulation, where most counters are never recounted."""
+from __future__ import annotations
+
+import objects
+from hypothesis import given, settings, strategies as st
+from pluginharness import ZONE, node, pod
+
+from scheduling import Scheduler
+from scheduling import reference as R
+from scheduling.bench.run import exact_config
+from scheduling.framework import CycleState
+
+SELECTORS = [
+    {"matchLabels": {"app": "a", "hash": "1"}},
+    {"matchLabels": {"app": "b"}},
+    {"matchExpressions": [{"key": "app", "operator": "In", "values": ["c", "a"]}]},
+    {"matchExpressions": [{"key": "app", "operator": "NotIn", "values": ["a", "b"]}]},  # no pivot
+]
+LABELS = [{"app": "a", "hash": "1"}, {"app": "b"}, {"app": "c"}, {"app": "d"}]
+
+
+def _replica_set(i: int) -> objects.ReplicaSet:
+    return objects.from_dict({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                              "metadata": {"name": f"rs{i}", "namespace": "default", "uid": f"uid-rs{i}"},
+                              "spec": {"selector": SELECTORS[i], "template": {
+                                  "metadata": {"labels": LABELS[i]},
+                                  "spec": {"containers": [{"name": "c", "image": "pause:3.10"}]}}}})
+
+
+def _owned_pod(name: str, i: int) -> objects.Pod:
+    return pod(name, labels=LABELS[i], cpu="10m", memory="10Mi", metadata={"ownerReferences": [
+        {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": f"rs{i}", "uid": f"uid-rs{i}",
+         "controller": True}]})
+
+
+def _spread_scores(scheduler: Scheduler, p: objects.Pod) -> dict[str, int] | None:
+    """PodTopologySpread's normalized scores over every node of the live scheduler, None when it skips."""
+    plugin = scheduler._profiles["default-scheduler"].framework.plugins["PodTopologySpread"]
+    infos = scheduler._cache.list()
+    state = CycleState()
+    if plugin.pre_score(state, p, infos) is not None:
+        return None
+    return dict(zip([ni.name for ni in infos], plugin.normalized_scores(state, p, infos)))
+
+
+step = st.tuples(st.sampled_from(["schedule", "schedule", "schedule", "delete", "terminate", "relabel"]),
+                 st.integers(0, 3), st.integers(0, 99))
+
+
+@settings(max_examples=40, deadline=None)
+@given(steps=st.lists(step, min_size=5, max_size=40), zones=st.lists(st.sampled_from(["z1", "z2", None]),
+                                                                     min_size=2, max_size=5))
+def test_spread_scores_equal_the_reference_across_binds_deletes_and_relabels(steps, zones):
+    nodes = [node(f"n{i}", labels={ZONE: z} if z else {}) for i, z in enumerate(zones)]
+    scheduler = Scheduler(config=exact_config(), seed=0)
+    for n in nodes:
+        scheduler.add_node(n)
+    sets = [_replica_set(i) for i in range(len(SELECTORS))]
+    for rs in sets:
+        scheduler.add_object(rs)
+    bound: dict[str, objects.Pod] = {}
+    for serial, (op, i, pick) in enumerate(steps):
+        keys = sorted(bound)
+        if op == "delete" and keys:
+            scheduler.remove_pod(bound.pop(keys[pick % len(keys)]))
+            continue
+        if op == "terminate" and keys:
+            d = objects.to_dict(bound[keys[pick % len(keys)]])
+            d["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+            gone = objects.from_dict(d)
+            scheduler.update_pod(gone)
+            bound[gone.key] = gone
+            continue
+        if op == "relabel":
+            k = pick % len(nodes)
+            zone = ["z1", "z2", "z3", None][pick % 4]
+            nodes[k] = node(f"n{k}", labels={ZONE: zone} if zone else {})
+            scheduler.update_node(nodes[k])
+            continue
+        p = _owned_pod(f"p{serial}", i)
+        cluster = R.Cluster(nodes, list(bound.values()), selecting=sets)
+        expected = R.plugin_scores(p, cluster, nodes)["PodTopologySpread"]
+        assert _spread_scores(scheduler, p) == expected
+        totals = R.total_scores(p, cluster)
+        scheduler.add_pod(p)
+        (result,) = [r for r in scheduler.schedule_pending() if r.pod.key == p.key]
+        assert (result.node_name is None) == (not totals)
+        if result.node_name is not None:
+            assert totals[result.node_name] == max(totals.values())
+            bound[p.key] = p.with_node_name(result.node_name)
