@@ -93,6 +93,8 @@ def instrument(trace_path: str) -> None:
         def poll(self, timeout: Any) -> Any:
             events = self._poll.poll(timeout)
             _record("wake", len(events))
+            for descr, event in events:
+                _record("event", descr * 100 + event)  # descriptor, epoll event bits
             return events
 
         def __getattr__(self, name: str) -> Any:
@@ -269,10 +271,12 @@ def analyse(leader_events: list, follower_events: list[list], client: list[tuple
               f"{len(values):6d}")
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of process `pid`, all threads."""
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def main() -> None:
@@ -316,9 +320,18 @@ def main() -> None:
             cluster.stop_all()
     print(f"{puts} sequential puts, 1 client, {puts / elapsed:.0f}/s; load average before "
           f"{load0[0]:.2f}, after {os.getloadavg()[0]:.2f}")
-    print("CPU per put (us, user+system, all threads): " + ", ".join(
-        f"{'leader' if i == leader else 'follower'} {(b - a) / puts * 1e6:.0f}"
-        for i, (a, b) in enumerate(zip(cpu0, cpu1))))
+    print("CPU per put (us, user + system, all threads): " + ", ".join(
+        f"{'leader' if i == leader else 'follower'} {(b[0] - a[0]) / puts * 1e6:.0f} + "
+        f"{(b[1] - a[1]) / puts * 1e6:.0f}" for i, (a, b) in enumerate(zip(cpu0, cpu1))))
+    span = (marks[0][0], marks[-1][1])
+    for i in range(3):
+        counts: dict[str, int] = defaultdict(int)
+        for t, kind, _value in traces[i]:
+            if span[0] <= t <= span[1]:
+                counts[kind] += 1
+        print(f"{'leader' if i == leader else 'follower'} events per put: " + ", ".join(
+            f"{kind} {counts[kind] / puts:.2f}" for kind in ("wake", "tick", "sync0", "recv:next_node_idx",
+                                                              "recv:append_entries", "send:append_entries")))
     analyse(traces[leader], [traces[i] for i in range(3) if i != leader], marks)
 
 

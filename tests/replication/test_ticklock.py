@@ -168,3 +168,61 @@ def test_unsubscribing_a_closed_descriptor_is_quiet() -> None:
     poller.unsubscribe(read_end)
     os.close(write_end)
     poller.close()
+
+
+def test_while_a_caller_waits_for_its_answer_the_tick_thread_stands_by() -> None:
+    # The tick thread entering epoll_wait after a waiting caller would be woken first (epoll wakes
+    # the latest waiter); it stands by instead, and resumes when the caller is done.
+    lock = threading.Lock()
+    poller = TickLockPoller(lock)
+    read_end, write_end = os.pipe()
+    seen: list[str] = []
+    dispatched = threading.Semaphore(0)
+
+    def on_readable(descr: int, event: int) -> None:
+        os.read(descr, 1)
+        seen.append(threading.current_thread().name)
+        dispatched.release()
+
+    poller.subscribe(read_end, on_readable, POLL_EVENT_TYPE.READ)
+    answered = threading.Event()
+    caller_waiting = threading.Event()
+
+    def caller() -> None:
+        with lock:
+            poller.begin_wait(answered.is_set)
+            caller_waiting.set()
+            try:
+                while not answered.is_set():
+                    poller.poll(10.0)
+                    answered.set()
+            finally:
+                poller.end_wait()
+
+    def tick_thread() -> None:
+        for _ in range(2):
+            with lock:
+                poller.poll(10.0)
+
+    threads = [threading.Thread(target=caller, name="caller")]
+    try:
+        threads[0].start()
+        assert caller_waiting.wait(5)
+        wait_until(lambda: not lock.locked(), WAIT, "the caller to wait without the lock")
+        threads.append(threading.Thread(target=tick_thread, name="tick"))
+        threads[1].start()
+        wait_until(lambda: poller._standing_by == 1, WAIT, "the tick thread to stand by")
+        os.write(write_end, b"x")
+        assert dispatched.acquire(timeout=5)
+        threads[0].join(5)
+        os.write(write_end, b"x")  # the caller is done: the tick thread waits in epoll again
+        assert dispatched.acquire(timeout=5)
+    finally:
+        answered.set()
+        os.write(write_end, b"xx")
+        for thread in threads:
+            thread.join(15)
+        poller.close()
+        os.close(read_end)
+        os.close(write_end)
+    assert seen[:2] == ["caller", "tick"]

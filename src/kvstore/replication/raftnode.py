@@ -95,7 +95,8 @@ class RaftNode(SyncObj):  # type: ignore[misc]
         # True while a caller's thread appends under the tick lock: it fsyncs the leader's copy
         # itself once it has released the lock (propose_now), so LeaderSync is not started.
         self.caller_syncs = False
-        # thread id -> "has its answer" of each caller waiting in the poller for its entry (_drive)
+        # thread id -> "has its answer" of each caller waiting in the poller for its entry (_drive);
+        # removed once answered by another thread (which wakes it then, once)
         self._drivers: dict[int, Callable[[], bool]] = {}
         self._ticklock_poller = TickLockPoller(self._tick_lock)
         snapshot_path = os.path.join(data_dir, SNAPSHOT_NAME)
@@ -253,7 +254,7 @@ class RaftNode(SyncObj):  # type: ignore[misc]
         poller = self._ticklock_poller
         until = time.monotonic() + self.cluster.heartbeat_interval
         me = threading.get_ident()
-        poller.waiting_for.stop = done
+        poller.begin_wait(done)
         self._drivers[me] = done
         try:
             while not done() and self.is_leader:
@@ -262,9 +263,9 @@ class RaftNode(SyncObj):  # type: ignore[misc]
                     break
                 self._tick(remaining)
         finally:
-            del self._drivers[me]
-            poller.waiting_for.stop = None
+            self._drivers.pop(me, None)
             poller.give_back()  # events this thread took from epoll but did not dispatch
+            poller.end_wait()
             self._tick_lock.release()
 
     def run_on_tick(self, function: Callable[[], None]) -> None:
@@ -378,8 +379,9 @@ class RaftNode(SyncObj):  # type: ignore[misc]
         send_now = SyncObj._SyncObj__applyLogEntries(self)
         if self._drivers:
             me = threading.get_ident()
-            if any(done() for ident, done in list(self._drivers.items()) if ident != me):
-                self.wake()  # another thread answered a caller waiting in epoll: it returns at once
+            for ident, done in list(self._drivers.items()):
+                if ident != me and done() and self._drivers.pop(ident, None) is not None:
+                    self.wake()  # another thread answered a caller waiting in epoll: it returns at once
         if send_now and self.forwarded_upto > self._propagated_commit:
             self._propagated_commit = self.raftCommitIndex
             return True

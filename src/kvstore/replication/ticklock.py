@@ -21,6 +21,7 @@ import collections
 import errno
 import select
 import threading
+import time
 from typing import Any, Callable, Deque, Optional
 
 from pysyncobj.poller import POLL_EVENT_TYPE, Poller
@@ -49,6 +50,26 @@ class TickLockPoller(Poller):  # type: ignore[misc]
         self._epoll = select.epoll()
         self._masks: dict[int, int] = {}
         self._callbacks: dict[int, Callable[[int, int], Any]] = {}
+        # Callers waiting for their answer in this poller (begin_wait/end_wait); while there are
+        # any, other threads (the tick thread) stand by instead of entering epoll_wait after them,
+        # which would make them the waiter epoll wakes first.
+        self._waiters = 0
+        self._standing_by = 0
+        self._waiters_changed = threading.Condition(threading.Lock())
+
+    def begin_wait(self, stop: Callable[[], bool]) -> None:
+        """This thread polls until `stop()` is true: the events go to it, not to the tick thread."""
+        self.waiting_for.stop = stop
+        with self._waiters_changed:
+            self._waiters += 1
+
+    def end_wait(self) -> None:
+        """This thread stops polling; a thread standing by resumes waiting in epoll."""
+        self.waiting_for.stop = None
+        with self._waiters_changed:
+            self._waiters -= 1
+            if not self._waiters and self._standing_by:
+                self._waiters_changed.notify_all()
 
     def subscribe(self, descr: int, callback: Callable[[int, int], Any], eventMask: int) -> None:  # noqa: N803
         """Watch `descr` for `eventMask` (pysyncobj's flags), forgetting events reported for an
@@ -79,6 +100,18 @@ class TickLockPoller(Poller):  # type: ignore[misc]
     def close(self) -> None:
         """Release the epoll descriptor."""
         self._epoll.close()
+
+    def _stand_by(self, timeout: float) -> float:
+        # Wait (at most `timeout`) until no caller waits in epoll; returns the time left. Whatever
+        # arrives meanwhile is read by those callers, or stays ready for epoll_wait afterwards.
+        deadline = time.monotonic() + timeout
+        with self._waiters_changed:
+            self._standing_by += 1
+            try:
+                self._waiters_changed.wait_for(lambda: not self._waiters, timeout)
+            finally:
+                self._standing_by -= 1
+        return deadline - time.monotonic()
 
     def give_back(self) -> None:
         """Re-arm the descriptors whose events wait in the backlog and forget those events: a thread
@@ -113,6 +146,8 @@ class TickLockPoller(Poller):  # type: ignore[misc]
         if not self.backlog:
             self.tick_lock.release()
             try:
+                if stop is None and self._waiters:
+                    timeout = self._stand_by(timeout)
                 events = self._epoll.poll(max(timeout, 0.0))
             finally:
                 self.tick_lock.acquire()
