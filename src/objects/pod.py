@@ -312,6 +312,12 @@ class Pod(KubeObject):
         spec = self.spec._copy(node_name=node_name)  # shares the containers, lists and maps the values read
         return self._copy(spec=spec, _resources=(c[0], spec, *c[2:]))
 
+    def with_spec_of(self, other: Pod) -> Pod:
+        """A copy with ``other``'s spec object and the values derived from it, computed once for both (they
+        are read from the spec alone): pods created from one spec share it (objects.sharedspecs)."""
+        c = other._current()
+        return self._copy(spec=other.spec, _resources=c)
+
     def with_nominated_node_name(self, node_name: str | None) -> Pod:
         """A copy with ``status.nominatedNodeName`` set (what preemption records)."""
         return self._copy(status=self.status._copy(nominated_node_name=node_name))

@@ -245,7 +245,7 @@ class Registry:
         if obj is not None and self._models:
             # only the resourceVersion changes: derived values (a pod's requests, a node's allocatable) are
             # carried over, not computed again
-            result = obj._copy(metadata=obj.metadata.replace(resource_version=str(revision)))
+            result = obj._copy(metadata=obj.metadata._copy(resource_version=str(revision)))
             if self._recent is not None:
                 self._recent.put((key.encode(), revision), result)
             return result
@@ -743,7 +743,7 @@ class Registry:
         scheduled = Condition(type="PodScheduled", status="True", last_transition_time=now_rfc3339(self._clock))
         conditions = [c for c in status.conditions or () if c is None or c.type != "PodScheduled"]
         conditions.append(scheduled)
-        bound = pod.with_node_name(node_name)._copy(status=status.replace(conditions=conditions))
+        bound = pod.with_node_name(node_name)._copy(status=status._copy(conditions=conditions))
         # The stored dict with the same two changes, rather than bound.to_dict(): unpacking is one C call and
         # gives a fresh dict, the whole pod's to_dict was half the bind (the stored dict is the models' own
         # to_dict, and to_dict(from_dict(d)) is d, so both give the same object).

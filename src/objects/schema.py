@@ -252,7 +252,61 @@ def model(cls: type[M]) -> type[M]:
         new.__setattr__ = _tracked_setattr  # type: ignore[assignment]
     new.__init__ = _make_init(fields, has_derive="_derive" in namespace, tracked=tracked)  # type: ignore[misc]
     new.__init__.__doc__ = f"Build a {cls.__name__}; unset lists/maps become empty, derived values are computed."
+    if "_copy" not in namespace:
+        new._copy = _make_copy(new.__slots_all__, tracked)  # type: ignore[attr-defined]
+        new._copy.__doc__ = Model._copy.__doc__
+    if "to_dict" not in namespace:
+        new.to_dict = _make_to_dict(fields)  # type: ignore[method-assign]
+        new.to_dict.__doc__ = Model.to_dict.__doc__
     return new
+
+
+# The generated methods below do what Model's generic ones do (which stay the reference), unrolled over the
+# class's own fields: one attribute read per field instead of a loop with getattr, a third of the time for
+# the writes and copies every registry write makes.
+
+
+def _make_copy(slots: tuple[str, ...], tracked: bool) -> Callable[..., Any]:
+    """Generate ``_copy`` (see :meth:`Model._copy`) for a class with ``slots``."""
+    def assign(name: str, expr: str) -> str:
+        return f"_set(new, {name!r}, {expr})" if tracked else f"new.{name} = {expr}"
+
+    body = ["new = _new(type(self))", "if changes:", "    get = changes.get"]  # a plain subclass copies as itself
+    body += [f"    {assign(name, f'get({name!r}, self.{name})')}" for name in slots]
+    body += ["else:"] + [f"    {assign(name, f'self.{name}')}" for name in slots] + ["return new"]
+    src = "def _copy(self, **changes):\n" + "".join(f"    {line}\n" for line in body)
+    env: dict[str, Any] = {"_set": _set, "_new": object.__new__}
+    exec(src, env)  # noqa: S102 - code generated from our own field table, no outside input
+    return env["_copy"]  # type: ignore[no-any-return]
+
+
+def _make_to_dict(fields: Iterable[Field]) -> Callable[..., dict[str, Any]]:
+    """Generate ``to_dict`` (see :meth:`Model.to_dict`) for ``fields``."""
+    from .fieldtypes import Nested
+    body, env = ["out = {}"], {"ABSENT": ABSENT, "copy_json": copy_json, "_nested": Nested.emit}
+    for i, f in enumerate(fields):
+        if f.emit is None:
+            emitted = "v"
+        elif f.emit is Nested.emit:
+            emitted = "v.to_dict()"
+        else:
+            env[f"_e{i}"] = f.emit
+            emitted = f"_e{i}(v)"
+        body.append(f"v = self.{f.attr}")
+        if f.collection is not None:
+            body.append(f"if v: out[{f.key!r}] = {emitted}")
+        elif f.always:
+            body += ["if v is not None:",
+                     "    if v.unknown_fields is ABSENT:",
+                     "        nested = v.to_dict()",
+                     f"        if nested: out[{f.key!r}] = nested",
+                     f"    else: out[{f.key!r}] = {emitted}"]
+        else:
+            body.append(f"if v is not None: out[{f.key!r}] = {emitted}")
+    body += ["u = self.unknown_fields", "if u:", "    for k, v in u.items(): out[k] = copy_json(v)", "return out"]
+    src = "def to_dict(self):\n" + "".join(f"    {line}\n" for line in body)
+    exec(src, env)  # noqa: S102 - code generated from our own field table, no outside input
+    return env["to_dict"]  # type: ignore[no-any-return]
 
 
 def absent(cls: type[M]) -> M:

@@ -38,7 +38,7 @@ class SharedSpecs:
     __slots__ = ("_entries", "_token", "_capacity", "_lock")
 
     def __init__(self, capacity: int = SPECS_REMEMBERED) -> None:
-        self._entries: dict[Hashable, tuple[type, Any, Any]] = {}
+        self._entries: dict[Hashable, tuple[Any, dict[str, Any]]] = {}
         self._token: Hashable = None
         self._capacity = capacity
         self._lock = threading.Lock()
@@ -65,7 +65,7 @@ class SharedSpecs:
         if isinstance(obj, KubeObject) and type(stored.get("spec")) is dict:
             with self._lock:
                 if token == self._token:
-                    entries[key] = (type(obj), obj.spec, stored["spec"])
+                    entries[key] = (obj, stored["spec"])
                     if len(entries) > self._capacity:
                         del entries[next(iter(entries))]
         return obj, stored
@@ -84,19 +84,22 @@ def _key(d: dict[str, Any], spec: Any) -> Hashable:
         return None
 
 
-def _with_spec(d: dict[str, Any], cls: type, spec: Any, spec_dict: dict[str, Any]) -> Any:
-    """The pod ``d`` read and defaulted with ``spec`` standing for its spec; None if the rest of it is not
-    valid (the full path then reports every problem, the spec's included, as it always does)."""
+def _with_spec(d: dict[str, Any], first: Any, spec_dict: dict[str, Any]) -> Any:
+    """The pod ``d`` read and defaulted with the spec of ``first`` (the first pod created with it) standing
+    for its spec; None if the rest of it is not valid (the full path then reports every problem, the
+    spec's included, as it always does)."""
     from .codec import from_dict  # late: the codec imports every kind
     rest = {k: v for k, v in d.items() if k != "spec"}
     try:
         partial = from_dict(rest)
     except ValidationError:
         return None
+    cls = type(first)
     if type(partial) is not cls:
         return None
     partial = default_namespace(partial)
-    obj = partial._copy(spec=spec)
+    share = getattr(partial, "with_spec_of", None)  # a Pod also shares the values derived from its spec
+    obj = share(first) if share is not None else partial._copy(spec=first.spec)
     errs: list[Any] = []
     obj.validate("", errs)  # the object's own cross-field rules, now with its spec
     if errs:
