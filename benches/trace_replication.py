@@ -279,6 +279,19 @@ def cpu_seconds(pid: int) -> tuple[float, float]:
     return int(fields[11]) / tick, int(fields[12]) / tick
 
 
+def thread_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds (user + system) of each thread of process `pid`."""
+    times = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        times[int(tid)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return times
+
+
 def main() -> None:
     if sys.argv[1:2] == ["--member"]:
         instrument(sys.argv[2])
@@ -301,6 +314,7 @@ def main() -> None:
                 client.call("put", f"warm/{i}", VALUE)
             time.sleep(0.5)
             cpu0 = [cpu_seconds(p.pid) for p in cluster.procs if p is not None]
+            threads0 = thread_cpu(cluster.procs[leader].pid)  # type: ignore[union-attr]
             load0 = os.getloadavg()
             marks: list[tuple[int, int]] = []
             start = time.perf_counter()
@@ -310,6 +324,7 @@ def main() -> None:
                 marks.append((sent, _now()))
             elapsed = time.perf_counter() - start
             cpu1 = [cpu_seconds(p.pid) for p in cluster.procs if p is not None]
+            threads1 = thread_cpu(cluster.procs[leader].pid)  # type: ignore[union-attr]
             for i in range(3):
                 open(cluster.trace(i) + ".dump", "w").close()
             deadline = time.monotonic() + 30
@@ -323,6 +338,9 @@ def main() -> None:
     print("CPU per put (us, user + system, all threads): " + ", ".join(
         f"{'leader' if i == leader else 'follower'} {(b[0] - a[0]) / puts * 1e6:.0f} + "
         f"{(b[1] - a[1]) / puts * 1e6:.0f}" for i, (a, b) in enumerate(zip(cpu0, cpu1))))
+    busy = sorted(((threads1[tid] - threads0.get(tid, 0.0)) / puts * 1e6 for tid in threads1), reverse=True)
+    print("leader CPU per put by thread (us, busiest first; the client's connection thread and the tick "
+          "thread lead): " + ", ".join(f"{us:.0f}" for us in busy if us >= 1))
     span = (marks[0][0], marks[-1][1])
     for i in range(3):
         counts: dict[str, int] = defaultdict(int)
