@@ -145,7 +145,8 @@ class TaintEvictionController(Controller):
             self.registry.delete("Pod", meta.name, meta.namespace, uid=meta.uid, grace_period_seconds=grace)
         except (NotFound, Conflict):
             return  # gone, or another pod of that name now
-        self.evicted += 1
+        with self._lock:   # several workers may evict at once
+            self.evicted += 1
         self.recorder.event(pod, "Normal", "TaintManagerEviction", f"Marking for deletion Pod {pod.key}")
 
 

@@ -195,3 +195,25 @@ def test_lease_renewals_move_the_probe_time_without_a_sync_each(registry) -> Non
     finally:
         manager.stop()
         nodes.stop()
+
+
+def test_several_eviction_workers_evict_each_pod_once(registry) -> None:
+    # the simulation gives the taint eviction controller several workers (kube evicts each pod on a
+    # goroutine of its own): every pod of a tainted node is evicted, each exactly once
+    registry.create(objects.from_dict({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "gone"},
+                                       "spec": {"taints": [{"key": UNREACHABLE, "effect": "NoExecute"}]}}))
+    for i in range(40):
+        registry.create(pod(f"p{i}", node_name="gone", terminationGracePeriodSeconds=0, tolerations=[
+            {"key": UNREACHABLE, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 0}]))
+    manager = ControllerManager(registry, controllers=["tainteviction"], metrics=False,
+                                workers={"tainteviction": 4})
+    manager.start()
+    try:
+        wait_for(lambda: not registry.list("Pod", "default").items, message="every pod evicted")
+        assert manager.wait_idle(30)
+        assert manager.controllers["tainteviction"].evicted == 40
+        evictions = [e for e in registry.list("Event", "default").items if e.reason == "TaintManagerEviction"]
+        assert sorted(e.involved_object.name for e in evictions) == sorted(f"p{i}" for i in range(40))
+        assert all((e.count or 1) == 1 for e in evictions)
+    finally:
+        manager.stop()
