@@ -111,8 +111,8 @@ def instrument(trace_path: str) -> None:
     else:
         original_init = ticklock.TickLockPoller.__init__
 
-        def init(self: Any, tick_lock: Any) -> None:
-            original_init(self, tick_lock)
+        def init(self: Any, *args: Any, **kwargs: Any) -> None:
+            original_init(self, *args, **kwargs)
             self._epoll = PollProxy(self._epoll)
 
         ticklock.TickLockPoller.__init__ = init
