@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from typing import Iterator
 
 import pytest
@@ -10,7 +11,7 @@ import kvstore
 from kvstore.errors import InvalidArgument, NoLeader, NotReady, Timeout
 from kvstore.replication import Cluster, Member
 
-from .support import SECRET, WAIT, free_ports, leader_of, wait_until
+from .support import SECRET, WAIT, free_ports, in_process_members, leader_of, wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -221,3 +222,31 @@ def test_concurrent_writers_share_log_entries(members) -> None:
     entries = node.raftCommitIndex - before
     assert leader.range(b"w/", prefix=True, count_only=True).count == writers * rounds
     assert entries * 2 < writers * rounds, f"{writers * rounds} writes took {entries} entries"
+
+
+def test_a_failing_tick_on_the_writers_thread_leaves_the_write_to_the_tick_thread(tmp_path, monkeypatch) -> None:
+    # A writer on an idle leader runs the ticks that commit its own entry; if one of them fails
+    # (here: an injected error on the writer's thread), the write still completes on the tick thread.
+    from kvstore.replication.raftnode import RaftNode
+
+    with in_process_members(str(tmp_path)) as members:
+        leader = leader_of(members)
+        leader.put(b"warm", b"up")
+        tick_thread = leader._raft.node._SyncObj__thread
+        original = RaftNode._tick
+        failed: list[str] = []
+
+        def tick(self: RaftNode, time_to_wait: float) -> None:
+            if self is leader._raft.node and threading.current_thread() is not tick_thread and not failed:
+                failed.append(threading.current_thread().name)
+                raise RuntimeError("injected")
+            original(self, time_to_wait)
+
+        monkeypatch.setattr(RaftNode, "_tick", tick)
+        revisions = {}
+        for i in range(200):  # until a write finds the leader idle and drives its own commit
+            revisions[b"k%d" % i] = leader.put(b"k%d" % i, b"v").revision
+            if failed:
+                break
+        assert failed  # a writer's thread did tick, and its tick failed
+        assert {key: leader.get(key).mod_revision for key in revisions} == revisions

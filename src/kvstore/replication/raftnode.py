@@ -18,6 +18,7 @@ What this class changes in pysyncobj 0.3.17 (each pinned in `_pin`):
 """
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import threading
@@ -66,6 +67,8 @@ def _create_poller(poller_type: Any) -> Any:
 _syncobj.createPoller = _create_poller
 
 Callback = Callable[[Any, int], None]
+
+_log = logging.getLogger(__name__)
 
 
 class RaftNode(SyncObj):  # type: ignore[misc]
@@ -261,7 +264,11 @@ class RaftNode(SyncObj):  # type: ignore[misc]
                 remaining = until - time.monotonic()
                 if remaining <= 0:
                     break
-                self._tick(remaining)
+                try:
+                    self._tick(remaining)
+                except Exception:  # as pysyncobj's tick thread does; it carries on from here
+                    _log.exception("a tick on a caller's thread failed; the tick thread takes over")
+                    break
         finally:
             self._drivers.pop(me, None)
             poller.give_back()  # events this thread took from epoll but did not dispatch
