@@ -372,3 +372,44 @@ def test_every_kind_of_the_corpus_writes_status_as_the_general_path(body):
     finally:
         general.store.close()
         fast.store.close()
+
+
+# ------------------------------------------------------------------------------------------------ concurrent writes
+
+def _racing(fast, write):
+    """``write`` on a registry whose first read of the pod is overtaken by another status write (the CAS
+    fails): the outcome and what is stored after."""
+    store = kvstore.open()
+    reg = Registry(store, clock=lambda: CLOCK)
+    reg._status_fast = fast
+    body = objects.from_dict(_pod({}, {}, {"uid": "u", "creationTimestamp": STAMP, "generation": 1}, False),
+                             defaults=True).to_dict()
+    store.put(KEYS["Pod"], msgpack.packb(body, use_bin_type=True))
+    first = reg.get("Pod", "obj", "default")
+    read, armed = store.get, [True]
+
+    def get(key, *args, **kwargs):
+        kv = read(key, *args, **kwargs)
+        if armed:
+            armed.pop()
+            reg.patch_status("Pod", "obj", {"status": {"message": "the other writer"}}, "default")
+        return kv  # what was read before the other write: stale now
+    store.get = get
+    try:
+        return _outcome(lambda: write(reg, first)), _state(reg, "Pod")
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("write", [
+    lambda reg, first: reg.patch_status("Pod", "obj", {"status": {"phase": "Running"}}, "default"),
+    lambda reg, first: reg.patch_status("Pod", "obj", {"metadata": {"resourceVersion": first.metadata.resource_version},
+                                                       "status": {"phase": "Running"}}, "default"),
+    lambda reg, first: reg.update_status(first.replace(status=first.status.replace(phase="Running"))),
+    lambda reg, first: reg.update_status(first.replace(metadata=first.metadata.replace(resource_version=None),
+                                                       status=first.status.replace(phase="Running"))),
+], ids=["patch", "patch with precondition", "update as read", "unconditional update"])
+def test_a_status_write_overtaken_by_another_retries_or_conflicts_as_the_general_path(write):
+    outcome, state = _racing(True, write)
+    assert (outcome, state) == _racing(False, write)
+    assert outcome[0] in ("ok", objects.Conflict)
