@@ -17,6 +17,7 @@ import os
 import re
 import struct
 import threading
+import time
 import zlib
 from typing import Any, Callable, Iterator
 
@@ -33,7 +34,8 @@ OPEN_OPTIONS = ("segment_bytes", "fsync_function")  # open_wal's keyword options
 _SEGMENT_NAME = re.compile(r"^([0-9a-f]{16})-([0-9a-f]{16})\.wal$")
 _READ_CHUNK = 8 * 1024 * 1024
 _PREALLOCATE_BYTES = 16 * 1024 * 1024  # segment space allocated at a time (the Raft journal's step too)
-_LEADER_ROUNDS = 4  # fsyncs one group-commit leader may run in a row for waiting followers
+_GATHER_MIN, _GATHER_MAX = 0.0002, 0.002  # bounds of the wait for returning writers (seconds)
+_monotonic = time.monotonic
 _new_waiter = threading.Lock
 _pack_length = struct.Struct("<I").pack
 _pack_header = struct.Struct("<II").pack
@@ -87,6 +89,9 @@ class WAL:
         # then queue for the WAL's lock before most of them found they must wait again).
         self._flight_waiters: list[Any] = []
         self._next_waiters: list[Any] = []
+        self._returning = 0  # writers the last fsync woke (and its leader) not yet back with a record
+        self._gather_until = 0.0  # until when the next fsync may wait for them
+        self._gather_timer: Any = None  # the next waiter that holds that deadline (while in _next_waiters)
         self._snapshot_thread: threading.Thread | None = None  # the snapshot being written, if any
         self._failure: BaseException | None = None
         self._closed = False
@@ -162,6 +167,8 @@ class WAL:
                     raise
                 self._written_seq = seq
             self._last_seq = seq
+            if self._returning:
+                self._returning -= 1
             framed = length + 8
             segment.size += framed
             self._records_since_snapshot += 1
@@ -184,43 +191,48 @@ class WAL:
         lock.acquire()
         held = True
         try:
-            rounds = 0
             while self._synced_seq < seq:
                 self._check_usable()
                 if self._syncing:
                     waiter = _new_waiter()
                     waiter.acquire()
                     (self._flight_waiters if seq <= self._flight_seq else self._next_waiters).append(waiter)
-                    lock.release()
-                    held = False
-                    waiter.acquire()  # released by the fsync covering seq, to lead, or on failure/close
-                    if self._synced_seq >= seq:
-                        return  # the common case: covered, and the WAL's lock is not taken again
-                    lock.acquire()
-                    held = True
-                    continue
-                self._lead_one_fsync_locked()
-                rounds += 1
-            # A leader already holds the CPU: while followers wait for records appended during its fsync,
-            # it runs their fsync too instead of waking one of them to do it (a woken thread must win the
-            # GIL first). Bounded, so that the leader's own caller is not held for long.
-            while (rounds < _LEADER_ROUNDS and self._next_waiters and not self._syncing
-                   and self._failure is None and not self._closed):
-                try:
+                    timeout = -1.0
+                elif self._returning and (timeout := self._gather_until - _monotonic()) > 0:
+                    # Writers the last fsync woke are coming back with their next records: wait for them
+                    # (or until the deadline) so that one fsync covers them too. One waiter holds the
+                    # deadline; the others sleep until an fsync covers them or the lead is handed on.
+                    waiter = _new_waiter()
+                    waiter.acquire()
+                    if self._gather_timer in self._next_waiters:
+                        timeout = -1.0
+                    else:
+                        self._gather_timer = waiter
+                    self._next_waiters.append(waiter)
+                else:
                     self._lead_one_fsync_locked()
-                except Exception:
-                    return  # this caller's record is durable; the failure woke the followers
-                rounds += 1
+                    continue
+                lock.release()
+                held = False
+                woken = waiter.acquire(True, timeout)  # released by the fsync covering seq, to lead, on failure
+                if woken and self._synced_seq >= seq:
+                    return  # the common case: covered, and the WAL's lock is not taken again
+                lock.acquire()
+                held = True
+                if not woken and waiter in self._next_waiters:
+                    self._next_waiters.remove(waiter)  # the gathering's deadline passed: lead
         finally:
             if held:
-                if self._next_waiters and not self._syncing:
-                    self._next_waiters.pop().release()  # hand the lead to a follower
+                next_waiters = self._next_waiters
+                if next_waiters and not self._syncing and self._gather_timer not in next_waiters:
+                    next_waiters.pop().release()  # hand the lead (or the gathering's deadline) to a follower
                 lock.release()
 
     def _lead_one_fsync_locked(self) -> None:
         """As group-commit leader: write every buffered record and fsync once, with the lock released."""
         lock = self._lock
         self._syncing = True
+        self._returning = 0
         data, self._pending = self._pending, bytearray()
         target, fd = self._last_seq, self._fd
         self._flight_seq = target
@@ -232,9 +244,11 @@ class WAL:
             raise
         lock.release()
         try:
+            started = _monotonic()
             if data:
                 _pwrite_all(fd, data, offset)
             self._fsync(fd)
+            finished = _monotonic()
         except BaseException as error:
             lock.acquire()
             self._fail_locked(error)
@@ -246,6 +260,9 @@ class WAL:
         covered, self._flight_waiters = self._flight_waiters, []
         for waiter in covered:
             waiter.release()
+        # The writers just woken, and this leader's caller, are expected back with their next records.
+        self._returning = len(covered) + 1
+        self._gather_until = finished + min(max(finished - started, _GATHER_MIN), _GATHER_MAX)
         self._synced.notify_all()
 
     def sync(self) -> None:
