@@ -89,6 +89,7 @@ class WAL:
         # then queue for the WAL's lock before most of them found they must wait again).
         self._flight_waiters: list[Any] = []
         self._next_waiters: list[Any] = []
+        self._wake_chain: list[Any] = []  # followers the last fsync covered, not yet woken
         self._returning = 0  # writers the last fsync woke (and its leader) not yet back with a record
         self._gather_until = 0.0  # until when the next fsync may wait for them
         self._gather_timer: Any = None  # the next waiter that holds that deadline (while in _next_waiters)
@@ -215,12 +216,14 @@ class WAL:
                 lock.release()
                 held = False
                 woken = waiter.acquire(True, timeout)  # released by the fsync covering seq, to lead, on failure
+                if self._wake_chain:
+                    _wake_one(self._wake_chain)  # pass the wake-up on to the next follower the fsync covered
                 if woken and self._synced_seq >= seq:
                     return  # the common case: covered, and the WAL's lock is not taken again
                 lock.acquire()
                 held = True
-                if not woken and waiter in self._next_waiters:
-                    self._next_waiters.remove(waiter)  # the gathering's deadline passed: lead
+                if not woken:
+                    self._forget_waiter_locked(waiter)
         finally:
             if held:
                 next_waiters = self._next_waiters
@@ -258,8 +261,13 @@ class WAL:
         self._synced_seq = max(self._synced_seq, target)
         self._syncing = False
         covered, self._flight_waiters = self._flight_waiters, []
-        for waiter in covered:
-            waiter.release()
+        # Wake the covered followers one after another, not all at once: each woken follower wakes the next
+        # (see wait_durable), so that the leader does not hold the GIL through a futex wake per follower
+        # and at most two of them compete for the GIL at a time.
+        leftover, self._wake_chain = self._wake_chain, covered
+        _wake_all(leftover)  # a chain an earlier fsync started and that has not run out yet
+        if covered:
+            _wake_one(covered)
         # The writers just woken, and this leader's caller, are expected back with their next records.
         self._returning = len(covered) + 1
         self._gather_until = finished + min(max(finished - started, _GATHER_MIN), _GATHER_MAX)
@@ -448,7 +456,20 @@ class WAL:
         self._flight_waiters, self._next_waiters = [], []
         for waiter in waiters:
             waiter.release()
+        _wake_all(self._wake_chain)
         self._synced.notify_all()
+
+    def _forget_waiter_locked(self, waiter: Any) -> None:
+        """Take a waiter whose wait timed out out of the lists it may be in."""
+        for waiters in (self._next_waiters, self._flight_waiters, self._wake_chain):
+            try:
+                waiters.remove(waiter)
+                return
+            except ValueError:
+                pass
+        # Released just as it timed out: that release was meant to wake someone; pass it on, or a chain of
+        # wake-ups could stop at this waiter.
+        _wake_one(self._wake_chain)
 
     def _roll_locked(self, current: _Segment) -> None:
         """Close ``current`` (fsynced in every policy: only the last segment may be torn), start the next."""
@@ -464,6 +485,19 @@ class WAL:
         os.close(self._fd)
         self._open_current(segment)
         self._segments.append(segment)
+
+
+def _wake_one(waiters: list[Any]) -> None:
+    # pop() is atomic: a waiter popped by two threads at once is released by one of them only
+    try:
+        waiters.pop().release()
+    except IndexError:
+        pass
+
+
+def _wake_all(waiters: list[Any]) -> None:
+    while waiters:
+        _wake_one(waiters)
 
 
 def _replayed_bytes(segments: list[_Segment], snapshot_seq: int) -> int:
