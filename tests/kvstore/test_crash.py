@@ -87,8 +87,10 @@ payload_for = namespace["payload_for"]
 
 def run_and_kill(script: str, args: list[str], rng: random.Random) -> list[str]:
     """Start the child, SIGKILL it a random time after it is ready, return its complete output lines."""
+    # unbuffered: readline() below must not read past the "ready" line, since communicate() reads the
+    # pipe itself and would never see what a buffered reader had taken (acknowledgements lost or cut)
     child = subprocess.Popen([sys.executable, "-c", script, *args], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE)
+                             stderr=subprocess.PIPE, bufsize=0)
     try:
         ready, _, _ = select.select([child.stdout], [], [], 60)
         assert ready, "the child never became ready"
@@ -126,9 +128,9 @@ def test_wal_keeps_every_acknowledged_record_across_sigkill(tmp_path, policy, th
     assert acknowledged > 0
 
 
-@pytest.mark.parametrize("policy,threads", [("always", 1), ("batch", 4)])
+@pytest.mark.parametrize("policy,threads", [("always", 1), ("batch", 4), ("batch", 8)])
 def test_store_keeps_every_acknowledged_put_across_sigkill(tmp_path, policy, threads):
-    rng = random.Random(f"store{policy}")
+    rng = random.Random(f"store{policy}{threads}")
     acknowledged: list[tuple[int, bytes, bytes]] = []
     for round_ in range(ROUNDS):
         lines = run_and_kill(STORE_CHILD, [str(tmp_path), str(round_), policy, str(threads)], rng)

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import os
+import random
+import stat
 import threading
+import time
 
 import msgpack
 import pytest
@@ -172,6 +175,99 @@ def test_many_threads_with_real_fsync_every_write_durable(tmp_path, policy):
     assert wal.fsync_count <= 320 + len(segment_files(tmp_path))
     wal.close()
     assert len(recover(tmp_path)[1]) == 320
+
+
+class SyncedContents:
+    """A real fsync that keeps, per file, the content its last fsync covered, and sometimes lingers (up to
+    3 ms, longer than a group commit waits for returning writers) so that waits time out mid-fsync."""
+
+    def __init__(self, seed: int) -> None:
+        self.contents: dict[int, bytes] = {}
+        self.random = random.Random(seed)
+        self.lock = threading.Lock()
+
+    def __call__(self, fd: int) -> None:
+        os.fsync(fd)
+        status = os.fstat(fd)
+        if stat.S_ISREG(status.st_mode):
+            with open(f"/proc/self/fd/{fd}", "rb") as again:  # the segment fd is write-only
+                self.contents[status.st_ino] = again.read()
+        with self.lock:
+            linger = self.random.choice([0, 0, 0.0005, 0.003])
+        time.sleep(linger)
+
+    def holds(self, payload: bytes) -> bool:
+        return any(payload in content for content in list(self.contents.values()))
+
+
+@pytest.mark.parametrize("policy", ["always", "batch"])
+def test_group_commit_acknowledges_only_fsynced_records_while_writers_come_and_go(tmp_path, policy):
+    """Writers that pause between writes or stop early, fsyncs of uneven length: every wait_durable returns
+    only once its record is in the content an fsync covered, and no writer is left waiting."""
+    synced = SyncedContents(seed=len(policy))
+    wal, _, _ = open_wal(str(tmp_path), fsync=policy, segment_bytes=8192, fsync_function=synced)
+    store_lock = threading.Lock()
+    not_covered: list[bytes] = []
+
+    def writer(number: int) -> None:
+        pauses = random.Random(number)
+        for round_ in range(40 if number % 4 else 5):  # every fourth writer stops early
+            payload = b"writer %03d round %03d " % (number, round_) + b"x" * pauses.randrange(300)
+            with store_lock:
+                seq = wal.append(payload)
+            wal.wait_durable(seq)
+            if not synced.holds(payload):
+                not_covered.append(payload)
+            time.sleep(pauses.choice([0, 0, 0, 0.0002, 0.002]))
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert not any(thread.is_alive() for thread in threads)
+    assert not_covered == []
+    wal.close()
+    assert len(recover(tmp_path, segment_bytes=8192)[1]) == 9 * 40 + 3 * 5
+
+
+def test_a_writer_that_does_not_come_back_holds_no_one_up(tmp_path):
+    """The fsync after a completed one waits for the writers it woke; one that never writes again (parked
+    here forever) only delays the next fsync until its deadline, it does not block it."""
+    in_fsync, release_fsync = threading.Event(), threading.Event()
+    armed = threading.Event()
+
+    def gated_fsync(fd: int) -> None:
+        if armed.is_set() and not release_fsync.is_set():
+            in_fsync.set()
+            assert release_fsync.wait(30)
+        os.fsync(fd)
+
+    wal, _, _ = open_wal(str(tmp_path), fsync="batch", fsync_function=gated_fsync)
+    armed.set()
+    parked = threading.Event()
+    done = []
+
+    def first() -> None:
+        wal.wait_durable(wal.append(b"first"))  # leads the gated fsync
+        done.append("first")
+        parked.wait(60)  # and never writes again
+
+    def second() -> None:
+        assert in_fsync.wait(30)
+        seq = wal.append(b"second")  # appended while the first fsync is in flight: it needs the next one
+        release_fsync.set()
+        wal.wait_durable(seq)
+        done.append("second")
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    threads[1].join(30)
+    parked.set()
+    threads[0].join(30)
+    assert done == ["first", "second"] and wal._synced_seq == 2
+    wal.close()
 
 
 def test_a_failed_fsync_fails_the_wal_for_good(tmp_path):
