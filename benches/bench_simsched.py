@@ -110,15 +110,18 @@ def sim(a: argparse.Namespace) -> None:
     cfg = SimConfig(nodes=a.nodes, pods=a.pods or 3000, deployments=a.deployments, rolling_update=False,
                     failure_fraction=0, heartbeat_interval=10, node_monitor_grace_period=40)
     cpu: dict[tuple[str, int], float] = {}
+    at_start: dict[tuple[str, int], float] = {}  # what threads had used before the phase (start-up)
     done = threading.Event()
 
     def sample() -> None:
         while True:
             for t in threading.enumerate():
                 try:
-                    cpu[(t.name, t.ident or 0)] = time.clock_gettime(time.pthread_getcpuclockid(t.ident or 0))
+                    used = time.clock_gettime(time.pthread_getcpuclockid(t.ident or 0))
                 except (OSError, ProcessLookupError):
-                    pass  # the thread ended meanwhile
+                    continue  # the thread ended meanwhile
+                at_start.setdefault((t.name, t.ident or 0), used)
+                cpu[(t.name, t.ident or 0)] = used
             if done.wait(0.2):
                 return
 
@@ -133,8 +136,8 @@ def sim(a: argparse.Namespace) -> None:
         sampler.join()
     phase = result.phases[0]
     groups: collections.Counter[str] = collections.Counter()
-    for (name, _), seconds in cpu.items():
-        groups[re.sub(r"[-_ ]?\d+$", "", name)] += seconds
+    for (name, ident), seconds in cpu.items():
+        groups[re.sub(r"[-_ ]?\d+$", "", name)] += seconds - at_start[(name, ident)]
     print(f"sim: {a.nodes} nodes, {phase.pods} pods of {a.deployments} Deployments: {phase.seconds:.1f} s, "
           f"{phase.pods_per_s or 0:.0f} pods Running/s, p50 {phase.p50_s or 0:.2f} s, p99 {phase.p99_s or 0:.2f} s, "
           f"process CPU {1e6 * total / max(1, phase.pods):.0f} us/pod, load {load_before} -> {_load()}")

@@ -10,8 +10,8 @@ few nodes that changed, never a pass over all pods.
 every change to every counter it holds.
 
 Pivots: a counter whose predicate says which label a matching pod must carry (``predicate.pivots()``: the
-(namespace, key, value) triples of one ``In`` requirement of its selector) follows the scheduler cache's pod
-change log instead: a pod bound or removed moves the counts of the counters pivoted on one of its labels by
+(namespace, key, value) triples of one ``In`` requirement of its selector; such a predicate reads only the
+pod's namespace, labels and deletionTimestamp) follows the scheduler cache's pod change log instead: a pod bound or removed moves the counts of the counters pivoted on one of its labels by
 one, and the node is never recounted (with many Deployments, recounting every node changed since a counter's
 last use was most of a cycle). Counters without pivots, and every counter when the log cannot be followed
 (a node added or removed, the log trimmed, no cache), recount the changed nodes as before.
@@ -277,9 +277,22 @@ class CounterCache:
         pivots share one key)."""
         pivoted = self._pivoted
         counters = self._counters
-        for name, pod, amount in deltas:
+        skip = False
+        for i, (name, pod, amount) in enumerate(deltas):
+            if skip:  # the second half of a replacement that moves no count
+                skip = False
+                continue
             meta = pod.metadata
             labels = meta.labels
+            if amount < 0 and i + 1 < len(deltas):
+                # The cache replaces a pod by its next version as a removal then an addition (a bind seen,
+                # a status written): when what pivoted predicates read is unchanged, the two cancel out.
+                after_name, after, after_amount = deltas[i + 1]
+                if after_name == name and after_amount > 0 and after.metadata.labels == labels \
+                        and after.metadata.namespace == meta.namespace \
+                        and after.metadata.deletion_timestamp == meta.deletion_timestamp:
+                    skip = True
+                    continue
             if not labels:
                 continue
             namespace = meta.namespace or "default"

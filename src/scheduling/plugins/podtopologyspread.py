@@ -142,7 +142,9 @@ class _Matcher:
     def pivots(self) -> Optional[tuple[tuple[str, str, str], ...]]:
         """(namespace, key, value) triples one of which every matching pod carries as a label: those of the
         selector's ``In`` requirement with the fewest values; () when nothing matches, None when the
-        selector has no ``In`` requirement (``podcounts.CounterCache`` then recounts changed nodes)."""
+        selector has no ``In`` requirement (``podcounts.CounterCache`` then recounts changed nodes). A pivoted
+        predicate reads only the pod's namespace, labels and deletionTimestamp (the cache relies on it to
+        skip a pod replaced by a version equal in those)."""
         if self.selector is None:
             return ()
         ins = [r for r in self.selector.requirements if r.operator == "In"]
