@@ -50,6 +50,7 @@ PRE_FILTER_KEY = "PreFilterPodTopologySpread"
 PRE_SCORE_KEY = "PreScorePodTopologySpread"
 _UNDECIDED = object()
 _DEFAULTS_MEMO_SIZE = 1024
+_VARYING = object()  # normalized_scores: a column whose values differ over the window
 
 
 def default_selector(selectors: Sequence[LabelSelector]) -> Optional[LabelSelector]:
@@ -385,10 +386,11 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
         require_all = not (defaulted and self.system_defaulted)
         keys = tuple(dict.fromkeys(c.topology_key for c in constraints))
         columns = self._columns(constraints, nodes)
-        values = [set(column) for column in columns]
+        # A hostname column's distinct values are not needed (its raw score reads the node's own count).
+        values = [None if c.topology_key == HOSTNAME else set(column) for c, column in zip(constraints, columns)]
         ignored: set[str] = set()
         kept: Optional[list[int]] = None  # positions of the scored nodes, when some are ignored
-        if require_all and any(None in found for found in values):
+        if require_all and any(None in column for column in columns):
             kept = [j for j, signature in enumerate(zip(*columns)) if None not in signature]
             ignored = set(ni.name for ni in nodes) - {nodes[j].name for j in kept}
         scored = len(nodes) - len(ignored)
@@ -406,6 +408,7 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
             hosts.append(None)
             # Nodes without the key form the domain "" when they are not ignored (Go reads a missing label
             # as ""), as kube-scheduler's system defaults do.
+            assert found is not None
             domains = found if kept is None else {column[j] for j in kept}
             if None in domains:
                 domains.discard(None)
@@ -458,9 +461,24 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
             names = self._labels.names(nodes)
             columns = [column if host is None else _host_counts(host, names, column)
                        for column, host in zip(columns, s.host_counters)]
-        single = len(columns) == 1
-        signatures: list[Any] = columns[0] if single else list(zip(*columns))
-        raws = {sig: s.raw((sig,) if single else sig) for sig in set(signatures)}
+        # A column with one value over the whole window (a key no node has, one zone) is left out of the
+        # per-node signatures: fewer tuples built and hashed, often none (the signature is then the value of
+        # the one varying column).
+        fixed: list[Any] = [column[0] if column and column.count(column[0]) == len(column) else _VARYING
+                            for column in columns]
+        varying = [column for column, value in zip(columns, fixed) if value is _VARYING]
+        if len(varying) == 1:
+            signatures: list[Any] = varying[0]
+        else:
+            signatures = list(zip(*varying)) if varying else [()] * len(nodes)
+        at = [i for i, value in enumerate(fixed) if value is _VARYING]
+
+        def full(sig: Any) -> tuple:
+            whole = list(fixed)
+            for i, value in zip(at, (sig,) if len(at) == 1 else sig):
+                whole[i] = value
+            return tuple(whole)
+        raws = {sig: s.raw(full(sig)) for sig in set(signatures)}
         valid = [r for r in raws.values() if r is not None]
         top = max(valid, default=0)
         low = min(valid, default=0)
