@@ -271,9 +271,9 @@ def _make_copy(slots: tuple[str, ...], tracked: bool) -> Callable[..., Any]:
     def assign(name: str, expr: str) -> str:
         return f"_set(new, {name!r}, {expr})" if tracked else f"new.{name} = {expr}"
 
-    body = ["new = _new(type(self))", "if changes:", "    get = changes.get"]  # a plain subclass copies as itself
-    body += [f"    {assign(name, f'get({name!r}, self.{name})')}" for name in slots]
-    body += ["else:"] + [f"    {assign(name, f'self.{name}')}" for name in slots] + ["return new"]
+    body = ["new = _new(type(self))"]  # a plain subclass copies as itself
+    body += [assign(name, f"self.{name}") for name in slots]
+    body += ["for name, value in changes.items():", "    _set(new, name, value)", "return new"]
     src = "def _copy(self, **changes):\n" + "".join(f"    {line}\n" for line in body)
     env: dict[str, Any] = {"_set": _set, "_new": object.__new__}
     exec(src, env)  # noqa: S102 - code generated from our own field table, no outside input
