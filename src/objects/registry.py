@@ -26,6 +26,7 @@ from .fields import FieldSelector
 from .labels import LabelSelector
 from .meta import Condition
 from .mergepatch import apply_patch, parse_patch, three_way_patch
+from .priorityclasses import PriorityClassView
 from .recentobjects import RecentObjects
 from .registrytypes import (LAST_APPLIED, UNSTRUCTURED, Codec, ObjectList, as_selector, check_segment, meta_of,
                             now_rfc3339, pack, retry_on_conflict, unpack)
@@ -119,7 +120,7 @@ class Registry:
         self._clock = clock
         self._root = prefix.rstrip("/")
         self._kinds: dict[str, KindInfo] = {}
-        self._priority_cache: tuple[tuple[int, ...], dict[str, Any]] | None = None
+        self._priority_view: PriorityClassView | None = None
         # Plain dicts (the unstructured codec) are mutable, so only model objects are shared.
         self._recent: RecentObjects | None = RecentObjects(RECENT_OBJECTS) if self._models else None
         # status writes encode only the status (objects.statuswrite); off: every write takes the general path
@@ -897,10 +898,13 @@ class Registry:
     def _txn(self, compare: list[Any], success: list[Any], failure: list[Any]) -> Any:
         """A kvstore txn; an object too big for the store is the API server's 413, a ValidationError."""
         try:
-            return self.store.txn(compare, success, failure)
+            response = self.store.txn(compare, success, failure)
         except RequestTooLarge as exc:
             raise ValidationError(FieldError("<object>", f"Request entity too large: limit is {exc.limit}",
                                              exc.size, "Too long")) from None
+        if self._priority_view is not None:
+            self._priority_view.wrote(response, success)
+        return response
 
     def _priority_classes(self) -> dict[str, Any]:
         """Every stored PriorityClass by name; decoded again only when one of them changed."""
@@ -908,19 +912,12 @@ class Registry:
 
     def _priority_state(self) -> tuple[tuple[int, ...], dict[str, Any]]:
         """(the stored PriorityClasses' revisions, which change with any write to one of them, and the
-        classes by name)."""
-        prefix = self.kind_info("PriorityClass").prefix(None, self._root)
-        end = prefix[:-1] + chr(ord("/") + 1)
-        versions = tuple(kv.mod_revision for kv in self.store.range(prefix, end, keys_only=True).kvs)
-        cached = self._priority_cache
-        if cached is None or cached[0] != versions:
-            listed = self.store.range(prefix, end)
-            classes = {}
-            for kv in listed.kvs:
-                pc = self._decode(kv)
-                classes[pc.metadata.name] = pc
-            cached = self._priority_cache = (tuple(kv.mod_revision for kv in listed.kvs), classes)
-        return cached
+        classes by name), current now (objects.priorityclasses)."""
+        view = self._priority_view
+        if view is None:
+            view = self._priority_view = PriorityClassView(
+                self.store, self.kind_info("PriorityClass").prefix(None, self._root), self._decode)
+        return view.state()
 
     @staticmethod
     def _parse_rv(value: Any) -> int:
