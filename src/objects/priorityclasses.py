@@ -24,11 +24,12 @@ class PriorityClassView:
     """(revisions, classes by name) of the PriorityClasses under ``prefix`` of ``store``; ``decode(kv)``
     turns a stored one into its object."""
 
-    __slots__ = ("_store", "_prefix", "_end", "_decode", "_known", "_local", "_lock")
+    __slots__ = ("_store", "_prefix", "_key_prefix", "_end", "_decode", "_known", "_local", "_lock")
 
     def __init__(self, store: Any, prefix: str, decode: Callable[[Any], Any]) -> None:
         self._store = store
         self._prefix = prefix
+        self._key_prefix = prefix.encode()
         self._end = prefix[:-1] + chr(ord("/") + 1)
         self._decode = decode
         # (mod revisions of the classes, the classes by name, a store revision at which both are current)
@@ -60,12 +61,12 @@ class PriorityClassView:
         """Note a txn of this Registry: ``response`` its answer, ``success`` the ops it ran when its
         guards held."""
         known = self._known
-        if known is None or not self._local or not response.succeeded or response.revision != known[2] + 1:
+        if known is None or response.revision != known[2] + 1 or not self._local or not response.succeeded \
+                or not success:
             return
-        prefix = self._prefix.encode()
-        if not any(op[0] == "put" for op in success) or any(
-                op[0] != "put" or op[1].startswith(prefix) for op in success):
-            return  # not one new revision of objects that are not PriorityClasses
+        for op in success:
+            if op[0] != "put" or op[1].startswith(self._key_prefix):
+                return  # not one new revision of objects that are not PriorityClasses
         with self._lock:
             if self._known is known:
                 self._known = (known[0], known[1], response.revision)

@@ -126,6 +126,7 @@ class Registry:
         # status writes encode only the status (objects.statuswrite); off: every write takes the general path
         self._status_fast = self._models
         self._specs = SharedSpecs()  # pod specs validated and defaulted once per content (create)
+        self._scheduled = Condition(type="PodScheduled", status="True")  # the bind's, of the last stamp
         for info in BUILTIN_KINDS:
             self.register_kind(info)
 
@@ -741,7 +742,10 @@ class Registry:
             raise Conflict(f'Operation cannot be fulfilled on pods/binding "{name}": pod {name} is already '
                            f'assigned to node "{pod.spec.node_name}"')
         status = pod.status
-        scheduled = Condition(type="PodScheduled", status="True", last_transition_time=now_rfc3339(self._clock))
+        stamp = now_rfc3339(self._clock)
+        scheduled = self._scheduled
+        if scheduled.last_transition_time != stamp:  # one condition per second, shared (a value: never edited)
+            scheduled = self._scheduled = Condition(type="PodScheduled", status="True", last_transition_time=stamp)
         conditions = [c for c in status.conditions or () if c is None or c.type != "PodScheduled"]
         conditions.append(scheduled)
         bound = pod.with_node_name(node_name)._copy(status=status._copy(conditions=conditions))

@@ -100,10 +100,11 @@ def _with_spec(d: dict[str, Any], first: Any, spec_dict: dict[str, Any]) -> Any:
     partial = default_namespace(partial)
     share = getattr(partial, "with_spec_of", None)  # a Pod also shares the values derived from its spec
     obj = share(first) if share is not None else partial._copy(spec=first.spec)
-    errs: list[Any] = []
-    obj.validate("", errs)  # the object's own cross-field rules, now with its spec
-    if errs:
-        return None
+    if type(obj).validate is not KubeObject.validate:  # its own cross-field rules may read the spec
+        errs: list[Any] = []
+        obj.validate("", errs)
+        if errs:
+            return None
     return obj, _stored(cls, partial.to_dict(), spec_dict)
 
 
