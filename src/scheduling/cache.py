@@ -64,6 +64,9 @@ class Cache:
         # the node's pods (``pod_changes_since``). Same trimming and topology rule as ``changes``.
         self.pod_changes: list[tuple[str, Any, int]] = []
         self.pod_change_base = 0
+        # (namespace, label key, value) -> {pod key: node name} of the pods in NodeInfos: a count of the pods
+        # matching a selector starts from the pods carrying one of its labels, not from every pod.
+        self._labelled: dict[tuple[str, str, str], dict[str, str]] = {}
 
     # -- SnapshotLister -----------------------------------------------------------------------------------
     def list(self) -> list[NodeInfo]:
@@ -150,7 +153,36 @@ class Cache:
             return None, end
         return self.pod_changes[cursor - base:], end
 
+    def pods_labelled(self, namespace: str, key: str, value: str) -> dict[str, str]:
+        """The pods of ``namespace`` ("default" for none) accounted on any node whose label ``key`` is ``value``:
+        pod key -> node name (do not modify)."""
+        return self._labelled.get((namespace, key, value)) or {}
+
+    def _index_labels(self, pod: Any, node_name: Optional[str]) -> None:
+        """Enter ``pod``'s labels in the label index on ``node_name``, or remove them (None)."""
+        meta = pod.metadata
+        labels = meta.labels
+        if not labels:
+            return
+        namespace = meta.namespace or "default"
+        key = pod.key
+        index = self._labelled
+        for label, value in labels.items():
+            at = (namespace, label, value)
+            if node_name is None:
+                holders = index.get(at)
+                if holders is not None:
+                    holders.pop(key, None)
+                    if not holders:
+                        del index[at]
+            else:
+                holders = index.get(at)
+                if holders is None:
+                    holders = index[at] = {}
+                holders[key] = node_name
+
     def _pod_changed(self, info: NodeInfo, pod: Any, amount: int) -> None:
+        self._index_labels(pod, info.name if amount > 0 else None)
         if info.index < 0:
             return
         log = self.pod_changes

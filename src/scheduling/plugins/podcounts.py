@@ -113,10 +113,38 @@ class DomainCounter:
         self._members: dict[str, dict[str, int]] = {k: {} for k in keys}
         self.ordered: Optional[dict[str, SortedList]] = {k: SortedList() for k in keys} if ordered else None
 
-    def rebuild(self, infos: Iterable[Any]) -> "DomainCounter":
-        """Count from scratch over ``infos``."""
+    def rebuild(self, infos: Iterable[Any], counts: Optional[Mapping[str, int]] = None) -> "DomainCounter":
+        """Count from scratch over ``infos`` (a new counter); ``counts``: the matching pods per node name when
+        the caller counted them already (nodes missing from it have none)."""
+        if self.node_count:
+            for ni in infos:
+                self.update(ni)
+            return self
+        predicate, keys = self.predicate, self.keys
+        node_count, node_domain, sums, members, totals = (self.node_count, self._node_domain, self.sums,
+                                                          self._members, self.totals)
         for ni in infos:
-            self.update(ni)
+            name = ni.name
+            if counts is None:
+                count = 0
+                for p in ni.pods.values():
+                    if predicate(p):
+                        count += 1
+            else:
+                count = counts.get(name, 0)
+            node_count[name] = count
+            labels = ni.labels
+            domain: Optional[tuple[str, ...]] = None
+            if all(k in labels for k in keys):
+                domain = tuple(labels[k] for k in keys)
+                for key, value in zip(keys, domain):
+                    members[key][value] = members[key].get(value, 0) + 1
+                    sums[key][value] = sums[key].get(value, 0) + count
+                    totals[key] += count
+            node_domain[name] = domain
+        if self.ordered is not None:  # sorted once, not kept sorted through one insertion per node
+            for key in keys:
+                self.ordered[key] = SortedList((total, value) for value, total in sums[key].items())
         return self
 
     def _shift(self, key: str, value: str, members: int, amount: int) -> None:
@@ -314,11 +342,17 @@ class CounterCache:
             self._pod_log = None
         counter = self._counters.get(identity)
         if counter is None:
-            counter = make().rebuild(self.tracker.infos.values())
-            self._counters[identity] = counter
-            self._dirty[identity] = set()
+            counter = make()
             pivots = getattr(counter.predicate, "pivots", None)
             found = pivots() if pivots is not None else None
+            infos = self.tracker.infos
+            if found is not None and self._pod_log is not None:
+                # The cache is as the last sync saw it: count the pods carrying a pivot label, not every pod.
+                counter.rebuild(infos.values(), self._pivot_counts(self._pod_log[0], counter.predicate, found))
+            else:
+                counter.rebuild(infos.values())
+            self._counters[identity] = counter
+            self._dirty[identity] = set()
             if found is not None:
                 self._pivots[identity] = found
                 for pivot in found:
@@ -344,6 +378,20 @@ class CounterCache:
                     counter.update(ni)
             dirty.clear()
         return counter
+
+    def _pivot_counts(self, cache: Any, predicate: PodPredicate,
+                      pivots: Iterable[tuple[str, str, str]]) -> dict[str, int]:
+        """Pods satisfying ``predicate`` per tracked node, from the cache's label index: only the pods that
+        carry one of the ``pivots`` can (each pod is reached once: the pivots share one label key)."""
+        infos = self.tracker.infos
+        counts: dict[str, int] = {}
+        for namespace, key, value in pivots:
+            for pod_key, node_name in cache.pods_labelled(namespace, key, value).items():
+                ni = infos.get(node_name)
+                pod = ni.pods.get(pod_key) if ni is not None else None
+                if pod is not None and predicate(pod):
+                    counts[node_name] = counts.get(node_name, 0) + 1
+        return counts
 
     @property
     def infos(self) -> Mapping[str, Any]:

@@ -1,5 +1,5 @@
 """podcounts fed by the scheduler cache's pod change log: counters pivoted on a label move by each pod bound
-or removed instead of recounting nodes; after any sequence of cache changes (binds, removals, label and
+or removed instead of recounting nodes, and are built from the cache's label index; after any sequence of cache changes (binds, removals, label and
 deletion-timestamp updates, node additions, removals and relabels, pods on nodes the cache does not know
 yet, a trimmed log, pods replaced by versions the counts cannot tell apart), syncs made or skipped, every counter handed out equals a recount from scratch."""
 from __future__ import annotations
@@ -31,6 +31,18 @@ def _recount(cache: Cache, match) -> tuple[dict, dict]:
         if "zone" in ni.labels:
             sums[ni.labels["zone"]] = sums.get(ni.labels["zone"], 0) + node_count[ni.name]
     return node_count, sums
+
+
+def _check_label_index(cache: Cache) -> None:
+    """The label index holds exactly the labels of the pods in the NodeInfos, with their node."""
+    expected: dict = {}
+    for name, ni in cache._nodes.items():
+        for key, p in ni.pods.items():
+            for label, value in (p.metadata.labels or {}).items():
+                expected.setdefault((p.metadata.namespace or "default", label, value), {})[key] = name
+    assert cache._labelled == expected
+    for (namespace, label, value), holders in expected.items():
+        assert cache.pods_labelled(namespace, label, value) == holders
 
 
 def _counter(counters: CounterCache, identity):
@@ -90,6 +102,7 @@ def test_pod_log_counts_equal_a_recount(steps, limit, size):
         elif op == "relabel_node" and names:
             name = names[index % len(names)]
             cache.update_node(node(name, labels={"zone": f"z{index % 3}"} if index % 4 else {}))
+        _check_label_index(cache)
         if then != "nothing":
             counters.sync(cache.list())
         if then == "sync and ask":
