@@ -41,15 +41,22 @@ class RecentObjects:
         """Remember ``obj``; the oldest strongly held entry goes when full. ``strong=False``: only while
         something else holds it (a reader far behind, whose objects would evict the ones it reads next)."""
         with self._lock:
-            try:
-                self._held[key] = obj
-            except TypeError:  # not weakly referenceable
-                if not strong:
-                    return
-            if strong:
-                self._items[key] = obj
-                if len(self._items) > self._capacity:
-                    self._items.popitem(last=False)
+            if not strong:
+                try:
+                    self._held[key] = obj
+                except TypeError:  # not weakly referenceable
+                    pass
+                return
+            items = self._items
+            items[key] = obj
+            if len(items) > self._capacity:
+                # weakly referenced only when it leaves the strong layer: while there, get() finds it first
+                # (a weak reference per put was two more objects per write for the garbage collector)
+                old_key, old = items.popitem(last=False)
+                try:
+                    self._held[old_key] = old
+                except TypeError:
+                    pass
 
     def oldest(self) -> Hashable | None:
         """The key that goes next when one more is put, or None while there is room."""
