@@ -261,6 +261,8 @@ class WAL:
         self._synced_seq = max(self._synced_seq, target)
         self._syncing = False
         covered, self._flight_waiters = self._flight_waiters, []
+        # The writers about to be woken, and this leader's caller, are expected back with their next records.
+        self._returning = len(covered) + 1
         # Wake the covered followers one after another, not all at once: each woken follower wakes the next
         # (see wait_durable), so that the leader does not hold the GIL through a futex wake per follower
         # and at most two of them compete for the GIL at a time.
@@ -268,8 +270,6 @@ class WAL:
         _wake_all(leftover)  # a chain an earlier fsync started and that has not run out yet
         if covered:
             _wake_one(covered)
-        # The writers just woken, and this leader's caller, are expected back with their next records.
-        self._returning = len(covered) + 1
         self._gather_until = finished + min(max(finished - started, _GATHER_MIN), _GATHER_MAX)
         self._synced.notify_all()
 
