@@ -96,18 +96,22 @@ class NodeTracker:
 
 class DomainCounter:
     """Pods satisfying ``predicate``: the count per node, and per topology key the sums per value over the
-    nodes that carry every key in ``keys`` (nodes missing one are counted per node but in no domain).
+    nodes that carry every key in ``keys`` (nodes missing one are counted per node but in no domain); with
+    ``independent``, each key's sums are over the nodes that carry that key, as separate counters of one key
+    each would keep them (one counter then serves several constraints of one selector).
 
     ``sums[key]`` holds a value for every domain that has at least one such node (0 when it has no matching
     pod), so ``len(sums[key])`` is the number of domains; ``ordered[key]`` keeps (sum, value) sorted for the
     global minimum.
     """
 
-    def __init__(self, predicate: PodPredicate, keys: tuple[str, ...], ordered: bool = False) -> None:
+    def __init__(self, predicate: PodPredicate, keys: tuple[str, ...], ordered: bool = False,
+                 independent: bool = False) -> None:
         self.predicate = predicate
         self.keys = keys
+        self.independent = independent
         self.node_count: dict[str, int] = {}
-        self._node_domain: dict[str, Optional[tuple[str, ...]]] = {}
+        self._node_domain: dict[str, Optional[tuple[Optional[str], ...]]] = {}
         self.sums: dict[str, dict[str, int]] = {k: {} for k in keys}
         self.totals: dict[str, int] = dict.fromkeys(keys, 0)
         self._members: dict[str, dict[str, int]] = {k: {} for k in keys}
@@ -133,11 +137,11 @@ class DomainCounter:
             else:
                 count = counts.get(name, 0)
             node_count[name] = count
-            labels = ni.labels
-            domain: Optional[tuple[str, ...]] = None
-            if all(k in labels for k in keys):
-                domain = tuple(labels[k] for k in keys)
+            domain = self._domain(ni.labels)
+            if domain is not None:
                 for key, value in zip(keys, domain):
+                    if value is None:
+                        continue
                     members[key][value] = members[key].get(value, 0) + 1
                     sums[key][value] = sums[key].get(value, 0) + count
                     totals[key] += count
@@ -146,6 +150,16 @@ class DomainCounter:
             for key in keys:
                 self.ordered[key] = SortedList((total, value) for value, total in sums[key].items())
         return self
+
+    def _domain(self, labels: Mapping[str, str]) -> Optional[tuple[Optional[str], ...]]:
+        """A node's values for ``keys``: None when it misses one (independent: when it misses all, and None
+        for each key it misses)."""
+        if self.independent:
+            domain = tuple([labels.get(k) for k in self.keys])
+            return None if domain.count(None) == len(domain) else domain
+        if all(k in labels for k in self.keys):
+            return tuple([labels[k] for k in self.keys])
+        return None
 
     def _shift(self, key: str, value: str, members: int, amount: int) -> None:
         sums, count = self.sums[key], self._members[key]
@@ -170,7 +184,8 @@ class DomainCounter:
         count = self.node_count.pop(name, 0)
         if domain is not None:
             for key, value in zip(self.keys, domain):
-                self._shift(key, value, -1, -count)
+                if value is not None:
+                    self._shift(key, value, -1, -count)
 
     def update(self, ni: Any) -> None:
         """Recount one node (added or changed)."""
@@ -182,12 +197,11 @@ class DomainCounter:
             if predicate(p):
                 count += 1
         self.node_count[name] = count
-        labels = ni.labels
-        domain: Optional[tuple[str, ...]] = None
-        if all(k in labels for k in self.keys):
-            domain = tuple(labels[k] for k in self.keys)
+        domain = self._domain(ni.labels)
+        if domain is not None:
             for key, value in zip(self.keys, domain):
-                self._shift(key, value, 1, count)
+                if value is not None:
+                    self._shift(key, value, 1, count)
         self._node_domain[name] = domain
 
     def remove(self, name: str) -> None:
@@ -200,11 +214,13 @@ class DomainCounter:
         domain = self._node_domain.get(name)
         if domain is not None:
             for key, value in zip(self.keys, domain):
-                self._shift(key, value, 0, amount)
+                if value is not None:
+                    self._shift(key, value, 0, amount)
 
     def domain_of(self, name: str) -> Optional[tuple[str, ...]]:
         """The node's values for ``keys`` (None when it misses one, or is unknown)."""
-        return self._node_domain.get(name)
+        domain = self._node_domain.get(name)
+        return None if domain is None or None in domain else domain  # type: ignore[return-value]
 
     def minimum(self, key: str) -> int:
         """The smallest per-domain sum for ``key`` (0 when there is no domain)."""

@@ -298,10 +298,11 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
         # Counts cover every node of the cluster, whatever subset a caller passes (PreScore: feasible nodes).
         self._cache.sync(self.handle.snapshot.list() if self.handle is not None else nodes)
 
-    def _counter(self, pod: Any, c: Constraint, keys: tuple[str, ...]) -> DomainCounter:
+    def _counter(self, pod: Any, c: Constraint, keys: tuple[str, ...], independent: bool = False) -> DomainCounter:
         namespace = pod.metadata.namespace or "default"
-        identity: Hashable = (namespace, c.selector_key(), keys)
-        return self._cache.get(identity, lambda: DomainCounter(_Matcher(namespace, c.selector), keys, ordered=True))
+        identity: Hashable = (namespace, c.selector_key(), keys, independent)
+        return self._cache.get(identity, lambda: DomainCounter(_Matcher(namespace, c.selector), keys, ordered=True,
+                                                                independent=independent))
 
     # -- filter --------------------------------------------------------------------------------------
     def pre_filter(self, state: CycleState, pod: Any, nodes: Sequence[NodeInfo]) -> tuple[None, Optional[Status]]:
@@ -399,7 +400,9 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
         hosts: list[Optional[DomainCounter]] = []
         for c, column, found in zip(constraints, columns, values):
             key = c.topology_key
-            counter = self._counter(pod, c, keys if require_all else (key,))
+            # Without require_all each key counts on its own; the constraints of one selector share one
+            # counter (one count per node, moved once per pod, one entry of the counter cache).
+            counter = self._counter(pod, c, keys, independent=not require_all)
             if key == HOSTNAME:
                 counts.append({})
                 weights.append(math.log(scored + 2))

@@ -22,15 +22,28 @@ SELECTORS = {
 }
 MATCHERS = {(ns, name): _Matcher(ns, sel) for ns in ("default", "other") for name, sel in SELECTORS.items()}
 MATCHERS[("default", "none")] = _Matcher("default", None)
+# One counter for two keys counted independently (PodTopologySpread's system defaults: hostname and zone).
+INDEPENDENT = {("independent", name): MATCHERS[("default", name)] for name in SELECTORS}
 
 
-def _recount(cache: Cache, match) -> tuple[dict, dict]:
+def _recount(cache: Cache, match, key: str = "zone") -> tuple[dict, dict]:
     node_count = {ni.name: sum(1 for p in ni.pods.values() if match(p)) for ni in cache.list()}
     sums: dict = {}
     for ni in cache.list():
-        if "zone" in ni.labels:
-            sums[ni.labels["zone"]] = sums.get(ni.labels["zone"], 0) + node_count[ni.name]
+        if key in ni.labels:
+            sums[ni.labels[key]] = sums.get(ni.labels[key], 0) + node_count[ni.name]
     return node_count, sums
+
+
+def _check_independent(counters: CounterCache, cache: Cache, identity) -> None:
+    counter = counters.get(identity, lambda: DomainCounter(INDEPENDENT[identity], ("zone", "rack"), ordered=True,
+                                                           independent=True))
+    for key in ("zone", "rack"):
+        node_count, sums = _recount(cache, INDEPENDENT[identity], key)
+        assert counter.node_count == node_count
+        assert counter.sums[key] == sums
+        assert counter.totals[key] == sum(sums.values())
+        assert counter.minimum(key) == min(sums.values(), default=0)
 
 
 def _check_label_index(cache: Cache) -> None:
@@ -96,12 +109,14 @@ def test_pod_log_counts_equal_a_recount(steps, limit, size):
             pods[new.key] = new
         elif op == "add_node":
             cache.add_node(node(f"late{index % 2}" if index % 3 else f"m{serial}",
-                                labels={"zone": f"z{index % 3}"} if index % 4 else {}))
+                                labels={**({"zone": f"z{index % 3}"} if index % 4 else {}),
+                                        **({"rack": f"r{index % 2}"} if index % 3 else {})}))
         elif op == "remove_node" and len(names) > 1:
             cache.remove_node(names[index % len(names)])
         elif op == "relabel_node" and names:
             name = names[index % len(names)]
-            cache.update_node(node(name, labels={"zone": f"z{index % 3}"} if index % 4 else {}))
+            cache.update_node(node(name, labels={**({"zone": f"z{index % 3}"} if index % 4 else {}),
+                                                 **({"rack": f"r{index % 2}"} if index % 5 else {})}))
         _check_label_index(cache)
         if then != "nothing":
             counters.sync(cache.list())
@@ -111,6 +126,8 @@ def test_pod_log_counts_equal_a_recount(steps, limit, size):
             assert counter.node_count == node_count
             assert counter.sums["zone"] == sums
             assert counter.minimum("zone") == min(sums.values(), default=0)
+            _check_independent(counters, cache, ("independent", ask[1]) if ask[1] in SELECTORS else
+                               ("independent", "app-a"))
     counters.sync(cache.list())
     for identity in MATCHERS:
         counter = _counter(counters, identity)
