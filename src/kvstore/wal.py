@@ -35,7 +35,9 @@ _SEGMENT_NAME = re.compile(r"^([0-9a-f]{16})-([0-9a-f]{16})\.wal$")
 _READ_CHUNK = 8 * 1024 * 1024
 _PREALLOCATE_BYTES = 16 * 1024 * 1024  # segment space allocated at a time (the Raft journal's step too)
 _GATHER_MIN, _GATHER_MAX = 0.0002, 0.002  # bounds of the wait for returning writers (seconds)
+_LATE_SECONDS = 0.05  # how long a writer that did not come back in time is not waited for
 _monotonic = time.monotonic
+_get_ident = threading.get_ident
 _new_waiter = threading.Lock
 _pack_length = struct.Struct("<I").pack
 _pack_header = struct.Struct("<II").pack
@@ -87,10 +89,14 @@ class WAL:
         # record the fsync in flight covers, and those who need the next one. Completing an fsync wakes
         # exactly the followers it covers (a Condition's notify_all would wake every follower, and each would
         # then queue for the WAL's lock before most of them found they must wait again).
-        self._flight_waiters: list[Any] = []
-        self._next_waiters: list[Any] = []
-        self._wake_chain: list[Any] = []  # followers the last fsync covered, not yet woken
-        self._returning = 0  # writers the last fsync woke (and its leader) not yet back with a record
+        self._flight_waiters: list[tuple[Any, int]] = []  # (lock, thread ident) of each waiter
+        self._next_waiters: list[tuple[Any, int]] = []
+        self._wake_chain: list[tuple[Any, int]] = []  # followers the last fsync covered, not yet woken
+        # Threads (by ident) the last fsync woke, its leader included, not yet back with a record; those of
+        # them the next fsync waits for (all but the ones late recently); when the late ones count again.
+        self._woken: set[int] = set()
+        self._returning: set[int] = set()
+        self._late: dict[int, float] = {}
         self._gather_until = 0.0  # until when the next fsync may wait for them
         self._gather_timer: Any = None  # the next waiter that holds that deadline (while in _next_waiters)
         self._snapshot_thread: threading.Thread | None = None  # the snapshot being written, if any
@@ -168,8 +174,12 @@ class WAL:
                     raise
                 self._written_seq = seq
             self._last_seq = seq
-            if self._returning:
-                self._returning -= 1
+            if self._woken:
+                ident = _get_ident()
+                if ident in self._woken:  # back with its next record while the next fsync gathers
+                    self._woken.discard(ident)
+                    self._returning.discard(ident)
+                    self._late.pop(ident, None)
             framed = length + 8
             segment.size += framed
             self._records_since_snapshot += 1
@@ -197,7 +207,8 @@ class WAL:
                 if self._syncing:
                     waiter = _new_waiter()
                     waiter.acquire()
-                    (self._flight_waiters if seq <= self._flight_seq else self._next_waiters).append(waiter)
+                    entry = (waiter, _get_ident())
+                    (self._flight_waiters if seq <= self._flight_seq else self._next_waiters).append(entry)
                     timeout = -1.0
                 elif self._returning and (timeout := self._gather_until - _monotonic()) > 0:
                     # Writers the last fsync woke are coming back with their next records: wait for them
@@ -205,11 +216,12 @@ class WAL:
                     # deadline; the others sleep until an fsync covers them or the lead is handed on.
                     waiter = _new_waiter()
                     waiter.acquire()
+                    entry = (waiter, _get_ident())
                     if self._gather_timer in self._next_waiters:
                         timeout = -1.0
                     else:
-                        self._gather_timer = waiter
-                    self._next_waiters.append(waiter)
+                        self._gather_timer = entry
+                    self._next_waiters.append(entry)
                 else:
                     self._lead_one_fsync_locked()
                     continue
@@ -223,19 +235,19 @@ class WAL:
                 lock.acquire()
                 held = True
                 if not woken:
-                    self._forget_waiter_locked(waiter)
+                    self._forget_waiter_locked(entry)
         finally:
             if held:
                 next_waiters = self._next_waiters
                 if next_waiters and not self._syncing and self._gather_timer not in next_waiters:
-                    next_waiters.pop().release()  # hand the lead (or the gathering's deadline) to a follower
+                    next_waiters.pop()[0].release()  # hand the lead (or the gathering's deadline) to a follower
                 lock.release()
 
     def _lead_one_fsync_locked(self) -> None:
         """As group-commit leader: write every buffered record and fsync once, with the lock released."""
         lock = self._lock
         self._syncing = True
-        self._returning = 0
+        self._returning = set()  # (those not back yet still count as back in time until this fsync ends)
         data, self._pending = self._pending, bytearray()
         target, fd = self._last_seq, self._fd
         self._flight_seq = target
@@ -261,8 +273,21 @@ class WAL:
         self._synced_seq = max(self._synced_seq, target)
         self._syncing = False
         covered, self._flight_waiters = self._flight_waiters, []
-        # The writers about to be woken, and this leader's caller, are expected back with their next records.
-        self._returning = len(covered) + 1
+        # The writers about to be woken, and this leader's caller, are expected back with their next records,
+        # except those that were late recently (a writer that pauses between its writes).
+        late = self._late
+        if self._woken:  # not back before the gathering's deadline nor during this fsync: a writer that pauses
+            late_until = finished + _LATE_SECONDS
+            for ident in self._woken:
+                late[ident] = late_until
+        self._woken = woken = {ident for _waiter, ident in covered}
+        woken.add(_get_ident())
+        if late:
+            self._returning = {ident for ident in woken if late.get(ident, 0.0) < finished}
+            if len(late) > 1024:  # threads come and go: forget the ones whose time is up
+                self._late = {ident: until for ident, until in late.items() if until > finished}
+        else:
+            self._returning = set(woken)
         # Wake the covered followers one after another, not all at once: each woken follower wakes the next
         # (see wait_durable), so that the leader does not hold the GIL through a futex wake per follower
         # and at most two of them compete for the GIL at a time.
@@ -454,16 +479,16 @@ class WAL:
         """Wake every follower: each checks again whether it is covered, must lead, or must raise."""
         waiters = self._flight_waiters + self._next_waiters
         self._flight_waiters, self._next_waiters = [], []
-        for waiter in waiters:
+        for waiter, _ident in waiters:
             waiter.release()
         _wake_all(self._wake_chain)
         self._synced.notify_all()
 
-    def _forget_waiter_locked(self, waiter: Any) -> None:
+    def _forget_waiter_locked(self, entry: tuple[Any, int]) -> None:
         """Take a waiter whose wait timed out out of the lists it may be in."""
         for waiters in (self._next_waiters, self._flight_waiters, self._wake_chain):
             try:
-                waiters.remove(waiter)
+                waiters.remove(entry)
                 return
             except ValueError:
                 pass
@@ -487,15 +512,15 @@ class WAL:
         self._segments.append(segment)
 
 
-def _wake_one(waiters: list[Any]) -> None:
+def _wake_one(waiters: list[tuple[Any, int]]) -> None:
     # pop() is atomic: a waiter popped by two threads at once is released by one of them only
     try:
-        waiters.pop().release()
+        waiters.pop()[0].release()
     except IndexError:
         pass
 
 
-def _wake_all(waiters: list[Any]) -> None:
+def _wake_all(waiters: list[tuple[Any, int]]) -> None:
     while waiters:
         _wake_one(waiters)
 
