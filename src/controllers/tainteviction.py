@@ -67,8 +67,7 @@ class TaintEvictionController(Controller):
         self.pods = informers.informer("Pod")
         self.pods.ensure_index(NODE_NAME_INDEX, _node_name_of)
         self.nodes.add_handler(on_add=self._node_changed, on_update=self._node_updated)
-        self.pods.add_handler(on_add=self._pod_changed, on_update=lambda old, new: self._pod_changed(new),
-                              on_delete=self._pod_deleted)
+        self.pods.add_handler(on_add=self._pod_changed, on_update=self._pod_updated, on_delete=self._pod_deleted)
         self._lock = threading.Lock()
         self._scheduled: dict[str, float] = {}  # pod key -> when the controller first saw it on a tainted node
         self.evicted = 0
@@ -91,6 +90,13 @@ class TaintEvictionController(Controller):
     def _pod_changed(self, pod: Any) -> None:
         if pod.spec.node_name:
             self.queue.add(pod.key)
+
+    def _pod_updated(self, old: Any, new: Any) -> None:
+        """kube's PodUpdated: only a new node or new tolerations change what the pod's taints call for (a
+        status write, most pod events, does not; a deletion is seen when its timer fires or it is gone)."""
+        if old.spec.node_name == new.spec.node_name and old.spec.tolerations == new.spec.tolerations:
+            return
+        self._pod_changed(new)
 
     def _pod_deleted(self, pod: Any) -> None:
         with self._lock:

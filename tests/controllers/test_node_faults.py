@@ -103,8 +103,11 @@ def test_a_replica_set_converges_after_any_node_faults(schedule) -> None:
         names = nodes.names
         for action, arg in schedule:
             if action == "pause":
-                live = [n for n in names if nodes.node(n).live]
-                if live != [names[arg]]:  # one node always stays up, so the pods have somewhere to go
+                # at most two nodes frozen at once: with three of four not ready the zone is in partial
+                # disruption, where the node lifecycle controller (as Kubernetes' for a zone of at most 50
+                # nodes) evicts nothing, so the pods would rightly stay put (hypothesis found that schedule)
+                paused = [n for n in names if nodes.node(n).paused]
+                if len(paused) < 2:
                     nodes.node(names[arg]).pause()
             elif action == "resume":
                 nodes.node(names[arg]).resume()

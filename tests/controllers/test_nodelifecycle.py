@@ -217,3 +217,33 @@ def test_several_eviction_workers_evict_each_pod_once(registry) -> None:
         assert all((e.count or 1) == 1 for e in evictions)
     finally:
         manager.stop()
+
+
+def test_pod_status_writes_do_not_wake_the_taint_eviction(registry) -> None:
+    # kube's PodUpdated: only a changed node or tolerations requeue the pod (every pod status write
+    # queued a sync that found nothing to do); a pod bound to a tainted node is still evicted
+    from ctrl_helpers import set_pod_phase
+    registry.create(objects.from_dict({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "ok"}}))
+    registry.create(objects.from_dict({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "bad"},
+                                       "spec": {"taints": [{"key": UNREACHABLE, "effect": "NoExecute"}]}}))
+    quiet = registry.create(pod("quiet", node_name="ok"))
+    manager = ControllerManager(registry, controllers=["tainteviction"], metrics=False)
+    manager.start()
+    try:
+        assert manager.wait_idle(30)
+        controller = manager.controllers["tainteviction"]
+        synced = []
+        real = controller.sync
+        controller.sync = lambda key: (synced.append(key), real(key))[1]
+        for ready in (True, False, True):
+            set_pod_phase(registry, quiet, "Running", ready=ready)
+        assert manager.wait_idle(30)
+        assert synced == []
+        registry.create(pod("late", terminationGracePeriodSeconds=0, tolerations=[
+            {"key": UNREACHABLE, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 0}]))
+        registry.bind("late", "bad", "default")
+        wait_for(lambda: [p.metadata.name for p in registry.list("Pod", "default").items] == ["quiet"],
+                 message="the pod bound to the tainted node evicted")
+        assert controller.evicted == 1
+    finally:
+        manager.stop()
