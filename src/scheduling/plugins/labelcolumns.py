@@ -14,6 +14,7 @@ from typing import Any, Optional, Sequence
 __all__ = ["LabelColumns"]
 
 Column = list[Optional[str]]
+_MIXED = object()  # a column whose nodes do not all have one value
 
 
 class LabelColumns:
@@ -25,6 +26,9 @@ class LabelColumns:
         self._cursor = 0
         self._columns: dict[str, Column] = {}
         self._names: Optional[list[str]] = None  # node names by position: they change with the topology only
+        # Per key, the one value every node has (None included) while that holds, else _MIXED: a window of
+        # such a column is that value repeated, with no lookup per position.
+        self._uniform: dict[str, Any] = {}
 
     def values(self, key: str, nodes: Sequence[Any]) -> Column:
         """The value of ``key`` on each node of ``nodes``, in order: a full node list, a ``Window`` of it,
@@ -37,8 +41,12 @@ class LabelColumns:
         column = self._columns.get(key)
         if column is None:
             column = self._columns[key] = [ni.labels.get(key) for ni in base]
+            self._uniform[key] = column[0] if column and column.count(column[0]) == len(column) else _MIXED
         if base is nodes:
             return list(column)
+        uniform = self._uniform[key]
+        if uniform is not _MIXED:
+            return [uniform] * len(nodes)
         return list(map(column.__getitem__, nodes.positions))  # type: ignore[attr-defined]
 
     def names(self, nodes: Sequence[Any]) -> list[str]:
@@ -64,8 +72,11 @@ class LabelColumns:
             self._reset(cache)
             return
         for key, column in self._columns.items():
+            uniform = self._uniform[key]
             for ni in changed:
-                column[ni.index] = ni.labels.get(key)
+                value = column[ni.index] = ni.labels.get(key)
+                if uniform is not _MIXED and value != uniform:
+                    uniform = self._uniform[key] = _MIXED
 
     def _reset(self, cache: Any) -> None:
         self._cache = cache
@@ -73,3 +84,4 @@ class LabelColumns:
         self._cursor = cache.change_cursor()
         self._columns = {}
         self._names = None
+        self._uniform = {}

@@ -49,4 +49,5 @@ def test_columns_follow_the_cache(data):
             positions = data.draw(st.lists(st.integers(0, len(nodes) - 1), max_size=len(nodes), unique=True))
             window = Window(nodes, positions)
             assert columns.values(key, window) == [ni.labels.get(key) for ni in window]
+            assert columns.names(window) == [ni.name for ni in window]
         assert columns.values(key, list(nodes)) == [ni.labels.get(key) for ni in nodes]  # not the cache's list
