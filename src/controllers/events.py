@@ -42,10 +42,12 @@ def _rfc3339(seconds: float) -> str:
 class _Sink:
     """The writer thread and correlator shared by the recorders of one manager."""
 
-    def __init__(self, registry: Registry, clock: Callable[[], float], cache_size: int = CACHE_SIZE) -> None:
+    def __init__(self, registry: Registry, clock: Callable[[], float], cache_size: int = CACHE_SIZE,
+                 tick: Callable[[], float] | None = None) -> None:
         if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 1:
             raise ValueError(f"cache_size: invalid value {cache_size!r}: must be an integer >= 1")
         self.registry, self.clock, self.cache_size = registry, clock, cache_size
+        self.tick = tick or clock   # the spam buckets' refill: a duration, on the monotonic clock by default
         self.queue: queue.Queue[Any] = queue.Queue(QUEUE_SIZE)
         self.written: OrderedDict[tuple, Event] = OrderedDict()
         self.buckets: OrderedDict[tuple, list[float]] = OrderedDict()
@@ -95,7 +97,7 @@ class _Sink:
 
     def _write(self, source: str, ref: ObjectReference, type_: str, reason: str, message: str) -> None:
         now = self.clock()
-        if not self._allowed(source, ref, now):
+        if not self._allowed(source, ref, self.tick()):
             self.dropped += 1
             return
         namespace = ref.namespace or "default"
@@ -152,7 +154,9 @@ class EventRecorder:
     def __init__(self, registry: Registry, component: str, *, clock: Callable[[], float] | None = None,
                  enabled: bool = True, cache_size: int = CACHE_SIZE, _sink: _Sink | None = None) -> None:
         self.registry, self.component, self.enabled = registry, component, enabled
-        self._sink = _sink or _Sink(registry, clock or time.time, cache_size)
+        # timestamps on the given clock (epoch); the spam buckets on it too when given, else on the monotonic
+        # clock, so a step of the wall clock neither empties nor refills them
+        self._sink = _sink or _Sink(registry, clock or time.time, cache_size, tick=clock or time.monotonic)
 
     def with_component(self, component: str) -> "EventRecorder":
         """A recorder for another component sharing this one's writer thread."""

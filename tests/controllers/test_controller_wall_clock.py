@@ -151,3 +151,22 @@ def test_hollow_pods_do_not_exit_early_when_the_wall_clock_steps_forward(registr
         assert registry.get("Pod", "long", "default").status.phase == "Running"
     finally:
         nodes.stop()
+
+
+def test_event_spam_buckets_ignore_a_wall_clock_step_back(registry, wall: list[float]) -> None:
+    # the spam filter's token buckets refill with elapsed time: measured on the wall clock, a step back of an
+    # hour took 12 tokens off a bucket of 25 and dropped events the filter would have let through
+    from controllers import EventRecorder
+    from ctrl_helpers import pod
+    target = registry.create(pod("steady"))
+    recorder = EventRecorder(registry, "c")
+    try:
+        recorder.event(target, "Normal", "Tick", "before")
+        assert recorder.flush(10)
+        wall[0] = -3600.0
+        for i in range(20):
+            recorder.event(target, "Normal", "Tick", f"after {i}")
+        assert recorder.flush(10)
+        assert recorder.dropped == 0
+    finally:
+        recorder.stop()
