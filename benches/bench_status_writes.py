@@ -1,13 +1,15 @@
 """CPU cost of one Registry status write, the status-only path (objects.statuswrite) against the general
-path (whole object decoded, validated, defaulted and encoded again), measured in the same run.
+path (whole object decoded, validated, defaulted and encoded again), measured in the same run; and of a
+hollow kubelet's Lease renewal (a plain ``update``), without and with ``Registry._update_fast``.
 
     PYTHONPATH=src python benches/bench_status_writes.py [--rounds 5] [--batch 200]
 
 Writes as the simulation makes them (in-memory store, models' codec): a hollow kubelet's pod status
 patches (Pending, then Running with conditions and containerStatuses, ``controllers.kubeletstatus``) on
 bound pods of the density Deployment's template, a node heartbeat patch, and the Deployment controller's
-``update_status`` (counters and the Available condition). The two paths alternate by batches on one
-registry (``Registry._status_fast``), so load changes hit both alike; figures are CPU microseconds per
+``update_status`` (counters and the Available condition), a node Lease renewal (``update`` of the
+kubelet's Lease, ``controllers.kubeletstatus.lease_object``, a new renewTime). The two paths alternate by
+batches on one registry (``Registry._status_fast`` and ``_update_fast``), so load changes hit both alike; figures are CPU microseconds per
 write (``time.process_time``), the median of the rounds, with the load average.
 """
 from __future__ import annotations
@@ -20,7 +22,9 @@ from typing import Any, Callable
 
 import kvstore
 import objects
-from controllers.kubeletstatus import node_conditions, node_object, pending_status, running_status, rfc3339
+from controllers.kubeletstatus import (lease_object, node_conditions, node_object, pending_status, running_status,
+                                      rfc3339)
+from objects.leaderelection import micro_time
 from objects.registry import Registry
 
 NOW = 1_700_000_000.0
@@ -63,7 +67,7 @@ def _patch(pod: Any, status: dict[str, Any]) -> dict[str, Any]:
 class Workload:
     """Objects to write, fresh for every batch of each path."""
 
-    def __init__(self, registry: Registry, pods: int, deployments: int) -> None:
+    def __init__(self, registry: Registry, pods: int, deployments: int, leases: int) -> None:
         self.registry = registry
         registry.create(objects.from_dict(node_object("node-0", {}, 0, rfc3339(NOW))))
         self.nodes = 1
@@ -79,6 +83,9 @@ class Workload:
         self.bind_us = (time.process_time() - start) / max(1, pods) * 1e6
         self.running: list[Any] = []
         self.deployments = [registry.create(_deployment(i)) for i in range(deployments)]
+        self.leases = [registry.create(objects.from_dict(lease_object(f"node-{i}", f"uid-{i}", micro_time(NOW), 40)))
+                       for i in range(leases)]
+        self.renewals = 0
 
     # Each returns the timed part: the registry calls, with the kubelet's / controller's bodies built before.
     def pod_pending(self, n: int) -> Callable[[], None]:
@@ -134,6 +141,19 @@ class Workload:
         return run
 
 
+    def lease_renewal(self, n: int) -> Callable[[], None]:
+        self.renewals += 1
+        renew = micro_time(NOW + 10 * self.renewals)
+        leases = self.leases[:n]
+        writes = [objects.from_dict(lease_object(lease.metadata.name, f"uid-{i}", renew, 40,
+                                                 lease.metadata.resource_version))
+                  for i, lease in enumerate(leases)]
+
+        def run() -> None:
+            self.leases[:n] = [self.registry.update(lease) for lease in writes]
+        return run
+
+
 def _cpu_us(action: Callable[[], None], writes: int) -> float:
     start = time.process_time()
     action()
@@ -148,21 +168,22 @@ def main() -> None:
     rounds, batch = args.rounds, args.batch
     with kvstore.open() as store:
         registry = Registry(store, clock=lambda: NOW)
-        work = Workload(registry, pods=2 * rounds * batch, deployments=batch)
+        work = Workload(registry, pods=2 * rounds * batch, deployments=batch, leases=batch)
         rows = [("pod patch_status Pending (kubelet, first status)", work.pod_pending),
                 ("pod patch_status Pending -> Running", work.pod_running),
                 ("node patch_status heartbeat conditions", work.node_heartbeat),
-                ("deployment update_status (counters, Available)", work.deployment_status)]
+                ("deployment update_status (counters, Available)", work.deployment_status),
+                ("update Lease (kubelet renewal, new renewTime)", work.lease_renewal)]
         results: dict[str, dict[bool, list[float]]] = {name: {False: [], True: []} for name, _ in rows}
         for name, make in rows:
             for r in range(rounds):
                 for fast in ((False, True) if r % 2 == 0 else (True, False)):  # alternate who goes first
-                    registry._status_fast = fast
+                    registry._status_fast = registry._update_fast = fast
                     results[name][fast].append(_cpu_us(make(batch), batch))
     load = os.getloadavg()
     print(f"CPU us per write, median of {rounds} rounds of {batch}; load average {load[0]:.1f} {load[1]:.1f} "
           f"{load[2]:.1f} on {os.cpu_count()} CPUs")
-    print(f"{'write':<52} {'general':>9} {'status':>9} {'ratio':>7}")
+    print(f"{'write':<52} {'general':>9} {'fast':>9} {'ratio':>7}")
     for name, _ in rows:
         general = statistics.median(results[name][False])
         status = statistics.median(results[name][True])
