@@ -608,7 +608,9 @@ class Registry:
             if unpack(pack(stored.get("spec"))) != old.get("spec"):  # type: ignore[arg-type]
                 generation = int(meta_of(old).get("generation") or 0) + 1
                 meta_of(stored)["generation"] = generation
-                obj = obj.replace(metadata=obj.metadata.replace(generation=generation))
+                # _copy, not replace: no model derives a value from the metadata (replace would compute the
+                # object's derived values again, from the same spec and status)
+                obj = obj._copy(metadata=obj.metadata._copy(generation=generation))
                 meta_of(new)["generation"] = generation
             data = pack(stored)
         else:
