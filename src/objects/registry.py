@@ -482,11 +482,7 @@ class Registry:
         wanted = meta.get("resourceVersion")
         precondition = self._parse_rv(wanted) if wanted else None
         while True:
-            kv = self.store.get(key)
-            if kv is None:
-                raise NotFound(f'{info.resource} "{meta.get("name")}" not found')
-            if precondition is not None and precondition != kv.mod_revision:
-                raise self._conflict(info, meta.get("name"))
+            kv = self._current(info, key, meta.get("name"), precondition)
             old = unpack(kv.value)
             if status_only and self._status_fast:
                 if meta.get("uid") and meta["uid"] != meta_of(old).get("uid"):  # as _apply_update
@@ -520,11 +516,7 @@ class Registry:
         key = self._key(info, name, namespace if info.namespaced else None)
         precondition = self._parse_rv(wanted) if wanted else None
         while True:
-            kv = self.store.get(key)
-            if kv is None:
-                raise NotFound(f'{info.resource} "{name}" not found')
-            if precondition is not None and precondition != kv.mod_revision:
-                raise self._conflict(info, name)
+            kv = self._current(info, key, name, precondition)
             stored = unpack(kv.value)
             if uid and uid != meta_of(stored).get("uid"):  # as _apply_update
                 raise ValidationError(FieldError("metadata.uid", "field is immutable", uid))
@@ -659,11 +651,7 @@ class Registry:
         precondition = self._parse_rv(wanted) if wanted else None
         fast = statuswrite.status_patch(body) if status_only and self._status_fast else statuswrite.UNSUPPORTED
         while True:
-            kv = self.store.get(key)
-            if kv is None:
-                raise NotFound(f'{info.resource} "{name}" not found')
-            if precondition is not None and precondition != kv.mod_revision:
-                raise self._conflict(info, name)
+            kv = self._current(info, key, name, precondition)
             old = unpack(kv.value)
             if fast is not statuswrite.UNSUPPORTED and self._patch_names_match(info, old, name, namespace):
                 result = self._write_status(key, kv, old, statuswrite.patched_status(old, fast))
@@ -730,11 +718,7 @@ class Registry:
         precondition = self._parse_rv(resource_version) if resource_version else None
         key = self._key(info, name, namespace)
         while True:
-            kv = self.store.get(key)
-            if kv is None:
-                raise NotFound(f'pods "{name}" not found')
-            if precondition is not None and precondition != kv.mod_revision:
-                raise self._conflict(info, name)
+            kv = self._current(info, key, name, precondition)
             if self._models and not dns1123_subdomain(node_name):
                 result = self._bind_model(key, kv, name, node_name)
                 if result is not None:
@@ -968,6 +952,16 @@ class Registry:
         if number < 0 or str(number) != str(value):
             raise ValidationError(FieldError("metadata.resourceVersion", "must be a resource version", value))
         return number
+
+    def _current(self, info: KindInfo, key: str, name: Any, precondition: int | None) -> Any:
+        """The stored kv a write starts from: NotFound when there is none, Conflict when ``precondition`` (a
+        resourceVersion the caller asked for) is not its mod_revision."""
+        kv = self.store.get(key)
+        if kv is None:
+            raise NotFound(f'{info.resource} "{name}" not found')
+        if precondition is not None and precondition != kv.mod_revision:
+            raise self._conflict(info, name)
+        return kv
 
     @staticmethod
     def _conflict(info: KindInfo, name: Any) -> Conflict:
