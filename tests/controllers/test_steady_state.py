@@ -15,33 +15,17 @@ import time
 import objects
 import pytest
 
-from controllers import ControllerManager, HollowNodes
 
 from ctrl_helpers import WAIT, replica_set, wait_for
-from workload_helpers import daemon_set, deployment, stateful_set
-from scheduling import Scheduler
+from workload_helpers import daemon_set, deployment, stateful_set, whole_cluster
 
 SETTLE = 1.5   # seconds the store is watched at rest (heartbeats come every 0.5 s: several per node)
 
 
 @pytest.fixture
 def cluster(registry):
-    stop = threading.Event()
-    nodes = HollowNodes(registry, 3, termination_seconds=0, heartbeat_interval=0.5)
-    manager = ControllerManager(registry, metrics=False)
-    scheduler = Scheduler()
-    thread = threading.Thread(target=lambda: scheduler.run(registry, stop=stop, timeout=120), daemon=True)
-    nodes.start()
-    manager.start()
-    thread.start()
-    try:
-        yield nodes, manager
-    finally:
-        stop.set()
-        thread.join(30)
-        manager.stop()
-        nodes.stop()
-        assert not thread.is_alive()
+    with whole_cluster(registry, heartbeat_interval=0.5) as running:
+        yield running
 
 
 def _job(name: str) -> objects.Job:

@@ -3,37 +3,20 @@ ReplicaSet controller and the garbage collector), hollow nodes as kubelets and t
 the pods (the DaemonSet's through its matchFields node affinity)."""
 from __future__ import annotations
 
-import threading
-
 import pytest
 
-from controllers import ControllerManager, HollowNodes
 from controllers.controllerref import controller_of
 from controllers.daemonset import target_node
 
 from ctrl_helpers import WAIT
-from workload_helpers import PodWatcher, daemon_set, deployment, image_of, stateful_set, wait_until, with_image
-from scheduling import Scheduler
+from workload_helpers import (PodWatcher, daemon_set, deployment, image_of, stateful_set, wait_until, whole_cluster,
+                              with_image)
 
 
 @pytest.fixture
 def cluster(registry):
-    stop = threading.Event()
-    nodes = HollowNodes(registry, 3, termination_seconds=0)
-    manager = ControllerManager(registry, metrics=False)
-    scheduler = Scheduler()
-    thread = threading.Thread(target=lambda: scheduler.run(registry, stop=stop, timeout=120), daemon=True)
-    nodes.start()
-    manager.start()
-    thread.start()
-    try:
-        yield nodes, manager
-    finally:
-        stop.set()
-        thread.join(30)
-        manager.stop()
-        nodes.stop()
-        assert not thread.is_alive()
+    with whole_cluster(registry) as running:
+        yield running
 
 
 def running(registry, kind, name):

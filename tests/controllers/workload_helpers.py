@@ -1,14 +1,17 @@
 """Builders, a stand-in kubelet and invariant watchers for the workload controller tests (not a test module)."""
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import objects
 from objects import Condition, Registry
 
+from controllers import ControllerManager, HollowNodes
 from controllers.podstate import format_time, is_active
+from scheduling import Scheduler
 
 from ctrl_helpers import wait_for
 
@@ -177,3 +180,25 @@ def stateful_set(name: str, replicas: int, image: str = "v1", namespace: str = "
         body["updateStrategy"] = strategy
     return objects.from_dict({"apiVersion": "apps/v1", "kind": "StatefulSet",
                               "metadata": {"name": name, "namespace": namespace}, "spec": body})
+
+
+@contextlib.contextmanager
+def whole_cluster(registry: Registry, **node_options: Any) -> Iterator[tuple[Any, Any]]:
+    """Three hollow nodes (``node_options`` for HollowNodes), every default controller and the real scheduler
+    on ``registry``; yields (nodes, manager) and stops all three, the scheduler's thread within 30 s."""
+    stop = threading.Event()
+    nodes = HollowNodes(registry, 3, termination_seconds=0, **node_options)
+    manager = ControllerManager(registry, metrics=False)
+    scheduler = Scheduler()
+    thread = threading.Thread(target=lambda: scheduler.run(registry, stop=stop, timeout=120), daemon=True)
+    nodes.start()
+    manager.start()
+    thread.start()
+    try:
+        yield nodes, manager
+    finally:
+        stop.set()
+        thread.join(30)
+        manager.stop()
+        nodes.stop()
+        assert not thread.is_alive()
