@@ -1,8 +1,11 @@
 """Shared builders for the registry tests (not a test module)."""
 from __future__ import annotations
 
+import copy
 import sys
 from pathlib import Path
+
+import msgpack
 
 import kvstore
 import objects
@@ -45,3 +48,41 @@ def new_registry(path=None, backend="embedded", **options):
     else:
         store = open_store(backend, **options)
     return store, Registry(store, clock=lambda: 1_700_000_000.0)
+
+
+DIFFERENTIAL_CLOCK = 1_700_000_000.0  # the clock of twin_registries: creationTimestamp 2023-11-14T22:13:20Z
+DIFFERENTIAL_UID = "5f0c6b3a-0000-4000-8000-000000000001"
+
+
+def twin_registries(flag: str, key: str | None, how: str, body: dict) -> tuple[Registry, Registry]:
+    """Two registries on two stores holding the same object at the same revision, the first with the
+    Registry attribute ``flag`` (a fast path's switch) off, the second with it on: a differential test
+    writes the same to both. ``how``: "create" through the registry, or "put" of the codec's stored form
+    straight into the store (for states a create cannot make, such as being deleted). ``key``: where the
+    object is stored (None: where the registry keeps an object of its kind, name and namespace)."""
+    regs = []
+    for fast in (False, True):
+        reg = Registry(kvstore.open(), clock=lambda: DIFFERENTIAL_CLOCK)
+        setattr(reg, flag, fast)
+        regs.append(reg)
+    general, fast_reg = regs
+    if key is None:
+        info, meta = general.kind_info(body["kind"]), body["metadata"]
+        key = info.key(meta["name"], (meta.get("namespace") or "default") if info.namespaced else None)
+    if how == "create":
+        fast_reg.create(objects.from_dict(copy.deepcopy(body)))
+        value = fast_reg.store.get(key).value
+    else:
+        body = copy.deepcopy(body)
+        body["metadata"].update(uid=DIFFERENTIAL_UID, creationTimestamp="2023-11-14T22:13:20Z", generation=1)
+        value = msgpack.packb(objects.from_dict(body, defaults=True).to_dict(), use_bin_type=True)  # stored form
+        fast_reg.store.put(key, value)
+    general.store.put(key, value)
+    assert general.store.revision == fast_reg.store.revision
+    return general, fast_reg
+
+
+def store_state(reg: Registry, key: str) -> tuple:
+    """(the store's revision, (value, mod_revision) at ``key`` or None): what two registries must agree on."""
+    kv = reg.store.get(key)
+    return reg.store.revision, None if kv is None else (kv.value, kv.mod_revision)

@@ -16,6 +16,7 @@ import kvstore
 import objects
 from objects import ObjectsError
 from objects.registry import Registry
+from registry_helpers import store_state, twin_registries
 from objects.schema import absent
 
 CLOCK = 1_700_000_000.0
@@ -114,25 +115,7 @@ def _valid(kind, status):
 
 
 def _store_pair(kind, how, body):
-    """Two registries (general path, status path) on two stores holding the same object at the same revision."""
-    regs = []
-    for fast in (False, True):
-        store = kvstore.open()
-        reg = Registry(store, clock=lambda: CLOCK)
-        reg._status_fast = fast
-        regs.append(reg)
-    general, fast = regs
-    if how == "create":
-        fast.create(objects.from_dict(copy.deepcopy(body)))
-        value = fast.store.get(KEYS[kind]).value
-    else:
-        body = copy.deepcopy(body)
-        body["metadata"].update(uid="5f0c6b3a-0000-4000-8000-000000000001", creationTimestamp=STAMP, generation=1)
-        value = msgpack.packb(objects.from_dict(body, defaults=True).to_dict(), use_bin_type=True)  # its stored form
-        fast.store.put(KEYS[kind], value)
-    general.store.put(KEYS[kind], value)
-    assert general.store.revision == fast.store.revision
-    return general, fast
+    return twin_registries("_status_fast", KEYS[kind], how, body)
 
 
 def _outcome(action):
@@ -143,8 +126,7 @@ def _outcome(action):
 
 
 def _state(reg, kind):
-    kv = reg.store.get(KEYS[kind])
-    return reg.store.revision, None if kv is None else (kv.value, kv.mod_revision)
+    return store_state(reg, KEYS[kind])
 
 
 def _same(general, fast, kind, write):
@@ -349,20 +331,10 @@ def _with_status(obj, raw):
 
 @pytest.mark.parametrize("body", CORPUS, ids=lambda d: f"{d['kind']}-{d['metadata'].get('name')}")
 def test_every_kind_of_the_corpus_writes_status_as_the_general_path(body):
-    body = copy.deepcopy(body)
-    body["metadata"].update(uid="5f0c6b3a-0000-4000-8000-000000000001", creationTimestamp=STAMP, generation=1)
-    value = msgpack.packb(objects.from_dict(body, defaults=True).to_dict(), use_bin_type=True)
-    regs = []
-    for fast in (False, True):
-        reg = Registry(kvstore.open(), clock=lambda: CLOCK)
-        reg._status_fast = fast
-        regs.append(reg)
-    general, fast = regs
+    general, fast = twin_registries("_status_fast", None, "put", body)
     info = general.kind_info(body["kind"])
     name, ns = body["metadata"]["name"], body["metadata"].get("namespace", "default") if info.namespaced else None
     key = info.key(name, ns)
-    for reg in regs:
-        reg.store.put(key, value)
     try:
         for write in STATUS_WRITES:
             expected = _outcome(lambda: write(general, body["kind"], name, ns))

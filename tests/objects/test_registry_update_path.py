@@ -15,6 +15,7 @@ import kvstore
 import objects
 from objects import ObjectsError
 from objects.registry import Registry
+from registry_helpers import store_state, twin_registries
 
 CLOCK = 1_700_000_000.0
 STAMP = "2023-11-14T22:13:20Z"
@@ -95,24 +96,7 @@ def cases(draw):
 
 
 def _pair(kind, how, body):
-    """Two registries (general path, fast path) on two stores holding the same object at the same revision."""
-    regs = []
-    for fast in (False, True):
-        reg = Registry(kvstore.open(), clock=lambda: CLOCK)
-        reg._update_fast = fast
-        regs.append(reg)
-    general, fast = regs
-    if how == "create":
-        fast.create(objects.from_dict(copy.deepcopy(body)))
-        value = fast.store.get(KEYS[kind]).value
-    else:
-        body = copy.deepcopy(body)
-        body["metadata"].update(uid=UID, creationTimestamp=STAMP, generation=1)
-        value = msgpack.packb(objects.from_dict(body, defaults=True).to_dict(), use_bin_type=True)
-        fast.store.put(KEYS[kind], value)
-    general.store.put(KEYS[kind], value)
-    assert general.store.revision == fast.store.revision
-    return general, fast
+    return twin_registries("_update_fast", KEYS[kind], how, body)
 
 
 def _outcome(action):
@@ -123,8 +107,7 @@ def _outcome(action):
 
 
 def _state(reg, kind):
-    kv = reg.store.get(KEYS[kind])
-    return reg.store.revision, None if kv is None else (kv.value, kv.mod_revision)
+    return store_state(reg, KEYS[kind])
 
 
 def _precondition(reg, kind, choice):
