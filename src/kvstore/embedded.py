@@ -36,7 +36,11 @@ class EmbeddedEngine:
         self._failure: KVError | None = None
         self._pack = msgpack.Packer(use_bin_type=True).pack  # reused: only called under self.lock
 
-    def propose(self, command: Command) -> Any:
+    applies_checked = True  # propose(command, checked=True) skips the state machine's checks (Store.txn)
+
+    def propose(self, command: Command, checked: bool = False) -> Any:
+        """Apply ``command`` (``checked``: one ``txn.check_txn_request`` passed with the state machine's limits)
+        and log it; the response, or the error as a value."""
         wal = self.wal
         with self.lock:
             if self._closed:
@@ -44,7 +48,7 @@ class EmbeddedEngine:
             if self._failure is not None:
                 return self._failure
             state = self.state
-            result = state.apply(command)
+            result = state.apply_checked(command) if checked else state.apply(command)
             record = state.last_record
             if record is None or wal is None:
                 return result

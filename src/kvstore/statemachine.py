@@ -88,6 +88,15 @@ class StateMachine:
             return error
         return self._handlers[command[0]](command)
 
+    def apply_checked(self, command: list[Any]) -> Any:
+        """``apply`` of a command its caller checked: a txn that passed ``txn.check_txn_request`` with this
+        machine's limits (the embedded store's ``Store.txn``), which ``apply`` would check again. The result
+        and the change are ``apply``'s. Commands read from a log or the network go through ``apply``."""
+        if type(command) is list and command and command[0] == "txn":
+            self.last_record = None
+            return self._apply_valid_txn(command)
+        return self.apply(command)
+
     def _commit(self, revision: int, events: list[Event]) -> None:
         self.revision = revision
         self._log.append(events[0] if len(events) == 1 else tuple(events))
@@ -243,6 +252,9 @@ class StateMachine:
         error = check_txn_command(command, self.max_txn_ops, self.max_value_bytes)
         if error is not None:
             return error
+        return self._apply_valid_txn(command)
+
+    def _apply_valid_txn(self, command: list[Any]) -> Any:
         path: list[bool] = []
         self._choose_path(command, path)  # every guard is read before any write, as etcd's compareToPath
         error = self._check_path(command, path)
@@ -258,6 +270,13 @@ class StateMachine:
 
     def _compare(self, compare: list[Any]) -> bool:
         target, result, key, end, operand = compare
+        if end is None:
+            # one key (every Registry write's guard): live_in's answer without the generator
+            kv = self.index.latest.get(key)
+            if kv is None:
+                return False if target == 3 else _compare_result(0, result, operand)
+            actual = kv.mod_revision if target == 2 else getattr(kv, _COMPARE_FIELDS[target])
+            return actual == operand if result == 0 else _compare_result(actual, result, operand)
         kvs = list(self.index.live_in(key, end, None))
         if not kvs:
             if target == 3:  # a value guard on a missing key is always false in etcd
@@ -267,7 +286,11 @@ class StateMachine:
         return all(_compare_result(getattr(kv, field), result, operand) for kv in kvs)
 
     def _choose_path(self, txn: list[Any], path: list[bool]) -> None:
-        succeeded = all(self._compare(compare) for compare in txn[1])
+        succeeded = True
+        for compare in txn[1]:
+            if not self._compare(compare):
+                succeeded = False
+                break
         path.append(succeeded)
         for op in txn[2] if succeeded else txn[3]:
             if op[0] == "txn":

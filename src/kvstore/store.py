@@ -14,7 +14,10 @@ becomes applied. The embedded engine applies locally (and appends to the WAL); t
     engine.close()
 
 Write path (embedded): check arguments -> build command -> ``engine.propose``: under the lock
-``state.apply`` + ``wal.append`` -> release the lock -> ``wal.wait_durable(seq)`` -> return.
+``state.apply`` + ``wal.append`` -> release the lock -> ``wal.wait_durable(seq)`` -> return. A txn is
+checked once: the store checks it whole (``txn.check_txn_request``) and an engine that declares
+``applies_checked`` takes ``propose(command, checked=True)``, its state machine's ``apply_checked``; a
+Raft member's state machine checks every command it reads from the log.
 Reads at the current revision of a single key are a dict lookup without the lock.
 """
 from __future__ import annotations
@@ -32,7 +35,7 @@ from .errors import InvalidArgument, KeyTooLarge, KVError, LeaseExists, LeaseTTL
 from .etcd3compat import Etcd3Aliases
 from .leases import MAX_LEASE_TTL
 from .statemachine import StateMachine
-from .txn import Compare, Command, Op, build_txn, check_txn_command
+from .txn import Compare, Command, Op, build_txn, check_txn_request, flat_txn_ok
 from .types import DeleteResponse, KeyValue, Lease, LeaseTimeToLive, PutResponse, RangeResponse, SortOrder, \
     SortTarget, Status, TxnResponse, WatchFilter
 from .watch import WatchCallback, Watcher, WatchHub
@@ -66,6 +69,12 @@ class Store(Etcd3Aliases):
         self._max_request_bytes = to_int("max_request_bytes", max_request_bytes, minimum=1)
         self._max_txn_ops = to_int("max_txn_ops", max_txn_ops, minimum=1)
         self._clock = clock if clock is not None else time.monotonic
+        # An engine whose state machine applies the very commands this store checked (the embedded one; not a
+        # Raft member, whose state machine reads its commands from the log) is told a txn was checked, so the
+        # state machine does not check it again: only when both enforce the same limits.
+        state = engine.state
+        self._checked_txns = bool(getattr(engine, "applies_checked", False)) \
+            and state.max_txn_ops == self._max_txn_ops and state.max_value_bytes == self._max_value_bytes
         self._hub = WatchHub(engine.lock, engine.state, to_int("watch_queue_size", watch_queue_size, minimum=1))
         engine.state.listener = self._hub.publish
         engine.state.before_restore = self._hub.resync
@@ -191,11 +200,20 @@ class Store(Etcd3Aliases):
         """etcd Txn: if every guard in ``compare`` holds run ``success`` else ``failure``; atomic, one
         revision. A txn may not put the same key twice, nor put a key it deletes (:class:`DuplicateKey`)."""
         command = build_txn(compare, success, failure)
-        error = check_txn_command(command, self._max_txn_ops, self._max_value_bytes, self._max_key_bytes,
-                                  self._max_request_bytes)
-        if error is not None:
-            raise error
-        return self._propose(command)  # type: ignore[no-any-return]
+        if not flat_txn_ok(command, self._max_txn_ops, self._max_value_bytes, self._max_key_bytes,
+                           self._max_request_bytes):
+            error = check_txn_request(command, self._max_txn_ops, self._max_value_bytes, self._max_key_bytes,
+                                      self._max_request_bytes)
+            if error is not None:
+                raise error
+        if not self._checked_txns:
+            return self._propose(command)  # type: ignore[no-any-return]
+        if self._closed:
+            raise StoreClosed()
+        result = self._engine.propose(command, checked=True)
+        if isinstance(result, KVError):
+            raise result
+        return result  # type: ignore[no-any-return]
 
     def compact(self, revision: int) -> int:
         """Drop history below ``revision``; returns the store revision. Compacting at or below the current

@@ -22,11 +22,13 @@ from __future__ import annotations
 from typing import Any
 
 from .args import range_end_for, to_bool, to_bytes, to_int, to_key, to_lease_id
+from .commands import check_command
 from .errors import DuplicateKey, InvalidArgument, InvalidType, KeyTooLarge, RequestTooLarge, TooManyOps, \
     ValueProvided, LeaseProvided, ValueTooLarge
 from .types import SortOrder, SortTarget
 
-__all__ = ["Compare", "Op", "CompareTarget", "CompareResult", "check_txn_command", "Command"]
+__all__ = ["Compare", "Op", "CompareTarget", "CompareResult", "check_txn_command", "check_txn_request", "flat_txn_ok",
+           "Command"]
 
 Command = list  # a msgpack-able list, first item the operation name
 
@@ -78,6 +80,12 @@ class Compare:
 
     @classmethod
     def _make(cls, target: int, key: Any, range_end: Any, prefix: bool) -> Compare:
+        if range_end is None and prefix is False and key:
+            # the common guard on one key: what range_end_for gives for it, without its calls
+            if type(key) is bytes:
+                return cls(target, key, None)
+            if type(key) is str:
+                return cls(target, key.encode("utf-8"), None)
         key_bytes, end = range_end_for(key, range_end, to_bool("prefix", prefix))
         return cls(target, key_bytes, end)
 
@@ -109,6 +117,8 @@ class Compare:
         return cls._make(CompareTarget_LEASE, key, range_end, prefix)
 
     def _with(self, result: int, operand: Any) -> Compare:
+        if type(operand) is int and self.result is None and self.target != CompareTarget_VALUE:
+            return Compare(self.target, self.key, self.range_end, result, operand)  # what to_int gives back
         if self.result is not None:
             raise InvalidArgument(f"compare on {self.key!r} already has an operator")
         if self.target == CompareTarget_VALUE:
@@ -164,6 +174,13 @@ class Op:
     def put(key: bytes | str, value: bytes | str | None = None, *, lease: Any = None, prev_kv: bool = False,
             ignore_value: bool = False, ignore_lease: bool = False) -> Command:
         """A put, with the same arguments as ``Store.put`` (``lease``: an ID or a :class:`Lease`)."""
+        if type(value) is bytes and lease is None and prev_kv is False and ignore_value is False \
+                and ignore_lease is False and key:
+            # the common put: the list the checks below build for it
+            if type(key) is bytes:
+                return ["put", key, value, 0, False, False, False]
+            if type(key) is str:
+                return ["put", key.encode("utf-8"), value, 0, False, False, False]
         key_bytes = to_key("key", key)
         if value is None and ignore_value is True:
             value = b""  # python-etcd3 style: keep the value, none needed
@@ -257,6 +274,75 @@ def check_txn_command(command: Command, max_txn_ops: int, max_value_bytes: int, 
         if max_request_bytes is not None and size > max_request_bytes:
             return RequestTooLarge(size, max_request_bytes, "txn request")
     return error
+
+
+def check_txn_request(command: Command, max_txn_ops: int, max_value_bytes: int, max_key_bytes: int,
+                      max_request_bytes: int) -> Exception | None:
+    """Every check a txn request passes before a store applies it, as a value: ``check_txn_command`` with the
+    store's limits, then the state machine's shape check (``commands.check_command``), in that order. A
+    command that passes is one the state machine would not refuse for its form or its size, so a state
+    machine with the same limits may apply it without checking again (``StateMachine.apply_checked``)."""
+    try:
+        error = check_txn_command(command, max_txn_ops, max_value_bytes, max_key_bytes, max_request_bytes)
+    except (IndexError, TypeError, AttributeError):
+        # an op list written by hand, too short or with a wrong type: the shape check names it
+        shape = check_command(command)
+        if shape is None:
+            raise
+        return shape
+    return error if error is not None else check_command(command)
+
+
+def flat_txn_ok(command: Command, max_txn_ops: int, max_value_bytes: int, max_key_bytes: int,
+                max_request_bytes: int) -> bool:
+    """True when ``check_txn_request`` would pass ``command`` with these limits, found in one walk for the
+    txn a Registry write sends (single-key compares, single-key puts and deletes, no nested txn, no range,
+    no key written twice in a branch). False says only that the full checks must decide."""
+    if type(command) is not list or len(command) != 4:
+        return False
+    _, compares, success, failure = command
+    if type(compares) is not list or type(success) is not list or type(failure) is not list \
+            or len(compares) > max_txn_ops or len(success) > max_txn_ops or len(failure) > max_txn_ops:
+        return False
+    size = 0
+    for compare in compares:
+        if type(compare) is not list or len(compare) != 5:
+            return False
+        target, result, key, end, operand = compare
+        if end is not None or type(key) is not bytes or not key or len(key) > max_key_bytes \
+                or type(result) is not int or not 0 <= result <= 3 or type(target) is not int:
+            return False
+        if target == CompareTarget_VALUE:
+            if type(operand) is not bytes:
+                return False
+            size += len(operand)
+        elif type(operand) is not int or not 0 <= target <= 4:
+            return False
+        size += len(key)
+    for ops in (success, failure):
+        written: set[bytes] = set()
+        for op in ops:
+            if type(op) is not list or not op:
+                return False
+            kind = op[0]
+            if kind == "put":
+                if len(op) != 7:
+                    return False
+                key, value, lease = op[1], op[2], op[3]
+                if type(value) is not bytes or len(value) > max_value_bytes or type(lease) is not int or lease < 0:
+                    return False
+                size += len(value)
+            elif kind == "delete":
+                if len(op) != 4 or op[2] is not None:
+                    return False
+                key = op[1]
+            else:
+                return False
+            if type(key) is not bytes or not key or len(key) > max_key_bytes or key in written:
+                return False
+            written.add(key)
+            size += len(key)
+    return size <= max_request_bytes
 
 
 def _request_size(command: Command) -> tuple[int, int]:

@@ -20,7 +20,7 @@ from ..errors import (Compacted, FutureRevision, InvalidArgument, KVError, Lease
                       LeaseTTLTooLarge, RequestTooLarge, StoreClosed, TooManyOps, ValueTooLarge)
 from ..leases import MAX_LEASE_TTL
 from ..store import DEFAULT_MAX_REQUEST_BYTES, DEFAULT_MAX_TXN_OPS, DEFAULT_MAX_VALUE_BYTES
-from ..txn import Command, Compare, Op, build_txn, check_txn_command
+from ..txn import Command, Compare, Op, build_txn, check_txn_request
 from ..txn import _request_size as request_size
 from ..types import (DeleteResponse, KeyValue, Lease, LeaseTimeToLive, PutResponse, RangeResponse, SortOrder,
                      SortTarget, Status, TxnResponse, WatchFilter)
@@ -129,7 +129,7 @@ class EtcdStore(Etcd3Aliases):
         """etcd Txn; see :meth:`kvstore.Store.txn`."""
         self._check_open()
         command = build_txn(compare, success, failure)
-        error = check_txn_command(command, self._max_txn_ops, self._max_value_bytes, self._max_request_bytes,
+        error = check_txn_request(command, self._max_txn_ops, self._max_value_bytes, self._max_request_bytes,
                                   self._max_request_bytes)
         if error is not None:
             raise error
