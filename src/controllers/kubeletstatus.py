@@ -18,6 +18,7 @@ docs/controllers.md):
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import math
 from typing import Any, Iterable, Mapping
@@ -37,10 +38,19 @@ DEFAULT_CAPACITY = {"cpu": "4", "memory": "32Gi", "pods": "110"}
 KUBELET_VERSION = "v1.31.0-borgkit-hollow"
 
 
+_last_stamp: tuple[int, str] = (-1, "")  # (whole second, its text): the clock asks for the same second in a row
+
+
 def rfc3339(seconds: float) -> str:
     """metav1.Time as the API server writes it (whole seconds, UTC)."""
-    stamp = datetime.datetime.fromtimestamp(math.floor(seconds), tz=datetime.timezone.utc)
-    return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+    global _last_stamp
+    whole = math.floor(seconds)
+    last = _last_stamp  # one read: another thread may replace it meanwhile (with a pair as consistent)
+    if last[0] == whole:
+        return last[1]
+    text = datetime.datetime.fromtimestamp(whole, tz=datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    _last_stamp = (whole, text)
+    return text
 
 
 def parse_time(text: str | None) -> float | None:
@@ -141,6 +151,7 @@ def _container_id(uid: str, name: str, restarts: int) -> str:
     return "containerd://" + hashlib.sha256(f"{uid}/{name}/{restarts}".encode()).hexdigest()
 
 
+@functools.lru_cache(maxsize=256)  # a few images, each the same for every pod of a template
 def _image_id(image: str | None) -> str:
     return "docker.io/library/" + (image or "none") + "@sha256:" + hashlib.sha256((image or "").encode()).hexdigest()
 

@@ -16,10 +16,11 @@ from sys import intern
 from typing import Any, Callable, ClassVar, Iterable
 
 from .errors import FieldError, ValidationError
+from .listmemo import list_memo
 
 __all__ = ["Check", "Errors", "INT32", "INT64", "join", "json_type", "type_error", "FieldType", "Str", "Enum",
            "Int", "Bool", "IntOrString", "StrList", "StrMap", "Nested", "Value", "ListOf", "Raw", "as_field_type",
-           "check_json", "copy_json", "report_duplicates"]
+           "check_json", "check_json_at", "copy_json", "report_duplicates"]
 
 Check = Callable[[Any], "list[str]"]
 Errors = list[FieldError]
@@ -298,20 +299,33 @@ def as_field_type(ftype: FieldType | type) -> FieldType:
 class ListOf(FieldType):
     """A list of nested models or values."""
 
-    __slots__ = ("item", "item_emit")
+    __slots__ = ("item", "item_emit", "memo")
     collection: ClassVar[type] = list
 
     def __init__(self, item: FieldType | type) -> None:
         self.item = item = as_field_type(item)
         self.item_emit = item.emit
+        self.memo = list_memo(item.cls, _SCALARS) if isinstance(item, Nested) else None
 
     def parse(self, value: Any, parent: str, key: str | int, errs: Errors) -> Any:
         if type(value) is not list:
             errs.append(type_error(parent, key, value, "array"))
             return None
+        memo = self.memo
+        content = None
+        if memo is not None and value:
+            content = memo.key(value)
+            if content is not None:
+                hit = memo.get(content)
+                if hit is not None:
+                    return hit
         path = join(parent, key)
         parse = self.item.parse
-        return [parse(v, path, i, errs) for i, v in enumerate(value)]
+        before = len(errs)
+        items = [parse(v, path, i, errs) for i, v in enumerate(value)]
+        if content is not None and len(errs) == before:
+            memo.put(content, items)  # type: ignore[union-attr]
+        return items
 
     def emit(self, value: Any) -> Any:  # type: ignore[override]
         item_emit = self.item_emit
@@ -326,15 +340,90 @@ class Raw(FieldType):
     __slots__ = ()
 
     def parse(self, value: Any, parent: str, key: str | int, errs: Errors) -> Any:
-        return check_json(value, join(parent, key), errs)
+        return check_json_at(value, parent, key, errs)
 
     @staticmethod
     def emit(value: Any) -> Any:
         return copy_json(value)
 
 
+_SCALARS = (Str, Enum, Int, Bool, IntOrString)  # field types whose value a shallow copy of a model copies
+
+
 def check_json(value: Any, path: str, errs: Errors, depth: int = 0) -> Any:
     """A private copy of ``value``, appending an error for anything JSON (and msgpack) cannot carry."""
+    t = type(value)
+    if t is str:
+        return intern(value)
+    if t is dict or t is list:
+        try:
+            return _copy_checked(value, depth)
+        except _Unfit:
+            pass
+    return _check_json_walk(value, path, errs, depth)
+
+
+def check_json_at(value: Any, parent: str, key: str | int, errs: Errors) -> Any:
+    """``check_json(value, join(parent, key), errs)``, the path built only when there is a problem."""
+    t = type(value)
+    if t is str:
+        return intern(value)
+    if t is dict or t is list:
+        try:
+            return _copy_checked(value, 0)
+        except _Unfit:
+            pass
+    return _check_json_walk(value, join(parent, key), errs)
+
+
+class _Unfit(Exception):
+    """A raw value holds something check_json reports: the walk with paths names it."""
+
+
+_LOW, _HIGH = INT64[0], 2**64 - 1
+_isfinite = math.isfinite
+
+
+def _copy_checked(value: Any, depth: int) -> Any:
+    """What check_json returns for the list or dict ``value`` at ``depth`` when nothing in it is to be
+    reported, built without a path per value (most raw values are fine: the paths were most of the work);
+    raises _Unfit at the first problem."""
+    if depth >= _MAX_RAW_DEPTH:
+        raise _Unfit
+    depth += 1
+    if type(value) is dict:
+        out = {}
+        for k, v in value.items():
+            t = type(v)
+            if type(k) is not str:
+                raise _Unfit
+            if t is str:
+                out[k] = intern(v)
+            elif t is dict or t is list:
+                out[k] = _copy_checked(v, depth)
+            elif t is bool or v is None or (t is int and _LOW <= v <= _HIGH) or (t is float and _isfinite(v)):
+                out[k] = v
+            else:
+                raise _Unfit
+        return out
+    items = []
+    append = items.append
+    for v in value:
+        t = type(v)
+        if t is str:
+            append(intern(v))
+        elif t is dict or t is list:
+            append(_copy_checked(v, depth))
+        elif t is bool or v is None or (t is int and _LOW <= v <= _HIGH) or (t is float and _isfinite(v)):
+            append(v)
+        else:
+            raise _Unfit
+    return items
+
+
+def _check_json_walk(value: Any, path: str, errs: Errors, depth: int = 0) -> Any:
+    """check_json walking every value with its path: the reference, and the way a value with a problem is
+    reported."""
     t = type(value)
     if t is str:
         return intern(value)
@@ -352,14 +441,14 @@ def check_json(value: Any, path: str, errs: Errors, depth: int = 0) -> Any:
         errs.append(FieldError(path, f"must be nested at most {_MAX_RAW_DEPTH} levels deep", json_type(value)))
         return None
     if t is list:
-        return [check_json(v, f"{path}[{i}]", errs, depth + 1) for i, v in enumerate(value)]
+        return [_check_json_walk(v, f"{path}[{i}]", errs, depth + 1) for i, v in enumerate(value)]
     if t is dict:
         out = {}
         for k, v in value.items():
             if type(k) is not str:
                 errs.append(FieldError(path, "keys must be strings", repr(k)))
             else:
-                out[k] = check_json(v, join(path, k), errs, depth + 1)
+                out[k] = _check_json_walk(v, join(path, k), errs, depth + 1)
         return out
     errs.append(FieldError(path, "must be a JSON value", t.__name__))
     return None

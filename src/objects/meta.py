@@ -82,6 +82,7 @@ class ObjectMeta(Model):
 class Condition(Model):
     """One entry of ``status.conditions`` (PodCondition, NodeCondition, DeploymentCondition, ...)."""
 
+    LISTS_REMEMBERED = 512  # kubelets write the same conditions for every pod of a second (objects.listmemo)
     FIELDS = (
         Field("type", Str(), required=True),
         Field("status", Enum("True", "False", "Unknown"), required=True),

@@ -21,7 +21,7 @@ from types import MappingProxyType
 from typing import Any, Callable, ClassVar, Iterable, TypeVar
 
 from .errors import FieldError, ValidationError
-from .fieldtypes import Errors, FieldType, as_field_type, check_json, copy_json, join, json_type, type_error
+from .fieldtypes import Errors, FieldType, as_field_type, check_json_at, copy_json, join, json_type, type_error
 
 __all__ = ["ABSENT", "Field", "Model", "model", "absent", "camel", "MUTATIONS"]
 
@@ -76,6 +76,7 @@ class Model:
     FIELDS: ClassVar[tuple[Field, ...]] = ()
     DERIVED: ClassVar[tuple[str, ...]] = ()
     TRACKED: ClassVar[bool] = False  # a field assigned after building counts in MUTATIONS (derived values read it)
+    LISTS_REMEMBERED: ClassVar[int] = 0  # lists of it read once per content, this many kept (objects.listmemo)
     _by_key: ClassVar[dict[str, Field]] = {}
     _required: ClassVar[tuple[Field, ...]] = ()
     _has_rules: ClassVar[bool] = False
@@ -100,7 +101,7 @@ class Model:
                 if type(k) is not str:
                     errs.append(FieldError(path, "keys must be strings", repr(k)))
                     continue
-                unknown[k] = check_json(v, join(path, k), errs)
+                unknown[k] = check_json_at(v, path, k, errs)
             elif v is not None:
                 kwargs[f.attr] = f.type.parse(v, path, k, errs)
         if cls._required:

@@ -86,8 +86,10 @@ def _merge(target: Any, patch: Any) -> Any:
     for key, value in patch.items():
         if value is None:
             result.pop(key, None)
-        else:
+        elif isinstance(value, dict):
             result[key] = _merge(result.get(key), value)
+        else:
+            result[key] = value  # a list or a scalar replaces what was there
     return result
 
 
@@ -119,9 +121,12 @@ def encode_status(old: Any, stored: dict[str, Any], raw: Any) -> Any:
     if obj.unknown_fields is not old.unknown_fields:
         return FALLBACK
     status = obj.status
-    if status.unknown_fields is ABSENT:
+    unknown = status.unknown_fields
+    if unknown is ABSENT:
         emitted = status.to_dict()
         status_dict = emitted if emitted else ABSENT_STATUS
+    elif unknown:
+        status_dict = _packed_dict(status, unknown)
     else:
         status_dict = status.to_dict()
     # the stored dict with the new status where to_dict puts it: after the modelled fields before it,
@@ -138,6 +143,14 @@ def encode_status(old: Any, stored: dict[str, Any], raw: Any) -> Any:
         if k not in by_key:
             out[k] = v
     return obj, pack(out)
+
+
+def _packed_dict(status: Any, unknown: dict[str, Any]) -> dict[str, Any]:
+    """``status.to_dict()`` for packing only: the unknown fields (``_read``'s private copies, which the
+    status object keeps) as they are instead of copied, in the place to_dict puts them, after the rest."""
+    out = status._copy(unknown_fields=None).to_dict()
+    out.update(unknown)
+    return out
 
 
 def update_request(obj: Any) -> Any:

@@ -32,6 +32,9 @@ _LETTER_RE = re.compile(r"[a-z]")
 _TIMESTAMP_RE = re.compile(
     r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[Tt]([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d{1,9})?"
     r"([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)$")
+# A dotted quad as ipaddress.IPv4Address reads it: ASCII decimal octets up to 255, no leading zeros.
+_IPV4_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4_RE = re.compile(rf"(?:{_IPV4_OCTET}\.){{3}}{_IPV4_OCTET}")
 
 STANDARD_RESOURCES = frozenset({"cpu", "memory", "ephemeral-storage", "pods", "storage"})
 _STANDARD_PREFIXES = ("hugepages-", "requests.", "limits.")
@@ -143,6 +146,8 @@ def timestamp(value: str) -> list[str]:
 
 def ip_address(value: str) -> list[str]:
     """A valid IPv4 or IPv6 address."""
+    if _IPV4_RE.fullmatch(value):
+        return []  # what ipaddress accepts as IPv4, without building the address (pod IPs rarely repeat)
     try:
         ipaddress.ip_address(value)
     except ValueError:

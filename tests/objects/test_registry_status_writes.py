@@ -1,10 +1,12 @@
 """Registry status writes on the models encode only the status (objects.statuswrite): whatever the stored
 object and the status write, valid or not, they store the same bytes at the same revisions, return the same
 object and raise the same error as the general path (whole-object validation and defaulting), which a
-registry with ``_status_fast = False`` takes."""
+registry with ``_status_fast = False`` takes, reading as before the fast reads of statuses too (conditions
+remembered by content, raw JSON copied without paths: ``reading_helpers.reference_reads``)."""
 from __future__ import annotations
 
 import copy
+import math
 import pathlib
 
 import msgpack
@@ -16,6 +18,7 @@ import kvstore
 import objects
 from objects import ObjectsError
 from objects.registry import Registry
+from reading_helpers import reference_reads
 from registry_helpers import store_state, twin_registries
 from objects.schema import absent
 
@@ -130,7 +133,8 @@ def _state(reg, kind):
 
 
 def _same(general, fast, kind, write):
-    expected = _outcome(lambda: write(general))
+    with reference_reads():
+        expected = _outcome(lambda: write(general))
     got = _outcome(lambda: write(fast))
     assert got == expected
     assert _state(fast, kind) == _state(general, kind)
@@ -238,6 +242,63 @@ def test_update_status_is_the_general_path(case):
         fast.store.close()
 
 
+# ------------------------------------------------------------------------------------------------ kubelet statuses
+
+def _kubelet_status(phase, since, now, ip, bad):
+    """A status as a hollow kubelet writes it (controllers.kubeletstatus), the same conditions for every
+    pod of a second; ``bad`` spoils one value of the same shape (what was remembered must not answer)."""
+    ready = phase == "Running"
+    conditions = [{"type": kind, "status": "True" if ok else "False", "lastTransitionTime": when}
+                  for kind, ok, when in (("PodReadyToStartContainers", True, since), ("Initialized", True, since),
+                                         ("Ready", ready, now), ("ContainersReady", ready, now),
+                                         ("PodScheduled", True, since))]
+    for c in conditions[2:4]:
+        if not ready:
+            c.update(reason="ContainersNotReady", message="containers with unready status: [c]")
+    statuses = [{"name": "c", "image": "pause", "imageID": "", "ready": ready, "restartCount": 0, "started": ready,
+                 "state": {"running": {"startedAt": now}} if ready else {"waiting": {"reason": "ContainerCreating"}}}]
+    status = {"phase": phase, "hostIP": "172.16.0.1", "hostIPs": [{"ip": "172.16.0.1"}], "podIP": ip,
+              "podIPs": [{"ip": ip}], "startTime": since, "qosClass": "Burstable", "conditions": conditions,
+              "containerStatuses": statuses}
+    if bad == "condition status":
+        conditions[2]["status"] = "Maybe"
+    elif bad == "condition time":
+        conditions[0]["lastTransitionTime"] = "yesterday"
+    elif bad == "condition reason":
+        conditions[3]["reason"] = 7
+    elif bad == "condition type":
+        del conditions[4]["type"]
+    elif bad == "restart count":
+        statuses[0]["restartCount"] = 2**64
+    elif bad == "started at":
+        statuses[0]["state"] = {"running": {"startedAt": math.inf}}
+    elif bad == "pod IP":
+        status["podIPs"] = [{1: ip}]
+    elif bad == "host IP":
+        status["hostIP"] = "172.16.0.01"
+    return status
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.lists(st.tuples(st.sampled_from(["Pending", "Running"]), st.sampled_from([STAMP, "2023-11-14T22:13:21Z"]),
+                          st.sampled_from(["10.0.0.2", "10.0.0.3", "10.0.0.300"]),
+                          st.sampled_from([None, None, None, "condition status", "condition time", "condition reason",
+                                           "condition type", "restart count", "started at", "pod IP", "host IP"])),
+                min_size=1, max_size=5))
+def test_kubelet_statuses_write_as_the_general_path(writes):
+    """The kubelet's statuses again and again (the conditions and raw fields remembered or copied fast),
+    good and bad: the same as the general path reading as before."""
+    general, fast = _store_pair("Pod", "create", _pod({}, {}, {}, False))
+    try:
+        for phase, now, ip, bad in writes:
+            status = _kubelet_status(phase, STAMP, now, ip, bad)
+            _same(general, fast, "Pod", lambda reg: reg.patch_status("Pod", "obj", {"status": copy.deepcopy(status)},
+                                                                     "default"))
+    finally:
+        general.store.close()
+        fast.store.close()
+
+
 # ------------------------------------------------------------------------------------------------ the fast path is taken
 
 @pytest.fixture
@@ -337,7 +398,8 @@ def test_every_kind_of_the_corpus_writes_status_as_the_general_path(body):
     key = info.key(name, ns)
     try:
         for write in STATUS_WRITES:
-            expected = _outcome(lambda: write(general, body["kind"], name, ns))
+            with reference_reads():
+                expected = _outcome(lambda: write(general, body["kind"], name, ns))
             assert _outcome(lambda: write(fast, body["kind"], name, ns)) == expected
             assert fast.store.get(key).value == general.store.get(key).value
             assert fast.store.get(key).mod_revision == general.store.get(key).mod_revision
