@@ -114,3 +114,27 @@ def test_stock_pysyncobj_frames_are_read_with_our_codec() -> None:
 def test_a_frame_under_another_secret_is_dropped_with_the_connection() -> None:
     stranger = FernetCodec(b"another-secret-0123456789")
     assert _exchange(CompactConnection, CompactConnection, stranger, MESSAGE) == ([], False)
+
+
+def test_tokens_from_one_codec_in_a_row_and_from_threads_are_each_fernet() -> None:
+    # the encrypting CBC context is shared by every token: each must still stand alone, under its own IV
+    import threading
+
+    codec = FernetCodec(SECRET_BYTES)
+    tokens: list[tuple[bytes, bytes]] = []
+
+    def encrypt(tag: int) -> None:
+        for i in range(200):
+            data = bytes([tag]) * (i % 70)
+            tokens.append((data, codec.encrypt_at_time(data, i)))
+
+    threads = [threading.Thread(target=encrypt, args=(tag,)) for tag in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(tokens) == 800
+    ivs = {base64.urlsafe_b64decode(token)[9:25] for _data, token in tokens}
+    assert len(ivs) == 800
+    for data, token in tokens:
+        assert PYSYNCOBJ_FERNET.decrypt(token) == data

@@ -29,13 +29,53 @@ RETRY_PAUSE = 0.02
 RESEND_AFTER = 1.0
 
 
+class _Done:
+    """threading.Event's set/is_set/wait/clear for one waiting thread, at a fraction of its cost.
+
+    Every request needs one and most are answered on their own thread (the caller drives its entry
+    through the poller) before they would wait: a Condition, its lock and notify_all per request
+    were a measurable part of a write. Here a plain lock, held while the request is open, is
+    released by `set()`; `wait()` returns at once when the flag is up, else blocks on the lock.
+    """
+
+    __slots__ = ("_flag", "_gate")
+
+    def __init__(self) -> None:
+        self._flag = False
+        self._gate = threading.Lock()
+        self._gate.acquire()
+
+    def is_set(self) -> bool:
+        return self._flag
+
+    def set(self) -> None:
+        if self._flag:
+            return
+        self._flag = True
+        try:
+            self._gate.release()
+        except RuntimeError:  # another thread set it at the same moment and released it first
+            pass
+
+    def wait(self, timeout: float) -> bool:
+        """True once set (the one waiter: the request's own thread), False after `timeout` seconds."""
+        if self._flag:
+            return True
+        return self._gate.acquire(timeout=timeout) or self._flag
+
+    def clear(self) -> None:
+        """Lower the flag for a retry (request's own thread, after a wait that returned True)."""
+        self._flag = False
+        self._gate.acquire(blocking=False)  # held again, whether wait() took it or found the flag up
+
+
 class _Request:
     __slots__ = ("request_id", "command", "done", "result", "error", "size")
 
     def __init__(self, request_id: Optional[bytes], command: Any, size: int) -> None:
         self.request_id = request_id
         self.command = command
-        self.done = threading.Event()
+        self.done = _Done()
         self.result: Any = None
         self.error: Optional[int] = None
         self.size = size

@@ -197,11 +197,9 @@ class RaftNode(SyncObj):  # type: ignore[misc]
         # Proposals queued by callbacks here are appended in this very tick, not the next one.
         for callback in self._before_commands:
             callback()
-        while True:
-            try:
-                self._one_shots.get_nowait()()
-            except queue.Empty:
-                break
+        one_shots = self._one_shots  # consumed only under the tick lock: empty() then get() is safe
+        while not one_shots.empty():
+            one_shots.get_nowait()()
         super()._checkCommandsToApply()
         if not self.journal.durable and self.is_leader and not self.caller_syncs:
             self.leader_sync.start()  # appended without AppendEntries (no follower connected)

@@ -35,6 +35,7 @@ class ReadIndex:
         self.read_indexes_failed = 0  # confirmations ended because leadership was lost (etcd's metric name)
         self.slow_read_indexes = 0  # confirmations that ran out of time (etcd's metric name)
         self._changed = threading.Condition()
+        self._waiting = 0  # threads in wait(), counted under _changed
 
     def stamp(self) -> int:
         """The sequence number for an AppendEntries about to be sent (tick thread)."""
@@ -55,25 +56,33 @@ class ReadIndex:
 
     def acknowledged(self, node: Any, sequence: int) -> None:
         """A follower echoed `sequence` (tick thread)."""
-        with self._changed:
-            if sequence > self._acked.get(node, 0):
-                self._acked[node] = sequence
-                self._changed.notify_all()
+        if sequence > self._acked.get(node, 0):
+            self._acked[node] = sequence  # one writer (under the tick lock); readers read the dict as it is
+            self.notify()
 
     def notify(self) -> None:
         """Something else a waiter may wait for changed (an entry was applied, leadership changed)."""
+        # Called for every acknowledgement and every applied entry, almost always with nobody waiting:
+        # skip the condition then. A waiter counts itself before it checks its predicate, under the
+        # condition, so one that comes in after this check already sees the change.
+        if not self._waiting:
+            return
         with self._changed:
             self._changed.notify_all()
 
     def wait(self, predicate: Callable[[], bool], deadline: float) -> bool:
         """Wait until `predicate()` holds (checked on every change), or the monotonic deadline."""
         with self._changed:
-            while not predicate():
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._changed.wait(min(remaining, 0.05))
-            return True
+            self._waiting += 1
+            try:
+                while not predicate():
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        return False
+                    self._changed.wait(min(remaining, 0.05))
+                return True
+            finally:
+                self._waiting -= 1
 
     def confirmed(self, nodes: set, sequence: int) -> bool:
         """Whether the leader plus acknowledgements >= sequence form a majority of `nodes` + leader."""
