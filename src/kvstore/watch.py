@@ -57,7 +57,10 @@ class Watcher(WatchConsumer):
         self._hub = hub
         self._dropped = frozenset(EventType.PUT if f == WatchFilter.NOPUT else EventType.DELETE for f in filters)
         self._capacity = capacity
-        self._cond = threading.Condition(threading.Lock())
+        # the hot paths take the lock itself (no Condition.__enter__ frames); waits go through the condition
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._waiting = 0  # consumers in _cond.wait: a new response wakes them only when there are any
         self._queue: deque[WatchResponse] = deque()
         self._queued_events = 0
         self._events: deque[Event] = deque()  # the rest of the response being iterated
@@ -88,15 +91,29 @@ class Watcher(WatchConsumer):
         self._offer_shaped(revision, self._shape(events))
 
     def _offer_one(self, revision: int, event: Event, full: tuple[Event, ...], bare: tuple[Event, ...]) -> None:
-        """The common case, one event: the hub shares ``full`` and ``bare`` (without prev_kv) tuples."""
-        if event.type in self._dropped:
+        """The common case, one event: the hub shares ``full`` and ``bare`` (without prev_kv) tuples.
+        ``_offer_shaped`` for one event, written out: every watcher of a key pays it on every write."""
+        if self._dropped and event.type in self._dropped:
             return
-        self._offer_shaped(revision, full if self.prev_kv else bare)
+        with self._lock:
+            if self._ended or not self._synced or revision < self._next_revision:
+                return
+            if self._queued_events and self._queued_events + 1 > self._capacity:
+                self._synced = False  # fall behind; the consumer catches up from history
+                self._next_revision = revision
+                return
+            self._queue.append(WatchResponse(full if self.prev_kv else bare, revision))
+            self._queued_events += 1
+            self._next_revision = revision + 1
+            if self._waiting:
+                self._cond.notify_all()
+        if self._dispatcher is not None:
+            self._dispatcher.mark_ready(self)
 
     def _offer_shaped(self, revision: int, shaped: tuple[Event, ...]) -> None:
         if not shaped:
             return
-        with self._cond:
+        with self._lock:
             if self._ended or not self._synced or revision < self._next_revision:
                 return
             if self._queued_events and self._queued_events + len(shaped) > self._capacity:
@@ -107,7 +124,8 @@ class Watcher(WatchConsumer):
             self._queue.append(WatchResponse(shaped, revision))
             self._queued_events += len(shaped)
             self._next_revision = revision + 1
-            self._cond.notify_all()
+            if self._waiting:
+                self._cond.notify_all()
         if self._dispatcher is not None:
             self._dispatcher.mark_ready(self)
 
@@ -133,9 +151,9 @@ class Watcher(WatchConsumer):
     # ------------------------------------------------------------ consumer side
     def _next_response(self, timeout: float | None) -> Any:
         """The next response; None on timeout; END when ended; raises the ending error."""
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = None  # read from the clock only when there is nothing to take yet
         while True:
-            with self._cond:
+            with self._lock:
                 if self._queue:
                     response = self._queue.popleft()
                     self._queued_events -= len(response.events)
@@ -146,10 +164,18 @@ class Watcher(WatchConsumer):
                         raise self._error
                     return END
                 if self._synced:
-                    remaining = None if deadline is None else deadline - time.monotonic()
-                    if remaining is not None and remaining <= 0:
-                        return None
-                    self._cond.wait(remaining)
+                    remaining = None
+                    if timeout is not None:
+                        if deadline is None:
+                            deadline = time.monotonic() + timeout
+                        remaining = deadline - time.monotonic()
+                        if remaining <= 0:
+                            return None
+                    self._waiting += 1
+                    try:
+                        self._cond.wait(remaining)
+                    finally:
+                        self._waiting -= 1
                     continue
             self._hub._catch_up(self)
 

@@ -62,15 +62,21 @@ class WatchConsumer:
         """Yield whole responses (progress notifications included) until the watcher ends, or until
         no response arrives for ``timeout`` seconds."""
         while True:
-            if self._events:  # events left over from event iteration come first
-                events = tuple(self._events)
-                self._events.clear()
-                yield WatchResponse(events, self.revision)
-                continue
-            response = self._next_response(timeout)
-            if response is None or response is END:
+            response = self.next_response(timeout)
+            if response is None:
                 return
             yield response
+
+    def next_response(self, timeout: float | None = None) -> WatchResponse | None:
+        """The next whole response (what ``responses`` yields next), or None when none arrives within
+        ``timeout`` seconds or the watcher has ended; raises the error that ended it, as ``responses``.
+        One call per response, for a consumer that takes them one at a time (no generator each time)."""
+        if self._events:  # events left over from event iteration come first
+            events = tuple(self._events)
+            self._events.clear()
+            return WatchResponse(events, self.revision)
+        response = self._next_response(timeout)
+        return None if response is END else response  # type: ignore[no-any-return]
 
     def __iter__(self) -> Iterator[Event]:
         return self

@@ -197,6 +197,11 @@ class Registry:
             hit = cache.get((key, revision))
             if hit is not None:
                 return hit
+        return self._decoded(key, value, revision, d, remember)
+
+    def _decoded(self, key: bytes, value: bytes, revision: int, d: dict[str, Any] | None, remember: bool) -> Any:
+        """``_object`` when the object is not remembered: decode it, remember it."""
+        cache = self._recent
         if d is None:
             d = unpack(value)
             meta_of(d)["resourceVersion"] = str(revision)
@@ -209,9 +214,15 @@ class Registry:
         """``_object`` for watch events. A watcher that fell behind every remembered revision reads in
         revision order: remembering what it decodes would evict the very entries it reads next (each of its
         reads a miss), so what it decodes is not remembered until it reaches the remembered window."""
-        oldest = self._recent.oldest() if self._recent is not None else None
+        cache = self._recent
+        if cache is None:
+            return self._object(key, value, revision, d)
+        hit = cache.get((key, revision))
+        if hit is not None:
+            return hit  # the common case: the write that made the event remembered its object
+        oldest = cache.oldest()
         behind = oldest is not None and revision < oldest[1]  # type: ignore[index]
-        return self._object(key, value, revision, d, remember=not behind)
+        return self._decoded(key, value, revision, d, remember=not behind)
 
     @staticmethod
     def _decode_dict(kv: Any, resource_version: int | None = None) -> dict[str, Any]:

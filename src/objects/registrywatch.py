@@ -18,6 +18,7 @@ ADDED = "ADDED"
 MODIFIED = "MODIFIED"
 DELETED = "DELETED"
 BOOKMARK = "BOOKMARK"
+_DELETE = EventType.DELETE
 
 
 class WatchEvent:
@@ -64,6 +65,7 @@ class WatchStream:
         self._decode = decode
         self._labels = labels
         self._fields = fields
+        self._unfiltered = labels is None and fields is None
         self._ready: list[WatchEvent] = [
             WatchEvent(ADDED, obj, obj_resource_version(obj)) for obj in initial]
         self._ready.reverse()  # popped from the end
@@ -78,9 +80,9 @@ class WatchStream:
     def _translate(self, event: Any) -> WatchEvent | None:
         kv, prev = event.kv, event.prev_kv
         revision = kv.mod_revision
-        if self._labels is None and self._fields is None:
+        if self._unfiltered:
             # Unfiltered: the previous state only tells ADDED from MODIFIED; no need to decode it.
-            if event.type == EventType.DELETE:
+            if event.type == _DELETE:
                 if prev is None:
                     return None
                 return WatchEvent(DELETED, self._object(kv.key, prev.value, revision), str(revision))
@@ -88,7 +90,7 @@ class WatchStream:
                               self._object(kv.key, kv.value, revision), str(revision))
         old = _decode(prev.value, revision) if prev is not None else None
         old_ok = old is not None and self.selected(old, self._labels, self._fields)
-        if event.type == EventType.DELETE:
+        if event.type == _DELETE:
             if not old_ok:
                 return None
             return WatchEvent(DELETED, self._object(kv.key, prev.value, revision, old), str(revision))
@@ -104,7 +106,7 @@ class WatchStream:
         """The next event, or None if none arrives within ``timeout`` seconds (or the stream ended)."""
         while not self._ready:
             try:
-                response = next(self._watcher.responses(timeout), None)
+                response = self._watcher.next_response(timeout)
             except Compacted as exc:
                 raise Expired(f"too old resource version: {exc}") from None
             if response is None:

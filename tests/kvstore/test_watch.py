@@ -333,3 +333,43 @@ def test_events_at_the_compact_revision_lose_prev_kv_as_in_etcd(store):
         at_compact, after = take(watcher, 2)
     assert at_compact.prev_kv is None  # revision 2 is compacted: etcd cannot read it either
     assert after.prev_kv.value == b"2"
+
+
+def test_next_response_takes_one_response_at_a_time_as_responses_yields_them(store):
+    watcher = store.watch(b"k", prefix=True)
+    store.put(b"k1", b"1")
+    store.txn([], [Op.put(b"k2", b"2"), Op.put(b"k3", b"3")], [])
+    store.put(b"k4", b"4")
+    assert watcher.get(WAIT).kv.value == b"1"
+    first = watcher.next_response(WAIT)
+    assert [e.kv.key for e in first.events] == [b"k2", b"k3"] and first.revision == 3
+    store.txn([], [Op.put(b"k5", b"5"), Op.put(b"k6", b"6")], [])
+    assert watcher.get(WAIT).kv.key == b"k4"
+    assert watcher.get(WAIT).kv.key == b"k5"
+    leftover = watcher.next_response(WAIT)  # the rest of the response being iterated comes first
+    assert [e.kv.key for e in leftover.events] == [b"k6"]
+    assert watcher.next_response(0.05) is None
+    watcher.cancel()
+    assert watcher.next_response(0.05) is None
+
+
+def test_a_consumer_waiting_in_next_response_is_woken_by_every_kind_of_write(store, wait_for):
+    watcher = store.watch(b"w", prefix=True)
+    got = []
+
+    def read() -> None:
+        while len(got) < 3:
+            response = watcher.next_response(WAIT)
+            if response is None:
+                return
+            got.extend(e.kv.key for e in response.events)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    for write in (lambda: store.put(b"w1", b""), lambda: store.txn([], [Op.put(b"w2", b""), Op.delete(b"w1")], [])):
+        before = len(got)
+        write()  # the reader is (most likely) waiting: the write must wake it
+        wait_for(lambda: len(got) > before, "the waiting reader to take the write")
+    reader.join(WAIT)
+    assert not reader.is_alive() and got == [b"w1", b"w2", b"w1"]
+    watcher.cancel()
