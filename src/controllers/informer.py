@@ -68,6 +68,15 @@ class Lister:
             return items
         return [o for o in items if selector.matches(o.metadata.labels)]
 
+    def count(self, namespace: str | None = None) -> int:
+        """How many objects are cached (in one namespace when given), without listing them: a handler
+        asks it to learn cheaply that there is nothing to look through."""
+        informer = self._informer
+        with informer._lock:
+            if namespace is None:
+                return len(informer._cache)
+            return len(informer._indexes[NAMESPACE_INDEX][1].get(namespace, ()))
+
     def by_index(self, index: str, value: str) -> list[Any]:
         """Cached objects whose index function gave ``value``; KeyError for an unknown index."""
         informer = self._informer
@@ -102,6 +111,13 @@ class Informer:
         self._cache: dict[str, Any] = {}
         self._indexes: dict[str, tuple[IndexFunc, dict[str, set[str]]]] = {NAMESPACE_INDEX: (_namespace_of, {})}
         self._handlers: list[Handler] = []
+        # what _store and _remove walk for every event, rebuilt when a handler or an index is added: the
+        # callbacks of each kind (no per-handler None test), the indexes other than the namespace one (an
+        # update keeps the key, so its namespace value never moves)
+        self._on_add: tuple[Callable[[Any], None], ...] = ()
+        self._on_update: tuple[Callable[[Any, Any], None], ...] = ()
+        self._on_delete: tuple[Callable[[Any], None], ...] = ()
+        self._other_indexes: tuple[tuple[IndexFunc, dict[str, set[str]]], ...] = ()
         self._resource_version: str | None = None
         self._synced = threading.Event()
         self._stop = threading.Event()
@@ -124,6 +140,15 @@ class Informer:
                 for obj in current:
                     self._call(on_add, obj)
             self._handlers.append(handler)
+            self._on_add = tuple(h.on_add for h in self._handlers if h.on_add is not None)
+            self._on_update = tuple(h.on_update for h in self._handlers if h.on_update is not None)
+            self._on_delete = tuple(h.on_delete for h in self._handlers if h.on_delete is not None)
+
+    def paused(self) -> Any:
+        """A context manager (re-entrant) during which no event reaches the handlers: for a caller that
+        registers a callback of its own inside a handler it already registered, and hands it the cached
+        objects first, as ``add_handler`` would."""
+        return self._dispatch
 
     def add_index(self, name: str, fn: IndexFunc) -> None:
         """Maintain an index: ``fn(obj)`` gives the values ``lister.by_index(name, value)`` finds it under."""
@@ -132,6 +157,7 @@ class Informer:
                 raise ValueError(f"informer {self.kind}: index {name!r} already exists")
             values: dict[str, set[str]] = {}
             self._indexes[name] = (fn, values)
+            self._other_indexes = tuple(v for k, v in self._indexes.items() if k != NAMESPACE_INDEX)
             for key, obj in self._cache.items():
                 for value in fn(obj):
                     values.setdefault(value, set()).add(key)
@@ -246,12 +272,13 @@ class Informer:
                         return
                     continue
                 with self._dispatch:
-                    if event.type == "BOOKMARK":
-                        pass
-                    elif event.type == "DELETED":
+                    kind = event.type
+                    if kind == "DELETED":
                         self._remove(event.object)
-                    else:
-                        self._store(event.object, self._cache.get(object_key(event.object)))
+                    elif kind != "BOOKMARK":
+                        obj = event.object
+                        key = obj.key
+                        self._store(obj, self._cache.get(key), key)
                     self._resource_version = event.resource_version
         finally:
             self._stream = None
@@ -271,21 +298,45 @@ class Informer:
             self._next_resync = self._clock() + (self._resync_period or 0)
 
     # ------------------------------------------------------------------ cache + handlers
-    def _store(self, obj: Any, old: Any) -> None:
-        key = object_key(obj)
+    # _store and _remove run for every event of the kind (three or more per pod at saturation), so they are
+    # written out flat: no call per handler or index beyond the callback itself
+    def _store(self, obj: Any, old: Any, key: str | None = None) -> None:
+        if key is None:
+            key = object_key(obj)
         with self._lock:
-            if old is not None:
-                self._unindex(key, old)
             self._cache[key] = obj
-            for fn, values in self._indexes.values():
-                for value in fn(obj):
-                    values.setdefault(value, set()).add(key)
-        for handler in self._handlers:
             if old is None:
-                if handler.on_add is not None:
-                    self._call(handler.on_add, obj)
-            elif handler.on_update is not None:
-                self._call(handler.on_update, old, obj)
+                namespace, sep, _ = key.partition("/")
+                if sep:
+                    self._indexes[NAMESPACE_INDEX][1].setdefault(namespace, set()).add(key)
+                for fn, values in self._other_indexes:
+                    for value in fn(obj):
+                        values.setdefault(value, set()).add(key)
+            else:
+                for fn, values in self._other_indexes:
+                    before, after = fn(old), fn(obj)
+                    if before == after:
+                        continue  # most updates (a status write) move no index value
+                    for value in before:
+                        keys = values.get(value)
+                        if keys is not None:
+                            keys.discard(key)
+                            if not keys:
+                                del values[value]
+                    for value in after:
+                        values.setdefault(value, set()).add(key)
+        if old is None:
+            for on_add in self._on_add:
+                try:
+                    on_add(obj)
+                except Exception:  # noqa: BLE001 - one bad handler must not starve the others
+                    log.exception("informer %s: handler %r failed", self.kind, on_add)
+        else:
+            for on_update in self._on_update:
+                try:
+                    on_update(old, obj)
+                except Exception:  # noqa: BLE001 - one bad handler must not starve the others
+                    log.exception("informer %s: handler %r failed", self.kind, on_update)
 
     def _remove(self, obj: Any) -> None:
         key = object_key(obj)
@@ -293,9 +344,11 @@ class Informer:
             old = self._cache.pop(key, None)
             if old is not None:
                 self._unindex(key, old)
-        for handler in self._handlers:
-            if handler.on_delete is not None:
-                self._call(handler.on_delete, obj)
+        for on_delete in self._on_delete:
+            try:
+                on_delete(obj)
+            except Exception:  # noqa: BLE001 - one bad handler must not starve the others
+                log.exception("informer %s: handler %r failed", self.kind, on_delete)
 
     def _unindex(self, key: str, obj: Any) -> None:
         for fn, values in self._indexes.values():

@@ -4,7 +4,9 @@ handlers, owners found by ControllerRef or, for orphans, by selector, and claimi
 as kube-controller-manager's controllers do."""
 from __future__ import annotations
 
+import logging
 import threading
+import weakref
 from typing import Any, Callable
 
 from objects import LabelSelector, NotFound
@@ -19,6 +21,8 @@ __all__ = ["PodOwnerController"]
 
 STALE_RETRY = 0.02
 
+log = logging.getLogger(__name__)
+
 
 def _only_status_changed(old: Any, cur: Any) -> bool:
     """Whether an update changed nothing but the status (the spec bumps generation; the metadata a
@@ -30,9 +34,92 @@ def _only_status_changed(old: Any, cur: Any) -> bool:
             and o.finalizers == c.finalizers)
 
 
+class _PodEvents:
+    """The pod handlers of every PodOwnerController on one Pod informer, registered as one handler.
+
+    A PodOwnerController acts on a pod event only when the pod's ControllerRef (before or after) names its
+    ``KIND``, or for a pod without one (an orphan any of them may adopt). The default table has five
+    (ReplicaSet, ReplicationController, Job, DaemonSet, StatefulSet): called one by one, four of them read
+    the references of every pod event to find it is not theirs. This reads them once and calls only the
+    controllers of the kinds named, or all of them for an orphan; each runs its own handler unchanged, in
+    the order they joined, one failing not keeping the others from it."""
+
+    def __init__(self) -> None:
+        self.members: tuple[PodOwnerController, ...] = ()
+        self.by_kind: dict[str, tuple[PodOwnerController, ...]] = {}
+
+    def join(self, controller: "PodOwnerController", informer: Any) -> None:
+        """Add ``controller``; registered after the cache filled, it first gets ``_pod_added`` for every
+        cached pod, before any later event (as ``Informer.add_handler``)."""
+        with informer.paused():
+            if self.members:
+                for pod in informer.lister.list():
+                    self._call(controller._pod_added, pod)
+            self.members += (controller,)
+            self.by_kind[controller.KIND] = self.by_kind.get(controller.KIND, ()) + (controller,)
+            if len(self.members) == 1:
+                informer.add_handler(on_add=self.added, on_update=self.updated, on_delete=self.deleted)
+
+    def _of(self, kind_a: str, kind_b: str) -> tuple["PodOwnerController", ...]:
+        if kind_a == kind_b:
+            return self.by_kind.get(kind_a, ())
+        return tuple(c for c in self.members if c.KIND == kind_a or c.KIND == kind_b)
+
+    def added(self, pod: Any) -> None:
+        ref = controller_of(pod)
+        if ref is not None:
+            targets = self.by_kind.get(ref.kind, ())
+        else:  # an orphan may be adopted, unless it is being deleted (then no owner has anything to observe)
+            targets = () if pod.metadata.deletion_timestamp else self.members
+        for controller in targets:
+            self._call(controller._pod_added, pod)
+
+    def updated(self, old: Any, cur: Any) -> None:
+        if old.metadata.resource_version == cur.metadata.resource_version:
+            return  # a resync: every controller returns at once
+        cur_ref = controller_of(cur)
+        if cur_ref is None and not cur.metadata.deletion_timestamp:
+            targets = self.members  # an orphan (now): any of them may adopt it
+        else:
+            old_ref = controller_of(old)
+            targets = self._of(cur_ref.kind if cur_ref is not None else "",
+                               old_ref.kind if old_ref is not None else "")
+        for controller in targets:
+            self._call(controller._pod_updated, old, cur)
+
+    def deleted(self, pod: Any) -> None:
+        ref = controller_of(pod)
+        if ref is not None:
+            for controller in self.by_kind.get(ref.kind, ()):
+                self._call(controller._pod_deleted, pod)
+
+    @staticmethod
+    def _call(fn: Callable[..., None], *args: Any) -> None:
+        try:
+            fn(*args)
+        except Exception:  # noqa: BLE001 - one controller's failure must not starve the others
+            log.exception("pod handler %r failed", fn)
+
+
+_POD_EVENTS: "weakref.WeakKeyDictionary[Any, _PodEvents]" = weakref.WeakKeyDictionary()
+_POD_EVENTS_LOCK = threading.Lock()
+
+
+def _pod_events(informer: Any) -> _PodEvents:
+    with _POD_EVENTS_LOCK:
+        events = _POD_EVENTS.get(informer)
+        if events is None:
+            events = _POD_EVENTS[informer] = _PodEvents()
+        return events
+
+
 class PodOwnerController(Controller):
     """A controller of ``KIND`` objects that own pods. Subclasses set ``name`` and ``KIND``, may override
-    ``selector_of`` and ``min_ready_seconds_of``, and write ``sync``."""
+    ``selector_of`` and ``min_ready_seconds_of``, and write ``sync``.
+
+    The pod handlers (``_pod_added``, ``_pod_updated``, ``_pod_deleted``) act only on pods whose
+    ControllerRef names ``KIND`` and on orphans: the controllers sharing a Pod informer get each pod event
+    through one handler that calls only those it may concern (see ``_PodEvents``)."""
 
     KIND = ""
     # True: an owner update that changed only the status is not queued (a subclass doing so writes its
@@ -50,7 +137,7 @@ class PodOwnerController(Controller):
         self.pods = informers.informer("Pod")
         index_by_controller(self.pods)
         self.owners.add_handler(on_add=self.enqueue, on_update=self._owner_updated, on_delete=self._owner_deleted)
-        self.pods.add_handler(on_add=self._pod_added, on_update=self._pod_updated, on_delete=self._pod_deleted)
+        _pod_events(self.pods).join(self, self.pods)
 
     # ------------------------------------------------------------------ the kind's specifics
     def selector_of(self, owner: Any) -> LabelSelector | None:

@@ -122,14 +122,21 @@ class ServicePodsController(Controller):
         pods = [p for p in candidates if selector.matches(p.metadata.labels)]
         return sorted(pods, key=lambda p: p.metadata.name or "")
 
+    # The pod handlers run for every pod event of the cluster; a namespace without Services (every pod of a
+    # density run) answers first, from a count of the Service informer's cache, before anything is compared.
     def _pod_changed(self, pod: Any) -> None:
         if not pod.status.pod_ip:
             return  # a pod without an IP is in no endpoint: its arrival or departure changes nothing
+        if not self.services.lister.count(pod.metadata.namespace or "default"):
+            return
         for service in self.services_for(pod):
             self.enqueue(service)
 
     def _pod_updated(self, old: Any, new: Any) -> None:
-        if old.metadata.resource_version == new.metadata.resource_version or not endpoint_relevant_change(old, new):
+        if old.metadata.resource_version == new.metadata.resource_version:
+            return
+        if not self.services.lister.count(new.metadata.namespace or "default") or \
+                not endpoint_relevant_change(old, new):
             return
         keys = {s.key for s in self.services_for(new)}
         if old.metadata.labels != new.metadata.labels:
