@@ -146,7 +146,7 @@ def timestamp(value: str) -> list[str]:
 
 def ip_address(value: str) -> list[str]:
     """A valid IPv4 or IPv6 address."""
-    if _IPV4_RE.fullmatch(value):
+    if type(value) is str and _IPV4_RE.fullmatch(value):
         return []  # what ipaddress accepts as IPv4, without building the address (pod IPs rarely repeat)
     try:
         ipaddress.ip_address(value)
