@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgpack
 import hypothesis.strategies as st
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 
 import kvstore
 from kvstore import Compare, KVError, Op, StateMachine
@@ -40,6 +40,10 @@ usual_ops = st.one_of(
     st.builds(lambda k, v, lease: ["put", k, v, lease, False, False, False], st.sampled_from([b"a", b"b", b"d"]),
               st.binary(max_size=14), st.sampled_from([0, 0, 1, 2])),
     st.builds(lambda k: ["delete", k, None, False], st.sampled_from([b"a", b"b", b"d"])),
+    st.builds(lambda k, prev, which: ["put", k, b"", 0, prev, which, not which], st.sampled_from([b"a", b"b", b"d"]),
+              st.booleans(), st.booleans()),  # ignore_value / ignore_lease: the key must exist
+    st.builds(lambda k, e, prev: ["delete", k, e, prev], st.sampled_from([b"a", b"b"]),
+              st.sampled_from([b"", b"c", None]), st.booleans()),
 )
 txns = st.one_of(
     st.builds(lambda c, s, f: ["txn", c, s, f], st.lists(compares, max_size=3), st.lists(ops, max_size=3),
@@ -158,3 +162,24 @@ def test_the_builders_common_cases_build_what_the_general_path_builds(key, numbe
 
 class _Int(int):
     """An int the builders' common case does not take (not exactly ``int``): the general path."""
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(txns, min_size=1, max_size=8))
+@example([["txn", [], [["delete", b"a", b"", False], ["put", b"a", b"", 0, False, True, False]], []]])  # etcd's quirk
+@example([["txn", [[2, 0, b"a", None, 2]], [["put", b"d", b"", 0, False, False, True]], [["put", b"a", b"", 0, True,
+                                                                                          True, False]]]])
+def test_the_flat_branch_path_is_the_general_path(commands):
+    """A branch of puts and deletes runs without the nested-txn path machinery (StateMachine.flat_txns): the
+    same responses, errors, state, events and WAL records as the general path, command after command."""
+    general, flat = _seeded(), _seeded()
+    general.flat_txns = False
+    seen: list[tuple[str, object]] = []
+    general.listener = lambda revision, events: seen.append(("general", revision, events))
+    flat.listener = lambda revision, events: seen.append(("flat", revision, events))
+    for command in commands:
+        if _request_check(command, 3, 12, 8, 30) is not None:
+            continue
+        assert repr(general.apply(command)) == repr(flat.apply_checked(command))
+        assert _state_of(general) == _state_of(flat)
+    assert [item[1:] for item in seen if item[0] == "general"] == [item[1:] for item in seen if item[0] == "flat"]
