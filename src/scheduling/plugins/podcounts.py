@@ -102,7 +102,7 @@ class DomainCounter:
 
     ``sums[key]`` holds a value for every domain that has at least one such node (0 when it has no matching
     pod), so ``len(sums[key])`` is the number of domains; ``ordered[key]`` keeps (sum, value) sorted for the
-    global minimum.
+    global minimum; ``total`` is the sum of every node's count, in a domain or not.
     """
 
     def __init__(self, predicate: PodPredicate, keys: tuple[str, ...], ordered: bool = False,
@@ -111,6 +111,7 @@ class DomainCounter:
         self.keys = keys
         self.independent = independent
         self.node_count: dict[str, int] = {}
+        self.total = 0  # sum(node_count.values()), kept as the counts move
         self._node_domain: dict[str, Optional[tuple[Optional[str], ...]]] = {}
         self.sums: dict[str, dict[str, int]] = {k: {} for k in keys}
         self.totals: dict[str, int] = dict.fromkeys(keys, 0)
@@ -146,6 +147,7 @@ class DomainCounter:
                     sums[key][value] = sums[key].get(value, 0) + count
                     totals[key] += count
             node_domain[name] = domain
+        self.total = sum(node_count.values())
         if self.ordered is not None:  # sorted once, not kept sorted through one insertion per node
             for key in keys:
                 self.ordered[key] = SortedList((total, value) for value, total in sums[key].items())
@@ -182,6 +184,7 @@ class DomainCounter:
     def _withdraw(self, name: str) -> None:
         domain = self._node_domain.pop(name, None)
         count = self.node_count.pop(name, 0)
+        self.total -= count
         if domain is not None:
             for key, value in zip(self.keys, domain):
                 if value is not None:
@@ -197,6 +200,7 @@ class DomainCounter:
             if predicate(p):
                 count += 1
         self.node_count[name] = count
+        self.total += count
         domain = self._domain(ni.labels)
         if domain is not None:
             for key, value in zip(self.keys, domain):
@@ -211,6 +215,7 @@ class DomainCounter:
     def move(self, name: str, amount: int) -> None:
         """One pod satisfying the predicate was added to (+1) or removed from (-1) node ``name``."""
         self.node_count[name] = self.node_count.get(name, 0) + amount
+        self.total += amount
         domain = self._node_domain.get(name)
         if domain is not None:
             for key, value in zip(self.keys, domain):
@@ -234,6 +239,35 @@ class DomainCounter:
 COUNTER_CACHE_SIZE = 64
 
 
+class _NameLog:
+    """Node names appended in order, read from a position (``since``); the older half is dropped once it
+    holds ``limit`` names, after which a reader behind that point gets None (recount everything)."""
+
+    __slots__ = ("names", "base", "limit")
+
+    def __init__(self, limit: int = 8192) -> None:
+        self.names: list[str] = []
+        self.base = 0
+        self.limit = limit
+
+    def end(self) -> int:
+        return self.base + len(self.names)
+
+    def extend(self, names: Sequence[str]) -> None:
+        if not names:
+            return
+        self.names += names
+        if len(self.names) > self.limit:
+            half = len(self.names) // 2
+            del self.names[:half]
+            self.base += half
+
+    def since(self, cursor: int) -> Optional[list[str]]:
+        if cursor < self.base:
+            return None
+        return self.names[cursor - self.base:]
+
+
 class CounterCache:
     """A plugin's counters by question, least recently used dropped past ``size``, all fed by one tracker.
 
@@ -242,11 +276,18 @@ class CounterCache:
     (50 at 5,000 nodes); with 32, PodTopologySpread's default constraints rebuilt a counter for nearly every
     pod there. A counter costs about a megabyte at 5,000 nodes."""
 
-    def __init__(self, size: int = COUNTER_CACHE_SIZE) -> None:
+    def __init__(self, size: int = COUNTER_CACHE_SIZE, log_limit: int = 8192) -> None:
         self.size = size
         self.tracker = NodeTracker()
         self._counters: OrderedDict[Hashable, DomainCounter] = OrderedDict()
-        self._dirty: dict[Hashable, set[str]] = {}  # per counter: nodes changed since it was handed out
+        # Nodes to recount, in two logs every counter reads from its own cursor when handed out (appending to a
+        # log costs the changes, where a set per counter cost every held counter at every sync): ``_changed``
+        # names every changed or removed node (what counters without pivots recount), ``_relabelled`` the
+        # nodes whose labels changed, or every changed node when the pod log could not be followed (what
+        # pivoted counters recount; the pod log moves their counts otherwise).
+        self._changed = _NameLog(log_limit)
+        self._relabelled = _NameLog(log_limit)
+        self._cursor: dict[Hashable, tuple[_NameLog, int]] = {}  # per counter: its log, the position read up to
         self.listeners: list[Any] = []  # other indexes fed the same changes (update(ni) / remove(name))
         # Counters that follow pod changes: by (namespace, label key, value) a matching pod must carry.
         self._pivoted: dict[tuple[str, str, str], list[Hashable]] = {}
@@ -282,24 +323,18 @@ class CounterCache:
                 listener.update(ni)
             for name in removed:
                 listener.remove(name)
-        if not self._dirty:
+        if not self._counters:
             self._note_labels(changed, removed)
             return
         names = [ni.name for ni in changed]
         names += removed
+        self._changed.extend(names)
         if deltas is None or not self._pivots:
             self._note_labels(changed, removed)
-            for dirty in self._dirty.values():
-                dirty.update(names)
-            return
-        relabelled = self._note_labels(changed, removed)
-        pivots = self._pivots
-        for identity, dirty in self._dirty.items():
-            if identity in pivots:
-                dirty.update(relabelled)
-            else:
-                dirty.update(names)
-        self._apply(deltas)
+            self._relabelled.extend(names)
+        else:
+            self._relabelled.extend(self._note_labels(changed, removed))
+            self._apply(deltas)
 
     def _note_labels(self, changed: Sequence[Any], removed: Sequence[str]) -> list[str]:
         """Remember the changed nodes' labels; the names of those whose labels differ from before."""
@@ -368,14 +403,15 @@ class CounterCache:
             else:
                 counter.rebuild(infos.values())
             self._counters[identity] = counter
-            self._dirty[identity] = set()
+            log = self._changed if found is None else self._relabelled
+            self._cursor[identity] = (log, log.end())
             if found is not None:
                 self._pivots[identity] = found
                 for pivot in found:
                     self._pivoted.setdefault(pivot, []).append(identity)
             if len(self._counters) > self.size:
                 dropped, _ = self._counters.popitem(last=False)
-                del self._dirty[dropped]
+                del self._cursor[dropped]
                 for pivot in self._pivots.pop(dropped, ()):
                     holders = self._pivoted[pivot]
                     holders.remove(dropped)
@@ -383,16 +419,20 @@ class CounterCache:
                         del self._pivoted[pivot]
             return counter
         self._counters.move_to_end(identity)
-        dirty = self._dirty[identity]
-        if dirty:
+        log, cursor = self._cursor[identity]
+        if cursor != log.end():
             infos = self.tracker.infos
-            for name in dirty:
+            dirty = log.since(cursor)
+            if dirty is None:  # the log was trimmed past this counter's cursor: recount every node
+                dirty = list(counter.node_count)
+                dirty += infos
+            for name in dict.fromkeys(dirty):
                 ni = infos.get(name)
                 if ni is None:
                     counter.remove(name)
                 else:
                     counter.update(ni)
-            dirty.clear()
+            self._cursor[identity] = (log, log.end())
         return counter
 
     def _pivot_counts(self, cache: Any, predicate: PodPredicate,

@@ -431,7 +431,7 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
             found = {v: sums.get(v, 0) for v in domains}
             if not require_all and "" in found:
                 # Pods on nodes without the key count under "": all pods minus those in a domain.
-                found[""] += sum(counter.node_count.values()) - counter.totals[key]
+                found[""] += counter.total - counter.totals[key]
             return found
         # Restrictive inclusion policies: count node by node.
         found = dict.fromkeys(domains, 0)

@@ -1,7 +1,9 @@
 """podcounts fed by the scheduler cache's pod change log: counters pivoted on a label move by each pod bound
 or removed instead of recounting nodes, and are built from the cache's label index; after any sequence of cache changes (binds, removals, label and
 deletion-timestamp updates, node additions, removals and relabels, pods on nodes the cache does not know
-yet, a trimmed log, pods replaced by versions the counts cannot tell apart), syncs made or skipped, every counter handed out equals a recount from scratch."""
+yet, a trimmed log, pods replaced by versions the counts cannot tell apart), syncs made or skipped, every counter handed out equals a recount from scratch
+(its running total of every node's count included), also when the counters' own log of nodes to recount was
+trimmed past a counter not asked for meanwhile."""
 from __future__ import annotations
 
 from hypothesis import given, settings, strategies as st
@@ -43,6 +45,7 @@ def _check_independent(counters: CounterCache, cache: Cache, identity) -> None:
         assert counter.node_count == node_count
         assert counter.sums[key] == sums
         assert counter.totals[key] == sum(sums.values())
+        assert counter.total == sum(node_count.values())
         assert counter.minimum(key) == min(sums.values(), default=0)
 
 
@@ -72,13 +75,13 @@ step = st.tuples(
 
 @settings(max_examples=150, deadline=None)
 @given(steps=st.lists(step, min_size=5, max_size=60), limit=st.sampled_from([4, 8192, 8192]),
-       size=st.sampled_from([2, 64, 64]))
-def test_pod_log_counts_equal_a_recount(steps, limit, size):
+       size=st.sampled_from([2, 64, 64]), log_limit=st.sampled_from([2, 8192]))
+def test_pod_log_counts_equal_a_recount(steps, limit, size, log_limit):
     cache = Cache()
     cache.pod_log_limit = limit  # a small log is trimmed often: the counters must fall back to recounting
     for i in range(3):
         cache.add_node(node(f"n{i}", labels={"zone": f"z{i % 2}"}))
-    counters = CounterCache(size=size)
+    counters = CounterCache(size=size, log_limit=log_limit)
     counters.sync(cache.list())
     pods: dict[str, objects.Pod] = {}
     for serial, (op, index, app, tier, namespace, ask, then) in enumerate(steps):
@@ -124,6 +127,7 @@ def test_pod_log_counts_equal_a_recount(steps, limit, size):
             counter = _counter(counters, ask)
             node_count, sums = _recount(cache, MATCHERS[ask])
             assert counter.node_count == node_count
+            assert counter.total == sum(node_count.values())
             assert counter.sums["zone"] == sums
             assert counter.minimum("zone") == min(sums.values(), default=0)
             _check_independent(counters, cache, ("independent", ask[1]) if ask[1] in SELECTORS else
@@ -133,6 +137,7 @@ def test_pod_log_counts_equal_a_recount(steps, limit, size):
         counter = _counter(counters, identity)
         node_count, sums = _recount(cache, MATCHERS[identity])
         assert counter.node_count == node_count, identity
+        assert counter.total == sum(node_count.values()), identity
         assert counter.sums["zone"] == sums, identity
         assert counter.totals["zone"] == sum(sums.values())
 
