@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import Any, Optional, Sequence
 
-__all__ = ["LabelColumns"]
+__all__ = ["LabelColumns", "MIXED"]
 
 Column = list[Optional[str]]
 _MIXED = object()  # a column whose nodes do not all have one value
+MIXED = _MIXED
 
 
 class LabelColumns:
@@ -29,6 +30,8 @@ class LabelColumns:
         # Per key, the one value every node has (None included) while that holds, else _MIXED: a window of
         # such a column is that value repeated, with no lookup per position.
         self._uniform: dict[str, Any] = {}
+        # Per key, how many nodes lack it: at 0 no window of the column holds None (no scan for it).
+        self._missing: dict[str, int] = {}
 
     def values(self, key: str, nodes: Sequence[Any]) -> Column:
         """The value of ``key`` on each node of ``nodes``, in order: a full node list, a ``Window`` of it,
@@ -38,16 +41,44 @@ class LabelColumns:
         if cache is None or base is not cache.list():
             return [ni.labels.get(key) for ni in nodes]
         self._sync(cache)
-        column = self._columns.get(key)
-        if column is None:
-            column = self._columns[key] = [ni.labels.get(key) for ni in base]
-            self._uniform[key] = column[0] if column and column.count(column[0]) == len(column) else _MIXED
+        column = self._column(key, base)
         if base is nodes:
             return list(column)
         uniform = self._uniform[key]
         if uniform is not _MIXED:
             return [uniform] * len(nodes)
         return list(map(column.__getitem__, nodes.positions))  # type: ignore[attr-defined]
+
+    def uniform(self, key: str, nodes: Sequence[Any]) -> Any:
+        """The one value of ``key`` on every node of ``nodes`` (None when no node has it) when the scheduler
+        cache's whole node list has only that value, else ``MIXED`` (also for lists not from the cache, and
+        for an empty list); what :meth:`values` would repeat, without building the list."""
+        base = getattr(nodes, "base", nodes)
+        cache = getattr(base, "cache", None)
+        if cache is None or base is not cache.list() or not nodes:
+            return _MIXED
+        self._sync(cache)
+        self._column(key, base)
+        return self._uniform[key]
+
+    def complete(self, key: str, nodes: Sequence[Any]) -> bool:
+        """True when every node of the scheduler cache's list carries ``key`` (so no window of ``nodes``
+        lacks it); False when one does not, or ``nodes`` are not the cache's."""
+        base = getattr(nodes, "base", nodes)
+        cache = getattr(base, "cache", None)
+        if cache is None or base is not cache.list():
+            return False
+        self._sync(cache)
+        self._column(key, base)
+        return self._missing[key] == 0
+
+    def _column(self, key: str, base: Sequence[Any]) -> Column:
+        column = self._columns.get(key)
+        if column is None:
+            column = self._columns[key] = [ni.labels.get(key) for ni in base]
+            self._uniform[key] = column[0] if column and column.count(column[0]) == len(column) else _MIXED
+            self._missing[key] = column.count(None)
+        return column
 
     def names(self, nodes: Sequence[Any]) -> list[str]:
         """The node names of ``nodes``, in order (as :meth:`values`, from a column while the cache's node
@@ -67,14 +98,24 @@ class LabelColumns:
         if cache is not self._cache or cache.topology_version != self._version:
             self._reset(cache)
             return
+        if self._cursor == cache.change_cursor():
+            return  # nothing logged since (three calls a cycle; the log moves at most once between cycles)
         changed, self._cursor = cache.changes_since(self._cursor)
         if changed is None:
             self._reset(cache)
             return
+        missing = self._missing
         for key, column in self._columns.items():
             uniform = self._uniform[key]
             for ni in changed:
-                value = column[ni.index] = ni.labels.get(key)
+                i = ni.index
+                before = column[i]
+                value = column[i] = ni.labels.get(key)
+                if value is None:
+                    if before is not None:
+                        missing[key] += 1
+                elif before is None:
+                    missing[key] -= 1
                 if uniform is not _MIXED and value != uniform:
                     uniform = self._uniform[key] = _MIXED
 
@@ -85,3 +126,4 @@ class LabelColumns:
         self._columns = {}
         self._names = None
         self._uniform = {}
+        self._missing = {}

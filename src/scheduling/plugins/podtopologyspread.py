@@ -32,7 +32,7 @@ from objects import LabelSelector, TopologySpreadConstraint
 from ..framework import (ClusterEvent, ConfigError, CycleState, EnqueueExtensions, FilterPlugin, NodeInfo,
                          NodeScore, Plugin, PreFilterExtensions, PreFilterPlugin, PreScorePlugin, ScorePlugin,
                          Status, MAX_NODE_SCORE)
-from .labelcolumns import LabelColumns
+from .labelcolumns import MIXED, LabelColumns
 from .podcounts import CounterCache, CountingExtensions, DomainCounter, merged_selector, selector_key
 
 __all__ = ["PodTopologySpread", "default_selector", "SYSTEM_DEFAULT_CONSTRAINTS"]
@@ -48,6 +48,7 @@ ERR_CONSTRAINTS = "node(s) didn't match pod topology spread constraints"
 ERR_MISSING_LABEL = ERR_CONSTRAINTS + " (missing required label)"
 PRE_FILTER_KEY = "PreFilterPodTopologySpread"
 PRE_SCORE_KEY = "PreScorePodTopologySpread"
+SELECTORS_KEY = "PodTopologySpreadSelectors"
 _UNDECIDED = object()
 _DEFAULTS_MEMO_SIZE = 1024
 _VARYING = object()  # normalized_scores: a column whose values differ over the window
@@ -201,8 +202,8 @@ class _FilterState:
 
 @dataclass
 class _ScoreState:
-    """PreScore's answer. ``columns[i][j]``: the value of constraint i's key on the j-th node PreScore saw
-    (None when missing), kept so the batch path does not read the labels twice."""
+    """PreScore's answer. ``columns[i]``: constraint i's key on the nodes PreScore saw (``_score_columns``),
+    kept so the batch path does not read the labels twice."""
 
     constraints: list[Constraint]
     counts: list[dict[str, int]]
@@ -211,7 +212,7 @@ class _ScoreState:
     host_counters: list[Optional[DomainCounter]]
     require_all: bool
     nodes: Sequence[NodeInfo]
-    columns: list[list[Optional[str]]]
+    columns: list[Any]
 
     def raw(self, signature: tuple) -> Optional[int]:
         """The raw score of a node whose per-constraint values are ``signature`` (the key's value, or for
@@ -261,8 +262,10 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
         self._defaults_memo: dict[tuple[str, tuple[int, ...]], tuple[tuple[Any, ...], list[Constraint]]] = {}
 
     # -- constraints -------------------------------------------------------------------------------
-    def constraints(self, pod: Any, when: str) -> tuple[list[Constraint], bool]:
-        """The pod's constraints with ``whenUnsatisfiable == when``; and whether they are the defaults."""
+    def constraints(self, pod: Any, when: str, state: Optional[CycleState] = None) -> tuple[list[Constraint], bool]:
+        """The pod's constraints with ``whenUnsatisfiable == when``; and whether they are the defaults.
+        ``state``: the cycle's, where the selectors read for the default constraints are kept for the next
+        extension point of the same cycle (nothing changes the listers within a cycle)."""
         own = pod.spec.topology_spread_constraints
         if own:
             return [Constraint(c.max_skew, c.topology_key,
@@ -273,7 +276,13 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
         lister = getattr(self.handle, "selectors_for", None)
         if lister is None:
             return [], True
-        selectors = tuple(lister(pod))
+        kept = state.get(SELECTORS_KEY) if state is not None else None
+        if kept is not None and kept[0] is pod:
+            selectors = kept[1]
+        else:
+            selectors = tuple(lister(pod))
+            if state is not None:
+                state.write(SELECTORS_KEY, (pod, selectors))
         # Pods of one controller get the same selector objects (the listers keep one per object version):
         # their default constraints are built, and their selector keyed, once.
         memo_key = (when, tuple(map(id, selectors)))
@@ -306,7 +315,7 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
 
     # -- filter --------------------------------------------------------------------------------------
     def pre_filter(self, state: CycleState, pod: Any, nodes: Sequence[NodeInfo]) -> tuple[None, Optional[Status]]:
-        constraints, _ = self.constraints(pod, "DoNotSchedule")
+        constraints, _ = self.constraints(pod, "DoNotSchedule", state)
         if not constraints:
             return None, Status.skip()
         self._sync(nodes)
@@ -380,30 +389,30 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
 
     # -- score ---------------------------------------------------------------------------------------
     def pre_score(self, state: CycleState, pod: Any, nodes: Sequence[NodeInfo]) -> Optional[Status]:
-        constraints, defaulted = self.constraints(pod, "ScheduleAnyway")
+        constraints, defaulted = self.constraints(pod, "ScheduleAnyway", state)
         if not constraints:
             return Status.skip()
         self._sync(nodes)
         require_all = not (defaulted and self.system_defaulted)
         keys = tuple(dict.fromkeys(c.topology_key for c in constraints))
-        columns = self._columns(constraints, nodes)
-        # A hostname column's distinct values are not needed (its raw score reads the node's own count).
-        values = [None if c.topology_key == HOSTNAME else set(column) for c, column in zip(constraints, columns)]
+        columns = self._score_columns(constraints, nodes)
         ignored: set[str] = set()
         kept: Optional[list[int]] = None  # positions of the scored nodes, when some are ignored
-        if require_all and any(None in column for column in columns):
-            kept = [j for j, signature in enumerate(zip(*columns)) if None not in signature]
+        listed: list[list[Any]] = []
+        if require_all and any(map(_lacks, columns)):
+            listed = [_listed(column, len(nodes)) for column in columns]
+            kept = [j for j, signature in enumerate(zip(*listed)) if None not in signature]
             ignored = set(ni.name for ni in nodes) - {nodes[j].name for j in kept}
         scored = len(nodes) - len(ignored)
         counts: list[dict[str, int]] = []
         weights: list[float] = []
         hosts: list[Optional[DomainCounter]] = []
-        for c, column, found in zip(constraints, columns, values):
+        for i, c in enumerate(constraints):
             key = c.topology_key
             # Without require_all each key counts on its own; the constraints of one selector share one
             # counter (one count per node, moved once per pod, one entry of the counter cache).
             counter = self._counter(pod, c, keys, independent=not require_all)
-            if key == HOSTNAME:
+            if key == HOSTNAME:  # its raw score reads the node's own count: no domains
                 counts.append({})
                 weights.append(math.log(scored + 2))
                 hosts.append(counter)
@@ -411,8 +420,13 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
             hosts.append(None)
             # Nodes without the key form the domain "" when they are not ignored (Go reads a missing label
             # as ""), as kube-scheduler's system defaults do.
-            assert found is not None
-            domains = found if kept is None else {column[j] for j in kept}
+            column = columns[i]
+            if kept is not None:
+                domains = {listed[i][j] for j in kept}
+            elif type(column) is _Same:
+                domains = {column.value}
+            else:
+                domains = set(column)
             if None in domains:
                 domains.discard(None)
                 domains.add("")
@@ -421,6 +435,21 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
         state.write(PRE_SCORE_KEY, _ScoreState(constraints, counts, weights, ignored, hosts, require_all, nodes,
                                                columns))
         return None
+
+    def _score_columns(self, constraints: Sequence[Constraint], nodes: Sequence[NodeInfo]) -> list[Any]:
+        """Per constraint, its key's values on ``nodes`` as scoring reads them: a list (None where a node
+        lacks the key), ``_Same`` when every node of the cluster has one value (or none), ``_PRESENT`` for
+        a hostname key every node carries (its values are never read: a node's own count stands for them)."""
+        labels = self._labels
+        out: list[Any] = []
+        for c in constraints:
+            key = c.topology_key
+            if key == HOSTNAME and labels.complete(key, nodes):
+                out.append(_PRESENT)
+                continue
+            same = labels.uniform(key, nodes)
+            out.append(labels.values(key, nodes) if same is MIXED else _Same(same))
+        return out
 
     def _domain_counts(self, pod: Any, c: Constraint, counter: DomainCounter, domains: set[str],
                        require_all: bool) -> dict[str, int]:
@@ -459,17 +488,32 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
         (and, for a hostname constraint, its own matching-pod count), so it is computed once per distinct
         signature and normalized over those values."""
         s: _ScoreState = state.read(PRE_SCORE_KEY)
-        columns = s.columns if nodes is s.nodes else self._columns(s.constraints, nodes)
-        if any(host is not None for host in s.host_counters):
-            names = self._labels.names(nodes)
-            columns = [column if host is None else _host_counts(host, names, column)
-                       for column, host in zip(columns, s.host_counters)]
+        columns = s.columns if nodes is s.nodes else self._score_columns(s.constraints, nodes)
         # A column with one value over the whole window (a key no node has, one zone) is left out of the
         # per-node signatures: fewer tuples built and hashed, often none (the signature is then the value of
         # the one varying column).
-        fixed: list[Any] = [column[0] if column and column.count(column[0]) == len(column) else _VARYING
-                            for column in columns]
-        varying = [column for column, value in zip(columns, fixed) if value is _VARYING]
+        fixed: list[Any] = []
+        varying: list[list[Any]] = []
+        names: Optional[list[str]] = None
+        for column, host in zip(columns, s.host_counters):
+            if host is not None:
+                if type(column) is _Same and column.value is None:
+                    fixed.append(None)  # no node has the hostname label
+                    continue
+                if names is None:
+                    names = self._labels.names(nodes)
+                counts = list(map(host.node_count.get, names, itertools.repeat(0)))
+                if type(column) is list and None in column:
+                    counts = [None if v is None else n for n, v in zip(counts, column)]
+                column = counts
+            elif type(column) is _Same:
+                fixed.append(column.value)
+                continue
+            if column and column.count(column[0]) == len(column):
+                fixed.append(column[0])
+            else:
+                fixed.append(_VARYING)
+                varying.append(column)
         if len(varying) == 1:
             signatures: list[Any] = varying[0]
         else:
@@ -504,12 +548,34 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
                 ClusterEvent.ASSIGNED_POD_ADD, ClusterEvent.ASSIGNED_POD_UPDATE, ClusterEvent.ASSIGNED_POD_DELETE)
 
 
-def _host_counts(host: DomainCounter, names: list[str], column: list[Optional[str]]) -> list[Optional[int]]:
-    """Each node's matching-pod count, None where the node lacks the hostname label (``column``)."""
-    counts = list(map(host.node_count.get, names, itertools.repeat(0)))
-    if None in column:
-        return [None if v is None else n for n, v in zip(counts, column)]
-    return counts
+class _Same:
+    """A window's column whose every entry is ``value``: the list is never built."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Optional[str]) -> None:
+        self.value = value
+
+
+_PRESENT = object()  # a hostname column every node has: its values are not read
+
+
+def _lacks(column: Any) -> bool:
+    """Whether some node of the window lacks the column's key."""
+    if column is _PRESENT:
+        return False
+    if type(column) is _Same:
+        return column.value is None
+    return None in column
+
+
+def _listed(column: Any, n: int) -> list[Any]:
+    """The column as a list of ``n`` values (a present hostname stands as "": only its None-ness is read)."""
+    if column is _PRESENT:
+        return [""] * n
+    if type(column) is _Same:
+        return [column.value] * n
+    return column  # type: ignore[no-any-return]
 
 
 def _normalized(raw: int, top: int, low: int) -> int:

@@ -1,12 +1,13 @@
 """``LabelColumns`` (PodTopologySpread's per-key label columns in node order) against reading every node's
-labels from scratch, as nodes come, change labels and go and pods come and go on a real scheduler Cache."""
+labels from scratch, as nodes come, change labels and go and pods come and go on a real scheduler Cache; and
+what it says of a whole column (every node carries the key; every node has one value)."""
 from __future__ import annotations
 
 from hypothesis import given, settings, strategies as st
 from pluginharness import ZONE, node, pod
 
 from scheduling.cache import Cache
-from scheduling.plugins.labelcolumns import LabelColumns
+from scheduling.plugins.labelcolumns import MIXED, LabelColumns
 from scheduling.cycle.selection import Window
 
 KEYS = [ZONE, "rack", "kubernetes.io/hostname"]
@@ -45,6 +46,10 @@ def test_columns_follow_the_cache(data):
         nodes = cache.list()
         key = data.draw(st.sampled_from(KEYS))
         assert columns.values(key, nodes) == [ni.labels.get(key) for ni in nodes]
+        assert columns.complete(key, nodes) == all(key in ni.labels for ni in nodes)
+        same = columns.uniform(key, nodes)
+        if same is not MIXED:  # MIXED may stay after the column became uniform again: never the converse
+            assert nodes and all(ni.labels.get(key) == same for ni in nodes)
         if nodes:
             positions = data.draw(st.lists(st.integers(0, len(nodes) - 1), max_size=len(nodes), unique=True))
             window = Window(nodes, positions)

@@ -11,7 +11,8 @@ from pluginharness import ZONE, node, pod
 from scheduling import Scheduler
 from scheduling import reference as R
 from scheduling.bench.run import exact_config
-from scheduling.framework import CycleState
+from scheduling.cycle.selection import Window
+from scheduling.framework import CycleState, NodeScore
 
 SELECTORS = [
     {"matchLabels": {"app": "a", "hash": "1"}},
@@ -91,3 +92,45 @@ def test_spread_scores_equal_the_reference_across_binds_deletes_and_relabels(ste
         if result.node_name is not None:
             assert totals[result.node_name] == max(totals.values())
             bound[p.key] = p.with_node_name(result.node_name)
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_spread_scores_of_a_window_equal_the_reference_and_the_per_node_path(data):
+    """Scored over a window of the cache's node list (the scheduler's sampling window), with nodes lacking the
+    zone or hostname label or all sharing one zone (the batch then reads no per-node column), the batch
+    scores equal the reference's and Score + NormalizeScore node by node."""
+    zones = data.draw(st.lists(st.sampled_from(["z1", "z2", None]), min_size=1, max_size=6))
+    hostless = data.draw(st.sets(st.integers(0, len(zones) - 1), max_size=2))
+    nodes = [node(f"n{i}", labels={ZONE: z} if z else {}) for i, z in enumerate(zones)]
+    for i in hostless:
+        d = objects.to_dict(nodes[i])
+        del d["metadata"]["labels"]["kubernetes.io/hostname"]
+        nodes[i] = objects.from_dict(d)
+    scheduler = Scheduler(config=exact_config(), seed=0)
+    for n in nodes:
+        scheduler.add_node(n)
+    sets = [_replica_set(i) for i in range(len(SELECTORS))]
+    for rs in sets:
+        scheduler.add_object(rs)
+    bound = []
+    for serial in range(data.draw(st.integers(0, 12))):
+        p = _owned_pod(f"e{serial}", data.draw(st.integers(0, 3)))
+        scheduler.add_pod(p.with_node_name(nodes[data.draw(st.integers(0, len(nodes) - 1))].metadata.name))
+        bound.append(scheduler._cache.get_pod(p.key))
+    plugin = scheduler._profiles["default-scheduler"].framework.plugins["PodTopologySpread"]
+    infos = scheduler._cache.list()
+    for attempt in range(3):
+        positions = data.draw(st.lists(st.integers(0, len(infos) - 1), min_size=1, unique=True))
+        window = Window(infos, positions)
+        p = _owned_pod(f"p{attempt}", data.draw(st.integers(0, 3)))
+        state = CycleState()
+        if plugin.pre_score(state, p, window) is not None:
+            continue
+        batch = plugin.normalized_scores(state, p, window)
+        scores = [NodeScore(ni.name, plugin.score(state, p, ni)) for ni in window]
+        plugin.normalize_score(state, p, scores)
+        assert batch == [x.score for x in scores]
+        feasible = [nodes[i] for i in positions]
+        expected = R.plugin_scores(p, R.Cluster(nodes, bound, selecting=sets), feasible)["PodTopologySpread"]
+        assert dict(zip([ni.name for ni in window], batch)) == expected
