@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import base64
+import pickle
 import socket
+import struct
 import time
+import zlib
 
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
@@ -138,3 +141,62 @@ def test_tokens_from_one_codec_in_a_row_and_from_threads_are_each_fernet() -> No
     assert len(ivs) == 800
     for data, token in tokens:
         assert PYSYNCOBJ_FERNET.decrypt(token) == data
+
+
+def _receiver(sock: socket.socket, received: list) -> tuple:
+    poller = createPoller("auto")
+    sock.setblocking(False)
+    into = CompactConnection(poller=poller, socket=sock, onMessageReceived=received.append)
+    into.encryptor = FernetCodec(SECRET_BYTES)
+    return poller, into
+
+
+def _poll_until(poller, condition, seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        poller.poll(0.05)
+
+
+def test_frames_in_one_read_split_over_reads_and_larger_than_the_buffer_all_arrive() -> None:
+    left, right = socket.socketpair()
+    received: list = []
+    poller, into = _receiver(right, received)
+    frames = [CODEC.encrypt_at_time(zlib.compress(pickle.dumps(m, 4), 0), 1)
+              for m in ({"n": 1}, {"n": 2}, MESSAGE, {"n": 3})]  # MESSAGE exceeds the 8 KiB read size
+    wire = b"".join(struct.pack("i", len(f)) + f for f in frames)
+    try:
+        left.sendall(wire[:7])  # not even a whole first frame
+        _poll_until(poller, lambda: False, 0.2)
+        assert received == []
+        left.sendall(wire[7:])
+        _poll_until(poller, lambda: len(received) == 4)
+        assert received == [{"n": 1}, {"n": 2}, MESSAGE, {"n": 3}]
+        assert into.state == CONNECTION_STATE.CONNECTED
+        left.close()  # the peer's close shows in the read itself
+        _poll_until(poller, lambda: into.state != CONNECTION_STATE.CONNECTED)
+        assert into.state == CONNECTION_STATE.DISCONNECTED
+    finally:
+        left.close()
+        into.disconnect()
+
+
+@pytest.mark.parametrize("forge", ["older timestamp", "not a token", "wrong random key"])
+def test_a_replayed_or_forged_frame_ends_the_connection(forge: str) -> None:
+    left, right = socket.socketpair()
+    received: list = []
+    poller, into = _receiver(right, received)
+    into.recvRandKey = b"k" * 32
+    first = CODEC.encrypt_at_time(zlib.compress(pickle.dumps((b"k" * 32, {"n": 1}), 4), 0), 50)
+    second = {
+        "older timestamp": CODEC.encrypt_at_time(zlib.compress(pickle.dumps((b"k" * 32, {"n": 2}), 4), 0), 49),
+        "not a token": b"x" * 120,
+        "wrong random key": CODEC.encrypt_at_time(zlib.compress(pickle.dumps((b"j" * 32, {"n": 2}), 4), 0), 50),
+    }[forge]
+    try:
+        left.sendall(b"".join(struct.pack("i", len(f)) + f for f in (first, second)))
+        _poll_until(poller, lambda: into.state != CONNECTION_STATE.CONNECTED)
+        assert received == [{"n": 1}]
+        assert into.state == CONNECTION_STATE.DISCONNECTED
+    finally:
+        left.close()
+        into.disconnect()

@@ -200,7 +200,8 @@ class RaftNode(SyncObj):  # type: ignore[misc]
         one_shots = self._one_shots  # consumed only under the tick lock: empty() then get() is safe
         while not one_shots.empty():
             one_shots.get_nowait()()
-        super()._checkCommandsToApply()
+        if self._SyncObj__commandsQueue._FastQueue__queue:  # else pysyncobj's drain only raises Empty
+            super()._checkCommandsToApply()
         if not self.journal.durable and self.is_leader and not self.caller_syncs:
             self.leader_sync.start()  # appended without AppendEntries (no follower connected)
 
