@@ -259,6 +259,9 @@ def model(cls: type[M]) -> type[M]:
     if "to_dict" not in namespace:
         new.to_dict = _make_to_dict(fields)  # type: ignore[method-assign]
         new.to_dict.__doc__ = Model.to_dict.__doc__
+    if "__deepcopy__" not in namespace:
+        new.__deepcopy__ = _make_deepcopy(new.__copied__, tracked)  # type: ignore[attr-defined,method-assign]
+        new.__deepcopy__.__doc__ = Model.__deepcopy__.__doc__
     return new
 
 
@@ -279,6 +282,23 @@ def _make_copy(slots: tuple[str, ...], tracked: bool) -> Callable[..., Any]:
     env: dict[str, Any] = {"_set": _set, "_new": object.__new__}
     exec(src, env)  # noqa: S102 - code generated from our own field table, no outside input
     return env["_copy"]  # type: ignore[no-any-return]
+
+
+def _make_deepcopy(copied: tuple[str, ...], tracked: bool) -> Callable[..., Any]:
+    """Generate ``__deepcopy__`` (see :meth:`Model.__deepcopy__`) for a class copying ``copied``: a
+    scalar is taken as it is without a call (a pod template's copy for every pod the ReplicaSet
+    controller creates is mostly names, images and numbers)."""
+    def assign(name: str, expr: str) -> str:
+        return f"_set(new, {name!r}, {expr})" if tracked else f"new.{name} = {expr}"
+
+    body = ["new = _new(type(self))", "memo[id(self)] = new"]
+    for name in copied:
+        body += [f"v = self.{name}", assign(name, "v if type(v) in _IMMUTABLE else _fresh(v, memo)")]
+    body += ["if self.DERIVED:", "    new._derive()", "return new"]
+    src = "def __deepcopy__(self, memo):\n" + "".join(f"    {line}\n" for line in body)
+    env: dict[str, Any] = {"_set": _set, "_new": object.__new__, "_IMMUTABLE": _IMMUTABLE, "_fresh": _fresh}
+    exec(src, env)  # noqa: S102 - code generated from our own field table, no outside input
+    return env["__deepcopy__"]  # type: ignore[no-any-return]
 
 
 def _make_to_dict(fields: Iterable[Field]) -> Callable[..., dict[str, Any]]:

@@ -1,7 +1,10 @@
-"""Each model class's generated ``to_dict`` and ``_copy`` (objects.schema) do what Model's generic ones
-do: the same dict, keys in the same order, and a copy holding the same attribute values."""
+"""Each model class's generated ``to_dict``, ``_copy`` and ``__deepcopy__`` (objects.schema) do what
+Model's generic ones do: the same dict, keys in the same order, a copy holding the same attribute values,
+a deep copy equal to the generic one's, sharing nothing mutable with the original and counting no
+mutation."""
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -10,7 +13,7 @@ import pytest
 from manifest_corpus import corpus_documents
 import objects
 from objects.codec import KINDS
-from objects.schema import Model
+from objects.schema import MUTATIONS, Model
 
 
 def _ordered(value: Any) -> str:
@@ -29,6 +32,20 @@ def _models(obj: Any) -> list[Any]:
             todo.extend(item)
         elif isinstance(item, dict):
             todo.extend(item.values())
+    return found
+
+
+def _containers(obj: Any) -> set[int]:
+    """Ids of the lists, dicts and models inside ``obj`` (ABSENT, a shared immutable marker, left out)."""
+    found, todo = set(), [obj]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, Model):
+            found.add(id(item))
+            todo.extend(getattr(item, name) for name in type(item).__copied__)
+        elif type(item) in (list, dict):
+            found.add(id(item))
+            todo.extend(item.values() if type(item) is dict else item)
     return found
 
 
@@ -52,8 +69,17 @@ def test_generated_to_dict_and_copy_match_the_generic_ones(doc):
         copied = part._copy(**changed)
         for name in type(part).__slots_all__:
             assert getattr(copied, name) is changed.get(name, getattr(part, name))
+        mutations = MUTATIONS[0]
+        deep, generic = copy.deepcopy(part), Model.__deepcopy__(part, {})
+        assert MUTATIONS[0] == mutations  # building a copy is not a mutation
+        assert type(deep) is type(part) and deep == generic == part
+        assert _ordered(deep.to_dict()) == _ordered(generic.to_dict())
+        assert not _containers(deep) & _containers(part)
+        for name in type(part).DERIVED:  # recomputed on the copy, as the generic copy does
+            assert repr(getattr(deep, name)) == repr(getattr(generic, name))
 
 
 def test_every_model_kind_has_generated_methods():
     for cls in KINDS.values():
         assert cls.to_dict is not Model.to_dict and cls._copy is not Model._copy
+        assert cls.__deepcopy__ is not Model.__deepcopy__
