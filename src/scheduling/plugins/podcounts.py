@@ -237,6 +237,7 @@ class DomainCounter:
 
 
 COUNTER_CACHE_SIZE = 64
+COUNTER_NODE_BUDGET = COUNTER_CACHE_SIZE * 5000  # node entries all counters of a cache may hold together
 
 
 class _NameLog:
@@ -274,9 +275,12 @@ class CounterCache:
     A counter missing from the cache is rebuilt over every pod of every node, so the size must hold the
     selectors a cluster schedules in turn: clusterloader2's density test has one Deployment per 100 nodes
     (50 at 5,000 nodes); with 32, PodTopologySpread's default constraints rebuilt a counter for nearly every
-    pod there. A counter costs about a megabyte at 5,000 nodes."""
+    pod there. A counter costs about a megabyte at 5,000 nodes: without a ``size``, the cache holds as many
+    counters as ``COUNTER_NODE_BUDGET`` node entries allow, and at least ``COUNTER_CACHE_SIZE`` (64 at 5,000
+    nodes, 3,200 at 100, where the cluster simulation's 100 Deployments rebuilt a counter at every batch of
+    pods of a ReplicaSet with 64)."""
 
-    def __init__(self, size: int = COUNTER_CACHE_SIZE, log_limit: int = 8192) -> None:
+    def __init__(self, size: Optional[int] = None, log_limit: int = 8192) -> None:
         self.size = size
         self.tracker = NodeTracker()
         self._counters: OrderedDict[Hashable, DomainCounter] = OrderedDict()
@@ -409,7 +413,7 @@ class CounterCache:
                 self._pivots[identity] = found
                 for pivot in found:
                     self._pivoted.setdefault(pivot, []).append(identity)
-            if len(self._counters) > self.size:
+            if len(self._counters) > self._limit():
                 dropped, _ = self._counters.popitem(last=False)
                 del self._cursor[dropped]
                 for pivot in self._pivots.pop(dropped, ()):
@@ -434,6 +438,11 @@ class CounterCache:
                     counter.update(ni)
             self._cursor[identity] = (log, log.end())
         return counter
+
+    def _limit(self) -> int:
+        if self.size is not None:
+            return self.size
+        return max(COUNTER_CACHE_SIZE, COUNTER_NODE_BUDGET // max(1, len(self.tracker.infos)))
 
     def _pivot_counts(self, cache: Any, predicate: PodPredicate,
                       pivots: Iterable[tuple[str, str, str]]) -> dict[str, int]:

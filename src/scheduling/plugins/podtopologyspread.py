@@ -310,8 +310,9 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
     def _counter(self, pod: Any, c: Constraint, keys: tuple[str, ...], independent: bool = False) -> DomainCounter:
         namespace = pod.metadata.namespace or "default"
         identity: Hashable = (namespace, c.selector_key(), keys, independent)
-        return self._cache.get(identity, lambda: DomainCounter(_Matcher(namespace, c.selector), keys, ordered=True,
-                                                                independent=independent))
+        # Only PreFilter reads the global minimum, and its counters are never independent ones.
+        return self._cache.get(identity, lambda: DomainCounter(_Matcher(namespace, c.selector), keys,
+                                                                ordered=not independent, independent=independent))
 
     # -- filter --------------------------------------------------------------------------------------
     def pre_filter(self, state: CycleState, pod: Any, nodes: Sequence[NodeInfo]) -> tuple[None, Optional[Status]]:
