@@ -30,6 +30,8 @@ __all__ = ["NodeTracker", "DomainCounter", "CounterCache", "CountingExtensions",
            "merged_selector"]
 
 PodPredicate = Callable[[Any], bool]
+# (node name -> its domain for a counter's keys, key -> value -> how many nodes have it)
+Skeleton = tuple[dict[str, Optional[tuple[Optional[str], ...]]], dict[str, dict[str, int]]]
 
 
 def selector_key(selector: Any) -> Hashable:
@@ -152,6 +154,42 @@ class DomainCounter:
             for key in keys:
                 self.ordered[key] = SortedList((total, value) for value, total in sums[key].items())
         return self
+
+    def rebuild_counted(self, skeleton: "Skeleton", counts: Mapping[str, int]) -> "DomainCounter":
+        """Count a new counter from ``skeleton`` (every tracked node's domain for these keys, and the nodes per
+        value: what ``rebuild`` derives from the labels, the same for every counter of these keys) and
+        ``counts``, the matching pods of the nodes that have any: the nodes are not walked one by one."""
+        node_domain, members = skeleton
+        keys = self.keys
+        self._node_domain = dict(node_domain)
+        self._members = {key: dict(members[key]) for key in keys}
+        node_count = self.node_count = dict.fromkeys(node_domain, 0)
+        node_count.update(counts)
+        sums = self.sums = {key: dict.fromkeys(members[key], 0) for key in keys}
+        for name, count in counts.items():
+            domain = node_domain[name]
+            if domain is not None:
+                for key, value in zip(keys, domain):
+                    if value is not None:
+                        sums[key][value] += count
+        self.totals = {key: sum(sums[key].values()) for key in keys}
+        self.total = sum(counts.values())
+        if self.ordered is not None:
+            for key in keys:
+                self.ordered[key] = SortedList((total, value) for value, total in sums[key].items())
+        return self
+
+    def skeleton(self, labels: Mapping[str, Mapping[str, str]]) -> "Skeleton":
+        """What ``rebuild_counted`` starts from, for the nodes whose labels are ``labels`` (name -> labels)."""
+        keys = self.keys
+        node_domain = {name: self._domain(node_labels) for name, node_labels in labels.items()}
+        members: dict[str, dict[str, int]] = {key: {} for key in keys}
+        for domain in node_domain.values():
+            if domain is not None:
+                for key, value in zip(keys, domain):
+                    if value is not None:
+                        members[key][value] = members[key].get(value, 0) + 1
+        return node_domain, members
 
     def _domain(self, labels: Mapping[str, str]) -> Optional[tuple[Optional[str], ...]]:
         """A node's values for ``keys``: None when it misses one (independent: when it misses all, and None
@@ -298,6 +336,8 @@ class CounterCache:
         self._pivots: dict[Hashable, tuple[tuple[str, str, str], ...]] = {}
         self._pod_log: Optional[tuple[Any, int, int]] = None  # (cache, topology_version, pod change cursor)
         self._labels: dict[str, Mapping[str, str]] = {}  # node labels as last seen (a relabel recounts)
+        self._labels_version = 0  # moves whenever ``_labels`` does (a node added, removed or relabelled)
+        self._skeletons: dict[tuple[tuple[str, ...], bool], tuple[int, Skeleton]] = {}
 
     def _pod_deltas(self, nodes: Sequence[Any]) -> Optional[list[tuple[str, Any, int]]]:
         """The pod changes since the previous sync, when the node changes came from the same cache's log
@@ -352,6 +392,8 @@ class CounterCache:
                 seen[ni.name] = ni.labels
         for name in removed:
             seen.pop(name, None)
+        if relabelled or removed:
+            self._labels_version += 1
         return relabelled
 
     def _apply(self, deltas: Sequence[tuple[str, Any, int]]) -> None:
@@ -402,8 +444,14 @@ class CounterCache:
             found = pivots() if pivots is not None else None
             infos = self.tracker.infos
             if found is not None and self._pod_log is not None:
-                # The cache is as the last sync saw it: count the pods carrying a pivot label, not every pod.
-                counter.rebuild(infos.values(), self._pivot_counts(self._pod_log[0], counter.predicate, found))
+                # The cache is as the last sync saw it: count the pods carrying a pivot label, not every pod,
+                # onto the nodes' domains as the last sync saw them (kept per keys until a node is added,
+                # removed or relabelled: 50 Deployments on 5,000 nodes walked 250,000 nodes' labels).
+                shape = (counter.keys, counter.independent)
+                kept = self._skeletons.get(shape)
+                if kept is None or kept[0] != self._labels_version:
+                    kept = self._skeletons[shape] = (self._labels_version, counter.skeleton(self._labels))
+                counter.rebuild_counted(kept[1], self._pivot_counts(self._pod_log[0], counter.predicate, found))
             else:
                 counter.rebuild(infos.values())
             self._counters[identity] = counter
