@@ -90,9 +90,10 @@ class Watcher(WatchConsumer):
     def _offer(self, revision: int, events: Iterable[Event]) -> None:
         self._offer_shaped(revision, self._shape(events))
 
-    def _offer_one(self, revision: int, event: Event, full: tuple[Event, ...], bare: tuple[Event, ...]) -> None:
-        """The common case, one event: the hub shares ``full`` and ``bare`` (without prev_kv) tuples.
-        ``_offer_shaped`` for one event, written out: every watcher of a key pays it on every write."""
+    def _offer_one(self, revision: int, event: Event, response: WatchResponse) -> None:
+        """The common case, one event: the hub shares one ``response`` among the watchers that want it shaped
+        alike (with or without prev_kv; responses are values). ``_offer_shaped`` for one event, written out:
+        every watcher of a key pays it on every write."""
         if self._dropped and event.type in self._dropped:
             return
         with self._lock:
@@ -102,7 +103,7 @@ class Watcher(WatchConsumer):
                 self._synced = False  # fall behind; the consumer catches up from history
                 self._next_revision = revision
                 return
-            self._queue.append(WatchResponse(full if self.prev_kv else bare, revision))
+            self._queue.append(response)
             self._queued_events += 1
             self._next_revision = revision + 1
             if self._waiting:
@@ -238,16 +239,26 @@ class WatchHub:
         if len(events) == 1:
             event = events[0]
             key = event.kv.key
-            full = (event,)
-            bare = full if event.prev_kv is None else (Event(event.type, event.kv, None),)
+            full = WatchResponse((event,), revision)
+            bare = full if event.prev_kv is None else None  # built when a watcher without prev_kv wants it
             targets = by_key.get(key)
             if targets:
                 for watcher in targets:
-                    watcher._offer_one(revision, event, full, bare)
+                    if watcher.prev_kv:
+                        watcher._offer_one(revision, event, full)
+                    else:
+                        if bare is None:
+                            bare = WatchResponse((Event(event.type, event.kv, None),), revision)
+                        watcher._offer_one(revision, event, bare)
             for (start, end), watchers in by_range.items():
                 if start <= key and (not end or key < end):
                     for watcher in watchers:
-                        watcher._offer_one(revision, event, full, bare)
+                        if watcher.prev_kv:
+                            watcher._offer_one(revision, event, full)
+                        else:
+                            if bare is None:
+                                bare = WatchResponse((Event(event.type, event.kv, None),), revision)
+                            watcher._offer_one(revision, event, bare)
             return
         per_watcher: dict[Watcher, list[Event]] = {}
         for event in events:

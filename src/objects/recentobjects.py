@@ -12,6 +12,7 @@ a copy of its own (at 150,000 pods, a second 1.2 GiB of pods).
 """
 from __future__ import annotations
 
+import sys
 import threading
 import weakref
 from collections import OrderedDict
@@ -53,10 +54,13 @@ class RecentObjects:
                 # weakly referenced only when it leaves the strong layer: while there, get() finds it first
                 # (a weak reference per put was two more objects per write for the garbage collector)
                 old_key, old = items.popitem(last=False)
-                try:
-                    self._held[old_key] = old
-                except TypeError:
-                    pass
+                # held weakly only if something else holds it (more references than ``old`` and the call's
+                # argument): the weak reference to anything else dies here, and its callback with it
+                if sys.getrefcount(old) > 2:
+                    try:
+                        self._held[old_key] = old
+                    except TypeError:
+                        pass
 
     def oldest(self) -> Hashable | None:
         """The key that goes next when one more is put, or None while there is room."""

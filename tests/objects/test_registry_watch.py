@@ -154,6 +154,21 @@ def test_recent_objects_find_an_evicted_object_while_it_is_held():
     assert len(recent) == 1 and recent.get((b"c", 1)) is not None
 
 
+def test_recent_objects_hold_weakly_only_what_something_else_holds():
+    from objects.recentobjects import RecentObjects
+
+    class Held:
+        pass
+
+    recent = RecentObjects(capacity=1)
+    kept = Held()
+    recent.put((b"a", 1), kept)
+    recent.put((b"b", 1), Held())       # evicts kept: still held by this test, so held weakly
+    recent.put((b"c", 1), Held())       # evicts b's object, which nothing else holds: not held at all
+    assert list(recent._held.keys()) == [(b"a", 1)]
+    assert recent.get((b"a", 1)) is kept and recent.get((b"b", 1)) is None
+
+
 def test_watchers_behind_the_remembered_window_share_one_object_per_revision(reg, monkeypatch):
     monkeypatch.setattr(reg._recent, "_capacity", 2)   # the window, made small enough to fall behind
     start = str(reg.store.revision)
