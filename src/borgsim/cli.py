@@ -3,6 +3,7 @@ table (progress on stderr, ``--json`` for plotting, ``--plot DIR`` for the figur
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
@@ -10,6 +11,7 @@ from typing import Sequence, TextIO
 
 from .cluster import SimCluster, StoreSpec
 from .config import SimConfig, SimConfigError
+from .gctuning import tuned_gc
 from .report import format_table
 from .scenario import run_density
 
@@ -48,6 +50,10 @@ def _parser() -> argparse.ArgumentParser:
                         "kube-apiserver: 300)")
     p.add_argument("--phase-timeout", type=float, default=d.phase_timeout, metavar="SECONDS",
                    help=f"give up a phase after this long (default {d.phase_timeout:g})")
+    p.add_argument("--gc", choices=("tuned", "python"), default="tuned",
+                   help="the garbage collector's settings while the scenario runs: tuned (default: the started "
+                        "cluster frozen, young objects collected every 50,000 allocations; see "
+                        "docs/simulation.md) or python (CPython's defaults)")
     p.add_argument("--seed", type=int, default=d.seed, help="seed of the scheduler and of the failed nodes")
     store = p.add_argument_group("store (default: in memory)")
     store.add_argument("--data-dir", metavar="DIR", help="durable store (WAL + snapshots) in DIR")
@@ -106,10 +112,12 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     stderr.write(f"borgkit-sim: starting {config.nodes:,} hollow nodes...\n")
     with SimCluster(config, StoreSpec(data_dir=args.data_dir, cluster=args.cluster)) as cluster:
         try:
-            result = run_density(cluster, progress=bars)
+            with tuned_gc() if args.gc == "tuned" else contextlib.nullcontext():
+                result = run_density(cluster, progress=bars)
         finally:
             bars.close()
     row = result.to_dict()
+    row["gc"] = args.gc
     stdout.write(format_table(row) + "\n")
     if args.json:
         with open(args.json, "w") as f:

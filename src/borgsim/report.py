@@ -42,7 +42,8 @@ def format_table(result: dict[str, Any]) -> str:
     out = [line(header), line(["-" * w for w in widths]), *(line(b) for b in body), ""]
     load = result.get("load_average")
     out.append(f"{cfg['nodes']:,} hollow nodes, {cfg['pods']:,} pods in {cfg['deployments']:,} Deployments, "
-               f"store: {result['store']}; {result['seconds']:.0f} s in all; peak RSS "
+               f"store: {result['store']}" + (f"; gc: {result['gc']}" if result.get("gc") else "") +
+               f"; {result['seconds']:.0f} s in all; peak RSS "
                f"{result['peak_rss_mib']:,.0f} MiB" + (f"; load average {load[0]:.1f}" if load else ""))
     density = next((p for p in result["phases"] if p["name"] == "density"), None)
     if density and density.get("p99_s") is not None:

@@ -123,3 +123,31 @@ def test_the_console_script_is_the_simulation() -> None:
     except ValueError:
         pytest.skip("borgkit is not installed in this environment (pip install -e .)")
     assert entry.value == "borgsim.cli:main"
+
+
+def test_the_collector_is_tuned_while_the_scenario_runs_and_restored_after() -> None:
+    import gc
+
+    from borgsim.gctuning import SIMULATION_THRESHOLDS, tuned_gc
+
+    before, frozen = gc.get_threshold(), gc.get_freeze_count()
+    marker = [object()]  # a tracked container alive before the block: frozen inside it
+    with tuned_gc():
+        assert gc.get_threshold() == SIMULATION_THRESHOLDS
+        assert gc.get_freeze_count() > frozen
+        assert not any(ref is marker for ref in gc.get_objects())
+    assert gc.get_threshold() == before and gc.get_freeze_count() == frozen
+    assert any(ref is marker for ref in gc.get_objects())
+    with pytest.raises(ValueError, match=r"thresholds: invalid value \(0, 10, 10\)"):
+        with tuned_gc((0, 10, 10)):
+            pass
+    assert gc.get_threshold() == before
+
+
+def test_gc_python_keeps_cpythons_settings_and_the_footer_says_which() -> None:
+    tuned, plain = sim(*TINY, "--no-rolling-update", "--failure-fraction", "0"), \
+        sim(*TINY, "--no-rolling-update", "--failure-fraction", "0", "--gc", "python")
+    assert tuned.returncode == 0 and plain.returncode == 0, tuned.stderr[-2000:] + plain.stderr[-2000:]
+    assert "store: memory; gc: tuned;" in tuned.stdout and "store: memory; gc: python;" in plain.stdout
+    bad = sim(*TINY, "--gc", "off")
+    assert bad.returncode == 2 and "--gc: invalid choice: 'off'" in bad.stderr
