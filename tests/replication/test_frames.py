@@ -16,7 +16,8 @@ from pysyncobj.encryptor import getEncryptor
 from pysyncobj.poller import createPoller
 from pysyncobj.tcp_connection import CONNECTION_STATE, TcpConnection
 
-from kvstore.replication.frames import XORED_BYTES_MAX, CompactConnection, FernetCodec, derive_key
+from kvstore.replication.frames import (XORED_BYTES_MAX, CompactConnection, FernetCodec, derive_key, zlib_stored,
+                                        zlib_unstored)
 
 from .support import SECRET
 
@@ -200,3 +201,25 @@ def test_a_replayed_or_forged_frame_ends_the_connection(forge: str) -> None:
     finally:
         left.close()
         into.disconnect()
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.binary(max_size=3000), level=st.integers(min_value=0, max_value=9))
+def test_stored_zlib_streams_are_zlibs_own(data: bytes, level: int) -> None:
+    assert zlib_stored(data) == zlib.compress(data, 0)
+    assert zlib_unstored(zlib_stored(data)) == data
+    assert zlib_unstored(zlib.compress(data, level)) == data  # a stock pysyncobj peer compresses at 3
+
+
+@pytest.mark.parametrize("size", [65_535, 65_536, 200_000])
+def test_stored_zlib_streams_over_one_block(size: int) -> None:
+    data = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    assert zlib.decompress(zlib_stored(data)) == data
+    assert zlib_unstored(zlib_stored(data)) == data
+
+
+def test_a_stored_stream_with_a_wrong_checksum_is_refused() -> None:
+    stream = bytearray(zlib_stored(b"some entry"))
+    stream[-1] ^= 1
+    with pytest.raises(zlib.error):
+        zlib_unstored(bytes(stream))

@@ -53,8 +53,48 @@ XORED_BYTES_MAX = 2048  # above this, a CBC context deciphers faster than the bl
 _TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
 _FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
 _b2a_base64 = binascii.b2a_base64
+_IV_POOL_BYTES = 4096
 _a2b_base64 = binascii.a2b_base64
 PICKLE_PROTOCOL = 4  # pysyncobj writes 2, whose bytes objects go through copyreg; loads reads either
+
+
+_ZLIB_STORED_HEAD = b"\x78\x01"  # what zlib.compress(data, 0) starts with
+_STORED_BLOCK = struct.Struct("<BHH")  # BFINAL + BTYPE 00, LEN, NLEN
+_STORED_MAX = 0xFFFF
+
+
+def zlib_stored(data: bytes) -> bytes:
+    """`zlib.compress(data, 0)`'s format (stored deflate blocks, Adler-32), built without zlib.
+
+    A zlib stream object allocates and clears a quarter of a megabyte for every message, which
+    also pushes the rest of the process's working set out of the CPU caches. Up to 64 KiB the output
+    is byte for byte what zlib writes; above, the blocks are cut elsewhere, as valid for any reader.
+    """
+    size = len(data)
+    adler = zlib.adler32(data).to_bytes(4, "big")
+    if size <= _STORED_MAX:
+        return b"".join((_ZLIB_STORED_HEAD, _STORED_BLOCK.pack(1, size, size ^ _STORED_MAX), data, adler))
+    view = memoryview(data)
+    parts: list[Any] = [_ZLIB_STORED_HEAD]
+    for start in range(0, size, _STORED_MAX):
+        chunk = view[start:start + _STORED_MAX]
+        parts += (_STORED_BLOCK.pack(start + _STORED_MAX >= size, len(chunk), len(chunk) ^ _STORED_MAX), chunk)
+    parts.append(adler)
+    return b"".join(parts)
+
+
+def zlib_unstored(data: bytes) -> bytes:
+    """`zlib.decompress(data)`; a stream of one stored block (what members send) is unwrapped
+    without zlib, its length and Adler-32 checked; any other stream goes to zlib."""
+    size = len(data) - 11
+    if data[:2] == _ZLIB_STORED_HEAD and 0 <= size <= _STORED_MAX:
+        final, length, inverse = _STORED_BLOCK.unpack_from(data, 2)
+        if final == 1 and length == size and inverse == size ^ _STORED_MAX:
+            plain = data[7:7 + size]
+            if zlib.adler32(plain).to_bytes(4, "big") == data[-4:]:
+                return plain
+            raise zlib.error("Adler-32 mismatch in a stored zlib stream")
+    return zlib.decompress(data)
 
 
 @functools.lru_cache(maxsize=8)
@@ -77,7 +117,10 @@ class FernetCodec:
         key = derive_key(secret)
         aes = algorithms.AES(key[16:])
         self._aes = aes
-        self._mac = hmac.new(key[:16], digestmod=hashlib.sha256)
+        mac = hmac.new(key[:16], digestmod=hashlib.sha256)
+        self._mac = getattr(mac, "_hmac", None) or mac  # OpenSSL's object itself: copy/update/digest in C
+        self._ivs = b""  # random bytes drawn ahead, 16 per token (one getrandom call per 256 tokens)
+        self._ivs_used = 0
         self._decrypt_blocks = Cipher(aes, modes.ECB()).decryptor()
         self._lock = threading.Lock()  # the block contexts are stateful objects
         # One CBC context for every token this codec encrypts: its chaining value after a token is
@@ -89,10 +132,14 @@ class FernetCodec:
 
     def encrypt_at_time(self, data: bytes, current_time: int) -> bytes:
         """A Fernet token of `data` stamped `current_time` (pysyncobj stamps its monotonic clock)."""
-        iv = os.urandom(_BLOCK)
         pad = _BLOCK - len(data) % _BLOCK
         padded = data + bytes((pad,)) * pad
         with self._lock:
+            used = self._ivs_used
+            if used >= len(self._ivs):
+                self._ivs, used = os.urandom(_IV_POOL_BYTES), 0
+            iv = self._ivs[used:used + _BLOCK]
+            self._ivs_used = used + _BLOCK
             first = int.from_bytes(padded[:_BLOCK], "big") ^ int.from_bytes(iv, "big") ^ self._chain
             ciphertext = self._encrypt_chained.update(first.to_bytes(_BLOCK, "big") + padded[_BLOCK:])
             self._chain = int.from_bytes(ciphertext[-_BLOCK:], "big")
@@ -222,7 +269,7 @@ class CompactConnection(TcpConnection):  # type: ignore[misc]
             if timestamp < self.recvLastTimestamp:
                 raise InvalidToken  # pysyncobj's check: a replayed older frame drops the connection
             self.recvLastTimestamp = timestamp
-            message = pickle.loads(zlib.decompress(data))  # authenticated above
+            message = pickle.loads(zlib_unstored(data))  # authenticated above
             if self.recvRandKey:
                 rand_key, message = message
                 if rand_key != self.recvRandKey:
@@ -237,7 +284,7 @@ class CompactConnection(TcpConnection):  # type: ignore[misc]
         """Frame and queue `message` exactly as pysyncobj 0.3.17 does, without the compression work."""
         if self.sendRandKey:
             message = (self.sendRandKey, message)
-        data = zlib.compress(pickle.dumps(message, PICKLE_PROTOCOL), 0)
+        data = zlib_stored(pickle.dumps(message, PICKLE_PROTOCOL))
         if self.encryptor:
             data = self.encryptor.encrypt_at_time(data, int(monotonic()))
         self._TcpConnection__writeBuffer += _FRAME_HEAD.pack(len(data)) + data
