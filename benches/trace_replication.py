@@ -348,7 +348,7 @@ def main() -> None:
             if span[0] <= t <= span[1]:
                 counts[kind] += 1
         print(f"{'leader' if i == leader else 'follower'} events per put: " + ", ".join(
-            f"{kind} {counts[kind] / puts:.2f}" for kind in ("wake", "tick", "sync0", "recv:next_node_idx",
+            f"{kind} {counts[kind] / puts:.2f}" for kind in ("wake", "tick", "sync0", "lsync", "recv:next_node_idx",
                                                               "recv:append_entries", "send:append_entries")))
     analyse(traces[leader], [traces[i] for i in range(3) if i != leader], marks)
 

@@ -31,6 +31,10 @@ _REQUIRED = (
 # constructors of these classes).
 _REQUIRED_ELSEWHERE = (
     (_tcp_connection.TcpConnection, "_TcpConnection__trySendBuffer"),
+    (_tcp_connection.TcpConnection, "_TcpConnection__processConnection"),
+    (_tcp_connection.TcpConnection, "_TcpConnection__processParseMessage"),
+    (_tcp_connection, "monotonicTime"),
+    (_syncobj, "monotonicTime"),
     (_poller, "Poller"),
     (_syncobj, "createPoller"),
     (_encryptor, "SALT"),

@@ -18,6 +18,7 @@ What this class changes in pysyncobj 0.3.17 (each pinned in `_pin`):
 """
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import queue
@@ -25,7 +26,10 @@ import threading
 import time
 from typing import Any, Callable, Optional
 
+import pysyncobj.monotonic as _pysyncobj_monotonic
 import pysyncobj.syncobj as _syncobj
+import pysyncobj.tcp_connection as _tcp_connection
+import pysyncobj.transport as _transport
 from pysyncobj.node import TCPNode
 
 from ._pin import FAIL_REASON, REGULAR_COMMAND, SyncObj, SyncObjConf
@@ -66,7 +70,18 @@ def _create_poller(poller_type: Any) -> Any:
 
 _syncobj.createPoller = _create_poller
 
+# pysyncobj reads CLOCK_MONOTONIC_RAW through a lambda, dozens of times per replicated write (every
+# tick, every frame sent or read); the same clock through a C-level partial costs no Python frame.
+_raw_monotonic = functools.partial(time.clock_gettime, time.CLOCK_MONOTONIC_RAW)
+if "CLOCK_MONOTONIC_RAW" in getattr(getattr(_pysyncobj_monotonic.monotonic, "__code__", None), "co_names", ()):
+    # only where pysyncobj chose that clock (not one of its fallbacks)
+    for _module in (_pysyncobj_monotonic, _syncobj, _tcp_connection, _transport):
+        if hasattr(_module, "monotonicTime"):
+            _module.monotonicTime = _raw_monotonic
+    _pysyncobj_monotonic.monotonic = _raw_monotonic
+
 Callback = Callable[[Any, int], None]
+CALLER_LOCK_WAIT = 0.002  # seconds a caller waits for a busy tick thread before handing its write over
 
 _log = logging.getLogger(__name__)
 
@@ -213,7 +228,7 @@ class RaftNode(SyncObj):  # type: ignore[misc]
 
         When this thread appended, it then fsyncs the leader's copy and, given `done` (true once the
         caller's request has its answer), waits for the acknowledgements itself (`_drive`)."""
-        if self._tick_lock.acquire(blocking=False):
+        if self._take_tick_lock():
             appended = False
             try:
                 if self.is_leader and self.journal.durable \
@@ -233,6 +248,20 @@ class RaftNode(SyncObj):  # type: ignore[misc]
                 return
         self.wake()
 
+    def _take_tick_lock(self, idle_only: bool = True) -> bool:
+        # Free: the tick thread sleeps in poll. Taken: it is working, and on an idle leader that is
+        # short work, mostly the previous write's second acknowledgement, after which it releases
+        # the lock to wait in poll. Waiting for that (bounded) keeps this write on the caller's thread;
+        # handing it over instead costs a wake-up of the tick thread, one of LeaderSync's thread for
+        # the fsync and one of this thread for the answer. Leadership and the log are only peeked at
+        # here; the caller checks them again under the lock.
+        lock = self._tick_lock
+        if lock.acquire(blocking=False):
+            return True
+        if idle_only and (not self.is_leader or self.raftCommitIndex != self._SyncObj__getCurrentLogIndex()):
+            return False  # entries in flight: the tick thread takes the pending requests with its next ones
+        return lock.acquire(timeout=CALLER_LOCK_WAIT)
+
     def _sync_as_caller(self) -> None:
         # The caller appended and sent its entry; it has nothing to do until the entry commits, so
         # it writes and fsyncs the leader's copy itself, outside the tick lock (the tick thread
@@ -251,7 +280,7 @@ class RaftNode(SyncObj):  # type: ignore[misc]
         # and wakes us: one thread hand-off less per write. epoll wakes the thread that started
         # waiting last, this one, so the tick thread sleeps on. Bounded by one heartbeat interval;
         # if the tick lock is taken, the tick thread is awake and does the work as before.
-        if not self._tick_lock.acquire(blocking=False):
+        if not self._take_tick_lock(idle_only=False):
             return
         poller = self._ticklock_poller
         until = time.monotonic() + self.cluster.heartbeat_interval
