@@ -181,8 +181,9 @@ class Cache:
                     holders = index[at] = {}
                 holders[key] = node_name
 
-    def _pod_changed(self, info: NodeInfo, pod: Any, amount: int) -> None:
-        self._index_labels(pod, info.name if amount > 0 else None)
+    def _pod_changed(self, info: NodeInfo, pod: Any, amount: int, reindex: bool = True) -> None:
+        if reindex:
+            self._index_labels(pod, info.name if amount > 0 else None)
         if info.index < 0:
             return
         log = self.pod_changes
@@ -269,26 +270,26 @@ class Cache:
             self._nodes[node_name] = info
         return info
 
-    def _account(self, pod: Any, node_name: str) -> None:
+    def _account(self, pod: Any, node_name: str, reindex: bool = True) -> None:
         info = self._node_for_pod(node_name)
         replaced = info.pods.get(pod.key)
         info.add_pod(pod)
         if replaced is not None:
             self._pod_changed(info, replaced, -1)
-        self._pod_changed(info, pod, 1)
+        self._pod_changed(info, pod, 1, reindex)
         self._changed(info)
         if info.pods_with_affinity:
             self._with_affinity[node_name] = info
         if info.pods_with_required_anti_affinity:
             self._with_anti_affinity[node_name] = info
 
-    def _unaccount(self, pod: Any, node_name: str) -> None:
+    def _unaccount(self, pod: Any, node_name: str, reindex: bool = True) -> None:
         info = self._nodes.get(node_name)
         if info is None:
             return
         stored = info.pods.get(pod.key)
         if info.remove_pod(pod):
-            self._pod_changed(info, stored, -1)
+            self._pod_changed(info, stored, -1, reindex)
         self._changed(info)
         if not info.pods_with_affinity:
             self._with_affinity.pop(node_name, None)
@@ -303,9 +304,13 @@ class Cache:
         if not node_name:
             raise PodNotFound(f"pod {pod.key!r}: spec.nodeName is empty; only bound pods go into the cache")
         state = self._pods.get(pod.key)
+        # The label index maps the pod's key to its node by its labels: a new version on the same node with
+        # the same labels (a binding observed, a status written) leaves it as it is.
+        reindex = True
         if state is not None:
-            self._unaccount(state.pod, state.node_name)
-        self._account(pod, node_name)
+            reindex = state.node_name != node_name or state.pod.metadata.labels != pod.metadata.labels
+            self._unaccount(state.pod, state.node_name, reindex)
+        self._account(pod, node_name, reindex)
         self._pods[pod.key] = _PodState(pod, node_name, False)
 
     def update_pod(self, pod: Any) -> None:

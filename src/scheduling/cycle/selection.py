@@ -11,7 +11,7 @@ from collections import OrderedDict
 from typing import Any, Hashable, Mapping, Optional, Sequence
 
 from ..cache import Cache
-from ..framework import Code, CycleState, Framework, NodeInfo, NodeScore, PluginFailure, Status
+from ..framework import Code, CycleState, Framework, NodeInfo, NodeScore, PluginFailure, Status, TabledScores
 from ..queue import QueuedPodInfo
 from .classindex import FilterIndex, IndexedStatuses, ScoreTable
 
@@ -299,9 +299,18 @@ def normalized(fwk: Framework, sp: Any, state: CycleState, pod: Any, nodes: Sequ
     return [s.score for s in scores]
 
 
-def plain_scores(fwk: Framework, sp: Any, state: CycleState, pod: Any, nodes: Sequence[NodeInfo]) -> list[int]:
+def plain_scores(fwk: Framework, sp: Any, state: CycleState, pod: Any, nodes: Sequence[NodeInfo]) -> Sequence[int]:
     """A plugin that is not node-local: its scores over ``nodes`` after NormalizeScore — from its batch
-    ``normalized_scores`` when it offers one, else Score on each node then NormalizeScore."""
+    ``tabled_scores`` or ``normalized_scores`` when it offers one, else Score on each node then
+    NormalizeScore."""
+    tabled = getattr(sp.plugin, "tabled_scores", None)
+    if tabled is not None:
+        found = tabled(state, pod, nodes)
+        if found is not None:
+            if not all(0 <= v <= 100 for v in found.table.values()):  # every entry is some node's
+                bad = next(i for i, v in enumerate(found) if not 0 <= v <= 100)
+                raise PluginFailure(bad_score(sp.name, found[bad], nodes[bad].name))
+            return found  # type: ignore[no-any-return]
     batch = getattr(sp.plugin, "normalized_scores", None)
     scores = batch(state, pod, nodes) if batch is not None else None
     if scores is None:
@@ -324,7 +333,10 @@ def pre_score(fwk: Framework, state: CycleState, pod: Any, feasible: Sequence[No
 
 def add_weighted(totals: list[int], weight: int, scores: Sequence[int]) -> list[int]:
     """``totals`` plus ``weight`` times ``scores``, node by node (at C speed: it runs over the whole window
-    once per plugin that is not node-local)."""
+    once per plugin that is not node-local); ``TabledScores`` are weighted per table entry."""
+    if type(scores) is TabledScores:
+        table = scores.table if weight == 1 else {k: v * weight for k, v in scores.table.items()}
+        return list(map(operator.add, totals, map(table.__getitem__, scores.keys)))
     if weight == 1:
         return list(map(operator.add, totals, scores))
     return list(map(operator.add, totals, map(operator.mul, scores, itertools.repeat(weight))))

@@ -13,7 +13,7 @@ from .interfaces import (EXTENSION_POINTS, MAX_NODE_SCORE, MIN_NODE_SCORE, BindP
                          EnqueueExtensions, FilterPlugin, Handle, NodeScore, PermitPlugin, Plugin, PostBindPlugin,
                          PostFilterPlugin, PostFilterResult, PreBindPlugin, PreEnqueuePlugin, PreFilterExtensions,
                          PreFilterPlugin, PreFilterResult, PreScorePlugin, QueueSortPlugin, ReservePlugin,
-                         ScorePlugin, SnapshotLister, default_normalize_score)
+                         ScorePlugin, SnapshotLister, TabledScores, default_normalize_score)
 from .nodeinfo import HostPortInfo, ImageStateSummary, NodeInfo, normalized_image_name
 from .registry import PluginFactory, Registry
 from .runtime import Framework, PluginFailure
@@ -29,7 +29,7 @@ __all__ = [
     "EnqueueExtensions", "FilterPlugin", "Handle", "NodeScore", "PermitPlugin", "Plugin", "PostBindPlugin",
     "PostFilterPlugin", "PostFilterResult", "PreBindPlugin", "PreEnqueuePlugin", "PreFilterExtensions",
     "PreFilterPlugin", "PreFilterResult", "PreScorePlugin", "QueueSortPlugin", "ReservePlugin", "ScorePlugin",
-    "SnapshotLister", "default_normalize_score", "HostPortInfo", "ImageStateSummary", "NodeInfo",
+    "SnapshotLister", "TabledScores", "default_normalize_score", "HostPortInfo", "ImageStateSummary", "NodeInfo",
     "normalized_image_name", "PluginFactory", "Registry", "Framework", "PluginFailure", "Code", "Status",
     "is_success", "MAX_PERMIT_TIMEOUT", "WaitingPod", "WaitingPods",
 ]

@@ -28,7 +28,7 @@ asked about, every cycle. Keys must also capture whatever makes ``pre_filter`` /
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, Hashable, Iterable, Mapping, Optional, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Hashable, Iterable, Iterator, Mapping, Optional, Protocol, Sequence
 
 from .cyclestate import CycleState
 from .errors import ConfigError
@@ -42,7 +42,7 @@ __all__ = [
     "MAX_NODE_SCORE", "MIN_NODE_SCORE", "Plugin", "PreEnqueuePlugin", "QueueSortPlugin", "PreFilterPlugin",
     "PreFilterExtensions", "FilterPlugin", "PostFilterPlugin", "PreScorePlugin", "ScorePlugin", "ReservePlugin",
     "PermitPlugin", "PreBindPlugin", "BindPlugin", "PostBindPlugin", "EnqueueExtensions", "PreFilterResult",
-    "PostFilterResult", "NodeScore", "ClusterEvent", "Handle", "SnapshotLister", "EXTENSION_POINTS",
+    "PostFilterResult", "NodeScore", "TabledScores", "ClusterEvent", "Handle", "SnapshotLister", "EXTENSION_POINTS",
     "default_normalize_score",
 ]
 
@@ -202,6 +202,31 @@ class PreScorePlugin:
 
     def pre_score(self, state: CycleState, pod: Any, nodes: Sequence[NodeInfo]) -> Optional[Status]:
         raise NotImplementedError
+
+
+class TabledScores(Sequence[int]):
+    """A batch of normalized scores given as a key per node and the score of each key (``table`` holds only
+    keys some node has): what a plugin whose score depends on few values per node (PodTopologySpread: the
+    node's domains) returns from ``tabled_scores(state, pod, nodes)``. The scheduler checks and weights the
+    few table entries, then adds them to the totals in one pass, instead of a list built, scanned and
+    multiplied node by node."""
+
+    __slots__ = ("keys", "table")
+
+    def __init__(self, keys: Sequence[Hashable], table: Mapping[Hashable, int]) -> None:
+        self.keys = keys
+        self.table = table
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self.table[k] for k in self.keys[i]]
+        return self.table[self.keys[i]]
+
+    def __iter__(self) -> Iterator[int]:
+        return map(self.table.__getitem__, self.keys)
 
 
 class NodeScore:

@@ -31,7 +31,7 @@ from objects import LabelSelector, TopologySpreadConstraint
 
 from ..framework import (ClusterEvent, ConfigError, CycleState, EnqueueExtensions, FilterPlugin, NodeInfo,
                          NodeScore, Plugin, PreFilterExtensions, PreFilterPlugin, PreScorePlugin, ScorePlugin,
-                         Status, MAX_NODE_SCORE)
+                         Status, TabledScores, MAX_NODE_SCORE)
 from .labelcolumns import MIXED, LabelColumns
 from .podcounts import CounterCache, CountingExtensions, DomainCounter, merged_selector, selector_key
 
@@ -485,6 +485,10 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
         return s.raw(signature) or 0
 
     def normalized_scores(self, state: CycleState, pod: Any, nodes: Sequence[NodeInfo]) -> Optional[list[int]]:
+        """Score + NormalizeScore for every node at once (:meth:`tabled_scores` as a list)."""
+        return list(self.tabled_scores(state, pod, nodes))
+
+    def tabled_scores(self, state: CycleState, pod: Any, nodes: Sequence[NodeInfo]) -> TabledScores:
         """Score + NormalizeScore for every node at once: a node's raw score depends only on its domains
         (and, for a hostname constraint, its own matching-pod count), so it is computed once per distinct
         signature and normalized over those values."""
@@ -531,7 +535,7 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
         top = max(valid, default=0)
         low = min(valid, default=0)
         final = {sig: 0 if r is None else _normalized(r, top, low) for sig, r in raws.items()}
-        return list(map(final.__getitem__, signatures))
+        return TabledScores(signatures, final)
 
     def normalize_score(self, state: CycleState, pod: Any, scores: list[NodeScore]) -> Optional[Status]:
         s: _ScoreState = state.read(PRE_SCORE_KEY)

@@ -1,6 +1,7 @@
 """The batch paths PodTopologySpread brought to the scheduler: ``selection.hybrid_window`` filtering chunks
 of nodes at once (``filter_nodes`` batches, per-node fallback, Errors) must give exactly the plain walk's
-window, examined count and Error; and ``plain_scores`` must check a batch's range."""
+window, examined count and Error; and ``plain_scores`` must check a batch's range (a tabled batch by its table),
+and a tabled batch weighted into the totals must add as its list does."""
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -9,8 +10,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from sortedcontainers import SortedList
 
-from scheduling.framework import CycleState, PluginFailure, Status
-from scheduling.cycle.selection import hybrid_window, plain_scores
+from scheduling.framework import CycleState, PluginFailure, Status, TabledScores
+from scheduling.cycle.selection import add_weighted, hybrid_window, plain_scores
 
 
 class _Rejects:
@@ -91,5 +92,28 @@ def test_plain_scores_takes_a_batch_and_checks_its_range():
     good = SimpleNamespace(name="Good", plugin=Batch([0, 50, 100]))
     assert plain_scores(None, good, CycleState(), None, nodes) == [0, 50, 100]
     wild = SimpleNamespace(name="Wild", plugin=Batch([0, 101, 100]))
+    with pytest.raises(PluginFailure, match="'Wild' returns an invalid score 101 for node 'n1'"):
+        plain_scores(None, wild, CycleState(), None, nodes)
+
+
+def test_plain_scores_takes_tabled_scores_checks_their_range_and_weights_them_as_a_list():
+    nodes = [SimpleNamespace(name=f"n{i}") for i in range(4)]
+
+    class Tabled:
+        def __init__(self, keys, table):
+            self.keys, self.table = keys, table
+
+        def tabled_scores(self, state, pod, nodes):
+            return TabledScores(self.keys, self.table)
+
+        def normalized_scores(self, state, pod, nodes):
+            raise AssertionError("the tabled batch must be used")
+
+    good = SimpleNamespace(name="Good", plugin=Tabled(["a", "b", "a", "c"], {"a": 100, "b": 0, "c": 37}))
+    scores = plain_scores(None, good, CycleState(), None, nodes)
+    assert list(scores) == [100, 0, 100, 37] and scores[3] == 37 and scores[1:3] == [0, 100] and len(scores) == 4
+    for weight in (1, 2, 5):
+        assert add_weighted([1, 2, 3, 4], weight, scores) == add_weighted([1, 2, 3, 4], weight, [100, 0, 100, 37])
+    wild = SimpleNamespace(name="Wild", plugin=Tabled(["a", "b", "b"], {"a": 7, "b": 101}))
     with pytest.raises(PluginFailure, match="'Wild' returns an invalid score 101 for node 'n1'"):
         plain_scores(None, wild, CycleState(), None, nodes)
