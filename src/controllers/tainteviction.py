@@ -88,13 +88,27 @@ class TaintEvictionController(Controller):
             self.queue.add(pod.key)
 
     def _pod_changed(self, pod: Any) -> None:
-        if pod.spec.node_name:
+        if pod.spec.node_name and self._may_act_on(pod):
             self.queue.add(pod.key)
+
+    def _may_act_on(self, pod: Any) -> bool:
+        """Whether a sync of the pod could do anything: its node has NoExecute taints (as cached) or an
+        eviction is already timed for it. Otherwise the sync would find no taint and do nothing, as kube's
+        handlePodUpdate returns at once for a node without taints (every pod bound in a healthy cluster:
+        a sync each cost a queue add, a worker's wake-up and two cache reads). A taint arriving later
+        queues every pod on the node (``_node_updated``): the pod index is written before this handler
+        runs and the node cache before that one, so one of the two sees the other."""
+        node = self.nodes.lister.get(pod.spec.node_name)
+        if node is not None and _no_execute(node):
+            return True
+        with self._lock:
+            return pod.key in self._scheduled
 
     def _pod_updated(self, old: Any, new: Any) -> None:
         """kube's PodUpdated: only a new node or new tolerations change what the pod's taints call for (a
         status write, most pod events, does not; a deletion is seen when its timer fires or it is gone)."""
-        if old.spec.node_name == new.spec.node_name and old.spec.tolerations == new.spec.tolerations:
+        if old.spec is new.spec or (old.spec.node_name == new.spec.node_name
+                                    and old.spec.tolerations == new.spec.tolerations):
             return
         self._pod_changed(new)
 

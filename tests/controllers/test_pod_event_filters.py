@@ -312,3 +312,52 @@ def test_the_collector_looks_again_at_a_shared_reference_list_until_its_owner_is
     assert effects.calls[-1] == ("add", "p-uid")  # a new owner, unknown: looked at
     assert [d.metadata.uid for d in gc.dependents("rs-uid")] == []
     gc.shut_down()
+
+
+# ---------------------------------------------------------------------------------------------- taint eviction
+UNREACHABLE = "node.kubernetes.io/unreachable"
+
+
+def _node_object(name, tainted):
+    spec = {"taints": [{"key": UNREACHABLE, "effect": "NoExecute"}]} if tainted else {}
+    return objects.from_dict({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name}, "spec": spec})
+
+
+def test_taint_eviction_queues_only_pods_a_sync_could_act_on(registry):
+    registry.create(_node_object("ok", False))
+    registry.create(_node_object("bad", True))
+    informers = SharedInformers(registry)
+    controller = DEFAULT_CONTROLLERS["tainteviction"](registry, informers,
+                                                       recorder=EventRecorder(registry, "t", enabled=False))
+    informers.start()
+    try:
+        assert informers.wait_synced(WAIT)
+        effects = Effects(controller)
+        on_ok, on_bad, unbound = pod("a", node_name="ok"), pod("b", node_name="bad"), pod("c")
+        for p in (on_ok, on_bad, unbound):
+            controller._pod_changed(p)
+        controller._pod_updated(unbound, on_ok)  # bound to a node without taints
+        controller._pod_updated(unbound, on_bad)
+        assert effects.calls == [("add", "default/b"), ("add", "default/b")]
+        controller._scheduled["default/a"] = 0.0  # an eviction timed while "ok" was tainted: the sync cancels it
+        controller._pod_changed(on_ok)
+        assert effects.calls[-1] == ("add", "default/a")
+    finally:
+        informers.stop()
+        controller.shut_down()
+
+
+def test_a_taint_after_the_pod_was_bound_still_evicts_it(registry):
+    from controllers import ControllerManager
+    registry.create(_node_object("n", False))
+    manager = ControllerManager(registry, controllers=["tainteviction"], metrics=False)
+    manager.start()
+    try:
+        registry.create(pod("p", node_name="n", terminationGracePeriodSeconds=0, tolerations=[
+            {"key": UNREACHABLE, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 0}]))
+        assert manager.wait_idle(WAIT)
+        node = registry.get("Node", "n")
+        registry.update(node.replace(spec=node.spec.replace(taints=_node_object("n", True).spec.taints)))
+        wait_for(lambda: not registry.list("Pod", "default").items, message="the pod evicted")
+    finally:
+        manager.stop()
