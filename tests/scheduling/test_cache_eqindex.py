@@ -1,9 +1,11 @@
 """The equivalence-class index (scheduling.cycle.classindex): its sampling window equals a naive walk from the
-round-robin start, and it follows node changes through the cache's change log (hypothesis)."""
+round-robin start, and it follows node changes through the cache's change log (hypothesis); so does the score
+table."""
 from __future__ import annotations
 
 import pathlib
 import sys
+from types import SimpleNamespace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,7 +15,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from refbuilders import node, pod  # noqa: E402
 
 from scheduling.cache import Cache  # noqa: E402
-from scheduling.cycle.classindex import FilterIndex  # noqa: E402
+from scheduling.cycle.classindex import FilterIndex, ScoreTable  # noqa: E402
 from scheduling.framework import CycleState  # noqa: E402
 from scheduling.plugins import NodeResourcesFit  # noqa: E402
 
@@ -67,3 +69,35 @@ def test_index_follows_pod_and_node_changes(ops: list) -> None:
         truth = [plugin.filter(CycleState(), probe, ni) is None for ni in cache.list()]
         assert [s is None for s in index.status] == truth
         assert list(index.feasible) == [i for i, ok in enumerate(truth) if ok]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.sampled_from(["add", "remove", "resize", "node", "score"])),
+                max_size=25), st.data())
+def test_score_table_follows_pod_and_node_changes(ops: list, data: st.DataObject) -> None:
+    """The class's score table gives each node's score as the plugin computes it now, whatever changed, and
+    its count of missing sums (which spares scanning a window for them) stays exact."""
+    cache = Cache()
+    for i in range(6):
+        cache.add_node(node(f"n{i}", cpu="2"))
+    plugin = NodeResourcesFit()
+    scorer = SimpleNamespace(name=plugin.name, plugin=plugin, weight=3, normalizes=False)
+    table = ScoreTable(cache, [scorer])
+    probe = pod("probe", cpu="500m")
+    bound: set[int] = set()
+    for i, op in ops:
+        if op == "add" and i not in bound:
+            cache.add_pod(pod(f"x{i}", cpu="1", node_name=f"n{i}"))
+            bound.add(i)
+        elif op == "remove" and i in bound:
+            cache.remove_pod(pod(f"x{i}"))
+            bound.discard(i)
+        elif op == "resize":
+            cache.update_node(node(f"n{i}", cpu="4" if i % 2 else "2"))
+        elif op == "node":
+            cache.add_node(node(f"m{len(cache.list())}", cpu="3"))
+        nodes = cache.list()
+        positions = data.draw(st.lists(st.integers(0, len(nodes) - 1), unique=True))
+        totals = table.totals(positions, nodes, CycleState(), probe)
+        assert totals == [3 * plugin.score(CycleState(), probe, nodes[p]) for p in positions]
+        assert table.missing == table.fixed.count(None)

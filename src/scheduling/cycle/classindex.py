@@ -273,7 +273,7 @@ class ScoreTable(_Tracked):
     """Node-local raw scores for one class: ``fixed[i]`` (weighted sum of non-normalizing plugins) and
     ``raw[i]`` (the normalizing plugins' raw scores), None until needed or after the node changed."""
 
-    __slots__ = ("fixed", "raw", "scorers", "fixed_weights", "normalizing", "nonzero_raw")
+    __slots__ = ("fixed", "raw", "scorers", "fixed_weights", "normalizing", "nonzero_raw", "missing")
 
     def __init__(self, cache: Cache, scorers: Sequence[Any]) -> None:
         super().__init__(cache)
@@ -285,6 +285,7 @@ class ScoreTable(_Tracked):
         fixed_set = {j for j, _ in self.fixed_weights}
         self.normalizing = tuple(j for j in range(len(self.scorers)) if j not in fixed_set)
         self.nonzero_raw = 0  # positions whose normalizing raw scores are not all zero
+        self.missing = 0  # positions whose sums are None: at 0 a window's totals are not scanned for None
 
     def totals(self, positions: Sequence[int], nodes: Sequence[NodeInfo], state: CycleState,
                pod: Any) -> list[int]:
@@ -295,15 +296,18 @@ class ScoreTable(_Tracked):
             self.fixed = [None] * n
             self.raw = [None] * n
             self.nonzero_raw = 0
+            self.missing = n
             self._mark_synced()
         else:
             fixed = self.fixed
             for ni in changed:
-                if ni.index >= 0:
-                    fixed[ni.index] = None
+                i = ni.index
+                if i >= 0 and fixed[i] is not None:
+                    fixed[i] = None
+                    self.missing += 1
         fixed = self.fixed
         totals = list(map(fixed.__getitem__, positions))
-        if None in totals:
+        if self.missing and None in totals:
             k = totals.index(None)
             while True:
                 i = positions[k]
@@ -335,4 +339,6 @@ class ScoreTable(_Tracked):
         new = tuple([raw[j] for j in self.normalizing])
         self.nonzero_raw += (any(new) if new else 0) - (any(old) if old else 0)
         self.raw[i] = new
+        if self.fixed[i] is None:
+            self.missing -= 1
         self.fixed[i] = total

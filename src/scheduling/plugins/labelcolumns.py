@@ -9,7 +9,7 @@ scheduler cache (tests, what-if copies) are read directly, every time.
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from typing import Any, Iterable, Optional, Sequence
 
 __all__ = ["LabelColumns", "MIXED"]
 
@@ -83,6 +83,10 @@ class LabelColumns:
     def names(self, nodes: Sequence[Any]) -> list[str]:
         """The node names of ``nodes``, in order (as :meth:`values`, from a column while the cache's node
         list does not change)."""
+        return list(self.iter_names(nodes))
+
+    def iter_names(self, nodes: Sequence[Any]) -> Iterable[str]:
+        """:meth:`names` for a single pass: not built as a list (what a map over the names reads)."""
         base = getattr(nodes, "base", nodes)
         cache = getattr(base, "cache", None)
         if cache is None or base is not cache.list():
@@ -91,8 +95,8 @@ class LabelColumns:
         if self._names is None:
             self._names = [ni.name for ni in base]
         if base is nodes:
-            return list(self._names)
-        return list(map(self._names.__getitem__, nodes.positions))  # type: ignore[attr-defined]
+            return self._names
+        return map(self._names.__getitem__, nodes.positions)  # type: ignore[attr-defined]
 
     def _sync(self, cache: Any) -> None:
         if cache is not self._cache or cache.topology_version != self._version:

@@ -499,15 +499,12 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
         # the one varying column).
         fixed: list[Any] = []
         varying: list[list[Any]] = []
-        names: Optional[list[str]] = None
         for column, host in zip(columns, s.host_counters):
             if host is not None:
                 if type(column) is _Same and column.value is None:
                     fixed.append(None)  # no node has the hostname label
                     continue
-                if names is None:
-                    names = self._labels.names(nodes)
-                counts = list(map(host.node_count.get, names, itertools.repeat(0)))
+                counts = list(map(host.node_count.get, self._labels.iter_names(nodes), itertools.repeat(0)))
                 if type(column) is list and None in column:
                     counts = [None if v is None else n for n, v in zip(counts, column)]
                 column = counts
