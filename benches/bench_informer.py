@@ -94,8 +94,10 @@ def record(registry: objects.Registry, pods: int, deployments: int) -> list:
     return events
 
 
-def replay(registry: objects.Registry, events: list, profile: bool = False, without: tuple = ()) -> float:
-    """Fresh controllers over fresh informers; the events into the Pod informer. CPU seconds per event."""
+def replay(registry: objects.Registry, events: list, profile: bool = False, without: tuple = (),
+           queued: dict | None = None) -> float:
+    """Fresh controllers over fresh informers; the events into the Pod informer. CPU seconds per event.
+    ``queued``: filled with the keys each controller's handlers queued (counted, not timed)."""
     informers = SharedInformers(registry)
     recorder = EventRecorder(registry, "bench", enabled=False)
     controllers = [DEFAULT_CONTROLLERS[name](registry, informers, recorder=recorder, clock=None)
@@ -105,6 +107,14 @@ def replay(registry: objects.Registry, events: list, profile: bool = False, with
         if informer is not pods:
             informer._relist()
     queues = [c.queue for c in controllers]
+    if queued is not None:
+        for c in controllers:
+            queued[c.name] = 0
+
+            def counting(key: str, add=c.queue.add, name=c.name) -> None:
+                queued[name] += 1
+                add(key)
+            c.queue.add = counting  # type: ignore[method-assign]
 
     def empty_queues() -> None:
         for q in queues:
@@ -160,6 +170,10 @@ def main() -> None:
         best = min(replay(registry, events) for _ in range(args.rounds))
         print(f"pod informer: {len(events)} events of {args.pods} pods, {len(resolve_controllers(None))} controllers: "
               f"{best * 1e6:.1f} CPU us / event (best of {args.rounds}); load {os.getloadavg()[0]:.2f}")
+        queued: dict[str, int] = {}
+        replay(registry, events, queued=queued)
+        pods = len(events) // 3
+        print("  keys queued per pod: " + ", ".join(f"{name} {n / pods:.2f}" for name, n in queued.items() if n))
         if args.per_controller:
             for name in resolve_controllers(None):
                 rest = min(replay(registry, events, without=(name,)) for _ in range(args.rounds))
