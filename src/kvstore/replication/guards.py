@@ -32,6 +32,8 @@ def trim_append_entries(message: dict[str, Any], term_at: TermAt,
     prev_index, prev_term = message["prevLogIdx"], message["prevLogTerm"]
     if prev_index is None or term_at(prev_index) != prev_term:
         return message, None  # pysyncobj rejects it and the leader backs off: nothing is deleted
+    if last_index <= prev_index:
+        return message, None  # the usual case: nothing held after prevLogIdx, nothing to trim or delete
     entries = list(message.get("entries") or ())
     matched = 0
     for _command, index, term in entries:
