@@ -436,8 +436,20 @@ class RaftNode(SyncObj):  # type: ignore[misc]
     def _SyncObj__onMessageReceived(self, node: Any, message: Any) -> None:  # noqa: N802
         ack = None
         kind = message.get("type") if isinstance(message, dict) else None
-        if kind == "next_node_idx" and "read_seq" in message and self.is_leader:
-            self.read_index.acknowledged(node, message["read_seq"])
+        poller = self._ticklock_poller
+        if kind == "next_node_idx" and self.is_leader:
+            if "read_seq" in message:
+                self.read_index.acknowledged(node, message["read_seq"])
+            # An acknowledgement of entries already committed, from a follower that holds the whole
+            # log, leaves the next tick nothing to do (no commit to count, nothing to send): the tick
+            # thread may go on waiting (TickLockPoller.poll). Anything else asks for the tick.
+            acked = message.get("next_node_idx", 0) - 1
+            quiet = message.get("success") is True and not message.get("reset") \
+                and acked <= self.raftCommitIndex and acked == self._SyncObj__getCurrentLogIndex()
+            if poller.quiet is not False:
+                poller.quiet = quiet
+        else:
+            poller.quiet = False
         if kind != "append_entries":
             SyncObj._SyncObj__onMessageReceived(self, node, message)
             return
