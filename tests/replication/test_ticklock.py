@@ -226,3 +226,43 @@ def test_while_a_caller_waits_for_its_answer_the_tick_thread_stands_by() -> None
         os.close(read_end)
         os.close(write_end)
     assert seen[:2] == ["caller", "tick"]
+
+
+def test_the_tick_thread_waits_on_after_a_quiet_dispatch_within_the_same_timeout() -> None:
+    lock = threading.Lock()
+    poller = TickLockPoller(lock)
+    quiet_end, quiet_in = os.pipe()
+    loud_end, loud_in = os.pipe()
+    seen: list[str] = []
+
+    def on_quiet(descr: int, _event: int) -> None:
+        os.read(descr, 1)
+        seen.append("quiet")
+        poller.quiet = True  # e.g. a late acknowledgement: the tick after it has nothing to do
+
+    def on_loud(descr: int, _event: int) -> None:
+        os.read(descr, 1)
+        seen.append("loud")  # says nothing: the tick must run
+
+    poller.subscribe(quiet_end, on_quiet, POLL_EVENT_TYPE.READ)
+    poller.subscribe(loud_end, on_loud, POLL_EVENT_TYPE.READ)
+    try:
+        os.write(quiet_in, b"x")
+        with lock:
+            poller.poll(0.3)  # the quiet event, then waits on until the timeout ends
+        assert seen == ["quiet"]
+        os.write(quiet_in, b"x")
+        threading.Timer(0.05, lambda: os.write(loud_in, b"x")).start()
+        with lock:
+            poller.poll(5.0)  # the quiet event, then the loud one ends the poll long before 5 s
+        assert seen == ["quiet", "quiet", "loud"]
+        poller.waiting_for.stop = lambda: False  # a caller waiting for its answer returns after each dispatch
+        os.write(quiet_in, b"x")
+        with lock:
+            poller.poll(5.0)
+        assert seen == ["quiet", "quiet", "loud", "quiet"]
+    finally:
+        poller.waiting_for.stop = None
+        for descr in (quiet_end, quiet_in, loud_end, loud_in):
+            os.close(descr)
+        poller.close()
