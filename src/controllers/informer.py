@@ -125,6 +125,7 @@ class Informer:
         self._stream: Any = None
         self.lister = Lister(self)
         self.relists = 0  # how many times the informer listed (1 + relists after an expired watch)
+        self._next_resync: float | None = None  # set by each list when resync_period is given
 
     # ------------------------------------------------------------------ registration
     def add_handler(self, on_add: Callable[[Any], None] | None = None,
@@ -264,28 +265,31 @@ class Informer:
         try:
             if self._stop.is_set():
                 return
-            while not self._stop.is_set():
-                self._resync_if_due()
-                event = stream.get(WATCH_POLL)
+            # the loop runs once per event of the kind: what it calls is looked up once
+            stopping, get, dispatch, cached = self._stop.is_set, stream.get, self._dispatch, self._cache.get
+            while not stopping():
+                if self._next_resync is not None:
+                    self._resync_if_due()
+                event = get(WATCH_POLL)
                 if event is None:
                     if stream.stopped:
                         return
                     continue
-                with self._dispatch:
+                with dispatch:
                     kind = event.type
                     if kind == "DELETED":
                         self._remove(event.object)
                     elif kind != "BOOKMARK":
                         obj = event.object
                         key = obj.key
-                        self._store(obj, self._cache.get(key), key)
+                        self._store(obj, cached(key), key)
                     self._resource_version = event.resource_version
         finally:
             self._stream = None
             stream.stop()
 
     def _resync_if_due(self) -> None:
-        due = getattr(self, "_next_resync", None)
+        due = self._next_resync
         if due is None or self._clock() < due:
             return
         with self._dispatch:
