@@ -53,9 +53,9 @@ _PAGE = 256  # keys read per kvstore range while filling one list page
 # deletions before it reads their events lags by the batch: a window smaller than that lag decodes every
 # event again (Preemption_5000Nodes e2e lags ~20,000 revisions; 8,192 cost a decode per event).
 RECENT_OBJECTS = 32768
-# Stored dicts remembered by (key, revision) from the writes that built them (create, bind), so the next
-# write of the object (the bind after the create, the kubelet's first status after the bind) reads the dict
-# instead of unpacking the stored bytes again. Read-only to everyone: a write that changes parts of one
+# Stored dicts remembered by (key, revision) from the writes that built them (create, bind, status writes),
+# so the next write of the object (the bind after the create, the kubelet's statuses after the bind) reads the
+# dict instead of unpacking the stored bytes again. Read-only to everyone: a write that changes parts of one
 # copies those parts. Fewer than RECENT_OBJECTS: a dict is bigger than its share of a decoded object.
 STORED_DICTS = 8192
 
@@ -550,7 +550,9 @@ class Registry:
         precondition = self._parse_rv(wanted) if wanted else None
         while True:
             kv = self._current(info, key, name, precondition)
-            stored = unpack(kv.value)
+            stored = self._stored_dict(kv)  # only read here: the dict the last write remembered will do
+            if stored is None:
+                stored = unpack(kv.value)
             if uid and uid != meta_of(stored).get("uid"):  # as _apply_update
                 raise ValidationError(FieldError("metadata.uid", "field is immutable", uid))
             try:
@@ -724,10 +726,11 @@ class Registry:
             old = self._object(kv.key, kv.value, kv.mod_revision)
         except ValidationError:
             return statuswrite.FALLBACK  # stored before today's rules: the general path reports it
-        encoded = statuswrite.encode_status(old, stored, status)
+        encoded = statuswrite.encode_status_dict(old, stored, status)
         if encoded is statuswrite.FALLBACK:
             return encoded
-        obj, data = encoded
+        obj, written = encoded
+        data = pack(written)
         meta = stored["metadata"]
         if meta.get("deletionTimestamp") and not meta.get("finalizers") \
                 and not meta.get("deletionGracePeriodSeconds"):
@@ -738,7 +741,10 @@ class Registry:
             # controller's next obj.replace(status=...) of it is still the stored object's own)
             return old
         response = self._txn([Compare.mod_revision(key) == kv.mod_revision], [Op.put(key, data)], [])
-        return self._with_version(key, data, response.revision, obj) if response.succeeded else None
+        if not response.succeeded:
+            return None
+        self._remember_stored(key, response.revision, written)  # the next status write reads it
+        return self._with_version(key, data, response.revision, obj)
 
     # ------------------------------------------------------------------ bind
     @served

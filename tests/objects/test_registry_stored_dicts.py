@@ -28,11 +28,17 @@ status_patches = st.builds(
     st.sampled_from([{"status": {"phase": "Running"}}, {"status": {"conditions": [CONDITION], "podIP": "10.0.0.1"}},
                      {"status": None}, {"status": {"phase": 5}}, {"metadata": {"labels": {"a": "b"}}},
                      {"metadata": {"resourceVersion": "CURRENT"}, "status": {"phase": "Succeeded"}},
-                     {"metadata": {"resourceVersion": "3"}, "status": {"phase": "Failed"}}]))
+                     {"metadata": {"resourceVersion": "3"}, "status": {"phase": "Failed"}},
+                     {"status": {"containerStatuses": [{"name": "c", "ready": True, "restartCount": 0, "image": "b",
+                                                        "imageID": "", "state": {"running": {}}}],
+                                 "hostIP": "172.16.0.1", "x-unknown": {"k": [1, 2]}}}]))
+status_updates = st.builds(lambda name, phase: ("update_status", name, phase), st.sampled_from(NAMES),
+                           st.sampled_from(["Running", "Succeeded", "Bogus"]))
 patches = st.builds(lambda name, body: ("patch", name, body), st.sampled_from(NAMES),
                     st.sampled_from([{"metadata": {"labels": {"b": "c"}}}, {"spec": {"activeDeadlineSeconds": 5}}]))
 deletes = st.builds(lambda name: ("delete", name), st.sampled_from(NAMES))
-actions = st.lists(st.one_of(creates, binds, status_patches, patches, deletes), min_size=1, max_size=12)
+actions = st.lists(st.one_of(creates, binds, status_patches, status_updates, patches, deletes), min_size=1,
+                   max_size=12)
 
 
 def _run(reg: Registry, action: tuple) -> object:
@@ -46,6 +52,9 @@ def _run(reg: Registry, action: tuple) -> object:
             result = reg.create(objects.from_dict(body))
         elif kind == "bind":
             result = reg.bind(name, action[2], "ns")
+        elif kind == "update_status":
+            current = reg.get("Pod", name, "ns")
+            result = reg.update_status(current.replace(status=current.status.replace(phase=action[2])))
         elif kind in ("patch_status", "patch"):
             body = action[2]
             if body.get("metadata", {}).get("resourceVersion") == "CURRENT":
@@ -93,6 +102,9 @@ def test_a_bind_after_a_create_and_a_status_after_the_bind_read_the_remembered_d
     assert reg._stored.get((key, int(created.metadata.resource_version))) is not None
     with mock.patch("objects.registry.unpack", side_effect=AssertionError("unpacked")):
         bound = reg.bind("p", "node-1", "ns")
-        reg.patch_status("Pod", "p", {"status": {"phase": "Running"}}, "ns")
+        pending = reg.patch_status("Pod", "p", {"status": {"phase": "Pending"}}, "ns")
+        running = reg.patch_status("Pod", "p", {"status": {"phase": "Running"}}, "ns")
+        reg.update_status(running.replace(status=running.status.replace(phase="Succeeded")))
+    assert pending.status.phase == "Pending"
     assert reg._stored.get((key, int(bound.metadata.resource_version)))["spec"]["nodeName"] == "node-1"
     reg.store.close()
