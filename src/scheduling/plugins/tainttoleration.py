@@ -28,7 +28,10 @@ class TaintToleration(Plugin, FilterPlugin, PreScorePlugin, ScorePlugin, Enqueue
     default_normalize_reverse = True  # normalize_score is DefaultNormalizeScore(100, reverse=True)
 
     def equivalence_key(self, pod: Any) -> Optional[Hashable]:
-        return tuple(pod.spec.tolerations or ())
+        # The fields a Toleration is compared by, not the objects: the class index keys holding this are hashed
+        # at every cycle, and a Toleration hashes in Python (every pod carries the two admission ones).
+        return tuple([(t.key, t.operator, t.value, t.effect, t.toleration_seconds)
+                      for t in pod.spec.tolerations or ()])
 
     def filter(self, state: Any, pod: Any, node_info: NodeInfo) -> Optional[Status]:
         tolerations = pod.spec.tolerations or ()

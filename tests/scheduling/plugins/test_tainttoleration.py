@@ -67,3 +67,20 @@ def test_scheduler_avoids_prefer_no_schedule_nodes() -> None:
     for i in range(3):
         s.add_pod(pod(f"p{i}"))
     assert {r.node_name for r in s.schedule_pending()} == {"regular"}
+
+
+def test_equivalence_keys_are_equal_exactly_when_the_tolerations_are() -> None:
+    """The class key holds the tolerations' fields: pods whose tolerations compare equal share a class, any
+    field that differs (the seconds too) parts them."""
+    base = {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute",
+            "tolerationSeconds": 300}
+    variants = [dict(base), {**base, "tolerationSeconds": 301}, {k: v for k, v in base.items() if k != "tolerationSeconds"},
+                {**base, "operator": "Equal", "value": "x"}, {**base, "key": "other"},
+                {"key": "other", "operator": "Exists", "effect": "NoSchedule"}]
+    plugin = TaintToleration()
+    pods = [pod(f"p{i}", tolerations=[v]) for i, v in enumerate(variants)] + [pod("again", tolerations=[base])]
+    for a in pods:
+        for b in pods:
+            same = list(a.spec.tolerations) == list(b.spec.tolerations)
+            assert (plugin.equivalence_key(a) == plugin.equivalence_key(b)) == same
+    assert plugin.equivalence_key(pod("none")) == ()
