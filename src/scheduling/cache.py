@@ -309,6 +309,16 @@ class Cache:
         reindex = True
         if state is not None:
             reindex = state.node_name != node_name or state.pod.metadata.labels != pod.metadata.labels
+            if state.node_name == node_name:
+                info = self._nodes.get(node_name)
+                # Same node, same requests, ports and affinity: the NodeInfo swaps the pod in place of a
+                # removal and an addition that would cancel out; the logs record both halves as before.
+                if info is not None and info.pods.get(pod.key) is state.pod and info.replace_pod(pod):
+                    self._pod_changed(info, state.pod, -1, reindex)
+                    self._pod_changed(info, pod, 1, reindex)
+                    self._changed(info)
+                    self._pods[pod.key] = _PodState(pod, node_name, False)
+                    return
             self._unaccount(state.pod, state.node_name, reindex)
         self._account(pod, node_name, reindex)
         self._pods[pod.key] = _PodState(pod, node_name, False)

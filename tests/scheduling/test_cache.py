@@ -6,6 +6,7 @@ from __future__ import annotations
 import pathlib
 import sys
 
+import objects
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -147,3 +148,60 @@ def test_incremental_node_infos_equal_a_recount(ops: list) -> None:
         assert len(info.used_ports) == sum(len(p.host_ports) for p in mine)
     for key, (_, _, assumed) in truth.items():
         assert cache.is_assumed(key) == assumed
+
+
+def _cache_state(cache: Cache) -> tuple:
+    """Everything a cache's readers see: per node its pods in order, aggregates, affinity lists; the label
+    index, the pod change log, the pods' states."""
+    nodes = {}
+    for name, info in cache._nodes.items():
+        nodes[name] = (list(info.pods.items()), info.requested, list(info.non_zero_requested),
+                       info.used_ports._by_ip, info.used_ports._any_ip,
+                       [p.key for p in info.pods_with_affinity], [p.key for p in info.pods_with_required_anti_affinity])
+    return (nodes, cache._labelled, [(n, p, a) for n, p, a in cache.pod_changes],
+            {k: (s.pod, s.node_name, s.assumed) for k, s in cache._pods.items()},
+            sorted(cache._with_affinity), sorted(cache._with_anti_affinity))
+
+
+_VERSION = st.tuples(st.sampled_from(["n0", "n1", "gone"]), st.sampled_from([{"app": "a"}, {"app": "b"}]),
+                     st.sampled_from(["100m", "200m"]), st.sampled_from([None, 8080]), st.booleans(),
+                     st.sampled_from([None, "Running"]))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["bind", "bind", "assume", "remove"]), st.integers(0, 3), _VERSION),
+                max_size=30))
+def test_a_pod_replaced_in_place_leaves_the_cache_as_a_removal_and_an_addition_do(ops: list) -> None:
+    """A new version of a pod on the same node with the same requests, ports and affinity is swapped in
+    place (``NodeInfo.replace_pod``); every other change goes through a removal and an addition. Both caches,
+    one never taking the in-place path, end up the same after any sequence."""
+    from unittest import mock
+
+    from scheduling.framework.nodeinfo import NodeInfo
+
+    fast, slow = Cache(), Cache()
+    for cache in (fast, slow):
+        for name in ("n0", "n1"):
+            cache.add_node(node(name))
+    for op, index, (node_name, labels, cpu, port, affinity, phase) in ops:
+        spec: dict = {}
+        if port:
+            spec["ports"] = [{"containerPort": port, "hostPort": port}]
+        if affinity:
+            spec.update(pod_affinity(required=[term({"matchLabels": {"app": "a"}}, "zone")], anti=True))
+        p = pod(f"p{index}", cpu=cpu, labels=labels, node_name=node_name, **spec)
+        if phase:
+            d = objects.to_dict(p)
+            d["status"] = {"phase": phase}
+            p = objects.from_dict(d)
+        for cache in (fast, slow):
+            patch = mock.patch.object(NodeInfo, "replace_pod", lambda self, pod: False) if cache is slow \
+                else mock.patch.object(NodeInfo, "replace_pod", NodeInfo.replace_pod)
+            with patch:
+                if op == "bind":
+                    cache.add_pod(p)
+                elif op == "assume" and cache.get_pod(p.key) is None:
+                    cache.assume_pod(p)
+                elif op == "remove" and cache.get_pod(p.key) is not None:
+                    cache.remove_pod(p)
+        assert _cache_state(fast) == _cache_state(slow)

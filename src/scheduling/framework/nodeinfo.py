@@ -176,6 +176,33 @@ class NodeInfo:
             self.pods_with_required_anti_affinity.append(pod)
         self.generation = next_generation()
 
+    def replace_pod(self, pod: Any) -> bool:
+        """``remove_pod`` then ``add_pod`` of a new version of a pod on this node whose requests, host ports
+        and (anti-)affinity presence are those of the version here (a binding observed, a status written):
+        the aggregates stay as they are, the pod moves to the end of ``pods`` and of its affinity lists as it
+        would. False, and nothing done, when the pod is not here or one of those differs."""
+        key = pod.key
+        old = self.pods.get(key)
+        if old is None:
+            return False
+        affinity = pod_has_affinity(old)
+        anti = pod_has_required_anti_affinity(old)
+        if old is not pod and (old.requests != pod.requests or old.non_zero_requests != pod.non_zero_requests
+                               or old.host_ports != pod.host_ports or affinity != pod_has_affinity(pod)
+                               or anti != pod_has_required_anti_affinity(pod)):
+            return False
+        del self.pods[key]
+        self.pods[key] = pod
+        if affinity:
+            self.pods_with_affinity = [p for p in self.pods_with_affinity if p.key != key]
+            self.pods_with_affinity.append(pod)
+        if anti:
+            self.pods_with_required_anti_affinity = [p for p in self.pods_with_required_anti_affinity
+                                                     if p.key != key]
+            self.pods_with_required_anti_affinity.append(pod)
+        self.generation = next_generation()
+        return True
+
     def remove_pod(self, pod: Any) -> bool:
         """Undo ``add_pod`` for the pod with ``pod.key``; False when it is not on this node."""
         stored = self.pods.pop(pod.key, None)
