@@ -126,7 +126,8 @@ class _PodRun:
     """What a hollow kubelet remembers about one pod it runs."""
 
     __slots__ = ("uid", "ip", "start_at", "start_time", "started_at", "started_stamp", "restarts", "backoff_until",
-                 "last_exit", "finished", "terminate_at", "timer", "done", "written", "seen")
+                 "last_exit", "finished", "terminate_at", "timer", "done", "written", "latest", "seen",
+                 "seen_version")
 
     def __init__(self, uid: str | None) -> None:
         self.uid = uid
@@ -143,7 +144,9 @@ class _PodRun:
         self.timer: Timer | None = None
         self.done = False                       # terminal status written
         self.written = 0                        # resourceVersion of this kubelet's last write of the pod
+        self.latest: Any = None                 # the pod that write returned, until the informer has it
         self.seen: str | None = None            # resourceVersion the last finished sync acted on
+        self.seen_version = 0                   # the same as a number (0: none)
 
 
 class HollowNodes:
@@ -240,8 +243,7 @@ class HollowNodes:
         for node in self._nodes.values():
             self._register(node)
             self._renew_lease(node)
-        self.pods.add_handler(on_add=self._pod_event, on_update=lambda old, new: self._pod_event(new),
-                              on_delete=self._pod_event)
+        self.pods.add_handler(on_add=self._pod_event, on_update=self._pod_updated, on_delete=self._pod_event)
         self.node_informer.add_handler(on_add=self._node_event, on_update=lambda old, new: self._node_event(new),
                                        on_delete=self._node_deleted)
         self.wheel.start()
@@ -411,6 +413,20 @@ class HollowNodes:
         if node is not None:
             self._enqueue(pod.key, node)
 
+    def _pod_updated(self, old: Any, pod: Any) -> None:
+        """A new version of a pod: synced unless its node already acted on that version (or a later one):
+        the echo of the node's own status write, which it settled as it wrote it (see ``_settle``)."""
+        name = pod.spec.node_name
+        node = self._nodes.get(name) if name else None
+        if node is None:
+            return
+        key = pod.key
+        run = self._pods.get(key)
+        if run is not None and run.seen_version and int(pod.metadata.resource_version) <= run.seen_version \
+                and run.uid == pod.metadata.uid:
+            return
+        self._enqueue(key, node)
+
     def _enqueue(self, key: str, node: HollowNode, due: float | None = None) -> None:
         if due is None:
             if key in self._queued:
@@ -442,7 +458,9 @@ class HollowNodes:
         self._enqueue(key, node)
 
     def observed(self, key: str) -> str | None:
-        """The resourceVersion of pod ``key`` ("namespace/name") its node last acted on (None: never)."""
+        """The resourceVersion of pod ``key`` ("namespace/name") its node last acted on (None: never). The
+        version of the node's own Running status write counts as acted on once written (the timers for what
+        comes next set): its watch event, which would find nothing to do, is not synced again."""
         run = self._pods.get(key)
         return run.seen if run is not None else None
 
@@ -450,10 +468,29 @@ class HollowNodes:
         """Move one pod along (the kubelet's syncPod): read it from the informer, act on what is due, set
         a timer for what comes next."""
         pod = self.pods.lister.get(key)
+        run = self._pods.get(key)
+        if run is not None and run.latest is not None and pod is not None:
+            if int(pod.metadata.resource_version or 0) < run.written and run.uid == pod.metadata.uid:
+                pod = run.latest  # the informer has not caught up with our own write: act on what it wrote
+            else:
+                run.latest = None
         self._sync_pod(key, node, pod)
         run = self._pods.get(key)
         if run is not None and pod is not None and run.uid == pod.metadata.uid and node.live:
-            run.seen = pod.metadata.resource_version
+            self._seen(run, pod)
+
+    @staticmethod
+    def _seen(run: _PodRun, pod: Any) -> None:
+        version = int(pod.metadata.resource_version or 0)
+        if version >= run.seen_version:
+            run.seen, run.seen_version = pod.metadata.resource_version, version
+
+    def _settle(self, run: _PodRun, written: Any) -> None:
+        """The node's own write left the pod where a sync of it would do nothing (timers for what comes
+        next set): count that version as acted on, so its watch event is not synced again."""
+        if run.written == int(written.metadata.resource_version) and _pod_ready(written) \
+                and not written.metadata.deletion_timestamp:
+            self._seen(run, written)
 
     def _sync_pod(self, key: str, node: HollowNode, pod: Any) -> None:
         run = self._pods.get(key)
@@ -526,6 +563,7 @@ class HollowNodes:
         run = self._pods.get(pod.key)
         if run is not None:
             run.written = int(written.metadata.resource_version)
+            run.latest = written
         return written
 
     def _start(self, pod: Any, run: _PodRun, node: HollowNode, now: float, restart: bool) -> None:
@@ -537,11 +575,12 @@ class HollowNodes:
                                     run.last_exit, run.finished)
         else:
             status = running_status(pod, stamp, node.ip, self._ip(run, node), run.start_time, stamp, run.restarts)
-        self._write_status(pod, status)
+        written = self._write_status(pod, status)
         run.started_at = now
         run.started_stamp = stamp
         run.backoff_until = None
         self._schedule_exit(pod, run, node, now)
+        self._settle(run, written)
 
     def _run_seconds(self, pod: Any) -> float | None:
         seconds = pod_seconds(pod, RUN_SECONDS, None)

@@ -1,0 +1,119 @@
+"""CPU per pod of the hollow kubelets and of borgsim's pod observer, thread by thread.
+
+    PYTHONPATH=src python benches/bench_hollow_cpu.py [--rounds 4] [--pods 3000] [--nodes 100] [--src OTHER/src]
+
+Into a fresh in-memory store, with 100 hollow nodes (no heartbeats during the round) and borgsim's
+PodObserver watching the namespace, the main thread creates pods of the density template and binds them
+round robin over the nodes, as the ReplicaSet controller and the scheduler do, until the observer has seen
+every pod Running and Ready. Each thread's CPU (its own clock, ``time.pthread_getcpuclockid``) per pod:
+the hollow nodes' timer thread (and the part of it spent inside the Registry's writes, which is not the
+hollow nodes' own work), the hollow nodes' pod informer thread and the observer's informer thread; the
+median of the rounds, with the load average. ``--src`` also measures another checkout (its ``src``
+directory), the two alternating round by round.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from typing import Any, Callable
+
+FIGURES = ("timer thread", "  in the Registry", "  own work", "pod informer", "observer informer", "process")
+
+
+def _cpu(thread: threading.Thread | None) -> float:
+    if thread is None or thread.ident is None:
+        return 0.0
+    return time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
+
+
+def _thread(name: str) -> threading.Thread:
+    return next(t for t in threading.enumerate() if t.name == name)
+
+
+def _round(pods: int, nodes: int) -> dict[str, float]:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import bench_status_writes as shapes
+    import kvstore
+    from borgsim.observe import PodObserver
+    from controllers import HollowNodes
+    from objects.registry import Registry
+
+    in_registry = [0.0]
+
+    def timed(fn: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            started = time.thread_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                in_registry[0] += time.thread_time() - started
+        return call
+
+    with kvstore.open(watch_queue_size=100_000) as store:
+        registry = Registry(store)
+        hollow = HollowNodes(registry, nodes, heartbeat_interval=100_000.0, status_report_interval=100_000.0)
+        hollow.start()
+        observer = PodObserver(registry, shapes.NAMESPACE)
+        observer.start()
+        registry.patch_status = timed(registry.patch_status)  # type: ignore[method-assign]
+        names = hollow.names
+        fresh = [shapes._pod(i) for i in range(pods)]
+        wheel, informer, watcher = _thread("hollow-nodes"), hollow.pods._thread, observer.informer._thread
+        gc.collect()
+        before = [_cpu(wheel), _cpu(informer), _cpu(watcher), time.process_time()]
+        for i, pod in enumerate(fresh):
+            created = registry.create(pod)
+            registry.bind(created.metadata.name, names[i % len(names)], shapes.NAMESPACE)
+        if not observer.wait(lambda o: o.running_count() >= pods, 120):
+            raise SystemExit(f"only {observer.running_count()} of {pods} pods Running after 120 s")
+        after = [_cpu(wheel), _cpu(informer), _cpu(watcher), time.process_time()]
+        observer.stop()
+        hollow.stop()
+    spent = [(b - a) / pods * 1e6 for a, b in zip(before, after)]
+    registry_us = in_registry[0] / pods * 1e6
+    return dict(zip(FIGURES, (spent[0], registry_us, spent[0] - registry_us, spent[1], spent[2], spent[3])))
+
+
+def _measure(src: str, pods: int, nodes: int) -> dict[str, float]:
+    env = {**os.environ, "PYTHONPATH": src}
+    out = subprocess.run([sys.executable, __file__, "--child", "--pods", str(pods), "--nodes", str(nodes)],
+                         env=env, check=True, capture_output=True, text=True, timeout=600).stdout
+    return json.loads(out)  # type: ignore[no-any-return]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--pods", type=int, default=3000)
+    parser.add_argument("--nodes", type=int, default=100)
+    parser.add_argument("--src", action="append", default=[], help="another checkout's src directory")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(_round(args.pods, args.nodes)))
+        return
+    here = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
+    sources = [here] + [os.path.abspath(s) for s in args.src]
+    figures: dict[str, list[dict[str, float]]] = {s: [] for s in sources}
+    load = [os.getloadavg()[0]]
+    for number in range(args.rounds):
+        for src in sources if number % 2 == 0 else sources[::-1]:
+            figures[src].append(_measure(src, args.pods, args.nodes))
+    load.append(os.getloadavg()[0])
+    print(f"CPU us per pod by thread, median of {args.rounds} rounds x {args.pods} pods on {args.nodes} hollow "
+          f"nodes (load average {load[0]:.1f}-{load[1]:.1f})")
+    print(f"{'':22s}" + "".join(f"{src[-28:]:>30s}" for src in sources))
+    for figure in FIGURES:
+        row = [statistics.median(r[figure] for r in figures[src]) for src in sources]
+        print(f"{figure:22s}" + "".join(f"{value:30.1f}" for value in row))
+
+
+if __name__ == "__main__":
+    main()
