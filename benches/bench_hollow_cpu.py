@@ -65,7 +65,9 @@ def _round(pods: int, nodes: int) -> dict[str, float]:
         registry.patch_status = timed(registry.patch_status)  # type: ignore[method-assign]
         names = hollow.names
         fresh = [shapes._pod(i) for i in range(pods)]
-        wheel, informer, watcher = _thread("hollow-nodes"), hollow.pods._thread, observer.informer._thread
+        wheel, informer = _thread("hollow-nodes"), hollow.pods._thread
+        # the observer's own thread (an informer's before it watched by itself)
+        watcher = observer.informer._thread if hasattr(observer, "informer") else _thread("borgsim-observer")
         gc.collect()
         before = [_cpu(wheel), _cpu(informer), _cpu(watcher), time.process_time()]
         for i, pod in enumerate(fresh):

@@ -1,17 +1,23 @@
-"""What the simulation measures, seen as a client sees it: one pod informer (list + watch) noting when each
-pod appears (created) and when it first reports Running and Ready, where it runs, and whether it is being
+"""What the simulation measures, seen as a client sees it: a list + watch of the pods noting when each pod
+appears (created) and when it first reports Running and Ready, where it runs, and whether it is being
 deleted; a sampler of pods Running over time; the store's revision for API writes per second; peak RSS."""
 from __future__ import annotations
 
+import logging
 import resource
 import sys
 import threading
 import time
 from typing import Any, Callable, Iterable
 
-import controllers
+import objects
 
 __all__ = ["PodObserver", "quantile", "quantiles", "peak_rss_mib"]
+
+log = logging.getLogger(__name__)
+
+WATCH_POLL = 0.2            # seconds between looks at the stop flag while the watch is quiet
+RETRY_DELAY = (0.05, 2.0)   # a failing list / watch is retried after 50 ms doubling to 2 s
 
 
 def _running(pod: Any) -> bool:
@@ -21,12 +27,16 @@ def _running(pod: Any) -> bool:
 
 
 class PodObserver:
-    """Pods of one namespace through an informer. Times are ``clock()`` (monotonic seconds).
+    """Pods of one namespace through a list + watch of its own. Times are ``clock()`` (monotonic seconds).
 
     ``created[uid]``: when the pod was first seen; ``running_at[uid]``: when it was first seen Running and
     Ready (the pod startup latency is the difference: created -> Running, as Kubernetes' pod startup SLI,
     measured at the watch as clusterloader2 does); ``running``: uid -> node of the pods Running and Ready now
     and not being deleted; ``timeline``: (seconds since start, pods Running, pods existing) samples.
+
+    The watch keeps no copy of the pods (what it records is all it needs): it lists, then watches from the
+    list's resourceVersion, and lists again when that version was compacted (the pods missing from the new
+    list are gone), as an informer does.
     """
 
     def __init__(self, registry: Any, namespace: str, clock: Callable[[], float] = time.monotonic,
@@ -46,55 +56,121 @@ class PodObserver:
         self._changed = threading.Condition(self._lock)
         self._sample_every = sample_every
         self._stop = threading.Event()
-        self.informer = controllers.Informer(registry, "Pod", namespace=namespace)
-        self.informer.add_handler(on_add=self._seen, on_update=lambda old, new: self._seen(new),
-                                  on_delete=self._gone)
+        self._registry = registry
+        self._namespace = namespace
+        self._version: str | None = None   # the resourceVersion the records are current to (None: list)
+        self._stream: Any = None
+        self._synced = threading.Event()
+        self._watcher = threading.Thread(target=self._run, name="borgsim-observer", daemon=True)
         self._sampler = threading.Thread(target=self._sample, name="borgsim-sampler", daemon=True)
 
     def start(self, timeout: float = 60.0) -> None:
-        self.informer.start()
-        if not self.informer.wait_synced(timeout):
-            raise TimeoutError(f"the pod informer did not list within {timeout} s")
+        self._watcher.start()
+        if not self._synced.wait(timeout):
+            raise TimeoutError(f"the pod observer did not list within {timeout} s")
         self._sampler.start()
 
     def stop(self) -> None:
         self._stop.set()
-        self.informer.stop()
-        if self._sampler.is_alive():
-            self._sampler.join(timeout=5)
+        stream = self._stream
+        if stream is not None:
+            stream.stop()
+        for thread in (self._watcher, self._sampler):
+            if thread.is_alive():
+                thread.join(timeout=5)
 
-    def _seen(self, pod: Any) -> None:
-        uid = pod.metadata.uid
+    # ------------------------------------------------------------------ list + watch
+    def _run(self) -> None:
+        delay = RETRY_DELAY[0]
+        while not self._stop.is_set():
+            try:
+                if self._version is None:
+                    self._list()
+                self._watch()
+                delay = RETRY_DELAY[0]
+            except objects.Expired:
+                self._version = None
+            except Exception:  # noqa: BLE001 - the store may be closing: retry until stopped
+                if self._stop.is_set():
+                    break
+                log.exception("pod observer: list/watch failed; retrying in %.2fs", delay)
+                self._stop.wait(delay)
+                delay = min(delay * 2, RETRY_DELAY[1])
+
+    def _list(self) -> None:
+        listed = self._registry.list("Pod", namespace=self._namespace)
         now = self.clock()
         with self._changed:
-            self.existing.add(uid)
-            self.created.setdefault(uid, now)
-            if pod.spec.node_name:
-                self.node_of[uid] = pod.spec.node_name
-            if _running(pod):
-                self.running_at.setdefault(uid, now)
-                self._set_running(uid, pod.spec.node_name)
-            else:
+            uids = set()
+            for pod in listed.items:
+                uids.add(pod.metadata.uid)
+                self._note(pod, now)
+            for uid in self.existing - uids:  # deleted while the watch was gone
+                self.existing.discard(uid)
                 self._set_running(uid, None)
             self._changed.notify_all()
+        self._version = listed.resource_version
+        self._synced.set()
 
-    def _gone(self, pod: Any) -> None:
+    def _watch(self) -> None:
+        stream = self._registry.watch("Pod", namespace=self._namespace, resource_version=self._version)
+        self._stream = stream
+        try:
+            stopping, get, clock, changed = self._stop.is_set, stream.get, self.clock, self._changed
+            while not stopping():
+                event = get(WATCH_POLL)
+                if event is None:
+                    if stream.stopped:
+                        return
+                    continue
+                kind = event.type
+                if kind == "DELETED":
+                    with changed:
+                        uid = event.object.metadata.uid
+                        self.existing.discard(uid)
+                        self._set_running(uid, None)
+                        changed.notify_all()
+                elif kind != "BOOKMARK":
+                    now = clock()
+                    with changed:
+                        if self._note(event.object, now):
+                            changed.notify_all()
+                self._version = event.resource_version
+        finally:
+            self._stream = None
+            stream.stop()
+
+    def _note(self, pod: Any, now: float) -> bool:
+        """Record what ``pod`` (a version seen at ``now``) tells; whether any record changed. The caller
+        holds the lock."""
         uid = pod.metadata.uid
-        with self._changed:
-            self.existing.discard(uid)
-            self._set_running(uid, None)
-            self._changed.notify_all()
+        changed = False
+        if uid not in self.existing:
+            self.existing.add(uid)
+            self.created.setdefault(uid, now)
+            changed = True
+        node = pod.spec.node_name
+        if node and self.node_of.get(uid) != node:
+            self.node_of[uid] = node
+            changed = True
+        if _running(pod):
+            if uid not in self.running_at:
+                self.running_at[uid] = now
+            return self._set_running(uid, node) or changed
+        return self._set_running(uid, None) or changed
 
-    def _set_running(self, uid: str, node: str | None) -> None:
-        """Note ``uid`` Running on ``node`` (None: not Running); the caller holds the lock."""
+    def _set_running(self, uid: str, node: str | None) -> bool:
+        """Note ``uid`` Running on ``node`` (None: not Running); whether that changed anything. The caller
+        holds the lock."""
         before = self.running.pop(uid, None) if node is None else self.running.get(uid)
         if before == node:
-            return
+            return False
         if before is not None:
             self._running_on[before] -= 1
         if node is not None:
             self.running[uid] = node
             self._running_on[node] = self._running_on.get(node, 0) + 1
+        return True
 
     def _sample(self) -> None:
         while not self._stop.wait(self._sample_every):
@@ -103,7 +179,7 @@ class PodObserver:
 
     def wait(self, done: Callable[["PodObserver"], bool], timeout: float,
              progress: Callable[["PodObserver"], None] | None = None) -> bool:
-        """Block until ``done(self)`` (checked on every pod change, at least every 0.2 s) or ``timeout``."""
+        """Block until ``done(self)`` (checked whenever a record changes, at least every 0.2 s) or ``timeout``."""
         deadline = self.clock() + timeout
         with self._changed:
             while True:
