@@ -265,25 +265,29 @@ class Informer:
         try:
             if self._stop.is_set():
                 return
-            # the loop runs once per event of the kind: what it calls is looked up once
-            stopping, get, dispatch, cached = self._stop.is_set, stream.get, self._dispatch, self._cache.get
+            # the loop runs once per batch of events (every one the watch queued while the handlers ran: one
+            # wake-up of this thread for the lot), its inner loop once per event: what it calls is looked up once
+            stopping, take, dispatch, cached = self._stop.is_set, stream.take, self._dispatch, self._cache.get
             while not stopping():
                 if self._next_resync is not None:
                     self._resync_if_due()
-                event = get(WATCH_POLL)
-                if event is None:
+                events = take(WATCH_POLL)
+                if not events:
                     if stream.stopped:
                         return
                     continue
                 with dispatch:
-                    kind = event.type
-                    if kind == "DELETED":
-                        self._remove(event.object)
-                    elif kind != "BOOKMARK":
-                        obj = event.object
-                        key = obj.key
-                        self._store(obj, cached(key), key)
-                    self._resource_version = event.resource_version
+                    for event in events:
+                        if stopping():
+                            return  # the rest is watched again from _resource_version when started again
+                        kind = event.type
+                        if kind == "DELETED":
+                            self._remove(event.object)
+                        elif kind != "BOOKMARK":
+                            obj = event.object
+                            key = obj.key
+                            self._store(obj, cached(key), key)
+                        self._resource_version = event.resource_version
         finally:
             self._stream = None
             stream.stop()

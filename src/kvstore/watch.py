@@ -40,7 +40,8 @@ class Watcher(WatchConsumer):
       it raises :class:`Compacted` if the history it needs was compacted away.
     * ``watcher.get(timeout)`` returns the next event or ``None`` after ``timeout`` seconds.
     * ``watcher.responses(timeout)`` yields whole :class:`WatchResponse` batches, progress
-      notifications included (``progress_notify=True``, no events).
+      notifications included (``progress_notify=True``, no events); ``next_response(timeout)`` takes the
+      next one, ``next_responses(timeout)`` every one queued.
     * ``async for event in watcher`` works in asyncio code.
     * ``cancel()`` (or leaving a ``with`` block) ends the stream.
     """
@@ -152,11 +153,25 @@ class Watcher(WatchConsumer):
     # ------------------------------------------------------------ consumer side
     def _next_response(self, timeout: float | None) -> Any:
         """The next response; None on timeout; END when ended; raises the ending error."""
+        return self._take(timeout, False)
+
+    def _next_responses(self, timeout: float | None) -> Any:
+        """Every queued response, in one list; None on timeout; END when ended; raises the ending error."""
+        return self._take(timeout, True)
+
+    def _take(self, timeout: float | None, whole: bool) -> Any:
         deadline = None  # read from the clock only when there is nothing to take yet
         while True:
             with self._lock:
-                if self._queue:
-                    response = self._queue.popleft()
+                queue = self._queue
+                if queue:
+                    if whole:
+                        taken: Any = list(queue)
+                        queue.clear()
+                        self._queued_events = 0
+                        self.revision = taken[-1].revision
+                        return taken
+                    response = queue.popleft()
                     self._queued_events -= len(response.events)
                     self.revision = response.revision
                     return response

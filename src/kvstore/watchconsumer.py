@@ -4,7 +4,8 @@ and a ``with`` block that cancels.
 
 A watcher subclasses :class:`WatchConsumer` and supplies ``_next_response(timeout)`` (the next
 :class:`WatchResponse`; None on timeout; :data:`END` once ended; raises the error that ended it), ``cancel()``
-and the attributes ``id``, ``revision``, ``_events`` (a deque) and ``_ended``.
+and the attributes ``id``, ``revision``, ``_events`` (a deque) and ``_ended``. It may also supply
+``_next_responses(timeout)`` (every response queued, in one list) where it can take them at once.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from .types import Event, WatchResponse
 __all__ = ["WatchConsumer", "END"]
 
 END = object()  # the watcher ended: canceled, or the store / client closed
+_BATCH_LIMIT = 4096  # responses in one batch of the generic _next_responses (a producer may keep adding)
 
 
 class WatchConsumer:
@@ -35,6 +37,21 @@ class WatchConsumer:
 
     def cancel(self) -> None:
         raise NotImplementedError
+
+    def _next_responses(self, timeout: float | None) -> Any:
+        """Every response queued now, waiting up to ``timeout`` for the first: a non-empty list; None on
+        timeout; END when ended. This one takes them one by one; a watcher holding its queue under one
+        lock takes them all at once."""
+        response = self._next_response(timeout)
+        if response is None or response is END:
+            return response
+        batch = [response]
+        for _ in range(_BATCH_LIMIT - 1):
+            response = self._next_response(0.0)
+            if response is None or response is END:
+                break  # an end is seen again by the next call
+            batch.append(response)
+        return batch
 
     def _next_event(self, timeout: float | None) -> Any:
         """The next event; None on timeout; END when ended."""
@@ -77,6 +94,18 @@ class WatchConsumer:
             return WatchResponse(events, self.revision)
         response = self._next_response(timeout)
         return None if response is END else response  # type: ignore[no-any-return]
+
+    def next_responses(self, timeout: float | None = None) -> list[WatchResponse]:
+        """Every response ready now, in order (progress notifications included), waiting up to ``timeout``
+        seconds for the first; ``[]`` when none arrives in time or the watcher has ended; raises the error
+        that ended it, as ``responses``. A consumer that wakes for one response takes the others queued
+        meanwhile in the same call (one lock, one wake-up for the lot)."""
+        if self._events:  # events left over from event iteration come first
+            events = tuple(self._events)
+            self._events.clear()
+            return [WatchResponse(events, self.revision)]
+        batch = self._next_responses(timeout)
+        return [] if batch is None or batch is END else batch  # type: ignore[no-any-return]
 
     def __iter__(self) -> Iterator[Event]:
         return self

@@ -105,19 +105,46 @@ class WatchStream:
     def get(self, timeout: float | None = None) -> WatchEvent | None:
         """The next event, or None if none arrives within ``timeout`` seconds (or the stream ended)."""
         while not self._ready:
+            ready = self._take(timeout)
+            if ready is None:
+                return None
+            ready.reverse()
+            self._ready = ready
+        return self._ready.pop()
+
+    def take(self, timeout: float | None = None) -> list[WatchEvent]:
+        """Every event ready now, in order, waiting up to ``timeout`` seconds for the first; ``[]`` if none
+        arrives in time (or the stream ended). One call (and at most one wake-up of the caller's thread) for
+        all the events the watch queued meanwhile: what an informer's loop takes."""
+        if self._ready:
+            ready = self._ready
+            self._ready = []
+            ready.reverse()
+            return ready
+        taken = self._take(timeout)
+        return [] if taken is None else taken
+
+    def _take(self, timeout: float | None) -> list[WatchEvent] | None:
+        """The translated events of every response queued (a BOOKMARK for a progress notification); None
+        when nothing passes within ``timeout`` (each batch filtered away entirely waits ``timeout`` again)."""
+        while True:
             try:
-                response = self._watcher.next_response(timeout)
+                responses = self._watcher.next_responses(timeout)
             except Compacted as exc:
                 raise Expired(f"too old resource version: {exc}") from None
-            if response is None:
+            if not responses:
                 return None
-            if response.progress_notify and not response.events:
-                return WatchEvent(BOOKMARK, None, str(response.revision))
-            for event in reversed(response.events):
-                translated = self._translate(event)
-                if translated is not None:
-                    self._ready.append(translated)
-        return self._ready.pop()
+            ready: list[WatchEvent] = []
+            for response in responses:
+                if response.progress_notify and not response.events:
+                    ready.append(WatchEvent(BOOKMARK, None, str(response.revision)))
+                    continue
+                for event in response.events:
+                    translated = self._translate(event)
+                    if translated is not None:
+                        ready.append(translated)
+            if ready:
+                return ready
 
     def request_bookmark(self) -> None:
         """Ask for a BOOKMARK event carrying the revision the stream has caught up to."""

@@ -226,12 +226,13 @@ class RegistryConnection:
         for kind, stream in self.streams:
             timeout = wait if count == 0 and kind == "Pod" else 0.0
             while True:
-                event = stream.get(timeout)
-                if event is None:
+                events = stream.take(timeout)  # every event queued: one wake-up for those of a burst
+                if not events:
                     break
                 timeout = 0.0
-                self._apply(kind, event)
-                count += 1
+                for event in events:
+                    self._apply(kind, event)
+                count += len(events)
         return count
 
     # -- the handle's writes ------------------------------------------------------------------------

@@ -373,3 +373,81 @@ def test_a_consumer_waiting_in_next_response_is_woken_by_every_kind_of_write(sto
     reader.join(WAIT)
     assert not reader.is_alive() and got == [b"w1", b"w2", b"w1"]
     watcher.cancel()
+
+
+def test_next_responses_takes_every_queued_response_in_order(store):
+    watcher = store.watch(b"k", prefix=True, progress_notify=True)
+    assert watcher.next_responses(0.05) == []
+    store.put(b"k1", b"1")
+    store.txn([], [Op.put(b"k2", b"2"), Op.put(b"k3", b"3")], [])
+    store.delete(b"k1")
+    seen = []
+    while len(seen) < 4:
+        batch = watcher.next_responses(WAIT)
+        assert batch, f"only {seen} arrived"
+        seen.extend((e.type, e.kv.key, r.revision) for r in batch for e in r.events)
+    assert seen == [(EventType.PUT, b"k1", 2), (EventType.PUT, b"k2", 3), (EventType.PUT, b"k3", 3),
+                    (EventType.DELETE, b"k1", 4)]
+    assert watcher.revision == 4
+    store.put(b"k4", b"4")
+    assert watcher.get(WAIT).kv.key == b"k4"
+    store.txn([], [Op.put(b"k5", b"5"), Op.put(b"k6", b"6")], [])
+    assert watcher.get(WAIT).kv.key == b"k5"
+    leftover = watcher.next_responses(WAIT)  # the rest of the response being iterated comes first
+    assert [[e.kv.key for e in r.events] for r in leftover] == [[b"k6"]]
+    watcher.request_progress()
+    progress = []
+    while not progress:
+        progress = watcher.next_responses(WAIT)
+    assert [(r.progress_notify, r.events, r.revision) for r in progress] == [(True, (), 6)]
+    watcher.cancel()
+    assert watcher.next_responses(0.05) == []
+
+
+def test_next_responses_of_a_slow_consumer_catch_up_from_history(clock):
+    with kvstore.open(clock=clock, watch_queue_size=4) as store:
+        watcher = store.watch(b"k", prefix=True)
+        for number in range(200):
+            store.put(b"k%03d" % (number % 7), b"%d" % number)  # the consumer reads nothing meanwhile
+        values = []
+        while len(values) < 200:
+            batch = watcher.next_responses(WAIT)
+            assert batch and all(len(r.events) == 1 for r in batch)
+            values.extend(r.events[0].kv.value for r in batch)
+        assert values == [b"%d" % n for n in range(200)]
+        store.compact(store.revision)
+        store.put(b"k", b"live")
+        assert [r.events[0].kv.value for r in watcher.next_responses(WAIT)] == [b"live"]
+        watcher.cancel()
+
+
+def test_next_responses_raise_compacted_after_what_was_queued(clock):
+    with kvstore.open(clock=clock, watch_queue_size=2) as store:
+        watcher = store.watch(b"k")
+        for number in range(10):
+            store.put(b"k", b"%d" % number)
+        store.compact(8)
+        assert [r.events[0].kv.value for r in watcher.next_responses(WAIT)] == [b"0", b"1"]
+        with pytest.raises(kvstore.Compacted):
+            watcher.next_responses(WAIT)
+        assert watcher.canceled
+
+
+def test_a_consumer_waiting_in_next_responses_is_woken_and_sees_every_event_once(store, wait_for):
+    watcher = store.watch(b"w", prefix=True)
+    got = []
+
+    def read() -> None:
+        while len(got) < 300:
+            batch = watcher.next_responses(WAIT)
+            if not batch:
+                return
+            got.extend(e.kv.value for r in batch for e in r.events)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    for number in range(300):
+        store.put(b"w%d" % (number % 5), b"%d" % number)
+    reader.join(WAIT)
+    assert not reader.is_alive() and got == [b"%d" % n for n in range(300)]
+    watcher.cancel()
