@@ -3,11 +3,12 @@
     python benches/bench_replication.py [--quick] [--rounds N] [--put1]
 
 --put1 measures only the single-client put of borgkit and etcd (interleaved, N rounds, no failover):
-the row issue 12 holds against etcd, short enough to repeat on a shared machine.
+the row issue 12 holds against etcd, short enough to repeat on a shared machine; it also prints the
+median of the per-round ratios, which a load swing between rounds moves less than the medians' ratio.
 
 Every cluster is started first; then each measurement is taken for every system in turn, `rounds`
-times (3 by default), and the table shows the median, so that the systems see the same machine load
-(the machine is shared). 256-byte values. Rows: put (1 client, sequential), put (64 concurrent
+times (3 by default; the order of the systems reversed every other round), and the table shows the
+median, so that the systems see the same machine load (the machine is shared). 256-byte values. Rows: put (1 client, sequential), put (64 concurrent
 clients spread over 4 client processes of 16 clients each, so that no side is bounded by one client
 interpreter, as etcd's own benchmark tool spreads its load), linearizable get (1 client), serializable
 get (1 client), failover (SIGKILL of the leader to the next acknowledged write). All data directories
@@ -546,7 +547,8 @@ def main() -> None:
             results: dict[str, dict[str, list[float]]] = {s.name: {m: [] for m in METRICS} for s in systems}
             for round_ in range(rounds):
                 for metric in metrics:
-                    for system in systems:
+                    # the order alternates, so that neither side always runs right after the other
+                    for system in (systems if round_ % 2 == 0 else systems[::-1]):
                         value = measure(system, metric, n, round_)
                         if value is not None:
                             results[system.name][metric].append(value)
@@ -575,8 +577,11 @@ def main() -> None:
         print(f"borgkit failover, worst of {rounds}: {worst:.2f} s.  borgkit/etcd > 1 means borgkit is better "
               "(higher rate, or quicker failover).")
     else:
-        print("per round (borgkit, etcd): " + ", ".join(
-            f"{a:.0f}/{b:.0f}" for a, b in zip(*(results[n][METRICS[0]] for n in names))))
+        pairs = list(zip(*(results[n][METRICS[0]] for n in names)))
+        print("per round (borgkit, etcd): " + ", ".join(f"{a:.0f}/{b:.0f}" for a, b in pairs))
+        if pairs and len(pairs[0]) == 2:
+            # a load swing between rounds moves both sides of a round alike, not the medians
+            print(f"borgkit/etcd per round, median: {statistics.median(a / b for a, b in pairs):.2f}x")
     clean = {name: [v for v in values if v == v] for name, values in failovers.items()}
     print(json.dumps({"table": table, "failovers": clean}))
 
