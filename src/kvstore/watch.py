@@ -9,7 +9,8 @@ reaches the store revision. If the history it needs was compacted meanwhile, the
 :class:`~kvstore.errors.Compacted`.
 
 Watchers are indexed so a put does not scan them all: single-key watchers by key, range watchers grouped
-by their ``(start, end)`` range (a put checks each distinct range once).
+by their ``(start, end)`` range, and the ranges by the points where they start and end (:class:`RangeIndex`:
+a put bisects once for the groups whose range holds its key, instead of testing every range).
 
 Lock order: the store lock, then a watcher's condition. Consumers never hold their condition while taking
 the store lock.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import threading
 import time
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -208,6 +210,26 @@ class Watcher(WatchConsumer):
         return f"<Watcher id={self.id} key={self.key!r} range_end={self.range_end!r} synced={self._synced}>"
 
 
+class RangeIndex:
+    """The groups of range watchers whose range ``[start, end)`` (an empty ``end``: no upper bound) holds a
+    key, found with one bisection: the ranges' starts and ends cut the key space into intervals whose keys
+    all fall in the same ranges, and each interval keeps its groups, in the order the ranges were added."""
+
+    __slots__ = ("_points", "_groups")
+
+    def __init__(self, ranges: dict[tuple[bytes, bytes], set[Watcher]]) -> None:
+        points = sorted({point for start, end in ranges for point in ((start, end) if end else (start,))})
+        self._points = points
+        # interval i is [points[i-1], points[i]): its ranges are those holding its first key
+        self._groups: list[tuple[set[Watcher], ...]] = [()] + [
+            tuple(group for (start, end), group in ranges.items() if start <= point and (not end or point < end))
+            for point in points]
+
+    def groups(self, key: bytes) -> tuple[set[Watcher], ...]:
+        """The groups whose range holds ``key``."""
+        return self._groups[bisect_right(self._points, key)]
+
+
 class WatchHub:
     """Every watcher of one store, indexed by key and by range (guarded by the store lock)."""
 
@@ -217,6 +239,7 @@ class WatchHub:
         self._capacity = capacity
         self._by_key: dict[bytes, set[Watcher]] = {}
         self._by_range: dict[tuple[bytes, bytes], set[Watcher]] = {}
+        self._ranges: RangeIndex | None = None  # of _by_range; rebuilt at the next publish after a range comes or goes
         self._next_id = 1
         self._dispatcher = CallbackDispatcher()
 
@@ -237,7 +260,11 @@ class WatchHub:
             if range_end is None:
                 self._by_key.setdefault(key, set()).add(watcher)
             else:
-                self._by_range.setdefault((key, range_end), set()).add(watcher)
+                group = self._by_range.get((key, range_end))
+                if group is None:
+                    group = self._by_range[(key, range_end)] = set()
+                    self._ranges = None
+                group.add(watcher)
         if callback is not None:
             watcher._callback = callback
             watcher._dispatcher = self._dispatcher
@@ -251,6 +278,9 @@ class WatchHub:
         by_range = self._by_range
         if not by_key and not by_range:
             return
+        ranges = self._ranges
+        if ranges is None:
+            ranges = self._ranges = RangeIndex(by_range)
         if len(events) == 1:
             event = events[0]
             key = event.kv.key
@@ -265,25 +295,23 @@ class WatchHub:
                         if bare is None:
                             bare = WatchResponse((Event(event.type, event.kv, None),), revision)
                         watcher._offer_one(revision, event, bare)
-            for (start, end), watchers in by_range.items():
-                if start <= key and (not end or key < end):
-                    for watcher in watchers:
-                        if watcher.prev_kv:
-                            watcher._offer_one(revision, event, full)
-                        else:
-                            if bare is None:
-                                bare = WatchResponse((Event(event.type, event.kv, None),), revision)
-                            watcher._offer_one(revision, event, bare)
+            for watchers in ranges.groups(key):
+                for watcher in watchers:
+                    if watcher.prev_kv:
+                        watcher._offer_one(revision, event, full)
+                    else:
+                        if bare is None:
+                            bare = WatchResponse((Event(event.type, event.kv, None),), revision)
+                        watcher._offer_one(revision, event, bare)
             return
         per_watcher: dict[Watcher, list[Event]] = {}
         for event in events:
             key = event.kv.key
             for watcher in by_key.get(key, ()):
                 per_watcher.setdefault(watcher, []).append(event)
-            for (start, end), watchers in by_range.items():
-                if start <= key and (not end or key < end):
-                    for watcher in watchers:
-                        per_watcher.setdefault(watcher, []).append(event)
+            for watchers in ranges.groups(key):
+                for watcher in watchers:
+                    per_watcher.setdefault(watcher, []).append(event)
         for watcher, matched in per_watcher.items():
             watcher._offer(revision, matched)
 
@@ -354,6 +382,7 @@ class WatchHub:
             group.discard(watcher)
             if not group:
                 del index[group_key]
+                self._ranges = None
 
     def _remove(self, watcher: Watcher) -> None:
         with self._lock:
@@ -365,6 +394,7 @@ class WatchHub:
             watchers = [w for group in (*self._by_key.values(), *self._by_range.values()) for w in group]
             self._by_key.clear()
             self._by_range.clear()
+            self._ranges = None
         for watcher in watchers:
             watcher.cancel()
         self._dispatcher.stop()
