@@ -64,6 +64,9 @@ class Watcher(WatchConsumer):
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._waiting = 0  # consumers in _cond.wait: a new response wakes them only when there are any
+        # set by the offer that woke them, cleared by each consumer that starts waiting: a woken consumer
+        # waits for the GIL a while, and the offers meanwhile need not wake it again
+        self._notified = False
         self._queue: deque[WatchResponse] = deque()
         self._queued_events = 0
         self._events: deque[Event] = deque()  # the rest of the response being iterated
@@ -109,8 +112,9 @@ class Watcher(WatchConsumer):
             self._queue.append(response)
             self._queued_events += 1
             self._next_revision = revision + 1
-            if self._waiting:
+            if self._waiting and not self._notified:
                 self._cond.notify_all()
+                self._notified = True
         if self._dispatcher is not None:
             self._dispatcher.mark_ready(self)
 
@@ -128,8 +132,9 @@ class Watcher(WatchConsumer):
             self._queue.append(WatchResponse(shaped, revision))
             self._queued_events += len(shaped)
             self._next_revision = revision + 1
-            if self._waiting:
+            if self._waiting and not self._notified:
                 self._cond.notify_all()
+                self._notified = True
         if self._dispatcher is not None:
             self._dispatcher.mark_ready(self)
 
@@ -190,6 +195,7 @@ class Watcher(WatchConsumer):
                         if remaining <= 0:
                             return None
                     self._waiting += 1
+                    self._notified = False
                     try:
                         self._cond.wait(remaining)
                     finally:

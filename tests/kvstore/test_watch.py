@@ -451,3 +451,35 @@ def test_a_consumer_waiting_in_next_responses_is_woken_and_sees_every_event_once
     reader.join(WAIT)
     assert not reader.is_alive() and got == [b"%d" % n for n in range(300)]
     watcher.cancel()
+
+
+def test_two_consumers_of_one_watcher_are_each_woken_and_take_every_event_once(store, wait_for):
+    watcher = store.watch(b"t", prefix=True)
+    taken: list[list[bytes]] = [[], []]
+    total = 200
+
+    def read(mine: list[bytes]) -> None:
+        while True:
+            batch = watcher.next_responses(WAIT)  # a missed wake-up would leave the last events untaken
+            if not batch:
+                return  # canceled
+            mine.extend(e.kv.value for r in batch for e in r.events)
+
+    readers = [threading.Thread(target=read, args=(mine,)) for mine in taken]
+    for reader in readers:
+        reader.start()
+    try:
+        for number in range(total):
+            store.put(b"t%d" % (number % 3), b"%d" % number)
+            if number % 50 == 0:
+                # well within the consumers' own WAIT: a consumer not woken would take the write only then
+                wait_for(lambda: sum(len(t) for t in taken) > number, "a consumer to take the write", WAIT / 3)
+        wait_for(lambda: sum(len(t) for t in taken) == total, "the consumers to take every write", WAIT / 3)
+    finally:
+        watcher.cancel()  # wakes both
+        for reader in readers:
+            reader.join(WAIT)
+    assert not any(reader.is_alive() for reader in readers)
+    assert sorted(taken[0] + taken[1], key=int) == [b"%d" % n for n in range(total)]
+    for mine in taken:
+        assert mine == sorted(mine, key=int)  # each consumer's share in revision order
