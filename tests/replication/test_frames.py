@@ -223,3 +223,8 @@ def test_a_stored_stream_with_a_wrong_checksum_is_refused() -> None:
     stream[-1] ^= 1
     with pytest.raises(zlib.error):
         zlib_unstored(bytes(stream))
+
+
+def test_a_frame_larger_than_the_socket_buffer_is_sent_in_parts() -> None:
+    big = {"type": "append_entries", "entries": [(bytes(range(256)) * 4096, 8, 3)]}  # 1 MiB
+    assert _exchange(CompactConnection, TcpConnection, PYSYNCOBJ_FERNET, big) == ([big], True)

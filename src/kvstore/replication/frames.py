@@ -285,7 +285,22 @@ class CompactConnection(TcpConnection):  # type: ignore[misc]
         if self.sendRandKey:
             message = (self.sendRandKey, message)
         data = zlib_stored(pickle.dumps(message, PICKLE_PROTOCOL))
+        now = _clock.monotonic()
         if self.encryptor:
-            data = self.encryptor.encrypt_at_time(data, int(_clock.monotonic()))
-        self._TcpConnection__writeBuffer += _FRAME_HEAD.pack(len(data)) + data
+            data = self.encryptor.encrypt_at_time(data, int(now))
+        frame = _FRAME_HEAD.pack(len(data)) + data
+        if not self._TcpConnection__writeBuffer and self._TcpConnection__state == CONNECTION_STATE.CONNECTED \
+                and now - self._TcpConnection__lastReadTime <= self._TcpConnection__timeout:
+            # The usual case, straight to the socket: nothing queued before it, connection alive.
+            try:
+                sent = self._TcpConnection__socket.send(frame)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError:
+                self.disconnect()
+                return
+            if sent == len(frame):
+                return
+            frame = frame[sent:]
+        self._TcpConnection__writeBuffer += frame  # pysyncobj's own way: queue, then send what it can
         self._TcpConnection__trySendBuffer()
