@@ -14,8 +14,9 @@ its termination time (at most its grace period), its terminated status written, 
 (grace period 0) with its uid as precondition. Every status goes through the status subresource with the
 pod's resourceVersion as precondition; a Conflict re-reads.
 
-One informer watches all pods (indexed by ``spec.nodeName``) and one all nodes; one :class:`TimerWheel`
-thread runs every node's heartbeats and pod transitions. ``node(name)`` gives a handle to stop a node for
+One informer watches all pods (indexed by ``spec.nodeName``) and one all nodes; a pod's watch event is
+synced on the pod informer's thread, and one :class:`TimerWheel` thread runs every node's heartbeats and
+timed pod transitions (a lock per node keeps the syncs of its pods one at a time). ``node(name)`` gives a handle to stop a node for
 good or pause it (no heartbeats, no pod progress: a frozen kubelet) and resume it.
 """
 from __future__ import annotations
@@ -71,6 +72,9 @@ class HollowNode:
         self._free_ips: list[int] = []
         self._next_ip = 2
         self.heartbeats = 0
+        # held by every sync of one of its pods: a pod's watch event syncs it on the informer's thread, its
+        # timers on the wheel's
+        self.pod_lock = threading.Lock()
 
     @property
     def live(self) -> bool:
@@ -411,7 +415,7 @@ class HollowNodes:
     def _pod_event(self, pod: Any) -> None:
         node = self._nodes.get(pod.spec.node_name) if pod.spec.node_name else None
         if node is not None:
-            self._enqueue(pod.key, node)
+            self._sync_event(pod.key, node)
 
     def _pod_updated(self, old: Any, pod: Any) -> None:
         """A new version of a pod: synced unless its node already acted on that version (or a later one):
@@ -425,7 +429,13 @@ class HollowNodes:
         if run is not None and run.seen_version and int(pod.metadata.resource_version) <= run.seen_version \
                 and run.uid == pod.metadata.uid:
             return
-        self._enqueue(key, node)
+        self._sync_event(key, node)
+
+    def _sync_event(self, key: str, node: HollowNode) -> None:
+        """A watch event's sync, on the informer's thread: handing it to the wheel's thread cost a wake-up
+        of that thread per event."""
+        with node.pod_lock:
+            self._sync_guarded(key, node)
 
     def _enqueue(self, key: str, node: HollowNode, due: float | None = None) -> None:
         if due is None:
@@ -443,6 +453,12 @@ class HollowNodes:
 
     def _sync_now(self, key: str, node: HollowNode) -> None:
         self._queued.discard(key)
+        with node.pod_lock:
+            self._sync_guarded(key, node)
+
+    def _sync_guarded(self, key: str, node: HollowNode) -> None:
+        """``sync_pod``, retried on a timer when it met a Conflict or the store could not answer; the caller
+        holds the node's pod lock."""
         try:
             self.sync_pod(key, node)
         except Conflict:

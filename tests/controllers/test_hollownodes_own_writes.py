@@ -70,34 +70,48 @@ def test_changes_by_other_writers_after_running_are_still_acted_on(registry, clo
         wait_for(lambda: _get(registry, "web") is None, message="deleted after its termination time")
 
 
-class _HoldInformerAfterRunning:
-    """A Registry whose Running status write, once it returns, keeps the hollow nodes' pod informer from
-    applying any event (its dispatch lock, taken on the writing thread) until that thread writes again."""
+class _EchoStream:
+    def __init__(self, inner: Any, owner: "_HoldRunningEcho") -> None:
+        self._inner, self._owner = inner, owner
+
+    def get(self, timeout: float | None = None) -> Any:
+        event = self._inner.get(timeout)
+        if event is not None and event.object is not None and event.object.status.phase == "Running":
+            self._owner.held.set()
+            # bounded: a node that waits for this event fails the test, not hangs
+            if not self._owner.release.wait(10):
+                self._owner.timed_out = True
+        return event
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class _HoldRunningEcho:
+    """A Registry whose watch streams hold back the event of a pod's Running version until a pod status is
+    written after it: the hollow nodes' pod informer has not seen their Running write when their next timer
+    fires."""
 
     def __init__(self, registry: Any) -> None:
         self._registry = registry
-        self.nodes: HollowNodes | None = None
-        self.held = threading.Event()
+        self.held, self.release = threading.Event(), threading.Event()
+        self.timed_out = False
+
+    def watch(self, *args: Any, **kwargs: Any) -> _EchoStream:
+        return _EchoStream(self._registry.watch(*args, **kwargs), self)
+
+    def patch_status(self, kind: str, name: str, patch: Any, namespace: str | None = None) -> Any:
+        if kind == "Pod" and self.held.is_set():
+            self.release.set()
+        return self._registry.patch_status(kind, name, patch, namespace)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._registry, name)
 
-    def patch_status(self, kind: str, name: str, patch: Any, namespace: str | None = None) -> Any:
-        assert self.nodes is not None
-        if self.held.is_set() and kind == "Pod":
-            self.held.clear()
-            self.nodes.pods.paused().__exit__(None, None, None)
-        written = self._registry.patch_status(kind, name, patch, namespace)
-        if kind == "Pod" and written.status.phase == "Running" and not self.held.is_set():
-            self.nodes.pods.paused().__enter__()
-            self.held.set()
-        return written
-
 
 def test_a_timer_due_before_the_informer_has_the_nodes_write_acts_on_that_write(registry, clock) -> None:
-    holding = _HoldInformerAfterRunning(registry)
+    holding = _HoldRunningEcho(registry)
     nodes = HollowNodes(holding, 1, clock=clock)
-    holding.nodes = nodes
     nodes.start()
     try:
         p = pod("job", node_name="hollow-node-0", restartPolicy="Never")
@@ -106,7 +120,7 @@ def test_a_timer_due_before_the_informer_has_the_nodes_write_acts_on_that_write(
         registry.create(p.replace(metadata=p.metadata.replace(annotations={"borgkit.io/exit-code": "0"})))
         done = wait_for(lambda: (q := _get(registry, "job")) is not None and q.status.phase == "Succeeded" and q,
                         message="Succeeded although the informer had not seen Running")
-        assert nodes.writes["pod_status"] == 2
+        assert holding.held.is_set() and not holding.timed_out and nodes.writes["pod_status"] == 2
         wait_for(lambda: nodes.observed("default/job") == done.metadata.resource_version, message="observed")
     finally:
         nodes.stop()
