@@ -116,26 +116,31 @@ class PodObserver:
         stream = self._registry.watch("Pod", namespace=self._namespace, resource_version=self._version)
         self._stream = stream
         try:
-            stopping, get, clock, changed = self._stop.is_set, stream.get, self.clock, self._changed
+            stopping, take, clock, changed = self._stop.is_set, stream.take, self.clock, self._changed
+            note, existing, set_running = self._note, self.existing, self._set_running
             while not stopping():
-                event = get(WATCH_POLL)
-                if event is None:
+                events = take(WATCH_POLL)
+                if not events:
                     if stream.stopped:
                         return
                     continue
-                kind = event.type
-                if kind == "DELETED":
-                    with changed:
-                        uid = event.object.metadata.uid
-                        self.existing.discard(uid)
-                        self._set_running(uid, None)
+                # the events a batch brings were all there when it was taken: one time for them, one lock
+                # and at most one wake-up of the waiters per batch
+                now = clock()
+                touched = False
+                with changed:
+                    for event in events:
+                        kind = event.type
+                        if kind == "DELETED":
+                            uid = event.object.metadata.uid
+                            existing.discard(uid)
+                            set_running(uid, None)
+                            touched = True
+                        elif kind != "BOOKMARK":
+                            touched = note(event.object, now) or touched
+                    if touched:
                         changed.notify_all()
-                elif kind != "BOOKMARK":
-                    now = clock()
-                    with changed:
-                        if self._note(event.object, now):
-                            changed.notify_all()
-                self._version = event.resource_version
+                self._version = events[-1].resource_version
         finally:
             self._stream = None
             stream.stop()

@@ -76,12 +76,20 @@ class _EchoStream:
 
     def get(self, timeout: float | None = None) -> Any:
         event = self._inner.get(timeout)
-        if event is not None and event.object is not None and event.object.status.phase == "Running":
+        self._hold([event] if event is not None else [])
+        return event
+
+    def take(self, timeout: float | None = None) -> list[Any]:
+        events = self._inner.take(timeout)
+        self._hold(events)
+        return events
+
+    def _hold(self, events: list[Any]) -> None:
+        if any(e.object is not None and e.object.status.phase == "Running" for e in events):
             self._owner.held.set()
             # bounded: a node that waits for this event fails the test, not hangs
             if not self._owner.release.wait(10):
                 self._owner.timed_out = True
-        return event
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)

@@ -94,6 +94,13 @@ class _Stream:
         event = self._inner.get(timeout)
         return None if self._owner.deaf.is_set() else event
 
+    def take(self, timeout: float | None = None) -> list[Any]:
+        if self._owner.expire.is_set():
+            self._owner.expire.clear()
+            raise objects.Expired("too old resource version (the test's)")
+        events = self._inner.take(timeout)
+        return [] if self._owner.deaf.is_set() else events
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
