@@ -29,7 +29,6 @@ import functools
 import hashlib
 import hmac
 import os
-import pickle  # the pickle pysyncobj's frames carry; only ever dumped here, loaded by pysyncobj after authentication
 import struct
 import threading
 import zlib
@@ -38,6 +37,10 @@ from typing import Any, Optional
 from cryptography.fernet import InvalidToken
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from pysyncobj.encryptor import SALT
+# pysyncobj's peer messages are its own pickled dicts (never a format of ours: our commands, journal and
+# snapshots are msgpack); its module's pickle is used, loaded only from
+# frames authenticated first (CompactConnection below).
+from pysyncobj.pickle import pickle as pysyncobj_pickle
 import pysyncobj.monotonic as _clock  # looked up per call: raftnode installs a cheaper reader of the same clock
 from pysyncobj.poller import POLL_EVENT_TYPE
 from pysyncobj.tcp_connection import CONNECTION_STATE, TcpConnection
@@ -269,7 +272,7 @@ class CompactConnection(TcpConnection):  # type: ignore[misc]
             if timestamp < self.recvLastTimestamp:
                 raise InvalidToken  # pysyncobj's check: a replayed older frame drops the connection
             self.recvLastTimestamp = timestamp
-            message = pickle.loads(zlib_unstored(data))  # authenticated above
+            message = pysyncobj_pickle.loads(zlib_unstored(data))  # authenticated above
             if self.recvRandKey:
                 rand_key, message = message
                 if rand_key != self.recvRandKey:
@@ -284,7 +287,7 @@ class CompactConnection(TcpConnection):  # type: ignore[misc]
         """Frame and queue `message` exactly as pysyncobj 0.3.17 does, without the compression work."""
         if self.sendRandKey:
             message = (self.sendRandKey, message)
-        data = zlib_stored(pickle.dumps(message, PICKLE_PROTOCOL))
+        data = zlib_stored(pysyncobj_pickle.dumps(message, PICKLE_PROTOCOL))
         now = _clock.monotonic()
         if self.encryptor:
             data = self.encryptor.encrypt_at_time(data, int(now))
