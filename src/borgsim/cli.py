@@ -14,6 +14,7 @@ from .config import SimConfig, SimConfigError
 from .gctuning import tuned_gc
 from .report import format_table
 from .scenario import run_density
+from .switching import MAX_SWITCH_INTERVAL, SIMULATION_SWITCH_INTERVAL, checked_switch_interval, switch_interval
 
 __all__ = ["main"]
 
@@ -54,6 +55,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="the garbage collector's settings while the scenario runs: tuned (default: the started "
                         "cluster frozen, young objects collected every 50,000 allocations; see "
                         "docs/simulation.md) or python (CPython's defaults)")
+    p.add_argument("--switch-interval", type=float, default=SIMULATION_SWITCH_INTERVAL, metavar="SECONDS",
+                   help=f"the interpreter's thread switch interval for the run (default "
+                        f"{SIMULATION_SWITCH_INTERVAL:g}; CPython's: 0.005; at most {MAX_SWITCH_INTERVAL:g}; see "
+                        "docs/simulation.md)")
     p.add_argument("--seed", type=int, default=d.seed, help="seed of the scheduler and of the failed nodes")
     store = p.add_argument_group("store (default: in memory)")
     store.add_argument("--data-dir", metavar="DIR", help="durable store (WAL + snapshots) in DIR")
@@ -108,9 +113,14 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     except SimConfigError as e:
         stderr.write(f"borgkit-sim: {e}\n")
         return 2
+    try:
+        checked_switch_interval(args.switch_interval)
+    except ValueError as e:
+        stderr.write(f"borgkit-sim: --switch-interval: {str(e).split(': ', 1)[1]}\n")
+        return 2
     bars = _Bars(stderr)
     stderr.write(f"borgkit-sim: starting {config.nodes:,} hollow nodes...\n")
-    with SimCluster(config, StoreSpec(data_dir=args.data_dir, cluster=args.cluster)) as cluster:
+    with switch_interval(args.switch_interval), SimCluster(config, StoreSpec(data_dir=args.data_dir, cluster=args.cluster)) as cluster:
         try:
             with tuned_gc() if args.gc == "tuned" else contextlib.nullcontext():
                 result = run_density(cluster, progress=bars)
@@ -118,6 +128,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
             bars.close()
     row = result.to_dict()
     row["gc"] = args.gc
+    row["switch_interval"] = args.switch_interval
     stdout.write(format_table(row) + "\n")
     if args.json:
         with open(args.json, "w") as f:

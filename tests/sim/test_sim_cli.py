@@ -151,3 +151,27 @@ def test_gc_python_keeps_cpythons_settings_and_the_footer_says_which() -> None:
     assert "store: memory; gc: tuned;" in tuned.stdout and "store: memory; gc: python;" in plain.stdout
     bad = sim(*TINY, "--gc", "off")
     assert bad.returncode == 2 and "--gc: invalid choice: 'off'" in bad.stderr
+
+
+def test_the_switch_interval_is_set_for_the_run_and_restored_after() -> None:
+    from borgsim.switching import SIMULATION_SWITCH_INTERVAL, switch_interval
+
+    before = sys.getswitchinterval()
+    with switch_interval():
+        assert sys.getswitchinterval() == pytest.approx(SIMULATION_SWITCH_INTERVAL)
+        with switch_interval(0.001):
+            assert sys.getswitchinterval() == pytest.approx(0.001)
+        assert sys.getswitchinterval() == pytest.approx(SIMULATION_SWITCH_INTERVAL)
+    assert sys.getswitchinterval() == before
+    for bad in (0, -1.0, 2.0, float("nan"), True, "0.01"):
+        with pytest.raises(ValueError, match=r"switch interval: invalid value .*: must be a number of seconds > 0"):
+            with switch_interval(bad):  # type: ignore[arg-type]
+                pass
+        assert sys.getswitchinterval() == before
+
+
+def test_a_bad_switch_interval_is_refused_before_anything_starts() -> None:
+    bad = sim(*TINY, "--switch-interval", "0")
+    assert bad.returncode == 2
+    assert "borgkit-sim: --switch-interval: invalid value 0.0: must be a number of seconds > 0 and <= 1" in bad.stderr
+    assert "starting" not in bad.stderr
