@@ -99,12 +99,11 @@ class PodObserver:
 
     def _list(self) -> None:
         listed = self._registry.list("Pod", namespace=self._namespace)
-        now = self.clock()
         with self._changed:
             uids = set()
             for pod in listed.items:
                 uids.add(pod.metadata.uid)
-                self._note(pod, now)
+                self._note(pod, self.clock)
             for uid in self.existing - uids:  # deleted while the watch was gone
                 self.existing.discard(uid)
                 self._set_running(uid, None)
@@ -124,9 +123,8 @@ class PodObserver:
                     if stream.stopped:
                         return
                     continue
-                # the events a batch brings were all there when it was taken: one time for them, one lock
-                # and at most one wake-up of the waiters per batch
-                now = clock()
+                # one lock and at most one wake-up of the waiters per batch; each time is read as its event
+                # is recorded, as a handler would (a pod created and Running within one batch still took time)
                 touched = False
                 with changed:
                     for event in events:
@@ -137,7 +135,7 @@ class PodObserver:
                             set_running(uid, None)
                             touched = True
                         elif kind != "BOOKMARK":
-                            touched = note(event.object, now) or touched
+                            touched = note(event.object, clock) or touched
                     if touched:
                         changed.notify_all()
                 self._version = events[-1].resource_version
@@ -145,14 +143,15 @@ class PodObserver:
             self._stream = None
             stream.stop()
 
-    def _note(self, pod: Any, now: float) -> bool:
-        """Record what ``pod`` (a version seen at ``now``) tells; whether any record changed. The caller
-        holds the lock."""
+    def _note(self, pod: Any, clock: Callable[[], float]) -> bool:
+        """Record what ``pod`` (a version seen now: ``clock()``) tells; whether any record changed. The
+        caller holds the lock."""
         uid = pod.metadata.uid
         changed = False
         if uid not in self.existing:
             self.existing.add(uid)
-            self.created.setdefault(uid, now)
+            if uid not in self.created:
+                self.created[uid] = clock()
             changed = True
         node = pod.spec.node_name
         if node and self.node_of.get(uid) != node:
@@ -160,7 +159,7 @@ class PodObserver:
             changed = True
         if _running(pod):
             if uid not in self.running_at:
-                self.running_at[uid] = now
+                self.running_at[uid] = clock()
             return self._set_running(uid, node) or changed
         return self._set_running(uid, None) or changed
 
