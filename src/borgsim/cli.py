@@ -56,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
                         "cluster frozen, young objects collected every 50,000 allocations; see "
                         "docs/simulation.md) or python (CPython's defaults)")
     p.add_argument("--switch-interval", type=float, default=SIMULATION_SWITCH_INTERVAL, metavar="SECONDS",
-                   help=f"the interpreter's thread switch interval for the run (default "
+                   help=f"the interpreter's thread switch interval while the scenario runs (default "
                         f"{SIMULATION_SWITCH_INTERVAL:g}; CPython's: 0.005; at most {MAX_SWITCH_INTERVAL:g}; see "
                         "docs/simulation.md)")
     p.add_argument("--seed", type=int, default=d.seed, help="seed of the scheduler and of the failed nodes")
@@ -120,9 +120,9 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
         return 2
     bars = _Bars(stderr)
     stderr.write(f"borgkit-sim: starting {config.nodes:,} hollow nodes...\n")
-    with switch_interval(args.switch_interval), SimCluster(config, StoreSpec(data_dir=args.data_dir, cluster=args.cluster)) as cluster:
+    with SimCluster(config, StoreSpec(data_dir=args.data_dir, cluster=args.cluster)) as cluster:
         try:
-            with tuned_gc() if args.gc == "tuned" else contextlib.nullcontext():
+            with tuned_gc() if args.gc == "tuned" else contextlib.nullcontext(), switch_interval(args.switch_interval):
                 result = run_density(cluster, progress=bars)
         finally:
             bars.close()
