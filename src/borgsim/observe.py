@@ -54,6 +54,9 @@ class PodObserver:
         self.timeline: list[tuple[float, int, int]] = []
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
+        # the predicates of the callers blocked in wait(): the watch wakes them only when one holds (a wake-up
+        # of the waiting thread per batch of events cost more than the observer's own work)
+        self._waiting: list[Callable[["PodObserver"], bool]] = []
         self._sample_every = sample_every
         self._stop = threading.Event()
         self._registry = registry
@@ -107,7 +110,7 @@ class PodObserver:
             for uid in self.existing - uids:  # deleted while the watch was gone
                 self.existing.discard(uid)
                 self._set_running(uid, None)
-            self._changed.notify_all()
+            self._wake()
         self._version = listed.resource_version
         self._synced.set()
 
@@ -136,8 +139,8 @@ class PodObserver:
                             touched = True
                         elif kind != "BOOKMARK":
                             touched = note(event.object, clock) or touched
-                    if touched:
-                        changed.notify_all()
+                    if touched and self._waiting:
+                        self._wake()
                 self._version = events[-1].resource_version
         finally:
             self._stream = None
@@ -163,6 +166,17 @@ class PodObserver:
             return self._set_running(uid, node) or changed
         return self._set_running(uid, None) or changed
 
+    def _wake(self) -> None:
+        """Wake the callers of wait() if one of their predicates holds now; the caller holds the lock."""
+        for done in self._waiting:
+            try:
+                held = done(self)
+            except Exception:  # noqa: BLE001 - the waiter's own thread calls it again and gets the error
+                held = True
+            if held:
+                self._changed.notify_all()
+                return
+
     def _set_running(self, uid: str, node: str | None) -> bool:
         """Note ``uid`` Running on ``node`` (None: not Running); whether that changed anything. The caller
         holds the lock."""
@@ -183,18 +197,24 @@ class PodObserver:
 
     def wait(self, done: Callable[["PodObserver"], bool], timeout: float,
              progress: Callable[["PodObserver"], None] | None = None) -> bool:
-        """Block until ``done(self)`` (checked whenever a record changes, at least every 0.2 s) or ``timeout``."""
+        """Block until ``done(self)`` or ``timeout``. ``done`` is checked whenever a record changes (on the
+        observer's thread too, holding its lock: keep it cheap) and here at least every 0.2 s, when
+        ``progress(self)`` is called too."""
         deadline = self.clock() + timeout
         with self._changed:
-            while True:
-                if progress is not None:
-                    progress(self)
-                if done(self):
-                    return True
-                left = deadline - self.clock()
-                if left <= 0:
-                    return False
-                self._changed.wait(min(0.2, left))
+            self._waiting.append(done)
+            try:
+                while True:
+                    if progress is not None:
+                        progress(self)
+                    if done(self):
+                        return True
+                    left = deadline - self.clock()
+                    if left <= 0:
+                        return False
+                    self._changed.wait(min(0.2, left))
+            finally:
+                self._waiting.remove(done)
 
     def running_count(self, excluding_nodes: Iterable[str] = ()) -> int:
         """Pods Running and Ready now (not being deleted), leaving out those on ``excluding_nodes``."""

@@ -151,3 +151,28 @@ def test_a_compacted_watch_lists_again_and_drops_the_pods_deleted_meanwhile() ->
             wait_for(lambda: later in observer.existing, message="watching again after the list")
         finally:
             observer.stop()
+
+
+def test_a_waiter_gets_its_predicates_error_and_the_observer_goes_on() -> None:
+    with kvstore.open() as store:
+        registry = objects.Registry(store)
+        observer = PodObserver(registry, "density")
+        observer.start(timeout=30)
+        try:
+            assert observer.wait(lambda o: bool(o.existing), 0.3) is False  # timed out: no pod yet
+            errors: list[BaseException] = []
+
+            def wait() -> None:
+                try:
+                    observer.wait(lambda o: bool(o.existing) and 1 / 0 == 0, 30)
+                except ZeroDivisionError as exc:
+                    errors.append(exc)
+            waiter = threading.Thread(target=wait)
+            waiter.start()
+            first = registry.create(pod("first", namespace="density")).metadata.uid
+            waiter.join(30)
+            assert not waiter.is_alive() and len(errors) == 1
+            second = registry.create(pod("second", namespace="density")).metadata.uid
+            assert observer.wait(lambda o: o.existing == {first, second}, 30)
+        finally:
+            observer.stop()
