@@ -206,6 +206,7 @@ class HollowNodes:
             self._nodes[name] = HollowNode(self, name, index, body)
         self._pods: dict[str, _PodRun] = {}
         self._queued: set[str] = set()
+        self._event_syncs = 0  # watch events being synced now (on the pod informer's thread, the only writer)
         self._lock = threading.Lock()
         self.wheel = TimerWheel(self._tick, workers=workers, name="hollow-nodes")
         self.pods = Informer(registry, "Pod", clock=self._tick)
@@ -277,7 +278,7 @@ class HollowNodes:
 
     def idle(self) -> bool:
         """True when no pod transition is due now and none is running (heartbeats aside)."""
-        return not self._queued and self.wheel.idle()
+        return not self._queued and not self._event_syncs and self.wheel.idle()
 
     def _count(self, kind: str) -> None:
         with self._lock:  # workers > 1 write from several threads
@@ -434,8 +435,12 @@ class HollowNodes:
     def _sync_event(self, key: str, node: HollowNode) -> None:
         """A watch event's sync, on the informer's thread: handing it to the wheel's thread cost a wake-up
         of that thread per event."""
-        with node.pod_lock:
-            self._sync_guarded(key, node)
+        self._event_syncs += 1
+        try:
+            with node.pod_lock:
+                self._sync_guarded(key, node)
+        finally:
+            self._event_syncs -= 1
 
     def _enqueue(self, key: str, node: HollowNode, due: float | None = None) -> None:
         if due is None:

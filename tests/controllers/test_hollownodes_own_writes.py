@@ -132,3 +132,36 @@ def test_a_timer_due_before_the_informer_has_the_nodes_write_acts_on_that_write(
         wait_for(lambda: nodes.observed("default/job") == done.metadata.resource_version, message="observed")
     finally:
         nodes.stop()
+
+
+class _SlowStatusWrites:
+    """A Registry whose pod status writes wait until the test lets them through."""
+
+    def __init__(self, registry: Any) -> None:
+        self._registry = registry
+        self.entered, self.go = threading.Event(), threading.Event()
+
+    def patch_status(self, kind: str, name: str, patch: Any, namespace: str | None = None) -> Any:
+        if kind == "Pod":
+            self.entered.set()
+            self.go.wait(30)  # bounded
+        return self._registry.patch_status(kind, name, patch, namespace)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._registry, name)
+
+
+def test_not_idle_while_a_watch_events_sync_is_under_way(registry, clock) -> None:
+    slow = _SlowStatusWrites(registry)
+    nodes = HollowNodes(slow, 1, clock=clock)
+    nodes.start()
+    try:
+        registry.create(pod("web", node_name="hollow-node-0"))
+        assert slow.entered.wait(30)
+        assert not nodes.idle()
+        slow.go.set()
+        wait_for(lambda: (p := _get(registry, "web")) is not None and p.status.phase == "Running", message="Running")
+        wait_for(nodes.idle, message="idle once written")
+    finally:
+        slow.go.set()
+        nodes.stop()
