@@ -9,6 +9,7 @@ import logging
 import sys
 from typing import Sequence, TextIO
 
+from .affinity import one_cpu
 from .cluster import SimCluster, StoreSpec
 from .config import SimConfig, SimConfigError
 from .gctuning import tuned_gc
@@ -59,6 +60,10 @@ def _parser() -> argparse.ArgumentParser:
                    help=f"the interpreter's thread switch interval while the scenario runs (default "
                         f"{SIMULATION_SWITCH_INTERVAL:g}; CPython's: 0.005; at most {MAX_SWITCH_INTERVAL:g}; see "
                         "docs/simulation.md)")
+    p.add_argument("--cpus", choices=("one", "all"), default="one",
+                   help="the CPUs this process's threads run on while the scenario runs: one (default: all on "
+                        "the CPU the run started on, as one GIL runs one thread at a time; see docs/simulation.md) "
+                        "or all (the CPUs it was given)")
     p.add_argument("--seed", type=int, default=d.seed, help="seed of the scheduler and of the failed nodes")
     store = p.add_argument_group("store (default: in memory)")
     store.add_argument("--data-dir", metavar="DIR", help="durable store (WAL + snapshots) in DIR")
@@ -122,13 +127,16 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     stderr.write(f"borgkit-sim: starting {config.nodes:,} hollow nodes...\n")
     with SimCluster(config, StoreSpec(data_dir=args.data_dir, cluster=args.cluster)) as cluster:
         try:
-            with tuned_gc() if args.gc == "tuned" else contextlib.nullcontext(), switch_interval(args.switch_interval):
+            with tuned_gc() if args.gc == "tuned" else contextlib.nullcontext(), \
+                    switch_interval(args.switch_interval), \
+                    one_cpu() if args.cpus == "one" else contextlib.nullcontext() as cpu:
                 result = run_density(cluster, progress=bars)
         finally:
             bars.close()
     row = result.to_dict()
     row["gc"] = args.gc
     row["switch_interval"] = args.switch_interval
+    row["cpus"] = f"one (cpu {cpu})" if cpu is not None else "all"
     stdout.write(format_table(row) + "\n")
     if args.json:
         with open(args.json, "w") as f:

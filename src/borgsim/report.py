@@ -43,6 +43,7 @@ def format_table(result: dict[str, Any]) -> str:
     load = result.get("load_average")
     out.append(f"{cfg['nodes']:,} hollow nodes, {cfg['pods']:,} pods in {cfg['deployments']:,} Deployments, "
                f"store: {result['store']}" + (f"; gc: {result['gc']}" if result.get("gc") else "") +
+               (f"; cpus: {result['cpus']}" if result.get("cpus") else "") +
                f"; {result['seconds']:.0f} s in all; peak RSS "
                f"{result['peak_rss_mib']:,.0f} MiB" + (f"; load average {load[0]:.1f}" if load else ""))
     density = next((p for p in result["phases"] if p["name"] == "density"), None)

@@ -149,6 +149,7 @@ def test_gc_python_keeps_cpythons_settings_and_the_footer_says_which() -> None:
         sim(*TINY, "--no-rolling-update", "--failure-fraction", "0", "--gc", "python")
     assert tuned.returncode == 0 and plain.returncode == 0, tuned.stderr[-2000:] + plain.stderr[-2000:]
     assert "store: memory; gc: tuned;" in tuned.stdout and "store: memory; gc: python;" in plain.stdout
+    assert "; cpus: one (cpu " in tuned.stdout or "; cpus: all" in tuned.stdout
     bad = sim(*TINY, "--gc", "off")
     assert bad.returncode == 2 and "--gc: invalid choice: 'off'" in bad.stderr
 
@@ -175,3 +176,34 @@ def test_a_bad_switch_interval_is_refused_before_anything_starts() -> None:
     assert bad.returncode == 2
     assert "borgkit-sim: --switch-interval: invalid value 0.0: must be a number of seconds > 0 and <= 1" in bad.stderr
     assert "starting" not in bad.stderr
+
+
+def test_one_cpu_pins_every_thread_inside_the_block_and_gives_the_cpus_back() -> None:
+    import os
+    import threading
+
+    from borgsim.affinity import one_cpu
+
+    if not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("needs Linux and at least two allowed CPUs")
+    allowed = os.sched_getaffinity(0)
+    stop = threading.Event()
+    before = threading.Thread(target=stop.wait, args=(30,))  # a thread already running is moved too
+    before.start()
+    try:
+        with one_cpu() as cpu:
+            assert cpu in allowed
+            seen: list[set[int]] = []
+            inside = threading.Thread(target=lambda: seen.append(os.sched_getaffinity(0)))
+            inside.start()
+            inside.join(10)
+            assert seen == [{cpu}]  # a thread started inside inherits the pin
+            assert all(os.sched_getaffinity(int(t)) == {cpu} for t in os.listdir("/proc/self/task"))
+        assert all(os.sched_getaffinity(int(t)) == allowed for t in os.listdir("/proc/self/task"))
+        with pytest.raises(ValueError, match=r"cpu: invalid value 4096: must be one of this process's CPUs"):
+            with one_cpu(4096):
+                pass
+        assert os.sched_getaffinity(0) == allowed
+    finally:
+        stop.set()
+        before.join(10)
