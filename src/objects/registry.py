@@ -53,11 +53,6 @@ _PAGE = 256  # keys read per kvstore range while filling one list page
 # deletions before it reads their events lags by the batch: a window smaller than that lag decodes every
 # event again (Preemption_5000Nodes e2e lags ~20,000 revisions; 8,192 cost a decode per event).
 RECENT_OBJECTS = 32768
-# Stored dicts remembered by (key, revision) from the writes that built them (create, bind, status writes),
-# so the next write of the object (the bind after the create, the kubelet's statuses after the bind) reads the
-# dict instead of unpacking the stored bytes again. Read-only to everyone: a write that changes parts of one
-# copies those parts. Fewer than RECENT_OBJECTS: a dict is bigger than its share of a decoded object.
-STORED_DICTS = 8192
 
 
 PROPAGATION_POLICIES = (None, "Background", "Foreground", "Orphan")
@@ -134,9 +129,6 @@ class Registry:
         # (_update_copy, _write); off: the general path's copies, for the tests comparing both
         self._update_fast = self._models
         self._specs = SharedSpecs()  # pod specs validated and defaulted once per content (create)
-        # the dicts create and bind stored, read by the next write (STORED_DICTS); off: every write unpacks
-        self._stored_fast = self._models
-        self._stored: RecentObjects = RecentObjects(STORED_DICTS)
         self._scheduled = Condition(type="PodScheduled", status="True")  # the bind's, of the last stamp
         for info in BUILTIN_KINDS:
             self.register_kind(info)
@@ -238,18 +230,6 @@ class Registry:
         meta_of(d)["resourceVersion"] = str(resource_version or kv.mod_revision)
         return d
 
-    def _stored_dict(self, kv: Any) -> dict[str, Any] | None:
-        """The dict a write of this registry stored as ``kv`` (``unpack(kv.value)``, not to be changed), or
-        None when it is not remembered."""
-        if not self._stored_fast:
-            return None
-        return self._stored.get((kv.key, kv.mod_revision))  # type: ignore[no-any-return]
-
-    def _remember_stored(self, key: str, revision: int, stored: dict[str, Any]) -> None:
-        """Remember ``stored``, whose pack was written at ``revision``, for the next write (see _stored_dict)."""
-        if self._stored_fast:
-            self._stored.put((key.encode(), revision), stored)
-
     def _encode(self, d: dict[str, Any], admit_pod: bool = False) -> tuple[Any, bytes]:
         """Validate (and default) through the codec; returns the object and the bytes to store.
 
@@ -349,12 +329,10 @@ class Registry:
             meta["generation"] = 1
             for system_field in ("deletionTimestamp", "deletionGracePeriodSeconds"):
                 meta.pop(system_field, None)
-            obj, stored = self._encode_dict(d, admit_pod=info.kind == "Pod")
-            data = pack(stored)
+            obj, data = self._encode(d, admit_pod=info.kind == "Pod")
             key = self._key(info, meta.get("name"), meta.get("namespace"))
             response = self._txn([Compare.create_revision(key) == 0], [Op.put(key, data)], [])
             if response.succeeded:
-                self._remember_stored(key, response.revision, stored)
                 return self._with_version(key, data, response.revision, obj)
         raise AlreadyExists(f'{info.resource} "{meta.get("name")}" already exists')
 
@@ -550,9 +528,7 @@ class Registry:
         precondition = self._parse_rv(wanted) if wanted else None
         while True:
             kv = self._current(info, key, name, precondition)
-            stored = self._stored_dict(kv)  # only read here: the dict the last write remembered will do
-            if stored is None:
-                stored = unpack(kv.value)
+            stored = unpack(kv.value)
             if uid and uid != meta_of(stored).get("uid"):  # as _apply_update
                 raise ValidationError(FieldError("metadata.uid", "field is immutable", uid))
             try:
@@ -687,9 +663,7 @@ class Registry:
         fast = statuswrite.status_patch(body) if status_only and self._status_fast else statuswrite.UNSUPPORTED
         while True:
             kv = self._current(info, key, name, precondition)
-            # the status path only reads the stored dict: the one the last write remembered will do
-            remembered = self._stored_dict(kv) if fast is not statuswrite.UNSUPPORTED else None
-            old = remembered if remembered is not None else unpack(kv.value)
+            old = unpack(kv.value)
             if fast is not statuswrite.UNSUPPORTED and self._patch_names_match(info, old, name, namespace):
                 result = self._write_status(key, kv, old, statuswrite.patched_status(old, fast))
                 if result is not statuswrite.FALLBACK:
@@ -698,8 +672,6 @@ class Registry:
                     if precondition is not None:
                         raise self._conflict(info, name)
                     continue
-            if old is remembered:
-                old = unpack(kv.value)  # the general path's own copy, which it may change
             patched = apply_patch(old, body, name, (namespace or "default") if info.namespaced else None)
             merged = self._apply_update(info, old, patched, status_only)
             result = self._write(info, key, kv, old, merged, spec_bumps_generation=not status_only)
@@ -726,11 +698,10 @@ class Registry:
             old = self._object(kv.key, kv.value, kv.mod_revision)
         except ValidationError:
             return statuswrite.FALLBACK  # stored before today's rules: the general path reports it
-        encoded = statuswrite.encode_status_dict(old, stored, status)
+        encoded = statuswrite.encode_status(old, stored, status)
         if encoded is statuswrite.FALLBACK:
             return encoded
-        obj, written = encoded
-        data = pack(written)
+        obj, data = encoded
         meta = stored["metadata"]
         if meta.get("deletionTimestamp") and not meta.get("finalizers") \
                 and not meta.get("deletionGracePeriodSeconds"):
@@ -741,10 +712,7 @@ class Registry:
             # controller's next obj.replace(status=...) of it is still the stored object's own)
             return old
         response = self._txn([Compare.mod_revision(key) == kv.mod_revision], [Op.put(key, data)], [])
-        if not response.succeeded:
-            return None
-        self._remember_stored(key, response.revision, written)  # the next status write reads it
-        return self._with_version(key, data, response.revision, obj)
+        return self._with_version(key, data, response.revision, obj) if response.succeeded else None
 
     # ------------------------------------------------------------------ bind
     @served
@@ -815,7 +783,7 @@ class Registry:
         # The stored dict with the same two changes, rather than bound.to_dict(): unpacking is one C call and
         # gives a fresh dict, the whole pod's to_dict was half the bind (the stored dict is the models' own
         # to_dict, and to_dict(from_dict(d)) is d, so both give the same object).
-        stored = self._bound_dict(kv)
+        stored = unpack(kv.value)
         spec = stored.setdefault("spec", {})
         spec["nodeName"] = node_name
         stored_status = stored.setdefault("status", {})
@@ -825,29 +793,7 @@ class Registry:
         meta_of(stored).pop("resourceVersion", None)
         data = pack(stored)
         response = self._txn([Compare.mod_revision(key) == kv.mod_revision], [Op.put(key, data)], [])
-        if not response.succeeded:
-            return None
-        self._remember_stored(key, response.revision, stored)
-        return self._with_version(key, data, response.revision, bound)
-
-    def _bound_dict(self, kv: Any) -> dict[str, Any]:
-        """The stored dict of ``kv`` for ``_bind_model`` to change: ``unpack(kv.value)``, or the remembered
-        one with a copy of each part the bind changes (the top level, spec, status, and metadata when it
-        holds a resourceVersion), so the remembered dict stays as it was."""
-        remembered = self._stored_dict(kv)
-        if remembered is None:
-            return unpack(kv.value)
-        stored = dict(remembered)
-        for part in ("spec", "status"):
-            value = stored.get(part)
-            if type(value) is dict:
-                stored[part] = dict(value)
-            elif value is not None or part in stored:
-                return unpack(kv.value)  # not a dict: the bind's own reading of it decides
-        meta = stored.get("metadata")
-        if type(meta) is dict and "resourceVersion" in meta:
-            stored["metadata"] = dict(meta)
-        return stored
+        return self._with_version(key, data, response.revision, bound) if response.succeeded else None
 
     # ------------------------------------------------------------------ delete
     @served

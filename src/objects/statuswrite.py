@@ -98,15 +98,6 @@ def encode_status(old: Any, stored: dict[str, Any], raw: Any) -> Any:
     status ``raw`` (a status dict as the client sent it, or :data:`ABSENT_STATUS`), validated and
     defaulted as the whole object would be; :data:`FALLBACK` where that might differ. Raises the whole
     object's ValidationError for an invalid status. ``stored`` is not changed."""
-    encoded = encode_status_dict(old, stored, raw)
-    if encoded is FALLBACK:
-        return encoded
-    return encoded[0], pack(encoded[1])
-
-
-def encode_status_dict(old: Any, stored: dict[str, Any], raw: Any) -> Any:
-    """``encode_status`` before packing: (object, the dict to store), or :data:`FALLBACK`. The dict shares
-    its values with ``stored`` and the status object: for reading and packing only."""
     cls = type(old)
     field = _status_field(cls)
     meta = stored.get("metadata")
@@ -151,7 +142,7 @@ def encode_status_dict(old: Any, stored: dict[str, Any], raw: Any) -> Any:
     for k, v in stored.items():
         if k not in by_key:
             out[k] = v
-    return obj, out
+    return obj, pack(out)
 
 
 def _packed_dict(status: Any, unknown: dict[str, Any]) -> dict[str, Any]:
