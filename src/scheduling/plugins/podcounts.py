@@ -119,6 +119,12 @@ class DomainCounter:
         self.totals: dict[str, int] = dict.fromkeys(keys, 0)
         self._members: dict[str, dict[str, int]] = {k: {} for k in keys}
         self.ordered: Optional[dict[str, SortedList]] = {k: SortedList() for k in keys} if ordered else None
+        # The names whose node_count moved, in order, since ``epoch`` last changed (a rebuild, or the log grown
+        # past the nodes' number): what a copy of the counts by node position (``LabelColumns.counts``)
+        # replays instead of looking every node of a window up by name.
+        self.touched: list[str] = []
+        self.epoch = 0
+        self.by_position: Any = None  # LabelColumns.counts' copy, kept here so it goes with the counter
 
     def rebuild(self, infos: Iterable[Any], counts: Optional[Mapping[str, int]] = None) -> "DomainCounter":
         """Count from scratch over ``infos`` (a new counter); ``counts``: the matching pods per node name when
@@ -127,6 +133,7 @@ class DomainCounter:
             for ni in infos:
                 self.update(ni)
             return self
+        self._new_epoch()
         predicate, keys = self.predicate, self.keys
         node_count, node_domain, sums, members, totals = (self.node_count, self._node_domain, self.sums,
                                                           self._members, self.totals)
@@ -161,6 +168,7 @@ class DomainCounter:
         ``counts``, the matching pods of the nodes that have any: the nodes are not walked one by one."""
         node_domain, members = skeleton
         keys = self.keys
+        self._new_epoch()
         self._node_domain = dict(node_domain)
         self._members = {key: dict(members[key]) for key in keys}
         node_count = self.node_count = dict.fromkeys(node_domain, 0)
@@ -219,9 +227,20 @@ class DomainCounter:
         if self.ordered is not None:
             self.ordered[key].add((new, value))
 
+    def _new_epoch(self) -> None:
+        self.epoch += 1
+        self.touched = []
+
+    def _touch(self, name: str) -> None:
+        touched = self.touched
+        touched.append(name)
+        if len(touched) > len(self.node_count) + 1024:
+            self._new_epoch()  # a copy by position is recounted once instead of replaying a long log
+
     def _withdraw(self, name: str) -> None:
         domain = self._node_domain.pop(name, None)
         count = self.node_count.pop(name, 0)
+        self._touch(name)
         self.total -= count
         if domain is not None:
             for key, value in zip(self.keys, domain):
@@ -238,6 +257,7 @@ class DomainCounter:
             if predicate(p):
                 count += 1
         self.node_count[name] = count
+        self._touch(name)
         self.total += count
         domain = self._domain(ni.labels)
         if domain is not None:
@@ -253,6 +273,7 @@ class DomainCounter:
     def move(self, name: str, amount: int) -> None:
         """One pod satisfying the predicate was added to (+1) or removed from (-1) node ``name``."""
         self.node_count[name] = self.node_count.get(name, 0) + amount
+        self._touch(name)
         self.total += amount
         domain = self._node_domain.get(name)
         if domain is not None:

@@ -504,7 +504,9 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
                 if type(column) is _Same and column.value is None:
                     fixed.append(None)  # no node has the hostname label
                     continue
-                counts = list(map(host.node_count.get, self._labels.iter_names(nodes), itertools.repeat(0)))
+                counts = self._labels.counts(host, nodes)
+                if counts is None:
+                    counts = list(map(host.node_count.get, self._labels.iter_names(nodes), itertools.repeat(0)))
                 if type(column) is list and None in column:
                     counts = [None if v is None else n for n, v in zip(counts, column)]
                 column = counts

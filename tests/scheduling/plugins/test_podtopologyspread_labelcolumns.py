@@ -56,3 +56,49 @@ def test_columns_follow_the_cache(data):
             assert columns.values(key, window) == [ni.labels.get(key) for ni in window]
             assert columns.names(window) == [ni.name for ni in window]
         assert columns.values(key, list(nodes)) == [ni.labels.get(key) for ni in nodes]  # not the cache's list
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=st.data())
+def test_counts_by_position_equal_the_counter_looked_up_by_name(data):
+    """``LabelColumns.counts`` (a copy of a DomainCounter's counts in node order, replaying the names the
+    counter touched) against ``node_count`` read by name, as nodes come and go and counts move, are recounted
+    or rebuilt — and past the log's limit, where the copy starts again."""
+    from scheduling.plugins.podcounts import DomainCounter
+
+    cache = Cache()
+    columns, other = LabelColumns(), LabelColumns()  # two readers of one counter
+    counter = DomainCounter(lambda p: True, (ZONE,))
+    for step in range(data.draw(st.integers(1, 40))):
+        names = [ni.name for ni in cache.list()]
+        op = data.draw(st.sampled_from(["add", "remove", "move", "moves", "update", "rebuild", "stranger"]))
+        if op == "add" or not names:
+            cache.add_node(node(f"n{step}", labels=_labels(data.draw)))
+            counter.update(cache.find(f"n{step}"))
+        elif op == "remove":
+            name = data.draw(st.sampled_from(names))
+            cache.remove_node(name)
+            counter.remove(name)
+        elif op == "move":
+            counter.move(data.draw(st.sampled_from(names)), data.draw(st.sampled_from([1, -1, 2])))
+        elif op == "moves":  # past the log's limit: len(node_count) + 1024 names
+            name = data.draw(st.sampled_from(names))
+            for _ in range(data.draw(st.integers(500, 1500))):
+                counter.move(name, 1)
+        elif op == "update":
+            name = data.draw(st.sampled_from(names))
+            cache.add_pod(pod(f"p{step}", node_name=name))
+            counter.update(cache.find(name))
+        elif op == "rebuild":
+            counter = DomainCounter(lambda p: True, (ZONE,)).rebuild(cache.list())
+        else:  # a pod counted on a node the cache does not list
+            counter.move("elsewhere", 1)
+        nodes = cache.list()
+        expected = [counter.node_count.get(ni.name, 0) for ni in nodes]
+        reader = data.draw(st.sampled_from([columns, other]))
+        assert reader.counts(counter, nodes) == expected
+        if nodes:
+            positions = data.draw(st.lists(st.integers(0, len(nodes) - 1), max_size=len(nodes), unique=True))
+            window = Window(nodes, positions)
+            assert reader.counts(counter, window) == [counter.node_count.get(ni.name, 0) for ni in window]
+        assert reader.counts(counter, list(nodes)) is None  # not the cache's list: the caller looks names up
