@@ -7,7 +7,10 @@ missing keys) comes back as etcd's error mapped by meaning.
 """
 from __future__ import annotations
 
+import atexit
+import gc
 import threading
+import weakref
 from collections.abc import Iterable
 from typing import Any
 
@@ -33,6 +36,19 @@ __all__ = ["EtcdStore"]
 
 _ANY_KEY = b"\x00"  # a count-only range of this one key is the cheapest request that reads the revision
 
+# Clients still open when the interpreter exits. gRPC's stream calls take a lock in their finalizer; at
+# interpreter shutdown the daemon threads that release that lock are frozen, and a finalizer run by the
+# last garbage collection then waits for it forever (seen as a child process that never exited). So the
+# open clients are closed, and their garbage collected, while every thread still runs (atexit comes first).
+_OPEN: "weakref.WeakSet[EtcdStore]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_clients() -> None:
+    for store in list(_OPEN):
+        store.close()
+    gc.collect()
+
 
 class EtcdStore(Etcd3Aliases):
     """A client of an etcd v3 cluster with the embedded store's methods, responses, errors and watches.
@@ -56,6 +72,7 @@ class EtcdStore(Etcd3Aliases):
         self._next_watch_id = 1
         self._dispatcher = CallbackDispatcher()
         self._watch_stream = WatchStream(connection)
+        _OPEN.add(self)
 
     @property
     def endpoints(self) -> list[str]:
@@ -330,6 +347,7 @@ class EtcdStore(Etcd3Aliases):
         if self._closed:
             return
         self._closed = True
+        _OPEN.discard(self)
         with self._lock:
             watchers = list(self._watchers.values())
         for watcher in watchers:

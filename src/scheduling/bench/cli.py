@@ -333,7 +333,12 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     if args.store and args.mode == "core":
         parser.error("--store runs the e2e mode on etcd: use it with --mode e2e or both")
     if args.child:
-        return _child(args)
+        code = _child(args)
+        # The row is printed: leave without the interpreter's finalization, whose last garbage collection
+        # can wait forever on a lock of gRPC's (a stream call's finalizer) after --store etcd:// runs.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     sources = list(args.workload) or [f"builtin:{n}" for n in (args.builtin or _builtin_names())]
     if args.scale is None:
         args.scale = 1.0 if args.workload else DEFAULT_SCALE
