@@ -192,8 +192,10 @@ class QueueMachine(RuleBasedStateMachine):
     @rule()
     def pop_backoff(self) -> None:
         """kube-scheduler's popBackoff: the rejected pod whose backoff ends first, never one that errored."""
-        info = self.q.pop_backoff()
+        # Read before popping: a popped pod's attempt count moves, and its expiry with it (two pods rejected
+        # with equal expiries then looked as if the later one had been popped first).
         waiting = {n: self.q.get("default/" + n).backoff_expiry() for n, p in self.place.items() if p == "backoff"}
+        info = self.q.pop_backoff()
         if info is None:
             assert not waiting
             return
