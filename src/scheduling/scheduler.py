@@ -527,7 +527,8 @@ class Scheduler:
             return None, self._unschedulable(info, prof, state, statuses, n, "", statuses.rejecting_plugins())
         if len(positions) == 1:
             return nodes[positions[0]].name, None
-        chosen = indexed_pick(prof, state, info.pod, keys, Window(nodes, positions), self._cache, self._rng)
+        chosen = indexed_pick(prof, state, info.pod, keys, Window(nodes, positions, found.spans), self._cache,
+                              self._rng)
         self.metrics.add_time("Score", time.perf_counter() - t2)
         return chosen, None
 

@@ -206,6 +206,22 @@ class FilterIndex(_Tracked):
         return feasible[before:] + feasible[:before], n
 
 
+def runs_of(positions: Sequence[int], n: int) -> Optional[tuple[tuple[int, int], ...]]:
+    """``positions`` — a rotation of a sorted list of distinct positions in ``range(n)``, as ``window``
+    returns them — as one run ``((a, b),)`` or two runs ``((a, n), (0, b))`` of consecutive positions when
+    they are that, else None. Reads the two ends only: a rotation's part from its first item up holds at most
+    ``n - first`` positions, the part below at most ``last + 1``; the length tells whether both are full."""
+    k = len(positions)
+    if k < 2:
+        return None
+    first, last = positions[0], positions[-1]
+    if first <= last:
+        return ((first, last + 1),) if last - first == k - 1 else None
+    if (n - first) + (last + 1) == k:
+        return (first, n), (0, last + 1)
+    return None
+
+
 class IndexedStatuses(Mapping[str, Status]):
     """Every rejected node's filter status in one cycle (kube-scheduler's ``NodeToStatus``), read from a
     class's ``FilterIndex`` plus ``overrides`` (nodes this pod sees differently from its class: its own
@@ -289,8 +305,9 @@ class ScoreTable(_Tracked):
         self.missing = 0  # positions whose sums are None: at 0 a window's totals are not scanned for None
 
     def totals(self, positions: Sequence[int], nodes: Sequence[NodeInfo], state: CycleState,
-               pod: Any) -> list[int]:
-        """The fixed sums for ``positions``, computing what is missing; ``column`` then reads raw scores."""
+               pod: Any, pick: Optional[Callable[[Sequence[Any]], list[Any]]] = None) -> list[int]:
+        """The fixed sums for ``positions``, computing what is missing; ``column`` then reads raw scores.
+        ``pick``: what reads a list's items at ``positions`` (``Window.pick``)."""
         changed = self._pending()
         if changed is None:
             n = len(nodes)
@@ -308,7 +325,9 @@ class ScoreTable(_Tracked):
                     self.missing += 1
         fixed = self.fixed
         # itemgetter picks every position in one C call: half the cost of a map over __getitem__.
-        if len(positions) > 1:
+        if pick is not None:
+            totals = pick(fixed)
+        elif len(positions) > 1:
             totals = list(operator.itemgetter(*positions)(fixed))
         else:
             totals = [fixed[i] for i in positions]

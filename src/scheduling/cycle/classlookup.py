@@ -20,7 +20,7 @@ from typing import Any, Hashable, Mapping, Optional, Sequence
 from ..cache import Cache
 from ..framework import CycleState, Framework, NodeInfo, Status
 from ..metrics import Metrics
-from .classindex import FilterIndex
+from .classindex import FilterIndex, runs_of
 from .nominator import Nominations
 from .selection import (Profile, Window, add_weighted, hybrid_window, normalized, num_feasible_nodes_to_find,
                         plain_scores, pre_score, select)
@@ -37,6 +37,7 @@ class IndexedWindow:
     positions: list[int]
     processed: int
     overrides: dict[str, Status]
+    spans: Optional[tuple[tuple[int, int], ...]] = None  # ``positions`` as runs of consecutive nodes, if so
 
 
 def _pre_filter_extensions_active(fwk: Framework, state: CycleState, filters: Sequence[Any]) -> bool:
@@ -83,6 +84,11 @@ def indexed_window(prof: Profile, state: CycleState, pod: Any, keys: Mapping[str
             return None  # nothing fits: the plain walk gathers every node's first failing status
     else:
         positions, processed = index.window(start, n, to_find, own)
+        if own < 0:  # a rotation of the sorted feasible positions: what runs_of reads
+            spans = runs_of(positions, n)
+            metrics.indexed_cycles += 1
+            metrics.equivalence_cache_hits += processed
+            return IndexedWindow(index, positions, processed, overrides, spans)
     metrics.indexed_cycles += 1
     metrics.equivalence_cache_hits += processed
     return IndexedWindow(index, positions, processed, overrides)
@@ -99,7 +105,7 @@ def indexed_pick(prof: Profile, state: CycleState, pod: Any, keys: Mapping[str, 
     totals: list[int]
     if keyed:
         table = prof.score_table(tuple([(sp.name, keys[sp.name]) for sp in keyed]), cache, keyed)
-        totals = table.totals(positions, nodes, state, pod)
+        totals = table.totals(positions, nodes, state, pod, feasible.pick)
         # All-zero raw scores normalize to one constant per plugin, which moves every total alike.
         for column_index, j in enumerate(table.normalizing if table.nonzero_raw else ()):
             sp = keyed[j]

@@ -50,10 +50,7 @@ class LabelColumns:
         uniform = self._uniform[key]
         if uniform is not _MIXED:
             return [uniform] * len(nodes)
-        positions = nodes.positions  # type: ignore[attr-defined]
-        if len(positions) > 1:
-            return list(operator.itemgetter(*positions)(column))
-        return [column[i] for i in positions]
+        return _pick(nodes, column)
 
     def uniform(self, key: str, nodes: Sequence[Any]) -> Any:
         """The one value of ``key`` on every node of ``nodes`` (None when no node has it) when the scheduler
@@ -138,10 +135,7 @@ class LabelColumns:
         counter.by_position = (self, self._version, counter.epoch, len(touched), array)
         if base is nodes:
             return list(array)
-        picked = nodes.positions  # type: ignore[attr-defined]
-        if len(picked) > 1:
-            return list(operator.itemgetter(*picked)(array))
-        return [array[i] for i in picked]
+        return _pick(nodes, array)
 
     def _sync(self, cache: Any) -> None:
         if cache is not self._cache or cache.topology_version != self._version:
@@ -177,3 +171,15 @@ class LabelColumns:
         self._positions = None
         self._uniform = {}
         self._missing = {}
+
+
+def _pick(window: Any, column: list[Any]) -> list[Any]:
+    """``column``'s entries at a window's positions: through ``window.pick`` when it has one (``Window``:
+    a slice when the window is runs of consecutive nodes), else one C call picking every position."""
+    pick = getattr(window, "pick", None)
+    if pick is not None:
+        return pick(column)  # type: ignore[no-any-return]
+    positions = window.positions
+    if len(positions) > 1:
+        return list(operator.itemgetter(*positions)(column))
+    return [column[i] for i in positions]

@@ -119,3 +119,27 @@ def test_select_picks_the_nth_best_in_search_order(totals, seed):
     rng = random.Random(seed)
     assert select(totals, rng) == expected
     assert rng.random() == mirror.random()
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_window_runs_pick_what_the_positions_pick(data):
+    """``runs_of`` on what ``FilterIndex.window`` returns (a rotation of the sorted feasible positions), and
+    ``Window.pick`` through those runs, against picking every position."""
+    from scheduling.cycle.classindex import runs_of
+
+    n = data.draw(st.integers(1, 40))
+    feasible = sorted(data.draw(st.sets(st.integers(0, n - 1), min_size=1)))
+    start = data.draw(st.integers(0, len(feasible) - 1))
+    take = data.draw(st.integers(1, len(feasible)))
+    rotated = feasible[start:] + feasible[:start]
+    positions = rotated[:take]
+    spans = runs_of(positions, n)
+    if spans is not None:
+        assert [i for a, b in spans for i in range(a, b)] == positions
+    else:  # not runs: some gap inside
+        assert len(positions) < 2 or any((q - p) % n != 1 for p, q in zip(positions, positions[1:]))
+    nodes = [f"node-{i}" for i in range(n)]
+    seq = [f"value-{i}" for i in range(n)]
+    assert Window(nodes, positions, spans).pick(seq) == [seq[i] for i in positions]
+    assert Window(nodes, positions).pick(seq) == [seq[i] for i in positions]
