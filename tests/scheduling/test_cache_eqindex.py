@@ -45,6 +45,18 @@ def test_window_equals_a_naive_walk(fits: list[bool], data: st.DataObject) -> No
     assert index.window(start, len(fits), to_find) == _naive_window(fits, start, to_find)
 
 
+def _change(cache: Cache, bound: set[int], i: int, op: str) -> None:
+    """Bind pod x{i} to node n{i}, remove it, or resize n{i}, as `op` says (other ops: nothing here)."""
+    if op == "add" and i not in bound:
+        cache.add_pod(pod(f"x{i}", cpu="1", node_name=f"n{i}"))
+        bound.add(i)
+    elif op == "remove" and i in bound:
+        cache.remove_pod(pod(f"x{i}"))
+        bound.discard(i)
+    elif op == "resize":
+        cache.update_node(node(f"n{i}", cpu="4" if i % 2 else "2"))
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 5), st.sampled_from(["add", "remove", "resize"])), max_size=25))
 def test_index_follows_pod_and_node_changes(ops: list) -> None:
@@ -57,14 +69,7 @@ def test_index_follows_pod_and_node_changes(ops: list) -> None:
     index.sync(CycleState(), probe)
     bound: set[int] = set()
     for i, op in ops:
-        if op == "add" and i not in bound:
-            cache.add_pod(pod(f"x{i}", cpu="1", node_name=f"n{i}"))
-            bound.add(i)
-        elif op == "remove" and i in bound:
-            cache.remove_pod(pod(f"x{i}"))
-            bound.discard(i)
-        elif op == "resize":
-            cache.update_node(node(f"n{i}", cpu="4" if i % 2 else "2"))
+        _change(cache, bound, i, op)
         index.sync(CycleState(), probe)
         truth = [plugin.filter(CycleState(), probe, ni) is None for ni in cache.list()]
         assert [s is None for s in index.status] == truth
@@ -86,15 +91,8 @@ def test_score_table_follows_pod_and_node_changes(ops: list, data: st.DataObject
     probe = pod("probe", cpu="500m")
     bound: set[int] = set()
     for i, op in ops:
-        if op == "add" and i not in bound:
-            cache.add_pod(pod(f"x{i}", cpu="1", node_name=f"n{i}"))
-            bound.add(i)
-        elif op == "remove" and i in bound:
-            cache.remove_pod(pod(f"x{i}"))
-            bound.discard(i)
-        elif op == "resize":
-            cache.update_node(node(f"n{i}", cpu="4" if i % 2 else "2"))
-        elif op == "node":
+        _change(cache, bound, i, op)
+        if op == "node":
             cache.add_node(node(f"m{len(cache.list())}", cpu="3"))
         nodes = cache.list()
         positions = data.draw(st.lists(st.integers(0, len(nodes) - 1), unique=True))

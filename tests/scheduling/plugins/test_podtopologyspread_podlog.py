@@ -47,6 +47,17 @@ def _spread_scores(scheduler: Scheduler, p: objects.Pod) -> dict[str, int] | Non
     return dict(zip([ni.name for ni in infos], plugin.normalized_scores(state, p, infos)))
 
 
+def _exact_scheduler(nodes: list) -> tuple[Scheduler, list]:
+    """An exact-scoring scheduler over `nodes` that knows one ReplicaSet per selector."""
+    scheduler = Scheduler(config=exact_config(), seed=0)
+    for n in nodes:
+        scheduler.add_node(n)
+    sets = [_replica_set(i) for i in range(len(SELECTORS))]
+    for rs in sets:
+        scheduler.add_object(rs)
+    return scheduler, sets
+
+
 step = st.tuples(st.sampled_from(["schedule", "schedule", "schedule", "delete", "terminate", "relabel"]),
                  st.integers(0, 3), st.integers(0, 99))
 
@@ -56,12 +67,7 @@ step = st.tuples(st.sampled_from(["schedule", "schedule", "schedule", "delete", 
                                                                      min_size=2, max_size=5))
 def test_spread_scores_equal_the_reference_across_binds_deletes_and_relabels(steps, zones):
     nodes = [node(f"n{i}", labels={ZONE: z} if z else {}) for i, z in enumerate(zones)]
-    scheduler = Scheduler(config=exact_config(), seed=0)
-    for n in nodes:
-        scheduler.add_node(n)
-    sets = [_replica_set(i) for i in range(len(SELECTORS))]
-    for rs in sets:
-        scheduler.add_object(rs)
+    scheduler, sets = _exact_scheduler(nodes)
     bound: dict[str, objects.Pod] = {}
     for serial, (op, i, pick) in enumerate(steps):
         keys = sorted(bound)
@@ -107,12 +113,7 @@ def test_spread_scores_of_a_window_equal_the_reference_and_the_per_node_path(dat
         d = objects.to_dict(nodes[i])
         del d["metadata"]["labels"]["kubernetes.io/hostname"]
         nodes[i] = objects.from_dict(d)
-    scheduler = Scheduler(config=exact_config(), seed=0)
-    for n in nodes:
-        scheduler.add_node(n)
-    sets = [_replica_set(i) for i in range(len(SELECTORS))]
-    for rs in sets:
-        scheduler.add_object(rs)
+    scheduler, sets = _exact_scheduler(nodes)
     bound = []
     for serial in range(data.draw(st.integers(0, 12))):
         p = _owned_pod(f"e{serial}", data.draw(st.integers(0, 3)))
