@@ -103,9 +103,12 @@ def core(a: argparse.Namespace) -> None:
 
 
 def sim(a: argparse.Namespace) -> None:
+    from borgsim.affinity import one_cpu
     from borgsim.cluster import SimCluster, StoreSpec
     from borgsim.config import SimConfig
+    from borgsim.gctuning import tuned_gc
     from borgsim.scenario import run_density
+    from borgsim.switching import SIMULATION_SWITCH_INTERVAL, switch_interval
 
     cfg = SimConfig(nodes=a.nodes, pods=a.pods or 3000, deployments=a.deployments, rolling_update=False,
                     failure_fraction=0, heartbeat_interval=10, node_monitor_grace_period=40)
@@ -129,9 +132,11 @@ def sim(a: argparse.Namespace) -> None:
     sampler = threading.Thread(target=sample, name="bench-sampler", daemon=True)
     with SimCluster(cfg, StoreSpec()) as cluster:
         sampler.start()
-        c0 = time.process_time()
-        result = run_density(cluster)
-        total = time.process_time() - c0
+        # the process settings python -m borgsim runs its scenario under (docs/simulation.md)
+        with tuned_gc(), switch_interval(SIMULATION_SWITCH_INTERVAL), one_cpu():
+            c0 = time.process_time()
+            result = run_density(cluster)
+            total = time.process_time() - c0
         done.set()
         sampler.join()
     phase = result.phases[0]
