@@ -22,6 +22,7 @@ good or pause it (no heartbeats, no pod progress: a frozen kubelet) and resume i
 from __future__ import annotations
 
 import logging
+import math
 import random
 import threading
 import time
@@ -48,6 +49,12 @@ _CONFLICT_RETRY = 0.05  # seconds before a sync that met a Conflict looks again
 # seconds before a sync or report the store could not answer (504 / 503) is tried again: the kubelet's status
 # manager resyncs the statuses it could not write every 10 s
 _TRANSIENT_RETRY = 10.0
+# Heartbeats are due on a grid of heartbeat_interval / 200 (50 ms at the kubelet's 10 s): the renewals of one
+# slot run in one wake-up of the timer thread, and their watch events reach a Lease informer in one batch.
+# At 5,000 nodes that is 20 wake-ups a second instead of 500, each of which cost the timer thread and every
+# Lease watcher more CPU than the renewal's write. A renewal comes at most one slot early: the kubelet's own
+# jitter on the renew interval is 4 % (wait.JitterUntil(..., 0.04, ...)), eight slots.
+_HEARTBEAT_SLOTS = 200
 
 
 def _node_name_of(pod: Any) -> list[str]:
@@ -320,6 +327,8 @@ class HollowNodes:
 
     def _schedule_heartbeat(self, node: HollowNode, due: float) -> None:
         epoch = node.epoch
+        slot = self.heartbeat_interval / _HEARTBEAT_SLOTS
+        due = math.floor(due / slot) * slot
 
         def beat() -> None:
             if node.epoch != epoch or not node.live:
