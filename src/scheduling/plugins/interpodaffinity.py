@@ -21,7 +21,9 @@ the selector with the owning pod's label values (what the API server does at cre
 
 Speed: pods matching the incoming pod's terms are counted per domain by ``podcounts.DomainCounter``s and
 existing pods' terms are indexed by their identity with per-domain counts; both follow the NodeInfos that
-changed, so a cycle never walks every pod.
+changed, so a cycle never walks every pod. A pod without terms of its own, in a cluster where no placed pod
+has any (the cluster simulation's Deployments), skips PreFilter and PreScore as the general path would,
+without bringing the counts up to date: they catch up from the change logs when a pod with terms comes.
 """
 from __future__ import annotations
 
@@ -259,9 +261,21 @@ class InterPodAffinity(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, Sc
         self._cache.sync(all_nodes)
 
     # -- filter --------------------------------------------------------------------------------------
+    def _none_placed(self, required_anti_affinity: bool) -> bool:
+        """Whether no pod on any node has (required anti-)affinity terms: then no existing pod's term can
+        match, and the counts need not be brought up to date for this cycle (they follow the change logs
+        from their cursors at the next sync, however far behind)."""
+        if self.handle is None:
+            return False
+        snapshot = self.handle.snapshot
+        return not (snapshot.have_pods_with_required_anti_affinity_list() if required_anti_affinity
+                    else snapshot.have_pods_with_affinity_list())
+
     def pre_filter(self, state: CycleState, pod: Any, nodes: Sequence[NodeInfo]) -> tuple[None, Optional[Status]]:
-        self._sync(nodes)
         terms = pod_terms(pod)
+        if not terms.affinity and not terms.anti_affinity and self._none_placed(True):
+            return None, Status.skip()  # what the general path finds: no term of its own, none existing
+        self._sync(nodes)
         existing: dict[str, dict[str, int]] = {}
         for t, counts in self._existing.matching("anti_affinity", pod, self.namespace_labels):
             merged = existing.setdefault(t.topology_key, {})
@@ -308,11 +322,11 @@ class InterPodAffinity(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, Sc
 
     # -- score ---------------------------------------------------------------------------------------
     def pre_score(self, state: CycleState, pod: Any, nodes: Sequence[NodeInfo]) -> Optional[Status]:
-        self._sync(nodes)
         terms = pod_terms(pod)
-        if self.ignore_preferred_terms_of_existing_pods and not (terms.preferred_affinity
-                                                                 or terms.preferred_anti_affinity):
-            return Status.skip()
+        if not (terms.preferred_affinity or terms.preferred_anti_affinity) and (
+                self.ignore_preferred_terms_of_existing_pods or self._none_placed(False)):
+            return Status.skip()  # no layer of its own, none from existing pods: the general path's Skip
+        self._sync(nodes)
         layers: list[tuple[str, int, Mapping[str, int]]] = []
         for t in terms.preferred_affinity:
             layers.append((t.topology_key, t.weight, self._counter([t], t.topology_key).sums[t.topology_key]))

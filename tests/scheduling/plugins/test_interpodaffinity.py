@@ -132,3 +132,60 @@ def test_matches_the_reference_as_the_cluster_changes(data):
         assert scores(plugin, incoming, infos) == R.plugin_scores(incoming, cluster, nodes)["InterPodAffinity"]
         # The cluster moves on: the pod lands somewhere, and sometimes a pod leaves.
         placed = bind_and_maybe_delete(data, nodes, placed, by_name, incoming)
+
+
+class _GeneralPath:
+    """The scheduler cache as the plugins read it, except that it claims pods with (anti-)affinity terms
+    are placed: the plugin never takes its no-terms-anywhere shortcut, and syncs its counts every cycle."""
+
+    def __init__(self, cache):
+        self._cache = cache
+
+    def __getattr__(self, name):
+        return getattr(self._cache, name)
+
+    def have_pods_with_affinity_list(self):
+        return self._cache.list()
+
+    def have_pods_with_required_anti_affinity_list(self):
+        return self._cache.list()
+
+
+def _verdicts(plugin, p, infos):
+    state = CycleState()
+    _, status = plugin.pre_filter(state, p, infos)
+    skipped = status is not None and status.is_skip
+    return skipped, filter_reasons(plugin, p, infos), scores(plugin, p, infos)
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=st.data())
+def test_no_terms_shortcut_decides_as_the_synced_counts(data):
+    # A pod without terms of its own, in a cluster where no placed pod has any, skips PreFilter and PreScore
+    # without bringing the counts up to date; the counts catch up later from the cache's logs. Differential:
+    # the same changes through a scheduler Cache, one plugin reading it plainly, one forced down the general
+    # path every cycle; every verdict, reason and score equal, also long after pods with terms came and went.
+    from scheduling.cache import Cache
+    nodes = data.draw(nodes_strategy())
+    cache = Cache()
+    cache.pod_log_limit = data.draw(st.sampled_from([4, 8192]))  # the pod log trimmed between syncs, or not
+    for n in nodes:
+        cache.add_node(n)
+    fast = InterPodAffinity({}, Handle(cache.list(), NAMESPACES))
+    fast.handle.snapshot = cache
+    general = InterPodAffinity({}, Handle(cache.list(), NAMESPACES))
+    general.handle.snapshot = _GeneralPath(cache)
+    placed = []
+    for step in range(data.draw(st.integers(1, 16))):
+        with_terms = data.draw(st.booleans())
+        spec = data.draw(affinity_spec()) if with_terms else {}
+        incoming = pod(f"p{step}", namespace=data.draw(st.sampled_from(["ns1", "ns2"])),
+                       labels={"app": data.draw(st.sampled_from(["a", "b"]))}, **spec)
+        infos = cache.list()
+        assert _verdicts(fast, incoming, infos) == _verdicts(general, incoming, infos)
+        target = data.draw(st.sampled_from(nodes)).metadata.name
+        bound = incoming.with_node_name(target)
+        cache.add_pod(bound)
+        placed.append(bound)
+        if data.draw(st.booleans()):
+            cache.remove_pod(placed.pop(data.draw(st.integers(0, len(placed) - 1))))
