@@ -28,7 +28,7 @@ import threading
 import time
 from typing import Any, Callable, Sequence
 
-from objects import AlreadyExists, Conflict, NotFound, ObjectsError, ServerTimeout, Unavailable, from_dict, to_dict
+from objects import AlreadyExists, Conflict, Lease, NotFound, ObjectsError, ServerTimeout, Unavailable, from_dict, to_dict
 from objects.leaderelection import micro_time
 
 from .informer import Informer
@@ -74,6 +74,8 @@ class HollowNode:
         self.state = "running"   # running | paused | stopped
         self.epoch = 0           # bumped by pause / resume / stop: timers of an older epoch do nothing
         self.lease_version: str | None = None
+        self.lease: Any = None   # the Lease this node last wrote (None after a re-read) ...
+        self.lease_uid: str | None = None  # ... for this Node uid
         self.ip, cidr = node_addresses(index)
         self._pod_prefix = cidr.rsplit(".", 1)[0] + "."
         self._free_ips: list[int] = []
@@ -356,25 +358,36 @@ class HollowNodes:
         self.wheel.call_at(due, report, node.index)
 
     def _renew_lease(self, node: HollowNode) -> None:
-        """Renew (or create) the node's Lease: a CAS on the version last written, re-read on Conflict."""
+        """Renew (or create) the node's Lease: a CAS on the version last written, re-read on Conflict.
+
+        The Lease this node last wrote itself, for the Node uid it still has, is renewed as that object with
+        the new renewTime (``replace``): its content is ``lease_object``'s for the same facts, so the update
+        is the one the dict would make, and the Registry reads again only its spec (objects.specwrite)."""
         renew = micro_time(self.clock())
         for _ in range(3):
-            body = lease_object(node.name, node.uid, renew, self.lease_duration_seconds, node.lease_version)
+            own = node.lease
             try:
-                if node.lease_version is None:
-                    lease = self.registry.create(from_dict(body))
+                if own is not None and node.lease_uid == node.uid:
+                    lease = self.registry.update(own.replace(spec=own.spec.replace(renew_time=renew)))
+                elif node.lease_version is None:
+                    lease = self.registry.create(from_dict(lease_object(
+                        node.name, node.uid, renew, self.lease_duration_seconds)))
                 else:
-                    lease = self.registry.update(from_dict(body))
+                    lease = self.registry.update(from_dict(lease_object(
+                        node.name, node.uid, renew, self.lease_duration_seconds, node.lease_version)))
             except AlreadyExists:
+                node.lease = None
                 node.lease_version = self.registry.get("Lease", node.name, NODE_LEASE_NAMESPACE).metadata.resource_version
                 continue
             except (Conflict, NotFound):
+                node.lease = None
                 try:
                     node.lease_version = self.registry.get("Lease", node.name,
                                                            NODE_LEASE_NAMESPACE).metadata.resource_version
                 except NotFound:
                     node.lease_version = None
                 continue
+            node.lease, node.lease_uid = (lease if isinstance(lease, Lease) else None), node.uid
             node.lease_version = lease.metadata.resource_version
             node.heartbeats += 1
             self._count("lease")

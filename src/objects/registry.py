@@ -33,7 +33,7 @@ from .registrytypes import (LAST_APPLIED, UNSTRUCTURED, Codec, ObjectList, as_se
 from .registrywatch import WatchEvent, WatchStream
 from .sharedspecs import SharedSpecs
 from .storeerrors import served
-from . import statuswrite
+from . import specwrite, statuswrite
 from .storagekeys import BUILTIN_KINDS, REGISTRY_PREFIX, KindInfo, guess_kind
 from .uids import new_uid
 from .validation import dns1123_subdomain
@@ -486,6 +486,10 @@ class Registry:
             result = self._update_status_as_read(obj)
             if result is not statuswrite.FALLBACK:
                 return result
+        elif not status_only and self._update_fast:
+            result = self._update_spec_as_read(obj)
+            if result is not specwrite.FALLBACK:
+                return result
         new = self._model_dict(obj, "update_status" if status_only else "update")
         info = self._info_for(obj, new)
         meta = meta_of(new)
@@ -542,6 +546,44 @@ class Registry:
                 return result
             if precondition is not None:
                 raise self._conflict(info, name)
+
+    def _update_spec_as_read(self, obj: Any) -> Any:
+        """``update`` with a precondition of an object whose parts but the spec are the stored object's own
+        (``lease.replace(spec=...)`` of the Lease last written, as a kubelet renews it): the spec alone read
+        again, the object written out once (see objects.specwrite); ``specwrite.FALLBACK`` (nothing read or
+        written) when the general path must do it. The stored object is the one remembered for the
+        precondition's revision: when it is not remembered, or the precondition is not the current
+        revision, the general path does the update (and reports the Conflict)."""
+        request = specwrite.update_request(obj)
+        if request is specwrite.FALLBACK or self._recent is None:
+            return specwrite.FALLBACK
+        kind, name, namespace, wanted = request
+        info = self._kinds.get(kind) if type(kind) is str and kind else None
+        if info is None or type(name) is not str or not name or type(wanted) is not str:
+            return specwrite.FALLBACK  # the general path reports it (or registers the kind)
+        # nothing is checked (nor raised) before the object is known to be the stored one's: the general path
+        # checks a name or resourceVersion that is not, in its order
+        if not (wanted.isascii() and wanted.isdigit()) or str(int(wanted)) != wanted:
+            return specwrite.FALLBACK
+        precondition = int(wanted)
+        key = info.key(name, namespace if info.namespaced else None, self._root)
+        old = self._recent.get((key.encode(), precondition))
+        if old is None or not specwrite.is_as_read(obj, old):
+            return specwrite.FALLBACK
+        kv = self.store.get(key)
+        if kv is None or kv.mod_revision != precondition:
+            return specwrite.FALLBACK  # NotFound or Conflict, as the general path says it
+        encoded = specwrite.encode_spec(old, obj.spec)
+        if encoded is specwrite.FALLBACK:
+            return encoded
+        result, stored = encoded
+        data = pack(stored)
+        if data == kv.value:
+            return self._with_version(key, data, kv.mod_revision, result)  # no-op update: no new revision
+        response = self._txn([Compare.mod_revision(key) == kv.mod_revision], [Op.put(key, data)], [])
+        if not response.succeeded:
+            raise self._conflict(info, name)
+        return self._with_version(key, data, response.revision, result)
 
     def _update_copy(self, info: KindInfo, new: dict[str, Any], status_only: bool) -> dict[str, Any]:
         """The copy of an update's dict that ``_apply_update`` may change (``new`` is kept for a retry).

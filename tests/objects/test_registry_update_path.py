@@ -89,7 +89,8 @@ def cases(draw):
     meta = {"labels": draw(st.sampled_from([{}, {"x": "1"}])), **draw(deletions)}
     how = "put" if meta.get("deletionTimestamp") else draw(st.sampled_from(["create", "put"]))
     writes = draw(st.lists(st.tuples(
-        st.sampled_from(["update", "update", "update from dict", "patch"]), BODIES[kind], metadata_changes,
+        st.sampled_from(["update", "update", "update from dict", "patch", "replace", "replace"]), BODIES[kind],
+        metadata_changes,
         st.sampled_from([None, "current", "current", "stale", "bad"]), st.sampled_from(["spec", "spec", "same", "unknown"])),
         min_size=1, max_size=3))
     return kind, how, _body(kind, BASE[kind], meta), writes
@@ -122,6 +123,8 @@ def _write(reg, kind, op, raw, meta, precondition, shape, earlier):
         current = reg.get(kind, "obj", namespace)
     except objects.NotFound:  # deleted by an earlier write (being deleted, no finalizers)
         current = earlier
+    if op == "replace":
+        return reg.update(_replaced(kind, current if precondition != "stale" else earlier, raw, shape))
     body = current.to_dict()
     body["metadata"].update(copy.deepcopy(meta))
     body["metadata"].pop("resourceVersion", None)
@@ -141,6 +144,22 @@ def _write(reg, kind, op, raw, meta, precondition, shape, earlier):
     # a client's model built without validation: _read keeps invalid values it can type, and drops the rest
     cls = objects.codec.kind_class(API[kind], kind)
     return reg.update(cls._read(body, "", "", []) or current)
+
+
+def _replaced(kind, read, raw, shape):
+    """The object as read with a new spec (``read.replace(spec=...)``, as a kubelet renews its Lease): the
+    stored object's own parts, its resourceVersion the precondition (objects.specwrite's case). The spec is
+    the client's model, built without validation (``_read`` keeps invalid values it can type)."""
+    attr = FIELD[kind]
+    if shape == "same":
+        return read
+    if shape == "unknown":
+        return read.replace(unknown_fields={"extraField": {"x": [1, 2]}})
+    if attr == "spec":
+        value = type(read.spec)._read(copy.deepcopy(raw), "", "spec", []) or read.spec
+    else:
+        value = copy.deepcopy(raw)
+    return read.replace(**{attr: value})
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -218,3 +237,46 @@ def test_an_update_overtaken_by_another_retries_or_conflicts_as_the_general_path
     outcome, state = _racing(True, write)
     assert (outcome, state) == _racing(False, write)
     assert outcome[0] in ("ok", objects.Conflict)
+
+
+@st.composite
+def lease_renewals(draw):
+    """A Lease (being deleted or not) and a run of writes, most of them the object as read with a new spec."""
+    meta = {"labels": draw(st.sampled_from([{}, {"x": "1"}])),
+            **draw(st.sampled_from([{}, {}, {}, {"finalizers": ["example.com/f"]},
+                                    {"deletionTimestamp": STAMP, "finalizers": ["example.com/f"]}]))}
+    how = "put" if meta.get("deletionTimestamp") else draw(st.sampled_from(["create", "put"]))
+    writes = draw(st.lists(st.tuples(
+        st.sampled_from(["replace", "replace", "replace", "update from dict"]), lease_spec, st.just({}),
+        st.sampled_from(["current", "current", "current", "stale"]), st.sampled_from(["spec", "spec", "spec", "same", "unknown"])),
+        min_size=1, max_size=4))
+    return "Lease", how, _body("Lease", draw(st.sampled_from([BASE["Lease"], {}])), meta), writes
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(lease_renewals())
+def test_a_lease_updated_as_read_is_the_general_path(case):
+    """objects.specwrite's case: the stored object with a new spec, valid or not, stores, returns and raises
+    what the general path does; every watcher sees the same events."""
+    kind, how, body, writes = case
+    general, fast = _pair(kind, how, body)
+    earlier = {reg: reg.get(kind, "obj", "default") for reg in (general, fast)}
+    watches = {reg: reg.store.watch(KEYS[kind], start_revision=reg.store.revision + 1) for reg in (general, fast)}
+    try:
+        for op, raw, meta, precondition, shape in writes:
+            expected = _outcome(lambda: _write(general, kind, op, raw, meta, precondition, shape, earlier[general]))
+            got = _outcome(lambda: _write(fast, kind, op, raw, meta, precondition, shape, earlier[fast]))
+            assert got == expected
+            assert _state(fast, kind) == _state(general, kind)
+        seen = {reg: _drained(watches[reg]) for reg in (general, fast)}
+        assert seen[fast] == seen[general]
+        assert len(seen[fast]) == fast.store.revision - int(earlier[fast].metadata.resource_version)  # one per write
+    finally:
+        general.store.close()
+        fast.store.close()
+
+
+def _drained(watch):
+    """(type, key, value, mod_revision) of every event the store watcher has queued."""
+    return [(e.type, e.kv.key, e.kv.value, e.kv.mod_revision)
+            for response in watch.next_responses(0) for e in response.events]
