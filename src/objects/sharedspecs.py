@@ -13,6 +13,14 @@ bad input takes the full path and gets its errors from it.
 The key is the spec's msgpack with exact types (``strict_types``: a tuple or a subclass of a JSON type is
 no key, the full path reads it), so two specs share an entry only if reading them is reading the same
 JSON.
+
+The rest of such a pod (apiVersion, kind, metadata) is the same for every pod of a template too, but for
+the name, uid and creationTimestamp each create sets: :class:`SharedSpecs` also remembers the pod read
+from it without its spec, by the msgpack of the metadata without those three (and which of them are set),
+and a pod whose rest finds an entry reads only those three values (their fields' own checks), gets fresh
+copies of the remembered metadata's lists and maps, and is built and validated (the kind's rules: the name
+is checked there) as reading it would build it. Only metadata the model reads whole (no unknown fields)
+is remembered, and a value that fails its check takes the full read.
 """
 from __future__ import annotations
 
@@ -23,11 +31,17 @@ import msgpack
 
 from .defaulting import default_namespace
 from .errors import ValidationError
-from .meta import KubeObject
+from .meta import KubeObject, ObjectMeta
+from .schema import Model
 
 __all__ = ["SharedSpecs", "SPECS_REMEMBERED"]
 
 SPECS_REMEMBERED = 256  # distinct specs kept (templates in use at once), oldest forgotten first
+# what Registry.create sets on each pod: read for every pod, the rest of the metadata once per content
+_PER_POD = ("name", "uid", "creationTimestamp")
+_PER_POD_FIELDS = tuple((k, ObjectMeta._by_key[k].attr, ObjectMeta._by_key[k].type) for k in _PER_POD)  # type: ignore[attr-defined]
+_META_COLLECTIONS = tuple((f.attr, f.collection) for f in ObjectMeta.FIELDS if f.collection is not None)
+_REST_KEYS = frozenset(("apiVersion", "kind", "metadata"))
 
 _Plain = Callable[[dict[str, Any]], "tuple[Any, dict[str, Any]]"]
 
@@ -35,10 +49,11 @@ _Plain = Callable[[dict[str, Any]], "tuple[Any, dict[str, Any]]"]
 class SharedSpecs:
     """Defaulted pod specs by (apiVersion, kind, spec bytes) for one PriorityClass state (``token``)."""
 
-    __slots__ = ("_entries", "_token", "_capacity", "_lock")
+    __slots__ = ("_entries", "_token", "_capacity", "_lock", "_partials")
 
     def __init__(self, capacity: int = SPECS_REMEMBERED) -> None:
         self._entries: dict[Hashable, tuple[Any, dict[str, Any]]] = {}
+        self._partials: dict[bytes, Any] = {}  # pods without their spec, by _rest_key (any PriorityClasses)
         self._token: Hashable = None
         self._capacity = capacity
         self._lock = threading.Lock()
@@ -58,7 +73,7 @@ class SharedSpecs:
                     self._token = token
         hit = entries.get(key)
         if hit is not None:
-            shared = _with_spec(d, *hit)
+            shared = _with_spec(d, *hit, self._partial)
             if shared is not None:
                 return shared
         obj, stored = plain(d)
@@ -69,6 +84,78 @@ class SharedSpecs:
                     if len(entries) > self._capacity:
                         del entries[next(iter(entries))]
         return obj, stored
+
+
+    def _partial(self, rest: dict[str, Any]) -> Any:
+        """``from_dict(rest)`` of a pod without its spec, the metadata but for ``_PER_POD`` read once per
+        content (see the module documentation); ValidationError as from_dict."""
+        from .codec import from_dict  # late: the codec imports every kind
+        key = _rest_key(rest)
+        if key is None:
+            return from_dict(rest)
+        first = self._partials.get(key)
+        if first is not None:
+            obj = _reread(first, rest["metadata"])
+            if obj is not None:
+                return obj
+        obj = from_dict(rest)
+        if _fit(obj):
+            with self._lock:
+                partials = self._partials
+                partials[key] = obj
+                if len(partials) > self._capacity:
+                    del partials[next(iter(partials))]
+        return obj
+
+
+def _rest_key(rest: dict[str, Any]) -> bytes | None:
+    """The msgpack (exact types) of apiVersion, kind, the metadata without ``_PER_POD`` and which of those
+    are set; None when ``rest`` holds anything else or is no such key."""
+    if rest.keys() != _REST_KEYS:
+        return None
+    meta = rest["metadata"]
+    if type(meta) is not dict:
+        return None
+    same = {k: v for k, v in meta.items() if k not in _PER_POD}
+    try:
+        return msgpack.packb([rest["apiVersion"], rest["kind"], same, [meta.get(k) is not None for k in _PER_POD]],
+                             use_bin_type=True, strict_types=True)  # type: ignore[no-any-return]
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _fit(obj: Any) -> bool:
+    """Whether a pod without its spec may stand for others (every part of its metadata read by the model,
+    so that copying its lists and maps copies everything; an untracked kind)."""
+    meta = getattr(obj, "metadata", None)
+    if not isinstance(obj, KubeObject) or obj.unknown_fields is not None or type(obj).TRACKED \
+            or type(meta) is not ObjectMeta or meta.unknown_fields is not None:
+        return False
+    return all(o is not None and o.unknown_fields is None for o in meta.owner_references)
+
+
+def _reread(first: Any, meta: dict[str, Any]) -> Any:
+    """What reading the pod ``first`` was read from gives with ``meta``'s ``_PER_POD`` values (the rest of
+    ``meta`` being the same JSON): None when one of them, or the kind's rules, find a problem."""
+    errs: list[Any] = []
+    changes: dict[str, Any] = {}
+    for k, attr, ftype in _PER_POD_FIELDS:
+        v = meta.get(k)
+        changes[attr] = None if v is None else ftype.parse(v, "metadata", k, errs)
+    if errs:
+        return None
+    old = first.metadata
+    for attr, collection in _META_COLLECTIONS:  # fresh lists and maps, as each read makes its own
+        v = getattr(old, attr)
+        changes[attr] = dict(v) if collection is dict else [x._copy() if isinstance(x, Model) else x for x in v]
+    metadata = old._copy(**changes)
+    metadata.validate("metadata", errs)
+    cls = type(first)
+    obj = cls(api_version=first.api_version, kind=first.kind, metadata=metadata)
+    obj.unknown_fields = None
+    if cls._has_rules:
+        obj.validate("", errs)
+    return None if errs else obj
 
 
 def _key(d: dict[str, Any], spec: Any) -> Hashable:
@@ -84,14 +171,14 @@ def _key(d: dict[str, Any], spec: Any) -> Hashable:
         return None
 
 
-def _with_spec(d: dict[str, Any], first: Any, spec_dict: dict[str, Any]) -> Any:
-    """The pod ``d`` read and defaulted with the spec of ``first`` (the first pod created with it) standing
-    for its spec; None if the rest of it is not valid (the full path then reports every problem, the
-    spec's included, as it always does)."""
-    from .codec import from_dict  # late: the codec imports every kind
+def _with_spec(d: dict[str, Any], first: Any, spec_dict: dict[str, Any],
+               read: Callable[[dict[str, Any]], Any]) -> Any:
+    """The pod ``d`` read (by ``read``: from_dict, or SharedSpecs._partial) and defaulted with the spec of
+    ``first`` (the first pod created with it) standing for its spec; None if the rest of it is not valid
+    (the full path then reports every problem, the spec's included, as it always does)."""
     rest = {k: v for k, v in d.items() if k != "spec"}
     try:
-        partial = from_dict(rest)
+        partial = read(rest)
     except ValidationError:
         return None
     cls = type(first)

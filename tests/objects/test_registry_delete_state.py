@@ -54,8 +54,12 @@ def test_a_watcher_behind_the_remembered_window_decodes_each_event_once() -> Non
             written = [objects.to_dict(reg.create(pod(f"p{i}", labels={"i": str(i)}))) for i in range(10)]
             decoded = []
             decode = reg._codec.from_dict
+            # the codec is the objects.codec module: its from_dict is put back for the tests that follow
             reg._codec.from_dict = lambda d, **kw: decoded.append(d["metadata"]["name"]) or decode(d, **kw)
-            events = [stream.get(5.0) for _ in written]
+            try:
+                events = [stream.get(5.0) for _ in written]
+            finally:
+                reg._codec.from_dict = decode
         finally:
             stream.stop()
         assert [objects.to_dict(e.object) for e in events] == written
