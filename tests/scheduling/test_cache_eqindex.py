@@ -15,8 +15,9 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from refbuilders import node, pod  # noqa: E402
 
 from scheduling.cache import Cache  # noqa: E402
-from scheduling.cycle.classindex import FilterIndex, ScoreTable  # noqa: E402
-from scheduling.framework import CycleState  # noqa: E402
+from scheduling.cycle.classindex import FilterIndex, ScoreTable, runs_of  # noqa: E402
+from scheduling.cycle.selection import Window  # noqa: E402
+from scheduling.framework import CycleState, PluginFailure  # noqa: E402
 from scheduling.plugins import NodeResourcesFit  # noqa: E402
 
 
@@ -99,3 +100,49 @@ def test_score_table_follows_pod_and_node_changes(ops: list, data: st.DataObject
         totals = table.totals(positions, nodes, CycleState(), probe)
         assert totals == [3 * plugin.score(CycleState(), probe, nodes[p]) for p in positions]
         assert table.missing == table.fixed.count(None)
+
+
+class _FlakyScore:
+    """NodeResourcesFit's score, but an invalid one on the nodes named in ``bad`` (a node's score still
+    depends on the node only, as the table assumes)."""
+
+    def __init__(self, bad: set[str]) -> None:
+        self.inner = NodeResourcesFit()
+        self.bad = bad
+
+    def score(self, state: CycleState, pod: object, ni: object) -> int:
+        return 101 if ni.name in self.bad else self.inner.score(state, pod, ni)  # type: ignore[attr-defined]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(3, 9), st.lists(st.tuples(st.integers(0, 8), st.sampled_from(["add", "remove", "resize"])),
+                                   max_size=25), st.data())
+def test_score_table_reads_a_window_of_runs_as_it_scans_one(n: int, ops: list, data: st.DataObject) -> None:
+    """A window given as runs of consecutive nodes (``spans``: the stale sums looked up in the runs) gets the
+    totals, the missing count and the first invalid score's error a window scanned for None gets."""
+    cache = Cache()
+    for i in range(n):
+        cache.add_node(node(f"n{i}", cpu="2"))
+    plugin = _FlakyScore({f"n{j}" for j in data.draw(st.sets(st.integers(0, n - 1), max_size=2))})
+    scorer = SimpleNamespace(name="Flaky", plugin=plugin, weight=2, normalizes=False)
+    runs, scanned = ScoreTable(cache, [scorer]), ScoreTable(cache, [scorer])
+    probe = pod("probe", cpu="500m")
+    bound: set[int] = set()
+    for i, op in ops:
+        _change(cache, bound, i % n, op)
+        nodes = cache.list()
+        start = data.draw(st.integers(0, n - 1))
+        length = data.draw(st.integers(2, n))
+        positions = [(start + k) % n for k in range(length)]
+        window = Window(nodes, positions, runs_of(positions, n))
+        assert window.spans is not None
+        outcomes = []
+        for table, pick, spans in ((runs, window.pick, window.spans), (scanned, None, None)):
+            try:
+                outcomes.append(table.totals(positions, nodes, CycleState(), probe, pick, spans))
+            except PluginFailure as e:
+                outcomes.append(str(e))
+            assert table.missing == table.fixed.count(None)
+        assert outcomes[0] == outcomes[1]
+        if not isinstance(outcomes[0], str):
+            assert outcomes[0] == [2 * plugin.score(CycleState(), probe, nodes[p]) for p in positions]

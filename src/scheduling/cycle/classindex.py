@@ -21,7 +21,7 @@ every node.
 from __future__ import annotations
 
 import operator
-from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence
 
 from sortedcontainers import SortedList
 
@@ -290,7 +290,8 @@ class ScoreTable(_Tracked):
     """Node-local raw scores for one class: ``fixed[i]`` (weighted sum of non-normalizing plugins) and
     ``raw[i]`` (the normalizing plugins' raw scores), None until needed or after the node changed."""
 
-    __slots__ = ("fixed", "raw", "scorers", "fixed_weights", "normalizing", "nonzero_raw", "missing")
+    __slots__ = ("fixed", "raw", "scorers", "fixed_weights", "normalizing", "nonzero_raw", "stale",
+                 "_stale_room")
 
     def __init__(self, cache: Cache, scorers: Sequence[Any]) -> None:
         super().__init__(cache)
@@ -302,27 +303,41 @@ class ScoreTable(_Tracked):
         fixed_set = {j for j, _ in self.fixed_weights}
         self.normalizing = tuple(j for j in range(len(self.scorers)) if j not in fixed_set)
         self.nonzero_raw = 0  # positions whose normalizing raw scores are not all zero
-        self.missing = 0  # positions whose sums are None: at 0 a window's totals are not scanned for None
+        # The positions whose sums are None (the nodes changed since a window last read them, about one per
+        # cycle since): a window's totals are scanned for None only when this is not the smaller search.
+        self.stale: set[int] = set()
+        self._stale_room = 0  # the most positions ``stale`` held since it was last built
+
+    @property
+    def missing(self) -> int:
+        """How many positions have no sums (None in ``fixed``)."""
+        return len(self.stale)
 
     def totals(self, positions: Sequence[int], nodes: Sequence[NodeInfo], state: CycleState,
-               pod: Any, pick: Optional[Callable[[Sequence[Any]], list[Any]]] = None) -> list[int]:
+               pod: Any, pick: Optional[Callable[[Sequence[Any]], list[Any]]] = None,
+               spans: Optional[Sequence[tuple[int, int]]] = None) -> list[int]:
         """The fixed sums for ``positions``, computing what is missing; ``column`` then reads raw scores.
-        ``pick``: what reads a list's items at ``positions`` (``Window.pick``)."""
+        ``pick``: what reads a list's items at ``positions`` (``Window.pick``); ``spans``: the positions are
+        exactly these ranges of ``nodes``, in order (``Window.spans``)."""
         changed = self._pending()
         if changed is None:
             n = len(nodes)
             self.fixed = [None] * n
             self.raw = [None] * n
             self.nonzero_raw = 0
-            self.missing = n
+            self.stale = set(range(n))
+            self._stale_room = n
             self._mark_synced()
         else:
             fixed = self.fixed
+            stale = self.stale
             for ni in changed:
                 i = ni.index
                 if i >= 0 and fixed[i] is not None:
                     fixed[i] = None
-                    self.missing += 1
+                    stale.add(i)
+            if len(stale) > self._stale_room:
+                self._stale_room = len(stale)
         fixed = self.fixed
         # itemgetter picks every position in one C call: half the cost of a map over __getitem__.
         if pick is not None:
@@ -331,7 +346,22 @@ class ScoreTable(_Tracked):
             totals = list(operator.itemgetter(*positions)(fixed))
         else:
             totals = [fixed[i] for i in positions]
-        if self.missing and None in totals:
+        stale = self.stale
+        if not stale:
+            return totals  # type: ignore[return-value]
+        if spans is not None and len(stale) < len(totals) and len(fixed) == len(nodes):
+            # The few stale positions looked up in the runs, in window order (the order the scan below
+            # evaluates them in: the same error first), instead of two scans of the window for None.
+            if len(stale) * 8 < self._stale_room:
+                # A set keeps the room it once needed, and walking it walks that room (every position
+                # after a rebuild): copied, it is walked at the size of what it holds.
+                stale = self.stale = set(stale)
+                self._stale_room = len(stale) + 64
+            for k, i in _in_spans(stale, spans):
+                self._evaluate(i, nodes[i], state, pod)
+                totals[k] = fixed[i]
+            return totals  # type: ignore[return-value]
+        if None in totals:
             k = totals.index(None)
             while True:
                 i = positions[k]
@@ -363,6 +393,17 @@ class ScoreTable(_Tracked):
         new = tuple([raw[j] for j in self.normalizing])
         self.nonzero_raw += (any(new) if new else 0) - (any(old) if old else 0)
         self.raw[i] = new
-        if self.fixed[i] is None:
-            self.missing -= 1
+        self.stale.discard(i)
         self.fixed[i] = total
+
+
+def _in_spans(positions: Iterable[int], spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The (index in the window, position) of each of ``positions`` inside the window made of ``spans``
+    (ranges of positions, in window order), sorted by index."""
+    found = []
+    offset = 0
+    for a, b in spans:
+        found += [(offset + i - a, i) for i in positions if a <= i < b]
+        offset += b - a
+    found.sort()
+    return found

@@ -105,7 +105,7 @@ def indexed_pick(prof: Profile, state: CycleState, pod: Any, keys: Mapping[str, 
     totals: list[int]
     if keyed:
         table = prof.score_table(tuple([(sp.name, keys[sp.name]) for sp in keyed]), cache, keyed)
-        totals = table.totals(positions, nodes, state, pod, feasible.pick)
+        totals = table.totals(positions, nodes, state, pod, feasible.pick, feasible.spans)
         # All-zero raw scores normalize to one constant per plugin, which moves every total alike.
         for column_index, j in enumerate(table.normalizing if table.nonzero_raw else ()):
             sp = keyed[j]

@@ -105,11 +105,15 @@ class LabelColumns:
             return operator.itemgetter(*positions)(self._names)  # type: ignore[no-any-return]
         return [self._names[i] for i in positions]
 
-    def counts(self, counter: Any, nodes: Sequence[Any]) -> Optional[list[int]]:
+    def counts(self, counter: Any, nodes: Sequence[Any]) -> Optional[Sequence[int]]:
         """``counter.node_count`` at each node of ``nodes`` (0 where it has none), read from a copy of the
         counts in node order that replays ``counter.touched``: a window's counts picked by position, not
         looked up by name (at 5,000 nodes the names and the dict entries a window touches are scattered in
-        memory, and that costs more than the lookups). None when ``nodes`` are not the cache's."""
+        memory, and that costs more than the lookups). None when ``nodes`` are not the cache's.
+
+        The copy is a bytearray while every count is in 0..255 (a node's matching pods: nearly always), and a
+        ``Window`` of runs of nodes then gets a bytearray too (a slice at memcpy speed; its distinct values
+        counted at memchr speed, its scores mapped through ``bytes.translate``); else a list."""
         base = getattr(nodes, "base", nodes)
         cache = getattr(base, "cache", None)
         if cache is None or base is not cache.list():
@@ -120,8 +124,13 @@ class LabelColumns:
         node_count = counter.node_count
         touched = counter.touched
         held = counter.by_position
+        array: Any
         if held is None or held[0] is not self or held[1] != self._version or held[2] != counter.epoch:
             array = list(map(node_count.get, self._names, itertools.repeat(0)))
+            try:
+                array = bytearray(array)
+            except ValueError:
+                pass  # a count outside 0..255: kept as a list
         else:
             array = held[4]
             if held[3] < len(touched):
@@ -131,7 +140,12 @@ class LabelColumns:
                 for name in touched[held[3]:]:
                     i = positions.get(name)
                     if i is not None:  # a node the cache no longer lists is in no window
-                        array[i] = node_count.get(name, 0)
+                        value = node_count.get(name, 0)
+                        try:
+                            array[i] = value
+                        except ValueError:  # past a byte: a list from now on (until the next epoch)
+                            array = list(array)
+                            array[i] = value
         counter.by_position = (self, self._version, counter.epoch, len(touched), array)
         if base is nodes:
             return list(array)
@@ -173,9 +187,10 @@ class LabelColumns:
         self._missing = {}
 
 
-def _pick(window: Any, column: list[Any]) -> list[Any]:
+def _pick(window: Any, column: Sequence[Any]) -> Any:
     """``column``'s entries at a window's positions: through ``window.pick`` when it has one (``Window``:
-    a slice when the window is runs of consecutive nodes), else one C call picking every position."""
+    a slice when the window is runs of consecutive nodes, of ``column``'s type), else one C call picking every
+    position (a list)."""
     pick = getattr(window, "pick", None)
     if pick is not None:
         return pick(column)  # type: ignore[no-any-return]

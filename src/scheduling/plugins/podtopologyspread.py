@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import operator
 from dataclasses import dataclass, field
 from typing import Any, Hashable, Mapping, Optional, Sequence
 
@@ -52,6 +53,7 @@ SELECTORS_KEY = "PodTopologySpreadSelectors"
 _UNDECIDED = object()
 _DEFAULTS_MEMO_SIZE = 1024
 _VARYING = object()  # normalized_scores: a column whose values differ over the window
+_COUNTED = 8  # _distinct: values counted one by one before a set is built instead
 
 
 def default_selector(selectors: Sequence[LabelSelector]) -> Optional[LabelSelector]:
@@ -287,7 +289,7 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
         # their default constraints are built, and their selector keyed, once.
         memo_key = (when, tuple(map(id, selectors)))
         memo = self._defaults_memo.get(memo_key)
-        if memo is not None and all(a is b for a, b in zip(memo[0], selectors)):
+        if memo is not None and all(map(operator.is_, memo[0], selectors)):
             return list(memo[1]), True
         defaults = [c for c in self.default_constraints if c.when_unsatisfiable == when]
         selector = default_selector(selectors) if defaults else None
@@ -408,11 +410,13 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
         counts: list[dict[str, int]] = []
         weights: list[float] = []
         hosts: list[Optional[DomainCounter]] = []
+        counter: Optional[DomainCounter] = None
         for i, c in enumerate(constraints):
             key = c.topology_key
             # Without require_all each key counts on its own; the constraints of one selector share one
-            # counter (one count per node, moved once per pod, one entry of the counter cache).
-            counter = self._counter(pod, c, keys, independent=not require_all)
+            # counter (one count per node, moved once per pod, one entry of the counter cache), looked up once.
+            if counter is None or c.selector is not constraints[i - 1].selector:
+                counter = self._counter(pod, c, keys, independent=not require_all)
             if key == HOSTNAME:  # its raw score reads the node's own count: no domains
                 counts.append({})
                 weights.append(math.log(scored + 2))
@@ -499,6 +503,7 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
         # the one varying column).
         fixed: list[Any] = []
         varying: list[list[Any]] = []
+        distinct: Optional[set[Any]] = None  # the values of the last varying column
         for column, host in zip(columns, s.host_counters):
             if host is not None:
                 if type(column) is _Same and column.value is None:
@@ -513,23 +518,33 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
             elif type(column) is _Same:
                 fixed.append(column.value)
                 continue
-            if column and column.count(column[0]) == len(column):
+            values = _distinct(column)  # what the raw scores are computed for, if the column varies
+            if len(values) == 1:
                 fixed.append(column[0])
             else:
                 fixed.append(_VARYING)
                 varying.append(column)
+                distinct = values
         if len(varying) == 1:
+            # The usual case (a hostname count column, the zone key fixed): the column's values are the
+            # signatures, each scored with the fixed values around it.
             signatures: list[Any] = varying[0]
+            at = fixed.index(_VARYING)
+            whole = list(fixed)
+            raws = {}
+            for sig in distinct:  # type: ignore[union-attr]
+                whole[at] = sig
+                raws[sig] = s.raw(tuple(whole))
         else:
             signatures = list(zip(*varying)) if varying else [()] * len(nodes)
-        at = [i for i, value in enumerate(fixed) if value is _VARYING]
+            spots = [i for i, value in enumerate(fixed) if value is _VARYING]
 
-        def full(sig: Any) -> tuple:
-            whole = list(fixed)
-            for i, value in zip(at, (sig,) if len(at) == 1 else sig):
-                whole[i] = value
-            return tuple(whole)
-        raws = {sig: s.raw(full(sig)) for sig in set(signatures)}
+            def full(sig: Any) -> tuple:
+                whole = list(fixed)
+                for i, value in zip(spots, sig):
+                    whole[i] = value
+                return tuple(whole)
+            raws = {sig: s.raw(full(sig)) for sig in set(signatures)}
         valid = [r for r in raws.values() if r is not None]
         top = max(valid, default=0)
         low = min(valid, default=0)
@@ -562,6 +577,24 @@ class _Same:
 
 
 _PRESENT = object()  # a hostname column every node has: its values are not read
+
+
+def _distinct(column: Any) -> set[Any]:
+    """The set of ``column``'s values; for a bytearray of small counts (``LabelColumns.counts``) found by
+    counting 0, 1, 2... at memchr speed until every entry is accounted for, not by hashing every entry."""
+    if type(column) is bytearray:
+        left = len(column)
+        found = set()
+        for value in range(_COUNTED):
+            if not left:
+                return found
+            n = column.count(value)
+            if n:
+                found.add(value)
+                left -= n
+        if not left:
+            return found
+    return set(column)
 
 
 def _lacks(column: Any) -> bool:

@@ -117,3 +117,15 @@ def test_plain_scores_takes_tabled_scores_checks_their_range_and_weights_them_as
     wild = SimpleNamespace(name="Wild", plugin=Tabled(["a", "b", "b"], {"a": 7, "b": 101}))
     with pytest.raises(PluginFailure, match="'Wild' returns an invalid score 101 for node 'n1'"):
         plain_scores(None, wild, CycleState(), None, nodes)
+
+
+@settings(max_examples=150, deadline=None)
+@given(keys=st.lists(st.integers(0, 255), max_size=40), weight=st.integers(1, 4), data=st.data())
+def test_a_tabled_batch_keyed_by_bytes_adds_as_its_list_does(keys, weight, data):
+    """Keys given as a bytearray (PodTopologySpread's counts of a window of runs) are mapped through
+    ``bytes.translate`` when every weighted score fits a byte: the totals equal the list's, byte or not."""
+    table = {k: data.draw(st.integers(0, 100)) for k in set(keys)}
+    totals = data.draw(st.lists(st.integers(0, 500), min_size=len(keys), max_size=len(keys)))
+    expected = [t + weight * table[k] for t, k in zip(totals, keys)]
+    assert add_weighted(totals, weight, TabledScores(bytearray(keys), table)) == expected
+    assert add_weighted(totals, weight, TabledScores(list(keys), table)) == expected

@@ -8,6 +8,7 @@ from pluginharness import ZONE, node, pod
 
 from scheduling.cache import Cache
 from scheduling.plugins.labelcolumns import MIXED, LabelColumns
+from scheduling.cycle.classindex import runs_of
 from scheduling.cycle.selection import Window
 
 KEYS = [ZONE, "rack", "kubernetes.io/hostname"]
@@ -101,6 +102,14 @@ def test_counts_by_position_equal_the_counter_looked_up_by_name(data):
             positions = data.draw(st.lists(st.integers(0, len(nodes) - 1), max_size=len(nodes), unique=True))
             window = Window(nodes, positions)
             assert reader.counts(counter, window) == [counter.node_count.get(ni.name, 0) for ni in window]
+            # A window of runs gets a slice of the copy: a bytearray while every count fits a byte.
+            start, length = data.draw(st.integers(0, len(nodes) - 1)), data.draw(st.integers(2, len(nodes) + 1))
+            rotation = [(start + k) % len(nodes) for k in range(min(length, len(nodes)))]
+            runs = Window(nodes, rotation, runs_of(rotation, len(nodes)))
+            got = reader.counts(counter, runs)
+            assert list(got) == [counter.node_count.get(ni.name, 0) for ni in runs]
+            if len(rotation) > 1 and all(0 <= counter.node_count.get(ni.name, 0) <= 255 for ni in nodes):
+                assert type(LabelColumns().counts(counter, runs)) is bytearray  # a fresh copy
         assert reader.counts(counter, list(nodes)) is None  # not the cache's list: the caller looks names up
 
 

@@ -11,6 +11,7 @@ from pluginharness import ZONE, node, pod
 from scheduling import Scheduler
 from scheduling import reference as R
 from scheduling.bench.run import exact_config
+from scheduling.cycle.classindex import runs_of
 from scheduling.cycle.selection import Window
 from scheduling.framework import CycleState, NodeScore
 
@@ -122,8 +123,13 @@ def test_spread_scores_of_a_window_equal_the_reference_and_the_per_node_path(dat
     plugin = scheduler._profiles["default-scheduler"].framework.plugins["PodTopologySpread"]
     infos = scheduler._cache.list()
     for attempt in range(3):
-        positions = data.draw(st.lists(st.integers(0, len(infos) - 1), min_size=1, unique=True))
-        window = Window(infos, positions)
+        if data.draw(st.booleans()):
+            positions = data.draw(st.lists(st.integers(0, len(infos) - 1), min_size=1, unique=True))
+            window = Window(infos, positions)
+        else:  # runs of consecutive nodes, as the class index finds them: counts read as a bytearray slice
+            start, length = data.draw(st.integers(0, len(infos) - 1)), data.draw(st.integers(1, len(infos)))
+            positions = [(start + k) % len(infos) for k in range(length)]
+            window = Window(infos, positions, runs_of(positions, len(infos)))
         p = _owned_pod(f"p{attempt}", data.draw(st.integers(0, 3)))
         state = CycleState()
         if plugin.pre_score(state, p, window) is not None:
