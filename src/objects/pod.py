@@ -306,6 +306,15 @@ class Pod(KubeObject):
         meta = self.metadata
         return f"{meta.namespace or 'default'}/{meta.name or ''}"
 
+    def derives_like(self, other: Pod) -> bool:
+        """Whether ``other``'s derived values (requests, non-zero requests, host ports) are read from the very
+        objects this pod's are — the same spec, or specs sharing their containers, init containers and
+        overhead, with the same hostNetwork (a binding's or a status write's next version) — so they are
+        equal whatever was edited in place; found without computing them. False says nothing."""
+        a, b = self.spec, other.spec
+        return a is b or (a.containers is b.containers and a.init_containers is b.init_containers
+                          and a.overhead is b.overhead and a.host_network == b.host_network)
+
     def with_node_name(self, node_name: str | None) -> Pod:
         """A copy bound to ``node_name`` (what a binding does); shares everything else, derived values too."""
         c = self._current()  # computed once, then shared by the copy

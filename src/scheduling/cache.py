@@ -317,7 +317,8 @@ class Cache:
                     self._pod_changed(info, state.pod, -1, reindex)
                     self._pod_changed(info, pod, 1, reindex)
                     self._changed(info)
-                    self._pods[pod.key] = _PodState(pod, node_name, False)
+                    state.pod = pod
+                    state.assumed = False
                     return
             self._unaccount(state.pod, state.node_name, reindex)
         self._account(pod, node_name, reindex)

@@ -156,3 +156,64 @@ def test_after_any_edits_derived_values_equal_a_fresh_read(edits):
         seen = (p.requests, p.non_zero_requests, p.host_ports)
         fresh = objects.from_dict(objects.to_dict(p))
         assert seen == (fresh.requests, fresh.non_zero_requests, fresh.host_ports)
+
+
+def _edit(p, op, i, q, host_ports):
+    """One of EDITS' edits of ``p``; the pod after it (some edits make a new one)."""
+    containers = p.spec.containers
+    c = containers[i % len(containers)] if containers else None
+    if op == "set" and c is not None:
+        c.resources.requests["cpu"] = q
+    elif op == "del" and c is not None:
+        c.resources.requests.pop("cpu", None)
+    elif op == "limit" and c is not None:
+        c.resources.limits["memory"] = q
+    elif op == "add":
+        containers.append(Container.from_dict({"name": f"c{len(containers)}", "image": "i"}))
+    elif op == "pop" and len(containers) > 1:
+        containers.pop()
+    elif op == "deepcopy":
+        p = copy.deepcopy(p)
+    elif op == "recopy" and c is not None:
+        containers[i % len(containers)] = copy.deepcopy(c)
+    elif op == "respec":
+        p.spec = copy.deepcopy(p.spec)
+    elif op == "bind":
+        p = p.with_node_name(f"n{i}")
+    elif op == "port" and c is not None:
+        c.ports.append(ContainerPort(container_port=80, host_port=next(host_ports)))
+    elif op == "replace-resources" and c is not None:
+        c.resources = objects.ResourceRequirements(requests={"cpu": q})
+    elif op == "init":
+        p.spec.init_containers.append(Container(name=f"i{len(p.spec.init_containers)}", image="i",
+                                                resources=objects.ResourceRequirements(requests={"cpu": q})))
+    return p
+
+
+def test_a_binding_or_status_version_derives_like_the_pod():
+    p = pod(hostNetwork=True)
+    for other in (p, p.with_node_name("n1"), p.with_nominated_node_name("n2"), p.with_metadata(resource_version="7")):
+        assert p.derives_like(other) and other.derives_like(p)
+    assert not p.derives_like(copy.deepcopy(p))  # equal values, other objects: says nothing
+    bound = p.with_node_name("n1")
+    bound.spec.host_network = False
+    assert not p.derives_like(bound)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.sampled_from(["same", "bind", "nominate", "metadata", "deepcopy"]), EDITS, EDITS, st.booleans())
+def test_derives_like_means_equal_derived_values(relation, edits_p, edits_q, read_first):
+    # derives_like is a shortcut of comparing the derived values (NodeInfo.replace_pod takes it): whenever it
+    # says True, after any edits to either version, the values must be equal.
+    p = pod()
+    if read_first:
+        assert p.requests is not None  # computed, then shared by the copies
+    q = {"same": lambda: p, "bind": lambda: p.with_node_name("n1"),
+         "nominate": lambda: p.with_nominated_node_name("n2"),
+         "metadata": lambda: p.with_metadata(resource_version="9"), "deepcopy": lambda: copy.deepcopy(p)}[relation]()
+    host_ports = itertools.count(8000)
+    for (op_p, i_p, q_p), (op_q, i_q, q_q) in itertools.zip_longest(edits_p, edits_q, fillvalue=("none", 0, None)):
+        p = _edit(p, op_p, i_p, q_p, host_ports)
+        q = _edit(q, op_q, i_q, q_q, host_ports)
+        if p.derives_like(q):
+            assert (p.requests, p.non_zero_requests, p.host_ports) == (q.requests, q.non_zero_requests, q.host_ports)

@@ -120,8 +120,10 @@ class Nominator:
 
     def forget(self, pod: Any) -> None:
         """The pod was assumed, bound or deleted: only the nominator forgets it (no API write)."""
-        self._fed.pop(pod.key, None)
-        self.set(pod, None, record=False)
+        key = pod.key
+        self._fed.pop(key, None)
+        if self._nominations.node_of(key) is not None:  # else set() would change nothing
+            self.set(pod, None, record=False)
 
     def take_fed(self, pod: Any) -> None:
         """A pending pod was added or updated from outside: nominate it where its status says; an update

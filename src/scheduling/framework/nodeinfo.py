@@ -187,9 +187,11 @@ class NodeInfo:
             return False
         affinity = pod_has_affinity(old)
         anti = pod_has_required_anti_affinity(old)
-        if old is not pod and (old.requests != pod.requests or old.non_zero_requests != pod.non_zero_requests
-                               or old.host_ports != pod.host_ports or affinity != pod_has_affinity(pod)
-                               or anti != pod_has_required_anti_affinity(pod)):
+        # A binding or status write shares the parts the values are read from: equal without reading them.
+        if old is not pod and not (old.spec.affinity is pod.spec.affinity and old.derives_like(pod)) and (
+                old.requests != pod.requests or old.non_zero_requests != pod.non_zero_requests
+                or old.host_ports != pod.host_ports or affinity != pod_has_affinity(pod)
+                or anti != pod_has_required_anti_affinity(pod)):
             return False
         del self.pods[key]
         self.pods[key] = pod
