@@ -62,10 +62,17 @@ def _orphan_namespace(obj: Any) -> list[str]:
     return [obj.metadata.namespace or ""]
 
 
+def _same_owners(old: Any, new: Any) -> bool:
+    """Whether _by_controller and _orphan_namespace give both versions the same values: they read the
+    ownerReferences (the same list: a status write or a bind keeps it) and the namespace."""
+    old_meta, new_meta = old.metadata, new.metadata
+    return old_meta.owner_references is new_meta.owner_references and old_meta.namespace == new_meta.namespace
+
+
 def index_by_controller(informer: Informer) -> None:
     """Give ``informer`` the indexes claims use: by controller uid, and orphans by namespace."""
-    informer.ensure_index(CONTROLLER_UID_INDEX, _by_controller)
-    informer.ensure_index(ORPHAN_INDEX, _orphan_namespace)
+    informer.ensure_index(CONTROLLER_UID_INDEX, _by_controller, _same_owners)
+    informer.ensure_index(ORPHAN_INDEX, _orphan_namespace, _same_owners)
 
 
 def candidates(informer: Informer, owner: Any) -> list[Any]:

@@ -61,6 +61,10 @@ def _node_name_of(pod: Any) -> list[str]:
     return [pod.spec.node_name] if pod.spec.node_name else []
 
 
+def _same_node_name(old: Any, new: Any) -> bool:
+    return old.spec.node_name == new.spec.node_name  # _node_name_of gives both the same
+
+
 class HollowNode:
     """One hollow node: ``stop()`` (for good, as a killed kubelet), ``pause()`` / ``resume()`` (a frozen
     kubelet: no lease renewals, no status, no pod progress, until resumed)."""
@@ -219,7 +223,7 @@ class HollowNodes:
         self._lock = threading.Lock()
         self.wheel = TimerWheel(self._tick, workers=workers, name="hollow-nodes")
         self.pods = Informer(registry, "Pod", clock=self._tick)
-        self.pods.add_index(NODE_NAME_INDEX, _node_name_of)
+        self.pods.add_index(NODE_NAME_INDEX, _node_name_of, _same_node_name)
         self.node_informer = Informer(registry, "Node", clock=self._tick)
         self.started = False
         # counters: what the hollow kubelets wrote

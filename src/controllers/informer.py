@@ -28,6 +28,7 @@ NAMESPACE_INDEX = "namespace"
 WATCH_POLL = 0.2          # seconds between looks at the stop flag while the watch is quiet
 RETRY_DELAY = (0.05, 2.0)  # a failing list / watch is retried after 50 ms doubling to 2 s
 IndexFunc = Callable[[Any], Iterable[str]]
+SameFunc = Callable[[Any, Any], bool]
 
 
 class Handler:
@@ -117,7 +118,8 @@ class Informer:
         self._on_add: tuple[Callable[[Any], None], ...] = ()
         self._on_update: tuple[Callable[[Any, Any], None], ...] = ()
         self._on_delete: tuple[Callable[[Any], None], ...] = ()
-        self._other_indexes: tuple[tuple[IndexFunc, dict[str, set[str]]], ...] = ()
+        self._other_indexes: tuple[tuple[IndexFunc, dict[str, set[str]], SameFunc | None], ...] = ()
+        self._same: dict[str, SameFunc | None] = {}
         self._resource_version: str | None = None
         self._synced = threading.Event()
         self._stop = threading.Event()
@@ -151,24 +153,30 @@ class Informer:
         objects first, as ``add_handler`` would."""
         return self._dispatch
 
-    def add_index(self, name: str, fn: IndexFunc) -> None:
-        """Maintain an index: ``fn(obj)`` gives the values ``lister.by_index(name, value)`` finds it under."""
+    def add_index(self, name: str, fn: IndexFunc, same: SameFunc | None = None) -> None:
+        """Maintain an index: ``fn(obj)`` gives the values ``lister.by_index(name, value)`` finds it under.
+        ``same(old, new)``, when given, is True only when ``fn`` must give both versions of an object the same
+        values (the parts it reads are the same objects: a status write keeps the metadata's lists and maps),
+        so an update does not call ``fn`` twice to find out; a cheap test, for the indexes every event moves
+        through."""
         with self._dispatch, self._lock:
             if name in self._indexes:
                 raise ValueError(f"informer {self.kind}: index {name!r} already exists")
             values: dict[str, set[str]] = {}
             self._indexes[name] = (fn, values)
-            self._other_indexes = tuple(v for k, v in self._indexes.items() if k != NAMESPACE_INDEX)
+            self._same[name] = same
+            self._other_indexes = tuple((*v, self._same.get(k)) for k, v in self._indexes.items()
+                                        if k != NAMESPACE_INDEX)
             for key, obj in self._cache.items():
                 for value in fn(obj):
                     values.setdefault(value, set()).add(key)
 
-    def ensure_index(self, name: str, fn: IndexFunc) -> None:
+    def ensure_index(self, name: str, fn: IndexFunc, same: SameFunc | None = None) -> None:
         """``add_index`` unless an index of that name exists (controllers sharing an informer agree on
         what a name means)."""
         with self._dispatch:
             if name not in self._indexes:
-                self.add_index(name, fn)
+                self.add_index(name, fn, same)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -317,11 +325,13 @@ class Informer:
                 namespace, sep, _ = key.partition("/")
                 if sep:
                     self._indexes[NAMESPACE_INDEX][1].setdefault(namespace, set()).add(key)
-                for fn, values in self._other_indexes:
+                for fn, values, _ in self._other_indexes:
                     for value in fn(obj):
                         values.setdefault(value, set()).add(key)
             else:
-                for fn, values in self._other_indexes:
+                for fn, values, same in self._other_indexes:
+                    if same is not None and same(old, obj):
+                        continue
                     before, after = fn(old), fn(obj)
                     if before == after:
                         continue  # most updates (a status write) move no index value

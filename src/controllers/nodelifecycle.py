@@ -51,6 +51,10 @@ def _node_name_of(pod: Any) -> list[str]:
     return [pod.spec.node_name] if pod.spec.node_name else []
 
 
+def _same_node_name(old: Any, new: Any) -> bool:
+    return old.spec.node_name == new.spec.node_name  # _node_name_of gives both the same
+
+
 def _zone(node: Any) -> str:
     return (node.metadata.labels or {}).get(ZONE_LABEL, "")
 
@@ -117,7 +121,7 @@ class NodeLifecycleController(Controller):
         self.nodes = informers.informer("Node")
         self.leases = informers.informer("Lease")
         self.pods = informers.informer("Pod")
-        self.pods.ensure_index(NODE_NAME_INDEX, _node_name_of)
+        self.pods.ensure_index(NODE_NAME_INDEX, _node_name_of, _same_node_name)
         self.nodes.add_handler(on_add=self.enqueue, on_update=lambda old, new: self.enqueue(new),
                                on_delete=self._node_deleted)
         self.leases.add_handler(on_add=self._lease_changed, on_update=lambda old, new: self._lease_changed(new))

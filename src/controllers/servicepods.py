@@ -22,6 +22,13 @@ def _label_values(pod: Any) -> list[str]:
     return [f"{namespace}/{k}={v}" for k, v in pod.metadata.labels.items()]
 
 
+def _same_labels(old: Any, new: Any) -> bool:
+    """Whether _label_values gives both versions the same values (the same labels map: a status write or a
+    bind keeps it)."""
+    old_meta, new_meta = old.metadata, new.metadata
+    return old_meta.labels is new_meta.labels and old_meta.namespace == new_meta.namespace
+
+
 @lru_cache(maxsize=4096)
 def _selector(items: tuple[tuple[str, str], ...]) -> LabelSelector:
     return LabelSelector.from_set(dict(items))
@@ -94,7 +101,7 @@ class ServicePodsController(Controller):
         super().__init__(registry, informers, recorder=recorder, clock=clock)
         self.services = informers.informer("Service")
         self.pods = informers.informer("Pod")
-        self.pods.ensure_index(LABEL_INDEX, _label_values)
+        self.pods.ensure_index(LABEL_INDEX, _label_values, _same_labels)
         self.services.add_handler(on_add=self.enqueue, on_update=lambda old, new: self.enqueue(new),
                                   on_delete=self.enqueue)
         self.pods.add_handler(on_add=self._pod_changed, on_update=self._pod_updated, on_delete=self._pod_changed)

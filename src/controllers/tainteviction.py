@@ -35,6 +35,10 @@ def _node_name_of(pod: Any) -> list[str]:
     return [pod.spec.node_name] if pod.spec.node_name else []
 
 
+def _same_node_name(old: Any, new: Any) -> bool:
+    return old.spec.node_name == new.spec.node_name  # _node_name_of gives both the same
+
+
 def _no_execute(node: Any) -> list[Any]:
     return [t for t in node.spec.taints or () if t.effect == "NoExecute"]
 
@@ -65,7 +69,7 @@ class TaintEvictionController(Controller):
         self._tick: Callable[[], float] = clock or time.monotonic
         self.nodes = informers.informer("Node")
         self.pods = informers.informer("Pod")
-        self.pods.ensure_index(NODE_NAME_INDEX, _node_name_of)
+        self.pods.ensure_index(NODE_NAME_INDEX, _node_name_of, _same_node_name)
         self.nodes.add_handler(on_add=self._node_changed, on_update=self._node_updated)
         self.pods.add_handler(on_add=self._pod_changed, on_update=self._pod_updated, on_delete=self._pod_deleted)
         self._lock = threading.Lock()
