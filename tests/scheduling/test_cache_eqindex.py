@@ -146,3 +146,50 @@ def test_score_table_reads_a_window_of_runs_as_it_scans_one(n: int, ops: list, d
         assert outcomes[0] == outcomes[1]
         if not isinstance(outcomes[0], str):
             assert outcomes[0] == [2 * plugin.score(CycleState(), probe, nodes[p]) for p in positions]
+
+
+class _Spread:
+    """A node-local score taking many values: the node's name's number times ``step``, plus its pods."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def score(self, state: CycleState, pod: object, ni: object) -> int:
+        return min(100, int(ni.name[1:]) * self.step + len(ni.pods))  # type: ignore[attr-defined]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(2, 12), st.integers(0, 9), st.integers(1, 8),
+       st.lists(st.tuples(st.integers(0, 11), st.sampled_from(["add", "remove", "resize"])), max_size=30), st.data())
+def test_score_table_codes_name_the_sums(n: int, step: int, max_codes: int, ops: list, data: st.DataObject) -> None:
+    """While a score table keeps byte codes, every computed sum is ``values[codes[i]]`` and ``by_value`` lists
+    the codes from the highest sum down — through new sums, the codes running out (recoded from the sums the
+    nodes have now) and too many sums (no codes until the next rebuild)."""
+    import scheduling.cycle.classindex as classindex
+
+    cache = Cache()
+    for i in range(n):
+        cache.add_node(node(f"n{i}", cpu="2"))
+    scorer = SimpleNamespace(name="Spread", plugin=_Spread(step), weight=1, normalizes=False)
+    table = ScoreTable(cache, [scorer])
+    probe = pod("probe", cpu="100m")
+    bound: set[int] = set()
+    before, classindex.MAX_CODES = classindex.MAX_CODES, max_codes
+    try:
+        for i, op in ops:
+            _change(cache, bound, i % n, op)
+            nodes = cache.list()
+            start, length = data.draw(st.integers(0, n - 1)), data.draw(st.integers(2, n))
+            positions = [(start + k) % n for k in range(length)]
+            window = Window(nodes, positions, runs_of(positions, n))
+            totals = table.totals(positions, nodes, CycleState(), probe, window.pick, window.spans)
+            if table.codes is None:
+                continue
+            assert len(table.values) <= max_codes
+            assert [table.values[c] for c in table.by_value] == sorted(table.values, reverse=True)
+            for i, total in enumerate(table.fixed):
+                if total is not None:
+                    assert table.values[table.codes[i]] == total
+            assert [table.values[c] for c in table.codes_at(window.pick)] == totals
+    finally:
+        classindex.MAX_CODES = before

@@ -291,7 +291,7 @@ class ScoreTable(_Tracked):
     ``raw[i]`` (the normalizing plugins' raw scores), None until needed or after the node changed."""
 
     __slots__ = ("fixed", "raw", "scorers", "fixed_weights", "normalizing", "nonzero_raw", "stale",
-                 "_stale_room")
+                 "_stale_room", "codes", "values", "by_value", "_code_of")
 
     def __init__(self, cache: Cache, scorers: Sequence[Any]) -> None:
         super().__init__(cache)
@@ -307,6 +307,14 @@ class ScoreTable(_Tracked):
         # cycle since): a window's totals are scanned for None only when this is not the smaller search.
         self.stale: set[int] = set()
         self._stale_room = 0  # the most positions ``stale`` held since it was last built
+        # The sums as byte codes, for a selection read at memchr speed (``selection.select_tabled``): a node's
+        # sum is ``values[codes[i]]`` once computed (a stale position's code means nothing); ``by_value`` lists
+        # the codes from the highest sum down. None once the nodes' sums took too many values (until the
+        # next rebuild).
+        self.codes: Optional[bytearray] = None
+        self.values: list[int] = []
+        self.by_value: list[int] = []
+        self._code_of: dict[int, int] = {}
 
     @property
     def missing(self) -> int:
@@ -327,6 +335,8 @@ class ScoreTable(_Tracked):
             self.nonzero_raw = 0
             self.stale = set(range(n))
             self._stale_room = n
+            self.codes = bytearray(n)
+            self.values, self.by_value, self._code_of = [], [], {}
             self._mark_synced()
         else:
             fixed = self.fixed
@@ -395,6 +405,45 @@ class ScoreTable(_Tracked):
         self.raw[i] = new
         self.stale.discard(i)
         self.fixed[i] = total
+        codes = self.codes
+        if codes is not None:
+            code = self._code_of.get(total)
+            if code is None:
+                code = self._new_code(total)
+                codes = self.codes
+            if codes is not None:
+                codes[i] = code  # type: ignore[assignment]
+
+    def _new_code(self, total: int) -> Optional[int]:
+        """A code for a sum not seen before; when the codes are all taken, the codes of the sums the nodes
+        have now (the others are forgotten), or None — and no codes any more — when those are too many."""
+        values = self.values
+        if len(values) >= MAX_CODES:
+            live = {v for v in self.fixed if v is not None}
+            if len(live) > MAX_CODES - MAX_CODES // 4:  # room left for new sums, or a pass per new sum
+                self.codes = None
+                return None
+            values[:] = sorted(live)
+            self._code_of = {v: code for code, v in enumerate(values)}
+            self.codes = bytearray([self._code_of[v] if v is not None else 0 for v in self.fixed])
+            self.by_value = sorted(range(len(values)), key=values.__getitem__, reverse=True)
+            return self._code_of[total]
+        code = self._code_of[total] = len(values)
+        values.append(total)
+        self.by_value = sorted(range(len(values)), key=values.__getitem__, reverse=True)
+        return code
+
+    def codes_at(self, pick: Callable[[Sequence[Any]], Any]) -> Optional[bytearray]:
+        """The codes of a window's sums (after ``totals``), as a bytearray when ``pick`` slices (a window of
+        runs); None when there are no codes or the window is not runs."""
+        codes = self.codes
+        if codes is None:
+            return None
+        picked = pick(codes)
+        return picked if type(picked) is bytearray else None
+
+
+MAX_CODES = 64  # distinct sums a score table codes as bytes
 
 
 def _in_spans(positions: Iterable[int], spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from typing import Any, Hashable, Mapping, Optional, Sequence
 
 from ..cache import Cache
-from ..framework import CycleState, Framework, NodeInfo, Status
+from ..framework import CycleState, Framework, NodeInfo, Status, TabledScores
 from ..metrics import Metrics
 from .classindex import FilterIndex, runs_of
 from .nominator import Nominations
 from .selection import (Profile, Window, add_weighted, hybrid_window, normalized, num_feasible_nodes_to_find,
-                        plain_scores, pre_score, select)
+                        plain_scores, pre_score, select, select_tabled)
 
 __all__ = ["IndexedWindow", "indexed_window", "indexed_pick"]
 
@@ -113,7 +113,20 @@ def indexed_pick(prof: Profile, state: CycleState, pod: Any, keys: Mapping[str, 
             totals = add_weighted(totals, sp.weight, normalized(fwk, sp, state, pod, feasible, column))
     else:
         totals = [0] * len(feasible)
-    for sp in active:
-        if keys[sp.name] is None:
-            totals = add_weighted(totals, sp.weight, plain_scores(fwk, sp, state, pod, feasible))
-    return feasible[select(totals, rng)].name
+    plain = [sp for sp in active if keys[sp.name] is None]
+    for sp in plain[:-1]:
+        totals = add_weighted(totals, sp.weight, plain_scores(fwk, sp, state, pod, feasible))
+    if not plain:
+        return feasible[select(totals, rng)].name
+    sp = plain[-1]
+    scores = plain_scores(fwk, sp, state, pod, feasible)
+    if len(plain) == 1 and keyed and not (table.nonzero_raw and table.normalizing) \
+            and type(scores) is TabledScores and type(scores.keys) is bytearray:
+        # The usual cycle: the class's sums plus PodTopologySpread's scores keyed by counts. Selected from
+        # their byte codes, without the totals built (the same position, the same draw).
+        codes = table.codes_at(feasible.pick)
+        if codes is not None:
+            at = select_tabled(codes, table.values, table.by_value, scores.keys, scores.table, sp.weight, rng)
+            if at is not None:
+                return feasible[at].name
+    return feasible[select(add_weighted(totals, sp.weight, scores), rng)].name

@@ -16,6 +16,7 @@ from ..queue import QueuedPodInfo
 from .classindex import FilterIndex, IndexedStatuses, ScoreTable
 
 __all__ = ["num_feasible_nodes_to_find", "fit_error_message", "Profile", "Window", "hybrid_window", "select",
+           "select_tabled",
            "run_filters", "bad_score", "normalized", "plain_scores", "pre_score", "add_weighted",
            "MIN_FEASIBLE_NODES_TO_FIND",
            "MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND", "NO_FAILURE"]
@@ -280,6 +281,51 @@ def select(totals: list[int], rng: random.Random) -> int:
         return next(itertools.islice(itertools.compress(itertools.count(), equal), nth, None))
     for _ in range(nth):
         at = totals.index(best, at + 1)
+    return at
+
+
+def select_tabled(codes: bytearray, values: Sequence[int], by_value: Sequence[int], keys: bytearray,
+                  table: Mapping[int, int], weight: int, rng: random.Random) -> Optional[int]:
+    """``select(add_weighted(sums, weight, TabledScores(keys, table)), rng)`` where ``sums[k]`` is
+    ``values[codes[k]]`` (a score table's sums as byte codes, ``by_value`` their codes from the highest sum
+    down; the keys a bytearray: PodTopologySpread's counts), without building the totals: the two byte
+    strings joined into one code per node (the sum's code in the high bits, the key in the low bits, by
+    integer arithmetic on the strings read as big numbers: no carry crosses a byte), the best total found
+    per key by memchr, and the nodes holding it counted and found at C speed. The same position and the same
+    draw; None when the codes do not fit a byte together (then the caller adds and selects)."""
+    shift = max(table).bit_length()
+    if len(values) > 256 >> shift or len(codes) != len(keys):
+        return None
+    m = len(codes)
+    joint = ((int.from_bytes(codes, "big") << shift) + int.from_bytes(keys, "big")).to_bytes(m, "big")
+    best = -1
+    winners: list[int] = []
+    for key, score in table.items():
+        weighted = score * weight
+        for code in by_value:  # the first of this key's codes present: its highest total
+            j = code << shift | key
+            if j in joint:
+                total = values[code] + weighted
+                if total > best:
+                    best, winners = total, [j]
+                elif total == best:
+                    winners.append(j)
+                break
+        else:
+            return None  # a node whose code is not listed: not a table this was meant for
+    marks = bytearray(256)
+    for j in winners:
+        marks[j] = 1
+    mask = joint.translate(marks)
+    count = mask.count(1)
+    if count == 1:
+        return mask.index(1)
+    nth = rng.randrange(count)
+    if nth > 8:
+        return next(itertools.islice(itertools.compress(itertools.count(), mask), nth, None))
+    at = mask.index(1)
+    for _ in range(nth):
+        at = mask.index(1, at + 1)
     return at
 
 

@@ -129,3 +129,31 @@ def test_a_tabled_batch_keyed_by_bytes_adds_as_its_list_does(keys, weight, data)
     expected = [t + weight * table[k] for t, k in zip(totals, keys)]
     assert add_weighted(totals, weight, TabledScores(bytearray(keys), table)) == expected
     assert add_weighted(totals, weight, TabledScores(list(keys), table)) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), weight=st.integers(1, 3), seed=st.integers(0, 2**32))
+def test_select_tabled_picks_as_select_over_the_added_totals(data, weight, seed):
+    """``select_tabled`` (sums as byte codes, keys as bytes, joined and searched at C speed) against
+    ``select`` over the totals ``add_weighted`` builds: the same position, the same draws; or None (the
+    caller's general path) when the codes and the keys do not fit a byte together."""
+    import random
+
+    from scheduling.cycle.selection import select, select_tabled
+
+    low = data.draw(st.booleans())  # small sums and scores: totals tie across keys
+    values = data.draw(st.lists(st.integers(0, 12 if low else 400), min_size=1, max_size=70, unique=True))
+    by_value = sorted(range(len(values)), key=values.__getitem__, reverse=True)
+    n = data.draw(st.integers(1, 60))
+    codes = bytearray(data.draw(st.lists(st.integers(0, len(values) - 1), min_size=n, max_size=n)))
+    keys = bytearray(data.draw(st.lists(st.sampled_from(data.draw(
+        st.lists(st.integers(0, 20), min_size=1, max_size=4, unique=True))), min_size=n, max_size=n)))
+    table = {k: data.draw(st.integers(0, 4 if low else 100)) for k in set(keys)}
+    general, fast = random.Random(seed), random.Random(seed)
+    expected = select(add_weighted([values[c] for c in codes], weight, TabledScores(list(keys), table)), general)
+    got = select_tabled(codes, values, by_value, keys, table, weight, fast)
+    if got is None:
+        assert len(values) > 256 >> max(table).bit_length()
+        return
+    assert got == expected
+    assert fast.getstate() == general.getstate()
