@@ -33,6 +33,8 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Optional
 
+from objects import ObjectsError
+
 from .framework import NodeNotFound, PodNotFound, Status
 from .listers import LISTED_KINDS
 
@@ -241,7 +243,6 @@ class RegistryConnection:
         return self.leader_election is None or bool(self.leader_election.is_leader)
 
     def bind(self, pod: Any, node_name: str) -> Optional[Status]:
-        from objects import ObjectsError
         if not self.leading():
             return Status.error(f"binding pod {pod.key!r} to node {node_name!r}: not the leader")
         held = self._nominations.pop(pod.key, None)

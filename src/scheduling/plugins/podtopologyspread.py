@@ -275,6 +275,11 @@ class PodTopologySpread(Plugin, PreFilterPlugin, FilterPlugin, PreScorePlugin, S
                                c.min_domains or 1, c.node_affinity_policy or "Honor",
                                c.node_taints_policy or "Ignore")
                     for c in own if c.when_unsatisfiable == when], False
+        for c in self.default_constraints:
+            if c.when_unsatisfiable == when:
+                break
+        else:
+            return [], True  # no default constraint of this kind (the system defaults' DoNotSchedule)
         lister = getattr(self.handle, "selectors_for", None)
         if lister is None:
             return [], True

@@ -265,3 +265,28 @@ def test_exact_mode_picks_the_reference_best_for_pods_services_select(data):
             continue
         assert totals[result.node_name] == max(totals.values())
         bound.append(p.with_node_name(result.node_name))
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_default_constraints_of_each_kind_are_built_from_the_selecting_objects(data):
+    # constraints() returns at once when no default constraint has the asked whenUnsatisfiable (the system
+    # defaults' DoNotSchedule), without reading the listers; against the definition: the defaults of that
+    # kind, each with the selecting objects' merged selector, none when nothing selects the pod.
+    whens = data.draw(st.lists(st.sampled_from(["DoNotSchedule", "ScheduleAnyway"]), max_size=3))
+    args = {"defaultingType": "List", "defaultConstraints": [
+        {"maxSkew": 1 + i, "topologyKey": ZONE if i % 2 else "kubernetes.io/hostname", "whenUnsatisfiable": w}
+        for i, w in enumerate(whens)]} if data.draw(st.booleans()) else {}
+    services = [service(f"s{i}", data.draw(st.sampled_from(SERVICE_SELECTORS)))
+                for i in range(data.draw(st.integers(0, 2)))]
+    handle = ListerHandle([], services)
+    plugin = PodTopologySpread(args, handle)
+    incoming = pod("p", labels={"app": data.draw(st.sampled_from(["a", "b"])), "tier": "x"})
+    selector = default_selector(list(handle.selectors_for(incoming)))
+    state = CycleState()
+    for when in ("DoNotSchedule", "ScheduleAnyway"):
+        got, defaulted = plugin.constraints(incoming, when, state)
+        expected = [] if selector is None else [
+            (c.max_skew, c.topology_key, selector.to_dict()) for c in plugin.default_constraints
+            if c.when_unsatisfiable == when]
+        assert defaulted and [(c.max_skew, c.topology_key, c.selector.to_dict()) for c in got] == expected
