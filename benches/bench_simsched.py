@@ -146,7 +146,7 @@ def sim(a: argparse.Namespace) -> None:
     print(f"sim: {a.nodes} nodes, {phase.pods} pods of {a.deployments} Deployments: {phase.seconds:.1f} s, "
           f"{phase.pods_per_s or 0:.0f} pods Running/s, p50 {phase.p50_s or 0:.2f} s, p99 {phase.p99_s or 0:.2f} s, "
           f"process CPU {1e6 * total / max(1, phase.pods):.0f} us/pod, load {load_before} -> {_load()}")
-    for group, seconds in groups.most_common(8):
+    for group, seconds in groups.most_common(12):
         print(f"  {group:28s} {seconds:7.2f} s CPU  {100 * seconds / total:5.1f} %  {1e6 * seconds / max(1, phase.pods):6.0f} us/pod")
 
 

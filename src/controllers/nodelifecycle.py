@@ -45,6 +45,7 @@ ZONE_LABEL = "topology.kubernetes.io/zone"
 NODE_NAME_INDEX = "spec.nodeName"
 _NODE_CONDITIONS = ("Ready", "MemoryPressure", "DiskPressure", "PIDPressure")
 _OURS = (UNREACHABLE_TAINT, NOT_READY_TAINT)
+_WANTED_TAINT = {"Unknown": UNREACHABLE_TAINT, "False": NOT_READY_TAINT}  # by Ready status
 
 
 def _node_name_of(pod: Any) -> list[str]:
@@ -176,8 +177,11 @@ class NodeLifecycleController(Controller):
         grace = self.grace_period if ready is not None else self.startup_grace_period
         if tick >= seen[0] + grace and status != "Unknown":
             return True
-        wanted = {"Unknown": UNREACHABLE_TAINT, "False": NOT_READY_TAINT}.get(status or "")
-        ours = {(t.key, t.effect) for t in node.spec.taints or () if t.key in _OURS}
+        taints = node.spec.taints
+        if status == "True" and not taints:
+            return False  # a Ready node wants none of our taints and has none: the common case, 1,000 a second
+        wanted = _WANTED_TAINT.get(status or "")
+        ours = {(t.key, t.effect) for t in taints or () if t.key in _OURS}
         expected = set() if wanted is None else {(wanted, "NoSchedule")} if master else \
             {(wanted, "NoSchedule"), (wanted, "NoExecute")}
         return ours != expected

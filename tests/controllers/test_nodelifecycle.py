@@ -8,6 +8,8 @@ import threading
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import objects
 from controllers import ControllerManager, HollowNodes
@@ -247,3 +249,39 @@ def test_pod_status_writes_do_not_wake_the_taint_eviction(registry) -> None:
         assert controller.evicted == 1
     finally:
         manager.stop()
+
+
+def _needs_look_reference(health, master, node, tick, grace=40.0, startup_grace=60.0) -> bool:
+    """The periodic pass's test as written before its shortcut for a Ready node without taints."""
+    ready = next((c for c in node.status.conditions if c is not None and c.type == "Ready"), None)
+    status = ready.status if ready is not None else None
+    seen = health.get(node.metadata.name)
+    if seen is None:
+        return True
+    if tick >= seen[0] + (grace if ready is not None else startup_grace) and status != "Unknown":
+        return True
+    wanted = {"Unknown": UNREACHABLE, "False": "node.kubernetes.io/not-ready"}.get(status or "")
+    ours = {(t.key, t.effect) for t in node.spec.taints or ()
+            if t.key in (UNREACHABLE, "node.kubernetes.io/not-ready")}
+    expected = set() if wanted is None else {(wanted, "NoSchedule")} if master else \
+        {(wanted, "NoSchedule"), (wanted, "NoExecute")}
+    return ours != expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from([None, "True", "False", "Unknown"]),
+       st.lists(st.tuples(st.sampled_from([UNREACHABLE, "node.kubernetes.io/not-ready", "example.com/k"]),
+                          st.sampled_from(["NoSchedule", "NoExecute", "PreferNoSchedule"])), max_size=3, unique=True),
+       st.booleans(), st.sampled_from([None, 0.0, 100.0]))
+def test_the_periodic_pass_looks_at_the_nodes_the_reference_test_picks(status, taints, master, probed) -> None:
+    from types import SimpleNamespace
+    from controllers.nodelifecycle import NodeLifecycleController
+    node = objects.from_dict({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n"},
+                              "spec": {"taints": [{"key": k, "effect": e} for k, e in taints]},
+                              "status": {"conditions": [{"type": "MemoryPressure", "status": "False"}] + (
+                                  [{"type": "Ready", "status": status}] if status else [])}})
+    health = {} if probed is None else {"n": (probed, None, None)}
+    controller = SimpleNamespace(_lock=threading.Lock(), _health=health, _master_disruption=master,
+                                 grace_period=40.0, startup_grace_period=60.0)
+    assert NodeLifecycleController._needs_look(controller, node, 120.0) == \
+        _needs_look_reference(health, master, node, 120.0)
