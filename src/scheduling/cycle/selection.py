@@ -293,8 +293,10 @@ def select_tabled(codes: bytearray, values: Sequence[int], by_value: Sequence[in
     integer arithmetic on the strings read as big numbers: no carry crosses a byte), the best total found
     per key by memchr, and the nodes holding it counted and found at C speed. The same position and the same
     draw; None when the codes do not fit a byte together (then the caller adds and selects)."""
+    if not table or len(codes) != len(keys) or not _covers(table, keys):
+        return None
     shift = max(table).bit_length()
-    if len(values) > 256 >> shift or len(codes) != len(keys):
+    if len(values) > 256 >> shift:
         return None
     m = len(codes)
     joint = ((int.from_bytes(codes, "big") << shift) + int.from_bytes(keys, "big")).to_bytes(m, "big")
@@ -406,7 +408,7 @@ def add_weighted(totals: list[int], weight: int, scores: Sequence[int]) -> list[
     if type(scores) is TabledScores:
         table = scores.table if weight == 1 else {k: v * weight for k, v in scores.table.items()}
         keys = scores.keys
-        if type(keys) is bytearray:  # keys 0..255 (PodTopologySpread's counts of a window of runs)
+        if type(keys) is bytearray and _covers(table, keys):  # PodTopologySpread's counts of a window of runs
             lut = _byte_table(table)
             if lut is not None:  # every weighted score a byte too: all keys mapped at memcpy speed
                 return list(map(operator.add, totals, keys.translate(lut)))
@@ -416,6 +418,12 @@ def add_weighted(totals: list[int], weight: int, scores: Sequence[int]) -> list[
     if weight == 1:
         return list(map(operator.add, totals, scores))
     return list(map(operator.add, totals, map(operator.mul, scores, itertools.repeat(weight))))
+
+
+def _covers(table: Mapping[int, int], keys: bytearray) -> bool:
+    """Whether every key is in ``table`` (counted at memchr speed per entry): else the general path, which
+    raises on the missing key, as it always did."""
+    return sum(keys.count(k) for k in table if type(k) is int and 0 <= k <= 255) == len(keys)
 
 
 def _byte_table(table: Mapping[int, int]) -> Optional[bytes]:

@@ -157,3 +157,15 @@ def test_select_tabled_picks_as_select_over_the_added_totals(data, weight, seed)
         return
     assert got == expected
     assert fast.getstate() == general.getstate()
+
+
+def test_a_byte_keyed_batch_missing_a_key_fails_as_the_list_does():
+    """A table without one of the keys: the byte paths step aside, and the general path raises as before."""
+    from scheduling.cycle.selection import select_tabled
+
+    keys, table = bytearray([0, 1, 2]), {0: 10, 1: 20}
+    with pytest.raises(KeyError):
+        add_weighted([1, 2, 3], 2, TabledScores(list(keys), table))
+    with pytest.raises(KeyError):
+        add_weighted([1, 2, 3], 2, TabledScores(keys, table))
+    assert select_tabled(bytearray([0, 0, 0]), [5], [0], keys, table, 2, None) is None
