@@ -32,15 +32,18 @@ import msgpack
 from .defaulting import default_namespace
 from .errors import ValidationError
 from .meta import KubeObject, ObjectMeta
-from .schema import Model
+from .pod import Pod, PodStatus
+from .schema import absent
 
 __all__ = ["SharedSpecs", "SPECS_REMEMBERED"]
 
 SPECS_REMEMBERED = 256  # distinct specs kept (templates in use at once), oldest forgotten first
 # what Registry.create sets on each pod: read for every pod, the rest of the metadata once per content
 _PER_POD = ("name", "uid", "creationTimestamp")
-_PER_POD_FIELDS = tuple((k, ObjectMeta._by_key[k].attr, ObjectMeta._by_key[k].type) for k in _PER_POD)  # type: ignore[attr-defined]
-_META_COLLECTIONS = tuple((f.attr, f.collection) for f in ObjectMeta.FIELDS if f.collection is not None)
+_NAME, _UID, _CREATED = (ObjectMeta._by_key[k].type for k in _PER_POD)  # type: ignore[attr-defined]
+# the metadata's lists and maps, copied for each pod (the _reread below names them)
+assert {f.attr for f in ObjectMeta.FIELDS if f.collection is not None} == {
+    "labels", "annotations", "owner_references", "finalizers"}
 _REST_KEYS = frozenset(("apiVersion", "kind", "metadata"))
 
 _Plain = Callable[[dict[str, Any]], "tuple[Any, dict[str, Any]]"]
@@ -85,20 +88,20 @@ class SharedSpecs:
                         del entries[next(iter(entries))]
         return obj, stored
 
-
     def _partial(self, rest: dict[str, Any]) -> Any:
         """``from_dict(rest)`` of a pod without its spec, the metadata but for ``_PER_POD`` read once per
         content (see the module documentation); ValidationError as from_dict."""
-        from .codec import from_dict  # late: the codec imports every kind
         key = _rest_key(rest)
-        if key is None:
-            return from_dict(rest)
-        first = self._partials.get(key)
-        if first is not None:
-            obj = _reread(first, rest["metadata"])
-            if obj is not None:
-                return obj
+        if key is not None:
+            first = self._partials.get(key)
+            if first is not None:
+                obj = _reread(first, rest["metadata"])
+                if obj is not None:
+                    return obj
+        from .codec import from_dict  # late: the codec imports every kind
         obj = from_dict(rest)
+        if key is None:
+            return obj
         if _fit(obj):
             with self._lock:
                 partials = self._partials
@@ -116,45 +119,48 @@ def _rest_key(rest: dict[str, Any]) -> bytes | None:
     meta = rest["metadata"]
     if type(meta) is not dict:
         return None
-    same = {k: v for k, v in meta.items() if k not in _PER_POD}
+    same = meta.copy()
+    name, uid, created = same.pop("name", None), same.pop("uid", None), same.pop("creationTimestamp", None)
     try:
-        return msgpack.packb([rest["apiVersion"], rest["kind"], same, [meta.get(k) is not None for k in _PER_POD]],
-                             use_bin_type=True, strict_types=True)  # type: ignore[no-any-return]
+        return msgpack.packb([rest["apiVersion"], rest["kind"], same, name is not None, uid is not None,
+                              created is not None], use_bin_type=True, strict_types=True)  # type: ignore[no-any-return]
     except (TypeError, ValueError, OverflowError):
         return None
 
 
 def _fit(obj: Any) -> bool:
-    """Whether a pod without its spec may stand for others (every part of its metadata read by the model,
-    so that copying its lists and maps copies everything; an untracked kind)."""
-    meta = getattr(obj, "metadata", None)
-    if not isinstance(obj, KubeObject) or obj.unknown_fields is not None or type(obj).TRACKED \
-            or type(meta) is not ObjectMeta or meta.unknown_fields is not None:
+    """Whether a pod without its spec may stand for others: a Pod whose metadata the model reads whole (no
+    unknown fields anywhere in it), so that copying its lists and maps copies everything."""
+    if type(obj) is not Pod or obj.unknown_fields is not None:
+        return False
+    meta = obj.metadata
+    if type(meta) is not ObjectMeta or meta.unknown_fields is not None:
         return False
     return all(o is not None and o.unknown_fields is None for o in meta.owner_references)
 
 
 def _reread(first: Any, meta: dict[str, Any]) -> Any:
     """What reading the pod ``first`` was read from gives with ``meta``'s ``_PER_POD`` values (the rest of
-    ``meta`` being the same JSON): None when one of them, or the kind's rules, find a problem."""
+    ``meta`` being the same JSON), but for the spec's stand-in, first's (the caller puts the spec in): None
+    when one of the values, or the kind's rules, find a problem. The metadata's own rules read only what
+    ``first`` passed them with (annotations, ownerReferences)."""
     errs: list[Any] = []
-    changes: dict[str, Any] = {}
-    for k, attr, ftype in _PER_POD_FIELDS:
-        v = meta.get(k)
-        changes[attr] = None if v is None else ftype.parse(v, "metadata", k, errs)
+    name, uid, created = meta.get("name"), meta.get("uid"), meta.get("creationTimestamp")
+    if name is not None:
+        name = _NAME.parse(name, "metadata", "name", errs)
+    if uid is not None:
+        uid = _UID.parse(uid, "metadata", "uid", errs)
+    if created is not None:
+        created = _CREATED.parse(created, "metadata", "creationTimestamp", errs)
     if errs:
         return None
     old = first.metadata
-    for attr, collection in _META_COLLECTIONS:  # fresh lists and maps, as each read makes its own
-        v = getattr(old, attr)
-        changes[attr] = dict(v) if collection is dict else [x._copy() if isinstance(x, Model) else x for x in v]
-    metadata = old._copy(**changes)
-    metadata.validate("metadata", errs)
-    cls = type(first)
-    obj = cls(api_version=first.api_version, kind=first.kind, metadata=metadata)
-    obj.unknown_fields = None
-    if cls._has_rules:
-        obj.validate("", errs)
+    # fresh lists and maps, as each read makes its own
+    metadata = old._copy(name=name, uid=uid, creation_timestamp=created, labels=dict(old.labels),
+                         annotations=dict(old.annotations), owner_references=[o._copy() for o in old.owner_references],
+                         finalizers=list(old.finalizers))
+    obj = first._copy(metadata=metadata, status=absent(PodStatus))
+    obj.validate("", errs)  # the name rules
     return None if errs else obj
 
 

@@ -74,6 +74,7 @@ def test_the_remembered_rest_of_a_pod_reads_as_from_dict_reads_it(shared, twin, 
         assert getattr(meta, attr) is not getattr(other, attr)  # each read has its own
     for mine_ref, other_ref in zip(meta.owner_references, other.owner_references):
         assert mine_ref is not other_ref
+    assert got.status is not again.status  # a stand-in of its own (the spec's is the caller's to replace)
 
 
 def test_a_pod_whose_metadata_is_not_read_whole_is_never_remembered():
