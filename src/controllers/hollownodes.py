@@ -63,7 +63,7 @@ _TIMER_SLOTS = 200
 def _slotted(due: float, interval: float) -> float:
     """``due`` moved back to its slot of ``interval / _TIMER_SLOTS`` (timers of one slot fire together)."""
     slot = interval / _TIMER_SLOTS
-    return math.floor(due / slot) * slot
+    return min(due, math.floor(due / slot) * slot)  # never later, whatever the rounding of the product
 
 
 def _node_name_of(pod: Any) -> list[str]:

@@ -1,15 +1,19 @@
 """Hollow nodes renew their Lease as the object they last wrote with a new renewTime (objects.specwrite's
 update): the store holds the same bytes at the same revisions, and a watcher sees the same events, as when
 every renewal is the kubelet's Lease dict read with ``from_dict`` (the general update), through writes of
-others (a Conflict, a deleted Lease) and a Node registered again (a new uid)."""
+others (a Conflict, a deleted Lease) and a Node registered again (a new uid). Heartbeats and status reports are
+due on a grid of slots: never later than asked, less than a slot earlier."""
 from __future__ import annotations
 
 import itertools
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 import kvstore
 import objects
 import objects.specwrite
-from controllers.hollownodes import HollowNodes
+from controllers.hollownodes import HollowNodes, _slotted
 from controllers.kubeletstatus import NODE_LEASE_NAMESPACE
 
 from ctrl_helpers import FakeClock
@@ -109,3 +113,11 @@ def test_a_renewal_is_a_resource_version_preconditioned_update(monkeypatch) -> N
         assert _events(watch)[-1][3] == int(renewed.metadata.resource_version)
     finally:
         registry.store.close()
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.floats(0, 4e9, allow_nan=False), st.sampled_from([0.1, 0.2, 10.0, 300.0, 1e6]))
+def test_a_timer_slot_is_never_later_and_less_than_a_slot_earlier(due, interval) -> None:
+    slotted = _slotted(due, interval)
+    assert slotted <= due
+    assert due - slotted < interval / 200 * (1 + 1e-9) + 1e-6
