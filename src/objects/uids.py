@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import os
 import threading
-import uuid
 
-__all__ = ["new_uid"]
+__all__ = ["new_uid", "uuid4_text"]
 
 _UID_BYTES = 16
 _BATCH = _UID_BYTES * 256
@@ -39,7 +38,19 @@ class _UidSource:
                 self._buffer, at = os.urandom(_BATCH), 0
             self._at = at + _UID_BYTES
             chunk = self._buffer[at:at + _UID_BYTES]
-        return str(uuid.UUID(bytes=chunk, version=4))
+        return uuid4_text(chunk)
+
+
+def uuid4_text(chunk: bytes) -> str:
+    """``str(uuid.UUID(bytes=chunk, version=4))`` of 16 bytes: the version and variant bits set, the
+    8-4-4-4-12 hex form, without building the UUID object (three quarters of a uid's cost)."""
+    b = bytearray(chunk)
+    if len(b) != _UID_BYTES:
+        raise ValueError(f"chunk: Invalid value: {len(b)} bytes: must be {_UID_BYTES}")
+    b[6] = (b[6] & 0x0F) | 0x40  # version 4
+    b[8] = (b[8] & 0x3F) | 0x80  # the RFC 4122 variant
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 _SOURCE = _UidSource()

@@ -6,8 +6,10 @@ import threading
 import uuid
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from objects.uids import new_uid
+from objects.uids import new_uid, uuid4_text
 
 
 def test_uid_is_a_version_4_uuid_in_its_text_form() -> None:
@@ -59,3 +61,8 @@ def test_forked_child_does_not_repeat_the_parents_next_uids() -> None:
     parent = {new_uid() for _ in range(10)}
     assert len(child) == 10
     assert not child & parent
+
+
+@given(st.binary(min_size=16, max_size=16))
+def test_the_text_of_16_bytes_is_the_uuid_modules(chunk: bytes) -> None:
+    assert uuid4_text(chunk) == str(uuid.UUID(bytes=chunk, version=4))
