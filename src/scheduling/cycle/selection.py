@@ -28,6 +28,7 @@ _MAX_CLASSES = 128
 _MAX_INDEXES = 64
 _MAX_SEEN = 4096
 _MIN_CHUNK = 32  # nodes per batch of the hybrid window, at the least
+_FIXED_POINT_STEPS = 16  # select_tabled: counts tried before walking to the nth best node instead
 
 
 def num_feasible_nodes_to_find(percentage: int, num_all_nodes: int) -> int:
@@ -324,6 +325,16 @@ def select_tabled(codes: bytearray, values: Sequence[int], by_value: Sequence[in
         return mask.index(1)
     nth = rng.randrange(count)
     if nth > 8:
+        if count * 2 > m:
+            # The nth mark is at nth plus the unmarked positions before it: from nth, add the unmarked ones up
+            # to where we are until that stops moving (it only grows, never past the answer; with most nodes
+            # tied, a few memchr-speed counts instead of a walk to the nth mark).
+            at = nth
+            for _ in range(_FIXED_POINT_STEPS):
+                ahead = nth + mask.count(0, 0, at + 1)
+                if ahead == at:
+                    return at
+                at = ahead
         return next(itertools.islice(itertools.compress(itertools.count(), mask), nth, None))
     at = mask.index(1)
     for _ in range(nth):
