@@ -88,27 +88,26 @@ class SharedSpecs:
                         del entries[next(iter(entries))]
         return obj, stored
 
-    def _partial(self, rest: dict[str, Any]) -> Any:
-        """``from_dict(rest)`` of a pod without its spec, the metadata but for ``_PER_POD`` read once per
-        content (see the module documentation); ValidationError as from_dict."""
+    def _partial(self, rest: dict[str, Any]) -> tuple[Any, bool]:
+        """(``from_dict(rest)`` of a pod without its spec, the metadata but for ``_PER_POD`` read once per
+        content (see the module documentation), whether it was built from a remembered one: a Pod with no
+        status, no unknown fields and apiVersion and kind set); ValidationError as from_dict."""
         key = _rest_key(rest)
         if key is not None:
             first = self._partials.get(key)
             if first is not None:
                 obj = _reread(first, rest["metadata"])
                 if obj is not None:
-                    return obj
+                    return obj, True
         from .codec import from_dict  # late: the codec imports every kind
         obj = from_dict(rest)
-        if key is None:
-            return obj
-        if _fit(obj):
+        if key is not None and _fit(obj):
             with self._lock:
                 partials = self._partials
                 partials[key] = obj
                 if len(partials) > self._capacity:
                     del partials[next(iter(partials))]
-        return obj
+        return obj, False
 
 
 def _rest_key(rest: dict[str, Any]) -> bytes | None:
@@ -129,9 +128,10 @@ def _rest_key(rest: dict[str, Any]) -> bytes | None:
 
 
 def _fit(obj: Any) -> bool:
-    """Whether a pod without its spec may stand for others: a Pod whose metadata the model reads whole (no
-    unknown fields anywhere in it), so that copying its lists and maps copies everything."""
-    if type(obj) is not Pod or obj.unknown_fields is not None:
+    """Whether a pod without its spec may stand for others: a Pod with apiVersion and kind and no status,
+    whose metadata the model reads whole (no unknown fields anywhere in it), so that copying its lists and
+    maps copies everything."""
+    if type(obj) is not Pod or obj.unknown_fields is not None or obj.api_version is None or obj.kind is None:
         return False
     meta = obj.metadata
     if type(meta) is not ObjectMeta or meta.unknown_fields is not None:
@@ -179,12 +179,12 @@ def _key(d: dict[str, Any], spec: Any) -> Hashable:
 
 def _with_spec(d: dict[str, Any], first: Any, spec_dict: dict[str, Any],
                read: Callable[[dict[str, Any]], Any]) -> Any:
-    """The pod ``d`` read (by ``read``: from_dict, or SharedSpecs._partial) and defaulted with the spec of
+    """The pod ``d`` read (by ``read``: SharedSpecs._partial, or from_dict with False) and defaulted with the spec of
     ``first`` (the first pod created with it) standing for its spec; None if the rest of it is not valid
     (the full path then reports every problem, the spec's included, as it always does)."""
     rest = {k: v for k, v in d.items() if k != "spec"}
     try:
-        partial = read(rest)
+        partial, remembered = read(rest)
     except ValidationError:
         return None
     cls = type(first)
@@ -198,6 +198,11 @@ def _with_spec(d: dict[str, Any], first: Any, spec_dict: dict[str, Any],
         obj.validate("", errs)
         if errs:
             return None
+    if remembered:
+        # what _stored(cls, partial.to_dict(), spec_dict) gives for it (no status or unknown fields to write),
+        # without emitting the empty spec and status it stands in for
+        return obj, {"apiVersion": partial.api_version, "kind": partial.kind, "metadata": partial.metadata.to_dict(),
+                     "spec": spec_dict}
     return obj, _stored(cls, partial.to_dict(), spec_dict)
 
 
