@@ -130,6 +130,7 @@ class Registry:
         self._update_fast = self._models
         self._specs = SharedSpecs()  # pod specs validated and defaulted once per content (create)
         self._scheduled = Condition(type="PodScheduled", status="True")  # the bind's, of the last stamp
+        self._scheduled_dict = self._scheduled.to_dict()
         for info in BUILTIN_KINDS:
             self.register_kind(info)
 
@@ -819,9 +820,9 @@ class Registry:
         scheduled = self._scheduled
         if scheduled.last_transition_time != stamp:  # one condition per second, shared (a value: never edited)
             scheduled = self._scheduled = Condition(type="PodScheduled", status="True", last_transition_time=stamp)
+            self._scheduled_dict = scheduled.to_dict()  # only ever packed, never edited
         conditions = [c for c in status.conditions or () if c is None or c.type != "PodScheduled"]
         conditions.append(scheduled)
-        bound = pod.with_node_name(node_name)._copy(status=status._copy(conditions=conditions))
         # The stored dict with the same two changes, rather than bound.to_dict(): unpacking is one C call and
         # gives a fresh dict, the whole pod's to_dict was half the bind (the stored dict is the models' own
         # to_dict, and to_dict(from_dict(d)) is d, so both give the same object).
@@ -831,11 +832,19 @@ class Registry:
         stored_status = stored.setdefault("status", {})
         stored_status["conditions"] = [c for c in stored_status.get("conditions") or ()
                                        if not (isinstance(c, dict) and c.get("type") == "PodScheduled")]
-        stored_status["conditions"].append(scheduled.to_dict())
+        stored_status["conditions"].append(self._scheduled_dict)
         meta_of(stored).pop("resourceVersion", None)
         data = pack(stored)
         response = self._txn([Compare.mod_revision(key) == kv.mod_revision], [Op.put(key, data)], [])
-        return self._with_version(key, data, response.revision, bound) if response.succeeded else None
+        if not response.succeeded:
+            return None
+        # _with_version's object, made in one copy of the pod: the binding's two changes and the revision
+        revision = response.revision
+        bound = pod.with_node_name(node_name)._copy(status=status._copy(conditions=conditions),
+                                                    metadata=pod.metadata._copy(resource_version=str(revision)))
+        if self._recent is not None:
+            self._recent.put((key.encode(), revision), bound)
+        return bound
 
     # ------------------------------------------------------------------ delete
     @served

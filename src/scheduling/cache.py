@@ -338,10 +338,12 @@ class Cache:
 
     def assume_pod(self, pod: Any) -> None:
         """Account ``pod`` (with ``spec.nodeName`` set to the chosen node) before it is bound."""
-        if pod.key in self._pods:
-            raise PodNotFound(f"pod {pod.key!r} is already in the scheduler cache; it cannot be assumed")
-        self._account(pod, pod.spec.node_name)
-        self._pods[pod.key] = _PodState(pod, pod.spec.node_name, True)
+        key = pod.key
+        if key in self._pods:
+            raise PodNotFound(f"pod {key!r} is already in the scheduler cache; it cannot be assumed")
+        node_name = pod.spec.node_name
+        self._account(pod, node_name)
+        self._pods[key] = _PodState(pod, node_name, True)
 
     def forget_pod(self, pod: Any) -> None:
         """Undo ``assume_pod`` (binding failed)."""

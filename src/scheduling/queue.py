@@ -273,6 +273,8 @@ class SchedulingQueue:
         """A cluster event happened: move the unschedulable pods interested in it, except the pod whose key
         is ``exclude`` (the one whose own failure caused the event). Returns how many moved."""
         self._move_request_cycle = self.scheduling_cycle
+        if not self._unschedulable:
+            return 0  # every bucket holds unschedulable pods only: nothing can move
         moved = 0
         for bucket_name in (event, _ANY):
             bucket = self._by_event.get(bucket_name)
@@ -371,3 +373,7 @@ class SchedulingQueue:
         bad = {k: n for k, n in places.items() if n != 1}
         if bad or set(places) - set(self._infos):
             raise SchedulingError(f"queue invariant broken: {bad or set(places) - set(self._infos)}")
+        # move_on_event relies on it: the event buckets hold unschedulable pods only
+        stray = {k for bucket in self._by_event.values() for k in bucket} - set(self._unschedulable)
+        if stray:
+            raise SchedulingError(f"queue invariant broken: {sorted(stray)} wait for events but are not unschedulable")

@@ -339,3 +339,10 @@ def test_permit_rejection_error_and_wait_as_kube_scheduler() -> None:
     assert s.bound_pod("default/p") is None  # C still waits
     held.allow("C")
     assert s.bound_pod("default/p").spec.node_name == "n0"
+
+
+def test_skip_is_one_shared_value_equal_to_a_new_one() -> None:
+    from scheduling.framework import Code, Status
+    assert Status.skip() is Status.skip()
+    assert Status.skip() == Status(Code.SKIP) and Status.skip().is_skip and not Status.skip().reasons
+    assert Status.skip().with_plugin("P") == Status(Code.SKIP, plugin="P") and Status.skip().plugin == ""

@@ -69,8 +69,9 @@ class Status:
 
     @classmethod
     def skip(cls) -> "Status":
-        """``framework.NewStatus(framework.Skip)``."""
-        return cls(Code.SKIP)
+        """``framework.NewStatus(framework.Skip)``: one shared value (statuses are never changed), as most
+        PreFilter and PreScore plugins skip most pods."""
+        return _SKIP if cls is Status else cls(Code.SKIP)
 
     def with_plugin(self, plugin: str) -> "Status":
         """A copy naming the plugin that returned it (the runtime records this for messages and explain)."""
@@ -110,6 +111,7 @@ class Status:
 
 
 SUCCESS = Status()
+_SKIP = Status(Code.SKIP)
 
 
 def is_success(status: Optional[Status]) -> bool:

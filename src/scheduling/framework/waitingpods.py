@@ -126,8 +126,10 @@ class WaitingPods:
 
     def expire(self) -> int:
         """Reject every pod a plugin's timeout has passed for (kube-scheduler's message); returns how many."""
-        now = self._clock()
         heap = self._deadlines
+        if not heap:
+            return 0
+        now = self._clock()
         count = 0
         while heap and heap[0][0] <= now:
             _, _, key, plugin, waiting = heapq.heappop(heap)
