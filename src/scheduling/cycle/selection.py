@@ -11,7 +11,7 @@ from collections import OrderedDict
 from typing import Any, Hashable, Mapping, Optional, Sequence
 
 from ..cache import Cache
-from ..framework import Code, CycleState, Framework, NodeInfo, NodeScore, PluginFailure, Status, TabledScores
+from ..framework import Code, CycleState, Framework, NodeInfo, NodeScore, Plugin, PluginFailure, Status, TabledScores
 from ..queue import QueuedPodInfo
 from .classindex import FilterIndex, IndexedStatuses, ScoreTable
 
@@ -69,6 +69,14 @@ def fit_error_message(num_all_nodes: int, statuses: Mapping[str, Status], pre_fi
     return message
 
 
+def _key_call(plugin: Any) -> Any:
+    """``plugin.equivalence_key`` bound, or None when it is Plugin's own (None for every pod: not called)."""
+    if getattr(type(plugin), "equivalence_key", None) is Plugin.equivalence_key \
+            and "equivalence_key" not in getattr(plugin, "__dict__", {}):
+        return None
+    return plugin.equivalence_key
+
+
 class Profile:
     """A framework plus its equivalence-class caches."""
 
@@ -84,6 +92,10 @@ class Profile:
         self.keyed_names = tuple(dict.fromkeys(names))
         self.volatile = tuple(n for n in self.keyed_names
                               if getattr(self.plugins_by_name[n], "equivalence_key_volatile", False))
+        # keys_for's calls, bound once; a plugin that keeps Plugin's equivalence_key has None for every pod
+        # (the class index then leaves it out), so it is not called.
+        self._key_calls = tuple((n, _key_call(self.plugins_by_name[n])) for n in self.keyed_names)
+        self._volatile_calls = tuple((n, self.plugins_by_name[n].equivalence_key) for n in self.volatile)
 
     @staticmethod
     def _lru(classes: "OrderedDict[Hashable, dict]", key: Hashable) -> dict:
@@ -134,13 +146,14 @@ class Profile:
         """Every filter/score plugin's equivalence key for the pod (memoized on the queue entry)."""
         keys = info.signature
         pod = info.pod
-        plugins = self.plugins_by_name
         if keys is None:
-            keys = {name: plugins[name].equivalence_key(pod) for name in self.keyed_names}
+            keys = {}
+            for name, call in self._key_calls:
+                keys[name] = None if call is None else call(pod)
             info.signature = keys
         else:
-            for name in self.volatile:
-                keys[name] = plugins[name].equivalence_key(pod)
+            for name, call in self._volatile_calls:
+                keys[name] = call(pod)
         return keys
 
 

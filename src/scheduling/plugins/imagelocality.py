@@ -20,7 +20,11 @@ MAX_CONTAINER_THRESHOLD = 1000 * MB
 
 
 def _images(pod: Any) -> tuple[str, ...]:
-    return tuple(normalized_image_name(c.image or "") for c in (*pod.spec.init_containers, *pod.spec.containers))
+    spec = pod.spec
+    containers = spec.containers
+    if len(containers) == 1 and not spec.init_containers:  # most pods: no generator to run
+        return (normalized_image_name(containers[0].image or ""),)
+    return tuple(normalized_image_name(c.image or "") for c in (*spec.init_containers, *containers))
 
 
 class ImageLocality(Plugin, ScorePlugin):

@@ -154,11 +154,17 @@ class ResourceAllocationScorer:
         self.weights = tuple(w for _, w in self.resources)
         self.use_requested = use_requested
         self.scorer = scorer
+        # The default resources (cpu and memory, in that order): pod_requests reads no more than it returns.
+        self._cpu_memory = self.names == ("cpu", "memory")
+        self._zeros = (0,) * len(self.names)
 
     def pod_requests(self, pod: Any) -> tuple[int, ...]:
-        requests = pod.requests
         if self.use_requested:
-            return tuple(requests.get(n, 0) for n in self.names)
+            return tuple(map(pod.requests.get, self.names, self._zeros))
+        if self._cpu_memory:
+            cpu, memory = pod.non_zero_requests
+            return (cpu, memory)
+        requests = pod.requests
         cpu, memory = pod.non_zero_requests
         return tuple(cpu if n == "cpu" else memory if n == "memory" else requests.get(n, 0) for n in self.names)
 
