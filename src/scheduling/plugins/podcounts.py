@@ -272,14 +272,28 @@ class DomainCounter:
 
     def move(self, name: str, amount: int) -> None:
         """One pod satisfying the predicate was added to (+1) or removed from (-1) node ``name``."""
-        self.node_count[name] = self.node_count.get(name, 0) + amount
-        self._touch(name)
+        node_count = self.node_count
+        node_count[name] = node_count.get(name, 0) + amount
+        touched = self.touched
+        touched.append(name)
+        if len(touched) > len(node_count) + 1024:
+            self._new_epoch()  # as _touch
         self.total += amount
         domain = self._node_domain.get(name)
-        if domain is not None:
-            for key, value in zip(self.keys, domain):
-                if value is not None:
-                    self._shift(key, value, 0, amount)
+        if domain is None:
+            return
+        unordered = self.ordered is None
+        for key, value in zip(self.keys, domain):
+            if value is None:
+                continue
+            if unordered and self._members[key].get(value, 0) > 0:
+                # What _shift(key, value, 0, amount) does to a domain that keeps its nodes, without an order
+                # to keep: the members stay, the sum and the total move.
+                sums = self.sums[key]
+                sums[value] = sums.get(value, 0) + amount
+                self.totals[key] += amount
+            else:
+                self._shift(key, value, 0, amount)
 
     def domain_of(self, name: str) -> Optional[tuple[str, ...]]:
         """The node's values for ``keys`` (None when it misses one, or is unknown)."""
@@ -352,8 +366,9 @@ class CounterCache:
         self._relabelled = _NameLog(log_limit)
         self._cursor: dict[Hashable, tuple[_NameLog, int]] = {}  # per counter: its log, the position read up to
         self.listeners: list[Any] = []  # other indexes fed the same changes (update(ni) / remove(name))
-        # Counters that follow pod changes: by (namespace, label key, value) a matching pod must carry.
-        self._pivoted: dict[tuple[str, str, str], list[Hashable]] = {}
+        # Counters that follow pod changes: by (namespace, label key, value) a matching pod must carry (the
+        # counters themselves, not their identities: a pod bound moves one without hashing its identity).
+        self._pivoted: dict[tuple[str, str, str], list[DomainCounter]] = {}
         self._pivots: dict[Hashable, tuple[tuple[str, str, str], ...]] = {}
         self._pod_log: Optional[tuple[Any, int, int]] = None  # (cache, topology_version, pod change cursor)
         self._labels: dict[str, Mapping[str, str]] = {}  # node labels as last seen (a relabel recounts)
@@ -422,7 +437,6 @@ class CounterCache:
         can count it (their selector requires that label), and each such counter is reached once (its
         pivots share one key)."""
         pivoted = self._pivoted
-        counters = self._counters
         skip = False
         for i, (name, pod, amount) in enumerate(deltas):
             if skip:  # the second half of a replacement that moves no count
@@ -443,10 +457,9 @@ class CounterCache:
                 continue
             namespace = meta.namespace or "default"
             for key, value in labels.items():
-                identities = pivoted.get((namespace, key, value))
-                if identities:
-                    for identity in identities:
-                        counter = counters[identity]
+                holders = pivoted.get((namespace, key, value))
+                if holders:
+                    for counter in holders:
                         if counter.predicate(pod):
                             counter.move(name, amount)
 
@@ -481,13 +494,13 @@ class CounterCache:
             if found is not None:
                 self._pivots[identity] = found
                 for pivot in found:
-                    self._pivoted.setdefault(pivot, []).append(identity)
+                    self._pivoted.setdefault(pivot, []).append(counter)
             if len(self._counters) > self._limit():
-                dropped, _ = self._counters.popitem(last=False)
+                dropped, gone = self._counters.popitem(last=False)
                 del self._cursor[dropped]
                 for pivot in self._pivots.pop(dropped, ()):
                     holders = self._pivoted[pivot]
-                    holders.remove(dropped)
+                    holders[:] = [c for c in holders if c is not gone]
                     if not holders:
                         del self._pivoted[pivot]
             return counter
