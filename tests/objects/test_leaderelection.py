@@ -10,12 +10,13 @@ import time
 
 import hypothesis.strategies as st
 import pytest
-from hypothesis import settings
+from hypothesis import given, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 import kvstore
 import objects
 from objects import LeaderElection
+from objects.leaderelection import _micro_time, micro_time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
@@ -315,3 +316,22 @@ def test_two_candidates_pause_and_stop_hand_over_and_only_the_holder_acts() -> N
     log.check_actions(history)
     assert {w for w, _ in log.actions} == {"a", "b"}
     store.close()
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.one_of(st.floats(allow_nan=True, allow_infinity=True),
+                 st.floats(-1e3, 3e11),
+                 st.integers(0, 253402300799).map(float),
+                 st.tuples(st.integers(1_600_000_000, 1_800_000_000), st.integers(0, 999_999),
+                           st.sampled_from([0.0, 0.5, 0.4999999, 0.5000001, 0.9999999]))
+                 .map(lambda t: t[0] + (t[1] + t[2]) / 1e6)))
+def test_micro_time_is_the_formatted_datetime(seconds) -> None:
+    """The stamp of each whole second formatted once, the microseconds rounded as datetime rounds them
+    (half to even, carried into the next second): the same text, or the same error, as formatting the whole
+    datetime."""
+    def outcome(fn):
+        try:
+            return fn(seconds)
+        except (ValueError, OverflowError, OSError) as exc:
+            return type(exc)
+    assert outcome(micro_time) == outcome(_micro_time)
