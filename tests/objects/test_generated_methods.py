@@ -1,4 +1,4 @@
-"""Each model class's generated ``to_dict``, ``_copy`` and ``__deepcopy__`` (objects.schema) do what
+"""Each model class's generated ``to_dict``, ``_copy``, ``__deepcopy__`` and ``replace`` (objects.schema) do what
 Model's generic ones do: the same dict, keys in the same order, a copy holding the same attribute values,
 a deep copy equal to the generic one's, sharing nothing mutable with the original and counting no
 mutation."""
@@ -77,9 +77,33 @@ def test_generated_to_dict_and_copy_match_the_generic_ones(doc):
         assert not _containers(deep) & _containers(part)
         for name in type(part).DERIVED:  # recomputed on the copy, as the generic copy does
             assert repr(getattr(deep, name)) == repr(getattr(generic, name))
+        _check_replace(part)
+
+
+def _check_replace(part: Any) -> None:
+    """The generated ``replace`` builds what the generic one builds: the same attributes (derived values
+    computed again from them), the changed ones in place, the same error for a name that is not a field."""
+    cls = type(part)
+    attrs = [f.attr for f in cls.FIELDS]
+    changes_list = [{}, {"unknown_fields": {"x": 1}}] + [{attrs[i]: getattr(part, attrs[-1 - i])} for i in range(min(2, len(attrs)))]
+    for changes in changes_list:
+        generated, generic = part.replace(**dict(changes)), Model.replace(part, **dict(changes))
+        assert type(generated) is type(generic) is cls
+        for name in cls.__copied__:
+            mine, theirs = getattr(generated, name), getattr(generic, name)
+            # a list or map field given None is a fresh empty one in each (the constructor's)
+            assert mine is theirs or (type(mine) is type(theirs) and type(mine) in (list, dict) and mine == theirs == type(mine)())
+        for name in cls.DERIVED:
+            assert repr(getattr(generated, name)) == repr(getattr(generic, name))
+    for bad in ({"no_such_field": 1}, {attrs[0]: None, "no_such_field": 1, "other": 2} if attrs else {"x": 1}):
+        with pytest.raises(TypeError) as generated_error:
+            part.replace(**bad)
+        with pytest.raises(TypeError) as generic_error:
+            Model.replace(part, **bad)
+        assert str(generated_error.value) == str(generic_error.value)
 
 
 def test_every_model_kind_has_generated_methods():
     for cls in KINDS.values():
-        assert cls.to_dict is not Model.to_dict and cls._copy is not Model._copy
+        assert cls.to_dict is not Model.to_dict and cls._copy is not Model._copy and cls.replace is not Model.replace
         assert cls.__deepcopy__ is not Model.__deepcopy__
