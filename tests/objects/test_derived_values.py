@@ -126,33 +126,7 @@ def test_after_any_edits_derived_values_equal_a_fresh_read(edits):
     p = pod()
     host_ports = itertools.count(8000)
     for op, i, q in edits:
-        containers = p.spec.containers
-        c = containers[i % len(containers)] if containers else None
-        if op == "set" and c is not None:
-            c.resources.requests["cpu"] = q
-        elif op == "del" and c is not None:
-            c.resources.requests.pop("cpu", None)
-        elif op == "limit" and c is not None:
-            c.resources.limits["memory"] = q          # no memory request: the limit stands in
-        elif op == "add":
-            containers.append(Container.from_dict({"name": f"c{len(containers)}", "image": "i"}))
-        elif op == "pop" and len(containers) > 1:
-            containers.pop()
-        elif op == "deepcopy":
-            p = copy.deepcopy(p)
-        elif op == "recopy" and c is not None:
-            containers[i % len(containers)] = copy.deepcopy(c)
-        elif op == "respec":
-            p.spec = copy.deepcopy(p.spec)
-        elif op == "bind":
-            p = p.with_node_name(f"n{i}")
-        elif op == "port" and c is not None:
-            c.ports.append(ContainerPort(container_port=80, host_port=next(host_ports)))
-        elif op == "replace-resources" and c is not None:
-            c.resources = objects.ResourceRequirements(requests={"cpu": q})
-        elif op == "init":
-            p.spec.init_containers.append(Container(name=f"i{len(p.spec.init_containers)}", image="i",
-                                                    resources=objects.ResourceRequirements(requests={"cpu": q})))
+        p = _edit(p, op, i, q, host_ports)
         seen = (p.requests, p.non_zero_requests, p.host_ports)
         fresh = objects.from_dict(objects.to_dict(p))
         assert seen == (fresh.requests, fresh.non_zero_requests, fresh.host_ports)
@@ -167,7 +141,7 @@ def _edit(p, op, i, q, host_ports):
     elif op == "del" and c is not None:
         c.resources.requests.pop("cpu", None)
     elif op == "limit" and c is not None:
-        c.resources.limits["memory"] = q
+        c.resources.limits["memory"] = q  # no memory request: the limit stands in
     elif op == "add":
         containers.append(Container.from_dict({"name": f"c{len(containers)}", "image": "i"}))
     elif op == "pop" and len(containers) > 1:
