@@ -24,10 +24,10 @@ from __future__ import annotations
 from typing import Any
 
 from .defaulting import apply_defaults
-from .errors import ValidationError
-from .fieldtypes import Errors, Nested
+from .fieldtypes import Nested
 from .meta import KubeObject, ObjectMeta
 from .schema import ABSENT, Field, absent
+from .statuswrite import read_part
 
 __all__ = ["FALLBACK", "spec_field", "update_request", "is_as_read", "encode_spec"]
 
@@ -94,10 +94,7 @@ def encode_spec(old: Any, spec: Any) -> Any:
     if raw is None:
         read = absent(spec_cls)
     else:
-        errs: Errors = []
-        read = spec_cls._read(raw, "", "spec", errs)
-        if errs:
-            raise ValidationError(errs, kind=old.kind, name=meta.name if type(meta.name) is str else "")
+        read = read_part(spec_cls, raw, "spec", old.kind, meta.name)
         if read is None:
             return FALLBACK
     obj = apply_defaults(old._copy(spec=read))

@@ -93,6 +93,17 @@ def _merge(target: Any, patch: Any) -> Any:
     return result
 
 
+def read_part(part_cls: Any, raw: Any, path: str, kind: Any, name: Any) -> Any:
+    """``raw`` read as the model ``part_cls`` at field ``path`` of an object of ``kind`` named ``name``, as
+    reading the whole object reads it: its errors raised as the whole object's ValidationError; None where
+    the read gives nothing (the caller's general path decides)."""
+    errs: Errors = []
+    part = part_cls._read(raw, "", path, errs)
+    if errs:
+        raise ValidationError(errs, kind=kind, name=name if type(name) is str else "")
+    return part
+
+
 def encode_status(old: Any, stored: dict[str, Any], raw: Any) -> Any:
     """(object, bytes) of the stored object ``old`` (decoded from ``stored``, the stored dict) with the
     status ``raw`` (a status dict as the client sent it, or :data:`ABSENT_STATUS`), validated and
@@ -107,11 +118,7 @@ def encode_status(old: Any, stored: dict[str, Any], raw: Any) -> Any:
     if raw is ABSENT_STATUS:
         status = absent(status_cls)
     else:
-        errs: Errors = []
-        status = status_cls._read(raw, "", "status", errs)
-        if errs:
-            name = meta.get("name")
-            raise ValidationError(errs, kind=stored.get("kind"), name=name if type(name) is str else "")
+        status = read_part(status_cls, raw, "status", stored.get("kind"), meta.get("name"))
         if status is None:
             return FALLBACK
     obj = apply_defaults(old._copy(status=status))
