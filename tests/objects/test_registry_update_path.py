@@ -162,6 +162,17 @@ def _replaced(kind, read, raw, shape):
     return read.replace(**{attr: value})
 
 
+def _same_writes(general, fast, kind, writes, earlier):
+    """Each write on both registries, checked to end alike (the same outcome, the same stored state after
+    it); yields the fast registry's outcome of each."""
+    for op, raw, meta, precondition, shape in writes:
+        expected = _outcome(lambda: _write(general, kind, op, raw, meta, precondition, shape, earlier[general]))
+        got = _outcome(lambda: _write(fast, kind, op, raw, meta, precondition, shape, earlier[fast]))
+        assert got == expected
+        assert _state(fast, kind) == _state(general, kind)
+        yield got
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(cases())
 def test_update_and_patch_are_the_general_path(case):
@@ -170,11 +181,7 @@ def test_update_and_patch_are_the_general_path(case):
     namespace = "default" if NAMESPACED[kind] else None
     earlier = {reg: reg.get(kind, "obj", namespace) for reg in (general, fast)}
     try:
-        for op, raw, meta, precondition, shape in writes:
-            expected = _outcome(lambda: _write(general, kind, op, raw, meta, precondition, shape, earlier[general]))
-            got = _outcome(lambda: _write(fast, kind, op, raw, meta, precondition, shape, earlier[fast]))
-            assert got == expected
-            assert _state(fast, kind) == _state(general, kind)
+        for got in _same_writes(general, fast, kind, writes, earlier):
             if got[0] == "ok" and fast.store.get(KEYS[kind]) is not None:
                 assert fast.get(kind, "obj", namespace).to_dict() == got[1]
     finally:
@@ -263,11 +270,7 @@ def test_a_lease_updated_as_read_is_the_general_path(case):
     earlier = {reg: reg.get(kind, "obj", "default") for reg in (general, fast)}
     watches = {reg: reg.store.watch(KEYS[kind], start_revision=reg.store.revision + 1) for reg in (general, fast)}
     try:
-        for op, raw, meta, precondition, shape in writes:
-            expected = _outcome(lambda: _write(general, kind, op, raw, meta, precondition, shape, earlier[general]))
-            got = _outcome(lambda: _write(fast, kind, op, raw, meta, precondition, shape, earlier[fast]))
-            assert got == expected
-            assert _state(fast, kind) == _state(general, kind)
+        list(_same_writes(general, fast, kind, writes, earlier))
         seen = {reg: _drained(watches[reg]) for reg in (general, fast)}
         assert seen[fast] == seen[general]
         assert len(seen[fast]) == fast.store.revision - int(earlier[fast].metadata.resource_version)  # one per write
