@@ -17,12 +17,12 @@ import argparse
 import gc
 import json
 import os
-import statistics
-import subprocess
 import sys
 import threading
 import time
 from typing import Any, Callable
+
+from abrounds import alternate, print_medians, source_trees
 
 FIGURES = ("hollow nodes", "  timer thread", "  pod informer", "  in the Registry", "  own work", "observer",
            "process")
@@ -87,13 +87,6 @@ def _round(pods: int, nodes: int) -> dict[str, float]:
                               process)))
 
 
-def _measure(src: str, pods: int, nodes: int) -> dict[str, float]:
-    env = {**os.environ, "PYTHONPATH": src}
-    out = subprocess.run([sys.executable, __file__, "--child", "--pods", str(pods), "--nodes", str(nodes)],
-                         env=env, check=True, capture_output=True, text=True, timeout=600).stdout
-    return json.loads(out)  # type: ignore[no-any-return]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=4)
@@ -105,21 +98,13 @@ def main() -> None:
     if args.child:
         print(json.dumps(_round(args.pods, args.nodes)))
         return
-    here = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
-    sources = [here] + [os.path.abspath(s) for s in args.src]
-    figures: dict[str, list[dict[str, float]]] = {s: [] for s in sources}
+    sources = source_trees(args.src)
     load = [os.getloadavg()[0]]
-    for number in range(args.rounds):
-        for src in sources if number % 2 == 0 else sources[::-1]:
-            figures[src].append(_measure(src, args.pods, args.nodes))
+    figures = alternate(__file__, ["--pods", str(args.pods), "--nodes", str(args.nodes)], sources, args.rounds)
     load.append(os.getloadavg()[0])
     print(f"CPU us per pod by thread, median of {args.rounds} rounds x {args.pods} pods on {args.nodes} hollow "
           f"nodes (load average {load[0]:.1f}-{load[1]:.1f})")
-    print(f"{'':22s}" + "".join(f"{src[-28:]:>30s}" for src in sources))
-    for figure in FIGURES:
-        row = [statistics.median(r[figure] for r in figures[src]) for src in sources]
-        print(f"{figure:22s}" + "".join(f"{value:30.1f}" for value in row))
-
+    print_medians(figures, FIGURES)
 
 if __name__ == "__main__":
     main()

@@ -20,11 +20,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
-import subprocess
-import sys
 import threading
 import time
+
+from abrounds import alternate, print_medians, source_trees
 
 FIGURES = ("hollow nodes", "informer-Lease", "process", "renewals/s")
 
@@ -104,15 +103,6 @@ def _micro() -> dict[str, float]:
     return {"renewal (write only)": 1e6 * best}
 
 
-def _measure(src: str, args: argparse.Namespace) -> dict[str, float]:
-    env = {**os.environ, "PYTHONPATH": src}
-    cmd = [sys.executable, __file__, "--child", "--nodes", str(args.nodes), "--heartbeat", str(args.heartbeat),
-           "--seconds", str(args.seconds), "--report-interval", str(args.report_interval)] + (
-               ["--micro"] if args.micro else []) + (["--no-watch"] if args.no_watch else [])
-    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=5000)
@@ -129,20 +119,14 @@ def main() -> None:
         print(json.dumps(_micro() if args.micro else _round(args.nodes, args.heartbeat, args.seconds,
                                                            args.report_interval, not args.no_watch)))
         return
-    here = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
-    sources = [here] + [os.path.abspath(s) for s in args.src]
-    figures: dict[str, list[dict[str, float]]] = {s: [] for s in sources}
+    sources = source_trees(args.src)
+    child_args = ["--nodes", str(args.nodes), "--heartbeat", str(args.heartbeat), "--seconds", str(args.seconds),
+                  "--report-interval", str(args.report_interval)] + (["--micro"] if args.micro else []) + (
+                      ["--no-watch"] if args.no_watch else [])
     load = os.getloadavg()
-    for number in range(args.rounds):
-        for src in sources if number % 2 == 0 else sources[::-1]:
-            figures[src].append(_measure(src, args))
-    names = list(figures[sources[0]][0])
+    figures = alternate(__file__, child_args, sources, args.rounds)
     print(f"us per renewal, median of {args.rounds} rounds; load {load[0]:.2f} -> {os.getloadavg()[0]:.2f}")
-    print(f"{'':22s}" + "".join(f"{src[-28:]:>30s}" for src in sources))
-    for name in names:
-        row = [statistics.median(r[name] for r in figures[src]) for src in sources]
-        print(f"{name:22s}" + "".join(f"{v:30.1f}" for v in row))
-
+    print_medians(figures, list(figures[sources[0]][0]))
 
 if __name__ == "__main__":
     main()

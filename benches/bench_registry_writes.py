@@ -15,10 +15,11 @@ import gc
 import json
 import os
 import statistics
-import subprocess
 import sys
 import threading
 import time
+
+from abrounds import alternate, print_medians, source_trees
 
 STREAMS = 3
 WRITES_PER_POD = 4
@@ -65,13 +66,6 @@ def _round(pods: int) -> float:
     return spent / pods * 1e6
 
 
-def _measure(src: str, pods: int) -> float:
-    env = {**os.environ, "PYTHONPATH": src}
-    out = subprocess.run([sys.executable, __file__, "--child", "--pods", str(pods)], env=env, check=True,
-                         capture_output=True, text=True, timeout=600).stdout
-    return float(json.loads(out))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=4)
@@ -82,20 +76,15 @@ def main() -> None:
     if args.child:
         print(json.dumps(_round(args.pods)))
         return
-    here = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
-    sources = [here] + [os.path.abspath(s) for s in args.src]
-    figures: dict[str, list[float]] = {s: [] for s in sources}
+    sources = source_trees(args.src)
     load = [os.getloadavg()[0]]
-    for number in range(args.rounds):
-        for src in sources if number % 2 == 0 else sources[::-1]:
-            figures[src].append(_measure(src, args.pods))
+    figures = alternate(__file__, ["--pods", str(args.pods)], sources, args.rounds)
     load.append(os.getloadavg()[0])
     print(f"CPU us per pod (create, bind, 2 status patches, {STREAMS} watch streams drained), median of "
           f"{args.rounds} rounds x {args.pods} pods (load average {load[0]:.1f}-{load[1]:.1f})")
     for src in sources:
-        values = figures[src]
+        values = [float(v) for v in figures[src]]
         print(f"{src[-40:]:40s} {statistics.median(values):8.1f}  (min {min(values):.1f}, max {max(values):.1f})")
-
 
 if __name__ == "__main__":
     main()
