@@ -15,6 +15,32 @@ from .support import WAIT, wait_until
 pytestmark = pytest.mark.timeout(60)
 
 
+def _dispatches_by_thread(poller: TickLockPoller, read_end: int) -> tuple[list[str], threading.Semaphore]:
+    """Subscribe `read_end` so that each dispatch reads one byte, records the name of the thread that
+    dispatched it, and releases the returned semaphore."""
+    seen: list[str] = []
+    dispatched = threading.Semaphore(0)
+
+    def on_readable(descr: int, event: int) -> None:
+        os.read(descr, 1)
+        seen.append(threading.current_thread().name)
+        dispatched.release()
+
+    poller.subscribe(read_end, on_readable, POLL_EVENT_TYPE.READ)
+    return seen, dispatched
+
+
+def _wake_join_and_close(poller: TickLockPoller, threads: list[threading.Thread], read_end: int,
+                         write_end: int) -> None:
+    # a byte for each thread that may still wait in poll, so every join ends long before its bound
+    os.write(write_end, b"xx")
+    for thread in threads:
+        thread.join(15)
+    poller.close()
+    os.close(read_end)
+    os.close(write_end)
+
+
 def test_the_lock_is_released_while_waiting_and_held_while_dispatching() -> None:
     lock = threading.Lock()
     poller = TickLockPoller(lock)
@@ -101,15 +127,7 @@ def test_an_event_is_dispatched_by_one_of_two_waiting_threads_and_the_descriptor
     lock = threading.Lock()
     poller = TickLockPoller(lock)
     read_end, write_end = os.pipe()
-    seen: list[str] = []
-    dispatched = threading.Semaphore(0)
-
-    def on_readable(descr: int, event: int) -> None:
-        os.read(descr, 1)
-        seen.append(threading.current_thread().name)
-        dispatched.release()
-
-    poller.subscribe(read_end, on_readable, POLL_EVENT_TYPE.READ)
+    seen, dispatched = _dispatches_by_thread(poller, read_end)
     waiting = threading.Semaphore(0)
 
     def wait_once() -> None:
@@ -129,12 +147,7 @@ def test_an_event_is_dispatched_by_one_of_two_waiting_threads_and_the_descriptor
         os.write(write_end, b"x")  # re-armed: the thread still waiting gets this one
         assert dispatched.acquire(timeout=5)
     finally:
-        os.write(write_end, b"xx")
-        for thread in threads:
-            thread.join(15)
-        poller.close()
-        os.close(read_end)
-        os.close(write_end)
+        _wake_join_and_close(poller, threads, read_end, write_end)
     assert sorted(seen) == ["waiter0", "waiter1"]
 
 
@@ -176,15 +189,7 @@ def test_while_a_caller_waits_for_its_answer_the_tick_thread_stands_by() -> None
     lock = threading.Lock()
     poller = TickLockPoller(lock)
     read_end, write_end = os.pipe()
-    seen: list[str] = []
-    dispatched = threading.Semaphore(0)
-
-    def on_readable(descr: int, event: int) -> None:
-        os.read(descr, 1)
-        seen.append(threading.current_thread().name)
-        dispatched.release()
-
-    poller.subscribe(read_end, on_readable, POLL_EVENT_TYPE.READ)
+    seen, dispatched = _dispatches_by_thread(poller, read_end)
     answered = threading.Event()
     caller_waiting = threading.Event()
 
@@ -219,12 +224,7 @@ def test_while_a_caller_waits_for_its_answer_the_tick_thread_stands_by() -> None
         assert dispatched.acquire(timeout=5)
     finally:
         answered.set()
-        os.write(write_end, b"xx")
-        for thread in threads:
-            thread.join(15)
-        poller.close()
-        os.close(read_end)
-        os.close(write_end)
+        _wake_join_and_close(poller, threads, read_end, write_end)
     assert seen[:2] == ["caller", "tick"]
 
 
