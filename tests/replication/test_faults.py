@@ -2,8 +2,10 @@
 and what clients saw is linearizable."""
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
+from typing import Iterator
 
 import pytest
 
@@ -45,10 +47,30 @@ def _pause(seconds: float) -> None:
     time.sleep(seconds)
 
 
+@contextlib.contextmanager
+def _verified_workload(cluster: ProcessCluster, clients: int, seed: int = 1) -> Iterator[Workload]:
+    """Clients write and read while the body injects faults; stopped however the body ends, and
+    checked by _verify only when the body finished."""
+    workload = Workload(cluster, clients=clients, seed=seed).start()
+    try:
+        yield workload
+    finally:
+        workload.stop()
+    _verify(cluster, workload)
+
+
+def _repair(cluster: ProcessCluster, member: int, fault: str) -> None:
+    if fault == "kill":
+        cluster.start(member)
+    elif fault == "pause":
+        cluster.signal(member, signal.SIGCONT)
+    else:
+        cluster.proxies[member].heal()
+
+
 def test_sigkill_leader_and_follower_then_restart_from_data_dir(cluster_factory) -> None:
     cluster = cluster_factory(3)
-    workload = Workload(cluster, clients=4).start()
-    try:
+    with _verified_workload(cluster, clients=4):
         _pause(1.0)
         leader = cluster.leader()
         cluster.kill(leader)
@@ -60,15 +82,11 @@ def test_sigkill_leader_and_follower_then_restart_from_data_dir(cluster_factory)
         _pause(1.0)
         cluster.start(follower)
         _pause(1.0)
-    finally:
-        workload.stop()
-    _verify(cluster, workload)
 
 
 def test_paused_leader_and_cut_off_member_in_five(cluster_factory) -> None:
     cluster = cluster_factory(5)
-    workload = Workload(cluster, clients=5, seed=2).start()
-    try:
+    with _verified_workload(cluster, clients=5, seed=2):
         _pause(1.0)
         leader = cluster.leader()
         cluster.signal(leader, signal.SIGSTOP)
@@ -86,15 +104,11 @@ def test_paused_leader_and_cut_off_member_in_five(cluster_factory) -> None:
         _pause(2.5)
         cluster.proxies[0].heal()
         _pause(1.5)
-    finally:
-        workload.stop()
-    _verify(cluster, workload)
 
 
 def test_whole_cluster_sigkill_and_restart_keeps_every_acknowledged_write(cluster_factory) -> None:
     cluster = cluster_factory(3)
-    workload = Workload(cluster, clients=3, seed=3).start()
-    try:
+    with _verified_workload(cluster, clients=3, seed=3):
         _pause(1.5)
         for i in range(cluster.size):
             cluster.kill(i)
@@ -103,9 +117,6 @@ def test_whole_cluster_sigkill_and_restart_keeps_every_acknowledged_write(cluste
             cluster.start(i)
         cluster.leader()
         _pause(1.0)
-    finally:
-        workload.stop()
-    _verify(cluster, workload)
 
 
 def test_random_faults_on_a_minority_of_five(cluster_factory) -> None:
@@ -115,40 +126,27 @@ def test_random_faults_on_a_minority_of_five(cluster_factory) -> None:
 
     rng = random.Random(7)
     cluster = cluster_factory(5)
-    workload = Workload(cluster, clients=5, seed=5).start()
     broken: dict[int, str] = {}
-    try:
-        for _round in range(8):
-            time.sleep(0.7)
-            if broken and (len(broken) == 2 or rng.random() < 0.5):
-                member, fault = broken.popitem()
+    with _verified_workload(cluster, clients=5, seed=5):
+        try:
+            for _round in range(8):
+                time.sleep(0.7)
+                if broken and (len(broken) == 2 or rng.random() < 0.5):
+                    _repair(cluster, *broken.popitem())
+                    continue
+                member = rng.choice([i for i in range(cluster.size) if i not in broken])
+                fault = rng.choice(["kill", "pause", "cut"])  # a cut of member > 0 is a partial partition
                 if fault == "kill":
-                    cluster.start(member)
+                    cluster.kill(member)
                 elif fault == "pause":
-                    cluster.signal(member, signal.SIGCONT)
+                    cluster.signal(member, signal.SIGSTOP)
                 else:
-                    cluster.proxies[member].heal()
-                continue
-            member = rng.choice([i for i in range(cluster.size) if i not in broken])
-            fault = rng.choice(["kill", "pause", "cut"])  # a cut of member > 0 is a partial partition
-            if fault == "kill":
-                cluster.kill(member)
-            elif fault == "pause":
-                cluster.signal(member, signal.SIGSTOP)
-            else:
-                cluster.proxies[member].cut()
-            broken[member] = fault
-        time.sleep(0.7)
-    finally:
-        for member, fault in broken.items():
-            if fault == "kill":
-                cluster.start(member)
-            elif fault == "pause":
-                cluster.signal(member, signal.SIGCONT)
-            else:
-                cluster.proxies[member].heal()
-        workload.stop()
-    _verify(cluster, workload)
+                    cluster.proxies[member].cut()
+                broken[member] = fault
+            time.sleep(0.7)
+        finally:
+            for member, fault in broken.items():
+                _repair(cluster, member, fault)
 
 
 def test_a_new_member_joins_catches_up_and_counts_for_the_majority(tmp_path) -> None:
