@@ -1,8 +1,9 @@
 """Shared builders and bounded waits for the controller tests (not a test module)."""
 from __future__ import annotations
 
+import contextlib
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Iterator
 
 import kvstore
 import objects
@@ -39,6 +40,26 @@ def wait_for(predicate: Callable[[], Any], timeout: float = WAIT, message: str =
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {message}")
         time.sleep(0.01)
+
+
+@contextlib.contextmanager
+def started_managers(registry: Registry, controllers: Iterable[str]) -> Iterator[Callable[..., Any]]:
+    """A `make(controllers=..., **options)` that starts a ControllerManager (metrics off) running
+    `controllers` unless told others; every manager it started is stopped on exit."""
+    from controllers import ControllerManager
+    defaults = list(controllers)
+    managers: list[Any] = []
+
+    def make(controllers: Iterable[str] = defaults, **options: Any) -> Any:
+        m = ControllerManager(registry, controllers=list(controllers), metrics=False, **options)
+        m.start()
+        managers.append(m)
+        return m
+    try:
+        yield make
+    finally:
+        for m in managers:
+            m.stop()
 
 
 def pod(name: str, namespace: str = "default", labels: dict | None = None, node_name: str | None = None,

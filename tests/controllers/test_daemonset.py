@@ -14,7 +14,7 @@ from controllers.daemonset import DEFAULT_TOLERATIONS, target_node
 from controllers.history import CONTROLLER_REVISION_HASH
 from controllers.podcontrol import PodControl
 
-from ctrl_helpers import WAIT
+from ctrl_helpers import WAIT, started_managers
 from workload_helpers import Kubelet, PodWatcher, daemon_set, image_of, node, wait_until, with_image
 
 NOT_READY = {"key": "node.kubernetes.io/not-ready", "effect": "NoExecute"}
@@ -22,16 +22,8 @@ NOT_READY = {"key": "node.kubernetes.io/not-ready", "effect": "NoExecute"}
 
 @pytest.fixture
 def manager(registry):
-    managers = []
-
-    def make(**options):
-        m = ControllerManager(registry, controllers=["daemonset"], metrics=False, **options)
-        m.start()
-        managers.append(m)
-        return m
-    yield make
-    for m in managers:
-        m.stop()
+    with started_managers(registry, ["daemonset"]) as make:
+        yield make
 
 
 def kubelet(registry, **options):

@@ -7,14 +7,13 @@ import time
 
 import pytest
 
-from controllers import ControllerManager
 from controllers.controllerref import controller_of
 from controllers.deployment import equal_ignore_hash
 from controllers.podcontrol import PodControl
 from controllers.rolloututil import REVISION, REVISION_HISTORY, resolve_fenceposts, scaled_value
 from controllers.templatehash import POD_TEMPLATE_HASH, compute_hash, fnv32a, safe_encode
 
-from ctrl_helpers import WAIT
+from ctrl_helpers import WAIT, started_managers
 from workload_helpers import Kubelet, PodWatcher, deployment, image_of, wait_until, with_image
 
 CONTROLLERS = ["replicaset", "deployment"]
@@ -22,16 +21,8 @@ CONTROLLERS = ["replicaset", "deployment"]
 
 @pytest.fixture
 def manager(registry):
-    managers = []
-
-    def make(**options):
-        m = ControllerManager(registry, controllers=CONTROLLERS, metrics=False, **options)
-        m.start()
-        managers.append(m)
-        return m
-    yield make
-    for m in managers:
-        m.stop()
+    with started_managers(registry, CONTROLLERS) as make:
+        yield make
 
 
 def replica_sets(registry, d):

@@ -5,24 +5,15 @@ from __future__ import annotations
 import pytest
 
 import objects
-from controllers import ControllerManager
 from objects.discovery import MANAGED_BY_LABEL, SERVICE_NAME_LABEL
 
-from ctrl_helpers import WAIT, pod, wait_for
+from ctrl_helpers import WAIT, pod, started_managers, wait_for
 
 
 @pytest.fixture
 def manager(registry):
-    managers = []
-
-    def make(controllers=("endpoint", "endpointslice")):
-        m = ControllerManager(registry, controllers=list(controllers), metrics=False)
-        m.start()
-        managers.append(m)
-        return m
-    yield make
-    for m in managers:
-        m.stop()
+    with started_managers(registry, ("endpoint", "endpointslice")) as make:
+        yield make
 
 
 def service(name, selector, ports=None, **spec):

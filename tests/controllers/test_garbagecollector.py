@@ -11,21 +11,13 @@ from hypothesis import strategies as st
 import objects
 from controllers import ControllerManager
 
-from ctrl_helpers import WAIT, config_map, owned_pods, replica_set
+from ctrl_helpers import WAIT, config_map, owned_pods, replica_set, started_managers
 
 
 @pytest.fixture
 def manager(registry):
-    managers = []
-
-    def make(controllers=("garbagecollector",)):
-        m = ControllerManager(registry, controllers=list(controllers), metrics=False)
-        m.start()
-        managers.append(m)
-        return m
-    yield make
-    for m in managers:
-        m.stop()
+    with started_managers(registry, ("garbagecollector",)) as make:
+        yield make
 
 
 def ref(owner, block=True, controller=False):

@@ -13,21 +13,13 @@ from controllers import ControllerManager
 from controllers.controllerref import controller_of
 from controllers.replicaset import deletion_order
 
-from ctrl_helpers import WAIT, owned_pods, pod, replica_set, set_pod_phase, wait_for
+from ctrl_helpers import WAIT, owned_pods, pod, replica_set, set_pod_phase, started_managers, wait_for
 
 
 @pytest.fixture
 def manager(registry):
-    managers = []
-
-    def make(controllers=("replicaset", "replicationcontroller"), **options):
-        m = ControllerManager(registry, controllers=list(controllers), metrics=False, **options)
-        m.start()
-        managers.append(m)
-        return m
-    yield make
-    for m in managers:
-        m.stop()
+    with started_managers(registry, ("replicaset", "replicationcontroller")) as make:
+        yield make
 
 
 def converged(registry, manager_, owner_kind, name, replicas, namespace="default"):

@@ -6,28 +6,19 @@ from __future__ import annotations
 
 import pytest
 
-from controllers import ControllerManager
 from controllers.controllerref import controller_of
 from controllers.history import CONTROLLER_REVISION_HASH
 from controllers.podcontrol import PodControl
 from controllers.statefulset import POD_INDEX_LABEL, POD_NAME_LABEL
 
-from ctrl_helpers import WAIT
+from ctrl_helpers import WAIT, started_managers
 from workload_helpers import Kubelet, PodWatcher, image_of, stateful_set, wait_until, with_image
 
 
 @pytest.fixture
 def manager(registry):
-    managers = []
-
-    def make(**options):
-        m = ControllerManager(registry, controllers=["statefulset"], metrics=False, **options)
-        m.start()
-        managers.append(m)
-        return m
-    yield make
-    for m in managers:
-        m.stop()
+    with started_managers(registry, ["statefulset"]) as make:
+        yield make
 
 
 def members(registry, name="web"):
