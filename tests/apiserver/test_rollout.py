@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import pathlib
-import threading
+import sys
 from typing import Iterator
 
 import pytest
 
 import objects
-import scheduling
 from test_kubectl import KUBECTL, VALIDATE, kubeconfig, kubectl  # noqa: F401 (the fixture)
 
 controllers = pytest.importorskip("controllers")
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "controllers"))  # workload_helpers
+from workload_helpers import running_with_scheduler  # noqa: E402
 pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
 
 DEPLOYMENT = """\
@@ -35,21 +36,9 @@ spec:
 
 @pytest.fixture(scope="module")
 def cluster(registry: objects.Registry) -> Iterator[None]:
-    manager = controllers.ControllerManager(registry)
     nodes = controllers.HollowNodes(registry, 2)
-    scheduler = scheduling.Scheduler()
-    stop = threading.Event()
-    thread = threading.Thread(target=scheduler.run, args=(registry,), kwargs={"stop": stop}, name="scheduler")
-    manager.start()
-    nodes.start()
-    thread.start()
-    try:
+    with running_with_scheduler(registry, nodes, controllers.ControllerManager(registry), scheduler_timeout=None):
         yield
-    finally:
-        stop.set()
-        thread.join(timeout=30)
-        nodes.stop()
-        manager.stop()
 
 
 def test_rollout_status_follows_a_deployment(cluster: None, kubeconfig: pathlib.Path,  # noqa: F811

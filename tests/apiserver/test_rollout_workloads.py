@@ -5,16 +5,17 @@ it does on Kubernetes."""
 from __future__ import annotations
 
 import pathlib
-import threading
+import sys
 from typing import Iterator
 
 import pytest
 
 import objects
-import scheduling
 from test_kubectl import KUBECTL, VALIDATE, kubeconfig, kubectl  # noqa: F401 (the fixture)
 
 controllers = pytest.importorskip("controllers")
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "controllers"))  # workload_helpers
+from workload_helpers import running_with_scheduler  # noqa: E402
 pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
 
 NAMESPACE = "apiVersion: v1\nkind: Namespace\nmetadata: {name: kc}\n"
@@ -40,20 +41,9 @@ spec:
 def cluster(registry: objects.Registry, kubeconfig: pathlib.Path) -> Iterator[None]:  # noqa: F811
     manager = controllers.ControllerManager(registry, metrics=False)
     nodes = controllers.HollowNodes(registry, 2, termination_seconds=0)
-    scheduler = scheduling.Scheduler()
-    stop = threading.Event()
-    thread = threading.Thread(target=scheduler.run, args=(registry,), kwargs={"stop": stop}, name="scheduler")
-    manager.start()
-    nodes.start()
-    thread.start()
-    kubectl(kubeconfig, "apply", *VALIDATE, "-f", "-", stdin=NAMESPACE)
-    try:
+    with running_with_scheduler(registry, nodes, manager, scheduler_timeout=None):
+        kubectl(kubeconfig, "apply", *VALIDATE, "-f", "-", stdin=NAMESPACE)
         yield
-    finally:
-        stop.set()
-        thread.join(timeout=30)
-        nodes.stop()
-        manager.stop()
 
 
 def images(registry: objects.Registry, app: str) -> list[str]:

@@ -5,7 +5,6 @@ after their tolerationSeconds; the node counts as misscheduled while tainted NoS
 again once it recovers."""
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
@@ -14,8 +13,7 @@ from controllers import ControllerManager, HollowNodes
 from controllers.controllerref import controller_of
 
 from ctrl_helpers import FakeClock, replica_set, wait_for
-from scheduling import Scheduler
-from workload_helpers import daemon_set
+from workload_helpers import daemon_set, running_with_scheduler
 
 UNREACHABLE = "node.kubernetes.io/unreachable"
 
@@ -23,16 +21,10 @@ UNREACHABLE = "node.kubernetes.io/unreachable"
 @pytest.fixture
 def cluster(registry):
     clock = FakeClock()
-    stop = threading.Event()
     nodes = HollowNodes(registry, 3, clock=clock, heartbeat_interval=10, termination_seconds=0)
     manager = ControllerManager(registry, controllers=["nodelifecycle", "tainteviction", "replicaset", "daemonset"],
                                 clock=clock, metrics=False,
                                 controller_options={"nodelifecycle": {"node_monitor_period": 1.0}})
-    scheduler = Scheduler()
-    thread = threading.Thread(target=lambda: scheduler.run(registry, stop=stop, timeout=120), daemon=True)
-    nodes.start()
-    manager.start()
-    thread.start()
 
     def advance_until(predicate, message: str, limit: float = 400.0) -> None:
         """Move the clock a second at a time (giving the threads a moment each) until ``predicate``."""
@@ -42,14 +34,8 @@ def cluster(registry):
             clock.advance(1.0)
             moved += 1.0
             time.sleep(0.05)
-    try:
+    with running_with_scheduler(registry, nodes, manager):
         yield nodes, clock, advance_until
-    finally:
-        stop.set()
-        thread.join(30)
-        manager.stop()
-        nodes.stop()
-        assert not thread.is_alive()
 
 
 def _live(registry, kind):

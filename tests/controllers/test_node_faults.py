@@ -6,7 +6,6 @@ replicas active and Running, and no pod left terminating (the kubelets finished 
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 
 import hypothesis.strategies as st
@@ -17,8 +16,7 @@ import objects
 from controllers import ControllerManager, HollowNodes
 
 from ctrl_helpers import FakeClock, replica_set, wait_for
-
-from scheduling import Scheduler
+from workload_helpers import running_with_scheduler
 
 NODES = 4
 REPLICAS = 6
@@ -31,26 +29,16 @@ def _cluster():
     store = kvstore.open()
     registry = objects.Registry(store)
     clock = FakeClock()
-    stop = threading.Event()
     nodes = HollowNodes(registry, NODES, clock=clock, heartbeat_interval=10, termination_seconds=0)
     manager = ControllerManager(registry, controllers=["nodelifecycle", "tainteviction", "replicaset"],
                                 clock=clock, metrics=False,
                                 controller_options={"nodelifecycle": {"node_monitor_period": 1.0,
                                                                       "node_eviction_rate": 10.0}})
-    scheduler = Scheduler()
-    thread = threading.Thread(target=lambda: scheduler.run(registry, stop=stop, timeout=300), daemon=True)
-    nodes.start()
-    manager.start()
-    thread.start()
     try:
-        yield registry, nodes, clock
+        with running_with_scheduler(registry, nodes, manager, scheduler_timeout=300):
+            yield registry, nodes, clock
     finally:
-        stop.set()
-        thread.join(30)
-        manager.stop()
-        nodes.stop()
         store.close()
-        assert not thread.is_alive()
 
 
 def _converged(registry) -> bool:

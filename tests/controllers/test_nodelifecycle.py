@@ -18,7 +18,7 @@ from controllers.tainteviction import min_toleration_seconds
 
 from ctrl_helpers import FakeClock, pod, replica_set, wait_for
 
-from scheduling import Scheduler
+from workload_helpers import running_with_scheduler
 
 UNREACHABLE = "node.kubernetes.io/unreachable"
 
@@ -38,16 +38,10 @@ def _pods(registry) -> list:
 @pytest.fixture
 def cluster(registry):
     clock = FakeClock()
-    stop = threading.Event()
     nodes = HollowNodes(registry, 3, clock=clock, heartbeat_interval=10, termination_seconds=0)
     manager = ControllerManager(registry, controllers=["nodelifecycle", "tainteviction", "replicaset"],
                                 clock=clock, metrics=False,
                                 controller_options={"nodelifecycle": {"node_monitor_period": 1.0}})
-    scheduler = Scheduler()
-    thread = threading.Thread(target=lambda: scheduler.run(registry, stop=stop, timeout=120), daemon=True)
-    nodes.start()
-    manager.start()
-    thread.start()
 
     def advance(seconds: float, step: float = 5.0) -> None:
         """Move the clock in steps, giving the threads a moment at each (every wait bounded)."""
@@ -66,14 +60,8 @@ def cluster(registry):
             moved += 1.0
             time.sleep(0.1)
     advance.until = advance_until
-    try:
+    with running_with_scheduler(registry, nodes, manager):
         yield nodes, manager, clock, advance
-    finally:
-        stop.set()
-        thread.join(30)
-        manager.stop()
-        nodes.stop()
-        assert not thread.is_alive()
 
 
 def test_a_paused_node_is_tainted_and_its_pods_move_elsewhere(registry, cluster) -> None:

@@ -186,16 +186,26 @@ def stateful_set(name: str, replicas: int, image: str = "v1", namespace: str = "
 def whole_cluster(registry: Registry, **node_options: Any) -> Iterator[tuple[Any, Any]]:
     """Three hollow nodes (``node_options`` for HollowNodes), every default controller and the real scheduler
     on ``registry``; yields (nodes, manager) and stops all three, the scheduler's thread within 30 s."""
-    stop = threading.Event()
     nodes = HollowNodes(registry, 3, termination_seconds=0, **node_options)
-    manager = ControllerManager(registry, metrics=False)
+    with running_with_scheduler(registry, nodes, ControllerManager(registry, metrics=False)) as manager:
+        yield nodes, manager
+
+
+@contextlib.contextmanager
+def running_with_scheduler(registry: Registry, nodes: Any, manager: Any,
+                           scheduler_timeout: float | None = 120.0) -> Iterator[Any]:
+    """Start ``nodes``, ``manager`` and the real scheduler (on a thread, its run bounded by
+    ``scheduler_timeout`` unless None: a module-wide fixture's runs as long as the module) on ``registry``;
+    yields ``manager`` and stops all three, the scheduler's thread within 30 s."""
+    stop = threading.Event()
     scheduler = Scheduler()
-    thread = threading.Thread(target=lambda: scheduler.run(registry, stop=stop, timeout=120), daemon=True)
+    thread = threading.Thread(target=lambda: scheduler.run(registry, stop=stop, timeout=scheduler_timeout),
+                              name="scheduler", daemon=True)
     nodes.start()
     manager.start()
     thread.start()
     try:
-        yield nodes, manager
+        yield manager
     finally:
         stop.set()
         thread.join(30)
