@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from .errors import FieldError, ValidationError
+from .immutable import Immutable
 
 # field label -> attribute path on model objects (snake_case); dicts are read with the label's own path.
 SELECTABLE_FIELDS: dict[str, tuple[str, ...]] = {
@@ -94,7 +95,7 @@ def escape_value(value: str) -> str:
     return value.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=")
 
 
-class FieldSelector:
+class FieldSelector(Immutable):
     """A parsed field selector: terms (field, operator, value), ANDed. Empty matches everything."""
 
     __slots__ = ("terms", "_checks")
@@ -181,12 +182,6 @@ class FieldSelector:
 
     def __repr__(self) -> str:
         return f"FieldSelector.parse({str(self)!r})"
-
-    def __copy__(self) -> "FieldSelector":
-        return self  # an immutable value
-
-    def __deepcopy__(self, memo: dict) -> "FieldSelector":
-        return self
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, FieldSelector):

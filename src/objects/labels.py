@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .errors import FieldError, ValidationError
+from .immutable import Immutable
 from .labelsyntax import check_label_key, check_label_value, check_labels
 
 IN = "In"
@@ -80,7 +81,7 @@ def check_requirement(key: Any, operator: Any, values: Any, path: str,
     return errors
 
 
-class Requirement:
+class Requirement(Immutable):
     """One matchExpressions entry: ``key``, ``operator`` (In NotIn Exists DoesNotExist Gt Lt), ``values``."""
 
     __slots__ = ("key", "operator", "values", "_symbol", "_check", "_given_empty_values")
@@ -150,12 +151,6 @@ class Requirement:
 
     def _identity(self) -> tuple:
         return (self.key, self.operator, frozenset(self.values))
-
-    def __copy__(self) -> "Requirement":
-        return self  # an immutable value
-
-    def __deepcopy__(self, memo: dict) -> "Requirement":
-        return self
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Requirement):
@@ -246,7 +241,7 @@ def compile_matcher(pairs: tuple[tuple[str, str], ...], checks: tuple) -> Callab
     return namespace["match"]  # type: ignore[no-any-return]
 
 
-class LabelSelector:
+class LabelSelector(Immutable):
     """``metav1.LabelSelector``: matchLabels ANDed with matchExpressions. Empty matches everything.
 
     ``selector.matches(labels) -> bool`` tells whether an object with these labels (a dict, or None for
@@ -352,12 +347,6 @@ class LabelSelector:
 
     def __repr__(self) -> str:
         return f"LabelSelector.parse({str(self)!r})"
-
-    def __copy__(self) -> "LabelSelector":
-        return self  # an immutable value
-
-    def __deepcopy__(self, memo: dict) -> "LabelSelector":
-        return self
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, LabelSelector):

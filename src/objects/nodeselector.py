@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping, Sequence
 
 from .errors import FieldError, ValidationError
+from .immutable import Immutable
 from .labelsyntax import dns1123_subdomain_problems
 from .labels import (DOES_NOT_EXIST, EXISTS, GT, IN, LT, NODE_SELECTOR_OPERATORS, NOT_IN, Requirement,
                      compile_matcher)
@@ -52,7 +53,7 @@ class NodeSelectorRequirement(Requirement):
         return f"NodeSelectorRequirement({self.key!r}, {self.operator!r}, {list(self.values)!r})"
 
 
-class _FieldRequirement:
+class _FieldRequirement(Immutable):
     """A matchFields entry: ``metadata.name`` In / NotIn one value (nodeSelectorRequirementsAsFieldSelector)."""
 
     __slots__ = ("key", "operator", "values")
@@ -88,12 +89,6 @@ class _FieldRequirement:
     def to_dict(self) -> dict[str, Any]:
         return {"key": self.key, "operator": self.operator, "values": list(self.values)}
 
-    def __copy__(self) -> "NodeSelector":
-        return self  # an immutable value
-
-    def __deepcopy__(self, memo: dict) -> "NodeSelector":
-        return self
-
     def __eq__(self, other: object) -> bool:
         if isinstance(other, _FieldRequirement):
             return (self.key, self.operator, self.values) == (other.key, other.operator, other.values)
@@ -103,7 +98,7 @@ class _FieldRequirement:
         return hash((self.key, self.operator, self.values))
 
 
-class NodeSelectorTerm:
+class NodeSelectorTerm(Immutable):
     """matchExpressions (node labels) ANDed with matchFields (node fields); empty matches nothing."""
 
     __slots__ = ("match_expressions", "match_fields", "_labels_match", "_field_checks", "_empty", "_extra")
@@ -173,12 +168,6 @@ class NodeSelectorTerm:
                 if (fields.get(key, "") == value) != is_in:
                     return False
         return True
-
-    def __copy__(self) -> "NodeSelectorTerm":
-        return self  # an immutable value
-
-    def __deepcopy__(self, memo: dict) -> "NodeSelectorTerm":
-        return self
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, NodeSelectorTerm):

@@ -25,6 +25,7 @@ from functools import lru_cache
 from typing import Union
 
 from .errors import FieldError, ValidationError
+from .immutable import Immutable
 
 DECIMAL_SI = "DecimalSI"
 BINARY_SI = "BinarySI"
@@ -222,7 +223,7 @@ def _canonical(nanos: int, fmt: str) -> str:
 QuantityLike = Union["Quantity", str, int]
 
 
-class Quantity:
+class Quantity(Immutable):
     """A resource quantity such as "100m", "1.5Gi" or "12e6", with exact arithmetic.
 
     ``Quantity(str)`` parses as the API server does (raising :class:`ValidationError` naming the
@@ -422,11 +423,6 @@ class Quantity:
     def __bool__(self) -> bool:
         return self._nanos != 0
 
-    def __copy__(self) -> "Quantity":
-        return self  # immutable
-
-    def __deepcopy__(self, memo: dict) -> "Quantity":
-        return self
 
 
 def _message(exc: _Malformed) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable, Sequence
 
 from .errors import FieldError, ValidationError
+from .immutable import Immutable
 from .fieldtypes import report_duplicates
 from .labelsyntax import check_label_key, check_label_value
 
@@ -41,7 +42,7 @@ def _joined(errors: list[FieldError]) -> list[FieldError]:
     return [FieldError(first.path, ";".join(e.message for e in errors), first.value, first.type)]
 
 
-class Taint:
+class Taint(Immutable):
     """A node taint: ``key``, ``value``, ``effect`` (NoSchedule, PreferNoSchedule, NoExecute)."""
 
     __slots__ = ("key", "value", "effect", "time_added", "_extra")
@@ -104,12 +105,6 @@ class Taint:
     def __repr__(self) -> str:
         return f"Taint({self.key!r}, {self.value!r}, {self.effect!r})"
 
-    def __copy__(self) -> "Taint":
-        return self  # an immutable value
-
-    def __deepcopy__(self, memo: dict) -> "Taint":
-        return self
-
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Taint):
             return (self.key, self.value, self.effect, self.time_added) == (
@@ -120,7 +115,7 @@ class Taint:
         return hash((self.key, self.value, self.effect))
 
 
-class Toleration:
+class Toleration(Immutable):
     """A pod toleration: ``key``, ``operator`` (Equal, Exists), ``value``, ``effect``, ``toleration_seconds``.
 
     An absent operator means ``Equal`` (Kubernetes' defaulting); an empty key with ``Exists`` tolerates
@@ -223,12 +218,6 @@ class Toleration:
 
     def _identity(self) -> tuple:
         return (self.key, self.operator, self.value, self.effect, self.toleration_seconds)
-
-    def __copy__(self) -> "Toleration":
-        return self  # an immutable value
-
-    def __deepcopy__(self, memo: dict) -> "Toleration":
-        return self
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Toleration):
