@@ -26,8 +26,10 @@ EXISTS = "Exists"
 TOLERATION_OPERATORS = (EQUAL, EXISTS)
 
 
-def _supported(values: Sequence[str]) -> str:
-    return "supported values: " + ", ".join(f'"{v}"' for v in values)
+def _unsupported(path: str, value: Any, supported: Sequence[str]) -> FieldError:
+    """The API server's "Unsupported value" error, listing the ``supported`` values."""
+    message = "supported values: " + ", ".join(f'"{v}"' for v in supported)
+    return FieldError(path, message, _shown(value), "Unsupported value")
 
 
 def _shown(value: Any) -> Any:
@@ -67,8 +69,7 @@ class Taint(Immutable):
         if not effect:
             errors.append(FieldError(f"{path}.effect", "", type="Required value"))
         elif effect not in TAINT_EFFECTS:
-            errors.append(FieldError(f"{path}.effect", _supported(TAINT_EFFECTS), _shown(effect),
-                                     "Unsupported value"))
+            errors.append(_unsupported(f"{path}.effect", effect, TAINT_EFFECTS))
         return errors
 
     @classmethod
@@ -170,11 +171,9 @@ class Toleration(Immutable):
                 errors.append(FieldError(f"{path}.operator", "value must be empty when `operator` is 'Exists'",
                                          _shown(value)))
         else:
-            errors.append(FieldError(f"{path}.operator", _supported(TOLERATION_OPERATORS), _shown(operator),
-                                     "Unsupported value"))
+            errors.append(_unsupported(f"{path}.operator", operator, TOLERATION_OPERATORS))
         if effect and effect not in TAINT_EFFECTS:
-            errors.append(FieldError(f"{path}.effect", _supported(TAINT_EFFECTS), _shown(effect),
-                                     "Unsupported value"))
+            errors.append(_unsupported(f"{path}.effect", effect, TAINT_EFFECTS))
         return errors
 
     @classmethod
