@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from objects import Conflict, Registry
 
-from .events import EventRecorder
+from .events import WARNING, EventRecorder
 from .informer import SharedInformers
 from .keys import object_key
 from .workqueue import WorkQueue
@@ -57,6 +57,17 @@ class Controller:
     def enqueue_after(self, obj: Any, delay: float) -> None:
         """Queue the key of ``obj`` after ``delay`` seconds."""
         self.queue.add_after(object_key(obj), delay)
+
+    def selects_all(self, owner: Any, kind_words: str) -> bool:
+        """Whether ``owner``'s selector is missing or empty, i.e. would claim every pod of its namespace:
+        then a SelectingAll warning is recorded (``kind_words`` as kube spells the kind in it, "daemon
+        set") and the caller leaves the owner alone, as kube's workload controllers do."""
+        selector = owner.spec.selector
+        if selector is not None and not selector.empty:
+            return False
+        self.recorder.event(owner, WARNING, "SelectingAll",
+                            f"This {kind_words} is selecting all pods. A non-empty selector is required.")
+        return True
 
     # ------------------------------------------------------------------ workers
     def process_next(self, timeout: float | None = GET_POLL) -> bool:

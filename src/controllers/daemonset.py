@@ -21,7 +21,6 @@ from objects.nodeselector import NodeSelector, NodeSelectorTerm
 from objects.taints import NO_EXECUTE, NO_SCHEDULE, find_untolerated_taint
 
 from .controllerref import index_by_controller
-from .events import WARNING
 from .history import (CONTROLLER_REVISION_HASH, claim_revisions, create_revision, find_equal, next_revision,
                       set_revision_number, sort_revisions, template_patch)
 from .podowner import PodOwnerController
@@ -143,11 +142,9 @@ class DaemonSetController(PodOwnerController):
         if ds is None:
             self.expectations.delete(key)
             return
-        selector = ds.spec.selector
-        if selector is None or selector.empty:
-            self.recorder.event(ds, WARNING, "SelectingAll",
-                                "This daemon set is selecting all pods. A non-empty selector is required.")
+        if self.selects_all(ds, "daemon set"):
             return
+        selector = ds.spec.selector
         if ds.metadata.deletion_timestamp:
             return
         # (node name, should run, may keep running): each node judged once a sync

@@ -222,14 +222,12 @@ class DeploymentController(Controller):
         d = self.deployments.lister.get(key)
         if d is None:
             return
-        selector = d.spec.selector
-        if selector is None or selector.empty:
-            self.recorder.event(d, WARNING, "SelectingAll",
-                                "This deployment is selecting all pods. A non-empty selector is required.")
+        if self.selects_all(d, "deployment"):
             if d.status.observed_generation != d.metadata.generation:
                 self.registry.update_status(d.replace(status=d.status.replace(
                     observed_generation=d.metadata.generation)))
             return
+        selector = d.spec.selector
         rs_list = claim(self.registry, d, lambda rs: selector.matches(rs.metadata.labels),
                         candidates(self.replica_sets, d), can_adopt=lambda: self._still_there(d))
         if d.metadata.deletion_timestamp:

@@ -93,11 +93,9 @@ class StatefulSetController(PodOwnerController):
         sts = self.owners.lister.get(key)
         if sts is None:
             return
-        selector = sts.spec.selector
-        if selector is None or selector.empty:
-            self.recorder.event(sts, WARNING, "SelectingAll",
-                                "This statefulset is selecting all pods. A non-empty selector is required.")
+        if self.selects_all(sts, "statefulset"):
             return
+        selector = sts.spec.selector
         pods = [p for p in self.claim_pods(sts, selector, active_only=False)
                 if ordinal_of(p)[0] == sts.metadata.name]
         revisions = claim_revisions(self.registry, self.revisions, sts, selector, lambda: self._still_there(sts))
