@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 
 import pytest
@@ -24,6 +25,29 @@ def take(watcher, count):
 
 def summary(events):
     return [(e.type, e.kv.key, e.kv.value, e.kv.mod_revision) for e in events]
+
+
+@contextlib.contextmanager
+def _slow_consumer(clock):
+    """A store whose watcher of prefix k (a queue of 4) read nothing while 200 puts went by: values
+    b"0".. b"199" at revisions 2..201, over seven keys."""
+    with kvstore.open(clock=clock, watch_queue_size=4) as store:
+        watcher = store.watch(b"k", prefix=True)
+        for number in range(200):
+            store.put(b"k%03d" % (number % 7), b"%d" % number)
+        yield store, watcher
+
+
+@contextlib.contextmanager
+def _behind_a_compaction(clock):
+    """A watcher of k with a queue of 2 that read nothing while b"0".. b"9" were put, then the store
+    compacted at revision 8."""
+    with kvstore.open(clock=clock, watch_queue_size=2) as store:
+        watcher = store.watch(b"k")
+        for number in range(10):
+            store.put(b"k", b"%d" % number)
+        store.compact(8)
+        yield watcher
 
 
 def test_a_key_watcher_sees_puts_and_deletes_of_that_key_only(store):
@@ -112,10 +136,7 @@ def test_a_future_start_revision_waits_for_it(store):
 
 
 def test_a_slow_consumer_never_blocks_writers_and_still_sees_every_event_once(clock):
-    with kvstore.open(clock=clock, watch_queue_size=4) as store:
-        watcher = store.watch(b"k", prefix=True)
-        for number in range(200):
-            store.put(b"k%03d" % (number % 7), b"%d" % number)  # the consumer reads nothing meanwhile
+    with _slow_consumer(clock) as (store, watcher):
         events = take(watcher, 200)
         assert [e.kv.value for e in events] == [b"%d" % n for n in range(200)]
         assert [e.kv.mod_revision for e in events] == list(range(2, 202))
@@ -125,11 +146,7 @@ def test_a_slow_consumer_never_blocks_writers_and_still_sees_every_event_once(cl
 
 
 def test_a_watcher_behind_a_compaction_ends_with_compacted(clock):
-    with kvstore.open(clock=clock, watch_queue_size=2) as store:
-        watcher = store.watch(b"k")
-        for number in range(10):
-            store.put(b"k", b"%d" % number)
-        store.compact(8)
+    with _behind_a_compaction(clock) as watcher:
         seen = []
         with pytest.raises(kvstore.Compacted) as raised:
             while True:
@@ -405,10 +422,7 @@ def test_next_responses_takes_every_queued_response_in_order(store):
 
 
 def test_next_responses_of_a_slow_consumer_catch_up_from_history(clock):
-    with kvstore.open(clock=clock, watch_queue_size=4) as store:
-        watcher = store.watch(b"k", prefix=True)
-        for number in range(200):
-            store.put(b"k%03d" % (number % 7), b"%d" % number)  # the consumer reads nothing meanwhile
+    with _slow_consumer(clock) as (store, watcher):
         values = []
         while len(values) < 200:
             batch = watcher.next_responses(WAIT)
@@ -422,11 +436,7 @@ def test_next_responses_of_a_slow_consumer_catch_up_from_history(clock):
 
 
 def test_next_responses_raise_compacted_after_what_was_queued(clock):
-    with kvstore.open(clock=clock, watch_queue_size=2) as store:
-        watcher = store.watch(b"k")
-        for number in range(10):
-            store.put(b"k", b"%d" % number)
-        store.compact(8)
+    with _behind_a_compaction(clock) as watcher:
         assert [r.events[0].kv.value for r in watcher.next_responses(WAIT)] == [b"0", b"1"]
         with pytest.raises(kvstore.Compacted):
             watcher.next_responses(WAIT)
