@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 import sys
 from pathlib import Path
+from typing import Any, Callable
 
 import msgpack
 
@@ -86,3 +87,29 @@ def store_state(reg: Registry, key: str) -> tuple:
     """(the store's revision, (value, mod_revision) at ``key`` or None): what two registries must agree on."""
     kv = reg.store.get(key)
     return reg.store.revision, None if kv is None else (kv.value, kv.mod_revision)
+
+
+def overtaken_write(flag: str, fast: bool, key: str, body: dict, kind: str,
+                    other_write: Callable[[Registry], Any], run: Callable[[Registry, Any], Any]) -> tuple[Any, tuple]:
+    """``run(reg, first)`` on a registry (its fast-path switch ``flag`` set to ``fast``) holding ``body``'s
+    stored form at ``key`` as object "obj" of ``kind`` in "default", where ``first`` is that object as read
+    and the registry's next read of the store is overtaken by ``other_write(reg)``, so that its CAS fails:
+    what ``run`` returned, and the store_state after."""
+    store = kvstore.open()
+    reg = Registry(store, clock=lambda: DIFFERENTIAL_CLOCK)
+    setattr(reg, flag, fast)
+    store.put(key, msgpack.packb(objects.from_dict(body, defaults=True).to_dict(), use_bin_type=True))
+    first = reg.get(kind, "obj", "default")
+    read, armed = store.get, [True]
+
+    def get(key, *args, **kwargs):
+        kv = read(key, *args, **kwargs)
+        if armed:
+            armed.pop()
+            other_write(reg)
+        return kv  # what was read before the other write: stale now
+    store.get = get
+    try:
+        return run(reg, first), store_state(reg, key)
+    finally:
+        store.close()

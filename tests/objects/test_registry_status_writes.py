@@ -19,7 +19,7 @@ import objects
 from objects import ObjectsError
 from objects.registry import Registry
 from reading_helpers import reference_reads
-from registry_helpers import store_state, twin_registries
+from registry_helpers import overtaken_write, store_state, twin_registries
 from objects.schema import absent
 
 CLOCK = 1_700_000_000.0
@@ -413,26 +413,11 @@ def test_every_kind_of_the_corpus_writes_status_as_the_general_path(body):
 def _racing(fast, write):
     """``write`` on a registry whose first read of the pod is overtaken by another status write (the CAS
     fails): the outcome and what is stored after."""
-    store = kvstore.open()
-    reg = Registry(store, clock=lambda: CLOCK)
-    reg._status_fast = fast
-    body = objects.from_dict(_pod({}, {}, {"uid": "u", "creationTimestamp": STAMP, "generation": 1}, False),
-                             defaults=True).to_dict()
-    store.put(KEYS["Pod"], msgpack.packb(body, use_bin_type=True))
-    first = reg.get("Pod", "obj", "default")
-    read, armed = store.get, [True]
-
-    def get(key, *args, **kwargs):
-        kv = read(key, *args, **kwargs)
-        if armed:
-            armed.pop()
-            reg.patch_status("Pod", "obj", {"status": {"message": "the other writer"}}, "default")
-        return kv  # what was read before the other write: stale now
-    store.get = get
-    try:
-        return _outcome(lambda: write(reg, first)), _state(reg, "Pod")
-    finally:
-        store.close()
+    body = _pod({}, {}, {"uid": "u", "creationTimestamp": STAMP, "generation": 1}, False)
+    return overtaken_write(
+        "_status_fast", fast, KEYS["Pod"], body, "Pod",
+        lambda reg: reg.patch_status("Pod", "obj", {"status": {"message": "the other writer"}}, "default"),
+        lambda reg, first: _outcome(lambda: write(reg, first)))
 
 
 @pytest.mark.parametrize("write", [

@@ -15,7 +15,7 @@ import kvstore
 import objects
 from objects import ObjectsError
 from objects.registry import Registry
-from registry_helpers import store_state, twin_registries
+from registry_helpers import overtaken_write, store_state, twin_registries
 
 CLOCK = 1_700_000_000.0
 STAMP = "2023-11-14T22:13:20Z"
@@ -208,27 +208,13 @@ def test_a_lease_renewal_bumps_generation_once_per_spec_change():
 def _racing(fast, write):
     """``write`` on a registry whose first read of the Lease is overtaken by another writer's renewal (the
     CAS fails): the outcome and what is stored after."""
-    store = kvstore.open()
-    reg = Registry(store, clock=lambda: CLOCK)
-    reg._update_fast = fast
+    def other_write(reg):
+        other = reg.get("Lease", "obj", "default")
+        reg.update(other.replace(metadata=other.metadata.replace(labels={"y": "2"}, finalizers=["example.com/f"]),
+                                 spec=other.spec.replace(holder_identity="other", lease_transitions=1)))
     body = _body("Lease", BASE["Lease"], {"labels": {"x": "1"}, "uid": UID, "creationTimestamp": STAMP, "generation": 1})
-    store.put(KEYS["Lease"], msgpack.packb(objects.from_dict(body, defaults=True).to_dict(), use_bin_type=True))
-    first = reg.get("Lease", "obj", "default")
-    read, armed = store.get, [True]
-
-    def get(key, *args, **kwargs):
-        kv = read(key, *args, **kwargs)
-        if armed:
-            armed.pop()
-            other = reg.get("Lease", "obj", "default")
-            reg.update(other.replace(metadata=other.metadata.replace(labels={"y": "2"}, finalizers=["example.com/f"]),
-                                     spec=other.spec.replace(holder_identity="other", lease_transitions=1)))
-        return kv  # what was read before the other write: stale now
-    store.get = get
-    try:
-        return _outcome(lambda: write(reg, first)), _state(reg, "Lease")
-    finally:
-        store.close()
+    return overtaken_write("_update_fast", fast, KEYS["Lease"], body, "Lease", other_write,
+                           lambda reg, first: _outcome(lambda: write(reg, first)))
 
 
 @pytest.mark.parametrize("write", [
