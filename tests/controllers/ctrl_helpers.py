@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 import time
+from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 import kvstore
 import objects
 from objects import Registry
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ holds the replication test package
+from replication.support import wait_until  # noqa: E402
 
 WAIT = 30.0  # every wait on threads is bounded by this (generous: the machine is shared)
 
@@ -32,14 +37,7 @@ def new_registry() -> tuple[Any, Registry]:
 
 def wait_for(predicate: Callable[[], Any], timeout: float = WAIT, message: str = "condition") -> Any:
     """Poll ``predicate`` until it returns something truthy; AssertionError after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
-        time.sleep(0.01)
+    return wait_until(predicate, timeout, message, interval=0.01)
 
 
 @contextlib.contextmanager
