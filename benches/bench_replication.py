@@ -49,6 +49,7 @@ sys.path.insert(0, os.path.join(ROOT, "src"))
 sys.path.insert(0, os.path.join(ROOT, "tests"))  # etcd_client imports its sibling etcd_grpc by name
 
 from etcd_client import EtcdClient  # noqa: E402
+from go_signal import go_together, run_on_go  # noqa: E402
 from tests.replication.harness import Client, ProcessCluster  # noqa: E402
 from tests.replication.support import SECRET, free_ports  # noqa: E402
 
@@ -89,26 +90,8 @@ def spread(kind: str, target: str, tag: str, per_client: int) -> float:
     """CLIENTS clients in PROCESSES child processes (this file in --put-worker mode), started together;
     acknowledged puts per second over the wall time from the start signal to the last child done."""
     per_process = CLIENTS // PROCESSES
-    children = [subprocess.Popen([sys.executable, os.path.abspath(__file__), "--put-worker", kind, target,
-                                  f"{tag}-p{p}", str(per_process), str(per_client)],
-                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-                for p in range(PROCESSES)]
-    try:
-        for child in children:
-            assert child.stdout is not None and child.stdout.readline().strip() == "ready"
-        start = time.perf_counter()
-        for child in children:
-            assert child.stdin is not None
-            child.stdin.write("go\n")
-            child.stdin.flush()
-        for child in children:
-            assert child.stdout is not None and child.stdout.readline().strip() == "done"
-        elapsed = time.perf_counter() - start
-    finally:
-        for child in children:
-            if child.poll() is None:
-                child.kill()
-            child.wait(timeout=30)
+    elapsed = go_together([[sys.executable, os.path.abspath(__file__), "--put-worker", kind, target,
+                            f"{tag}-p{p}", str(per_process), str(per_client)] for p in range(PROCESSES)])
     return CLIENTS * per_client / elapsed
 
 
@@ -125,22 +108,7 @@ def put_worker(kind: str, target: str, tag: str, clients: str, per_client: str) 
     else:
         rpc_clients = [Client(int(target), timeout=30) for _ in range(int(clients))]
         puts = [lambda i, c=c, n=n: c.call("put", f"{tag}-{n}/{i}", VALUE) for n, c in enumerate(rpc_clients)]
-    barrier = threading.Barrier(len(puts) + 1)
-
-    def loop(put: Callable[[int], Any]) -> None:
-        barrier.wait()
-        for i in range(count):
-            put(i)
-
-    threads = [threading.Thread(target=loop, args=(put,)) for put in puts]
-    for thread in threads:
-        thread.start()
-    print("ready", flush=True)
-    sys.stdin.readline()
-    barrier.wait()
-    for thread in threads:
-        thread.join()
-    print("done", flush=True)
+    run_on_go(puts, count)
 
 
 def retry_until_ok(action: Callable[[], Any], start: float) -> None:

@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT / "tests"))  # the etcd fixture lives with the tests
 
 import kvstore  # noqa: E402
 from etcd_server import EtcdServer, etcd_installed  # noqa: E402
+from go_signal import ChildFailed, go_together  # noqa: E402
 
 VALUE = b"v" * 256
 SMALL_VALUE = b"v" * 100
@@ -249,58 +250,31 @@ def etcd_put_one_writer(server: EtcdServer, count: int) -> str:
 
 
 _ETCD_WRITER = """
-import sys, threading, kvstore
+import sys, kvstore
+from go_signal import run_on_go
 target, tag, clients, per_client = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 value = b"v" * 256
 handles = [kvstore.connect(target, timeout=60) for _ in range(clients)]
 for handle in handles:
     handle.get(b"/warm-up")  # connected before the clock starts
-barrier = threading.Barrier(clients + 1)
-def write(n):
-    put = handles[n].put
-    barrier.wait()
-    for j in range(per_client):
-        put(b"/bench/%s/%03d/%07d" % (tag.encode(), n, j), value)
-threads = [threading.Thread(target=write, args=(n,)) for n in range(clients)]
-for thread in threads:
-    thread.start()
-print("ready", flush=True)
-sys.stdin.readline()
-barrier.wait()
-for thread in threads:
-    thread.join()
-print("done", flush=True)
+tag = tag.encode()
+run_on_go([lambda j, put=h.put, n=n: put(b"/bench/%s/%03d/%07d" % (tag, n, j), value)
+           for n, h in enumerate(handles)], per_client)
 """
 
 
 def etcd_put_spread(server: EtcdServer, processes: int, clients: int, per_client: int) -> str:
     """``processes`` client processes of ``clients`` kvstore.connect() clients each (one thread each), as
     etcd's benchmark tool spreads load: the rate is not bounded by one client interpreter."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
+    path = [str(ROOT / "src"), str(Path(__file__).resolve().parent), os.environ.get("PYTHONPATH", "")]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(path))  # src, and benches/ for go_signal
     target = f"127.0.0.1:{server.client_port}"
-    children = [subprocess.Popen([sys.executable, "-c", _ETCD_WRITER, target, f"p{p}", str(clients),
-                                  str(per_client)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                 env=env) for p in range(processes)]
     try:
-        for each in children:
-            assert each.stdout is not None
-            if each.stdout.readline().strip() != "ready":
-                return "n/a (a client process did not start)"
-        start = time.perf_counter()
-        for each in children:
-            assert each.stdin is not None
-            each.stdin.write("go\n")
-            each.stdin.flush()
-        for each in children:
-            assert each.stdout is not None
-            if each.stdout.readline().strip() != "done":
-                return "n/a (a client process failed)"
-        return rate(processes * clients * per_client, time.perf_counter() - start)
-    finally:
-        for each in children:
-            if each.poll() is None:
-                each.kill()
-            each.wait(timeout=30)
+        elapsed = go_together([[sys.executable, "-c", _ETCD_WRITER, target, f"p{p}", str(clients), str(per_client)]
+                               for p in range(processes)], env)
+    except ChildFailed as e:
+        return f"n/a ({e})"
+    return rate(processes * clients * per_client, elapsed)
 
 
 def etcd_reads(server: EtcdServer, count: int, range_count: int) -> tuple[str, str]:
