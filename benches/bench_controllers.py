@@ -15,6 +15,7 @@ import logging
 import os
 import sys
 import time
+from typing import Callable
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
 
@@ -44,6 +45,19 @@ def reference(pods: int) -> float:
     elapsed = time.perf_counter() - started
     store.close()
     return pods / elapsed
+
+
+def print_against_reference(pods: int, measure: Callable[[], dict[str, float]]) -> None:
+    """Run ``measure`` between two runs of ``reference(pods)`` and print each rate it returns beside the
+    two runs' mean, with the load average before and after (the machine is shared)."""
+    load = os.getloadavg()[0]
+    ref_before = reference(pods)
+    rates = measure()
+    ref = (ref_before + reference(pods)) / 2  # before and after: the mean of two warm-ups
+    print(f"load average {load:.2f} -> {os.getloadavg()[0]:.2f}")
+    print(f"{'Registry.create, one thread (reference)':42s} {ref:8.0f} pods/s")
+    for what, rate in rates.items():
+        print(f"{what:42s} {rate:8.0f} pods/s  ({rate / ref:.2f}x reference)")
 
 
 def run(pods: int, replicasets: int, workers: int) -> tuple[float, float]:
@@ -85,14 +99,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=4)
     args = parser.parse_args(argv)
     logging.disable(logging.WARNING)  # Conflicts are retried by design; their log lines are not the bench
-    load = os.getloadavg()[0]
-    ref_before = reference(args.pods)
-    created, deleted = run(args.pods, args.replicasets, args.workers)
-    ref = (ref_before + reference(args.pods)) / 2  # before and after: the mean of two warm-ups
-    print(f"load average {load:.2f} -> {os.getloadavg()[0]:.2f}")
-    print(f"Registry.create, one thread (reference): {ref:8.0f} pods/s")
-    print(f"ReplicaSet controller, create:            {created:8.0f} pods/s  ({created / ref:.2f}x reference)")
-    print(f"garbage collector, cascade delete:        {deleted:8.0f} pods/s  ({deleted / ref:.2f}x reference)")
+
+    def measure() -> dict[str, float]:
+        created, deleted = run(args.pods, args.replicasets, args.workers)
+        return {"ReplicaSet controller, create": created, "garbage collector, cascade delete": deleted}
+    print_against_reference(args.pods, measure)
 
 
 if __name__ == "__main__":

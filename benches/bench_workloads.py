@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 import kvstore  # noqa: E402
 import objects  # noqa: E402
-from bench_controllers import reference  # noqa: E402
+from bench_controllers import print_against_reference  # noqa: E402
 from controllers import ControllerManager  # noqa: E402
 from controllers.daemonset import target_node  # noqa: E402
 from controllers.podstate import format_time  # noqa: E402
@@ -160,14 +160,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=4)
     args = parser.parse_args(argv)
     logging.disable(logging.WARNING)  # Conflicts are retried by design; their log lines are not the bench
-    load = os.getloadavg()[0]
-    ref_before = reference(args.pods)
-    rates = run(args.pods, args.deployments, args.nodes, args.statefulset, args.workers)
-    ref = (ref_before + reference(args.pods)) / 2
-    print(f"load average {load:.2f} -> {os.getloadavg()[0]:.2f}")
-    print(f"{'Registry.create, one thread (reference)':42s} {ref:8.0f} pods/s")
-    for what, rate in rates.items():
-        print(f"{what:42s} {rate:8.0f} pods/s  ({rate / ref:.2f}x reference)")
+    print_against_reference(args.pods, lambda: run(args.pods, args.deployments, args.nodes, args.statefulset,
+                                                   args.workers))
 
 
 if __name__ == "__main__":
