@@ -33,9 +33,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socketserver
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
@@ -51,6 +49,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))  # etcd_client imports its sibli
 from etcd_client import EtcdClient  # noqa: E402
 from go_signal import go_together, run_on_go  # noqa: E402
 from tests.replication.harness import Client, ProcessCluster  # noqa: E402
+from tests.replication.member_main import serve_rpc  # noqa: E402
 from tests.replication.support import SECRET, free_ports  # noqa: E402
 
 VALUE = b"v" * 256
@@ -360,9 +359,6 @@ class EtcdSystem(System):
 
 def repldict_member(data_dir: str, self_address: str, rpc_port: str, *peers: str) -> None:
     """Subprocess mode: one ReplDict member serving the msgpack RPC of tests/replication/member_main."""
-    import socket
-
-    import msgpack
     from pysyncobj import SyncObj, SyncObjConf
     from pysyncobj.batteries import ReplDict
 
@@ -387,36 +383,7 @@ def repldict_member(data_dir: str, self_address: str, rpc_port: str, *peers: str
             return True
         raise ValueError(op)
 
-    def receive(conn: socket.socket, size: int) -> Optional[bytes]:
-        data = b""
-        while len(data) < size:
-            chunk = conn.recv(size - len(data))
-            if not chunk:
-                return None
-            data += chunk
-        return data
-
-    class Handler(socketserver.BaseRequestHandler):
-        def handle(self) -> None:
-            conn = self.request
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            while True:
-                head = receive(conn, 4)
-                body = None if head is None else receive(conn, struct.unpack("<I", head)[0])
-                if body is None:
-                    return
-                request = msgpack.unpackb(body, raw=False)
-                try:
-                    reply = [True, handle(request[0], request[1:])]
-                except Exception as exc:
-                    reply = [False, type(exc).__name__]
-                data = msgpack.packb(reply, use_bin_type=True)
-                conn.sendall(struct.pack("<I", len(data)) + data)
-
-    socketserver.ThreadingTCPServer.allow_reuse_address = True
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", int(rpc_port)), Handler)
-    server.daemon_threads = True
-    server.serve_forever()
+    serve_rpc(handle, int(rpc_port))
 
 
 class ReplDictCluster(ProcessCluster):

@@ -13,7 +13,7 @@ import socketserver
 import struct
 import sys
 import threading
-from typing import Any
+from typing import Any, Callable
 
 import msgpack
 
@@ -87,21 +87,28 @@ def serve(member: Any, port: int) -> None:
                 return ["none"] if event is None else ["event", event.kv.mod_revision]
         raise ValueError(f"unknown op {op}")
 
+    serve_rpc(handle, port)
+
+
+def serve_rpc(handle: Callable[[str, list], Any], port: int) -> None:
+    """Answer the framed msgpack RPC on 127.0.0.1:``port`` with ``handle(op, args)``, forever (a thread
+    per connection); bench_replication serves pysyncobj's ReplDict through it too."""
     class Handler(socketserver.BaseRequestHandler):
         def handle(self) -> None:
             conn: socket.socket = self.request
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             while True:
                 head = _recv(conn, 4)
-                if head is None:
+                body = None if head is None else _recv(conn, struct.unpack("<I", head)[0])
+                if body is None:
                     return
-                request = msgpack.unpackb(_recv(conn, struct.unpack("<I", head)[0]), raw=False)
+                request = msgpack.unpackb(body, raw=False)
                 try:
                     reply = [True, handle(request[0], request[1:])]
                 except Exception as exc:  # the client records the error type
                     reply = [False, type(exc).__name__]
-                body = msgpack.packb(reply, use_bin_type=True)
-                conn.sendall(struct.pack("<I", len(body)) + body)
+                data = msgpack.packb(reply, use_bin_type=True)
+                conn.sendall(struct.pack("<I", len(data)) + data)
 
     socketserver.ThreadingTCPServer.allow_reuse_address = True  # restarts reuse the port at once
     server = socketserver.ThreadingTCPServer(("127.0.0.1", port), Handler)
