@@ -109,6 +109,22 @@ def _grid(plt: Any, panels: int, width: float = 4.2, height: float = 3.0) -> tup
     return fig, flat[:panels]
 
 
+_Panel = tuple[Any, str, list[tuple[int, str, dict[str, Any]]]]  # (axes, workload, [(colour index, series, row)])
+
+
+def _workload_panels(runs: Sequence[Run]) -> tuple[Any, list[_Panel]]:
+    """A figure with a panel per workload, and each panel with the rows the series have for its workload."""
+    workloads = _workloads(runs)
+    series = _series(runs)
+    fig, axes = _grid(pyplot(), len(workloads))
+    panels = []
+    for ax, workload in zip(axes, workloads):
+        rows = [(j, name, row) for j, (label, mode, name) in enumerate(series)
+                if (row := _row(runs, label, mode, workload)) is not None]
+        panels.append((ax, workload, rows))
+    return fig, panels
+
+
 def plot_pods_per_s(runs: Sequence[Run], out_dir: pathlib.Path) -> list[pathlib.Path]:
     """Each workload's pods/s, modes (and runs) side by side, log scale, kube-scheduler's floor as a mark."""
     plt = pyplot()
@@ -145,13 +161,10 @@ def plot_pods_per_s(runs: Sequence[Run], out_dir: pathlib.Path) -> list[pathlib.
 
 def plot_throughput(runs: Sequence[Run], out_dir: pathlib.Path) -> list[pathlib.Path]:
     """Pods decided per second in windows over each run, a panel per workload."""
-    plt = pyplot()
-    workloads = _workloads(runs)
-    fig, axes = _grid(plt, len(workloads))
-    for ax, workload in zip(axes, workloads):
-        for j, (label, mode, name) in enumerate(_series(runs)):
-            row = _row(runs, label, mode, workload)
-            if row is None or not row.get("throughput_windows") or not row.get("window_s"):
+    fig, panels = _workload_panels(runs)
+    for ax, workload, rows in panels:
+        for j, name, row in rows:
+            if not row.get("throughput_windows") or not row.get("window_s"):
                 continue
             width = row["window_s"]
             xs = [(k + 0.5) * width for k in range(len(row["throughput_windows"]))]
@@ -174,13 +187,10 @@ def _quantile(values: Sequence[float], q: float) -> float:
 
 def plot_cycle_cdf(runs: Sequence[Run], out_dir: pathlib.Path) -> list[pathlib.Path]:
     """The CDF of per-pod cycle times, p50 and p99 marked, a panel per workload."""
-    plt = pyplot()
-    workloads = _workloads(runs)
-    fig, axes = _grid(plt, len(workloads))
-    for ax, workload in zip(axes, workloads):
-        for j, (label, mode, name) in enumerate(_series(runs)):
-            row = _row(runs, label, mode, workload)
-            quantiles = (row or {}).get("cycle_ms_quantiles") or []
+    fig, panels = _workload_panels(runs)
+    for ax, workload, rows in panels:
+        for j, name, row in rows:
+            quantiles = row.get("cycle_ms_quantiles") or []
             if len(quantiles) < 2:
                 continue
             ys = [i / (len(quantiles) - 1) for i in range(len(quantiles))]
