@@ -59,11 +59,15 @@ def _verified_workload(cluster: ProcessCluster, clients: int, seed: int = 1) -> 
     _verify(cluster, workload)
 
 
-def _repair(cluster: ProcessCluster, member: int, fault: str) -> None:
+def _fault(cluster: ProcessCluster, member: int, fault: str, on: bool) -> None:
+    """Inject (``on``) or repair ``fault`` of ``member``: kill -9 / restart, SIGSTOP / SIGCONT, or cut / heal
+    its proxy (a cut of member > 0 is a partial partition)."""
     if fault == "kill":
-        cluster.start(member)
+        cluster.kill(member) if on else cluster.start(member)
     elif fault == "pause":
-        cluster.signal(member, signal.SIGCONT)
+        cluster.signal(member, signal.SIGSTOP if on else signal.SIGCONT)
+    elif on:
+        cluster.proxies[member].cut()
     else:
         cluster.proxies[member].heal()
 
@@ -132,21 +136,16 @@ def test_random_faults_on_a_minority_of_five(cluster_factory) -> None:
             for _round in range(8):
                 time.sleep(0.7)
                 if broken and (len(broken) == 2 or rng.random() < 0.5):
-                    _repair(cluster, *broken.popitem())
+                    _fault(cluster, *broken.popitem(), on=False)
                     continue
                 member = rng.choice([i for i in range(cluster.size) if i not in broken])
-                fault = rng.choice(["kill", "pause", "cut"])  # a cut of member > 0 is a partial partition
-                if fault == "kill":
-                    cluster.kill(member)
-                elif fault == "pause":
-                    cluster.signal(member, signal.SIGSTOP)
-                else:
-                    cluster.proxies[member].cut()
+                fault = rng.choice(["kill", "pause", "cut"])
+                _fault(cluster, member, fault, on=True)
                 broken[member] = fault
             time.sleep(0.7)
         finally:
             for member, fault in broken.items():
-                _repair(cluster, member, fault)
+                _fault(cluster, member, fault, on=False)
 
 
 def test_a_new_member_joins_catches_up_and_counts_for_the_majority(tmp_path) -> None:
