@@ -37,7 +37,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from typing import Any, Callable, Optional
 
@@ -47,7 +46,7 @@ sys.path.insert(0, os.path.join(ROOT, "src"))
 sys.path.insert(0, os.path.join(ROOT, "tests"))  # etcd_client imports its sibling etcd_grpc by name
 
 from etcd_client import EtcdClient  # noqa: E402
-from go_signal import go_together, run_on_go  # noqa: E402
+from go_signal import behind_a_barrier, go_together, run_on_go  # noqa: E402
 from tests.replication.harness import Client, ProcessCluster  # noqa: E402
 from tests.replication.member_main import serve_rpc  # noqa: E402
 from tests.replication.support import SECRET, free_ports  # noqa: E402
@@ -68,16 +67,7 @@ def rate(count: int, operation: Callable[[int], Any]) -> float:
 
 
 def concurrent(per_client: int, operations: list[Callable[[int], Any]]) -> float:
-    barrier = threading.Barrier(len(operations) + 1)
-
-    def loop(operation: Callable[[int], Any]) -> None:
-        barrier.wait()
-        for i in range(per_client):
-            operation(i)
-
-    threads = [threading.Thread(target=loop, args=(op,)) for op in operations]
-    for t in threads:
-        t.start()
+    barrier, threads = behind_a_barrier(operations, per_client)
     barrier.wait()
     start = time.perf_counter()
     for t in threads:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["ChildFailed", "go_together", "run_on_go"]
+__all__ = ["ChildFailed", "behind_a_barrier", "go_together", "run_on_go"]
 
 
 class ChildFailed(RuntimeError):
@@ -45,8 +45,10 @@ def go_together(commands: Sequence[Sequence[str]], env: Mapping[str, str] | None
             child.wait(timeout=30)
 
 
-def run_on_go(operations: Sequence[Callable[[int], Any]], count: int) -> None:
-    """The child's side: a thread per operation, each calling it with 0 .. count-1 once the parent says go."""
+def behind_a_barrier(operations: Sequence[Callable[[int], Any]],
+                     count: int) -> tuple[threading.Barrier, list[threading.Thread]]:
+    """A started thread per operation, each calling it with 0 .. count-1 once the caller too has waited on
+    the barrier returned (so that every thread is up before any is timed)."""
     barrier = threading.Barrier(len(operations) + 1)
 
     def loop(operation: Callable[[int], Any]) -> None:
@@ -57,6 +59,12 @@ def run_on_go(operations: Sequence[Callable[[int], Any]], count: int) -> None:
     threads = [threading.Thread(target=loop, args=(operation,)) for operation in operations]
     for thread in threads:
         thread.start()
+    return barrier, threads
+
+
+def run_on_go(operations: Sequence[Callable[[int], Any]], count: int) -> None:
+    """The child's side: a thread per operation, each calling it with 0 .. count-1 once the parent says go."""
+    barrier, threads = behind_a_barrier(operations, count)
     print("ready", flush=True)
     sys.stdin.readline()
     barrier.wait()
