@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
 from .errors import FieldError, ValidationError
 from .immutable import Immutable
@@ -241,6 +241,27 @@ def compile_matcher(pairs: tuple[tuple[str, str], ...], checks: tuple) -> Callab
     return namespace["match"]  # type: ignore[no-any-return]
 
 
+_R = TypeVar("_R", bound=Requirement)
+
+
+def read_match_expressions(d: dict[str, Any], path: str, kind: type[_R], errors: list[FieldError]) -> list[_R]:
+    """The ``matchExpressions`` of ``d``, each read by ``kind.from_dict``; absent or null is none. What is
+    wrong (not a list, an entry's problems) is added to ``errors``, so the caller reports it with the rest."""
+    raw = d.get("matchExpressions")
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        errors.append(FieldError(f"{path}.matchExpressions", "must be a list", repr(raw)))
+        return []
+    expressions = []
+    for i, item in enumerate(raw):
+        try:
+            expressions.append(kind.from_dict(item, f"{path}.matchExpressions[{i}]"))
+        except ValidationError as exc:
+            errors.extend(exc.errors)
+    return expressions
+
+
 class LabelSelector(Immutable):
     """``metav1.LabelSelector``: matchLabels ANDed with matchExpressions. Empty matches everything.
 
@@ -280,17 +301,7 @@ class LabelSelector(Immutable):
         labels = d.get("matchLabels")
         labels = {} if labels is None else labels
         errors.extend(check_labels(labels, f"{path}.matchLabels"))
-        raw = d.get("matchExpressions")
-        raw = [] if raw is None else raw
-        expressions: list[Requirement] = []
-        if not isinstance(raw, list):
-            errors.append(FieldError(f"{path}.matchExpressions", "must be a list", repr(raw)))
-            raw = []
-        for i, item in enumerate(raw):
-            try:
-                expressions.append(Requirement.from_dict(item, f"{path}.matchExpressions[{i}]"))
-            except ValidationError as exc:
-                errors.extend(exc.errors)
+        expressions = read_match_expressions(d, path, Requirement, errors)
         if errors:
             raise ValidationError(errors)
         selector = cls(labels, expressions, path)  # type: ignore[arg-type]

@@ -19,7 +19,7 @@ from .errors import FieldError, ValidationError
 from .immutable import Immutable
 from .labelsyntax import dns1123_subdomain_problems
 from .labels import (DOES_NOT_EXIST, EXISTS, GT, IN, LT, NODE_SELECTOR_OPERATORS, NOT_IN, Requirement,
-                     compile_matcher)
+                     compile_matcher, read_match_expressions)
 
 NODE_FIELD_SELECTOR_KEYS = ("metadata.name",)
 
@@ -125,17 +125,7 @@ class NodeSelectorTerm(Immutable):
         if not isinstance(d, dict):
             raise ValidationError(FieldError(path, "must be an object", repr(d)))
         errors: list[FieldError] = []
-        expressions: list[NodeSelectorRequirement] = []
-        raw = d.get("matchExpressions")
-        raw = [] if raw is None else raw
-        if not isinstance(raw, list):
-            errors.append(FieldError(f"{path}.matchExpressions", "must be a list", repr(raw)))
-            raw = []
-        for i, item in enumerate(raw):
-            try:
-                expressions.append(NodeSelectorRequirement.from_dict(item, f"{path}.matchExpressions[{i}]"))
-            except ValidationError as exc:
-                errors.extend(exc.errors)
+        expressions = read_match_expressions(d, path, NodeSelectorRequirement, errors)
         fields = d.get("matchFields")
         fields = [] if fields is None else fields
         if not isinstance(fields, list):
