@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Mapping, Self, Sequence, TypeVar
 
 from .errors import FieldError, ValidationError
 from .immutable import Immutable
@@ -109,7 +109,7 @@ class Requirement(Immutable):
 
     @classmethod
     def from_dict(cls, d: Any, path: str = "requirement",
-                  operators: Sequence[str] = SELECTOR_OPERATORS) -> "Requirement":
+                  operators: Sequence[str] = SELECTOR_OPERATORS) -> Self:
         """Read ``{"key", "operator", "values"}``; ValidationError lists every problem."""
         if not isinstance(d, dict):
             raise ValidationError(FieldError(path, "must be an object", repr(d)))

@@ -13,7 +13,7 @@ the field.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Self, Sequence
 
 from .errors import FieldError, ValidationError
 from .immutable import Immutable
@@ -32,22 +32,15 @@ class NodeSelectorRequirement(Requirement):
 
     __slots__ = ()
 
-    def __init__(self, key: str, operator: str, values: Iterable[str] = (),
-                 path: str = "requirement") -> None:
-        super().__init__(key, operator, values, path, NODE_SELECTOR_OPERATORS)
+    def __init__(self, key: str, operator: str, values: Iterable[str] = (), path: str = "requirement",
+                 operators: Sequence[str] = NODE_SELECTOR_OPERATORS) -> None:
+        super().__init__(key, operator, values, path, operators)
 
     @classmethod
-    def from_dict(cls, d: Any, path: str = "requirement",  # type: ignore[override]
-                  operators: Sequence[str] = NODE_SELECTOR_OPERATORS) -> "NodeSelectorRequirement":
-        """Read ``{"key", "operator", "values"}`` of a matchExpressions entry."""
-        if not isinstance(d, dict):
-            raise ValidationError(FieldError(path, "must be an object", repr(d)))
-        if "operator" not in d:
-            raise ValidationError(FieldError(f"{path}.operator", "", type="Required value"))
-        values = d.get("values")
-        requirement = cls(d.get("key", ""), d["operator"], [] if values is None else values, path)
-        requirement._given_empty_values = values == []
-        return requirement
+    def from_dict(cls, d: Any, path: str = "requirement",
+                  operators: Sequence[str] = NODE_SELECTOR_OPERATORS) -> Self:
+        """Read ``{"key", "operator", "values"}`` of a matchExpressions entry (Gt and Lt allowed)."""
+        return super().from_dict(d, path, operators)
 
     def __repr__(self) -> str:
         return f"NodeSelectorRequirement({self.key!r}, {self.operator!r}, {list(self.values)!r})"
