@@ -13,7 +13,7 @@ from controllers import ControllerManager, HollowNodes
 from controllers.controllerref import controller_of
 
 from ctrl_helpers import FakeClock, replica_set, wait_for
-from workload_helpers import daemon_set, running_with_scheduler
+from workload_helpers import advance_clock_until, daemon_set, running_with_scheduler
 
 UNREACHABLE = "node.kubernetes.io/unreachable"
 
@@ -26,14 +26,8 @@ def cluster(registry):
                                 clock=clock, metrics=False,
                                 controller_options={"nodelifecycle": {"node_monitor_period": 1.0}})
 
-    def advance_until(predicate, message: str, limit: float = 400.0) -> None:
-        """Move the clock a second at a time (giving the threads a moment each) until ``predicate``."""
-        moved = 0.0
-        while not predicate():
-            assert moved < limit, f"{message}: not after {limit} s of the clock"
-            clock.advance(1.0)
-            moved += 1.0
-            time.sleep(0.05)
+    def advance_until(predicate, message: str) -> None:
+        advance_clock_until(clock, predicate, message, limit=400.0, pause=0.05)
     with running_with_scheduler(registry, nodes, manager):
         yield nodes, clock, advance_until
 

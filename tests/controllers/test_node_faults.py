@@ -16,7 +16,7 @@ import objects
 from controllers import ControllerManager, HollowNodes
 
 from ctrl_helpers import FakeClock, replica_set, wait_for
-from workload_helpers import running_with_scheduler
+from workload_helpers import advance_clock_until, running_with_scheduler
 
 NODES = 4
 REPLICAS = 6
@@ -62,18 +62,6 @@ def _served(registry, live: set) -> bool:
                                            for p in active)
 
 
-def _advance_until(clock, predicate, message: str) -> None:
-    """Move the clock a second at a time (giving the threads a moment) until ``predicate`` holds; bounded in
-    clock seconds and in wall time."""
-    moved = 0
-    deadline = time.monotonic() + 60
-    while not predicate():
-        assert time.monotonic() < deadline and moved < 600, f"not {message}"
-        clock.advance(1)
-        moved += 1
-        time.sleep(0.05)
-
-
 faults = st.lists(st.one_of(st.tuples(st.just("pause"), st.integers(0, NODES - 1)),
                             st.tuples(st.just("resume"), st.integers(0, NODES - 1)),
                             st.tuples(st.just("advance"), st.sampled_from([5, 20, 45, 60]))),
@@ -106,10 +94,12 @@ def test_a_replica_set_converges_after_any_node_faults(schedule) -> None:
         # With the faults still there: the pods of frozen nodes are evicted and the ReplicaSet is served by
         # the live nodes alone.
         live = {n for n in names if nodes.node(n).live}
-        _advance_until(clock, lambda: _served(registry, live), f"served by {sorted(live)} after {schedule}")
+        advance_clock_until(clock, lambda: _served(registry, live), f"served by {sorted(live)} after {schedule}",
+                            limit=600, pause=0.05, wall_limit=60)
         for name in names:
             nodes.node(name).resume()
-        _advance_until(clock, lambda: _converged(registry), f"converged after {schedule}")
+        advance_clock_until(clock, lambda: _converged(registry), f"converged after {schedule}", limit=600, pause=0.05,
+                            wall_limit=60)
         rs = registry.get("ReplicaSet", "web", "default")
         wait_for(lambda: registry.get("ReplicaSet", "web", "default").status.ready_replicas == REPLICAS,
                  message=f"readyReplicas after {schedule} (status {rs.status})")

@@ -18,7 +18,7 @@ from controllers.tainteviction import min_toleration_seconds
 
 from ctrl_helpers import FakeClock, pod, replica_set, wait_for
 
-from workload_helpers import running_with_scheduler
+from workload_helpers import advance_clock_until, running_with_scheduler
 
 UNREACHABLE = "node.kubernetes.io/unreachable"
 
@@ -50,16 +50,8 @@ def cluster(registry):
             seconds -= step
             time.sleep(0.1)
 
-    def advance_until(predicate, message: str, limit: float = 120.0) -> None:
-        """Move the clock a second at a time until ``predicate`` holds (a loaded machine may need more
-        than the planned steps); at most ``limit`` seconds of the clock, every wait bounded."""
-        moved = 0.0
-        while not predicate():
-            assert moved < limit, f"{message}: not after {limit} s of the clock"
-            clock.advance(1.0)
-            moved += 1.0
-            time.sleep(0.1)
-    advance.until = advance_until
+    # a loaded machine may need more than the planned steps: advance.until goes on a second at a time
+    advance.until = lambda predicate, message: advance_clock_until(clock, predicate, message, limit=120.0, pause=0.1)
     with running_with_scheduler(registry, nodes, manager):
         yield nodes, manager, clock, advance
 

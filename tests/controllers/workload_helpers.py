@@ -191,6 +191,21 @@ def whole_cluster(registry: Registry, **node_options: Any) -> Iterator[tuple[Any
         yield nodes, manager
 
 
+def advance_clock_until(clock: Any, predicate: Callable[[], Any], message: str, limit: float, pause: float,
+                        wall_limit: float | None = None) -> None:
+    """Move ``clock`` (a FakeClock) a second at a time, giving the threads ``pause`` seconds of wall time
+    at each, until ``predicate`` holds; AssertionError after ``limit`` seconds of the clock (or, if given,
+    ``wall_limit`` seconds of wall time)."""
+    moved = 0.0
+    deadline = None if wall_limit is None else time.monotonic() + wall_limit
+    while not predicate():
+        assert moved < limit, f"{message}: not after {limit} s of the clock"
+        assert deadline is None or time.monotonic() < deadline, f"{message}: not after {wall_limit} s of wall time"
+        clock.advance(1.0)
+        moved += 1.0
+        time.sleep(pause)
+
+
 @contextlib.contextmanager
 def running_with_scheduler(registry: Registry, nodes: Any, manager: Any,
                            scheduler_timeout: float | None = 120.0) -> Iterator[Any]:
