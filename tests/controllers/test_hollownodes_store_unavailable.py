@@ -3,6 +3,8 @@ apiserver's 504 / 503) as kubelets do: a pod sync or a node status report that f
 instead of the pod staying where it was or the node's reports ending (review finding)."""
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,28 +15,10 @@ from controllers.hollownodes import HollowNodes
 
 from ctrl_helpers import FakeClock, pod, wait_for
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ holds flaky_store
+from flaky_store import FlakyStore  # noqa: E402
+
 ROUNDS = 40
-
-
-class FlakyStore:
-    """A real in-memory store whose next ``failures`` txn calls raise ``error`` (a kvstore transient error)."""
-
-    def __init__(self, error: type[Exception]) -> None:
-        self.inner = kvstore.open()
-        self.error = error
-        self.failures = 0
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self.inner, name)
-        if name != "txn":
-            return attr
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            if self.failures:
-                self.failures -= 1
-                raise self.error(f"injected {self.error.__name__}")
-            return attr(*args, **kwargs)
-        return call
 
 
 def _advance_until(nodes: HollowNodes, clock: FakeClock, step: float, done: Any) -> Any:
@@ -54,7 +38,7 @@ def _advance_until(nodes: HollowNodes, clock: FakeClock, step: float, done: Any)
 
 @pytest.mark.parametrize("error", [kvstore.Timeout, kvstore.NoLeader])
 def test_a_pod_status_write_that_fails_is_tried_again(error: type[Exception]) -> None:
-    store = FlakyStore(error)
+    store = FlakyStore(error, methods=["txn"])
     clock = FakeClock()
     direct = objects.Registry(store.inner)      # the test's own writes never meet the injected failure
     nodes = HollowNodes(objects.Registry(store), 1, clock=clock, pod_startup_seconds=5)
@@ -73,7 +57,7 @@ def test_a_pod_status_write_that_fails_is_tried_again(error: type[Exception]) ->
 
 
 def test_node_status_reports_go_on_after_one_fails() -> None:
-    store = FlakyStore(kvstore.Timeout)
+    store = FlakyStore(kvstore.Timeout, methods=["txn"])
     clock = FakeClock()
     direct = objects.Registry(store.inner)
     nodes = HollowNodes(objects.Registry(store), 1, clock=clock, heartbeat_interval=1000,

@@ -2,34 +2,16 @@
 never as raw kvstore exceptions, and change nothing."""
 from __future__ import annotations
 
-from typing import Any
+import sys
+from pathlib import Path
 
 import pytest
 
 import kvstore
 import objects
 
-
-class FlakyStore:
-    """A real in-memory store whose next ``failures`` calls of the named methods raise ``error``."""
-
-    def __init__(self, error: type[Exception]) -> None:
-        self.inner = kvstore.open()
-        self.error = error
-        self.failures = 0
-        self.methods = {"get", "range", "txn", "watch"}
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self.inner, name)
-        if name not in self.methods:
-            return attr
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            if self.failures:
-                self.failures -= 1
-                raise self.error(f"injected {self.error.__name__}")
-            return attr(*args, **kwargs)
-        return call
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ holds flaky_store
+from flaky_store import FlakyStore  # noqa: E402
 
 
 def _pod(name: str) -> objects.Pod:
