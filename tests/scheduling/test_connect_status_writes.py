@@ -35,6 +35,18 @@ def _history(stream, name: str) -> list[tuple]:
     return seen
 
 
+def _scheduled_high(registry) -> list[tuple]:
+    """Create pod "high", run the scheduler until idle (asserting it handled that one pod), and return
+    the _history of "high" from its creation on."""
+    created = registry.create(pod("high", cpu="1", priorityClassName="high"))
+    stream = registry.watch("Pod", all_namespaces=True, resource_version=created.metadata.resource_version)
+    try:
+        assert Scheduler().run(registry, until_idle=True, timeout=30) == 1
+        return _history(stream, "high")
+    finally:
+        stream.stop()
+
+
 def _preemption(registry) -> None:
     registry.create(objects.from_dict({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
                                        "metadata": {"name": "high"}, "value": 100}))
@@ -47,13 +59,7 @@ def test_the_nomination_and_the_condition_are_one_write(tmp_path: pathlib.Path) 
     try:
         registry = objects.Registry(store)
         _preemption(registry)
-        created = registry.create(pod("high", cpu="1", priorityClassName="high"))
-        stream = registry.watch("Pod", all_namespaces=True, resource_version=created.metadata.resource_version)
-        try:
-            assert Scheduler().run(registry, until_idle=True, timeout=30) == 1
-            seen = _history(stream, "high")
-        finally:
-            stream.stop()
+        seen = _scheduled_high(registry)
         # The first change says both; then the binding.
         assert seen[0] == ("a", ("False", "Unschedulable"), None, {})
         assert seen[-1][1][0] == "True" and seen[-1][2] == "a"
@@ -81,13 +87,7 @@ def test_a_write_meanwhile_is_kept_and_the_status_written_after_a_re_read(tmp_pa
         _preemption(registry)
         registry.create(objects.from_dict({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "b"},
                                            "spec": {"unschedulable": True}}))
-        created = registry.create(pod("high", cpu="1", priorityClassName="high"))
-        stream = registry.watch("Pod", all_namespaces=True, resource_version=created.metadata.resource_version)
-        try:
-            assert Scheduler().run(registry, until_idle=True, timeout=30) == 1
-            seen = _history(stream, "high")
-        finally:
-            stream.stop()
+        seen = _scheduled_high(registry)
         assert registry.raced
         assert seen[0] == (None, (), None, {"team": "x"})  # the other writer first: the precondition failed
         assert seen[1] == ("a", ("False", "Unschedulable"), None, {"team": "x"})  # re-read: the label kept
