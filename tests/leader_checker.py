@@ -1,11 +1,24 @@
 """Checkers for leader election tests (not a test module): the Lease's history from a watch, and a log of
-every acquire / loss and every action a candidate took, each with the store revision, checked for overlap."""
+every acquire / loss and every action a candidate took, each with the store revision, checked for overlap;
+and the bounded wait those tests assert with."""
 from __future__ import annotations
 
 import threading
-from typing import Any
+import time
+from typing import Any, Callable
 
 import objects
+
+
+def eventually(predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.02) -> bool:
+    """Whether ``predicate()`` turns truthy within ``timeout`` seconds (polled every ``interval``), for
+    ``assert eventually(...)``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return False
 
 
 class LeaseHistory:

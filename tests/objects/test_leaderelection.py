@@ -20,7 +20,7 @@ from objects.leaderelection import _micro_time, micro_time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from leader_checker import Candidate, LeadershipLog, LeaseHistory  # noqa: E402
+from leader_checker import Candidate, LeadershipLog, LeaseHistory, eventually  # noqa: E402
 
 
 class Clock:
@@ -262,33 +262,24 @@ TestElectionMachine.settings = settings(max_examples=40, stateful_step_count=40,
 
 
 # ---------------------------------------------------------------------------------------------- threads
-def _wait(predicate, timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
-
-
 def test_two_candidates_pause_and_stop_hand_over_and_only_the_holder_acts() -> None:
     store, registry = _registry()
     log = LeadershipLog(store)
     history = LeaseHistory(registry, "lock")
     a = Candidate("a", registry, log).start()
-    assert _wait(lambda: a.elector.is_leader)
+    assert eventually(lambda: a.elector.is_leader)
     b = Candidate("b", registry, log).start()
     try:
-        assert _wait(lambda: a.actions > 3)
+        assert eventually(lambda: a.actions > 3)
         assert not b.elector.is_leader and b.actions == 0
 
         # Pausing the holder (no renewals) hands over.
         # (how long the handover takes is asserted on the fake clock above, not here in wall time)
         a.elector.pause()
-        assert _wait(lambda: b.elector.is_leader)
+        assert eventually(lambda: b.elector.is_leader)
         assert not a.elector.is_leader
         assert not a.leading.is_set()
-        assert _wait(lambda: b.actions > 3)
+        assert eventually(lambda: b.actions > 3)
         # a comes back (resumed): the lease is b's, a stays a follower.
         a.elector.resume()
         time.sleep(0.5)
@@ -299,8 +290,8 @@ def test_two_candidates_pause_and_stop_hand_over_and_only_the_holder_acts() -> N
 
         # Stopping the holder releases the lease: a takes it on its next retry, not a lease later.
         b.halt()
-        assert _wait(lambda: a.elector.is_leader, timeout=20)
-        assert _wait(lambda: a.actions > 6)
+        assert eventually(lambda: a.elector.is_leader, timeout=20)
+        assert eventually(lambda: a.actions > 6)
     finally:
         a.halt()
         b.halt()

@@ -4,7 +4,6 @@ and every action is made by the holder of the lease at its revision."""
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -12,8 +11,8 @@ import pytest
 from objects.registry import Registry
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the checkers and the replication support
-from leader_checker import Candidate, LeadershipLog, LeaseHistory  # noqa: E402
-from replication.support import WAIT, in_process_members  # noqa: E402
+from leader_checker import Candidate, LeadershipLog, LeaseHistory, eventually  # noqa: E402
+from replication.support import in_process_members  # noqa: E402
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -22,15 +21,6 @@ pytestmark = pytest.mark.timeout(240)
 def members(tmp_path):
     with in_process_members(str(tmp_path)) as members:
         yield members
-
-
-def _wait(predicate, timeout: float = WAIT) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def test_candidates_on_different_members_never_act_together(members) -> None:
@@ -43,32 +33,32 @@ def test_candidates_on_different_members_never_act_together(members) -> None:
     b = Candidate("b", registries[1], log, **timing)
     c = Candidate("c", registries[2], log, **timing)
     try:
-        assert _wait(lambda: a.elector.is_leader)
+        assert eventually(lambda: a.elector.is_leader)
         b.start()
         c.start()
-        assert _wait(lambda: a.actions > 3)
+        assert eventually(lambda: a.actions > 3)
         a.elector.pause()
-        assert _wait(lambda: b.elector.is_leader or c.elector.is_leader)
+        assert eventually(lambda: b.elector.is_leader or c.elector.is_leader)
         holder = b if b.elector.is_leader else c
         if holder is c:  # keep c for the last act: hand over to b first
             c.elector.pause()
-            assert _wait(lambda: b.elector.is_leader)
+            assert eventually(lambda: b.elector.is_leader)
             c.elector.resume()
             holder = b
-        assert _wait(lambda: holder.actions > 3)
+        assert eventually(lambda: holder.actions > 3)
         a.elector.resume()
         holder.halt()  # releases: one of the others takes it on its next retry
-        assert _wait(lambda: any(x.elector.is_leader for x in (a, b, c) if x is not holder))
+        assert eventually(lambda: any(x.elector.is_leader for x in (a, b, c) if x is not holder))
 
         # The holder's member goes away (closed): it cannot renew, steps down, and a candidate on a live
         # member takes over. c (on the member the checkers read) is kept out of it: paused.
         c.elector.pause()
-        assert _wait(lambda: a.elector.is_leader)  # b and c are halted or paused: a leads
+        assert eventually(lambda: a.elector.is_leader)  # b and c are halted or paused: a leads
         members[0].close()
-        assert _wait(lambda: not a.elector.is_leader)
+        assert eventually(lambda: not a.elector.is_leader)
         c.elector.resume()
-        assert _wait(lambda: c.elector.is_leader)
-        assert _wait(lambda: c.actions > 3)
+        assert eventually(lambda: c.elector.is_leader)
+        assert eventually(lambda: c.actions > 3)
     finally:
         for candidate in (a, b, c):
             candidate.halt()

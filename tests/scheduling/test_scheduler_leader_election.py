@@ -6,7 +6,6 @@ from __future__ import annotations
 import pathlib
 import sys
 import threading
-import time
 
 import kvstore
 import objects
@@ -14,7 +13,7 @@ import objects
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from leader_checker import LeadershipLog, LeaseHistory  # noqa: E402
+from leader_checker import LeadershipLog, LeaseHistory, eventually  # noqa: E402
 from refbuilders import node, pod  # noqa: E402
 
 from scheduling import Scheduler  # noqa: E402
@@ -56,15 +55,6 @@ class Instance:
         assert not self.thread.is_alive()
 
 
-def _wait(predicate, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
-
-
 def _all_bound(registry, prefix: str, count: int) -> bool:
     pods = [p for p in registry.list("Pod", all_namespaces=True).items if p.metadata.name.startswith(prefix)]
     return len(pods) == count and all(p.spec.node_name for p in pods)
@@ -81,28 +71,28 @@ def test_only_the_holder_schedules_and_a_paused_holder_hands_over() -> None:
     b = Instance("b", registry, log)
     try:
         a.thread.start()
-        assert _wait(lambda: a.election.is_leader)
+        assert eventually(lambda: a.election.is_leader)
         b.thread.start()
         for i in range(6):
             registry.create(pod(f"first-{i}"))
-        assert _wait(lambda: _all_bound(registry, "first-", 6))
+        assert eventually(lambda: _all_bound(registry, "first-", 6))
         assert {w for w, _ in log.actions} == {"a"}
 
         a.election.pause()  # a stops renewing (as if SIGSTOPped) but its scheduling loop goes on
-        assert _wait(lambda: b.election.is_leader)
+        assert eventually(lambda: b.election.is_leader)
         assert not a.election.is_leader
         for i in range(6):
             registry.create(pod(f"second-{i}"))
-        assert _wait(lambda: _all_bound(registry, "second-", 6))
+        assert eventually(lambda: _all_bound(registry, "second-", 6))
         later = [w for w, rev in log.actions if rev > int(b.election.lease.metadata.resource_version)]
         assert set(later) == {"b"}
 
         a.election.resume()
         b.halt()  # releases the lease: a takes it on its next retry
-        assert _wait(lambda: a.election.is_leader)
+        assert eventually(lambda: a.election.is_leader)
         for i in range(4):
             registry.create(pod(f"third-{i}"))
-        assert _wait(lambda: _all_bound(registry, "third-", 4))
+        assert eventually(lambda: _all_bound(registry, "third-", 4))
     finally:
         a.halt()
         b.halt()
