@@ -16,6 +16,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ holds the
 from etcd_store import open_store  # noqa: E402
 
 
+def validation_problems(doc):
+    """The messages of the ValidationError that reading ``doc`` raises (none if it reads)."""
+    try:
+        objects.from_dict(doc)
+    except objects.ValidationError as e:
+        return [str(err) for err in e.errors]
+    return []
+
+
 def pod(name=None, namespace=None, labels=None, node_name=None, generate_name=None, finalizers=None, **spec):
     meta = {}
     if name:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 import objects
-from objects import ControllerRevision, EndpointSlice, Event, Job, ValidationError
+from objects import ControllerRevision, EndpointSlice, Event, Job
 
-from registry_helpers import new_registry
+from registry_helpers import new_registry, validation_problems
 
 CONTAINERS = [{"name": "c", "image": "busybox"}]
 
@@ -34,14 +34,6 @@ def event_doc(**fields):
 def revision_doc(**fields):
     return {"apiVersion": "apps/v1", "kind": "ControllerRevision", "metadata": {"name": "ds-7f9"},
             "data": {"spec": {"template": {"metadata": {"labels": {"a": "b"}}}}}, "revision": 3, **fields}
-
-
-def problems(doc):
-    try:
-        objects.from_dict(doc)
-    except ValidationError as e:
-        return [str(err) for err in e.errors]
-    return []
 
 
 @pytest.mark.parametrize("doc, cls", [(job(), Job), (slice_doc(), EndpointSlice), (event_doc(), Event),
@@ -75,7 +67,7 @@ def test_round_trip_as_their_kinds(doc, cls):
     (revision_doc(revision=-1), "revision: Invalid value: -1"),
 ])
 def test_rules(doc, message):
-    found = problems(doc)
+    found = validation_problems(doc)
     assert any(p.startswith(message) for p in found), found
 
 

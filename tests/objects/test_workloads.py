@@ -4,18 +4,10 @@ from __future__ import annotations
 import pytest
 
 import objects
-from objects import ReplicationController, StatefulSet, ValidationError, apply_defaults
+from objects import ReplicationController, StatefulSet, apply_defaults
 
 from manifest_corpus import document
-from registry_helpers import new_registry
-
-
-def problems(doc):
-    try:
-        objects.from_dict(doc)
-    except ValidationError as e:
-        return [str(err) for err in e.errors]
-    return []
+from registry_helpers import new_registry, validation_problems
 
 
 def stateful_set():
@@ -63,7 +55,7 @@ def test_corpus_documents_read_as_their_kinds():
 def test_stateful_set_rules(mutate, message):
     doc = stateful_set()
     mutate(doc["spec"])
-    found = problems(doc)
+    found = validation_problems(doc)
     assert any(p.startswith(message) for p in found), found
 
 
@@ -81,7 +73,7 @@ def test_stateful_set_rules(mutate, message):
 def test_replication_controller_rules(mutate, message):
     doc = replication_controller()
     mutate(doc["spec"])
-    found = problems(doc)
+    found = validation_problems(doc)
     assert any(p.startswith(message) for p in found), found
 
 
