@@ -3,7 +3,8 @@ kvstore.connect) makes no status() call at all: there it costs four RPCs, one of
 whole key space, for nothing, since each watch has its own stream from etcd (review finding)."""
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from typing import Any, Iterator
 
 import apiserver
 import kvstore
@@ -54,32 +55,33 @@ def _names_seen(reader: WatchReader, want: int) -> list[str]:
     return seen
 
 
-def test_watches_go_on_after_the_store_fails_the_pumps_barrier() -> None:
-    store = StatusProbe()
+@contextlib.contextmanager
+def _served_and_watched(store: StatusProbe) -> Iterator[tuple[Client, WatchReader]]:
+    """A server on a Registry over ``store``, a client of it and a watch of PATH from the store's revision
+    now; the server stopped and the store closed on exit."""
     try:
         with apiserver.serve(objects.Registry(store)) as server:
-            client = Client(server.url)
             rv = str(store.inner.revision)
             with WatchReader(server.url, f"{PATH}?watch=1&resourceVersion={rv}&timeoutSeconds=30") as reader:
-                store.failures = 1
-                assert client.post(PATH, _configmap("first"))[0] == 201
-                assert client.post(PATH, _configmap("second"))[0] == 201
-                assert _names_seen(reader, 2) == ["first", "second"]
+                yield Client(server.url), reader
     finally:
         store.inner.close()
+
+
+def test_watches_go_on_after_the_store_fails_the_pumps_barrier() -> None:
+    store = StatusProbe()
+    with _served_and_watched(store) as (client, reader):
+        store.failures = 1
+        assert client.post(PATH, _configmap("first"))[0] == 201
+        assert client.post(PATH, _configmap("second"))[0] == 201
+        assert _names_seen(reader, 2) == ["first", "second"]
 
 
 def test_no_status_call_per_round_on_a_remote_store() -> None:
     store = RemoteLike()
-    try:
-        with apiserver.serve(objects.Registry(store)) as server:
-            client = Client(server.url)
-            rv = str(store.inner.revision)
-            with WatchReader(server.url, f"{PATH}?watch=1&resourceVersion={rv}&timeoutSeconds=30") as reader:
-                before = store.status_calls
-                for i in range(3):
-                    assert client.post(PATH, _configmap(f"cm{i}"))[0] == 201
-                assert _names_seen(reader, 3) == ["cm0", "cm1", "cm2"]
-                assert store.status_calls == before
-    finally:
-        store.inner.close()
+    with _served_and_watched(store) as (client, reader):
+        before = store.status_calls
+        for i in range(3):
+            assert client.post(PATH, _configmap(f"cm{i}"))[0] == 201
+        assert _names_seen(reader, 3) == ["cm0", "cm1", "cm2"]
+        assert store.status_calls == before
