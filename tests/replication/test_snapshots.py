@@ -22,6 +22,11 @@ def _open(root, addresses, i, snapshot_entries=20):
     return kvstore.open(os.path.join(str(root), f"m{i}"), cluster=cluster)
 
 
+def _all_ready(members) -> None:
+    for member in members:
+        member.wait_ready(15)
+
+
 def _keys(member) -> dict:
     return {kv.key: kv.value for kv in member.range(b"\0", b"\0", serializable=True).kvs}
 
@@ -30,8 +35,7 @@ def test_lagging_member_gets_a_snapshot_and_everyone_restarts_from_snapshots(tmp
     addresses = [f"127.0.0.1:{p}" for p in free_ports(3)]
     members = [_open(tmp_path, addresses, i) for i in range(3)]
     try:
-        for member in members:
-            member.wait_ready(15)
+        _all_ready(members)
         leader = leader_of(members)
         lagging = next(i for i, m in enumerate(members) if m is not leader)
         for n in range(60):
@@ -53,8 +57,7 @@ def test_lagging_member_gets_a_snapshot_and_everyone_restarts_from_snapshots(tmp
         for member in members:
             member.close()
         members = [_open(tmp_path, addresses, i) for i in range(3)]
-        for member in members:
-            member.wait_ready(15)
+        _all_ready(members)
         for member in members:
             assert member.get(b"b/059") is not None  # linearizable: the restarted cluster has it
             assert _keys(member) == expected
@@ -119,8 +122,7 @@ def test_watch_on_a_member_that_installs_a_snapshot_sees_every_revision(tmp_path
     addresses = [f"127.0.0.1:{p}" for p in free_ports(3)]
     members = [_open(tmp_path, addresses, i) for i in range(3)]
     try:
-        for member in members:
-            member.wait_ready(15)
+        _all_ready(members)
         leader = leader_of(members)
         lagging = next(m for m in members if m is not leader)
         first = leader.put(b"w/start", b"0").revision
