@@ -244,17 +244,13 @@ def analyse(leader_events: list, follower_events: list[list], client: list[tuple
         step("leader wake -> ack decoded", t_wake, t_ack)
         if t_ack is not None and t_lsync1 is not None:
             # how long the commit waited for the leader's own fsync after the first acknowledgement
-            steps["  commit waits for leader fsync"].append(max(0, t_lsync1 - t_ack) / 1000)
-            if "  commit waits for leader fsync" not in order:
-                order.append("  commit waits for leader fsync")
+            step("  commit waits for leader fsync", t_ack, max(t_ack, t_lsync1))
             t_ack2 = next((t for t, k, v in window if k == "recv:next_node_idx" and v >= add and t > t_ack), None)
             if t_ack2 is not None:
                 # with "any two of three durable": commit at the 2nd of (leader durable, ack, ack)
                 now_rule = max(t_lsync1, t_ack)
                 two_of_three = sorted([t_lsync1, t_ack, t_ack2])[1]
-                steps["  saving with 2-of-3 durable rule"].append((now_rule - two_of_three) / 1000)
-                if "  saving with 2-of-3 durable rule" not in order:
-                    order.append("  saving with 2-of-3 durable rule")
+                step("  saving with 2-of-3 durable rule", two_of_three, now_rule)
         step("ack decoded -> apply start", t_ack, t_apply0)
         step("apply", t_apply0, t_apply1)
         step("apply end -> propose() returns", t_apply1, t_prop1)
