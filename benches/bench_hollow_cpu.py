@@ -5,11 +5,11 @@
 Into a fresh in-memory store, with 100 hollow nodes (no heartbeats during the round) and borgsim's
 PodObserver watching the namespace, the main thread creates pods of the density template and binds them
 round robin over the nodes, as the ReplicaSet controller and the scheduler do, until the observer has seen
-every pod Running and Ready; the collector tuned as borgsim tunes it. Each thread's CPU (its own clock,
-``time.pthread_getcpuclockid``) per pod: the hollow nodes' two threads (timer wheel, pod informer), the
-part of them spent inside the Registry's status writes (not the hollow nodes' own work), what is left
-(their own work), and the observer's thread; the median of the rounds, with the load average. ``--src`` also measures another checkout (its ``src``
-directory), the two alternating round by round.
+every pod Running and Ready; the collector set as borgsim sets it (off, cycles collected at the end). Each
+thread's CPU (its own clock, ``time.pthread_getcpuclockid``) per pod: the hollow nodes' two threads (timer
+wheel, pod informer), the part of them spent inside the Registry's status writes (not the hollow nodes' own
+work), what is left (their own work), and the observer's thread; the median of the rounds, with the load
+average. ``--src`` also measures another checkout (its ``src`` directory), the two alternating round by round.
 """
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def _round(pods: int, nodes: int) -> dict[str, float]:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import bench_status_writes as shapes
     import kvstore
-    from borgsim.gctuning import tuned_gc
+    from borgsim.gctuning import collector_off
     from borgsim.observe import PodObserver
     from controllers import HollowNodes
     from objects.registry import Registry
@@ -58,7 +58,7 @@ def _round(pods: int, nodes: int) -> dict[str, float]:
                 in_registry[0] += time.thread_time() - started
         return call
 
-    with kvstore.open(watch_queue_size=100_000) as store, tuned_gc():
+    with kvstore.open(watch_queue_size=100_000) as store, collector_off():
         registry = Registry(store)
         hollow = HollowNodes(registry, nodes, heartbeat_interval=100_000.0, status_report_interval=100_000.0)
         hollow.start()

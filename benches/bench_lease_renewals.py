@@ -6,7 +6,7 @@
 Into a fresh in-memory store, --nodes hollow nodes renew their Leases every --heartbeat seconds (5,000 / 10 s:
 the 500 renewals/s of the 5,000-node simulation) while a Lease informer with the NodeLifecycle controller's
 handler (note the renewTime of each node under a lock) watches them, under the process settings python -m
-borgsim runs under (tuned gc, switch interval 0.02, one CPU). Printed: CPU per renewal of the hollow nodes'
+borgsim runs under (collector off, switch interval 0.02, one CPU). Printed: CPU per renewal of the hollow nodes'
 threads, of the Lease informer's thread and of the whole process, over --seconds of renewals (after the
 start-up), the median of the rounds, with the load average (the hollow nodes' status reports, every
 --report-interval seconds, are in their threads' figure too; --no-watch leaves the informer out). ``--src`` also measures another checkout's
@@ -39,7 +39,7 @@ def _threads(prefix: str) -> list[threading.Thread]:
 def _round(nodes: int, heartbeat: float, seconds: float, report: float, watch: bool) -> dict[str, float]:
     import kvstore
     from borgsim.affinity import one_cpu
-    from borgsim.gctuning import tuned_gc
+    from borgsim.gctuning import collector_off
     from borgsim.switching import SIMULATION_SWITCH_INTERVAL, switch_interval
     from controllers import HollowNodes
     from controllers.informer import Informer
@@ -65,7 +65,7 @@ def _round(nodes: int, heartbeat: float, seconds: float, report: float, watch: b
         informer.wait_synced(60)
     time.sleep(min(heartbeat, 2.0))  # the first heartbeats spread over the interval
     try:
-        with tuned_gc(), switch_interval(SIMULATION_SWITCH_INTERVAL), one_cpu():
+        with collector_off(), switch_interval(SIMULATION_SWITCH_INTERVAL), one_cpu():
             wheel, watcher = _threads("hollow-nodes"), _threads("informer-Lease")
             r0, c0, p0 = hollow.writes["lease"], [_cpu(t) for t in wheel + watcher], time.process_time()
             t0 = time.monotonic()

@@ -106,7 +106,7 @@ def sim(a: argparse.Namespace) -> None:
     from borgsim.affinity import one_cpu
     from borgsim.cluster import SimCluster, StoreSpec
     from borgsim.config import SimConfig
-    from borgsim.gctuning import tuned_gc
+    from borgsim.gctuning import collector_off
     from borgsim.scenario import run_density
     from borgsim.switching import SIMULATION_SWITCH_INTERVAL, switch_interval
 
@@ -133,7 +133,7 @@ def sim(a: argparse.Namespace) -> None:
     with SimCluster(cfg, StoreSpec()) as cluster:
         sampler.start()
         # the process settings python -m borgsim runs its scenario under (docs/simulation.md)
-        with tuned_gc(), switch_interval(SIMULATION_SWITCH_INTERVAL), one_cpu():
+        with collector_off(), switch_interval(SIMULATION_SWITCH_INTERVAL), one_cpu():
             c0 = time.process_time()
             result = run_density(cluster)
             total = time.process_time() - c0

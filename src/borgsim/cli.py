@@ -7,12 +7,12 @@ import contextlib
 import json
 import logging
 import sys
-from typing import Sequence, TextIO
+from typing import Any, Sequence, TextIO
 
 from .affinity import one_cpu
 from .cluster import SimCluster, StoreSpec
 from .config import SimConfig, SimConfigError
-from .gctuning import tuned_gc
+from .gctuning import collector_off, tuned_gc
 from .report import format_table
 from .scenario import run_density
 from .switching import MAX_SWITCH_INTERVAL, SIMULATION_SWITCH_INTERVAL, checked_switch_interval, switch_interval
@@ -52,10 +52,11 @@ def _parser() -> argparse.ArgumentParser:
                         "kube-apiserver: 300)")
     p.add_argument("--phase-timeout", type=float, default=d.phase_timeout, metavar="SECONDS",
                    help=f"give up a phase after this long (default {d.phase_timeout:g})")
-    p.add_argument("--gc", choices=("tuned", "python"), default="tuned",
-                   help="the garbage collector's settings while the scenario runs: tuned (default: the started "
-                        "cluster frozen, young objects collected every 50,000 allocations; see "
-                        "docs/simulation.md) or python (CPython's defaults)")
+    p.add_argument("--gc", choices=("off", "tuned", "python"), default="off",
+                   help="the cyclic garbage collector while the scenario runs: off (default: the started cluster "
+                        "frozen, cycles collected once, at the end; the footer says how many), tuned (the started "
+                        "cluster frozen, young objects collected every 50,000 allocations) or python (CPython's "
+                        "defaults); see docs/simulation.md")
     p.add_argument("--switch-interval", type=float, default=SIMULATION_SWITCH_INTERVAL, metavar="SECONDS",
                    help=f"the interpreter's thread switch interval while the scenario runs (default "
                         f"{SIMULATION_SWITCH_INTERVAL:g}; CPython's: 0.005; at most {MAX_SWITCH_INTERVAL:g}; see "
@@ -102,6 +103,13 @@ class _Bars:
             self.bar = None
 
 
+def _collector(setting: str) -> Any:
+    """The block the scenario runs in for ``--gc``; it gives the cycles list of ``collector_off`` (else None)."""
+    if setting == "off":
+        return collector_off()
+    return tuned_gc() if setting == "tuned" else contextlib.nullcontext()
+
+
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     """Entry point; returns the exit status (0 when every phase finished, 1 when one did not, 2 for bad
     arguments)."""
@@ -127,14 +135,14 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     stderr.write(f"borgkit-sim: starting {config.nodes:,} hollow nodes...\n")
     with SimCluster(config, StoreSpec(data_dir=args.data_dir, cluster=args.cluster)) as cluster:
         try:
-            with tuned_gc() if args.gc == "tuned" else contextlib.nullcontext(), \
+            with _collector(args.gc) as cycles, \
                     switch_interval(args.switch_interval), \
                     one_cpu() if args.cpus == "one" else contextlib.nullcontext() as cpu:
                 result = run_density(cluster, progress=bars)
         finally:
             bars.close()
     row = result.to_dict()
-    row["gc"] = args.gc
+    row["gc"] = args.gc if cycles is None else f"{args.gc} ({cycles[0]:,} cycles collected at the end)"
     row["switch_interval"] = args.switch_interval
     row["cpus"] = f"one (cpu {cpu})" if cpu is not None else "all"
     stdout.write(format_table(row) + "\n")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import pathlib
+import re
 import subprocess
 import sys
 import time
@@ -144,14 +145,38 @@ def test_the_collector_is_tuned_while_the_scenario_runs_and_restored_after() -> 
     assert gc.get_threshold() == before
 
 
-def test_gc_python_keeps_cpythons_settings_and_the_footer_says_which() -> None:
-    tuned, plain = sim(*TINY, "--no-rolling-update", "--failure-fraction", "0"), \
-        sim(*TINY, "--no-rolling-update", "--failure-fraction", "0", "--gc", "python")
-    assert tuned.returncode == 0 and plain.returncode == 0, tuned.stderr[-2000:] + plain.stderr[-2000:]
+def test_the_collector_is_off_while_the_scenario_runs_and_the_cycles_left_are_collected_after() -> None:
+    import gc
+
+    from borgsim.gctuning import collector_off
+
+    enabled, frozen = gc.isenabled(), gc.get_freeze_count()
+    marker = [object()]  # a tracked container alive before the block: frozen inside it
+    with collector_off() as cycles:
+        assert not gc.isenabled()
+        assert gc.get_freeze_count() > frozen
+        assert not any(ref is marker for ref in gc.get_objects())
+        a: list = []
+        b: list = [a]
+        a.append(b)  # a cycle only the collector can free
+        del a, b
+        assert cycles == []
+    assert cycles[0] >= 2  # the two lists, freed on leaving
+    assert gc.isenabled() == enabled and gc.get_freeze_count() == frozen
+    assert any(ref is marker for ref in gc.get_objects())
+
+
+def test_each_gc_setting_runs_and_the_footer_says_which() -> None:
+    plain_args = ("--no-rolling-update", "--failure-fraction", "0")
+    off, tuned, plain = (sim(*TINY, *plain_args), sim(*TINY, *plain_args, "--gc", "tuned"),
+                         sim(*TINY, *plain_args, "--gc", "python"))
+    assert off.returncode == tuned.returncode == plain.returncode == 0, \
+        off.stderr[-2000:] + tuned.stderr[-2000:] + plain.stderr[-2000:]
+    assert re.search(r"store: memory; gc: off \([\d,]+ cycles collected at the end\);", off.stdout), off.stdout
     assert "store: memory; gc: tuned;" in tuned.stdout and "store: memory; gc: python;" in plain.stdout
-    assert "; cpus: one (cpu " in tuned.stdout or "; cpus: all" in tuned.stdout
-    bad = sim(*TINY, "--gc", "off")
-    assert bad.returncode == 2 and "--gc: invalid choice: 'off'" in bad.stderr
+    assert "; cpus: one (cpu " in off.stdout or "; cpus: all" in off.stdout
+    bad = sim(*TINY, "--gc", "none")
+    assert bad.returncode == 2 and "--gc: invalid choice: 'none'" in bad.stderr
 
 
 def test_the_switch_interval_is_set_for_the_run_and_restored_after() -> None:
