@@ -142,7 +142,9 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
         finally:
             bars.close()
     row = result.to_dict()
-    row["gc"] = args.gc if cycles is None else f"{args.gc} ({cycles[0]:,} cycles collected at the end)"
+    row["gc"] = args.gc
+    if cycles is not None:
+        row["gc_cycles_collected_at_end"] = cycles[0]
     row["switch_interval"] = args.switch_interval
     row["cpus"] = f"one (cpu {cpu})" if cpu is not None else "all"
     stdout.write(format_table(row) + "\n")

@@ -41,8 +41,10 @@ def format_table(result: dict[str, Any]) -> str:
     cfg = result["config"]
     out = [line(header), line(["-" * w for w in widths]), *(line(b) for b in body), ""]
     load = result.get("load_average")
+    cycles = result.get("gc_cycles_collected_at_end")
+    gc_text = result.get("gc", "") + (f" ({cycles:,} cycles collected at the end)" if cycles is not None else "")
     out.append(f"{cfg['nodes']:,} hollow nodes, {cfg['pods']:,} pods in {cfg['deployments']:,} Deployments, "
-               f"store: {result['store']}" + (f"; gc: {result['gc']}" if result.get("gc") else "") +
+               f"store: {result['store']}" + (f"; gc: {gc_text}" if gc_text else "") +
                (f"; cpus: {result['cpus']}" if result.get("cpus") else "") +
                f"; {result['seconds']:.0f} s in all; peak RSS "
                f"{result['peak_rss_mib']:,.0f} MiB" + (f"; load average {load[0]:.1f}" if load else ""))

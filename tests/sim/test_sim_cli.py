@@ -45,6 +45,8 @@ def test_a_tiny_run_prints_the_table_writes_json_and_draws_the_figures(tmp_path:
     result = json.loads(out.read_text())
     assert [p["name"] for p in result["phases"]][:2] == ["density", "rolling update"]
     assert result["timeline"] and result["config"]["nodes"] == 4
+    assert result["gc"] == "off" and isinstance(result["gc_cycles_collected_at_end"], int)
+    assert f"gc: off ({result['gc_cycles_collected_at_end']:,} cycles collected at the end);" in proc.stdout
     for stem in ("sim-running", "sim-startup-cdf"):
         assert (figs / f"{stem}.png").read_bytes().startswith(PNG_MAGIC)
     running, cdf = svg_text(figs / "sim-running.svg"), svg_text(figs / "sim-startup-cdf.svg")
