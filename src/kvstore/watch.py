@@ -293,6 +293,8 @@ class WatchHub:
             full = WatchResponse((event,), revision)
             bare = full if event.prev_kv is None else None  # built when a watcher without prev_kv wants it
             targets = by_key.get(key)
+            # The key's watchers and the range groups' run the same loop, written out twice on purpose: one
+            # loop over both (chaining them) cost ~6 % of a publish with a key watcher (2,102 -> 2,239 ns).
             if targets:
                 for watcher in targets:
                     if watcher.prev_kv:
